@@ -1,0 +1,64 @@
+/**
+ * Events of the entity aggregate: a node of the partner → merchant → branch tree.
+ * Stream id: the entity id (`ent_…`).
+ */
+import { Type } from "@sinclair/typebox";
+import { EntityId, Nullable } from "./common.ts";
+import { defineEvent, type EventOf } from "./define.ts";
+
+/** The kinds of node in the organisation tree. */
+export const EntityKind = Type.Union([
+  Type.Literal("platform"),
+  Type.Literal("partner"),
+  Type.Literal("merchant"),
+  Type.Literal("branch"),
+]);
+
+const createdV1 = Type.Object(
+  { entity_id: EntityId, kind: EntityKind, name: Type.String(), parent_id: Nullable(EntityId) },
+  { additionalProperties: false },
+);
+
+/**
+ * An entity joined the tree. Version 2 added `reference` (a caller-chosen reference unique
+ * among siblings, e.g. Modulus's merchant_branch_reference_number); version 1 events read
+ * as `reference: null`.
+ */
+export const EntityCreated = defineEvent(
+  "entity.created",
+  2,
+  Type.Object(
+    {
+      entity_id: EntityId,
+      kind: EntityKind,
+      name: Type.String({ minLength: 1, maxLength: 200 }),
+      parent_id: Nullable(EntityId),
+      reference: Nullable(Type.String({ minLength: 1, maxLength: 100 })),
+    },
+    { additionalProperties: false },
+  ),
+  [{ version: 1, schema: createdV1, upcast: (data) => ({ ...data, reference: null }) }],
+);
+
+/** The entity (and so its whole subtree) was deactivated. */
+export const EntityDeactivated = defineEvent(
+  "entity.deactivated",
+  1,
+  Type.Object({ entity_id: EntityId }, { additionalProperties: false }),
+);
+
+/** The entity was reactivated; its subtree is active again where no other ancestor is inactive. */
+export const EntityReactivated = defineEvent(
+  "entity.reactivated",
+  1,
+  Type.Object({ entity_id: EntityId }, { additionalProperties: false }),
+);
+
+/** Every entity event definition. */
+export const entityEvents = [EntityCreated, EntityDeactivated, EntityReactivated] as const;
+
+/** An entity event as the aggregate sees it. */
+export type EntityEvent =
+  | EventOf<typeof EntityCreated>
+  | EventOf<typeof EntityDeactivated>
+  | EventOf<typeof EntityReactivated>;

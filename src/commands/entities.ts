@@ -1,0 +1,88 @@
+/** Command handlers for the entity tree: load state, decide, append. */
+import type { Keygate } from "../app/keygate.ts";
+import {
+  decideEntity,
+  type EntityCommand,
+  type EntityKind,
+  evolveEntity,
+  initialEntityState,
+} from "../entities/entity.ts";
+import { KeygateError } from "../errors/keygate-error.ts";
+import { newId } from "../ids/index.ts";
+import {
+  type EntityObject,
+  findEntity,
+  findPlatformEntity,
+  siblingReferenceTaken,
+} from "../projections/queries.ts";
+import { STREAM_DOES_NOT_EXIST } from "../store/expected-version.ts";
+import type { EventMetadata, RecordedEvent } from "../store/recorded-event.ts";
+
+/** Input of {@link createEntity}. */
+export interface CreateEntityInput {
+  kind: EntityKind;
+  name: string;
+  /** Required for every kind but `platform`. */
+  parentId: string | null;
+  reference?: string | null;
+}
+
+/** Creates an entity under its parent and returns it. */
+export function createEntity(
+  kg: Keygate,
+  input: CreateEntityInput,
+  metadata: EventMetadata,
+): EntityObject {
+  const parent = input.parentId === null ? null : findEntity(kg.db, input.parentId);
+  if (input.parentId !== null && !parent) {
+    throw new KeygateError("resource_missing", `No such entity: ${input.parentId}.`, "parent_id");
+  }
+  const reference = input.reference ?? null;
+  if (reference !== null && siblingReferenceTaken(kg.db, input.parentId, reference)) {
+    throw new KeygateError(
+      "resource_conflict",
+      `Another child of ${input.parentId} already has reference "${reference}".`,
+      "reference",
+    );
+  }
+  const id = newId("ent");
+  const command: EntityCommand = {
+    type: "CreateEntity",
+    id,
+    kind: input.kind,
+    name: input.name,
+    reference,
+    parent: parent ? { id: parent.id, kind: parent.kind, active: parent.active } : null,
+    platformExists: findPlatformEntity(kg.db) !== undefined,
+  };
+  const events = decideEntity(command, initialEntityState);
+  kg.store.appendToStream(id, events, { expectedStreamVersion: STREAM_DOES_NOT_EXIST, metadata });
+  return findEntity(kg.db, id) as EntityObject;
+}
+
+function changeEntity(
+  kg: Keygate,
+  id: string,
+  command: EntityCommand,
+  metadata: EventMetadata,
+): EntityObject {
+  const { state, version } = kg.store.aggregateStream(
+    id,
+    (s, e: RecordedEvent) =>
+      e.type.startsWith("entity.") ? evolveEntity(s, e as Parameters<typeof evolveEntity>[1]) : s,
+    initialEntityState,
+  );
+  const events = decideEntity(command, state);
+  kg.store.appendToStream(id, events, { expectedStreamVersion: version, metadata });
+  return findEntity(kg.db, id) as EntityObject;
+}
+
+/** Deactivates an entity, which locks out its whole subtree. Deactivating twice changes nothing. */
+export function deactivateEntity(kg: Keygate, id: string, metadata: EventMetadata): EntityObject {
+  return changeEntity(kg, id, { type: "DeactivateEntity" }, metadata);
+}
+
+/** Reactivates an entity. Reactivating an active one changes nothing. */
+export function reactivateEntity(kg: Keygate, id: string, metadata: EventMetadata): EntityObject {
+  return changeEntity(kg, id, { type: "ReactivateEntity" }, metadata);
+}

@@ -1,0 +1,36 @@
+/**
+ * `init`: create the platform entity and one live and one test platform key holding `*`,
+ * atomically. On a database that already has its platform it changes nothing.
+ */
+import type { Keygate } from "../app/keygate.ts";
+import { findPlatformEntity } from "../projections/queries.ts";
+import type { EventMetadata } from "../store/recorded-event.ts";
+import { createApiKey } from "./api-keys.ts";
+import { createEntity } from "./entities.ts";
+
+/** What {@link initPlatform} did. */
+export type InitResult =
+  | { created: true; entityId: string; keys: { live: string; test: string } }
+  | { created: false; entityId: string };
+
+/** Creates the platform entity and its two `*` keys, unless they exist. */
+export function initPlatform(kg: Keygate, metadata: EventMetadata): InitResult {
+  // One outer transaction: the three appends become savepoints of it, so a crash
+  // leaves either everything or nothing, and a concurrent init waits and then finds it done.
+  return kg.db.sql.transaction((): InitResult => {
+    const existing = findPlatformEntity(kg.db);
+    if (existing) return { created: false, entityId: existing.id };
+    const platform = createEntity(
+      kg,
+      { kind: "platform", name: "Platform", parentId: null },
+      metadata,
+    );
+    const key = (environment: "live" | "test") =>
+      createApiKey(
+        kg,
+        { entityId: platform.id, environment, name: `platform ${environment}`, scopes: ["*"] },
+        metadata,
+      ).secret;
+    return { created: true, entityId: platform.id, keys: { live: key("live"), test: key("test") } };
+  });
+}

@@ -1,0 +1,117 @@
+/**
+ * Configuration: environment variables and an optional JSON file (`KEYGATE_CONFIG`),
+ * validated with TypeBox at start. A bad file stops the start with a message naming the
+ * field. Environment variables win over the file.
+ */
+import { readFileSync } from "node:fs";
+import { type Static, Type } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import type { Durability } from "../db/open.ts";
+import { KEY_PREFIX_PATTERN } from "../keys/key-format.ts";
+
+const Prefix = Type.String({ pattern: KEY_PREFIX_PATTERN.source });
+
+/** The schema of the `KEYGATE_CONFIG` file. Unknown fields are refused. */
+export const ConfigFileSchema = Type.Object(
+  {
+    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+    database: Type.Optional(
+      Type.Object(
+        {
+          path: Type.Optional(Type.String({ minLength: 1 })),
+          durability: Type.Optional(Type.Union([Type.Literal("normal"), Type.Literal("full")])),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    keys: Type.Optional(
+      Type.Object(
+        {
+          secret_prefix: Type.Optional(Prefix),
+          public_prefix: Type.Optional(Prefix),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** The config file as written. */
+export type ConfigFile = Static<typeof ConfigFileSchema>;
+
+/** The resolved configuration every part of Keygate reads. */
+export interface KeygateConfig {
+  port: number;
+  dbPath: string;
+  durability: Durability;
+  keys: {
+    /** Prefix of secret keys (`sk` → `sk_live_…`). */
+    secretPrefix: string;
+    /** Prefix of key-pair public keys (`pk` → `pk_live_…`). */
+    publicPrefix: string;
+    /** Server pepper for HMAC-SHA-256 secret hashes (from `KEYGATE_PEPPER`), if any. */
+    pepper: string | undefined;
+  };
+}
+
+/** Why the configuration cannot be used; the message names the source and the field. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** The defaults of SPEC §7. */
+export const DEFAULT_PORT = 3000;
+/** Where the database lives unless `KEYGATE_DB` or the file says otherwise. */
+export const DEFAULT_DB_PATH = "./data/keygate.sqlite";
+
+function readConfigFile(path: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(
+      `KEYGATE_CONFIG ${path}: cannot read the file (${(error as Error).message})`,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`KEYGATE_CONFIG ${path}: not valid JSON (${(error as Error).message})`);
+  }
+  const first = Value.Errors(ConfigFileSchema, parsed).First();
+  if (first) {
+    const field = first.path === "" ? "(the whole file)" : first.path.slice(1).replaceAll("/", ".");
+    throw new ConfigError(`KEYGATE_CONFIG ${path}: ${field}: ${first.message}`);
+  }
+  return parsed as ConfigFile;
+}
+
+function parsePort(raw: string): number {
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port > 65535)
+    throw new ConfigError(`KEYGATE_PORT: "${raw}" is not a port number (0–65535)`);
+  return port;
+}
+
+/** Resolves the configuration from the environment (and the file it names). */
+export function loadConfig(env: Record<string, string | undefined> = process.env): KeygateConfig {
+  const file = env.KEYGATE_CONFIG ? readConfigFile(env.KEYGATE_CONFIG) : {};
+  const keys = {
+    secretPrefix: file.keys?.secret_prefix ?? "sk",
+    publicPrefix: file.keys?.public_prefix ?? "pk",
+    pepper: env.KEYGATE_PEPPER || undefined,
+  };
+  if (keys.secretPrefix === keys.publicPrefix) {
+    throw new ConfigError(
+      `KEYGATE_CONFIG ${env.KEYGATE_CONFIG}: keys.public_prefix: must differ from keys.secret_prefix`,
+    );
+  }
+  return {
+    port: env.KEYGATE_PORT ? parsePort(env.KEYGATE_PORT) : (file.port ?? DEFAULT_PORT),
+    dbPath: env.KEYGATE_DB || file.database?.path || DEFAULT_DB_PATH,
+    durability: file.database?.durability ?? "normal",
+    keys,
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * The drizzle schema: the append-only event log, the stream table used for optimistic
+ * concurrency, and the projection tables (read models) rebuilt from the log.
+ *
+ * Migrations in `drizzle/` are generated from this file by `bun run db:generate`.
+ */
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** Every event ever recorded, in global order, hash-chained. Never updated or deleted. */
+export const events = sqliteTable(
+  "events",
+  {
+    position: integer("position").primaryKey(),
+    streamId: text("stream_id").notNull(),
+    streamVersion: integer("stream_version").notNull(),
+    type: text("type").notNull(),
+    schemaVersion: integer("schema_version").notNull(),
+    data: text("data").notNull(),
+    metadata: text("metadata").notNull(),
+    recordedAt: text("recorded_at").notNull(),
+    prevHash: text("prev_hash").notNull(),
+    hash: text("hash").notNull(),
+  },
+  (t) => [
+    uniqueIndex("events_stream_version").on(t.streamId, t.streamVersion),
+    index("events_type").on(t.type),
+  ],
+);
+
+/** One row per stream: its current version, the compare-and-swap target of every append. */
+export const streams = sqliteTable("streams", {
+  streamId: text("stream_id").primaryKey(),
+  version: integer("version").notNull(),
+  updatedAt: text("updated_at").notNull(),
+});
+
+/** Projection bookkeeping: which version of each read model is built, up to which position. */
+export const projectionState = sqliteTable("projection_state", {
+  name: text("name").primaryKey(),
+  version: integer("version").notNull(),
+  position: integer("position").notNull(),
+});
+
+/** Read model: API keys by id. */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    entityId: text("entity_id").notNull(),
+    environment: text("environment", { enum: ["live", "test"] }).notNull(),
+    kind: text("kind", { enum: ["secret", "pair"] }).notNull(),
+    name: text("name").notNull(),
+    scopes: text("scopes").notNull(),
+    prefix: text("prefix").notNull(),
+    masked: text("masked").notNull(),
+    publicKey: text("public_key"),
+    rateLimit: integer("rate_limit"),
+    rateLimitWindowSeconds: integer("rate_limit_window_seconds"),
+    status: text("status", { enum: ["active", "revoked"] }).notNull(),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    expiresAt: text("expires_at"),
+    revokedAt: text("revoked_at"),
+  },
+  (t) => [
+    index("api_keys_entity").on(t.entityId, t.id),
+    uniqueIndex("api_keys_public_key").on(t.publicKey),
+  ],
+);
+
+/**
+ * Read model: keys by secret hash. A key has one current secret and, after an overlapping
+ * rotation, retiring secrets that carry the time they stop working.
+ */
+export const apiKeySecrets = sqliteTable(
+  "api_key_secrets",
+  {
+    secretHash: text("secret_hash").primaryKey(),
+    keyId: text("key_id").notNull(),
+    salt: text("salt"),
+    expiresAt: text("expires_at"),
+  },
+  (t) => [index("api_key_secrets_key").on(t.keyId)],
+);
+
+/** Read model: the entity tree with materialised paths and the effective active flag. */
+export const entities = sqliteTable(
+  "entities",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind", { enum: ["platform", "partner", "merchant", "branch"] }).notNull(),
+    name: text("name").notNull(),
+    parentId: text("parent_id"),
+    path: text("path").notNull(),
+    reference: text("reference"),
+    active: integer("active", { mode: "boolean" }).notNull(),
+    effectiveActive: integer("effective_active", { mode: "boolean" }).notNull(),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [
+    index("entities_parent").on(t.parentId, t.id),
+    index("entities_path").on(t.path),
+    uniqueIndex("entities_sibling_reference").on(t.parentId, t.reference),
+  ],
+);
+
+/** Read model: dashboard users. */
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    email: text("email").notNull(),
+    passwordHash: text("password_hash").notNull(),
+    entityId: text("entity_id").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("users_email").on(t.email)],
+);

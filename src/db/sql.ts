@@ -1,0 +1,41 @@
+/**
+ * The driver-neutral SQL surface the store and projections use. Only `src/db/` knows
+ * which SQLite driver sits behind it (bun:sqlite on Bun; node:sqlite on Deno later).
+ *
+ * Hot write paths (append, inline projections, rebuild) use these prepared statements
+ * directly: drizzle's query builder costs several microseconds per call, which matters at
+ * tens of thousands of appends per second. Schema and migrations stay with drizzle.
+ */
+
+/** A value SQLite can bind. */
+export type SqlValue = string | number | bigint | boolean | null | Uint8Array;
+
+/** A prepared statement with positional parameters. */
+export interface SqlStatement<Row = Record<string, unknown>> {
+  /** Every row. */
+  all(...params: SqlValue[]): Row[];
+  /** The first row, or undefined. */
+  get(...params: SqlValue[]): Row | undefined;
+  /** Executes and returns the number of rows changed. */
+  run(...params: SqlValue[]): { changes: number };
+  /** Streams rows one at a time, for scans that must stay in constant memory. */
+  iterate(...params: SqlValue[]): IterableIterator<Row>;
+}
+
+/** A synchronous SQLite connection. */
+export interface SqlConnection {
+  /** Prepares (and caches) a statement. */
+  prepare<Row = Record<string, unknown>>(sql: string): SqlStatement<Row>;
+  /** Runs one or more statements with no parameters. */
+  exec(sql: string): void;
+  /**
+   * Runs `fn` in one transaction that takes the write lock at once (BEGIN IMMEDIATE),
+   * committing when it returns and rolling back when it throws. Nested calls become
+   * savepoints. `fn` must be synchronous: a promise it returns is not awaited.
+   */
+  transaction<T>(fn: () => T): T;
+  /** SQLite's data_version: changes when another connection commits to the file. */
+  dataVersion(): number;
+  /** Closes the connection. */
+  close(): void;
+}

@@ -1,0 +1,128 @@
+/**
+ * The entity aggregate: a node of the platform → partner → merchant → branch tree.
+ * Pure decide/evolve; whatever decide needs to know about other streams (the parent, whether
+ * a platform exists) arrives in the command.
+ */
+import type { EntityEvent } from "../../events/index.ts";
+import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
+
+/** The kinds of node. */
+export type EntityKind = "platform" | "partner" | "merchant" | "branch";
+
+/** Which kinds of parent each kind may have (`null` = the root). */
+export const ALLOWED_PARENTS: Record<EntityKind, readonly (EntityKind | null)[]> = {
+  platform: [null],
+  partner: ["platform"],
+  merchant: ["platform", "partner"],
+  branch: ["merchant"],
+};
+
+/** An entity's state as its own stream tells it. */
+export type EntityState =
+  | { status: "new" }
+  | { status: "existing"; id: string; kind: EntityKind; parentId: string | null; active: boolean };
+
+/** The state before the first event. */
+export const initialEntityState: EntityState = { status: "new" };
+
+/** What can be asked of an entity. */
+export type EntityCommand =
+  | {
+      type: "CreateEntity";
+      id: string;
+      kind: EntityKind;
+      name: string;
+      reference: string | null;
+      /** The parent's id, kind and effective active flag; null for the platform. */
+      parent: { id: string; kind: EntityKind; active: boolean } | null;
+      /** Whether the deployment already has its platform entity. */
+      platformExists: boolean;
+    }
+  | { type: "DeactivateEntity" }
+  | { type: "ReactivateEntity" };
+
+function existing(state: EntityState): Extract<EntityState, { status: "existing" }> {
+  if (state.status !== "existing") throw new KeygateError("resource_missing", "No such entity.");
+  return state;
+}
+
+/** Decides which events a command produces, or throws why it cannot. */
+export function decideEntity(command: EntityCommand, state: EntityState): EntityEvent[] {
+  switch (command.type) {
+    case "CreateEntity": {
+      if (state.status !== "new")
+        throw new KeygateError("resource_conflict", "The entity already exists.");
+      const parentKind = command.parent?.kind ?? null;
+      if (!ALLOWED_PARENTS[command.kind].includes(parentKind)) {
+        const allowed = ALLOWED_PARENTS[command.kind].map((k) => k ?? "no parent").join(" or ");
+        throw invalidRequest(
+          `A ${command.kind} must sit under ${allowed}, not ${parentKind ?? "no parent"}.`,
+          "parent_id",
+        );
+      }
+      if (command.kind === "platform" && command.platformExists) {
+        throw new KeygateError(
+          "resource_conflict",
+          "This deployment already has its platform entity.",
+        );
+      }
+      if (command.parent && !command.parent.active) {
+        throw invalidRequest("The parent entity is inactive; reactivate it first.", "parent_id");
+      }
+      const name = command.name.trim();
+      if (name.length === 0 || name.length > 200)
+        throw invalidRequest("name must be 1–200 characters.", "name");
+      return [
+        {
+          type: "entity.created",
+          data: {
+            entity_id: command.id,
+            kind: command.kind,
+            name,
+            parent_id: command.parent?.id ?? null,
+            reference: command.reference,
+          },
+        },
+      ];
+    }
+    case "DeactivateEntity": {
+      const entity = existing(state);
+      if (entity.kind === "platform") {
+        throw invalidRequest(
+          "The platform entity cannot be deactivated: it would lock out every key.",
+        );
+      }
+      return entity.active ? [{ type: "entity.deactivated", data: { entity_id: entity.id } }] : [];
+    }
+    case "ReactivateEntity": {
+      const entity = existing(state);
+      return entity.active ? [] : [{ type: "entity.reactivated", data: { entity_id: entity.id } }];
+    }
+    default: {
+      const _exhaustive: never = command;
+      throw new Error(`unknown command ${JSON.stringify(_exhaustive)}`);
+    }
+  }
+}
+
+/** Applies one event to the state. */
+export function evolveEntity(state: EntityState, event: EntityEvent): EntityState {
+  switch (event.type) {
+    case "entity.created":
+      return {
+        status: "existing",
+        id: event.data.entity_id,
+        kind: event.data.kind,
+        parentId: event.data.parent_id,
+        active: true,
+      };
+    case "entity.deactivated":
+      return { ...existing(state), active: false };
+    case "entity.reactivated":
+      return { ...existing(state), active: true };
+    default: {
+      const _exhaustive: never = event;
+      return _exhaustive;
+    }
+  }
+}

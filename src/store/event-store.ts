@@ -1,0 +1,259 @@
+/**
+ * The event store: appends with optimistic concurrency, the hash chain and the inline
+ * projections in ONE synchronous SQLite transaction, and reads streams or the whole log
+ * with every event validated and upcast. Signatures follow Emmett's eventStore.ts.
+ */
+import {
+  currentSchemaVersion,
+  type KeygateEvent,
+  upcastStoredEvent,
+  validateForAppend,
+} from "../../events/index.ts";
+import type { SqlConnection } from "../db/sql.ts";
+import { assertExpectedVersion, type ExpectedStreamVersion } from "./expected-version.ts";
+import { canonicalJson, chainHash, GENESIS_HASH } from "./hash-chain.ts";
+import type { EventMetadata, InlineProjection, RecordedEvent } from "./recorded-event.ts";
+
+/** Options of one append. */
+export interface AppendOptions {
+  /** What the caller believes the stream's version is. */
+  expectedStreamVersion: ExpectedStreamVersion;
+  /** Actor and request id, recorded with every event of the append. */
+  metadata: EventMetadata;
+}
+
+/** What an append did. */
+export interface AppendResult {
+  /** The stream's version after the append (pass it as the next expected version). */
+  nextExpectedStreamVersion: number;
+  /** The global position of the last event written (0 if none were). */
+  lastPosition: number;
+  /** The events as recorded. */
+  events: RecordedEvent[];
+}
+
+/** A row of the events table as SQLite returns it. */
+export interface EventRow {
+  position: number;
+  stream_id: string;
+  stream_version: number;
+  type: string;
+  schema_version: number;
+  data: string;
+  metadata: string;
+  recorded_at: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** Options of an {@link EventStore}. */
+export interface EventStoreOptions {
+  /** Read models updated inside every append. */
+  projections?: readonly InlineProjection[];
+  /** The clock; injected so tests control `recorded_at`. */
+  now?: () => Date;
+}
+
+/** Called after an append has committed, with the events it wrote. */
+export type CommitListener = (events: readonly RecordedEvent[]) => void;
+
+/** Turns a stored row into a validated, upcast event. Throws EventSchemaError on bad data. */
+export function eventFromRow(row: EventRow): RecordedEvent {
+  const data = upcastStoredEvent(row.type, row.schema_version, JSON.parse(row.data));
+  return {
+    type: row.type,
+    data,
+    position: row.position,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    schemaVersion: row.schema_version,
+    metadata: JSON.parse(row.metadata) as EventMetadata,
+    recordedAt: row.recorded_at,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  } as RecordedEvent;
+}
+
+/** The append-only, hash-chained event log over one SQLite connection. */
+export class EventStore {
+  readonly #sql: SqlConnection;
+  readonly #projections: readonly InlineProjection[];
+  readonly #now: () => Date;
+  readonly #listeners = new Set<CommitListener>();
+
+  constructor(sql: SqlConnection, options: EventStoreOptions = {}) {
+    this.#sql = sql;
+    this.#projections = options.projections ?? [];
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** The projections this store runs inline. */
+  get projections(): readonly InlineProjection[] {
+    return this.#projections;
+  }
+
+  /**
+   * Appends `events` to `streamId` if its version meets `expectedStreamVersion`, chaining
+   * each to the log's head and running every inline projection, all in one transaction:
+   * if anything throws, nothing is written.
+   */
+  appendToStream(
+    streamId: string,
+    events: readonly KeygateEvent[],
+    options: AppendOptions,
+  ): AppendResult {
+    const recorded = this.#sql.transaction(() =>
+      this.#appendInTransaction(streamId, events, options),
+    );
+    if (recorded.length > 0) for (const listener of this.#listeners) listener(recorded);
+    const last = recorded.at(-1);
+    return {
+      nextExpectedStreamVersion: last?.streamVersion ?? this.streamVersion(streamId) ?? 0,
+      lastPosition: last?.position ?? 0,
+      events: recorded,
+    };
+  }
+
+  #appendInTransaction(
+    streamId: string,
+    events: readonly KeygateEvent[],
+    { expectedStreamVersion, metadata }: AppendOptions,
+  ): RecordedEvent[] {
+    const sql = this.#sql;
+    const current = this.streamVersion(streamId);
+    assertExpectedVersion(streamId, current, expectedStreamVersion);
+    if (events.length === 0) return [];
+
+    const head = sql
+      .prepare<{ position: number; hash: string }>(
+        "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1",
+      )
+      .get();
+    let position = head?.position ?? 0;
+    let prevHash = head?.hash ?? GENESIS_HASH;
+    let version = current ?? 0;
+    const recordedAt = this.#now().toISOString();
+    const metadataJson = canonicalJson(metadata);
+    const insert = sql.prepare(
+      "INSERT INTO events (position, stream_id, stream_version, type, schema_version, data, metadata, recorded_at, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    const recorded: RecordedEvent[] = [];
+    for (const event of events) {
+      validateForAppend(event.type, event.data);
+      position += 1;
+      version += 1;
+      const fields = {
+        position,
+        streamId,
+        streamVersion: version,
+        type: event.type,
+        schemaVersion: currentSchemaVersion(event.type),
+        data: canonicalJson(event.data),
+        metadata: metadataJson,
+        recordedAt,
+      };
+      const hash = chainHash(prevHash, fields);
+      insert.run(
+        position,
+        streamId,
+        version,
+        event.type,
+        fields.schemaVersion,
+        fields.data,
+        metadataJson,
+        recordedAt,
+        prevHash,
+        hash,
+      );
+      recorded.push({
+        ...event,
+        position,
+        streamId,
+        streamVersion: version,
+        schemaVersion: fields.schemaVersion,
+        metadata,
+        recordedAt,
+        prevHash,
+        hash,
+      } as RecordedEvent);
+      prevHash = hash;
+    }
+
+    if (current === undefined) {
+      sql
+        .prepare("INSERT INTO streams (stream_id, version, updated_at) VALUES (?, ?, ?)")
+        .run(streamId, version, recordedAt);
+    } else {
+      const swapped = sql
+        .prepare(
+          "UPDATE streams SET version = ?, updated_at = ? WHERE stream_id = ? AND version = ?",
+        )
+        .run(version, recordedAt, streamId, current);
+      // BEGIN IMMEDIATE already serialises writers; the compare-and-swap is the backstop.
+      if (swapped.changes !== 1) assertExpectedVersion(streamId, undefined, current);
+    }
+
+    for (const event of recorded)
+      for (const projection of this.#projections) projection.apply(event);
+    return recorded;
+  }
+
+  /** The stream's current version, or undefined if it has no events. */
+  streamVersion(streamId: string): number | undefined {
+    return this.#sql
+      .prepare<{ version: number }>("SELECT version FROM streams WHERE stream_id = ?")
+      .get(streamId)?.version;
+  }
+
+  /** Every event of one stream, in order. */
+  readStream(streamId: string): RecordedEvent[] {
+    return this.#sql
+      .prepare<EventRow>("SELECT * FROM events WHERE stream_id = ? ORDER BY stream_version")
+      .all(streamId)
+      .map(eventFromRow);
+  }
+
+  /** Folds a stream into state with `evolve`, starting from `initial`. */
+  aggregateStream<S>(
+    streamId: string,
+    evolve: (state: S, event: RecordedEvent) => S,
+    initial: S,
+  ): { state: S; version: number } {
+    let state = initial;
+    let version = 0;
+    for (const event of this.readStream(streamId)) {
+      state = evolve(state, event);
+      version = event.streamVersion;
+    }
+    return { state, version };
+  }
+
+  /** Up to `limit` events after global position `after`, in order. */
+  readAll({ after = 0, limit = 1000 }: { after?: number; limit?: number } = {}): RecordedEvent[] {
+    return this.#sql
+      .prepare<EventRow>("SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?")
+      .all(after, limit)
+      .map(eventFromRow);
+  }
+
+  /** Every event after `after`, one at a time, in constant memory. */
+  *iterateAll(after = 0): IterableIterator<RecordedEvent> {
+    const rows = this.#sql
+      .prepare<EventRow>("SELECT * FROM events WHERE position > ? ORDER BY position")
+      .iterate(after);
+    for (const row of rows) yield eventFromRow(row);
+  }
+
+  /** The position of the last event (0 for an empty log). */
+  headPosition(): number {
+    return (
+      this.#sql.prepare<{ p: number | null }>("SELECT MAX(position) AS p FROM events").get()?.p ?? 0
+    );
+  }
+
+  /** Subscribes to committed appends; returns the unsubscribe function. */
+  subscribe(listener: CommitListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The hash chain: every event's hash is SHA-256 over the previous event's hash (lowercase
+ * hex) followed by the event's canonical serialisation. docs/event-log.md states the rule
+ * precisely so an auditor can recompute it in any language.
+ */
+import { createHash } from "node:crypto";
+
+/** The `prev_hash` of the first event: 64 zeros. */
+export const GENESIS_HASH = "0".repeat(64);
+
+/**
+ * Canonical JSON: object keys sorted by UTF-16 code unit, no whitespace, strings as
+ * JSON.stringify writes them. Only integers, strings, booleans, null, arrays and objects
+ * may appear; anything else is refused rather than serialised ambiguously.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value === "string" || typeof value === "boolean") {
+    return JSON.stringify(value);
+  }
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value))
+      throw new TypeError(`canonical JSON holds integers only, got ${value}`);
+    return String(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  throw new TypeError(`canonical JSON cannot hold a ${typeof value}`);
+}
+
+/** The fields of an event that its hash covers, `data` and `metadata` already canonical. */
+export interface HashedFields {
+  position: number;
+  streamId: string;
+  streamVersion: number;
+  type: string;
+  schemaVersion: number;
+  /** canonicalJson(data) */
+  data: string;
+  /** canonicalJson(metadata) */
+  metadata: string;
+  recordedAt: string;
+}
+
+/**
+ * The canonical serialisation of an event: canonical JSON of the object with keys
+ * data, metadata, position, recorded_at, schema_version, stream_id, stream_version, type
+ * (already in sorted order), built by concatenation so verification needs no re-parse.
+ */
+export function canonicalEvent(e: HashedFields): string {
+  return `{"data":${e.data},"metadata":${e.metadata},"position":${e.position},"recorded_at":${JSON.stringify(e.recordedAt)},"schema_version":${e.schemaVersion},"stream_id":${JSON.stringify(e.streamId)},"stream_version":${e.streamVersion},"type":${JSON.stringify(e.type)}}`;
+}
+
+/** hash = SHA-256(prevHash ‖ canonicalEvent(e)), lowercase hex. */
+export function chainHash(prevHash: string, e: HashedFields): string {
+  return createHash("sha256").update(prevHash).update(canonicalEvent(e)).digest("hex");
+}

@@ -1,0 +1,76 @@
+/** The user aggregate: a dashboard login bound to an entity. Pure decide/evolve. */
+import type { UserEvent } from "../../events/index.ts";
+import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
+
+/** A user's state. */
+export type UserState =
+  | { status: "new" }
+  | { status: "existing"; id: string; entityId: string; email: string };
+
+/** The state before the first event. */
+export const initialUserState: UserState = { status: "new" };
+
+/** What can be asked of a user. */
+export type UserCommand = {
+  type: "CreateUser";
+  id: string;
+  entityId: string;
+  email: string;
+  passwordHash: string;
+  /** Whether another user already has this (normalised) email. */
+  emailTaken: boolean;
+};
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Lower-cases and trims an email, the form stored and compared. */
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** Decides which events a command produces, or throws why it cannot. */
+export function decideUser(command: UserCommand, state: UserState): UserEvent[] {
+  switch (command.type) {
+    case "CreateUser": {
+      if (state.status !== "new")
+        throw new KeygateError("resource_conflict", "The user already exists.");
+      const email = normaliseEmail(command.email);
+      if (!EMAIL.test(email) || email.length > 254)
+        throw invalidRequest("email is not a valid address.", "email");
+      if (command.emailTaken)
+        throw new KeygateError("resource_conflict", "A user with this email already exists.");
+      return [
+        {
+          type: "user.created",
+          data: {
+            user_id: command.id,
+            entity_id: command.entityId,
+            email,
+            password_hash: command.passwordHash,
+          },
+        },
+      ];
+    }
+    default: {
+      const _exhaustive: never = command.type;
+      throw new Error(`unknown command ${_exhaustive}`);
+    }
+  }
+}
+
+/** Applies one event to the state. */
+export function evolveUser(_state: UserState, event: UserEvent): UserState {
+  switch (event.type) {
+    case "user.created":
+      return {
+        status: "existing",
+        id: event.data.user_id,
+        entityId: event.data.entity_id,
+        email: event.data.email,
+      };
+    default: {
+      const _exhaustive: never = event.type;
+      throw new Error(`unknown event ${_exhaustive}`);
+    }
+  }
+}
