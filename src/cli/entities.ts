@@ -1,0 +1,79 @@
+/** `keygate entities create|list|deactivate|reactivate`. */
+import type { Keygate } from "../app/keygate.ts";
+import { createEntity, deactivateEntity, reactivateEntity } from "../commands/entities.ts";
+import type { EntityKind } from "../entities/entity.ts";
+import { KeygateError } from "../errors/keygate-error.ts";
+import { findPlatformEntity, listEntities } from "../projections/queries.ts";
+import { onePositional, parseCommandArgs, required, UsageError } from "./args.ts";
+import { describeEntity, printJson, say } from "./output.ts";
+
+const CLI_ACTOR = { actor: "cli", request_id: null };
+const KINDS: readonly string[] = ["partner", "merchant", "branch"];
+
+/** Usage of the entities commands. */
+export const ENTITIES_USAGE = `  entities create --kind partner|merchant|branch --name NAME [--parent ENT_ID] [--reference REF] [--json]
+      (--parent defaults to the platform entity)
+  entities list [--parent ENT_ID] [--json]
+  entities deactivate ENT_ID [--json]     locks out the entity's whole subtree
+  entities reactivate ENT_ID [--json]`;
+
+/** Runs one entities subcommand. */
+export function runEntities(kg: Keygate, sub: string | undefined, argv: string[]): void {
+  switch (sub) {
+    case "create": {
+      const { values } = parseCommandArgs(argv, {
+        kind: { type: "string" },
+        name: { type: "string" },
+        parent: { type: "string" },
+        reference: { type: "string" },
+      });
+      const kind = required(values, "kind");
+      if (!KINDS.includes(kind))
+        throw new UsageError(`--kind must be partner, merchant or branch, not "${kind}"`);
+      const parentId = values.parent ?? platformId(kg);
+      const entity = createEntity(
+        kg,
+        {
+          kind: kind as EntityKind,
+          name: required(values, "name"),
+          parentId,
+          reference: values.reference ?? null,
+        },
+        CLI_ACTOR,
+      );
+      return values.json ? printJson(entity) : say(`Created ${describeEntity(entity)}`);
+    }
+    case "list": {
+      const { values } = parseCommandArgs(argv, { parent: { type: "string" } });
+      const data = listEntities(
+        kg.db,
+        values.parent === undefined ? {} : { parentId: values.parent },
+      );
+      if (values.json) return printJson({ object: "list", data, has_more: false });
+      for (const entity of data) say(describeEntity(entity));
+      return;
+    }
+    case "deactivate":
+    case "reactivate": {
+      const { values, positionals } = parseCommandArgs(argv, {});
+      const id = onePositional(positionals, "entity id");
+      const entity =
+        sub === "deactivate"
+          ? deactivateEntity(kg, id, CLI_ACTOR)
+          : reactivateEntity(kg, id, CLI_ACTOR);
+      return values.json
+        ? printJson(entity)
+        : say(`${sub === "deactivate" ? "Deactivated" : "Reactivated"} ${describeEntity(entity)}`);
+    }
+    default:
+      throw new UsageError(sub ? `unknown entities command "${sub}"` : "entities needs a command");
+  }
+}
+
+function platformId(kg: Keygate): string {
+  const platform = findPlatformEntity(kg.db);
+  if (!platform) {
+    throw new KeygateError("resource_missing", "No platform entity yet: run `keygate init` first.");
+  }
+  return platform.id;
+}

@@ -1,0 +1,130 @@
+/** `keygate keys create|list|rotate|revoke`. Secrets are printed once, at create and rotate. */
+import type { Keygate } from "../app/keygate.ts";
+import {
+  type ApiKeyWithSecret,
+  createApiKey,
+  revokeApiKey,
+  rotateApiKey,
+} from "../commands/api-keys.ts";
+import { type ApiKeyObject, listApiKeys } from "../projections/queries.ts";
+import {
+  onePositional,
+  parseCommandArgs,
+  parseEnvironment,
+  parseRateLimit,
+  parseSeconds,
+  parseTimestamp,
+  required,
+  UsageError,
+} from "./args.ts";
+import { describeKey, printJson, say } from "./output.ts";
+
+const CLI_ACTOR = { actor: "cli", request_id: null };
+const STATUSES: readonly string[] = ["active", "revoked", "expired"];
+
+/** Usage of the keys commands. */
+export const KEYS_USAGE = `  keys create --entity ENT_ID --name NAME --scopes a:read,b:write [--env live|test] [--kind secret|pair]
+              [--rate-limit 100/1s] [--expires-at ISO-8601] [--json]      (--env defaults to test)
+  keys list [--entity ENT_ID] [--status active|revoked|expired] [--json]
+  keys rotate KEY_ID [--expire-previous-in SECONDS] [--json]   (0, the default, kills the old secret now)
+  keys revoke KEY_ID [--reason TEXT] [--json]`;
+
+function printWithSecret(key: ApiKeyWithSecret, json: boolean, verb: string): void {
+  if (json) return printJson(key);
+  say(`${verb} ${describeKey(key)}`);
+  say("The secret is shown this once and never stored:");
+  if (key.public_key) say(`  public key: ${key.public_key}`);
+  say(`  secret:     ${key.secret}`);
+}
+
+/** Runs one keys subcommand. */
+export function runKeys(kg: Keygate, sub: string | undefined, argv: string[]): void {
+  switch (sub) {
+    case "create": {
+      const { values } = parseCommandArgs(argv, {
+        entity: { type: "string" },
+        name: { type: "string" },
+        scopes: { type: "string" },
+        env: { type: "string" },
+        kind: { type: "string" },
+        "rate-limit": { type: "string" },
+        "expires-at": { type: "string" },
+      });
+      const kind = values.kind ?? "secret";
+      if (kind !== "secret" && kind !== "pair")
+        throw new UsageError(`--kind must be secret or pair, not "${kind}"`);
+      const key = createApiKey(
+        kg,
+        {
+          entityId: required(values, "entity"),
+          environment: parseEnvironment(values.env ?? "test"),
+          name: required(values, "name"),
+          scopes: required(values, "scopes")
+            .split(",")
+            .map((s) => s.trim()),
+          kind,
+          rateLimit:
+            values["rate-limit"] === undefined ? null : parseRateLimit(values["rate-limit"]),
+          expiresAt:
+            values["expires-at"] === undefined
+              ? null
+              : parseTimestamp(values["expires-at"], "expires-at"),
+        },
+        CLI_ACTOR,
+      );
+      return printWithSecret(key, values.json === true, "Created");
+    }
+    case "list": {
+      const { values } = parseCommandArgs(argv, {
+        entity: { type: "string" },
+        status: { type: "string" },
+      });
+      if (values.status !== undefined && !STATUSES.includes(values.status)) {
+        throw new UsageError(`--status must be active, revoked or expired, not "${values.status}"`);
+      }
+      const data = listAll(kg, values.entity).filter(
+        (k) => values.status === undefined || k.status === values.status,
+      );
+      if (values.json) return printJson({ object: "list", data, has_more: false });
+      for (const key of data) say(describeKey(key));
+      return;
+    }
+    case "rotate": {
+      const { values, positionals } = parseCommandArgs(argv, {
+        "expire-previous-in": { type: "string" },
+      });
+      const overlap = parseSeconds(values["expire-previous-in"] ?? "0", "expire-previous-in");
+      const key = rotateApiKey(kg, onePositional(positionals, "key id"), overlap, CLI_ACTOR);
+      return printWithSecret(key, values.json === true, "Rotated");
+    }
+    case "revoke": {
+      const { values, positionals } = parseCommandArgs(argv, { reason: { type: "string" } });
+      const key = revokeApiKey(
+        kg,
+        onePositional(positionals, "key id"),
+        values.reason ?? null,
+        CLI_ACTOR,
+      );
+      return values.json ? printJson(key) : say(`Revoked ${describeKey(key)}`);
+    }
+    default:
+      throw new UsageError(sub ? `unknown keys command "${sub}"` : "keys needs a command");
+  }
+}
+
+function listAll(kg: Keygate, entityId: string | undefined): ApiKeyObject[] {
+  const all: ApiKeyObject[] = [];
+  for (;;) {
+    const page = listApiKeys(
+      kg.db,
+      {
+        ...(entityId === undefined ? {} : { entityId }),
+        startingAfter: all.at(-1)?.id,
+        limit: 500,
+      },
+      kg.now(),
+    );
+    all.push(...page);
+    if (page.length < 500) return all;
+  }
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bun
+/**
+ * The `keygate` command (`bun run keygate <command>`). Exit codes: 0 done; 1 refused
+ * (a Keygate error or bad configuration: the message says why); 2 bad usage.
+ */
+import { type Keygate, openKeygate } from "../app/keygate.ts";
+import { ConfigError, loadConfig } from "../config/config.ts";
+import { KeygateError } from "../errors/keygate-error.ts";
+import { parseCommandArgs, UsageError } from "./args.ts";
+import { ENTITIES_USAGE, runEntities } from "./entities.ts";
+import { runInit } from "./init.ts";
+import { KEYS_USAGE, runKeys } from "./keys.ts";
+import { runServe } from "./serve.ts";
+import { runUsers, USERS_USAGE } from "./users.ts";
+
+const USAGE = `Usage: keygate <command> [options]
+
+  serve                      start the server (runs init first on an empty database)
+  init [--json]              create the platform entity and one live and one test key holding *
+${ENTITIES_USAGE}
+${KEYS_USAGE}
+${USERS_USAGE}
+
+Environment: KEYGATE_DB (default ./data/keygate.sqlite), KEYGATE_PORT (default 3000),
+KEYGATE_CONFIG (a JSON config file), KEYGATE_PEPPER (optional HMAC pepper for secret hashes).
+`;
+
+async function run(argv: string[]): Promise<void> {
+  const [command, sub, ...rest] = argv;
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const known = ["serve", "init", "entities", "keys", "users"];
+  if (!known.includes(command)) throw new UsageError(`unknown command "${command}"`);
+  const kg: Keygate = openKeygate(loadConfig(process.env));
+  if (command === "serve") return runServe(kg);
+  try {
+    switch (command) {
+      case "init": {
+        const { values } = parseCommandArgs(argv.slice(1), {});
+        return runInit(kg, values.json === true);
+      }
+      case "entities":
+        return runEntities(kg, sub, rest);
+      case "keys":
+        return runKeys(kg, sub, rest);
+      case "users":
+        return await runUsers(kg, sub, rest);
+    }
+  } finally {
+    kg.close();
+  }
+}
+
+function fail(error: unknown, json: boolean): number {
+  if (error instanceof UsageError) {
+    process.stderr.write(`keygate: ${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (error instanceof KeygateError) {
+    const envelope = {
+      error: {
+        type: error.type,
+        code: error.code,
+        message: error.message,
+        ...(error.param ? { param: error.param } : {}),
+      },
+    };
+    process.stderr.write(
+      json
+        ? `${JSON.stringify(envelope)}\n`
+        : `keygate: ${error.message}${error.param ? ` (${error.param})` : ""}\n`,
+    );
+    return 1;
+  }
+  if (error instanceof ConfigError) {
+    process.stderr.write(`keygate: bad configuration: ${error.message}\n`);
+    return 1;
+  }
+  process.stderr.write(`keygate: unexpected failure: ${(error as Error).stack ?? error}\n`);
+  return 1;
+}
+
+const argv = process.argv.slice(2);
+try {
+  await run(argv);
+} catch (error) {
+  process.exitCode = fail(error, argv.includes("--json"));
+}

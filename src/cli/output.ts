@@ -1,0 +1,24 @@
+/** How the CLI prints: JSON for `--json`, short human lines otherwise. */
+import type { ApiKeyObject, EntityObject } from "../projections/queries.ts";
+
+/** Prints a value as one line of JSON on stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+/** Prints a line on stdout. */
+export function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** One human-readable line describing an entity. */
+export function describeEntity(e: EntityObject): string {
+  const ref = e.reference ? ` ref=${e.reference}` : "";
+  return `${e.id}  ${e.kind.padEnd(8)}  ${e.active ? "active  " : "inactive"}  ${e.name}${ref}  parent=${e.parent_id ?? "-"}`;
+}
+
+/** One human-readable line describing a key (display forms only, never a secret). */
+export function describeKey(k: ApiKeyObject): string {
+  const who = k.public_key ? `${k.public_key} ` : "";
+  return `${k.id}  ${k.environment}  ${k.status.padEnd(7)}  ${who}${k.masked}  ${k.name}  [${k.scopes.join(" ")}]  entity=${k.entity_id}`;
+}

@@ -1,0 +1,27 @@
+/** `keygate serve`: start the HTTP server (running `init` first on an empty database). */
+import type { Keygate } from "../app/keygate.ts";
+import { createApp } from "../http/app.ts";
+import { findPlatformEntity } from "../projections/queries.ts";
+import { runInit } from "./init.ts";
+
+/** How often the key index looks for commits made by other processes (the CLI). */
+export const KEY_INDEX_SYNC_MS = 100;
+
+/** Starts serving; resolves once the port is open. */
+export async function runServe(kg: Keygate): Promise<void> {
+  if (!findPlatformEntity(kg.db)) runInit(kg, false);
+  const app = createApp(kg);
+  app.listen(kg.config.port);
+  const sync = setInterval(() => kg.keyIndex.sync(), KEY_INDEX_SYNC_MS);
+  const stop = () => {
+    clearInterval(sync);
+    app.stop();
+    kg.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  process.stdout.write(
+    `Keygate listening on http://localhost:${app.server?.port} (database ${kg.config.dbPath})\n`,
+  );
+}
