@@ -5,7 +5,7 @@ import type { EntityKind } from "../entities/entity.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { findPlatformEntity, listEntities } from "../projections/queries.ts";
 import { onePositional, parseCommandArgs, required, UsageError } from "./args.ts";
-import { describeEntity, printJson, say } from "./output.ts";
+import { describeEntity, report } from "./output.ts";
 
 const CLI_ACTOR = { actor: "cli", request_id: null };
 const KINDS: readonly string[] = ["partner", "merchant", "branch"];
@@ -41,7 +41,8 @@ export function runEntities(kg: Keygate, sub: string | undefined, argv: string[]
         },
         CLI_ACTOR,
       );
-      return values.json ? printJson(entity) : say(`Created ${describeEntity(entity)}`);
+      report(values.json === true, entity, [`Created ${describeEntity(entity)}`]);
+      return;
     }
     case "list": {
       const { values } = parseCommandArgs(argv, { parent: { type: "string" } });
@@ -49,8 +50,11 @@ export function runEntities(kg: Keygate, sub: string | undefined, argv: string[]
         kg.db,
         values.parent === undefined ? {} : { parentId: values.parent },
       );
-      if (values.json) return printJson({ object: "list", data, has_more: false });
-      for (const entity of data) say(describeEntity(entity));
+      report(
+        values.json === true,
+        { object: "list", data, has_more: false },
+        data.map(describeEntity),
+      );
       return;
     }
     case "deactivate":
@@ -61,9 +65,9 @@ export function runEntities(kg: Keygate, sub: string | undefined, argv: string[]
         sub === "deactivate"
           ? deactivateEntity(kg, id, CLI_ACTOR)
           : reactivateEntity(kg, id, CLI_ACTOR);
-      return values.json
-        ? printJson(entity)
-        : say(`${sub === "deactivate" ? "Deactivated" : "Reactivated"} ${describeEntity(entity)}`);
+      const verb = sub === "deactivate" ? "Deactivated" : "Reactivated";
+      report(values.json === true, entity, [`${verb} ${describeEntity(entity)}`]);
+      return;
     }
     default:
       throw new UsageError(sub ? `unknown entities command "${sub}"` : "entities needs a command");

@@ -17,7 +17,7 @@ import {
   required,
   UsageError,
 } from "./args.ts";
-import { describeKey, printJson, say } from "./output.ts";
+import { describeKey, printJson, report, say } from "./output.ts";
 
 const CLI_ACTOR = { actor: "cli", request_id: null };
 const STATUSES: readonly string[] = ["active", "revoked", "expired"];
@@ -30,7 +30,10 @@ export const KEYS_USAGE = `  keys create --entity ENT_ID --name NAME --scopes a:
   keys revoke KEY_ID [--reason TEXT] [--json]`;
 
 function printWithSecret(key: ApiKeyWithSecret, json: boolean, verb: string): void {
-  if (json) return printJson(key);
+  if (json) {
+    printJson(key);
+    return;
+  }
   say(`${verb} ${describeKey(key)}`);
   say("The secret is shown this once and never stored:");
   if (key.public_key) say(`  public key: ${key.public_key}`);
@@ -72,7 +75,8 @@ export function runKeys(kg: Keygate, sub: string | undefined, argv: string[]): v
         },
         CLI_ACTOR,
       );
-      return printWithSecret(key, values.json === true, "Created");
+      printWithSecret(key, values.json === true, "Created");
+      return;
     }
     case "list": {
       const { values } = parseCommandArgs(argv, {
@@ -85,8 +89,11 @@ export function runKeys(kg: Keygate, sub: string | undefined, argv: string[]): v
       const data = listAll(kg, values.entity).filter(
         (k) => values.status === undefined || k.status === values.status,
       );
-      if (values.json) return printJson({ object: "list", data, has_more: false });
-      for (const key of data) say(describeKey(key));
+      report(
+        values.json === true,
+        { object: "list", data, has_more: false },
+        data.map(describeKey),
+      );
       return;
     }
     case "rotate": {
@@ -95,7 +102,8 @@ export function runKeys(kg: Keygate, sub: string | undefined, argv: string[]): v
       });
       const overlap = parseSeconds(values["expire-previous-in"] ?? "0", "expire-previous-in");
       const key = rotateApiKey(kg, onePositional(positionals, "key id"), overlap, CLI_ACTOR);
-      return printWithSecret(key, values.json === true, "Rotated");
+      printWithSecret(key, values.json === true, "Rotated");
+      return;
     }
     case "revoke": {
       const { values, positionals } = parseCommandArgs(argv, { reason: { type: "string" } });
@@ -105,7 +113,8 @@ export function runKeys(kg: Keygate, sub: string | undefined, argv: string[]): v
         values.reason ?? null,
         CLI_ACTOR,
       );
-      return values.json ? printJson(key) : say(`Revoked ${describeKey(key)}`);
+      report(values.json === true, key, [`Revoked ${describeKey(key)}`]);
+      return;
     }
     default:
       throw new UsageError(sub ? `unknown keys command "${sub}"` : "keys needs a command");

@@ -22,3 +22,9 @@ export function describeKey(k: ApiKeyObject): string {
   const who = k.public_key ? `${k.public_key} ` : "";
   return `${k.id}  ${k.environment}  ${k.status.padEnd(7)}  ${who}${k.masked}  ${k.name}  [${k.scopes.join(" ")}]  entity=${k.entity_id}`;
 }
+
+/** Prints `value` as JSON when `json` is set, else the human-readable `lines`. */
+export function report(json: boolean, value: unknown, lines: readonly string[]): void {
+  if (json) printJson(value);
+  else for (const line of lines) say(line);
+}

@@ -2,7 +2,7 @@
 import type { Keygate } from "../app/keygate.ts";
 import { createUser } from "../commands/users.ts";
 import { parseCommandArgs, required, UsageError } from "./args.ts";
-import { printJson, say } from "./output.ts";
+import { report } from "./output.ts";
 
 /** Usage of the users commands. */
 export const USERS_USAGE = `  users create --email EMAIL --entity ENT_ID (--password PASSWORD | --password-stdin) [--json]`;
@@ -38,7 +38,7 @@ export async function runUsers(
     { email: required(values, "email"), password, entityId: required(values, "entity") },
     { actor: "cli", request_id: null },
   );
-  return values.json
-    ? printJson(user)
-    : say(`Created user ${user.id} <${user.email}> on ${user.entity_id}`);
+  report(values.json === true, user, [
+    `Created user ${user.id} <${user.email}> on ${user.entity_id}`,
+  ]);
 }
