@@ -1,0 +1,303 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir } from "../support/keygate.ts";
+import { keygate, keygateJson } from "../support/spawn.ts";
+
+const tmp = tempDir();
+afterAll(tmp.remove);
+let n = 0;
+const freshDb = () => ({ KEYGATE_DB: join(tmp.dir, `cli-${n++}`, "keygate.sqlite") });
+
+interface InitJson {
+  entity_id: string;
+  keys: { live: string; test: string } | null;
+  message?: string;
+}
+
+describe("keygate init", () => {
+  test("--json on a fresh database prints {entity_id, keys: {live, test}}; a second run changes nothing and says so", () => {
+    const env = freshDb();
+    const first = keygateJson<InitJson>(["init"], env);
+    expect(Object.keys(first).sort()).toEqual(["entity_id", "keys"]);
+    expect(first.entity_id).toMatch(/^ent_/);
+    expect(first.keys?.live).toMatch(/^sk_live_[0-9A-Za-z]{32}$/);
+    expect(first.keys?.test).toMatch(/^sk_test_[0-9A-Za-z]{32}$/);
+
+    const eventsBefore = keygateJson<{ data: unknown[] }>(["keys", "list"], env).data.length;
+    const second = keygateJson<InitJson>(["init"], env);
+    expect(second).toEqual({
+      entity_id: first.entity_id,
+      keys: null,
+      message: "already initialised; nothing changed",
+    });
+    const human = keygate(["init"], env);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/already initialised .*nothing changed/);
+    expect(keygateJson<{ data: unknown[] }>(["keys", "list"], env).data.length).toBe(eventsBefore);
+  });
+
+  test("the platform keys hold * and belong to the platform entity", () => {
+    const env = freshDb();
+    const init = keygateJson<InitJson>(["init"], env);
+    const keys = keygateJson<{
+      data: { scopes: string[]; entity_id: string; environment: string }[];
+    }>(["keys", "list"], env).data;
+    expect(keys.map((k) => k.environment).sort()).toEqual(["live", "test"]);
+    for (const key of keys) expect(key).toMatchObject({ scopes: ["*"], entity_id: init.entity_id });
+  });
+});
+
+describe("no raw secret is stored", () => {
+  test("no secret (nor its random part beyond the display prefix) appears anywhere in the database files", () => {
+    const env = freshDb();
+    const init = keygateJson<InitJson>(["init"], env);
+    const entity = keygateJson<{ id: string }>(
+      ["entities", "create", "--kind", "merchant", "--name", "Acme"],
+      env,
+    );
+    const secret = keygateJson<{ id: string; secret: string }>(
+      [
+        "keys",
+        "create",
+        "--entity",
+        entity.id,
+        "--name",
+        "k",
+        "--scopes",
+        "links:read",
+        "--env",
+        "live",
+      ],
+      env,
+    );
+    const pair = keygateJson<{ id: string; secret: string; public_key: string }>(
+      [
+        "keys",
+        "create",
+        "--entity",
+        entity.id,
+        "--name",
+        "p",
+        "--scopes",
+        "links:read",
+        "--kind",
+        "pair",
+      ],
+      env,
+    );
+    const rotated = keygateJson<{ secret: string }>(
+      ["keys", "rotate", secret.id, "--expire-previous-in", "60"],
+      env,
+    );
+    const password = "a very private passphrase";
+    keygateJson(
+      ["users", "create", "--email", "a@b.co", "--entity", entity.id, "--password", password],
+      env,
+    );
+
+    const files = ["", "-wal", "-shm"].map((s) => `${env.KEYGATE_DB}${s}`).filter(existsSync);
+    const bytes = Buffer.concat(files.map((f) => readFileSync(f)));
+    expect(bytes.length).toBeGreaterThan(0);
+    const secrets = [
+      init.keys?.live,
+      init.keys?.test,
+      secret.secret,
+      pair.secret,
+      rotated.secret,
+    ] as string[];
+    for (const s of secrets) {
+      expect(bytes.includes(Buffer.from(s))).toBe(false);
+      expect(bytes.includes(Buffer.from(s.slice(16)))).toBe(false);
+    }
+    expect(bytes.includes(Buffer.from(password))).toBe(false);
+    // The public key is an identifier, meant to be stored and logged.
+    expect(bytes.includes(Buffer.from(pair.public_key))).toBe(true);
+  });
+});
+
+describe("entities, keys and users commands", () => {
+  test("a merchant's keys: create, list, rotate, revoke", () => {
+    const env = freshDb();
+    keygateJson(["init"], env);
+    const partner = keygateJson<{ id: string }>(
+      ["entities", "create", "--kind", "partner", "--name", "P"],
+      env,
+    );
+    const merchant = keygateJson<{ id: string; parent_id: string; path: string[] }>(
+      [
+        "entities",
+        "create",
+        "--kind",
+        "merchant",
+        "--name",
+        "M",
+        "--parent",
+        partner.id,
+        "--reference",
+        "M-1",
+      ],
+      env,
+    );
+    expect(merchant.parent_id).toBe(partner.id);
+    expect(merchant.path.slice(-2)).toEqual([partner.id, merchant.id]);
+
+    const key = keygateJson<{ id: string; secret: string; rate_limit: unknown; livemode: boolean }>(
+      [
+        "keys",
+        "create",
+        "--entity",
+        merchant.id,
+        "--name",
+        "billing",
+        "--scopes",
+        "links:read,links:write",
+        "--rate-limit",
+        "60/1m",
+        "--env",
+        "live",
+      ],
+      env,
+    );
+    expect(key).toMatchObject({ rate_limit: { limit: 60, window_seconds: 60 }, livemode: true });
+    const listed = keygateJson<{ data: Record<string, unknown>[] }>(
+      ["keys", "list", "--entity", merchant.id],
+      env,
+    ).data;
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).not.toHaveProperty("secret");
+    expect(JSON.stringify(listed)).not.toContain(key.secret);
+
+    const rotated = keygateJson<{ id: string; secret: string }>(["keys", "rotate", key.id], env);
+    expect(rotated.id).toBe(key.id);
+    expect(rotated.secret).not.toBe(key.secret);
+    const revoked = keygateJson<{ status: string }>(
+      ["keys", "revoke", key.id, "--reason", "test"],
+      env,
+    );
+    expect(revoked.status).toBe("revoked");
+    expect(keygateJson<{ status: string }>(["keys", "revoke", key.id], env).status).toBe("revoked");
+    expect(
+      keygateJson<{ data: unknown[] }>(["keys", "list", "--status", "revoked"], env).data,
+    ).toHaveLength(1);
+
+    const deactivated = keygateJson<{ active: boolean }>(
+      ["entities", "deactivate", partner.id],
+      env,
+    );
+    expect(deactivated.active).toBe(false);
+    const children = keygateJson<{ data: { active: boolean }[] }>(
+      ["entities", "list", "--parent", partner.id],
+      env,
+    ).data;
+    expect(children.map((c) => c.active)).toEqual([false]);
+    expect(
+      keygateJson<{ active: boolean }>(["entities", "reactivate", partner.id], env).active,
+    ).toBe(true);
+  });
+
+  test("users create reads the password from stdin and never prints it back", () => {
+    const env = freshDb();
+    const init = keygateJson<InitJson>(["init"], env);
+    const result = keygate(
+      [
+        "users",
+        "create",
+        "--email",
+        "Ops@Example.com",
+        "--entity",
+        init.entity_id,
+        "--password-stdin",
+        "--json",
+      ],
+      env,
+      "stdin secret passphrase\n",
+    );
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      object: "user",
+      email: "ops@example.com",
+      entity_id: init.entity_id,
+    });
+    expect(result.stdout).not.toContain("stdin secret");
+  });
+
+  test("bad input: clear message, exit 1, nothing written", () => {
+    const env = freshDb();
+    const init = keygateJson<InitJson>(["init"], env);
+    const cases: [string[], RegExp][] = [
+      [
+        ["keys", "create", "--entity", init.entity_id, "--name", "k", "--scopes", "links"],
+        /"links" is not a scope.*scopes\[0\]/,
+      ],
+      [
+        ["keys", "create", "--entity", init.entity_id, "--name", "k", "--scopes", "Links:Read"],
+        /"Links:Read" is not a scope/,
+      ],
+      [
+        ["keys", "create", "--entity", "ent_missing", "--name", "k", "--scopes", "links:read"],
+        /No such entity: ent_missing/,
+      ],
+      [["entities", "create", "--kind", "branch", "--name", "B"], /branch must sit under merchant/],
+      [["entities", "deactivate", "ent_missing"], /No such entity/],
+      [
+        ["users", "create", "--email", "x@y.co", "--entity", init.entity_id, "--password", "short"],
+        /password must be/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const result = keygate(args, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(message);
+    }
+    expect(keygateJson<{ data: unknown[] }>(["entities", "list"], env).data).toHaveLength(1);
+  });
+
+  test("a revoked key cannot be rotated (exit 1); --json errors use the envelope", () => {
+    const env = freshDb();
+    keygateJson(["init"], env);
+    const id = keygateJson<{ data: { id: string }[] }>(["keys", "list"], env).data[0]?.id as string;
+    keygateJson(["keys", "revoke", id], env);
+    const result = keygate(["keys", "rotate", id, "--json"], env);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stderr)).toEqual({
+      error: {
+        type: "invalid_request",
+        code: "invalid_request",
+        message: "A revoked API key cannot be rotated.",
+      },
+    });
+  });
+
+  test("bad usage exits 2 with the usage text", () => {
+    const env = freshDb();
+    for (const args of [
+      ["frobnicate"],
+      ["keys", "create", "--bogus"],
+      ["keys", "rotate"],
+      ["keys", "create", "--env", "prod"],
+      ["init", "--force"],
+    ]) {
+      const result = keygate(args, env);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("Usage: keygate");
+    }
+  });
+
+  test("a bad config file stops the command with a message naming the field", () => {
+    const path = join(tmp.dir, "bad.json");
+    writeFileSync(path, JSON.stringify({ keys: { secret_prefix: 7 } }));
+    const result = keygate(["init"], { ...freshDb(), KEYGATE_CONFIG: path });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /bad configuration: KEYGATE_CONFIG .*bad.json: keys.secret_prefix: Expected string/,
+    );
+  });
+
+  test("a configured prefix shapes every key", () => {
+    const path = join(tmp.dir, "ck.json");
+    writeFileSync(path, JSON.stringify({ keys: { secret_prefix: "ck" } }));
+    const init = keygateJson<InitJson>(["init"], { ...freshDb(), KEYGATE_CONFIG: path });
+    expect(init.keys?.live).toMatch(/^ck_live_/);
+  });
+});

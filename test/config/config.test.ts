@@ -1,0 +1,91 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ConfigError, loadConfig } from "../../src/config/config.ts";
+import { tempDir } from "../support/keygate.ts";
+
+const tmp = tempDir();
+afterAll(tmp.remove);
+function file(name: string, content: string): string {
+  const path = join(tmp.dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+function errorOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("configuration", () => {
+  test("defaults: port 3000, ./data/keygate.sqlite, sk/pk prefixes, normal durability, no pepper", () => {
+    expect(loadConfig({})).toEqual({
+      port: 3000,
+      dbPath: "./data/keygate.sqlite",
+      durability: "normal",
+      keys: { secretPrefix: "sk", publicPrefix: "pk", pepper: undefined },
+    });
+  });
+
+  test("the file sets values; environment variables win over it", () => {
+    const path = file(
+      "ok.json",
+      JSON.stringify({
+        port: 4000,
+        database: { path: "/tmp/x.sqlite", durability: "full" },
+        keys: { secret_prefix: "ck" },
+      }),
+    );
+    expect(loadConfig({ KEYGATE_CONFIG: path })).toMatchObject({
+      port: 4000,
+      dbPath: "/tmp/x.sqlite",
+      durability: "full",
+      keys: { secretPrefix: "ck", publicPrefix: "pk" },
+    });
+    expect(
+      loadConfig({
+        KEYGATE_CONFIG: path,
+        KEYGATE_PORT: "5000",
+        KEYGATE_DB: "/tmp/y.sqlite",
+        KEYGATE_PEPPER: "p",
+      }),
+    ).toMatchObject({
+      port: 5000,
+      dbPath: "/tmp/y.sqlite",
+      keys: { pepper: "p" },
+    });
+  });
+
+  test("a bad field is named", () => {
+    const path = file("bad-type.json", JSON.stringify({ port: "eighty" }));
+    expect(errorOf({ KEYGATE_CONFIG: path })).toMatch(/bad-type.json: port: Expected integer/);
+    const prefix = file("bad-prefix.json", JSON.stringify({ keys: { secret_prefix: "SK!" } }));
+    expect(errorOf({ KEYGATE_CONFIG: prefix })).toMatch(
+      /keys.secret_prefix: Expected string to match/,
+    );
+    const durability = file(
+      "bad-enum.json",
+      JSON.stringify({ database: { durability: "sometimes" } }),
+    );
+    expect(errorOf({ KEYGATE_CONFIG: durability })).toMatch(/database.durability/);
+  });
+
+  test("an unknown field is named rather than ignored", () => {
+    const path = file("unknown.json", JSON.stringify({ keys: { prefix: "sk" } }));
+    expect(errorOf({ KEYGATE_CONFIG: path })).toMatch(/keys.prefix: Unexpected property/);
+  });
+
+  test("unreadable, non-JSON and clashing settings are refused with the reason", () => {
+    expect(errorOf({ KEYGATE_CONFIG: join(tmp.dir, "missing.json") })).toMatch(
+      /cannot read the file/,
+    );
+    expect(errorOf({ KEYGATE_CONFIG: file("broken.json", "{ port: 1") })).toMatch(/not valid JSON/);
+    const clash = file("clash.json", JSON.stringify({ keys: { secret_prefix: "pk" } }));
+    expect(errorOf({ KEYGATE_CONFIG: clash })).toMatch(/keys.public_prefix: must differ/);
+    expect(errorOf({ KEYGATE_PORT: "http" })).toMatch(/KEYGATE_PORT: "http" is not a port/);
+  });
+});

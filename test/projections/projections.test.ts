@@ -1,0 +1,162 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import type { Keygate } from "../../src/app/keygate.ts";
+import { createApiKey, revokeApiKey, rotateApiKey } from "../../src/commands/api-keys.ts";
+import { createEntity, deactivateEntity, reactivateEntity } from "../../src/commands/entities.ts";
+import { initPlatform } from "../../src/commands/init.ts";
+import { findApiKey, findEntity, listApiKeys } from "../../src/projections/queries.ts";
+import { FakeClock, TEST_ACTOR, testKeygate } from "../support/keygate.ts";
+
+let kg: Keygate;
+const clock = new FakeClock("2026-05-01T00:00:00.000Z");
+afterEach(() => kg.close());
+
+function tree() {
+  kg = testKeygate({ clock });
+  const init = initPlatform(kg, TEST_ACTOR);
+  const root = init.entityId;
+  const partner = createEntity(kg, { kind: "partner", name: "P", parentId: root }, TEST_ACTOR);
+  const merchant = createEntity(
+    kg,
+    { kind: "merchant", name: "M", parentId: partner.id },
+    TEST_ACTOR,
+  );
+  const branch = createEntity(kg, { kind: "branch", name: "B", parentId: merchant.id }, TEST_ACTOR);
+  const other = createEntity(kg, { kind: "merchant", name: "Other", parentId: root }, TEST_ACTOR);
+  return { root, partner, merchant, branch, other };
+}
+
+describe("entities projection", () => {
+  test("paths run from the root", () => {
+    const t = tree();
+    expect(findEntity(kg.db, t.branch.id)?.path).toEqual([
+      t.root,
+      t.partner.id,
+      t.merchant.id,
+      t.branch.id,
+    ]);
+    expect(findEntity(kg.db, t.root)?.path).toEqual([t.root]);
+  });
+
+  test("deactivating an entity makes its whole subtree inactive, and nothing else", () => {
+    const t = tree();
+    deactivateEntity(kg, t.partner.id, TEST_ACTOR);
+    for (const id of [t.partner.id, t.merchant.id, t.branch.id])
+      expect(findEntity(kg.db, id)?.active).toBe(false);
+    expect(findEntity(kg.db, t.other.id)?.active).toBe(true);
+    expect(findEntity(kg.db, t.root)?.active).toBe(true);
+  });
+
+  test("reactivating restores the subtree except below another inactive entity", () => {
+    const t = tree();
+    deactivateEntity(kg, t.merchant.id, TEST_ACTOR);
+    deactivateEntity(kg, t.partner.id, TEST_ACTOR);
+    reactivateEntity(kg, t.partner.id, TEST_ACTOR);
+    expect(findEntity(kg.db, t.partner.id)?.active).toBe(true);
+    expect(findEntity(kg.db, t.merchant.id)?.active).toBe(false);
+    expect(findEntity(kg.db, t.branch.id)?.active).toBe(false);
+    reactivateEntity(kg, t.merchant.id, TEST_ACTOR);
+    expect(findEntity(kg.db, t.branch.id)?.active).toBe(true);
+  });
+
+  test("a reference is unique among siblings only", () => {
+    const t = tree();
+    createEntity(
+      kg,
+      { kind: "branch", name: "B1", parentId: t.merchant.id, reference: "BR-001" },
+      TEST_ACTOR,
+    );
+    expect(() =>
+      createEntity(
+        kg,
+        { kind: "branch", name: "B2", parentId: t.merchant.id, reference: "BR-001" },
+        TEST_ACTOR,
+      ),
+    ).toThrow(/already has reference "BR-001"/);
+    const sibling = createEntity(
+      kg,
+      { kind: "branch", name: "B3", parentId: t.other.id, reference: "BR-001" },
+      TEST_ACTOR,
+    );
+    expect(sibling.reference).toBe("BR-001");
+  });
+});
+
+describe("api_keys projection", () => {
+  test("rotation keeps the id; an overlapping rotation keeps the previous secret until its expiry", () => {
+    const t = tree();
+    const key = createApiKey(
+      kg,
+      { entityId: t.merchant.id, environment: "live", name: "k", scopes: ["links:read"] },
+      TEST_ACTOR,
+    );
+    const rotated = rotateApiKey(kg, key.id, 600, TEST_ACTOR);
+    expect(rotated.id).toBe(key.id);
+    expect(rotated.secret).not.toBe(key.secret);
+    expect(rotated.masked).toBe(`sk_live_••••${rotated.secret.slice(-4)}`);
+    const secrets = kg.db.sql
+      .prepare<{ expires_at: string | null }>(
+        "SELECT expires_at FROM api_key_secrets WHERE key_id = ? ORDER BY expires_at",
+      )
+      .all(key.id)
+      .map((r) => r.expires_at);
+    expect(secrets).toEqual([null, new Date(clock.now().getTime() + 600_000).toISOString()]);
+
+    // An immediate rotation now cuts every older secret short.
+    rotateApiKey(kg, key.id, 0, TEST_ACTOR);
+    const expiries = kg.db.sql
+      .prepare<{ expires_at: string | null }>(
+        "SELECT expires_at FROM api_key_secrets WHERE key_id = ? AND expires_at IS NOT NULL",
+      )
+      .all(key.id)
+      .map((r) => r.expires_at);
+    expect(expiries).toEqual([clock.now().toISOString(), clock.now().toISOString()]);
+  });
+
+  test("status: revoked, and expired once past expires_at", () => {
+    const t = tree();
+    const expiring = createApiKey(
+      kg,
+      {
+        entityId: t.merchant.id,
+        environment: "test",
+        name: "k",
+        scopes: ["links:read"],
+        expiresAt: new Date(clock.now().getTime() + 60_000),
+      },
+      TEST_ACTOR,
+    );
+    expect(findApiKey(kg.db, expiring.id, clock.now())?.status).toBe("active");
+    expect(findApiKey(kg.db, expiring.id, new Date(clock.now().getTime() + 61_000))).toMatchObject({
+      status: "expired",
+      active: false,
+    });
+    const revoked = revokeApiKey(kg, expiring.id, null, TEST_ACTOR);
+    expect(revoked).toMatchObject({
+      status: "revoked",
+      active: false,
+      revoked_at: clock.now().toISOString(),
+    });
+  });
+
+  test("list pages by id with a cursor and filters by entity", () => {
+    const t = tree();
+    for (let i = 0; i < 5; i++) {
+      createApiKey(
+        kg,
+        { entityId: t.branch.id, environment: "test", name: `k${i}`, scopes: ["links:read"] },
+        TEST_ACTOR,
+      );
+    }
+    const first = listApiKeys(kg.db, { entityId: t.branch.id, limit: 3 }, clock.now());
+    const rest = listApiKeys(
+      kg.db,
+      { entityId: t.branch.id, startingAfter: first.at(-1)?.id, limit: 3 },
+      clock.now(),
+    );
+    expect(first).toHaveLength(3);
+    expect(rest).toHaveLength(2);
+    const ids = [...first, ...rest].map((k) => k.id);
+    expect(ids).toEqual([...ids].sort());
+    expect(listApiKeys(kg.db, {}, clock.now())).toHaveLength(7); // plus the two platform keys
+  });
+});

@@ -1,0 +1,41 @@
+/** Opens a Keygate core for a test, on an in-memory or temporary database, with a fake clock. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Keygate, openKeygate } from "../../src/app/keygate.ts";
+import { loadConfig } from "../../src/config/config.ts";
+import type { EventMetadata } from "../../src/store/recorded-event.ts";
+
+/** Metadata for events appended by tests. */
+export const TEST_ACTOR: EventMetadata = { actor: "test", request_id: null };
+
+/** A clock that moves only when told. */
+export class FakeClock {
+  #ms: number;
+  constructor(start = "2026-01-01T00:00:00.000Z") {
+    this.#ms = Date.parse(start);
+  }
+  /** The current fake time. */
+  now = (): Date => new Date(this.#ms);
+  /** Moves the clock forward. */
+  advance(seconds: number): void {
+    this.#ms += seconds * 1000;
+  }
+}
+
+/** A fresh temporary directory and a function that removes it. */
+export function tempDir(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "keygate-test-"));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Opens Keygate on `path` (default: in memory) with `clock` and extra environment. */
+export function testKeygate(
+  options: { path?: string; clock?: FakeClock; env?: Record<string, string> } = {},
+): Keygate {
+  const config = loadConfig({ KEYGATE_DB: options.path ?? ":memory:", ...options.env });
+  return openKeygate(config, options.clock ? { now: options.clock.now } : {});
+}
+
+/** Cheap scrypt cost for tests (the default takes tens of milliseconds per hash). */
+export const TEST_SCRYPT_COST = { N: 1024, r: 8, p: 1 };

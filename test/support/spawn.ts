@@ -1,0 +1,41 @@
+/** Runs the real `keygate` command in a child process, as a user would. */
+import { join } from "node:path";
+
+/** The repository root (where package.json is). */
+export const ROOT = join(import.meta.dir, "..", "..");
+
+/** What a finished command printed and returned. */
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `bun src/cli/main.ts ...args` with extra environment, optionally feeding stdin. */
+export function keygate(
+  args: string[],
+  env: Record<string, string>,
+  stdin?: string,
+): CommandResult {
+  const result = Bun.spawnSync(["bun", "src/cli/main.ts", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, KEYGATE_CONFIG: "", KEYGATE_PEPPER: "", ...env },
+    stdin: stdin === undefined ? "ignore" : Buffer.from(stdin),
+  });
+  return {
+    code: result.exitCode ?? -1,
+    stdout: result.stdout.toString(),
+    stderr: result.stderr.toString(),
+  };
+}
+
+/** Runs a command that must succeed with `--json` and returns its parsed output. */
+export function keygateJson<T = Record<string, unknown>>(
+  args: string[],
+  env: Record<string, string>,
+): T {
+  const result = keygate([...args, "--json"], env);
+  if (result.code !== 0)
+    throw new Error(`keygate ${args.join(" ")} failed (${result.code}): ${result.stderr}`);
+  return JSON.parse(result.stdout) as T;
+}

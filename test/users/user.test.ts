@@ -1,0 +1,69 @@
+import { describe, expect, test } from "bun:test";
+import { hashPassword, verifyPassword } from "../../src/users/password.ts";
+import {
+  decideUser,
+  evolveUser,
+  initialUserState,
+  type UserCommand,
+} from "../../src/users/user.ts";
+import { deciderSpec } from "../support/given.ts";
+import { TEST_SCRYPT_COST } from "../support/keygate.ts";
+
+const spec = deciderSpec({
+  decide: decideUser,
+  evolve: evolveUser,
+  initialState: initialUserState,
+});
+const create: UserCommand = {
+  type: "CreateUser",
+  id: "usr_1",
+  entityId: "ent_1",
+  email: "  Ada@Example.COM ",
+  passwordHash: "scrypt$1024$8$1$c2FsdA==$aGFzaA==",
+  emailTaken: false,
+};
+
+describe("user decider", () => {
+  test("create normalises the email", () => {
+    spec
+      .given([])
+      .when(create)
+      .then([
+        {
+          type: "user.created",
+          data: {
+            user_id: "usr_1",
+            entity_id: "ent_1",
+            email: "ada@example.com",
+            password_hash: create.passwordHash,
+          },
+        },
+      ]);
+  });
+  test("a bad or taken email is refused", () => {
+    spec
+      .given([])
+      .when({ ...create, email: "not-an-email" })
+      .thenThrows("invalid_request", /email/);
+    spec
+      .given([])
+      .when({ ...create, emailTaken: true })
+      .thenThrows("resource_conflict");
+  });
+});
+
+describe("passwords", () => {
+  test("scrypt hash verifies the right password only, and never contains it", () => {
+    const stored = hashPassword("correct horse battery", TEST_SCRYPT_COST);
+    expect(stored).toMatch(/^scrypt\$1024\$8\$1\$/);
+    expect(stored).not.toContain("correct horse");
+    expect(verifyPassword("correct horse battery", stored)).toBe(true);
+    expect(verifyPassword("correct horse batterx", stored)).toBe(false);
+    expect(verifyPassword("anything", "md5$abc")).toBe(false);
+  });
+  test("two hashes of one password differ (random salt)", () => {
+    expect(hashPassword("same password", TEST_SCRYPT_COST)).not.toBe(
+      hashPassword("same password", TEST_SCRYPT_COST),
+    );
+  });
+});
