@@ -26,7 +26,7 @@ CREATE TABLE `api_keys` (
 );
 --> statement-breakpoint
 CREATE INDEX `api_keys_entity` ON `api_keys` (`entity_id`,`id`);--> statement-breakpoint
-CREATE UNIQUE INDEX `api_keys_public_key` ON `api_keys` (`public_key`);--> statement-breakpoint
+CREATE UNIQUE INDEX `api_keys_public_key` ON `api_keys` (`public_key`) WHERE "api_keys"."public_key" IS NOT NULL;--> statement-breakpoint
 CREATE TABLE `entities` (
 	`id` text PRIMARY KEY NOT NULL,
 	`kind` text NOT NULL,
@@ -57,7 +57,6 @@ CREATE TABLE `events` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `events_stream_version` ON `events` (`stream_id`,`stream_version`);--> statement-breakpoint
-CREATE INDEX `events_type` ON `events` (`type`);--> statement-breakpoint
 CREATE TABLE `projection_state` (
 	`name` text PRIMARY KEY NOT NULL,
 	`version` integer NOT NULL,

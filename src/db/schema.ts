@@ -4,6 +4,7 @@
  *
  * Migrations in `drizzle/` are generated from this file by `bun run db:generate`.
  */
+import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** Every event ever recorded, in global order, hash-chained. Never updated or deleted. */
@@ -21,10 +22,7 @@ export const events = sqliteTable(
     prevHash: text("prev_hash").notNull(),
     hash: text("hash").notNull(),
   },
-  (t) => [
-    uniqueIndex("events_stream_version").on(t.streamId, t.streamVersion),
-    index("events_type").on(t.type),
-  ],
+  (t) => [uniqueIndex("events_stream_version").on(t.streamId, t.streamVersion)],
 );
 
 /** One row per stream: its current version, the compare-and-swap target of every append. */
@@ -34,7 +32,10 @@ export const streams = sqliteTable("streams", {
   updatedAt: text("updated_at").notNull(),
 });
 
-/** Projection bookkeeping: which version of each read model is built, up to which position. */
+/**
+ * Projection bookkeeping: the version of each read model's logic that built its tables, and
+ * the log position its last rebuild replayed through (inline updates keep it at the head).
+ */
 export const projectionState = sqliteTable("projection_state", {
   name: text("name").primaryKey(),
   version: integer("version").notNull(),
@@ -64,7 +65,8 @@ export const apiKeys = sqliteTable(
   },
   (t) => [
     index("api_keys_entity").on(t.entityId, t.id),
-    uniqueIndex("api_keys_public_key").on(t.publicKey),
+    // Partial: secret keys (no public key) add no entry to it.
+    uniqueIndex("api_keys_public_key").on(t.publicKey).where(sql`${t.publicKey} IS NOT NULL`),
   ],
 );
 

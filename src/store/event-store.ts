@@ -3,6 +3,8 @@
  * projections in ONE synchronous SQLite transaction, and reads streams or the whole log
  * with every event validated and upcast. Signatures follow Emmett's eventStore.ts.
  */
+
+import { setImmediate } from "node:timers";
 import {
   currentSchemaVersion,
   type KeygateEvent,
@@ -54,6 +56,16 @@ export interface EventStoreOptions {
   now?: () => Date;
 }
 
+interface QueuedAppend {
+  streamId: string;
+  events: readonly KeygateEvent[];
+  options: AppendOptions;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
+
 /** Called after an append has committed, with the events it wrote. */
 export type CommitListener = (events: readonly RecordedEvent[]) => void;
 
@@ -80,6 +92,12 @@ export class EventStore {
   readonly #projections: readonly InlineProjection[];
   readonly #now: () => Date;
   readonly #listeners = new Set<CommitListener>();
+  readonly #queue: QueuedAppend[] = [];
+  /**
+   * The chain head while a group commit holds the write lock: each append of the batch
+   * starts where the previous one ended, without reading it back. Undefined otherwise.
+   */
+  #batchHead: { position: number; hash: string } | undefined;
 
   constructor(sql: SqlConnection, options: EventStoreOptions = {}) {
     this.#sql = sql;
@@ -95,42 +113,110 @@ export class EventStore {
   /**
    * Appends `events` to `streamId` if its version meets `expectedStreamVersion`, chaining
    * each to the log's head and running every inline projection, all in one transaction:
-   * if anything throws, nothing is written.
+   * if anything throws, nothing is written. Returns after the commit.
    */
   appendToStream(
     streamId: string,
     events: readonly KeygateEvent[],
     options: AppendOptions,
   ): AppendResult {
-    const recorded = this.#sql.transaction(() =>
+    const result = this.#sql.transaction(() =>
       this.#appendInTransaction(streamId, events, options),
     );
-    if (recorded.length > 0) for (const listener of this.#listeners) listener(recorded);
-    const last = recorded.at(-1);
-    return {
-      nextExpectedStreamVersion: last?.streamVersion ?? this.streamVersion(streamId) ?? 0,
-      lastPosition: last?.position ?? 0,
-      events: recorded,
-    };
+    this.#notify(result.events);
+    return result;
+  }
+
+  /**
+   * The same append with group commit: every append queued in the same turn of the event
+   * loop shares one SQLite commit, each inside its own savepoint, so each keeps its own
+   * expected-version check and all-or-nothing effect, and one failing never undoes another.
+   * The promise settles only after the shared commit, so a resolved append is durable.
+   */
+  appendToStreamGrouped(
+    streamId: string,
+    events: readonly KeygateEvent[],
+    options: AppendOptions,
+  ): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ streamId, events, options, resolve, reject });
+      if (this.#queue.length === 1) setImmediate(() => this.#flushQueue());
+    });
+  }
+
+  #flushQueue(): void {
+    const batch = this.#queue.splice(0);
+    let outcomes: Outcome[];
+    try {
+      // Optimistically, without savepoints: almost every batch succeeds whole.
+      outcomes = this.#runBatch(batch, false);
+    } catch {
+      // Something failed: redo the batch with a savepoint per append, refusing only the failures.
+      try {
+        outcomes = this.#runBatch(batch, true);
+      } catch (error) {
+        for (const item of batch) item.reject(error);
+        return;
+      }
+    }
+    this.#notify(outcomes.flatMap((o) => (o.ok ? o.result.events : [])));
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i] as Outcome;
+      if (outcome.ok) item.resolve(outcome.result);
+      else item.reject(outcome.error);
+    });
+  }
+
+  /** Runs a batch in one transaction; with `isolate`, each append in its own savepoint. */
+  #runBatch(batch: readonly QueuedAppend[], isolate: boolean): Outcome[] {
+    return this.#sql.transaction(() => {
+      this.#batchHead = this.#chainHead();
+      try {
+        return batch.map((item): Outcome => {
+          const append = () => this.#appendInTransaction(item.streamId, item.events, item.options);
+          if (!isolate) return { ok: true, result: append() };
+          try {
+            return { ok: true, result: this.#sql.transaction(append) };
+          } catch (error) {
+            this.#batchHead = this.#chainHead(); // the savepoint rolled back
+            return { ok: false, error };
+          }
+        });
+      } finally {
+        this.#batchHead = undefined;
+      }
+    });
+  }
+
+  /** The last event's position and hash (0 and the genesis hash for an empty log). */
+  #chainHead(): { position: number; hash: string } {
+    return (
+      this.#sql
+        .prepare<{ position: number; hash: string }>(
+          "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1",
+        )
+        .get() ?? { position: 0, hash: GENESIS_HASH }
+    );
+  }
+
+  #notify(events: readonly RecordedEvent[]): void {
+    if (events.length > 0) for (const listener of this.#listeners) listener(events);
   }
 
   #appendInTransaction(
     streamId: string,
     events: readonly KeygateEvent[],
     { expectedStreamVersion, metadata }: AppendOptions,
-  ): RecordedEvent[] {
+  ): AppendResult {
     const sql = this.#sql;
     const current = this.streamVersion(streamId);
     assertExpectedVersion(streamId, current, expectedStreamVersion);
-    if (events.length === 0) return [];
+    if (events.length === 0)
+      return { nextExpectedStreamVersion: current ?? 0, lastPosition: 0, events: [] };
 
-    const head = sql
-      .prepare<{ position: number; hash: string }>(
-        "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1",
-      )
-      .get();
-    let position = head?.position ?? 0;
-    let prevHash = head?.hash ?? GENESIS_HASH;
+    const head = this.#batchHead ?? this.#chainHead();
+    let position = head.position;
+    let prevHash = head.hash;
     let version = current ?? 0;
     const recordedAt = this.#now().toISOString();
     const metadataJson = canonicalJson(metadata);
@@ -195,7 +281,8 @@ export class EventStore {
 
     for (const event of recorded)
       for (const projection of this.#projections) projection.apply(event);
-    return recorded;
+    if (this.#batchHead) this.#batchHead = { position, hash: prevHash };
+    return { nextExpectedStreamVersion: version, lastPosition: position, events: recorded };
   }
 
   /** The stream's current version, or undefined if it has no events. */

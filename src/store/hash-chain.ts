@@ -14,22 +14,35 @@ export const GENESIS_HASH = "0".repeat(64);
  * may appear; anything else is refused rather than serialised ambiguously.
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value === "string" || typeof value === "boolean") {
-    return JSON.stringify(value);
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return JSON.stringify(value);
+    case "number":
+      if (!Number.isSafeInteger(value)) {
+        throw new TypeError(`canonical JSON holds integers only, got ${value}`);
+      }
+      return String(value);
+    case "object": {
+      if (value === null) return "null";
+      if (Array.isArray(value)) {
+        let out = "[";
+        for (let i = 0; i < value.length; i++) out += (i ? "," : "") + canonicalJson(value[i]);
+        return `${out}]`;
+      }
+      // Array.prototype.sort's default order compares UTF-16 code units: the canonical order.
+      const record = value as Record<string, unknown>;
+      let out = "{";
+      for (const key of Object.keys(record).sort()) {
+        const v = record[key];
+        if (v === undefined) continue;
+        out += `${out.length > 1 ? "," : ""}${JSON.stringify(key)}:${canonicalJson(v)}`;
+      }
+      return `${out}}`;
+    }
+    default:
+      throw new TypeError(`canonical JSON cannot hold a ${typeof value}`);
   }
-  if (typeof value === "number") {
-    if (!Number.isSafeInteger(value))
-      throw new TypeError(`canonical JSON holds integers only, got ${value}`);
-    return String(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  throw new TypeError(`canonical JSON cannot hold a ${typeof value}`);
 }
 
 /** The fields of an event that its hash covers, `data` and `metadata` already canonical. */
@@ -57,5 +70,7 @@ export function canonicalEvent(e: HashedFields): string {
 
 /** hash = SHA-256(prevHash ‖ canonicalEvent(e)), lowercase hex. */
 export function chainHash(prevHash: string, e: HashedFields): string {
-  return createHash("sha256").update(prevHash).update(canonicalEvent(e)).digest("hex");
+  return createHash("sha256")
+    .update(prevHash + canonicalEvent(e))
+    .digest("hex");
 }

@@ -1,0 +1,197 @@
+/**
+ * Store scenario: append throughput (one event per transaction, inline projections on),
+ * rebuild speed over BENCH_EVENTS events (default 1,000,000), and the time from
+ * `keygate serve` to a ready /readyz on a database holding that many keys.
+ */
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { KeygateEvent } from "../events/index.ts";
+import { openKeygate } from "../src/app/keygate.ts";
+import { loadConfig } from "../src/config/config.ts";
+import { newId } from "../src/ids/index.ts";
+import { displayPrefix, generateKey, maskKey } from "../src/keys/key-format.ts";
+import { hashSecretKey } from "../src/keys/secret-hash.ts";
+import { allProjections, rebuildProjections } from "../src/projections/rebuild.ts";
+import { STREAM_DOES_NOT_EXIST } from "../src/store/expected-version.ts";
+import type { Figure, Scenario } from "./main.ts";
+
+const ROOT = join(import.meta.dir, "..");
+const WORK = join(ROOT, ".bench");
+const APPENDS = Number(process.env.BENCH_APPENDS ?? 50_000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const PRODUCERS = 256;
+const META = { actor: "bench", request_id: null };
+
+function keyCreated(entityId: string): { id: string; event: KeygateEvent } {
+  const id = newId("key");
+  const secret = generateKey("sk", "live");
+  return {
+    id,
+    event: {
+      type: "api_key.created",
+      data: {
+        key_id: id,
+        entity_id: entityId,
+        environment: "live",
+        kind: "secret",
+        name: "bench",
+        scopes: ["links:read"],
+        prefix: displayPrefix(secret),
+        masked: maskKey(secret),
+        public_key: null,
+        secret_hash: hashSecretKey(secret),
+        salt: null,
+        rate_limit: null,
+        expires_at: null,
+      },
+    },
+  };
+}
+
+function freshKeygate(name: string) {
+  const dir = join(WORK, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const dbPath = join(dir, "keygate.sqlite");
+  const kg = openKeygate(loadConfig({ KEYGATE_DB: dbPath }));
+  const entity = newId("ent");
+  kg.store.appendToStream(
+    entity,
+    [
+      {
+        type: "entity.created",
+        data: {
+          entity_id: entity,
+          kind: "platform",
+          name: "bench",
+          parent_id: null,
+          reference: null,
+        },
+      },
+    ],
+    { expectedStreamVersion: STREAM_DOES_NOT_EXIST, metadata: META },
+  );
+  return { kg, dbPath, entity };
+}
+
+/** One commit per append: the CLI's path, and the floor of what the disk allows. */
+function measureSyncAppends(): Figure {
+  const { kg, entity } = freshKeygate("append-sync");
+  const batch = Array.from({ length: APPENDS }, () => keyCreated(entity));
+  const started = performance.now();
+  for (const { id, event } of batch) {
+    kg.store.appendToStream(id, [event], {
+      expectedStreamVersion: STREAM_DOES_NOT_EXIST,
+      metadata: META,
+    });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  kg.close();
+  return { name: "append key, 1 event, own commit", value: APPENDS / seconds, unit: "events/s" };
+}
+
+/**
+ * One event per append, PRODUCERS concurrent callers each awaiting its append before the
+ * next (as concurrent requests do), with group commit sharing SQLite commits between them.
+ */
+async function measureGroupedAppends(): Promise<Figure> {
+  const { kg, entity } = freshKeygate("append-grouped");
+  const batch = Array.from({ length: APPENDS }, () => keyCreated(entity));
+  let next = 0;
+  const producer = async () => {
+    while (next < batch.length) {
+      const { id, event } = batch[next++] as (typeof batch)[number];
+      await kg.store.appendToStreamGrouped(id, [event], {
+        expectedStreamVersion: STREAM_DOES_NOT_EXIST,
+        metadata: META,
+      });
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: PRODUCERS }, producer));
+  const seconds = (performance.now() - started) / 1000;
+  kg.close();
+  return {
+    name: `append key, 1 event, group commit (${PRODUCERS} callers)`,
+    value: APPENDS / seconds,
+    unit: "events/s",
+    target: { value: 30_000, better: "higher" },
+  };
+}
+
+async function timeToReady(dbPath: string): Promise<number> {
+  const port = 39_000 + Math.floor(Math.random() * 1000);
+  const started = performance.now();
+  const child = Bun.spawn(["bun", "src/cli/main.ts", "serve"], {
+    cwd: ROOT,
+    env: { ...process.env, KEYGATE_DB: dbPath, KEYGATE_PORT: String(port), KEYGATE_CONFIG: "" },
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  try {
+    for (;;) {
+      try {
+        if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200)
+          return performance.now() - started;
+      } catch {
+        // not listening yet
+      }
+      if (performance.now() - started > 60_000)
+        throw new Error("serve did not become ready in 60 s");
+      await Bun.sleep(5);
+    }
+  } finally {
+    child.kill();
+    await child.exited;
+  }
+}
+
+/** The store scenario. */
+export const storeScenario: Scenario = {
+  name: "store",
+  async run() {
+    const figures: Figure[] = [measureSyncAppends(), await measureGroupedAppends()];
+
+    // Fill a database with EVENTS key-creation events (group-committed 10,000 at a time:
+    // the set-up, not what is measured).
+    const { kg, dbPath, entity } = freshKeygate("million");
+    const fillStarted = performance.now();
+    for (let done = 1; done < EVENTS; ) {
+      const n = Math.min(10_000, EVENTS - done);
+      await Promise.all(
+        Array.from({ length: n }, () => {
+          const { id, event } = keyCreated(entity);
+          return kg.store.appendToStreamGrouped(id, [event], {
+            expectedStreamVersion: STREAM_DOES_NOT_EXIST,
+            metadata: META,
+          });
+        }),
+      );
+      done += n;
+    }
+    console.log(
+      `(filled ${EVENTS.toLocaleString("en-US")} events in ${((performance.now() - fillStarted) / 1000).toFixed(1)} s)`,
+    );
+
+    const rebuildStarted = performance.now();
+    const report = rebuildProjections(kg.db.sql, allProjections(kg.db.sql));
+    const rebuildSeconds = (performance.now() - rebuildStarted) / 1000;
+    figures.push({
+      name: `rebuild all projections (${report.events.toLocaleString("en-US")} events)`,
+      value: report.events / rebuildSeconds,
+      unit: "events/s",
+      target: { value: 200_000, better: "higher" },
+    });
+    kg.db.sql.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    kg.close();
+
+    const readyMs = await timeToReady(dbPath);
+    figures.push({
+      name: `serve → /readyz 200 (${(EVENTS - 1).toLocaleString("en-US")} keys)`,
+      value: readyMs,
+      unit: "ms",
+      target: { value: 1000, better: "lower" },
+    });
+    return figures;
+  },
+};
