@@ -74,6 +74,22 @@ function freshKeygate(name: string) {
   return { kg, dbPath, entity };
 }
 
+/**
+ * Calibration: the machine's floor, with no Keygate code involved — SQLite commits of one
+ * tiny row (WAL, synchronous=NORMAL, as Keygate runs it). Compare the append figures to it.
+ */
+function measureBareCommits(): Figure {
+  const { kg } = freshKeygate("calibrate");
+  kg.db.sql.exec("CREATE TABLE calibration (n INTEGER)");
+  const insert = kg.db.sql.prepare("INSERT INTO calibration (n) VALUES (?)");
+  const n = 20_000;
+  const started = performance.now();
+  for (let i = 0; i < n; i++) kg.db.sql.transaction(() => insert.run(i));
+  const seconds = (performance.now() - started) / 1000;
+  kg.close();
+  return { name: "calibration: bare SQLite 1-row commits", value: n / seconds, unit: "commits/s" };
+}
+
 /** One commit per append: the CLI's path, and the floor of what the disk allows. */
 function measureSyncAppends(): Figure {
   const { kg, entity } = freshKeygate("append-sync");
@@ -150,7 +166,11 @@ async function timeToReady(dbPath: string): Promise<number> {
 export const storeScenario: Scenario = {
   name: "store",
   async run() {
-    const figures: Figure[] = [measureSyncAppends(), await measureGroupedAppends()];
+    const figures: Figure[] = [
+      measureBareCommits(),
+      measureSyncAppends(),
+      await measureGroupedAppends(),
+    ];
 
     // Fill a database with EVENTS key-creation events (group-committed 10,000 at a time:
     // the set-up, not what is measured).

@@ -1,10 +1,12 @@
 CREATE TABLE `api_key_secrets` (
-	`secret_hash` text PRIMARY KEY NOT NULL,
+	`id` integer PRIMARY KEY NOT NULL,
+	`secret_hash` text NOT NULL,
 	`key_id` text NOT NULL,
 	`salt` text,
 	`expires_at` text
 );
 --> statement-breakpoint
+CREATE UNIQUE INDEX `api_key_secrets_hash` ON `api_key_secrets` (`secret_hash`);--> statement-breakpoint
 CREATE INDEX `api_key_secrets_key` ON `api_key_secrets` (`key_id`);--> statement-breakpoint
 CREATE TABLE `api_keys` (
 	`id` text PRIMARY KEY NOT NULL,

@@ -102,3 +102,8 @@ export type ApiKeyEvent =
   | EventOf<typeof ApiKeyUpdated>
   | EventOf<typeof ApiKeyRotated>
   | EventOf<typeof ApiKeyRevoked>;
+
+/** Whether an event belongs to the API key aggregate. */
+export function isApiKeyEvent(event: { type: string }): event is ApiKeyEvent {
+  return event.type.startsWith("api_key.");
+}

@@ -62,3 +62,8 @@ export type EntityEvent =
   | EventOf<typeof EntityCreated>
   | EventOf<typeof EntityDeactivated>
   | EventOf<typeof EntityReactivated>;
+
+/** Whether an event belongs to the entity aggregate. */
+export function isEntityEvent(event: { type: string }): event is EntityEvent {
+  return event.type.startsWith("entity.");
+}

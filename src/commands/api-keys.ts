@@ -2,6 +2,7 @@
  * Command handlers for API keys. Secrets are generated here, hashed at once, and returned
  * to the caller exactly once; only hashes and display forms go into events.
  */
+import { isApiKeyEvent } from "../../events/index.ts";
 import type { Keygate } from "../app/keygate.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
 import { newId } from "../ids/index.ts";
@@ -18,7 +19,7 @@ import { displayPrefix, type Environment, generateKey, maskKey } from "../keys/k
 import { hashPairSecret, hashSecretKey, newSalt } from "../keys/secret-hash.ts";
 import { type ApiKeyObject, findApiKey, findEntity } from "../projections/queries.ts";
 import { STREAM_DOES_NOT_EXIST } from "../store/expected-version.ts";
-import type { EventMetadata, RecordedEvent } from "../store/recorded-event.ts";
+import type { EventMetadata } from "../store/recorded-event.ts";
 
 /** A key as returned by create and rotate: the object plus its secret, shown this once. */
 export type ApiKeyWithSecret = ApiKeyObject & { secret: string };
@@ -57,8 +58,7 @@ function newSecret(
 function loadKey(kg: Keygate, id: string): { state: ApiKeyState; version: number } {
   return kg.store.aggregateStream(
     id,
-    (s, e: RecordedEvent) =>
-      e.type.startsWith("api_key.") ? evolveApiKey(s, e as Parameters<typeof evolveApiKey>[1]) : s,
+    (state, event) => (isApiKeyEvent(event) ? evolveApiKey(state, event) : state),
     initialApiKeyState,
   );
 }

@@ -1,4 +1,5 @@
 /** Command handlers for the entity tree: load state, decide, append. */
+import { isEntityEvent } from "../../events/index.ts";
 import type { Keygate } from "../app/keygate.ts";
 import {
   decideEntity,
@@ -16,7 +17,7 @@ import {
   siblingReferenceTaken,
 } from "../projections/queries.ts";
 import { STREAM_DOES_NOT_EXIST } from "../store/expected-version.ts";
-import type { EventMetadata, RecordedEvent } from "../store/recorded-event.ts";
+import type { EventMetadata } from "../store/recorded-event.ts";
 
 /** Input of {@link createEntity}. */
 export interface CreateEntityInput {
@@ -68,8 +69,7 @@ function changeEntity(
 ): EntityObject {
   const { state, version } = kg.store.aggregateStream(
     id,
-    (s, e: RecordedEvent) =>
-      e.type.startsWith("entity.") ? evolveEntity(s, e as Parameters<typeof evolveEntity>[1]) : s,
+    (state, event) => (isEntityEvent(event) ? evolveEntity(state, event) : state),
     initialEntityState,
   );
   const events = decideEntity(command, state);

@@ -80,10 +80,12 @@ function bunConnection(db: Database): SqlConnection {
 }
 
 function wrapStatement<Row>(statement: Statement): SqlStatement<Row> {
+  // Bound methods, not wrappers: this sits on the append and rebuild hot paths.
+  const get = statement.get.bind(statement);
   return {
-    all: (...params: SqlValue[]) => statement.all(...params) as Row[],
-    get: (...params: SqlValue[]) => (statement.get(...params) as Row | null) ?? undefined,
-    run: (...params: SqlValue[]) => ({ changes: statement.run(...params).changes }),
-    iterate: (...params: SqlValue[]) => statement.iterate(...params) as IterableIterator<Row>,
+    all: statement.all.bind(statement) as SqlStatement<Row>["all"],
+    get: (...params: SqlValue[]) => (get(...params) as Row | null) ?? undefined,
+    run: statement.run.bind(statement),
+    iterate: statement.iterate.bind(statement) as SqlStatement<Row>["iterate"],
   };
 }

@@ -77,12 +77,19 @@ export const apiKeys = sqliteTable(
 export const apiKeySecrets = sqliteTable(
   "api_key_secrets",
   {
-    secretHash: text("secret_hash").primaryKey(),
+    // A rowid table with a unique index on the hash, not the hash as primary key: a rebuild
+    // can then drop the index and build it sorted at the end, instead of a million random
+    // inserts into a primary-key index.
+    id: integer("id").primaryKey(),
+    secretHash: text("secret_hash").notNull(),
     keyId: text("key_id").notNull(),
     salt: text("salt"),
     expiresAt: text("expires_at"),
   },
-  (t) => [index("api_key_secrets_key").on(t.keyId)],
+  (t) => [
+    uniqueIndex("api_key_secrets_hash").on(t.secretHash),
+    index("api_key_secrets_key").on(t.keyId),
+  ],
 );
 
 /** Read model: the entity tree with materialised paths and the effective active flag. */

@@ -24,12 +24,15 @@ export interface RebuildReport {
 
 /** Page cache for a rebuild (KiB): enough to hold the key B-trees of a million keys. */
 const REBUILD_CACHE_KIB = 1024 * 1024;
+/** Memory-map window for a rebuild: the log is read through it, not through the page cache. */
+const REBUILD_MMAP_BYTES = 4 * 1024 ** 3;
 
 /**
  * Truncates the given projections' tables and replays every event into them.
  *
  * Secondary indexes are dropped for the replay and recreated afterwards (one sorted build
- * instead of a million random inserts), and the page cache is raised for the duration.
+ * instead of a million random inserts), the page cache is raised for the duration and the
+ * log is read through a memory map, so reading it does not evict the pages being written.
  * It is all one transaction: readers see the old model or the new one, never half of one.
  */
 export function rebuildProjections(
@@ -39,9 +42,11 @@ export function rebuildProjections(
   const previousCache =
     sql.prepare<{ cache_size: number }>("PRAGMA cache_size").get()?.cache_size ?? -2000;
   sql.exec(`PRAGMA cache_size = -${REBUILD_CACHE_KIB}`);
+  sql.exec(`PRAGMA mmap_size = ${REBUILD_MMAP_BYTES}`);
   try {
     return sql.transaction(() => replay(sql, projections));
   } finally {
+    sql.exec("PRAGMA mmap_size = 0");
     sql.exec(`PRAGMA cache_size = ${previousCache}`);
     sql.exec("PRAGMA shrink_memory");
   }
