@@ -3,6 +3,9 @@
  * projections and the hot key index, and brings stale projections up to date. The CLI,
  * the server and the tests all start Keygate through {@link openKeygate}.
  */
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { KeygateConfig } from "../config/config.ts";
 import { type KeygateDatabase, openDatabase } from "../db/open.ts";
 import { KeyIndex } from "../projections/key-index.ts";
@@ -15,6 +18,8 @@ export interface Keygate {
   db: KeygateDatabase;
   store: EventStore;
   keyIndex: KeyIndex;
+  /** The HMAC key that signs management JWTs. */
+  jwtSecret: string;
   /** The clock every command reads. */
   now(): Date;
   /** Closes the database. */
@@ -27,6 +32,26 @@ export interface OpenKeygateOptions {
   now?: () => Date;
 }
 
+/**
+ * The JWT signing key: `KEYGATE_JWT_SECRET` if set, else a random key kept in
+ * `keygate-jwt.key` beside the database (mode 0600), created on first start so tokens
+ * survive restarts. An in-memory database gets a key for the life of the process.
+ */
+function loadJwtSecret(config: KeygateConfig): string {
+  if (config.jwtSecret) return config.jwtSecret;
+  if (config.dbPath === ":memory:") return randomBytes(32).toString("hex");
+  const path = join(dirname(config.dbPath), "keygate-jwt.key");
+  if (!existsSync(path)) {
+    try {
+      writeFileSync(path, randomBytes(32).toString("hex"), { mode: 0o600, flag: "wx" });
+    } catch (error) {
+      // Another process created it first: use theirs.
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+  }
+  return readFileSync(path, "utf8").trim();
+}
+
 /** Opens Keygate on the configured database. */
 export function openKeygate(config: KeygateConfig, options: OpenKeygateOptions = {}): Keygate {
   const now = options.now ?? (() => new Date());
@@ -35,5 +60,6 @@ export function openKeygate(config: KeygateConfig, options: OpenKeygateOptions =
   ensureProjectionsCurrent(db.sql, projections);
   const store = new EventStore(db.sql, { projections, now });
   const keyIndex = new KeyIndex(db.sql, store);
-  return { config, db, store, keyIndex, now, close: () => db.close() };
+  const jwtSecret = loadJwtSecret(config);
+  return { config, db, store, keyIndex, jwtSecret, now, close: () => db.close() };
 }

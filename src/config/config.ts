@@ -7,9 +7,13 @@ import { readFileSync } from "node:fs";
 import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import type { Durability } from "../db/open.ts";
+import { ERROR_CATALOGUE, type KeygateErrorCode } from "../errors/keygate-error.ts";
 import { KEY_PREFIX_PATTERN } from "../keys/key-format.ts";
 
 const Prefix = Type.String({ pattern: KEY_PREFIX_PATTERN.source });
+const HeaderName = Type.String({ pattern: "^[A-Za-z0-9-]{1,64}$" });
+const ErrorCodeName = Type.String({ pattern: "^[a-z][a-z0-9_]{0,63}$" });
+const errorCodes = Object.keys(ERROR_CATALOGUE) as KeygateErrorCode[];
 
 /** The schema of the `KEYGATE_CONFIG` file. Unknown fields are refused. */
 export const ConfigFileSchema = Type.Object(
@@ -29,6 +33,30 @@ export const ConfigFileSchema = Type.Object(
         {
           secret_prefix: Type.Optional(Prefix),
           public_prefix: Type.Optional(Prefix),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    auth: Type.Optional(
+      Type.Object(
+        {
+          bearer: Type.Optional(Type.Boolean()),
+          api_key_header: Type.Optional(Type.Union([Type.Literal(false), HeaderName])),
+          basic: Type.Optional(Type.Boolean()),
+          jwt: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    errors: Type.Optional(
+      Type.Object(
+        {
+          codes: Type.Optional(
+            Type.Object(
+              Object.fromEntries(errorCodes.map((code) => [code, Type.Optional(ErrorCodeName)])),
+              { additionalProperties: false },
+            ),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -53,6 +81,21 @@ export interface KeygateConfig {
     /** Server pepper for HMAC-SHA-256 secret hashes (from `KEYGATE_PEPPER`), if any. */
     pepper: string | undefined;
   };
+  /** Which credential schemes are accepted (all on by default). */
+  auth: {
+    /** `Authorization: Bearer <secret key>`. */
+    bearer: boolean;
+    /** The header carrying a secret key (`X-Api-Key`), or false to refuse it. */
+    apiKeyHeader: string | false;
+    /** `Authorization: Basic base64(pk:sk)` for key pairs. */
+    basic: boolean;
+    /** `Authorization: Bearer <JWT>` on management routes. */
+    jwt: boolean;
+  };
+  /** The JWT signing key from `KEYGATE_JWT_SECRET`, if set (else a key file beside the database). */
+  jwtSecret: string | undefined;
+  /** Error codes renamed for the wire, e.g. `api_key_invalid` → `invalid_api_key`. */
+  errorCodes: Partial<Record<KeygateErrorCode, string>>;
 }
 
 /** Why the configuration cannot be used; the message names the source and the field. */
@@ -113,5 +156,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dbPath: env.KEYGATE_DB || file.database?.path || DEFAULT_DB_PATH,
     durability: file.database?.durability ?? "normal",
     keys,
+    auth: {
+      bearer: file.auth?.bearer ?? true,
+      apiKeyHeader: file.auth?.api_key_header ?? "X-Api-Key",
+      basic: file.auth?.basic ?? true,
+      jwt: file.auth?.jwt ?? true,
+    },
+    jwtSecret: env.KEYGATE_JWT_SECRET || undefined,
+    errorCodes: file.errors?.codes ?? {},
   };
 }

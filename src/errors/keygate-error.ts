@@ -44,6 +44,11 @@ export const ERROR_CATALOGUE = {
     message: "The entity this API key belongs to is inactive.",
   },
   expired_token: { status: 401, type: "authentication", message: "The token has expired." },
+  invalid_token: {
+    status: 401,
+    type: "authentication",
+    message: "The token is not valid.",
+  },
   token_not_accepted: {
     status: 401,
     type: "authentication",
@@ -58,6 +63,16 @@ export const ERROR_CATALOGUE = {
     status: 403,
     type: "permission",
     message: "The request addresses an entity outside the API key's subtree.",
+  },
+  environment_forbidden: {
+    status: 403,
+    type: "permission",
+    message: "An API key acts only in its own environment.",
+  },
+  invalid_credentials: {
+    status: 401,
+    type: "authentication",
+    message: "The email or password is not correct.",
   },
   resource_missing: { status: 404, type: "invalid_request", message: "No such resource." },
   resource_conflict: {

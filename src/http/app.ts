@@ -1,9 +1,39 @@
-/** The HTTP application: every route module mounted on one Elysia instance. */
+/** The HTTP application: the request context, then every route module. */
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
+import type { ScryptCost } from "../users/password.ts";
 import { healthRoutes } from "./health.ts";
+import { type InternalErrorReporter, requestContext } from "./request-context.ts";
+import { apiKeyRoutes } from "./routes/api-keys.ts";
+import { entityRoutes } from "./routes/entities.ts";
+import { eventRoutes } from "./routes/events.ts";
+import { meRoutes } from "./routes/me.ts";
+import { userRoutes } from "./routes/users.ts";
+import { verifyRoutes } from "./routes/verify.ts";
+
+/** Options of {@link createApp}. */
+export interface AppOptions {
+  /** Where unexpected (5xx) errors are reported; default: stderr. */
+  reportInternal?: InternalErrorReporter;
+  /** scrypt cost for new passwords (tests lower it). */
+  passwordCost?: ScryptCost;
+}
+
+const toStderr: InternalErrorReporter = (error, requestId) => {
+  process.stderr.write(
+    `${JSON.stringify({ level: "error", request_id: requestId, error: String((error as Error)?.stack ?? error) })}\n`,
+  );
+};
 
 /** Builds the Keygate HTTP app over an open core (no port: tests call `app.handle`). */
-export function createApp(kg: Keygate) {
-  return new Elysia({ name: "keygate" }).use(healthRoutes(kg));
+export function createApp(kg: Keygate, options: AppOptions = {}) {
+  return new Elysia({ name: "keygate", normalize: false })
+    .use(requestContext(kg.config.errorCodes, options.reportInternal ?? toStderr))
+    .use(healthRoutes(kg))
+    .use(meRoutes(kg))
+    .use(apiKeyRoutes(kg))
+    .use(entityRoutes(kg))
+    .use(userRoutes(kg, options.passwordCost))
+    .use(eventRoutes(kg))
+    .use(verifyRoutes(kg));
 }

@@ -25,8 +25,22 @@ export interface IndexedKey {
   publicKey: string | null;
   rateLimit: { limit: number; window_seconds: number } | null;
   status: "active" | "revoked";
+  createdAt: string;
   expiresAt: string | null;
-  entity: { id: string; path: string[]; active: boolean };
+  revokedAt: string | null;
+  entity: IndexedEntity;
+}
+
+/** The key's entity as of the lookup, its `active` flag effective (ancestors included). */
+export interface IndexedEntity {
+  id: string;
+  kind: "platform" | "partner" | "merchant" | "branch";
+  name: string;
+  parentId: string | null;
+  path: string[];
+  reference: string | null;
+  active: boolean;
+  createdAt: string;
 }
 
 /** One stored secret of a key: its hash, salt (pairs only) and when it stops working. */
@@ -55,18 +69,27 @@ interface JoinedRow {
   rate_limit: number | null;
   rate_limit_window_seconds: number | null;
   status: "active" | "revoked";
+  created_at: string;
   expires_at: string | null;
+  revoked_at: string | null;
   entity_id: string;
+  entity_kind: IndexedEntity["kind"];
+  entity_name: string;
+  entity_parent_id: string | null;
   entity_path: string;
+  entity_reference: string | null;
   entity_active: number;
+  entity_created_at: string;
   secret_hash: string;
   salt: string | null;
   secret_expires_at: string | null;
 }
 
 const SELECT = `SELECT k.id, k.kind, k.name, k.environment, k.scopes, k.prefix, k.masked, k.public_key,
-  k.rate_limit, k.rate_limit_window_seconds, k.status, k.expires_at, k.entity_id,
-  e.path AS entity_path, e.effective_active AS entity_active,
+  k.rate_limit, k.rate_limit_window_seconds, k.status, k.created_at, k.expires_at, k.revoked_at,
+  k.entity_id, e.kind AS entity_kind, e.name AS entity_name, e.parent_id AS entity_parent_id,
+  e.path AS entity_path, e.reference AS entity_reference, e.effective_active AS entity_active,
+  e.created_at AS entity_created_at,
   s.secret_hash, s.salt, s.expires_at AS secret_expires_at
   FROM api_key_secrets s JOIN api_keys k ON k.id = s.key_id JOIN entities e ON e.id = k.entity_id`;
 
@@ -88,11 +111,18 @@ function toMatch(rows: JoinedRow[]): KeyMatch | undefined {
           ? { limit: first.rate_limit, window_seconds: first.rate_limit_window_seconds }
           : null,
       status: first.status,
+      createdAt: first.created_at,
       expiresAt: first.expires_at,
+      revokedAt: first.revoked_at,
       entity: {
         id: first.entity_id,
+        kind: first.entity_kind,
+        name: first.entity_name,
+        parentId: first.entity_parent_id,
         path: first.entity_path.split("/"),
+        reference: first.entity_reference,
         active: first.entity_active === 1,
+        createdAt: first.entity_created_at,
       },
     },
     secrets: rows.map((r) => ({

@@ -2,11 +2,13 @@
  * Reads over the projections, returning the API's object shapes (SPEC §6): the CLI's
  * `--json` and the HTTP API print the very same objects.
  */
-import { and, asc, eq, gt, isNull, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, type SQL, sql } from "drizzle-orm";
 import type { KeygateDatabase } from "../db/open.ts";
 import { apiKeys, entities, users } from "../db/schema.ts";
 import type { EntityKind } from "../entities/entity.ts";
 import type { Environment } from "../keys/key-format.ts";
+import type { RecordedEvent } from "../store/recorded-event.ts";
+import type { IndexedEntity, IndexedKey } from "./key-index.ts";
 
 /** The entity object of the API. */
 export interface EntityObject {
@@ -100,6 +102,46 @@ export function toApiKeyObject(row: ApiKeyRow, now: Date): ApiKeyObject {
   };
 }
 
+/** The API key object of a key from the hot index (no SQL), its status judged at `now`. */
+export function apiKeyObjectOf(key: IndexedKey, now: Date): ApiKeyObject {
+  const status = keyStatus(key.status, key.expiresAt, now);
+  return {
+    object: "api_key",
+    id: key.id,
+    name: key.name,
+    kind: key.kind,
+    public_key: key.publicKey,
+    prefix: key.prefix,
+    masked: key.masked,
+    environment: key.environment,
+    livemode: key.environment === "live",
+    status,
+    active: status === "active",
+    scopes: key.scopes,
+    entity_id: key.entity.id,
+    rate_limit: key.rateLimit,
+    created_at: key.createdAt,
+    last_used_at: null,
+    expires_at: key.expiresAt,
+    revoked_at: key.revokedAt,
+  };
+}
+
+/** The entity object of a key's entity from the hot index (no SQL). */
+export function entityObjectOf(entity: IndexedEntity): EntityObject {
+  return {
+    object: "entity",
+    id: entity.id,
+    kind: entity.kind,
+    name: entity.name,
+    parent_id: entity.parentId,
+    path: entity.path,
+    reference: entity.reference,
+    active: entity.active,
+    created_at: entity.createdAt,
+  };
+}
+
 /** One entity by id. */
 export function findEntity(db: KeygateDatabase, id: string): EntityObject | undefined {
   const row = db.orm.select().from(entities).where(eq(entities.id, id)).get();
@@ -149,15 +191,46 @@ export function findApiKey(db: KeygateDatabase, id: string, now: Date): ApiKeyOb
   return row && toApiKeyObject(row, now);
 }
 
-/** A page of keys, ordered by id, after the cursor `startingAfter`. */
-export function listApiKeys(
-  db: KeygateDatabase,
-  filter: { entityId?: string; startingAfter?: string; limit?: number },
-  now: Date,
-): ApiKeyObject[] {
+/** Which keys a listing covers. */
+export interface KeyListFilter {
+  /** Only keys of entities in the subtree rooted at this entity (given by its path). */
+  subtreePath?: readonly string[];
+  /** Only keys of this environment. */
+  environment?: Environment;
+  entityId?: string;
+  status?: ApiKeyObject["status"];
+  /** Cursor: only keys whose id sorts after this one. */
+  startingAfter?: string;
+  /** Page size (default 100). */
+  limit?: number;
+}
+
+/** An SQL condition: the row's entity is `path`'s entity or below it. */
+export function inSubtreeSql(
+  entityIdColumn: SQL | typeof apiKeys.entityId,
+  path: readonly string[],
+): SQL {
+  const root = path.join("/");
+  return sql`${entityIdColumn} IN (SELECT id FROM entities WHERE path = ${root} OR substr(path, 1, ${root.length + 1}) = ${`${root}/`})`;
+}
+
+/** A page of keys, ordered by id (so by creation), after the cursor `startingAfter`. */
+export function listApiKeys(db: KeygateDatabase, filter: KeyListFilter, now: Date): ApiKeyObject[] {
+  const at = now.toISOString();
   const conditions: SQL[] = [];
+  if (filter.subtreePath) conditions.push(inSubtreeSql(apiKeys.entityId, filter.subtreePath));
+  if (filter.environment) conditions.push(eq(apiKeys.environment, filter.environment));
   if (filter.entityId !== undefined) conditions.push(eq(apiKeys.entityId, filter.entityId));
   if (filter.startingAfter !== undefined) conditions.push(gt(apiKeys.id, filter.startingAfter));
+  if (filter.status === "revoked") conditions.push(eq(apiKeys.status, "revoked"));
+  if (filter.status === "active") {
+    conditions.push(
+      sql`${apiKeys.status} = 'active' AND (${apiKeys.expiresAt} IS NULL OR ${apiKeys.expiresAt} > ${at})`,
+    );
+  }
+  if (filter.status === "expired") {
+    conditions.push(sql`${apiKeys.status} = 'active' AND ${apiKeys.expiresAt} <= ${at}`);
+  }
   return db.orm
     .select()
     .from(apiKeys)
@@ -173,4 +246,70 @@ export function emailTaken(db: KeygateDatabase, email: string): boolean {
   return (
     db.orm.select({ id: users.id }).from(users).where(eq(users.email, email)).get() !== undefined
   );
+}
+
+/** A user as authentication needs it (with the password hash: never serialise this). */
+export interface UserRecord {
+  id: string;
+  email: string;
+  entity_id: string;
+  password_hash: string;
+}
+
+/** One user by id. */
+export function findUser(db: KeygateDatabase, id: string): UserRecord | undefined {
+  const row = db.orm.select().from(users).where(eq(users.id, id)).get();
+  return (
+    row && {
+      id: row.id,
+      email: row.email,
+      entity_id: row.entityId,
+      password_hash: row.passwordHash,
+    }
+  );
+}
+
+/** One user by (normalised) email. */
+export function findUserByEmail(db: KeygateDatabase, email: string): UserRecord | undefined {
+  const row = db.orm.select().from(users).where(eq(users.email, email)).get();
+  return (
+    row && {
+      id: row.id,
+      email: row.email,
+      entity_id: row.entityId,
+      password_hash: row.passwordHash,
+    }
+  );
+}
+
+/** The event object of the API. */
+export interface EventObject {
+  object: "event";
+  position: number;
+  stream_id: string;
+  stream_version: number;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: { actor: string; request_id: string | null };
+  recorded_at: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** Maps a recorded event to the event object. */
+export function eventObjectOf(event: RecordedEvent): EventObject {
+  return {
+    object: "event",
+    position: event.position,
+    stream_id: event.streamId,
+    stream_version: event.streamVersion,
+    type: event.type,
+    schema_version: event.schemaVersion,
+    data: event.data,
+    metadata: event.metadata,
+    recorded_at: event.recordedAt,
+    prev_hash: event.prevHash,
+    hash: event.hash,
+  };
 }

@@ -22,13 +22,42 @@ function errorOf(env: Record<string, string>): string {
 }
 
 describe("configuration", () => {
-  test("defaults: port 3000, ./data/keygate.sqlite, sk/pk prefixes, normal durability, no pepper", () => {
+  test("defaults: port 3000, ./data/keygate.sqlite, sk/pk prefixes, normal durability, no pepper, every scheme on", () => {
     expect(loadConfig({})).toEqual({
       port: 3000,
       dbPath: "./data/keygate.sqlite",
       durability: "normal",
       keys: { secretPrefix: "sk", publicPrefix: "pk", pepper: undefined },
+      auth: { bearer: true, apiKeyHeader: "X-Api-Key", basic: true, jwt: true },
+      jwtSecret: undefined,
+      errorCodes: {},
     });
+  });
+
+  test("credential schemes can be switched off and error codes renamed", () => {
+    const path = file(
+      "auth.json",
+      JSON.stringify({
+        auth: { bearer: false, api_key_header: false, jwt: false },
+        errors: {
+          codes: { api_key_invalid: "invalid_api_key", entity_inactive: "merchant_inactive" },
+        },
+      }),
+    );
+    expect(loadConfig({ KEYGATE_CONFIG: path })).toMatchObject({
+      auth: { bearer: false, apiKeyHeader: false, basic: true, jwt: false },
+      errorCodes: { api_key_invalid: "invalid_api_key", entity_inactive: "merchant_inactive" },
+    });
+    const header = file("header.json", JSON.stringify({ auth: { api_key_header: "X-Certo-Key" } }));
+    expect(loadConfig({ KEYGATE_CONFIG: header }).auth.apiKeyHeader).toBe("X-Certo-Key");
+  });
+
+  test("renaming an error code that does not exist is refused", () => {
+    const path = file(
+      "bad-code.json",
+      JSON.stringify({ errors: { codes: { no_such_code: "x" } } }),
+    );
+    expect(errorOf({ KEYGATE_CONFIG: path })).toMatch(/errors.codes/);
   });
 
   test("the file sets values; environment variables win over it", () => {

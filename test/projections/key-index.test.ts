@@ -44,7 +44,12 @@ describe("key index", () => {
       scopes: ["links:read"],
       status: "active",
     });
-    expect(match?.key.entity).toEqual({ id: merchant.id, path: merchant.path, active: true });
+    expect(match?.key.entity).toMatchObject({
+      id: merchant.id,
+      path: merchant.path,
+      active: true,
+      kind: "merchant",
+    });
     expect(kg.keyIndex.bySecretHash(hashSecretKey(`${key.secret}x`))).toBeUndefined();
   });
 

@@ -1,0 +1,66 @@
+/**
+ * Reading the credential a request presents, before any storage is touched. One request
+ * carries at most one credential; `Authorization` wins over the API-key header.
+ */
+
+/** Which schemes are accepted, and the API-key header's name. */
+export interface CredentialSchemes {
+  bearer: boolean;
+  apiKeyHeader: string | false;
+  basic: boolean;
+  jwt: boolean;
+}
+
+/** What a request presented. */
+export type Credential =
+  | { kind: "none" }
+  | { kind: "malformed"; reason: string }
+  | { kind: "secret"; secret: string }
+  | { kind: "pair"; publicKey: string; secret: string }
+  | { kind: "jwt"; token: string };
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** Reads the credential from the request headers. */
+export function readCredential(headers: Headers, schemes: CredentialSchemes): Credential {
+  const authorization = headers.get("authorization");
+  if (authorization !== null) return readAuthorization(authorization.trim(), schemes);
+  if (schemes.apiKeyHeader) {
+    const key = headers.get(schemes.apiKeyHeader);
+    if (key !== null) {
+      const secret = key.trim();
+      return secret
+        ? { kind: "secret", secret }
+        : { kind: "malformed", reason: `the ${schemes.apiKeyHeader} header is empty` };
+    }
+  }
+  return { kind: "none" };
+}
+
+function readAuthorization(value: string, schemes: CredentialSchemes): Credential {
+  const space = value.indexOf(" ");
+  const scheme = (space === -1 ? value : value.slice(0, space)).toLowerCase();
+  const rest = space === -1 ? "" : value.slice(space + 1).trim();
+  if (scheme === "bearer" && rest) {
+    if (JWT_SHAPE.test(rest)) {
+      return schemes.jwt
+        ? { kind: "jwt", token: rest }
+        : { kind: "malformed", reason: "tokens are not accepted" };
+    }
+    return schemes.bearer
+      ? { kind: "secret", secret: rest }
+      : { kind: "malformed", reason: "Bearer keys are not accepted" };
+  }
+  if (scheme === "basic" && rest && schemes.basic) {
+    if (!BASE64.test(rest))
+      return { kind: "malformed", reason: "the Basic credential is not base64" };
+    const decoded = Buffer.from(rest, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    if (colon <= 0 || colon === decoded.length - 1) {
+      return { kind: "malformed", reason: "the Basic credential is not public_key:secret_key" };
+    }
+    return { kind: "pair", publicKey: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
+  }
+  return { kind: "malformed", reason: "unsupported Authorization scheme" };
+}

@@ -1,0 +1,107 @@
+/**
+ * Who is calling, and the access rules that follow from it: a key acts only in its own
+ * environment and entity subtree and grants only what it holds; a dashboard user (JWT) acts
+ * on keys of either environment inside its entity's subtree.
+ */
+import { KeygateError } from "../errors/keygate-error.ts";
+import type { Environment } from "../keys/key-format.ts";
+import { scopeGrants } from "../keys/scopes.ts";
+import type { IndexedKey } from "../projections/key-index.ts";
+
+/** The authenticated caller. */
+export type Identity =
+  | {
+      type: "api_key";
+      key: IndexedKey;
+      environment: Environment;
+      entity: { id: string; path: string[] };
+      scopes: string[];
+    }
+  | {
+      type: "user";
+      userId: string;
+      /** Users are not bound to an environment: they choose one per key. */
+      environment: null;
+      entity: { id: string; path: string[] };
+      scopes: string[];
+    };
+
+/**
+ * The scopes a dashboard user holds through its JWT. The JWT is accepted on the
+ * `/v1/api-keys*` routes only, so in practice this lets a user manage keys — with any scopes —
+ * inside its entity's subtree, which is what a dashboard does.
+ */
+export const USER_SCOPES = ["*"];
+
+/** The caller's id as events record it: the key id or the user id. */
+export function actorOf(identity: Identity): string {
+  return identity.type === "api_key" ? identity.key.id : identity.userId;
+}
+
+/** Throws `insufficient_scope` naming the first scope the caller lacks. */
+export function requireScopes(
+  identity: Identity,
+  all: readonly string[],
+  any: readonly string[],
+): void {
+  const missing = all.find((s) => !scopeGrants(identity.scopes, s));
+  if (missing) {
+    throw new KeygateError(
+      "insufficient_scope",
+      `This request needs the ${missing} scope, which the caller does not hold.`,
+    );
+  }
+  if (any.length > 0 && !any.some((s) => scopeGrants(identity.scopes, s))) {
+    throw new KeygateError(
+      "insufficient_scope",
+      `This request needs one of the scopes ${any.join(", ")}.`,
+    );
+  }
+}
+
+/** Whether an entity (given by its path from the root) is inside the caller's subtree. */
+export function inSubtree(identity: Identity, entityPath: readonly string[]): boolean {
+  return entityPath.includes(identity.entity.id);
+}
+
+/** Throws `entity_forbidden` unless the entity is inside the caller's subtree. */
+export function requireInSubtree(
+  identity: Identity,
+  entityPath: readonly string[],
+  param?: string,
+): void {
+  if (!inSubtree(identity, entityPath)) {
+    throw new KeygateError(
+      "entity_forbidden",
+      `Entity ${entityPath.at(-1)} is outside the caller's subtree.`,
+      param,
+    );
+  }
+}
+
+/** Throws `environment_forbidden` when an API key addresses the other environment. */
+export function requireEnvironment(
+  identity: Identity,
+  environment: Environment,
+  param?: string,
+): void {
+  if (identity.environment !== null && identity.environment !== environment) {
+    throw new KeygateError(
+      "environment_forbidden",
+      `A ${identity.environment} key acts only on ${identity.environment} keys, not ${environment}.`,
+      param,
+    );
+  }
+}
+
+/** Throws `insufficient_scope` when the caller would grant a scope it does not hold. */
+export function requireGrantable(identity: Identity, scopes: readonly string[]): void {
+  const beyond = scopes.find((s) => !scopeGrants(identity.scopes, s));
+  if (beyond) {
+    throw new KeygateError(
+      "insufficient_scope",
+      `The caller cannot grant ${beyond}: a key never grants more than it holds.`,
+      "scopes",
+    );
+  }
+}

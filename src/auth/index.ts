@@ -1,0 +1,114 @@
+/**
+ * `keygate/auth`: the Elysia plugin that authenticates every request that declares what it
+ * needs, and puts the caller's identity on the context.
+ *
+ * @example
+ * ```ts
+ * const app = new Elysia()
+ *   .use(keygateAuth(kg))
+ *   .get("/links", ({ identity }) => list(identity.entity.id), { scopes: ["links:read"] })
+ *   .post("/v1/api-keys", handler, { scopes: { all: ["api_keys:write"], management: true } });
+ * ```
+ *
+ * A requirement is a list of scopes the caller must all hold, or `{ all?, any?, management? }`:
+ * `any` needs one of its scopes; `management: true` also accepts a dashboard user's JWT
+ * (refused everywhere else with `token_not_accepted`). An empty list needs any valid key.
+ */
+import { Elysia } from "elysia";
+import type { Keygate } from "../app/keygate.ts";
+import { KeygateError } from "../errors/keygate-error.ts";
+import { findEntity, findUser } from "../projections/queries.ts";
+import { readCredential } from "./credentials.ts";
+import { type Identity, requireScopes, USER_SCOPES } from "./identity.ts";
+import { verifyToken } from "./jwt.ts";
+import { verifyKeyPair, verifySecretKey } from "./verify-key.ts";
+
+/** What a route needs. */
+export type AuthRequirement =
+  | readonly string[]
+  | { all?: readonly string[]; any?: readonly string[]; management?: boolean };
+
+/** Authenticates a request's headers against a requirement; throws the KeygateError that refuses it. */
+export function authenticate(
+  kg: Keygate,
+  headers: Headers,
+  requirement: AuthRequirement,
+): Identity {
+  const {
+    all = [],
+    any = [],
+    management = false,
+  } = Array.isArray(requirement)
+    ? { all: requirement as readonly string[] }
+    : (requirement as Exclude<AuthRequirement, readonly string[]>);
+  const identity = identify(kg, headers, management);
+  requireScopes(identity, all, any);
+  return identity;
+}
+
+function identify(kg: Keygate, headers: Headers, management: boolean): Identity {
+  const credential = readCredential(headers, kg.config.auth);
+  const now = kg.now();
+  switch (credential.kind) {
+    case "none":
+      throw new KeygateError("api_key_missing");
+    case "malformed":
+      throw new KeygateError(
+        "api_key_malformed",
+        `The credential is not well formed: ${credential.reason}.`,
+      );
+    case "jwt":
+      if (!management) throw new KeygateError("token_not_accepted");
+      return userIdentity(kg, credential.token, now);
+    case "secret":
+    case "pair": {
+      const verification =
+        credential.kind === "secret"
+          ? verifySecretKey(kg.keyIndex, kg.config.keys, credential.secret, now)
+          : verifyKeyPair(
+              kg.keyIndex,
+              kg.config.keys,
+              credential.publicKey,
+              credential.secret,
+              now,
+            );
+      if (!verification.ok) throw new KeygateError(verification.code);
+      const { key } = verification;
+      return {
+        type: "api_key",
+        key,
+        environment: key.environment,
+        entity: { id: key.entity.id, path: key.entity.path },
+        scopes: key.scopes,
+      };
+    }
+    default: {
+      const _exhaustive: never = credential;
+      return _exhaustive;
+    }
+  }
+}
+
+function userIdentity(kg: Keygate, token: string, now: Date): Identity {
+  const claims = verifyToken(token, kg.jwtSecret, now);
+  const user = findUser(kg.db, claims.sub);
+  const entity = user && findEntity(kg.db, user.entity_id);
+  if (!user || !entity) throw new KeygateError("invalid_token");
+  if (!entity.active) throw new KeygateError("entity_inactive");
+  return {
+    type: "user",
+    userId: user.id,
+    environment: null,
+    entity: { id: entity.id, path: entity.path },
+    scopes: USER_SCOPES,
+  };
+}
+
+/** The plugin: adds the `scopes` route option, which resolves `identity`. */
+export function keygateAuth(kg: Keygate) {
+  return new Elysia({ name: "keygate/auth" }).macro({
+    scopes: (requirement: AuthRequirement) => ({
+      resolve: ({ request }) => ({ identity: authenticate(kg, request.headers, requirement) }),
+    }),
+  });
+}

@@ -1,0 +1,67 @@
+/**
+ * Verifying a presented API key against the hot key index: format and checksum first (no
+ * storage), then the lookup, then every reason a known key may not act — in the order of
+ * the SPEC's error table.
+ */
+import type { KeygateErrorCode } from "../errors/keygate-error.ts";
+import { parseKey } from "../keys/key-format.ts";
+import { digestsEqual, hashPairSecret, hashSecretKey } from "../keys/secret-hash.ts";
+import type { IndexedKey, IndexedSecret, KeyIndex, KeyMatch } from "../projections/key-index.ts";
+
+/** What verification needs from the configuration. */
+export interface KeyVerifierSettings {
+  secretPrefix: string;
+  publicPrefix: string;
+  pepper: string | undefined;
+}
+
+/** The outcome: the key, or the error code that refuses it. */
+export type Verification = { ok: true; key: IndexedKey } | { ok: false; code: KeygateErrorCode };
+
+const refuse = (code: KeygateErrorCode): Verification => ({ ok: false, code });
+
+function judge(key: IndexedKey, secret: IndexedSecret, now: Date): Verification {
+  const at = now.toISOString();
+  if (key.status === "revoked") return refuse("api_key_revoked");
+  if (secret.expiresAt !== null && secret.expiresAt <= at) return refuse("api_key_revoked");
+  if (key.expiresAt !== null && key.expiresAt <= at) return refuse("api_key_expired");
+  if (!key.entity.active) return refuse("entity_inactive");
+  return { ok: true, key };
+}
+
+/** Verifies a secret key presented as Bearer or in the API-key header. */
+export function verifySecretKey(
+  index: KeyIndex,
+  settings: KeyVerifierSettings,
+  secret: string,
+  now: Date,
+): Verification {
+  if (!parseKey(secret, settings.secretPrefix).ok) return refuse("api_key_malformed");
+  const match: KeyMatch | undefined = index.bySecretHash(hashSecretKey(secret, settings.pepper));
+  // A pair's secret is salted, so it never matches here: pairs authenticate only as pairs.
+  if (!match || match.key.kind !== "secret") return refuse("api_key_invalid");
+  return judge(match.key, match.secrets[0] as IndexedSecret, now);
+}
+
+/** Verifies a key pair presented with HTTP Basic; the secret is compared in constant time. */
+export function verifyKeyPair(
+  index: KeyIndex,
+  settings: KeyVerifierSettings,
+  publicKey: string,
+  secret: string,
+  now: Date,
+): Verification {
+  const pk = parseKey(publicKey, settings.publicPrefix);
+  const sk = parseKey(secret, settings.secretPrefix);
+  if (!pk.ok || !sk.ok || pk.environment !== sk.environment) return refuse("api_key_malformed");
+  const match = index.byPublicKey(publicKey);
+  if (!match) return refuse("api_key_invalid");
+  let matched: IndexedSecret | undefined;
+  for (const candidate of match.secrets) {
+    // Compare against every stored secret so the time taken does not say which one matched.
+    const hash = hashPairSecret(secret, candidate.salt ?? "", settings.pepper);
+    if (digestsEqual(hash, candidate.secretHash)) matched = candidate;
+  }
+  if (!matched) return refuse("api_key_invalid");
+  return judge(match.key, matched, now);
+}

@@ -1,0 +1,61 @@
+/**
+ * The error envelope, in one place: every failure a client sees — a KeygateError, a body
+ * that fails its schema, unparseable JSON, an unknown route, a bug — becomes
+ * `{"error":{"type","code","message","requestId"[,"param"]}}` with its HTTP status.
+ * Codes are renamed here, and only here, by the configuration.
+ */
+import { ERROR_CATALOGUE, KeygateError, type KeygateErrorCode } from "../errors/keygate-error.ts";
+
+/** The JSON body of every error response. */
+export interface ErrorEnvelope {
+  error: { type: string; code: string; message: string; requestId: string; param?: string };
+}
+
+/** Renamed codes, e.g. `{ api_key_invalid: "invalid_api_key" }`. */
+export type CodeNames = Partial<Record<KeygateErrorCode, string>>;
+
+interface ValidationIssue {
+  path?: string;
+  message?: string;
+}
+
+/** Turns a failure of any kind into a KeygateError (unknown failures become `api_error`). */
+export function toKeygateError(code: string | number, error: unknown): KeygateError {
+  if (error instanceof KeygateError) return error;
+  switch (code) {
+    case "VALIDATION": {
+      const all = (error as { all?: ValidationIssue[] }).all ?? [];
+      const first = all[0];
+      const field = (first?.path ?? "").replace(/^\//, "").replaceAll("/", ".");
+      const message = first?.message ?? "does not match the schema";
+      return new KeygateError(
+        "invalid_request",
+        field ? `${field}: ${message}.` : `${message}.`,
+        field || undefined,
+      );
+    }
+    case "PARSE":
+      return new KeygateError("invalid_request", "The body is not valid JSON.");
+    case "NOT_FOUND":
+      return new KeygateError("resource_missing", "No such route.");
+    default:
+      return new KeygateError("api_error");
+  }
+}
+
+/** The envelope of an error, its code renamed as configured. */
+export function envelopeOf(
+  error: KeygateError,
+  requestId: string,
+  names: CodeNames,
+): ErrorEnvelope {
+  return {
+    error: {
+      type: ERROR_CATALOGUE[error.code].type,
+      code: names[error.code] ?? error.code,
+      message: error.message,
+      requestId,
+      ...(error.param ? { param: error.param } : {}),
+    },
+  };
+}

@@ -1,0 +1,228 @@
+/**
+ * `/v1/api-keys*`: issue, list, read, change, rotate and revoke keys, and read a key's
+ * timeline. Management routes: a dashboard user's JWT is accepted here too.
+ *
+ * A caller sees and acts on keys of its own environment (users: either) whose entity is in
+ * its subtree; any other key is `resource_missing`, as if it did not exist. A key it creates
+ * or changes never gets a scope the caller lacks, another environment, or an entity outside
+ * the caller's subtree.
+ */
+import { Elysia, t } from "elysia";
+import type { Keygate } from "../../app/keygate.ts";
+import {
+  type Identity,
+  inSubtree,
+  requireEnvironment,
+  requireGrantable,
+  requireInSubtree,
+} from "../../auth/identity.ts";
+import { keygateAuth } from "../../auth/index.ts";
+import { createApiKey, revokeApiKey, rotateApiKey, updateApiKey } from "../../commands/api-keys.ts";
+import { invalidRequest, KeygateError } from "../../errors/keygate-error.ts";
+import {
+  type ApiKeyObject,
+  eventObjectOf,
+  findApiKey,
+  findEntity,
+  listApiKeys,
+} from "../../projections/queries.ts";
+import { eventMetadata } from "../event-metadata.ts";
+
+const Environment = t.Union([t.Literal("live"), t.Literal("test")]);
+const RateLimit = t.Union([
+  t.Null(),
+  t.Object(
+    { limit: t.Integer({ minimum: 1 }), window_seconds: t.Integer({ minimum: 1, maximum: 86400 }) },
+    { additionalProperties: false },
+  ),
+]);
+const Name = t.String({ minLength: 1, maxLength: 200 });
+const Scopes = t.Array(t.String({ maxLength: 100 }), { maxItems: 100 });
+const KeyId = t.String({ pattern: "^key_[0-9A-Za-z]{1,64}$" });
+
+const CreateBody = t.Object(
+  {
+    name: Name,
+    scopes: Scopes,
+    environment: t.Optional(Environment),
+    entity_id: t.Optional(t.String({ maxLength: 100 })),
+    kind: t.Optional(t.Union([t.Literal("secret"), t.Literal("pair")])),
+    rate_limit: t.Optional(RateLimit),
+    expires_at: t.Optional(t.Union([t.Null(), t.String({ maxLength: 40 })])),
+  },
+  { additionalProperties: false },
+);
+const UpdateBody = t.Object(
+  { name: t.Optional(Name), scopes: t.Optional(Scopes), rate_limit: t.Optional(RateLimit) },
+  { additionalProperties: false },
+);
+const ListQuery = t.Object(
+  {
+    entity_id: t.Optional(t.String({ maxLength: 100 })),
+    status: t.Optional(t.Union([t.Literal("active"), t.Literal("revoked"), t.Literal("expired")])),
+    starting_after: t.Optional(KeyId),
+    limit: t.Optional(t.Numeric({ minimum: 1, maximum: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+const MANAGE_READ = { all: ["api_keys:read"], management: true } as const;
+const MANAGE_WRITE = { all: ["api_keys:write"], management: true } as const;
+
+function parseExpiry(raw: string | null | undefined): Date | null {
+  if (raw === undefined || raw === null) return null;
+  const date = new Date(raw);
+  if (!/^\d{4}-\d\d-\d\dT/.test(raw) || Number.isNaN(date.getTime())) {
+    throw invalidRequest(
+      "expires_at must be an ISO 8601 time such as 2027-01-31T00:00:00Z.",
+      "expires_at",
+    );
+  }
+  return date;
+}
+
+/** The key `id` as the caller may see it, or `resource_missing`. */
+function visibleKey(kg: Keygate, identity: Identity, id: string): ApiKeyObject {
+  const key = findApiKey(kg.db, id, kg.now());
+  const entity = key && findEntity(kg.db, key.entity_id);
+  const visible =
+    key &&
+    entity &&
+    inSubtree(identity, entity.path) &&
+    (identity.environment === null || identity.environment === key.environment);
+  if (!visible) throw new KeygateError("resource_missing", `No such API key: ${id}.`);
+  return key;
+}
+
+/** The /v1/api-keys controller. */
+export function apiKeyRoutes(kg: Keygate) {
+  return new Elysia({ name: "keygate/routes/api-keys", normalize: false })
+    .use(keygateAuth(kg))
+    .post(
+      "/v1/api-keys",
+      ({ body, identity, set }) => {
+        const environment = body.environment ?? identity.environment ?? "test";
+        requireEnvironment(identity, environment, "environment");
+        const entity = findEntity(kg.db, body.entity_id ?? identity.entity.id);
+        if (!entity)
+          throw new KeygateError(
+            "resource_missing",
+            `No such entity: ${body.entity_id}.`,
+            "entity_id",
+          );
+        requireInSubtree(identity, entity.path, "entity_id");
+        requireGrantable(identity, body.scopes);
+        return createApiKey(
+          kg,
+          {
+            entityId: entity.id,
+            environment,
+            name: body.name,
+            scopes: body.scopes,
+            kind: body.kind ?? "secret",
+            rateLimit: body.rate_limit ?? null,
+            expiresAt: parseExpiry(body.expires_at),
+          },
+          eventMetadata(identity, set),
+        );
+      },
+      { scopes: MANAGE_WRITE, body: CreateBody },
+    )
+    .get(
+      "/v1/api-keys",
+      ({ query, identity }) => {
+        if (query.entity_id !== undefined) {
+          const entity = findEntity(kg.db, query.entity_id);
+          if (!entity)
+            throw new KeygateError(
+              "resource_missing",
+              `No such entity: ${query.entity_id}.`,
+              "entity_id",
+            );
+          requireInSubtree(identity, entity.path, "entity_id");
+        }
+        const limit = query.limit ?? 10;
+        const page = listApiKeys(
+          kg.db,
+          {
+            subtreePath: identity.entity.path,
+            ...(identity.environment ? { environment: identity.environment } : {}),
+            ...(query.entity_id !== undefined ? { entityId: query.entity_id } : {}),
+            ...(query.status !== undefined ? { status: query.status } : {}),
+            ...(query.starting_after !== undefined ? { startingAfter: query.starting_after } : {}),
+            limit: limit + 1,
+          },
+          kg.now(),
+        );
+        return { object: "list", data: page.slice(0, limit), has_more: page.length > limit };
+      },
+      { scopes: MANAGE_READ, query: ListQuery },
+    )
+    .get("/v1/api-keys/:id", ({ params, identity }) => visibleKey(kg, identity, params.id), {
+      scopes: MANAGE_READ,
+    })
+    .patch(
+      "/v1/api-keys/:id",
+      ({ params, body, identity, set }) => {
+        visibleKey(kg, identity, params.id);
+        if (body.scopes !== undefined) requireGrantable(identity, body.scopes);
+        return updateApiKey(
+          kg,
+          params.id,
+          {
+            ...(body.name !== undefined ? { name: body.name } : {}),
+            ...(body.scopes !== undefined ? { scopes: body.scopes } : {}),
+            ...(body.rate_limit !== undefined ? { rateLimit: body.rate_limit } : {}),
+          },
+          eventMetadata(identity, set),
+        );
+      },
+      { scopes: MANAGE_WRITE, body: UpdateBody },
+    )
+    .post(
+      "/v1/api-keys/:id/rotate",
+      ({ params, body, identity, set }) => {
+        visibleKey(kg, identity, params.id);
+        return rotateApiKey(
+          kg,
+          params.id,
+          body?.expire_previous_in ?? 0,
+          eventMetadata(identity, set),
+        );
+      },
+      {
+        scopes: MANAGE_WRITE,
+        body: t.Optional(
+          t.Object(
+            { expire_previous_in: t.Optional(t.Integer({ minimum: 0 })) },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+    )
+    .post(
+      "/v1/api-keys/:id/revoke",
+      ({ params, body, identity, set }) => {
+        visibleKey(kg, identity, params.id);
+        return revokeApiKey(kg, params.id, body?.reason ?? null, eventMetadata(identity, set));
+      },
+      {
+        scopes: MANAGE_WRITE,
+        body: t.Optional(
+          t.Object(
+            { reason: t.Optional(t.String({ maxLength: 500 })) },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+    )
+    .get(
+      "/v1/api-keys/:id/events",
+      ({ params, identity }) => {
+        visibleKey(kg, identity, params.id);
+        const data = kg.store.readStream(params.id).map(eventObjectOf);
+        return { object: "list", data, has_more: false };
+      },
+      { scopes: { any: ["api_keys:read", "events:read"], management: true } },
+    );
+}

@@ -1,0 +1,93 @@
+/**
+ * `/v1/entities*`: the organisation tree, inside the caller's subtree. Addressing an entity
+ * outside it is `entity_forbidden`; an unknown one is `resource_missing`.
+ */
+import { Elysia, t } from "elysia";
+import type { Keygate } from "../../app/keygate.ts";
+import { type Identity, requireInSubtree } from "../../auth/identity.ts";
+import { keygateAuth } from "../../auth/index.ts";
+import { createEntity, deactivateEntity, reactivateEntity } from "../../commands/entities.ts";
+import { KeygateError } from "../../errors/keygate-error.ts";
+import { type EntityObject, findEntity, listEntities } from "../../projections/queries.ts";
+import { eventMetadata } from "../event-metadata.ts";
+
+const CreateBody = t.Object(
+  {
+    kind: t.Union([t.Literal("partner"), t.Literal("merchant"), t.Literal("branch")]),
+    name: t.String({ minLength: 1, maxLength: 200 }),
+    parent_id: t.Optional(t.String({ maxLength: 100 })),
+    reference: t.Optional(t.Union([t.Null(), t.String({ minLength: 1, maxLength: 100 })])),
+  },
+  { additionalProperties: false },
+);
+
+function entityInSubtree(
+  kg: Keygate,
+  identity: Identity,
+  id: string,
+  param?: string,
+): EntityObject {
+  const entity = findEntity(kg.db, id);
+  if (!entity) throw new KeygateError("resource_missing", `No such entity: ${id}.`, param);
+  requireInSubtree(identity, entity.path, param);
+  return entity;
+}
+
+/** The /v1/entities controller. */
+export function entityRoutes(kg: Keygate) {
+  return new Elysia({ name: "keygate/routes/entities", normalize: false })
+    .use(keygateAuth(kg))
+    .post(
+      "/v1/entities",
+      ({ body, identity, set }) => {
+        const parent = entityInSubtree(
+          kg,
+          identity,
+          body.parent_id ?? identity.entity.id,
+          "parent_id",
+        );
+        return createEntity(
+          kg,
+          {
+            kind: body.kind,
+            name: body.name,
+            parentId: parent.id,
+            reference: body.reference ?? null,
+          },
+          eventMetadata(identity, set),
+        );
+      },
+      { scopes: ["entities:write"], body: CreateBody },
+    )
+    .get("/v1/entities/:id", ({ params, identity }) => entityInSubtree(kg, identity, params.id), {
+      scopes: ["entities:read"],
+    })
+    .get(
+      "/v1/entities/:id/children",
+      ({ params, identity }) => {
+        const parent = entityInSubtree(kg, identity, params.id);
+        return {
+          object: "list",
+          data: listEntities(kg.db, { parentId: parent.id }),
+          has_more: false,
+        };
+      },
+      { scopes: ["entities:read"] },
+    )
+    .post(
+      "/v1/entities/:id/deactivate",
+      ({ params, identity, set }) => {
+        entityInSubtree(kg, identity, params.id);
+        return deactivateEntity(kg, params.id, eventMetadata(identity, set));
+      },
+      { scopes: ["entities:write"] },
+    )
+    .post(
+      "/v1/entities/:id/reactivate",
+      ({ params, identity, set }) => {
+        entityInSubtree(kg, identity, params.id);
+        return reactivateEntity(kg, params.id, eventMetadata(identity, set));
+      },
+      { scopes: ["entities:write"] },
+    );
+}

@@ -1,0 +1,54 @@
+/**
+ * `GET /v1/events?after=&limit=`: the log, in order. A platform key sees every event; any
+ * other caller sees the events of the entities, keys and users in its subtree.
+ */
+import { Elysia, t } from "elysia";
+import type { Keygate } from "../../app/keygate.ts";
+import { keygateAuth } from "../../auth/index.ts";
+import { eventObjectOf } from "../../projections/queries.ts";
+import type { EventRow } from "../../store/event-store.ts";
+import { eventFromRow } from "../../store/event-store.ts";
+
+const SUBTREE_EVENTS = `SELECT * FROM events WHERE position > ?1 AND stream_id IN (
+    SELECT id FROM entities WHERE path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/'
+    UNION ALL SELECT k.id FROM api_keys k JOIN entities e ON e.id = k.entity_id
+      WHERE e.path = ?2 OR substr(e.path, 1, length(?2) + 1) = ?2 || '/'
+    UNION ALL SELECT u.id FROM users u JOIN entities e ON e.id = u.entity_id
+      WHERE e.path = ?2 OR substr(e.path, 1, length(?2) + 1) = ?2 || '/')
+  ORDER BY position LIMIT ?3`;
+
+/** The /v1/events controller. */
+export function eventRoutes(kg: Keygate) {
+  return new Elysia({ name: "keygate/routes/events", normalize: false }).use(keygateAuth(kg)).get(
+    "/v1/events",
+    ({ query, identity }) => {
+      const limit = query.limit ?? 100;
+      const after = query.after ?? 0;
+      const root = identity.entity.path.length === 1;
+      const rows = root
+        ? kg.db.sql
+            .prepare<EventRow>("SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?")
+            .all(after, limit + 1)
+        : kg.db.sql
+            .prepare<EventRow>(SUBTREE_EVENTS)
+            .all(after, identity.entity.path.join("/"), limit + 1);
+      const data = rows.slice(0, limit).map((row) => eventObjectOf(eventFromRow(row)));
+      return {
+        object: "list",
+        data,
+        has_more: rows.length > limit,
+        next_after: data.at(-1)?.position ?? after,
+      };
+    },
+    {
+      scopes: ["events:read"],
+      query: t.Object(
+        {
+          after: t.Optional(t.Numeric({ minimum: 0 })),
+          limit: t.Optional(t.Numeric({ minimum: 1, maximum: 1000 })),
+        },
+        { additionalProperties: false },
+      ),
+    },
+  );
+}

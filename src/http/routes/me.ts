@@ -1,0 +1,23 @@
+/** `GET /v1/me`: the calling key and its entity — served from memory, no SQL. */
+import { Elysia } from "elysia";
+import type { Keygate } from "../../app/keygate.ts";
+import { keygateAuth } from "../../auth/index.ts";
+import { apiKeyObjectOf, entityObjectOf } from "../../projections/queries.ts";
+
+/** The /v1/me controller. */
+export function meRoutes(kg: Keygate) {
+  return new Elysia({ name: "keygate/routes/me", normalize: false }).use(keygateAuth(kg)).get(
+    "/v1/me",
+    ({ identity }) => {
+      // Only API keys reach here: `/v1/me` is not a management route, so JWTs are refused.
+      const key = identity.type === "api_key" ? identity.key : undefined;
+      if (!key) throw new Error("unreachable: /v1/me accepts API keys only");
+      return {
+        key: apiKeyObjectOf(key, kg.now()),
+        entity: entityObjectOf(key.entity),
+        livemode: key.environment === "live",
+      };
+    },
+    { scopes: [] },
+  );
+}

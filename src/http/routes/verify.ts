@@ -1,0 +1,61 @@
+/**
+ * `POST /v1/keys/verify`: lets another service check a key it was handed. The answer is
+ * always 200 with `valid` and a `code`; keys outside the caller's environment or subtree are
+ * reported as `api_key_invalid`, so the endpoint never confirms that such a key exists.
+ */
+import { Elysia, t } from "elysia";
+import type { Keygate } from "../../app/keygate.ts";
+import { inSubtree } from "../../auth/identity.ts";
+import { keygateAuth } from "../../auth/index.ts";
+import { verifyKeyPair, verifySecretKey } from "../../auth/verify-key.ts";
+import type { KeygateErrorCode } from "../../errors/keygate-error.ts";
+import { scopeGrants } from "../../keys/scopes.ts";
+import { apiKeyObjectOf, entityObjectOf } from "../../projections/queries.ts";
+
+const Scope = t.String({ pattern: "^(\\*|[a-z][a-z0-9_]*:(\\*|[a-z][a-z0-9_]*))$" });
+const VerifyBody = t.Union([
+  t.Object(
+    { key: t.String({ minLength: 1, maxLength: 200 }), scopes: t.Optional(t.Array(Scope)) },
+    { additionalProperties: false },
+  ),
+  t.Object(
+    {
+      public_key: t.String({ minLength: 1, maxLength: 200 }),
+      secret: t.String({ minLength: 1, maxLength: 200 }),
+      scopes: t.Optional(t.Array(Scope)),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
+/** The key verification controller. */
+export function verifyRoutes(kg: Keygate) {
+  return new Elysia({ name: "keygate/routes/verify", normalize: false }).use(keygateAuth(kg)).post(
+    "/v1/keys/verify",
+    ({ body, identity }) => {
+      const now = kg.now();
+      const verification =
+        "key" in body
+          ? verifySecretKey(kg.keyIndex, kg.config.keys, body.key, now)
+          : verifyKeyPair(kg.keyIndex, kg.config.keys, body.public_key, body.secret, now);
+      const rename = (code: KeygateErrorCode) => kg.config.errorCodes[code] ?? code;
+      if (!verification.ok) return { valid: false, code: rename(verification.code) };
+      const { key } = verification;
+      const visible =
+        inSubtree(identity, key.entity.path) &&
+        (identity.environment === null || identity.environment === key.environment);
+      if (!visible) return { valid: false, code: rename("api_key_invalid") };
+      const missing = (body.scopes ?? []).find((s) => !scopeGrants(key.scopes, s));
+      if (missing)
+        return { valid: false, code: rename("insufficient_scope"), missing_scope: missing };
+      return {
+        valid: true,
+        code: "valid",
+        key: apiKeyObjectOf(key, now),
+        entity: entityObjectOf(key.entity),
+        rate_limit: key.rateLimit,
+      };
+    },
+    { scopes: ["api_keys:verify"], body: VerifyBody },
+  );
+}

@@ -1,0 +1,318 @@
+/** Every row of the SPEC §3 error table, through the real app. */
+import { afterEach, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createApiKey, revokeApiKey, rotateApiKey } from "../../src/commands/api-keys.ts";
+import { createEntity, deactivateEntity } from "../../src/commands/entities.ts";
+import { createUser } from "../../src/commands/users.ts";
+import { generateKey } from "../../src/keys/key-format.ts";
+import { codeOf, testApp } from "../support/http.ts";
+import { TEST_ACTOR, TEST_SCRYPT_COST, tempDir } from "../support/keygate.ts";
+
+let close: (() => void) | undefined;
+afterEach(() => close?.());
+function setup(env?: Record<string, string>) {
+  const t = testApp(env ? { env } : {});
+  close = () => t.kg.close();
+  return t;
+}
+const basic = (pk: string, sk: string) => ({
+  authorization: `Basic ${Buffer.from(`${pk}:${sk}`).toString("base64")}`,
+});
+
+describe("authentication errors", () => {
+  test("401 api_key_missing: no credential", async () => {
+    const { call } = setup();
+    const reply = await call("GET", "/v1/me");
+    expect(reply.status).toBe(401);
+    expect(reply.body).toEqual({
+      error: {
+        type: "authentication",
+        code: "api_key_missing",
+        message: "No API key was provided.",
+        requestId: reply.headers.get("x-request-id"),
+      },
+    });
+  });
+
+  test("401 api_key_malformed: bad scheme, bad base64, bad checksum, wrong environment tag", async () => {
+    const { call, live } = setup();
+    const cases: Record<string, string>[] = [
+      { authorization: "Token abc" },
+      { authorization: "Bearer" },
+      { authorization: "Basic %%%not-base64%%%" },
+      { authorization: `Basic ${Buffer.from("no-colon").toString("base64")}` },
+      { authorization: `Bearer ${live.slice(0, -1)}${live.endsWith("a") ? "b" : "a"}` },
+      { authorization: `Bearer ${live.replace("sk_live_", "sk_prod_")}` },
+      { authorization: `Bearer ${live.replace("sk_live_", "sk_test_")}` },
+      { "x-api-key": "" },
+    ];
+    for (const headers of cases) {
+      const reply = await call("GET", "/v1/me", { headers });
+      expect([reply.status, codeOf(reply)]).toEqual([401, "api_key_malformed"]);
+    }
+  });
+
+  test("a malformed key is refused without a storage lookup", async () => {
+    const { call, kg, live } = setup();
+    kg.db.sql.exec("DROP TABLE api_key_secrets"); // a lookup would now throw a 500
+    const reply = await call("GET", "/v1/me", {
+      key: `${live.slice(0, -1)}${live.endsWith("a") ? "b" : "a"}`,
+    });
+    expect(codeOf(reply)).toBe("api_key_malformed");
+  });
+
+  test("401 api_key_invalid: well formed but unknown, or a pair's secret mismatch", async () => {
+    const { call, kg, platform } = setup();
+    expect(codeOf(await call("GET", "/v1/me", { key: generateKey("sk", "live") }))).toBe(
+      "api_key_invalid",
+    );
+    const pair = createApiKey(
+      kg,
+      { entityId: platform, environment: "live", name: "p", scopes: ["*"], kind: "pair" },
+      TEST_ACTOR,
+    );
+    const wrong = await call("GET", "/v1/me", {
+      headers: basic(pair.public_key as string, generateKey("sk", "live")),
+    });
+    expect([wrong.status, codeOf(wrong)]).toEqual([401, "api_key_invalid"]);
+    // A pair's secret is not a Bearer key.
+    expect(codeOf(await call("GET", "/v1/me", { key: pair.secret }))).toBe("api_key_invalid");
+    const right = await call("GET", "/v1/me", {
+      headers: basic(pair.public_key as string, pair.secret),
+    });
+    expect(right.status).toBe(200);
+    expect(right.body.key.public_key).toBe(pair.public_key);
+  });
+
+  test("401 api_key_revoked: revoked, or a rotated-out secret past its overlap", async () => {
+    const { call, kg, platform, clock } = setup();
+    const key = createApiKey(
+      kg,
+      { entityId: platform, environment: "live", name: "k", scopes: ["*"] },
+      TEST_ACTOR,
+    );
+    const rotated = rotateApiKey(kg, key.id, 60, TEST_ACTOR);
+    expect((await call("GET", "/v1/me", { key: key.secret })).status).toBe(200); // inside the overlap
+    expect((await call("GET", "/v1/me", { key: rotated.secret })).status).toBe(200);
+    clock.advance(61);
+    expect(codeOf(await call("GET", "/v1/me", { key: key.secret }))).toBe("api_key_revoked");
+    expect((await call("GET", "/v1/me", { key: rotated.secret })).status).toBe(200);
+    revokeApiKey(kg, key.id, null, TEST_ACTOR);
+    const reply = await call("GET", "/v1/me", { key: rotated.secret });
+    expect([reply.status, codeOf(reply)]).toEqual([401, "api_key_revoked"]);
+  });
+
+  test("an immediate rotation kills the old secret on the very next request", async () => {
+    const { call, kg, platform } = setup();
+    const key = createApiKey(
+      kg,
+      { entityId: platform, environment: "live", name: "k", scopes: ["*"] },
+      TEST_ACTOR,
+    );
+    expect((await call("GET", "/v1/me", { key: key.secret })).status).toBe(200);
+    rotateApiKey(kg, key.id, 0, TEST_ACTOR);
+    expect(codeOf(await call("GET", "/v1/me", { key: key.secret }))).toBe("api_key_revoked");
+  });
+
+  test("401 api_key_expired: past the key's expiry", async () => {
+    const { call, kg, platform, clock } = setup();
+    const expiresAt = new Date(clock.now().getTime() + 30_000);
+    const key = createApiKey(
+      kg,
+      { entityId: platform, environment: "test", name: "k", scopes: ["*"], expiresAt },
+      TEST_ACTOR,
+    );
+    expect((await call("GET", "/v1/me", { key: key.secret })).status).toBe(200);
+    clock.advance(30);
+    expect(codeOf(await call("GET", "/v1/me", { key: key.secret }))).toBe("api_key_expired");
+  });
+
+  test("401 entity_inactive: the key's entity or an ancestor is deactivated, at once", async () => {
+    const { call, kg, platform } = setup();
+    const partner = createEntity(
+      kg,
+      { kind: "partner", name: "P", parentId: platform },
+      TEST_ACTOR,
+    );
+    const merchant = createEntity(
+      kg,
+      { kind: "merchant", name: "M", parentId: partner.id },
+      TEST_ACTOR,
+    );
+    const key = createApiKey(
+      kg,
+      { entityId: merchant.id, environment: "live", name: "k", scopes: ["*"] },
+      TEST_ACTOR,
+    );
+    expect((await call("GET", "/v1/me", { key: key.secret })).status).toBe(200);
+    deactivateEntity(kg, partner.id, TEST_ACTOR);
+    const reply = await call("GET", "/v1/me", { key: key.secret });
+    expect([reply.status, codeOf(reply)]).toEqual([401, "entity_inactive"]);
+  });
+
+  test("403 insufficient_scope names the missing scope; read never implies write", async () => {
+    const { call, kg, platform } = setup();
+    const reader = createApiKey(
+      kg,
+      { entityId: platform, environment: "live", name: "r", scopes: ["api_keys:read"] },
+      TEST_ACTOR,
+    );
+    expect((await call("GET", "/v1/api-keys", { key: reader.secret })).status).toBe(200);
+    const reply = await call("POST", "/v1/api-keys", {
+      key: reader.secret,
+      body: { name: "x", scopes: ["api_keys:read"] },
+    });
+    expect(reply.status).toBe(403);
+    expect(reply.body.error).toMatchObject({ type: "permission", code: "insufficient_scope" });
+    expect(reply.body.error.message).toContain("api_keys:write");
+  });
+
+  test("the X-Api-Key header authenticates, and its name is configurable", async () => {
+    const { call, live } = setup();
+    expect((await call("GET", "/v1/me", { headers: { "x-api-key": live } })).status).toBe(200);
+    close?.();
+    const { dir, remove } = tempDir();
+    const config = join(dir, "c.json");
+    writeFileSync(config, JSON.stringify({ auth: { api_key_header: "X-Certo-Key" } }));
+    const custom = setup({ KEYGATE_CONFIG: config });
+    expect(
+      (await custom.call("GET", "/v1/me", { headers: { "x-certo-key": custom.live } })).status,
+    ).toBe(200);
+    expect(
+      codeOf(await custom.call("GET", "/v1/me", { headers: { "x-api-key": custom.live } })),
+    ).toBe("api_key_missing");
+    remove();
+  });
+});
+
+describe("configuration: schemes and renamed codes", () => {
+  test("VoltzPay: Bearer off (malformed), Basic on, merchant_inactive", async () => {
+    const { dir, remove } = tempDir();
+    const config = join(dir, "voltz.json");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        auth: { bearer: false, api_key_header: false, jwt: false },
+        errors: { codes: { entity_inactive: "merchant_inactive" } },
+      }),
+    );
+    const { call, kg, platform } = setup({ KEYGATE_CONFIG: config });
+    remove();
+    const merchant = createEntity(
+      kg,
+      { kind: "merchant", name: "M", parentId: platform },
+      TEST_ACTOR,
+    );
+    const pair = createApiKey(
+      kg,
+      { entityId: merchant.id, environment: "live", name: "p", scopes: ["*"], kind: "pair" },
+      TEST_ACTOR,
+    );
+    expect(codeOf(await call("GET", "/v1/me", { key: pair.secret }))).toBe("api_key_malformed");
+    expect(codeOf(await call("GET", "/v1/me", { headers: { "x-api-key": pair.secret } }))).toBe(
+      "api_key_missing",
+    );
+    expect(
+      (await call("GET", "/v1/me", { headers: basic(pair.public_key as string, pair.secret) }))
+        .status,
+    ).toBe(200);
+    deactivateEntity(kg, merchant.id, TEST_ACTOR);
+    expect(
+      codeOf(
+        await call("GET", "/v1/me", { headers: basic(pair.public_key as string, pair.secret) }),
+      ),
+    ).toBe("merchant_inactive");
+  });
+
+  test("CertoPay: invalid_api_key, insufficient_permissions", async () => {
+    const { dir, remove } = tempDir();
+    const config = join(dir, "certo.json");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        errors: {
+          codes: {
+            api_key_missing: "invalid_api_key",
+            api_key_malformed: "invalid_api_key",
+            api_key_invalid: "invalid_api_key",
+            api_key_revoked: "invalid_api_key",
+            insufficient_scope: "insufficient_permissions",
+          },
+        },
+      }),
+    );
+    const { call, kg, platform } = setup({ KEYGATE_CONFIG: config });
+    remove();
+    expect(codeOf(await call("GET", "/v1/me"))).toBe("invalid_api_key");
+    expect(codeOf(await call("GET", "/v1/me", { key: generateKey("sk", "live") }))).toBe(
+      "invalid_api_key",
+    );
+    const reader = createApiKey(
+      kg,
+      { entityId: platform, environment: "live", name: "r", scopes: ["links:read"] },
+      TEST_ACTOR,
+    );
+    const reply = await call("GET", "/v1/api-keys", { key: reader.secret });
+    expect([reply.status, codeOf(reply)]).toEqual([403, "insufficient_permissions"]);
+  });
+});
+
+describe("management JWTs", () => {
+  async function login(t: ReturnType<typeof setup>) {
+    createUser(
+      t.kg,
+      { email: "ops@example.com", password: "correct horse battery", entityId: t.platform },
+      TEST_ACTOR,
+      TEST_SCRYPT_COST,
+    );
+    const reply = await t.call("POST", "/v1/auth/login", {
+      body: { email: "OPS@example.com", password: "correct horse battery" },
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.body.token_type).toBe("Bearer");
+    return reply.body.token as string;
+  }
+
+  test("a token works on /v1/api-keys* and is refused elsewhere with token_not_accepted", async () => {
+    const t = setup();
+    const token = await login(t);
+    expect((await t.call("GET", "/v1/api-keys", { key: token })).status).toBe(200);
+    const me = await t.call("GET", "/v1/me", { key: token });
+    expect([me.status, codeOf(me)]).toEqual([401, "token_not_accepted"]);
+    expect(codeOf(await t.call("GET", "/v1/events", { key: token }))).toBe("token_not_accepted");
+  });
+
+  test("401 expired_token past exp; tampered and alg:none tokens are refused", async () => {
+    const t = setup();
+    const token = await login(t);
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, "base64url").toString());
+    const forged = Buffer.from(JSON.stringify({ ...claims, exp: claims.exp + 3600 })).toString(
+      "base64url",
+    );
+    expect(
+      codeOf(await t.call("GET", "/v1/api-keys", { key: `${header}.${forged}.${signature}` })),
+    ).toBe("invalid_token");
+    const none = Buffer.from(JSON.stringify({ alg: "none", typ: "JWT" })).toString("base64url");
+    expect(codeOf(await t.call("GET", "/v1/api-keys", { key: `${none}.${payload}.` }))).toBe(
+      "invalid_token",
+    );
+    t.clock.advance(15 * 60);
+    const expired = await t.call("GET", "/v1/api-keys", { key: token });
+    expect([expired.status, codeOf(expired)]).toEqual([401, "expired_token"]);
+  });
+
+  test("a wrong password or unknown email: invalid_credentials, no token", async () => {
+    const t = setup();
+    await login(t);
+    for (const body of [
+      { email: "ops@example.com", password: "wrong password!" },
+      { email: "nobody@example.com", password: "whatever it is" },
+    ]) {
+      const reply = await t.call("POST", "/v1/auth/login", { body });
+      expect([reply.status, codeOf(reply)]).toEqual([401, "invalid_credentials"]);
+      expect(reply.body.token).toBeUndefined();
+    }
+  });
+});

@@ -1,0 +1,68 @@
+/** An in-process Keygate app for HTTP tests: `app.handle`, no port. */
+import type { Keygate } from "../../src/app/keygate.ts";
+import { initPlatform } from "../../src/commands/init.ts";
+import { createApp } from "../../src/http/app.ts";
+import { FakeClock, TEST_SCRYPT_COST, testKeygate } from "./keygate.ts";
+
+/** What a test call returned, body parsed. */
+export interface Reply {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Sent as `Authorization: Bearer <key>`. */
+  key?: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+/** A fresh Keygate with its platform keys and a `call` helper. */
+export function testApp(options: { env?: Record<string, string>; clock?: FakeClock } = {}) {
+  const clock = options.clock ?? new FakeClock();
+  const kg: Keygate = testKeygate({ clock, ...(options.env ? { env: options.env } : {}) });
+  const init = initPlatform(kg, { actor: "test", request_id: null });
+  if (!init.created) throw new Error("expected a fresh database");
+  const internalErrors: unknown[] = [];
+  const app = createApp(kg, {
+    passwordCost: TEST_SCRYPT_COST,
+    reportInternal: (e) => internalErrors.push(e),
+  });
+  async function call(method: string, path: string, opts: CallOptions = {}): Promise<Reply> {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      headers["content-type"] ??= "application/json";
+      body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+    }
+    const response = await app.handle(
+      new Request(`http://localhost${path}`, { method, headers, body }),
+    );
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, headers: response.headers, body: parsed };
+  }
+  return {
+    kg,
+    app,
+    clock,
+    call,
+    internalErrors,
+    platform: init.entityId,
+    live: init.keys.live,
+    test: init.keys.test,
+  };
+}
+
+/** The error code of a reply (asserting it is an envelope). */
+export function codeOf(reply: Reply): string {
+  return reply.body?.error?.code;
+}
