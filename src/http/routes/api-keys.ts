@@ -27,6 +27,7 @@ import {
   listApiKeys,
 } from "../../projections/queries.ts";
 import { eventMetadata } from "../event-metadata.ts";
+import { QueryInteger, queryInteger } from "../query-integer.ts";
 
 const Environment = t.Union([t.Literal("live"), t.Literal("test")]);
 const RateLimit = t.Union([
@@ -61,7 +62,7 @@ const ListQuery = t.Object(
     entity_id: t.Optional(t.String({ maxLength: 100 })),
     status: t.Optional(t.Union([t.Literal("active"), t.Literal("revoked"), t.Literal("expired")])),
     starting_after: t.Optional(KeyId),
-    limit: t.Optional(t.Numeric({ minimum: 1, maximum: 100 })),
+    limit: t.Optional(QueryInteger),
   },
   { additionalProperties: false },
 );
@@ -141,7 +142,7 @@ export function apiKeyRoutes(kg: Keygate) {
             );
           requireInSubtree(identity, entity.path, "entity_id");
         }
-        const limit = query.limit ?? 10;
+        const limit = queryInteger(query.limit, "limit", 1, 100, 10);
         const page = listApiKeys(
           kg.db,
           {

@@ -1,0 +1,290 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { createApiKey } from "../../src/commands/api-keys.ts";
+import { createEntity } from "../../src/commands/entities.ts";
+import { createUser } from "../../src/commands/users.ts";
+import { codeOf, testApp } from "../support/http.ts";
+import { TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
+
+let close: (() => void) | undefined;
+afterEach(() => close?.());
+function setup() {
+  const t = testApp();
+  close = () => t.kg.close();
+  const partner = createEntity(
+    t.kg,
+    { kind: "partner", name: "P", parentId: t.platform },
+    TEST_ACTOR,
+  );
+  const merchant = createEntity(
+    t.kg,
+    { kind: "merchant", name: "M", parentId: partner.id },
+    TEST_ACTOR,
+  );
+  const other = createEntity(
+    t.kg,
+    { kind: "merchant", name: "Other", parentId: t.platform },
+    TEST_ACTOR,
+  );
+  const partnerKey = createApiKey(
+    t.kg,
+    {
+      entityId: partner.id,
+      environment: "live",
+      name: "partner",
+      scopes: ["api_keys:read", "api_keys:write", "links:read"],
+    },
+    TEST_ACTOR,
+  );
+  return { ...t, partner, merchant, other, partnerKey };
+}
+
+describe("POST /v1/api-keys", () => {
+  test("defaults to the caller's environment and entity; the secret is shown once", async () => {
+    const { call, partnerKey, partner } = setup();
+    const created = await call("POST", "/v1/api-keys", {
+      key: partnerKey.secret,
+      body: { name: "billing", scopes: ["links:read"] },
+    });
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({
+      object: "api_key",
+      environment: "live",
+      livemode: true,
+      entity_id: partner.id,
+      kind: "secret",
+      status: "active",
+    });
+    expect(created.body.secret).toMatch(/^sk_live_[0-9A-Za-z]{32}$/);
+    const read = await call("GET", `/v1/api-keys/${created.body.id}`, { key: partnerKey.secret });
+    expect(read.body.secret).toBeUndefined();
+    expect(JSON.stringify(read.body)).not.toContain(created.body.secret);
+    const list = await call("GET", "/v1/api-keys", { key: partnerKey.secret });
+    expect(JSON.stringify(list.body)).not.toContain(created.body.secret);
+    // The new key works.
+    expect((await call("GET", "/v1/me", { key: created.body.secret })).body.key.id).toBe(
+      created.body.id,
+    );
+  });
+
+  test("a key never grants more than it holds: scopes, environment, entity", async () => {
+    const { call, partnerKey, merchant, other } = setup();
+    const scope = await call("POST", "/v1/api-keys", {
+      key: partnerKey.secret,
+      body: { name: "x", scopes: ["links:write"] },
+    });
+    expect([scope.status, codeOf(scope)]).toEqual([403, "insufficient_scope"]);
+    expect(scope.body.error.message).toContain("links:write");
+    const env = await call("POST", "/v1/api-keys", {
+      key: partnerKey.secret,
+      body: { name: "x", scopes: ["links:read"], environment: "test" },
+    });
+    expect([env.status, codeOf(env)]).toEqual([403, "environment_forbidden"]);
+    const outside = await call("POST", "/v1/api-keys", {
+      key: partnerKey.secret,
+      body: { name: "x", scopes: ["links:read"], entity_id: other.id },
+    });
+    expect([outside.status, codeOf(outside), outside.body.error.param]).toEqual([
+      403,
+      "entity_forbidden",
+      "entity_id",
+    ]);
+    const below = await call("POST", "/v1/api-keys", {
+      key: partnerKey.secret,
+      body: { name: "x", scopes: ["links:read"], entity_id: merchant.id },
+    });
+    expect(below.status).toBe(200);
+    expect(below.body.entity_id).toBe(merchant.id);
+  });
+
+  test("key pairs: public key and secret, usable over HTTP Basic", async () => {
+    const { call, partnerKey } = setup();
+    const pair = await call("POST", "/v1/api-keys", {
+      key: partnerKey.secret,
+      body: { name: "pos", scopes: ["links:read"], kind: "pair" },
+    });
+    expect(pair.body).toMatchObject({ kind: "pair" });
+    expect(pair.body.public_key).toMatch(/^pk_live_/);
+    const basic = `Basic ${Buffer.from(`${pair.body.public_key}:${pair.body.secret}`).toString("base64")}`;
+    expect((await call("GET", "/v1/me", { headers: { authorization: basic } })).status).toBe(200);
+  });
+});
+
+describe("reading keys", () => {
+  test("list: own environment and subtree only, cursor pagination, filters", async () => {
+    const { call, kg, partnerKey, partner, merchant, other } = setup();
+    for (let i = 0; i < 3; i++)
+      createApiKey(
+        kg,
+        { entityId: merchant.id, environment: "live", name: `m${i}`, scopes: ["links:read"] },
+        TEST_ACTOR,
+      );
+    createApiKey(
+      kg,
+      { entityId: merchant.id, environment: "test", name: "test-env", scopes: ["links:read"] },
+      TEST_ACTOR,
+    );
+    createApiKey(
+      kg,
+      { entityId: other.id, environment: "live", name: "other", scopes: ["links:read"] },
+      TEST_ACTOR,
+    );
+
+    const first = await call("GET", "/v1/api-keys?limit=2", { key: partnerKey.secret });
+    expect(first.body).toMatchObject({ object: "list", has_more: true });
+    expect(first.body.data).toHaveLength(2);
+    const rest = await call(
+      "GET",
+      `/v1/api-keys?limit=10&starting_after=${first.body.data[1].id}`,
+      { key: partnerKey.secret },
+    );
+    expect(rest.body.has_more).toBe(false);
+    const all = [...first.body.data, ...rest.body.data];
+    expect(all.map((k: { name: string }) => k.name).sort()).toEqual(["m0", "m1", "m2", "partner"]);
+    expect(all.every((k: { environment: string }) => k.environment === "live")).toBe(true);
+
+    const filtered = await call("GET", `/v1/api-keys?entity_id=${merchant.id}`, {
+      key: partnerKey.secret,
+    });
+    expect(filtered.body.data).toHaveLength(3);
+    const forbidden = await call("GET", `/v1/api-keys?entity_id=${other.id}`, {
+      key: partnerKey.secret,
+    });
+    expect(codeOf(forbidden)).toBe("entity_forbidden");
+    expect(
+      (
+        await call("GET", `/v1/api-keys?entity_id=${partner.id}&status=revoked`, {
+          key: partnerKey.secret,
+        })
+      ).body.data,
+    ).toEqual([]);
+  });
+
+  test("a key of the other environment or outside the subtree is 404 resource_missing", async () => {
+    const { call, kg, partnerKey, merchant, other } = setup();
+    const testKey = createApiKey(
+      kg,
+      { entityId: merchant.id, environment: "test", name: "t", scopes: ["links:read"] },
+      TEST_ACTOR,
+    );
+    const otherKey = createApiKey(
+      kg,
+      { entityId: other.id, environment: "live", name: "o", scopes: ["links:read"] },
+      TEST_ACTOR,
+    );
+    for (const id of [testKey.id, otherKey.id, "key_doesnotexist"]) {
+      const reply = await call("GET", `/v1/api-keys/${id}`, { key: partnerKey.secret });
+      expect([reply.status, codeOf(reply)]).toEqual([404, "resource_missing"]);
+      expect(
+        codeOf(await call("POST", `/v1/api-keys/${id}/revoke`, { key: partnerKey.secret })),
+      ).toBe("resource_missing");
+    }
+  });
+});
+
+describe("changing keys", () => {
+  test("PATCH changes name, scopes and rate limit, within what the caller holds", async () => {
+    const { call, partnerKey, kg, partner } = setup();
+    const key = createApiKey(
+      kg,
+      { entityId: partner.id, environment: "live", name: "k", scopes: ["links:read"] },
+      TEST_ACTOR,
+    );
+    const patched = await call("PATCH", `/v1/api-keys/${key.id}`, {
+      key: partnerKey.secret,
+      body: { name: "renamed", rate_limit: { limit: 60, window_seconds: 60 } },
+    });
+    expect(patched.body).toMatchObject({
+      name: "renamed",
+      rate_limit: { limit: 60, window_seconds: 60 },
+      scopes: ["links:read"],
+    });
+    const escalate = await call("PATCH", `/v1/api-keys/${key.id}`, {
+      key: partnerKey.secret,
+      body: { scopes: ["*"] },
+    });
+    expect(codeOf(escalate)).toBe("insufficient_scope");
+  });
+
+  test("rotate with and without overlap; revoke twice is not an error; the timeline tells it all", async () => {
+    const { call, partnerKey, kg, partner, clock } = setup();
+    const key = createApiKey(
+      kg,
+      { entityId: partner.id, environment: "live", name: "k", scopes: ["links:read"] },
+      TEST_ACTOR,
+    );
+    const overlap = await call("POST", `/v1/api-keys/${key.id}/rotate`, {
+      key: partnerKey.secret,
+      body: { expire_previous_in: 120 },
+    });
+    expect(overlap.body.id).toBe(key.id);
+    expect((await call("GET", "/v1/me", { key: key.secret })).status).toBe(200);
+    expect((await call("GET", "/v1/me", { key: overlap.body.secret })).status).toBe(200);
+    clock.advance(121);
+    expect(codeOf(await call("GET", "/v1/me", { key: key.secret }))).toBe("api_key_revoked");
+
+    const immediate = await call("POST", `/v1/api-keys/${key.id}/rotate`, {
+      key: partnerKey.secret,
+    });
+    expect(codeOf(await call("GET", "/v1/me", { key: overlap.body.secret }))).toBe(
+      "api_key_revoked",
+    );
+    expect((await call("GET", "/v1/me", { key: immediate.body.secret })).status).toBe(200);
+
+    const revoked = await call("POST", `/v1/api-keys/${key.id}/revoke`, {
+      key: partnerKey.secret,
+      body: { reason: "rotated out" },
+    });
+    expect(revoked.body).toMatchObject({ status: "revoked", active: false });
+    expect(
+      (await call("POST", `/v1/api-keys/${key.id}/revoke`, { key: partnerKey.secret })).status,
+    ).toBe(200);
+    expect(
+      codeOf(await call("POST", `/v1/api-keys/${key.id}/rotate`, { key: partnerKey.secret })),
+    ).toBe("invalid_request");
+
+    const timeline = await call("GET", `/v1/api-keys/${key.id}/events`, { key: partnerKey.secret });
+    expect(timeline.body.data.map((e: { type: string }) => e.type)).toEqual([
+      "api_key.created",
+      "api_key.rotated",
+      "api_key.rotated",
+      "api_key.revoked",
+    ]);
+    expect(timeline.body.data[1].metadata.actor).toBe(partnerKey.id);
+    expect(timeline.body.data[1].metadata.request_id).toMatch(/^req_/);
+    expect(JSON.stringify(timeline.body)).not.toContain(overlap.body.secret);
+  });
+
+  test("a dashboard user's JWT creates keys of either environment inside its subtree", async () => {
+    const { call, kg, partner, other } = setup();
+    createUser(
+      kg,
+      { email: "p@example.com", password: "partner password", entityId: partner.id },
+      TEST_ACTOR,
+      TEST_SCRYPT_COST,
+    );
+    const token = (
+      await call("POST", "/v1/auth/login", {
+        body: { email: "p@example.com", password: "partner password" },
+      })
+    ).body.token;
+    for (const environment of ["live", "test"]) {
+      const made = await call("POST", "/v1/api-keys", {
+        key: token,
+        body: { name: environment, scopes: ["sessions:write"], environment },
+      });
+      expect([made.status, made.body.environment]).toEqual([200, environment]);
+      expect(made.body.entity_id).toBe(partner.id);
+    }
+    const outside = await call("POST", "/v1/api-keys", {
+      key: token,
+      body: { name: "x", scopes: ["links:read"], entity_id: other.id },
+    });
+    expect(codeOf(outside)).toBe("entity_forbidden");
+    const listed = await call("GET", "/v1/api-keys", { key: token });
+    expect(listed.body.data.map((k: { environment: string }) => k.environment).sort()).toEqual([
+      "live",
+      "live",
+      "test",
+    ]);
+  });
+});

@@ -1,0 +1,219 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { createApiKey } from "../../src/commands/api-keys.ts";
+import { createEntity } from "../../src/commands/entities.ts";
+import { codeOf, testApp } from "../support/http.ts";
+import { TEST_ACTOR } from "../support/keygate.ts";
+
+let close: (() => void) | undefined;
+afterEach(() => close?.());
+function setup() {
+  const t = testApp();
+  close = () => t.kg.close();
+  const partner = createEntity(
+    t.kg,
+    { kind: "partner", name: "P", parentId: t.platform },
+    TEST_ACTOR,
+  );
+  const other = createEntity(
+    t.kg,
+    { kind: "merchant", name: "Other", parentId: t.platform },
+    TEST_ACTOR,
+  );
+  const partnerKey = createApiKey(
+    t.kg,
+    {
+      entityId: partner.id,
+      environment: "live",
+      name: "pk",
+      scopes: ["entities:*", "users:write", "events:read", "api_keys:verify", "api_keys:read"],
+    },
+    TEST_ACTOR,
+  );
+  return { ...t, partner, other, partnerKey: partnerKey.secret, partnerKeyId: partnerKey.id };
+}
+
+describe("/v1/entities", () => {
+  test("create under the caller by default, read, list children, deactivate and reactivate", async () => {
+    const { call, partner, partnerKey } = setup();
+    const merchant = await call("POST", "/v1/entities", {
+      key: partnerKey,
+      body: { kind: "merchant", name: "Acme", reference: "M-1" },
+    });
+    expect(merchant.status).toBe(200);
+    expect(merchant.body).toMatchObject({
+      object: "entity",
+      kind: "merchant",
+      parent_id: partner.id,
+      reference: "M-1",
+      active: true,
+    });
+    const branch = await call("POST", "/v1/entities", {
+      key: partnerKey,
+      body: { kind: "branch", name: "BR", parent_id: merchant.body.id, reference: "BR-001" },
+    });
+    expect(branch.body.path).toEqual([...merchant.body.path, branch.body.id]);
+    expect((await call("GET", `/v1/entities/${branch.body.id}`, { key: partnerKey })).body.id).toBe(
+      branch.body.id,
+    );
+    const children = await call("GET", `/v1/entities/${merchant.body.id}/children`, {
+      key: partnerKey,
+    });
+    expect(children.body.data.map((e: { id: string }) => e.id)).toEqual([branch.body.id]);
+    const off = await call("POST", `/v1/entities/${merchant.body.id}/deactivate`, {
+      key: partnerKey,
+    });
+    expect(off.body.active).toBe(false);
+    expect(
+      (await call("GET", `/v1/entities/${branch.body.id}`, { key: partnerKey })).body.active,
+    ).toBe(false);
+    expect(
+      (await call("POST", `/v1/entities/${merchant.body.id}/reactivate`, { key: partnerKey })).body
+        .active,
+    ).toBe(true);
+  });
+
+  test("outside the subtree: entity_forbidden; unknown: resource_missing; bad tree or duplicate reference: clear errors", async () => {
+    const { call, partnerKey, other, platform } = setup();
+    expect(codeOf(await call("GET", `/v1/entities/${other.id}`, { key: partnerKey }))).toBe(
+      "entity_forbidden",
+    );
+    expect(codeOf(await call("GET", `/v1/entities/${platform}`, { key: partnerKey }))).toBe(
+      "entity_forbidden",
+    );
+    expect(
+      codeOf(await call("POST", `/v1/entities/${other.id}/deactivate`, { key: partnerKey })),
+    ).toBe("entity_forbidden");
+    expect(
+      codeOf(
+        await call("POST", "/v1/entities", {
+          key: partnerKey,
+          body: { kind: "merchant", name: "x", parent_id: other.id },
+        }),
+      ),
+    ).toBe("entity_forbidden");
+    expect(codeOf(await call("GET", "/v1/entities/ent_nothing", { key: partnerKey }))).toBe(
+      "resource_missing",
+    );
+    const badTree = await call("POST", "/v1/entities", {
+      key: partnerKey,
+      body: { kind: "branch", name: "x" },
+    });
+    expect([badTree.status, codeOf(badTree)]).toEqual([400, "invalid_request"]);
+    await call("POST", "/v1/entities", {
+      key: partnerKey,
+      body: { kind: "merchant", name: "a", reference: "SAME" },
+    });
+    const dup = await call("POST", "/v1/entities", {
+      key: partnerKey,
+      body: { kind: "merchant", name: "b", reference: "SAME" },
+    });
+    expect([dup.status, codeOf(dup), dup.body.error.param]).toEqual([
+      409,
+      "resource_conflict",
+      "reference",
+    ]);
+  });
+});
+
+describe("/v1/users", () => {
+  test("creates a user in the subtree, never echoing the password", async () => {
+    const { call, partnerKey, partner, other } = setup();
+    const user = await call("POST", "/v1/users", {
+      key: partnerKey,
+      body: { email: "a@b.co", password: "secret passphrase", entity_id: partner.id },
+    });
+    expect(user.body).toEqual({
+      object: "user",
+      id: user.body.id,
+      email: "a@b.co",
+      entity_id: partner.id,
+    });
+    expect(JSON.stringify(user.body)).not.toContain("secret passphrase");
+    const outside = await call("POST", "/v1/users", {
+      key: partnerKey,
+      body: { email: "c@d.co", password: "secret passphrase", entity_id: other.id },
+    });
+    expect(codeOf(outside)).toBe("entity_forbidden");
+    const dup = await call("POST", "/v1/users", {
+      key: partnerKey,
+      body: { email: "A@B.co", password: "secret passphrase", entity_id: partner.id },
+    });
+    expect(codeOf(dup)).toBe("resource_conflict");
+  });
+});
+
+describe("/v1/events", () => {
+  test("the platform key sees every event; others only their subtree's; pages with after/next_after", async () => {
+    const { call, live, partnerKey, partnerKeyId, partner, other, kg } = setup();
+    const all = await call("GET", "/v1/events?limit=1000", { key: live });
+    expect(all.body.data).toHaveLength(kg.store.headPosition());
+    const mine = await call("GET", "/v1/events", { key: partnerKey });
+    const streams = new Set(mine.body.data.map((e: { stream_id: string }) => e.stream_id));
+    expect(streams).toEqual(new Set([partner.id, partnerKeyId]));
+    expect(streams.has(other.id)).toBe(false);
+    const page = await call("GET", "/v1/events?limit=2", { key: live });
+    expect(page.body).toMatchObject({ has_more: true, next_after: 2 });
+    const next = await call("GET", `/v1/events?after=${page.body.next_after}&limit=1`, {
+      key: live,
+    });
+    expect(next.body.data[0].position).toBe(3);
+    expect(next.body.data[0].hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe("POST /v1/keys/verify", () => {
+  test("valid keys in the subtree and environment; every other outcome is a code, not an error", async () => {
+    const { call, kg, partnerKey, partner, other } = setup();
+    const inside = createApiKey(
+      kg,
+      { entityId: partner.id, environment: "live", name: "in", scopes: ["links:read"] },
+      TEST_ACTOR,
+    );
+    const outside = createApiKey(
+      kg,
+      { entityId: other.id, environment: "live", name: "out", scopes: ["links:read"] },
+      TEST_ACTOR,
+    );
+    const ok = await call("POST", "/v1/keys/verify", {
+      key: partnerKey,
+      body: { key: inside.secret, scopes: ["links:read"] },
+    });
+    expect(ok.body).toMatchObject({
+      valid: true,
+      code: "valid",
+      key: { id: inside.id },
+      entity: { id: partner.id },
+    });
+    expect(JSON.stringify(ok.body)).not.toContain(inside.secret);
+    const scope = await call("POST", "/v1/keys/verify", {
+      key: partnerKey,
+      body: { key: inside.secret, scopes: ["links:write"] },
+    });
+    expect(scope.body).toEqual({
+      valid: false,
+      code: "insufficient_scope",
+      missing_scope: "links:write",
+    });
+    expect(
+      (await call("POST", "/v1/keys/verify", { key: partnerKey, body: { key: outside.secret } }))
+        .body,
+    ).toEqual({ valid: false, code: "api_key_invalid" });
+    expect(
+      (await call("POST", "/v1/keys/verify", { key: partnerKey, body: { key: "sk_live_short" } }))
+        .body.code,
+    ).toBe("api_key_malformed");
+    const noScope = createApiKey(
+      kg,
+      { entityId: partner.id, environment: "live", name: "n", scopes: ["links:read"] },
+      TEST_ACTOR,
+    );
+    expect(
+      codeOf(
+        await call("POST", "/v1/keys/verify", {
+          key: noScope.secret,
+          body: { key: inside.secret },
+        }),
+      ),
+    ).toBe("insufficient_scope");
+  });
+});

@@ -1,0 +1,108 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { Elysia } from "elysia";
+import { requestContext } from "../../src/http/request-context.ts";
+import { codeOf, testApp } from "../support/http.ts";
+
+let close: (() => void) | undefined;
+afterEach(() => close?.());
+function setup() {
+  const t = testApp();
+  close = () => t.kg.close();
+  return t;
+}
+
+describe("request ids and the error envelope", () => {
+  test("every response carries X-Request-Id (req_…) and a UUID v4 X-Correlation-Id, errors included", async () => {
+    const { call, live } = setup();
+    for (const reply of [
+      await call("GET", "/v1/me", { key: live }),
+      await call("GET", "/v1/me"),
+      await call("GET", "/nowhere"),
+    ]) {
+      expect(reply.headers.get("x-request-id")).toMatch(/^req_[0-9A-Za-z]{22}$/);
+      expect(reply.headers.get("x-correlation-id")).toMatch(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
+    }
+    const a = await call("GET", "/healthz");
+    const b = await call("GET", "/healthz");
+    expect(a.headers.get("x-request-id")).not.toBe(b.headers.get("x-request-id"));
+  });
+
+  test("a valid inbound correlation id is echoed; anything else is replaced", async () => {
+    const { call } = setup();
+    const mine = "0b0f2a5e-7d5c-4c2e-9f1a-3b6d8e9c1a2b";
+    expect(
+      (await call("GET", "/healthz", { headers: { "x-correlation-id": mine } })).headers.get(
+        "x-correlation-id",
+      ),
+    ).toBe(mine);
+    const replaced = (
+      await call("GET", "/v1/me", { headers: { "x-correlation-id": "not-a-uuid" } })
+    ).headers.get("x-correlation-id");
+    expect(replaced).not.toBe("not-a-uuid");
+    expect(replaced).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  test("the envelope's requestId is the response's X-Request-Id", async () => {
+    const { call } = setup();
+    const reply = await call("GET", "/v1/me");
+    expect(reply.body.error.requestId).toBe(reply.headers.get("x-request-id"));
+  });
+
+  test("bad input is 400 invalid_request naming the field, never a 500", async () => {
+    const { call, live } = setup();
+    const unknown = await call("POST", "/v1/api-keys", {
+      key: live,
+      body: { name: "k", scopes: ["links:read"], colour: "red" },
+    });
+    expect([unknown.status, codeOf(unknown), unknown.body.error.param]).toEqual([
+      400,
+      "invalid_request",
+      "colour",
+    ]);
+    const wrongType = await call("POST", "/v1/api-keys", {
+      key: live,
+      body: { name: 7, scopes: ["links:read"] },
+    });
+    expect([wrongType.status, wrongType.body.error.param]).toEqual([400, "name"]);
+    const badJson = await call("POST", "/v1/api-keys", { key: live, body: "{not json" });
+    expect([badJson.status, codeOf(badJson)]).toEqual([400, "invalid_request"]);
+    const badQuery = await call("GET", "/v1/api-keys?limit=1000", { key: live });
+    expect([badQuery.status, badQuery.body.error.param]).toEqual([400, "limit"]);
+    const badExpiry = await call("POST", "/v1/api-keys", {
+      key: live,
+      body: { name: "k", scopes: ["links:read"], expires_at: "tomorrow" },
+    });
+    expect([badExpiry.status, badExpiry.body.error.param]).toEqual([400, "expires_at"]);
+  });
+
+  test("an unknown route is 404 resource_missing in the envelope", async () => {
+    const { call } = setup();
+    const reply = await call("GET", "/v2/everything");
+    expect([reply.status, codeOf(reply), reply.body.error.type]).toEqual([
+      404,
+      "resource_missing",
+      "invalid_request",
+    ]);
+  });
+
+  test("an unexpected failure is 500 api_error: reported, its details never sent", async () => {
+    const reported: unknown[] = [];
+    const app = new Elysia()
+      .use(requestContext({}, (error) => reported.push(error)))
+      .get("/boom", () => {
+        throw new Error("database password is hunter2");
+      });
+    const response = await app.handle(new Request("http://localhost/boom"));
+    const body = (await response.json()) as { error: Record<string, unknown> };
+    expect(response.status).toBe(500);
+    expect(body.error).toMatchObject({
+      type: "api_error",
+      code: "api_error",
+      message: "An internal error occurred.",
+    });
+    expect(JSON.stringify(body)).not.toContain("hunter2");
+    expect(reported).toHaveLength(1);
+  });
+});
