@@ -6,11 +6,13 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { FailedAuthLimiter } from "../auth/failed-auth-limiter.ts";
 import type { KeygateConfig } from "../config/config.ts";
 import { type KeygateDatabase, openDatabase } from "../db/open.ts";
 import { KeyIndex } from "../projections/key-index.ts";
 import { allProjections, ensureProjectionsCurrent } from "../projections/rebuild.ts";
 import { EventStore } from "../store/event-store.ts";
+import { LastUsedTracker } from "../usage/last-used-tracker.ts";
 
 /** A running Keygate core: everything a command or a request handler needs. */
 export interface Keygate {
@@ -18,11 +20,15 @@ export interface Keygate {
   db: KeygateDatabase;
   store: EventStore;
   keyIndex: KeyIndex;
+  /** Failed authentication attempts per client address. */
+  failedAuth: FailedAuthLimiter;
+  /** Last-used times, batched. */
+  usage: LastUsedTracker;
   /** The HMAC key that signs management JWTs. */
   jwtSecret: string;
   /** The clock every command reads. */
   now(): Date;
-  /** Closes the database. */
+  /** Flushes pending last-used times and closes the database. */
   close(): void;
 }
 
@@ -61,5 +67,11 @@ export function openKeygate(config: KeygateConfig, options: OpenKeygateOptions =
   const store = new EventStore(db.sql, { projections, now });
   const keyIndex = new KeyIndex(db.sql, store);
   const jwtSecret = loadJwtSecret(config);
-  return { config, db, store, keyIndex, jwtSecret, now, close: () => db.close() };
+  const usage = new LastUsedTracker(db.sql);
+  const close = () => {
+    usage.flush();
+    db.close();
+  };
+  const failedAuth = new FailedAuthLimiter({ now });
+  return { config, db, store, keyIndex, usage, failedAuth, jwtSecret, now, close };
 }

@@ -28,11 +28,16 @@ export type AuthRequirement =
   | readonly string[]
   | { all?: readonly string[]; any?: readonly string[]; management?: boolean };
 
-/** Authenticates a request's headers against a requirement; throws the KeygateError that refuses it. */
+/**
+ * Authenticates a request's headers against a requirement; throws the KeygateError that
+ * refuses it. Every 401 counts against `clientAddress`; an address over the failed-auth
+ * limit is refused with 429 before any key is looked up.
+ */
 export function authenticate(
   kg: Keygate,
   headers: Headers,
   requirement: AuthRequirement,
+  clientAddress = "unknown",
 ): Identity {
   const {
     all = [],
@@ -41,7 +46,22 @@ export function authenticate(
   } = Array.isArray(requirement)
     ? { all: requirement as readonly string[] }
     : (requirement as Exclude<AuthRequirement, readonly string[]>);
-  const identity = identify(kg, headers, management);
+  const wait = kg.failedAuth.retryAfter(clientAddress);
+  if (wait > 0) {
+    throw new KeygateError(
+      "rate_limited",
+      "Too many failed authentication attempts from this address.",
+      undefined,
+      wait,
+    );
+  }
+  let identity: Identity;
+  try {
+    identity = identify(kg, headers, management);
+  } catch (error) {
+    if (error instanceof KeygateError && error.status === 401) kg.failedAuth.fail(clientAddress);
+    throw error;
+  }
   requireScopes(identity, all, any);
   return identity;
 }
@@ -74,6 +94,7 @@ function identify(kg: Keygate, headers: Headers, management: boolean): Identity 
             );
       if (!verification.ok) throw new KeygateError(verification.code);
       const { key } = verification;
+      kg.usage.touch(key.id, now);
       return {
         type: "api_key",
         key,
@@ -108,7 +129,14 @@ function userIdentity(kg: Keygate, token: string, now: Date): Identity {
 export function keygateAuth(kg: Keygate) {
   return new Elysia({ name: "keygate/auth" }).macro({
     scopes: (requirement: AuthRequirement) => ({
-      resolve: ({ request }) => ({ identity: authenticate(kg, request.headers, requirement) }),
+      resolve: ({ request, server }) => ({
+        identity: authenticate(
+          kg,
+          request.headers,
+          requirement,
+          server?.requestIP(request)?.address,
+        ),
+      }),
     }),
   });
 }

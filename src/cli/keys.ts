@@ -7,6 +7,7 @@ import {
   rotateApiKey,
 } from "../commands/api-keys.ts";
 import { type ApiKeyObject, listApiKeys } from "../projections/queries.ts";
+import { withLastUsed } from "../usage/last-used-tracker.ts";
 import {
   onePositional,
   parseCommandArgs,
@@ -133,7 +134,7 @@ function listAll(kg: Keygate, entityId: string | undefined): ApiKeyObject[] {
       },
       kg.now(),
     );
-    all.push(...page);
+    all.push(...page.map((key) => withLastUsed(kg.usage, key)));
     if (page.length < 500) return all;
   }
 }

@@ -2,6 +2,7 @@
 import type { Keygate } from "../app/keygate.ts";
 import { createApp } from "../http/app.ts";
 import { findPlatformEntity } from "../projections/queries.ts";
+import { LAST_USED_FLUSH_MS } from "../usage/last-used-tracker.ts";
 import { runInit } from "./init.ts";
 
 /** How often the key index looks for commits made by other processes (the CLI). */
@@ -13,10 +14,12 @@ export async function runServe(kg: Keygate): Promise<void> {
   const app = createApp(kg);
   app.listen(kg.config.port);
   const sync = setInterval(() => kg.keyIndex.sync(), KEY_INDEX_SYNC_MS);
+  const flush = setInterval(() => kg.usage.flush(), LAST_USED_FLUSH_MS);
   const stop = () => {
     clearInterval(sync);
+    clearInterval(flush);
     app.stop();
-    kg.close();
+    kg.close(); // flushes pending last-used times
     process.exit(0);
   };
   process.on("SIGINT", stop);

@@ -126,3 +126,13 @@ export const users = sqliteTable(
   },
   (t) => [uniqueIndex("users_email").on(t.email)],
 );
+
+/**
+ * When each key was last used. Operational data, not a projection: it is not in the event
+ * log (a write per request would be), it is flushed in batches by the usage tracker, and a
+ * rebuild leaves it alone.
+ */
+export const apiKeyUsage = sqliteTable("api_key_usage", {
+  keyId: text("key_id").primaryKey(),
+  lastUsedAt: text("last_used_at").notNull(),
+});

@@ -118,6 +118,8 @@ export class KeygateError extends Error {
     message?: string,
     /** The request field at fault, when there is one (e.g. `scopes[1]`). */
     readonly param?: string,
+    /** For 429s and in-use conflicts: whole seconds the client should wait (`Retry-After`). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message ?? ERROR_CATALOGUE[code].message);
   }

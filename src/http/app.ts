@@ -3,7 +3,11 @@ import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import type { ScryptCost } from "../users/password.ts";
 import { healthRoutes } from "./health.ts";
-import { type InternalErrorReporter, requestContext } from "./request-context.ts";
+import {
+  type AccessLogger,
+  type InternalErrorReporter,
+  requestContext,
+} from "./request-context.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { entityRoutes } from "./routes/entities.ts";
 import { eventRoutes } from "./routes/events.ts";
@@ -17,7 +21,13 @@ export interface AppOptions {
   reportInternal?: InternalErrorReporter;
   /** scrypt cost for new passwords (tests lower it). */
   passwordCost?: ScryptCost;
+  /** Where access-log entries go; default: one JSON line each on stdout. `false`: nowhere. */
+  accessLog?: AccessLogger | false;
 }
+
+const toStdout: AccessLogger = (entry) => {
+  process.stdout.write(`${JSON.stringify(entry)}\n`);
+};
 
 const toStderr: InternalErrorReporter = (error, requestId) => {
   process.stderr.write(
@@ -28,7 +38,13 @@ const toStderr: InternalErrorReporter = (error, requestId) => {
 /** Builds the Keygate HTTP app over an open core (no port: tests call `app.handle`). */
 export function createApp(kg: Keygate, options: AppOptions = {}) {
   return new Elysia({ name: "keygate", normalize: false })
-    .use(requestContext(kg.config.errorCodes, options.reportInternal ?? toStderr))
+    .use(
+      requestContext(
+        kg.config.errorCodes,
+        options.reportInternal ?? toStderr,
+        options.accessLog === false ? undefined : (options.accessLog ?? toStdout),
+      ),
+    )
     .use(healthRoutes(kg))
     .use(meRoutes(kg))
     .use(apiKeyRoutes(kg))

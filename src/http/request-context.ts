@@ -4,6 +4,7 @@
  * it sent a valid one, else a fresh one). Failures become the error envelope.
  */
 import { Elysia } from "elysia";
+import type { Identity } from "../auth/identity.ts";
 import { newId } from "../ids/index.ts";
 import { type CodeNames, envelopeOf, toKeygateError } from "./envelope.ts";
 
@@ -12,10 +13,41 @@ const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 /** Called with every error that was not the client's fault (a 5xx), for the logs. */
 export type InternalErrorReporter = (error: unknown, requestId: string) => void;
 
-/** The request-context plugin: ids on every response and the error envelope. */
-export function requestContext(codeNames: CodeNames, reportInternal: InternalErrorReporter) {
+/** One access-log entry: never more of a key than its id and display prefix. */
+export interface AccessLogEntry {
+  time: string;
+  request_id: string;
+  method: string;
+  path: string;
+  status: number;
+  latency_ms: number;
+  key_id: string | null;
+  key_prefix: string | null;
+  actor: string | null;
+}
+
+/** Where access-log entries go. */
+export type AccessLogger = (entry: AccessLogEntry) => void;
+
+const started = new WeakMap<Request, number>();
+
+function actorOf(
+  identity: Identity | undefined,
+): Pick<AccessLogEntry, "key_id" | "key_prefix" | "actor"> {
+  if (!identity) return { key_id: null, key_prefix: null, actor: null };
+  if (identity.type === "user") return { key_id: null, key_prefix: null, actor: identity.userId };
+  return { key_id: identity.key.id, key_prefix: identity.key.prefix, actor: identity.key.id };
+}
+
+/** The request-context plugin: ids on every response, the error envelope, the access log. */
+export function requestContext(
+  codeNames: CodeNames,
+  reportInternal: InternalErrorReporter,
+  accessLog?: AccessLogger,
+) {
   return new Elysia({ name: "keygate/request-context" })
     .onRequest(({ request, set }) => {
+      if (accessLog) started.set(request, performance.now());
       const inbound = request.headers.get("x-correlation-id");
       set.headers["x-request-id"] = newId("req");
       set.headers["x-correlation-id"] =
@@ -26,8 +58,24 @@ export function requestContext(codeNames: CodeNames, reportInternal: InternalErr
       const failure = toKeygateError(code, error);
       if (failure.status >= 500) reportInternal(error, requestId);
       set.status = failure.status;
+      if (failure.retryAfterSeconds !== undefined)
+        set.headers["retry-after"] = String(failure.retryAfterSeconds);
       set.headers["content-type"] = "application/json";
       return envelopeOf(failure, requestId, codeNames);
+    })
+    .onAfterResponse({ as: "global" }, (context) => {
+      if (!accessLog) return;
+      const { request, set } = context;
+      const begin = started.get(request);
+      accessLog({
+        time: new Date().toISOString(),
+        request_id: String(set.headers["x-request-id"] ?? ""),
+        method: request.method,
+        path: context.path,
+        status: typeof set.status === "number" ? set.status : 200,
+        latency_ms: begin === undefined ? 0 : Math.round((performance.now() - begin) * 1000) / 1000,
+        ...actorOf((context as { identity?: Identity }).identity),
+      });
     })
     .as("global");
 }

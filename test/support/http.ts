@@ -2,6 +2,7 @@
 import type { Keygate } from "../../src/app/keygate.ts";
 import { initPlatform } from "../../src/commands/init.ts";
 import { createApp } from "../../src/http/app.ts";
+import type { AccessLogEntry } from "../../src/http/request-context.ts";
 import { FakeClock, TEST_SCRYPT_COST, testKeygate } from "./keygate.ts";
 
 /** What a test call returned, body parsed. */
@@ -26,9 +27,11 @@ export function testApp(options: { env?: Record<string, string>; clock?: FakeClo
   const init = initPlatform(kg, { actor: "test", request_id: null });
   if (!init.created) throw new Error("expected a fresh database");
   const internalErrors: unknown[] = [];
+  const accessLog: AccessLogEntry[] = [];
   const app = createApp(kg, {
     passwordCost: TEST_SCRYPT_COST,
     reportInternal: (e) => internalErrors.push(e),
+    accessLog: (entry) => accessLog.push(entry),
   });
   async function call(method: string, path: string, opts: CallOptions = {}): Promise<Reply> {
     const headers: Record<string, string> = { ...opts.headers };
@@ -56,6 +59,7 @@ export function testApp(options: { env?: Record<string, string>; clock?: FakeClo
     clock,
     call,
     internalErrors,
+    accessLog,
     platform: init.entityId,
     live: init.keys.live,
     test: init.keys.test,

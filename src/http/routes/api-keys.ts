@@ -26,6 +26,7 @@ import {
   findEntity,
   listApiKeys,
 } from "../../projections/queries.ts";
+import { withLastUsed } from "../../usage/last-used-tracker.ts";
 import { eventMetadata } from "../event-metadata.ts";
 import { QueryInteger, queryInteger } from "../query-integer.ts";
 
@@ -92,7 +93,7 @@ function visibleKey(kg: Keygate, identity: Identity, id: string): ApiKeyObject {
     inSubtree(identity, entity.path) &&
     (identity.environment === null || identity.environment === key.environment);
   if (!visible) throw new KeygateError("resource_missing", `No such API key: ${id}.`);
-  return key;
+  return withLastUsed(kg.usage, key);
 }
 
 /** The /v1/api-keys controller. */
@@ -155,7 +156,8 @@ export function apiKeyRoutes(kg: Keygate) {
           },
           kg.now(),
         );
-        return { object: "list", data: page.slice(0, limit), has_more: page.length > limit };
+        const data = page.slice(0, limit).map((key) => withLastUsed(kg.usage, key));
+        return { object: "list", data, has_more: page.length > limit };
       },
       { scopes: MANAGE_READ, query: ListQuery },
     )
@@ -167,7 +169,7 @@ export function apiKeyRoutes(kg: Keygate) {
       ({ params, body, identity, set }) => {
         visibleKey(kg, identity, params.id);
         if (body.scopes !== undefined) requireGrantable(identity, body.scopes);
-        return updateApiKey(
+        const updated = updateApiKey(
           kg,
           params.id,
           {
@@ -177,6 +179,7 @@ export function apiKeyRoutes(kg: Keygate) {
           },
           eventMetadata(identity, set),
         );
+        return withLastUsed(kg.usage, updated);
       },
       { scopes: MANAGE_WRITE, body: UpdateBody },
     )
@@ -205,7 +208,10 @@ export function apiKeyRoutes(kg: Keygate) {
       "/v1/api-keys/:id/revoke",
       ({ params, body, identity, set }) => {
         visibleKey(kg, identity, params.id);
-        return revokeApiKey(kg, params.id, body?.reason ?? null, eventMetadata(identity, set));
+        return withLastUsed(
+          kg.usage,
+          revokeApiKey(kg, params.id, body?.reason ?? null, eventMetadata(identity, set)),
+        );
       },
       {
         scopes: MANAGE_WRITE,

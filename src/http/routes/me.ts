@@ -3,6 +3,7 @@ import { Elysia } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
 import { keygateAuth } from "../../auth/index.ts";
 import { apiKeyObjectOf, entityObjectOf } from "../../projections/queries.ts";
+import { withLastUsed } from "../../usage/last-used-tracker.ts";
 
 /** The /v1/me controller. */
 export function meRoutes(kg: Keygate) {
@@ -13,7 +14,7 @@ export function meRoutes(kg: Keygate) {
       const key = identity.type === "api_key" ? identity.key : undefined;
       if (!key) throw new Error("unreachable: /v1/me accepts API keys only");
       return {
-        key: apiKeyObjectOf(key, kg.now()),
+        key: withLastUsed(kg.usage, apiKeyObjectOf(key, kg.now())),
         entity: entityObjectOf(key.entity),
         livemode: key.environment === "live",
       };

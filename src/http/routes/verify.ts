@@ -11,6 +11,7 @@ import { verifyKeyPair, verifySecretKey } from "../../auth/verify-key.ts";
 import type { KeygateErrorCode } from "../../errors/keygate-error.ts";
 import { scopeGrants } from "../../keys/scopes.ts";
 import { apiKeyObjectOf, entityObjectOf } from "../../projections/queries.ts";
+import { withLastUsed } from "../../usage/last-used-tracker.ts";
 
 const Scope = t.String({ pattern: "^(\\*|[a-z][a-z0-9_]*:(\\*|[a-z][a-z0-9_]*))$" });
 const VerifyBody = t.Union([
@@ -48,10 +49,11 @@ export function verifyRoutes(kg: Keygate) {
       const missing = (body.scopes ?? []).find((s) => !scopeGrants(key.scopes, s));
       if (missing)
         return { valid: false, code: rename("insufficient_scope"), missing_scope: missing };
+      kg.usage.touch(key.id, now);
       return {
         valid: true,
         code: "valid",
-        key: apiKeyObjectOf(key, now),
+        key: withLastUsed(kg.usage, apiKeyObjectOf(key, now)),
         entity: entityObjectOf(key.entity),
         rate_limit: key.rateLimit,
       };

@@ -1,0 +1,38 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { testApp } from "../support/http.ts";
+
+let close: (() => void) | undefined;
+afterEach(() => close?.());
+
+describe("access log", () => {
+  test("one entry per request with request id, key prefix (never more), status and latency", async () => {
+    const t = testApp();
+    close = () => t.kg.close();
+    const created = await t.call("POST", "/v1/api-keys", {
+      key: t.live,
+      body: { name: "k", scopes: ["links:read"] },
+    });
+    await t.call("GET", "/v1/me", { key: created.body.secret });
+    await t.call("GET", "/v1/me", { key: `${created.body.secret.slice(0, -1)}x` });
+    await Bun.sleep(10);
+    expect(t.accessLog).toHaveLength(3);
+    const [create, me, refused] = t.accessLog;
+    expect(create).toMatchObject({
+      method: "POST",
+      path: "/v1/api-keys",
+      status: 200,
+      key_prefix: t.live.slice(0, 16),
+    });
+    expect(me).toMatchObject({
+      status: 200,
+      key_id: created.body.id,
+      key_prefix: created.body.secret.slice(0, 16),
+    });
+    expect(me?.request_id).toMatch(/^req_/);
+    expect(typeof me?.latency_ms).toBe("number");
+    expect(refused).toMatchObject({ status: 401, key_id: null, key_prefix: null });
+    const text = JSON.stringify(t.accessLog);
+    for (const secret of [t.live, created.body.secret])
+      expect(text).not.toContain(secret.slice(16));
+  });
+});
