@@ -2,10 +2,13 @@
 import type { Subprocess } from "bun";
 import { ROOT } from "./spawn.ts";
 
-/** A running server: its base URL, everything it printed before it was ready, and stop(). */
+/** A running server: its base URL, what it printed, and stop(). */
 export interface RunningServer {
   url: string;
+  /** Everything printed before it was listening. */
   startupOutput: string;
+  /** Everything printed so far (complete once `stop()` has resolved). */
+  output(): string;
   process: Subprocess<"ignore", "pipe", "pipe">;
   stop(): Promise<void>;
 }
@@ -22,31 +25,34 @@ export async function startServer(
     stdout: "pipe",
     stderr: "pipe",
   });
-  const reader = child.stdout.getReader();
-  const decoder = new TextDecoder();
   let output = "";
+  const decoder = new TextDecoder();
+  const pumped = (async () => {
+    for await (const chunk of child.stdout) output += decoder.decode(chunk);
+  })();
   const deadline = Date.now() + timeoutMs;
   while (!/listening on (http:\/\/\S+)/.test(output)) {
+    if (child.exitCode !== null) {
+      throw new Error(
+        `server exited (${child.exitCode}): ${output}${await new Response(child.stderr).text()}`,
+      );
+    }
     if (Date.now() > deadline) {
       child.kill();
       throw new Error(`server did not start: ${output}`);
     }
-    const { value, done } = await reader.read();
-    if (done)
-      throw new Error(
-        `server exited (${await child.exited}): ${output}${await new Response(child.stderr).text()}`,
-      );
-    output += decoder.decode(value);
+    await Bun.sleep(10);
   }
-  reader.releaseLock();
   const url = (/listening on (http:\/\/\S+)/.exec(output) as RegExpExecArray)[1] as string;
   return {
     url,
     startupOutput: output,
+    output: () => output,
     process: child,
     async stop() {
       child.kill("SIGTERM");
       await child.exited;
+      await pumped;
     },
   };
 }
