@@ -3,6 +3,7 @@
  * figure beside its target. Later issues add HTTP scenarios that report ratios against a
  * bare Elysia route measured in the same run.
  */
+import { authScenario } from "./auth.ts";
 import { storeScenario } from "./store.ts";
 
 /** One measured figure. */
@@ -20,7 +21,7 @@ export interface Scenario {
   run(): Promise<Figure[]>;
 }
 
-const scenarios: Scenario[] = [storeScenario];
+const scenarios: Scenario[] = [storeScenario, authScenario];
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !scenarios.some((s) => s.name === w));

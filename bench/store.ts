@@ -1,77 +1,25 @@
 /**
- * Store scenario: append throughput (one event per transaction, inline projections on),
+ * Store scenario: append throughput (one event per append; own commit, and group commit),
  * rebuild speed over BENCH_EVENTS events (default 1,000,000), and the time from
  * `keygate serve` to a ready /readyz on a database holding that many keys.
  */
-import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import type { KeygateEvent } from "../events/index.ts";
-import { openKeygate } from "../src/app/keygate.ts";
-import { loadConfig } from "../src/config/config.ts";
-import { newId } from "../src/ids/index.ts";
-import { displayPrefix, generateKey, maskKey } from "../src/keys/key-format.ts";
-import { hashSecretKey } from "../src/keys/secret-hash.ts";
+import { initPlatform } from "../src/commands/init.ts";
 import { allProjections, rebuildProjections } from "../src/projections/rebuild.ts";
 import { STREAM_DOES_NOT_EXIST } from "../src/store/expected-version.ts";
+import { fillKeys, freshKeygate, keyCreatedEvent } from "./fixtures.ts";
 import type { Figure, Scenario } from "./main.ts";
 
 const ROOT = join(import.meta.dir, "..");
-const WORK = join(ROOT, ".bench");
 const APPENDS = Number(process.env.BENCH_APPENDS ?? 50_000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const PRODUCERS = 256;
 const META = { actor: "bench", request_id: null };
 
-function keyCreated(entityId: string): { id: string; event: KeygateEvent } {
-  const id = newId("key");
-  const secret = generateKey("sk", "live");
-  return {
-    id,
-    event: {
-      type: "api_key.created",
-      data: {
-        key_id: id,
-        entity_id: entityId,
-        environment: "live",
-        kind: "secret",
-        name: "bench",
-        scopes: ["links:read"],
-        prefix: displayPrefix(secret),
-        masked: maskKey(secret),
-        public_key: null,
-        secret_hash: hashSecretKey(secret),
-        salt: null,
-        rate_limit: null,
-        expires_at: null,
-      },
-    },
-  };
-}
-
-function freshKeygate(name: string) {
-  const dir = join(WORK, name);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const dbPath = join(dir, "keygate.sqlite");
-  const kg = openKeygate(loadConfig({ KEYGATE_DB: dbPath }));
-  const entity = newId("ent");
-  kg.store.appendToStream(
-    entity,
-    [
-      {
-        type: "entity.created",
-        data: {
-          entity_id: entity,
-          kind: "platform",
-          name: "bench",
-          parent_id: null,
-          reference: null,
-        },
-      },
-    ],
-    { expectedStreamVersion: STREAM_DOES_NOT_EXIST, metadata: META },
-  );
-  return { kg, dbPath, entity };
+function platformKeygate(name: string) {
+  const opened = freshKeygate(name);
+  const init = initPlatform(opened.kg, META);
+  return { ...opened, entity: init.entityId };
 }
 
 /**
@@ -90,10 +38,10 @@ function measureBareCommits(): Figure {
   return { name: "calibration: bare SQLite 1-row commits", value: n / seconds, unit: "commits/s" };
 }
 
-/** One commit per append: the CLI's path, and the floor of what the disk allows. */
+/** One commit per append: the CLI's path. */
 function measureSyncAppends(): Figure {
-  const { kg, entity } = freshKeygate("append-sync");
-  const batch = Array.from({ length: APPENDS }, () => keyCreated(entity));
+  const { kg, entity } = platformKeygate("append-sync");
+  const batch = Array.from({ length: APPENDS }, () => keyCreatedEvent(entity));
   const started = performance.now();
   for (const { id, event } of batch) {
     kg.store.appendToStream(id, [event], {
@@ -111,8 +59,8 @@ function measureSyncAppends(): Figure {
  * next (as concurrent requests do), with group commit sharing SQLite commits between them.
  */
 async function measureGroupedAppends(): Promise<Figure> {
-  const { kg, entity } = freshKeygate("append-grouped");
-  const batch = Array.from({ length: APPENDS }, () => keyCreated(entity));
+  const { kg, entity } = platformKeygate("append-grouped");
+  const batch = Array.from({ length: APPENDS }, () => keyCreatedEvent(entity));
   let next = 0;
   const producer = async () => {
     while (next < batch.length) {
@@ -172,23 +120,9 @@ export const storeScenario: Scenario = {
       await measureGroupedAppends(),
     ];
 
-    // Fill a database with EVENTS key-creation events (group-committed 10,000 at a time:
-    // the set-up, not what is measured).
-    const { kg, dbPath, entity } = freshKeygate("million");
+    const { kg, dbPath, entity } = platformKeygate("million");
     const fillStarted = performance.now();
-    for (let done = 1; done < EVENTS; ) {
-      const n = Math.min(10_000, EVENTS - done);
-      await Promise.all(
-        Array.from({ length: n }, () => {
-          const { id, event } = keyCreated(entity);
-          return kg.store.appendToStreamGrouped(id, [event], {
-            expectedStreamVersion: STREAM_DOES_NOT_EXIST,
-            metadata: META,
-          });
-        }),
-      );
-      done += n;
-    }
+    await fillKeys(kg, entity, EVENTS - 3);
     console.log(
       `(filled ${EVENTS.toLocaleString("en-US")} events in ${((performance.now() - fillStarted) / 1000).toFixed(1)} s)`,
     );
@@ -205,10 +139,9 @@ export const storeScenario: Scenario = {
     kg.db.sql.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     kg.close();
 
-    const readyMs = await timeToReady(dbPath);
     figures.push({
       name: `serve → /readyz 200 (${(EVENTS - 1).toLocaleString("en-US")} keys)`,
-      value: readyMs,
+      value: await timeToReady(dbPath),
       unit: "ms",
       target: { value: 1000, better: "lower" },
     });

@@ -21,10 +21,10 @@ export type Verification = { ok: true; key: IndexedKey } | { ok: false; code: Ke
 const refuse = (code: KeygateErrorCode): Verification => ({ ok: false, code });
 
 function judge(key: IndexedKey, secret: IndexedSecret, now: Date): Verification {
-  const at = now.toISOString();
+  const at = now.getTime();
   if (key.status === "revoked") return refuse("api_key_revoked");
-  if (secret.expiresAt !== null && secret.expiresAt <= at) return refuse("api_key_revoked");
-  if (key.expiresAt !== null && key.expiresAt <= at) return refuse("api_key_expired");
+  if (secret.expiresAtMs !== null && secret.expiresAtMs <= at) return refuse("api_key_revoked");
+  if (key.expiresAtMs !== null && key.expiresAtMs <= at) return refuse("api_key_expired");
   if (!key.entity.active) return refuse("entity_inactive");
   return { ok: true, key };
 }

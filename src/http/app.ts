@@ -1,4 +1,5 @@
 /** The HTTP application: the request context, then every route module. */
+import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import type { ScryptCost } from "../users/password.ts";
@@ -44,6 +45,34 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
         options.reportInternal ?? toStderr,
         options.accessLog === false ? undefined : (options.accessLog ?? toStdout),
       ),
+    )
+    .use(
+      openapi({
+        path: "/docs",
+        specPath: "/openapi.json",
+        // No UI: a self-hosted payments service should not load a page from a CDN.
+        provider: null,
+        documentation: {
+          info: {
+            title: "Keygate",
+            version: "1",
+            description:
+              "API-key authentication layer: keys, entities, users, events, verification.",
+          },
+          components: {
+            securitySchemes: {
+              secretKey: {
+                type: "http",
+                scheme: "bearer",
+                description: "A secret key: sk_live_… or sk_test_…",
+              },
+              apiKeyHeader: { type: "apiKey", in: "header", name: "X-Api-Key" },
+              keyPair: { type: "http", scheme: "basic", description: "public_key:secret_key" },
+            },
+          },
+          security: [{ secretKey: [] }, { apiKeyHeader: [] }, { keyPair: [] }],
+        },
+      }),
     )
     .use(healthRoutes(kg))
     .use(meRoutes(kg))

@@ -27,6 +27,8 @@ export interface IndexedKey {
   status: "active" | "revoked";
   createdAt: string;
   expiresAt: string | null;
+  /** `expiresAt` in epoch milliseconds, parsed once when the entry is cached. */
+  expiresAtMs: number | null;
   revokedAt: string | null;
   entity: IndexedEntity;
 }
@@ -49,6 +51,8 @@ export interface IndexedSecret {
   salt: string | null;
   /** Set on rotated-out secrets; null for the current one. */
   expiresAt: string | null;
+  /** `expiresAt` in epoch milliseconds. */
+  expiresAtMs: number | null;
 }
 
 /** A lookup result: the key and the secret(s) it may be presented with. */
@@ -113,6 +117,7 @@ function toMatch(rows: JoinedRow[]): KeyMatch | undefined {
       status: first.status,
       createdAt: first.created_at,
       expiresAt: first.expires_at,
+      expiresAtMs: first.expires_at === null ? null : Date.parse(first.expires_at),
       revokedAt: first.revoked_at,
       entity: {
         id: first.entity_id,
@@ -129,6 +134,7 @@ function toMatch(rows: JoinedRow[]): KeyMatch | undefined {
       secretHash: r.secret_hash,
       salt: r.salt,
       expiresAt: r.secret_expires_at,
+      expiresAtMs: r.secret_expires_at === null ? null : Date.parse(r.secret_expires_at),
     })),
   };
 }

@@ -104,7 +104,8 @@ export function toApiKeyObject(row: ApiKeyRow, now: Date): ApiKeyObject {
 
 /** The API key object of a key from the hot index (no SQL), its status judged at `now`. */
 export function apiKeyObjectOf(key: IndexedKey, now: Date): ApiKeyObject {
-  const status = keyStatus(key.status, key.expiresAt, now);
+  const expired = key.expiresAtMs !== null && key.expiresAtMs <= now.getTime();
+  const status = key.status === "revoked" ? "revoked" : expired ? "expired" : "active";
   return {
     object: "api_key",
     id: key.id,

@@ -11,7 +11,7 @@ export const LAST_USED_FLUSH_MS = 5_000;
 /** Pending last-used times, flushed in batches. */
 export class LastUsedTracker {
   readonly #sql: SqlConnection;
-  #pending = new Map<string, string>();
+  #pending = new Map<string, number>();
 
   constructor(sql: SqlConnection) {
     this.#sql = sql;
@@ -19,19 +19,19 @@ export class LastUsedTracker {
 
   /** Records a use of the key (O(1), no I/O). */
   touch(keyId: string, at: Date): void {
-    this.#pending.set(keyId, at.toISOString());
+    this.#pending.set(keyId, at.getTime());
   }
 
   /** The key's last use: the pending one if any, else the stored one, else null. */
   lastUsedAt(keyId: string): string | null {
+    const pending = this.#pending.get(keyId);
+    if (pending !== undefined) return new Date(pending).toISOString();
     return (
-      this.#pending.get(keyId) ??
       this.#sql
         .prepare<{ last_used_at: string }>(
           "SELECT last_used_at FROM api_key_usage WHERE key_id = ?",
         )
-        .get(keyId)?.last_used_at ??
-      null
+        .get(keyId)?.last_used_at ?? null
     );
   }
 
@@ -50,7 +50,7 @@ export class LastUsedTracker {
     );
     try {
       this.#sql.transaction(() => {
-        for (const [keyId, at] of batch) upsert.run(keyId, at);
+        for (const [keyId, at] of batch) upsert.run(keyId, new Date(at).toISOString());
       });
     } catch (error) {
       // Keep what could not be written for the next flush (newer touches win).

@@ -1,0 +1,61 @@
+/**
+ * Auth scenario: authenticated `GET /v1/me` against a bare Elysia route, in the same run,
+ * with wrk from a second process; then the same with BENCH_KEYS keys (default 1,000,000)
+ * in the database, to show the hot path does not depend on how many keys exist.
+ */
+import { databaseWithKeys } from "./fixtures.ts";
+import { spawnServer, wrk } from "./load.ts";
+import type { Figure, Scenario } from "./main.ts";
+
+const MANY = Number(process.env.BENCH_KEYS ?? 1_000_000);
+
+async function measure(
+  command: string[],
+  env: Record<string, string>,
+  path: string,
+  headers: Record<string, string> = {},
+) {
+  const server = await spawnServer(command, { KEYGATE_PORT: "0", PORT: "0", ...env });
+  try {
+    wrk(`${server.url}${path}`, headers, 2); // warm-up
+    return wrk(`${server.url}${path}`, headers);
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The auth scenario. */
+export const authScenario: Scenario = {
+  name: "auth",
+  async run() {
+    const few = await databaseWithKeys("auth-1k", 1_000);
+    const many = await databaseWithKeys("auth-many", MANY);
+    const serve = ["bun", "src/cli/main.ts", "serve"];
+    const bare = await measure(["bun", "bench/bare-server.ts"], {}, "/bare");
+    const me = await measure(serve, { KEYGATE_DB: few.dbPath }, "/v1/me", {
+      authorization: `Bearer ${few.liveKey}`,
+    });
+    const meMany = await measure(serve, { KEYGATE_DB: many.dbPath }, "/v1/me", {
+      authorization: `Bearer ${many.liveKey}`,
+    });
+    const bareAgain = await measure(["bun", "bench/bare-server.ts"], {}, "/bare");
+    const baseline = (bare + bareAgain) / 2;
+    return [
+      { name: "bare Elysia GET (mean of before and after)", value: baseline, unit: "req/s" },
+      { name: "GET /v1/me, 1,000 keys", value: me, unit: "req/s" },
+      {
+        name: "  ratio to bare",
+        value: (me / baseline) * 100,
+        unit: "%",
+        target: { value: 90, better: "higher" },
+      },
+      { name: `GET /v1/me, ${MANY.toLocaleString("en-US")} keys`, value: meMany, unit: "req/s" },
+      {
+        name: `  ratio ${MANY.toLocaleString("en-US")} / 1,000 keys`,
+        value: (meMany / me) * 100,
+        unit: "%",
+        target: { value: 95, better: "higher" },
+      },
+    ] satisfies Figure[];
+  },
+};

@@ -1,0 +1,75 @@
+/**
+ * Load from a second process: wrk (Debian package `wrk`), and the servers it is aimed at.
+ * Each server is a child process; wrk runs in another; the figures compare runs made here,
+ * in the same invocation, so machine differences cancel out in the ratios.
+ */
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "..");
+
+/** A server child process and its URL. */
+export interface BenchServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns `command` with `env` and waits for it to print "listening on <url>". Its output goes
+ * to a file, not a pipe: draining a pipe of access logs would cost this process CPU that the
+ * server under test competes for.
+ */
+export async function spawnServer(
+  command: string[],
+  env: Record<string, string>,
+): Promise<BenchServer> {
+  const logPath = join(tmpdir(), `keygate-bench-${process.pid}-${Date.now()}.log`);
+  const child = Bun.spawn(command, {
+    cwd: ROOT,
+    env: { ...process.env, KEYGATE_CONFIG: "", ...env },
+    stdout: Bun.file(logPath),
+    stderr: "inherit",
+  });
+  const deadline = Date.now() + 120_000;
+  let match: RegExpExecArray | null = null;
+  while (!match) {
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`${command.join(" ")} did not start`);
+    await Bun.sleep(20);
+    match = /listening on (http:\/\/\S+)/.exec(
+      existsSync(logPath) ? readFileSync(logPath, "utf8") : "",
+    );
+  }
+  const url = match[1] as string;
+  return {
+    url,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.exited;
+      rmSync(logPath, { force: true });
+    },
+  };
+}
+
+/** Runs wrk against `url` and returns requests per second. */
+export function wrk(
+  url: string,
+  headers: Record<string, string> = {},
+  seconds = Number(process.env.BENCH_SECONDS ?? 8),
+): number {
+  const args = ["wrk", "-t1", "-c64", `-d${seconds}s`, "--latency"];
+  for (const [name, value] of Object.entries(headers)) args.push("-H", `${name}: ${value}`);
+  let result: ReturnType<typeof Bun.spawnSync>;
+  try {
+    result = Bun.spawnSync([...args, url]);
+  } catch {
+    throw new Error("wrk is not installed: apt-get install wrk");
+  }
+  const text = String(result.stdout);
+  const match = /Requests\/sec:\s+([\d.]+)/.exec(text);
+  if (!match) throw new Error(`wrk gave no figure: ${text}${String(result.stderr)}`);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(text);
+  if (non2xx) throw new Error(`wrk saw ${non2xx[1]} error responses from ${url}`);
+  return Number(match[1]);
+}
