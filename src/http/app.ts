@@ -1,4 +1,5 @@
 /** The HTTP application: the request context, then every route module. */
+import { setImmediate } from "node:timers";
 import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
@@ -26,9 +27,23 @@ export interface AppOptions {
   accessLog?: AccessLogger | false;
 }
 
-const toStdout: AccessLogger = (entry) => {
-  process.stdout.write(`${JSON.stringify(entry)}\n`);
-};
+/**
+ * Access-log lines go to stdout in one write per turn of the event loop, not one per request:
+ * under load that is one system call for many requests.
+ */
+function stdoutAccessLog(): AccessLogger {
+  let pending: string[] = [];
+  return (entry) => {
+    if (pending.length === 0) {
+      setImmediate(() => {
+        const lines = pending;
+        pending = [];
+        process.stdout.write(lines.join(""));
+      });
+    }
+    pending.push(`${JSON.stringify(entry)}\n`);
+  };
+}
 
 const toStderr: InternalErrorReporter = (error, requestId) => {
   process.stderr.write(
@@ -43,7 +58,7 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
       requestContext(
         kg.config.errorCodes,
         options.reportInternal ?? toStderr,
-        options.accessLog === false ? undefined : (options.accessLog ?? toStdout),
+        options.accessLog === false ? undefined : (options.accessLog ?? stdoutAccessLog()),
       ),
     )
     .use(

@@ -6,7 +6,7 @@
  * checksum = base62(first 4 bytes of SHA-256("{prefix}_{env}_{first 26}") as a big-endian
  * unsigned integer), left-padded with "0" to 6 characters.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { BASE62 } from "../ids/index.ts";
 
 /** The two environments a key can belong to. */
@@ -37,7 +37,7 @@ export function randomBase62(length: number): string {
 }
 
 function checksum(head: string): string {
-  const digest = createHash("sha256").update(head).digest();
+  const digest = hash("sha256", head, "buffer");
   let n = digest.readUInt32BE(0);
   let out = "";
   for (let i = 0; i < CHECKSUM_LENGTH; i++) {

@@ -3,12 +3,12 @@
  * the server pepper when one is configured) and looked up by that hash. A key pair's secret
  * is hashed with a per-pair random salt and compared in constant time.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, hash, randomBytes, timingSafeEqual } from "node:crypto";
 
 function digest(input: string, pepper: string | undefined): string {
   return pepper
     ? createHmac("sha256", pepper).update(input).digest("hex")
-    : createHash("sha256").update(input).digest("hex");
+    : hash("sha256", input, "hex");
 }
 
 /** The lookup hash of a secret key. */

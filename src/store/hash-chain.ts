@@ -3,7 +3,7 @@
  * hex) followed by the event's canonical serialisation. docs/event-log.md states the rule
  * precisely so an auditor can recompute it in any language.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /** The `prev_hash` of the first event: 64 zeros. */
 export const GENESIS_HASH = "0".repeat(64);
@@ -70,7 +70,5 @@ export function canonicalEvent(e: HashedFields): string {
 
 /** hash = SHA-256(prevHash ‖ canonicalEvent(e)), lowercase hex. */
 export function chainHash(prevHash: string, e: HashedFields): string {
-  return createHash("sha256")
-    .update(prevHash + canonicalEvent(e))
-    .digest("hex");
+  return hash("sha256", prevHash + canonicalEvent(e), "hex");
 }

@@ -1,0 +1,46 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { testApp } from "../support/http.ts";
+
+let close: (() => void) | undefined;
+afterEach(() => close?.());
+
+describe("GET /openapi.json", () => {
+  test("documents every route of SPEC §6 with its request schema", async () => {
+    const t = testApp();
+    close = () => t.kg.close();
+    const reply = await t.call("GET", "/openapi.json");
+    expect(reply.status).toBe(200);
+    expect(reply.body.openapi).toMatch(/^3\./);
+    const paths = Object.keys(reply.body.paths);
+    for (const path of [
+      "/v1/me",
+      "/v1/api-keys",
+      "/v1/api-keys/{id}",
+      "/v1/api-keys/{id}/rotate",
+      "/v1/api-keys/{id}/revoke",
+      "/v1/api-keys/{id}/events",
+      "/v1/entities",
+      "/v1/entities/{id}",
+      "/v1/entities/{id}/children",
+      "/v1/entities/{id}/deactivate",
+      "/v1/entities/{id}/reactivate",
+      "/v1/users",
+      "/v1/auth/login",
+      "/v1/events",
+      "/v1/keys/verify",
+      "/healthz",
+      "/readyz",
+    ]) {
+      expect(paths).toContain(path);
+    }
+    const create =
+      reply.body.paths["/v1/api-keys"].post.requestBody.content["application/json"].schema;
+    expect(create.required).toEqual(["name", "scopes"]);
+    expect(create.additionalProperties).toBe(false);
+    expect(Object.keys(reply.body.components.securitySchemes).sort()).toEqual([
+      "apiKeyHeader",
+      "keyPair",
+      "secretKey",
+    ]);
+  });
+});
