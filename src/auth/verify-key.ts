@@ -39,7 +39,7 @@ export function verifySecretKey(
   if (!parseKey(secret, settings.secretPrefix).ok) return refuse("api_key_malformed");
   const match: KeyMatch | undefined = index.bySecretHash(hashSecretKey(secret, settings.pepper));
   // A pair's secret is salted, so it never matches here: pairs authenticate only as pairs.
-  if (!match || match.key.kind !== "secret") return refuse("api_key_invalid");
+  if (match?.key.kind !== "secret") return refuse("api_key_invalid");
   return judge(match.key, match.secrets[0] as IndexedSecret, now);
 }
 

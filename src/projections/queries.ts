@@ -257,9 +257,7 @@ export interface UserRecord {
   password_hash: string;
 }
 
-/** One user by id. */
-export function findUser(db: KeygateDatabase, id: string): UserRecord | undefined {
-  const row = db.orm.select().from(users).where(eq(users.id, id)).get();
+function toUserRecord(row: typeof users.$inferSelect | undefined): UserRecord | undefined {
   return (
     row && {
       id: row.id,
@@ -270,17 +268,14 @@ export function findUser(db: KeygateDatabase, id: string): UserRecord | undefine
   );
 }
 
+/** One user by id. */
+export function findUser(db: KeygateDatabase, id: string): UserRecord | undefined {
+  return toUserRecord(db.orm.select().from(users).where(eq(users.id, id)).get());
+}
+
 /** One user by (normalised) email. */
 export function findUserByEmail(db: KeygateDatabase, email: string): UserRecord | undefined {
-  const row = db.orm.select().from(users).where(eq(users.email, email)).get();
-  return (
-    row && {
-      id: row.id,
-      email: row.email,
-      entity_id: row.entityId,
-      password_hash: row.passwordHash,
-    }
-  );
+  return toUserRecord(db.orm.select().from(users).where(eq(users.email, email)).get());
 }
 
 /** The event object of the API. */

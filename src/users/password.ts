@@ -3,7 +3,7 @@
  * Stored form: `scrypt$N$r$p$<salt b64>$<hash b64>`, so the cost can rise without
  * invalidating older hashes.
  */
-import { randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from "node:crypto";
 
 /** scrypt cost parameters. */
 export interface ScryptCost {
@@ -17,26 +17,32 @@ export const DEFAULT_SCRYPT_COST: ScryptCost = { N: 2 ** 15, r: 8, p: 1 };
 
 const KEY_LENGTH = 32;
 
-function derive(password: string, salt: Buffer, { N, r, p }: ScryptCost): Buffer {
-  return scryptSync(password.normalize("NFKC"), salt, KEY_LENGTH, { N, r, p, maxmem: 256 * N * r });
-}
+const options = ({ N, r, p }: ScryptCost) => ({ N, r, p, maxmem: 256 * N * r });
 
 /** Hashes a password for storage. */
 export function hashPassword(password: string, cost: ScryptCost = DEFAULT_SCRYPT_COST): string {
   const salt = randomBytes(16);
-  const hash = derive(password, salt, cost);
+  const hash = scryptSync(password.normalize("NFKC"), salt, KEY_LENGTH, options(cost));
   return `scrypt$${cost.N}$${cost.r}$${cost.p}$${salt.toString("base64")}$${hash.toString("base64")}`;
 }
 
-/** Checks a password against a stored hash in constant time. */
-export function verifyPassword(password: string, stored: string): boolean {
+/**
+ * Checks a password against a stored hash, off the event loop (scrypt runs on the thread
+ * pool), comparing in constant time. An unreadable stored hash never matches.
+ */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, N, r, p, salt, hash] = stored.split("$");
   if (scheme !== "scrypt" || !salt || !hash) return false;
   const expected = Buffer.from(hash, "base64");
-  const actual = derive(password, Buffer.from(salt, "base64"), {
-    N: Number(N),
-    r: Number(r),
-    p: Number(p),
-  });
+  const cost = { N: Number(N), r: Number(r), p: Number(p) };
+  const actual = await new Promise<Buffer>((resolve, reject) =>
+    scrypt(
+      password.normalize("NFKC"),
+      Buffer.from(salt, "base64"),
+      expected.length,
+      options(cost),
+      (error, key) => (error ? reject(error) : resolve(key)),
+    ),
+  );
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }

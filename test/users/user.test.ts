@@ -53,13 +53,13 @@ describe("user decider", () => {
 });
 
 describe("passwords", () => {
-  test("scrypt hash verifies the right password only, and never contains it", () => {
+  test("scrypt hash verifies the right password only, and never contains it", async () => {
     const stored = hashPassword("correct horse battery", TEST_SCRYPT_COST);
     expect(stored).toMatch(/^scrypt\$1024\$8\$1\$/);
     expect(stored).not.toContain("correct horse");
-    expect(verifyPassword("correct horse battery", stored)).toBe(true);
-    expect(verifyPassword("correct horse batterx", stored)).toBe(false);
-    expect(verifyPassword("anything", "md5$abc")).toBe(false);
+    expect(await verifyPassword("correct horse battery", stored)).toBe(true);
+    expect(await verifyPassword("correct horse batterx", stored)).toBe(false);
+    expect(await verifyPassword("anything", "md5$abc")).toBe(false);
   });
   test("two hashes of one password differ (random salt)", () => {
     expect(hashPassword("same password", TEST_SCRYPT_COST)).not.toBe(

@@ -14,7 +14,6 @@ import {
   inSubtree,
   requireEnvironment,
   requireGrantable,
-  requireInSubtree,
 } from "../../auth/identity.ts";
 import { keygateAuth } from "../../auth/index.ts";
 import { createApiKey, revokeApiKey, rotateApiKey, updateApiKey } from "../../commands/api-keys.ts";
@@ -27,6 +26,7 @@ import {
   listApiKeys,
 } from "../../projections/queries.ts";
 import { withLastUsed } from "../../usage/last-used-tracker.ts";
+import { entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
 import { QueryInteger, queryInteger } from "../query-integer.ts";
 
@@ -105,14 +105,12 @@ export function apiKeyRoutes(kg: Keygate) {
       ({ body, identity, set }) => {
         const environment = body.environment ?? identity.environment ?? "test";
         requireEnvironment(identity, environment, "environment");
-        const entity = findEntity(kg.db, body.entity_id ?? identity.entity.id);
-        if (!entity)
-          throw new KeygateError(
-            "resource_missing",
-            `No such entity: ${body.entity_id}.`,
-            "entity_id",
-          );
-        requireInSubtree(identity, entity.path, "entity_id");
+        const entity = entityInSubtree(
+          kg,
+          identity,
+          body.entity_id ?? identity.entity.id,
+          "entity_id",
+        );
         requireGrantable(identity, body.scopes);
         return createApiKey(
           kg,
@@ -133,16 +131,8 @@ export function apiKeyRoutes(kg: Keygate) {
     .get(
       "/v1/api-keys",
       ({ query, identity }) => {
-        if (query.entity_id !== undefined) {
-          const entity = findEntity(kg.db, query.entity_id);
-          if (!entity)
-            throw new KeygateError(
-              "resource_missing",
-              `No such entity: ${query.entity_id}.`,
-              "entity_id",
-            );
-          requireInSubtree(identity, entity.path, "entity_id");
-        }
+        if (query.entity_id !== undefined)
+          entityInSubtree(kg, identity, query.entity_id, "entity_id");
         const limit = queryInteger(query.limit, "limit", 1, 100, 10);
         const page = listApiKeys(
           kg.db,

@@ -4,11 +4,10 @@
  */
 import { Elysia, t } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
-import { type Identity, requireInSubtree } from "../../auth/identity.ts";
 import { keygateAuth } from "../../auth/index.ts";
 import { createEntity, deactivateEntity, reactivateEntity } from "../../commands/entities.ts";
-import { KeygateError } from "../../errors/keygate-error.ts";
-import { type EntityObject, findEntity, listEntities } from "../../projections/queries.ts";
+import { listEntities } from "../../projections/queries.ts";
+import { entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
 
 const CreateBody = t.Object(
@@ -20,18 +19,6 @@ const CreateBody = t.Object(
   },
   { additionalProperties: false },
 );
-
-function entityInSubtree(
-  kg: Keygate,
-  identity: Identity,
-  id: string,
-  param?: string,
-): EntityObject {
-  const entity = findEntity(kg.db, id);
-  if (!entity) throw new KeygateError("resource_missing", `No such entity: ${id}.`, param);
-  requireInSubtree(identity, entity.path, param);
-  return entity;
-}
 
 /** The /v1/entities controller. */
 export function entityRoutes(kg: Keygate) {

@@ -8,7 +8,6 @@ import { keygateAuth } from "../../auth/index.ts";
 import { eventObjectOf } from "../../projections/queries.ts";
 import type { EventRow } from "../../store/event-store.ts";
 import { eventFromRow } from "../../store/event-store.ts";
-import { QueryInteger, queryInteger } from "../query-integer.ts";
 
 const SUBTREE_EVENTS = `SELECT * FROM events WHERE position > ?1 AND stream_id IN (
     SELECT id FROM entities WHERE path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/'

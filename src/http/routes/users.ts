@@ -3,47 +3,25 @@
  * (email + password → a short-lived management JWT, accepted on `/v1/api-keys*` only).
  */
 
-import { scrypt, timingSafeEqual } from "node:crypto";
-import { promisify } from "node:util";
 import { Elysia, t } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
-import { requireInSubtree } from "../../auth/identity.ts";
 import { keygateAuth } from "../../auth/index.ts";
 import { signToken } from "../../auth/jwt.ts";
 import { createUser } from "../../commands/users.ts";
 import { KeygateError } from "../../errors/keygate-error.ts";
 import { findEntity, findUserByEmail } from "../../projections/queries.ts";
-import { DEFAULT_SCRYPT_COST, hashPassword, type ScryptCost } from "../../users/password.ts";
+import {
+  DEFAULT_SCRYPT_COST,
+  hashPassword,
+  type ScryptCost,
+  verifyPassword,
+} from "../../users/password.ts";
 import { normaliseEmail } from "../../users/user.ts";
+import { entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
 
 /** How long a management token lives: 15 minutes. */
 export const TOKEN_TTL_SECONDS = 15 * 60;
-
-const scryptAsync = promisify(scrypt) as (
-  password: string,
-  salt: Buffer,
-  length: number,
-  options: { N: number; r: number; p: number; maxmem: number },
-) => Promise<Buffer>;
-
-/** Checks a password off the event loop (scrypt runs on the thread pool). */
-async function passwordMatches(password: string, stored: string): Promise<boolean> {
-  const [scheme, N, r, p, salt, hash] = stored.split("$");
-  if (scheme !== "scrypt" || !salt || !hash) return false;
-  const expected = Buffer.from(hash, "base64");
-  const cost = { N: Number(N), r: Number(r), p: Number(p) };
-  const actual = await scryptAsync(
-    password.normalize("NFKC"),
-    Buffer.from(salt, "base64"),
-    expected.length,
-    {
-      ...cost,
-      maxmem: 256 * cost.N * cost.r,
-    },
-  );
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
-}
 
 // Checked for unknown emails too, so response time does not reveal which emails exist.
 let dummyHash: string | undefined;
@@ -59,14 +37,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
     .post(
       "/v1/users",
       ({ body, identity, set }) => {
-        const entity = findEntity(kg.db, body.entity_id);
-        if (!entity)
-          throw new KeygateError(
-            "resource_missing",
-            `No such entity: ${body.entity_id}.`,
-            "entity_id",
-          );
-        requireInSubtree(identity, entity.path, "entity_id");
+        const entity = entityInSubtree(kg, identity, body.entity_id, "entity_id");
         return createUser(
           kg,
           { email: body.email, password: body.password, entityId: entity.id },
@@ -90,7 +61,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
       "/v1/auth/login",
       async ({ body }) => {
         const user = findUserByEmail(kg.db, normaliseEmail(body.email));
-        const ok = await passwordMatches(
+        const ok = await verifyPassword(
           body.password,
           user?.password_hash ?? dummyPasswordHash(cost),
         );
