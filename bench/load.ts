@@ -9,6 +9,13 @@ import { join } from "node:path";
 
 const ROOT = join(import.meta.dir, "..");
 
+// With taskset (util-linux) and two or more cores, the server and wrk run on separate cores,
+// so neither steals the other's CPU and runs repeat within a few per cent.
+const CAN_PIN = Bun.which("taskset") !== null && navigator.hardwareConcurrency >= 2;
+const SERVER_CORE = 0;
+const LOAD_CORE = 1;
+const pin = (core: number) => (CAN_PIN ? ["taskset", "-c", String(core)] : []);
+
 /** A server child process and its URL. */
 export interface BenchServer {
   url: string;
@@ -25,7 +32,7 @@ export async function spawnServer(
   env: Record<string, string>,
 ): Promise<BenchServer> {
   const logPath = join(tmpdir(), `keygate-bench-${process.pid}-${Date.now()}.log`);
-  const child = Bun.spawn(command, {
+  const child = Bun.spawn([...pin(SERVER_CORE), ...command], {
     cwd: ROOT,
     env: { ...process.env, KEYGATE_CONFIG: "", ...env },
     stdout: Bun.file(logPath),
@@ -58,7 +65,7 @@ export function wrk(
   headers: Record<string, string> = {},
   seconds = Number(process.env.BENCH_SECONDS ?? 8),
 ): number {
-  const args = ["wrk", "-t1", "-c64", `-d${seconds}s`, "--latency"];
+  const args = [...pin(LOAD_CORE), "wrk", "-t1", "-c64", `-d${seconds}s`, "--latency"];
   for (const [name, value] of Object.entries(headers)) args.push("-H", `${name}: ${value}`);
   let result: ReturnType<typeof Bun.spawnSync>;
   try {
