@@ -11,6 +11,8 @@ import type { KeygateConfig } from "../config/config.ts";
 import { type KeygateDatabase, openDatabase } from "../db/open.ts";
 import { KeyIndex } from "../projections/key-index.ts";
 import { allProjections, ensureProjectionsCurrent } from "../projections/rebuild.ts";
+import { InMemoryCounterStore } from "../ratelimit/counter-store.ts";
+import { RateLimiter } from "../ratelimit/rate-limiter.ts";
 import { EventStore } from "../store/event-store.ts";
 import { LastUsedTracker } from "../usage/last-used-tracker.ts";
 
@@ -20,6 +22,8 @@ export interface Keygate {
   db: KeygateDatabase;
   store: EventStore;
   keyIndex: KeyIndex;
+  /** Per-key rate limits (SPEC §4). */
+  rateLimiter: RateLimiter;
   /** Failed authentication attempts per client address. */
   failedAuth: FailedAuthLimiter;
   /** Last-used times, batched. */
@@ -73,5 +77,6 @@ export function openKeygate(config: KeygateConfig, options: OpenKeygateOptions =
     db.close();
   };
   const failedAuth = new FailedAuthLimiter({ now });
-  return { config, db, store, keyIndex, usage, failedAuth, jwtSecret, now, close };
+  const rateLimiter = new RateLimiter(new InMemoryCounterStore(), now);
+  return { config, db, store, keyIndex, usage, failedAuth, rateLimiter, jwtSecret, now, close };
 }

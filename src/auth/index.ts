@@ -126,8 +126,21 @@ function userIdentity(kg: Keygate, token: string, now: Date): Identity {
   };
 }
 
-/** The plugin: adds the `scopes` route option, which authenticates and sets `identity`. */
-export function keygateAuth(kg: Keygate) {
+/**
+ * What runs after a request is authenticated, in order (rate limiting, then idempotency):
+ * a step throws a KeygateError to refuse the request, or sets response headers.
+ */
+export type AuthenticatedStep = (
+  identity: Identity,
+  context: { request: Request; path: string; set: { headers: Record<string, unknown> } },
+) => void;
+
+/**
+ * The plugin: adds the `scopes` route option, which authenticates, sets `identity`, then
+ * runs `steps` — Elysia runs a macro's hook after any plugin's global hook, so a step that
+ * needs the identity has to be chained here rather than be a hook of its own.
+ */
+export function keygateAuth(kg: Keygate, steps: readonly AuthenticatedStep[] = []) {
   return (
     new Elysia({ name: "keygate/auth" })
       // Set by the `scopes` macro before the handler runs; read it only on routes that declare
@@ -139,12 +152,9 @@ export function keygateAuth(kg: Keygate) {
           beforeHandle(context) {
             const { request, server } = context;
             const address = () => server?.requestIP(request)?.address ?? "unknown";
-            (context as { identity: Identity }).identity = authenticate(
-              kg,
-              request.headers,
-              requirement,
-              address,
-            );
+            const identity = authenticate(kg, request.headers, requirement, address);
+            (context as { identity: Identity }).identity = identity;
+            for (const step of steps) step(identity, context);
           },
         }),
       })

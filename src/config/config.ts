@@ -9,11 +9,20 @@ import { Value } from "@sinclair/typebox/value";
 import type { Durability } from "../db/open.ts";
 import { ERROR_CATALOGUE, type KeygateErrorCode } from "../errors/keygate-error.ts";
 import { KEY_PREFIX_PATTERN } from "../keys/key-format.ts";
+import { DEFAULT_POLICY, type RateLimitPolicy, type RoutePolicy } from "../ratelimit/policy.ts";
 
 const Prefix = Type.String({ pattern: KEY_PREFIX_PATTERN.source });
 const HeaderName = Type.String({ pattern: "^[A-Za-z0-9-]{1,64}$" });
 const ErrorCodeName = Type.String({ pattern: "^[a-z][a-z0-9_]{0,63}$" });
 const errorCodes = Object.keys(ERROR_CATALOGUE) as KeygateErrorCode[];
+const PolicySchema = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1 }),
+    window_seconds: Type.Integer({ minimum: 1, maximum: 86400 }),
+    algorithm: Type.Optional(Type.Union([Type.Literal("fixed"), Type.Literal("sliding")])),
+  },
+  { additionalProperties: false },
+);
 
 /** The schema of the `KEYGATE_CONFIG` file. Unknown fields are refused. */
 export const ConfigFileSchema = Type.Object(
@@ -44,6 +53,31 @@ export const ConfigFileSchema = Type.Object(
           api_key_header: Type.Optional(Type.Union([Type.Literal(false), HeaderName])),
           basic: Type.Optional(Type.Boolean()),
           jwt: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    rate_limits: Type.Optional(
+      Type.Object(
+        {
+          default: Type.Optional(PolicySchema),
+          routes: Type.Optional(
+            Type.Array(
+              Type.Composite(
+                [
+                  PolicySchema,
+                  Type.Object({
+                    name: Type.Optional(
+                      Type.String({ minLength: 1, maxLength: 64, pattern: '^[^"\\\\]+$' }),
+                    ),
+                    method: Type.String({ pattern: "^[A-Za-z]+$" }),
+                    path: Type.String({ pattern: "^/" }),
+                  }),
+                ],
+                { additionalProperties: false },
+              ),
+            ),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -92,6 +126,8 @@ export interface KeygateConfig {
     /** `Authorization: Bearer <JWT>` on management routes. */
     jwt: boolean;
   };
+  /** Rate limits: the default per-key policy and the per-route ones (SPEC §4). */
+  rateLimits: { default: RateLimitPolicy; routes: RoutePolicy[] };
   /** The JWT signing key from `KEYGATE_JWT_SECRET`, if set (else a key file beside the database). */
   jwtSecret: string | undefined;
   /** Error codes renamed for the wire, e.g. `api_key_invalid` → `invalid_api_key`. */
@@ -161,6 +197,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiKeyHeader: file.auth?.api_key_header ?? "X-Api-Key",
       basic: file.auth?.basic ?? true,
       jwt: file.auth?.jwt ?? true,
+    },
+    rateLimits: {
+      default: file.rate_limits?.default
+        ? {
+            name: "default",
+            limit: file.rate_limits.default.limit,
+            windowSeconds: file.rate_limits.default.window_seconds,
+            algorithm: file.rate_limits.default.algorithm ?? "fixed",
+          }
+        : DEFAULT_POLICY,
+      routes: (file.rate_limits?.routes ?? []).map((r) => ({
+        name: r.name ?? `${r.method.toUpperCase()} ${r.path}`,
+        method: r.method.toUpperCase(),
+        path: r.path,
+        limit: r.limit,
+        windowSeconds: r.window_seconds,
+        algorithm: r.algorithm ?? "fixed",
+      })),
     },
     jwtSecret: env.KEYGATE_JWT_SECRET || undefined,
     errorCodes: file.errors?.codes ?? {},

@@ -29,6 +29,10 @@ describe("configuration", () => {
       durability: "normal",
       keys: { secretPrefix: "sk", publicPrefix: "pk", pepper: undefined },
       auth: { bearer: true, apiKeyHeader: "X-Api-Key", basic: true, jwt: true },
+      rateLimits: {
+        default: { name: "default", limit: 100, windowSeconds: 1, algorithm: "fixed" },
+        routes: [],
+      },
       jwtSecret: undefined,
       errorCodes: {},
     });
@@ -50,6 +54,36 @@ describe("configuration", () => {
     });
     const header = file("header.json", JSON.stringify({ auth: { api_key_header: "X-Certo-Key" } }));
     expect(loadConfig({ KEYGATE_CONFIG: header }).auth.apiKeyHeader).toBe("X-Certo-Key");
+  });
+
+  test("rate limits: a default policy and route policies (Modulus: POST /checkout 60/min)", () => {
+    const path = file(
+      "limits.json",
+      JSON.stringify({
+        rate_limits: {
+          default: { limit: 100, window_seconds: 60, algorithm: "sliding" },
+          routes: [{ method: "post", path: "/ecom/v1/checkout", limit: 60, window_seconds: 60 }],
+        },
+      }),
+    );
+    expect(loadConfig({ KEYGATE_CONFIG: path }).rateLimits).toEqual({
+      default: { name: "default", limit: 100, windowSeconds: 60, algorithm: "sliding" },
+      routes: [
+        {
+          name: "POST /ecom/v1/checkout",
+          method: "POST",
+          path: "/ecom/v1/checkout",
+          limit: 60,
+          windowSeconds: 60,
+          algorithm: "fixed",
+        },
+      ],
+    });
+    const bad = file(
+      "bad-limit.json",
+      JSON.stringify({ rate_limits: { default: { limit: 0, window_seconds: 1 } } }),
+    );
+    expect(errorOf({ KEYGATE_CONFIG: bad })).toMatch(/rate_limits.default.limit/);
   });
 
   test("renaming an error code that does not exist is refused", () => {

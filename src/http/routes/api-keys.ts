@@ -15,7 +15,6 @@ import {
   requireEnvironment,
   requireGrantable,
 } from "../../auth/identity.ts";
-import { keygateAuth } from "../../auth/index.ts";
 import { createApiKey, revokeApiKey, rotateApiKey, updateApiKey } from "../../commands/api-keys.ts";
 import { invalidRequest, KeygateError } from "../../errors/keygate-error.ts";
 import {
@@ -28,6 +27,7 @@ import {
 import { withLastUsed } from "../../usage/last-used-tracker.ts";
 import { entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
+import { keygateGuard } from "../guard.ts";
 import { QueryInteger, queryInteger } from "../query-integer.ts";
 
 const Environment = t.Union([t.Literal("live"), t.Literal("test")]);
@@ -99,7 +99,7 @@ function visibleKey(kg: Keygate, identity: Identity, id: string): ApiKeyObject {
 /** The /v1/api-keys controller. */
 export function apiKeyRoutes(kg: Keygate) {
   return new Elysia({ name: "keygate/routes/api-keys", normalize: false })
-    .use(keygateAuth(kg))
+    .use(keygateGuard(kg))
     .post(
       "/v1/api-keys",
       ({ body, identity, set }) => {

@@ -4,11 +4,11 @@
  */
 import { Elysia, t } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
-import { keygateAuth } from "../../auth/index.ts";
 import { createEntity, deactivateEntity, reactivateEntity } from "../../commands/entities.ts";
 import { listEntities } from "../../projections/queries.ts";
 import { entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
+import { keygateGuard } from "../guard.ts";
 
 const CreateBody = t.Object(
   {
@@ -23,7 +23,7 @@ const CreateBody = t.Object(
 /** The /v1/entities controller. */
 export function entityRoutes(kg: Keygate) {
   return new Elysia({ name: "keygate/routes/entities", normalize: false })
-    .use(keygateAuth(kg))
+    .use(keygateGuard(kg))
     .post(
       "/v1/entities",
       ({ body, identity, set }) => {

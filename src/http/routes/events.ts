@@ -4,10 +4,10 @@
  */
 import { Elysia, t } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
-import { keygateAuth } from "../../auth/index.ts";
 import { eventObjectOf } from "../../projections/queries.ts";
 import type { EventRow } from "../../store/event-store.ts";
 import { eventFromRow } from "../../store/event-store.ts";
+import { keygateGuard } from "../guard.ts";
 
 const SUBTREE_EVENTS = `SELECT * FROM events WHERE position > ?1 AND stream_id IN (
     SELECT id FROM entities WHERE path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/'
@@ -19,7 +19,7 @@ const SUBTREE_EVENTS = `SELECT * FROM events WHERE position > ?1 AND stream_id I
 
 /** The /v1/events controller. */
 export function eventRoutes(kg: Keygate) {
-  return new Elysia({ name: "keygate/routes/events", normalize: false }).use(keygateAuth(kg)).get(
+  return new Elysia({ name: "keygate/routes/events", normalize: false }).use(keygateGuard(kg)).get(
     "/v1/events",
     ({ query, identity }) => {
       const limit = query.limit ?? 100;

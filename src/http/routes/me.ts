@@ -1,13 +1,13 @@
 /** `GET /v1/me`: the calling key and its entity — served from memory, no SQL. */
 import { Elysia } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
-import { keygateAuth } from "../../auth/index.ts";
 import { apiKeyObjectOf, entityObjectOf } from "../../projections/queries.ts";
 import { withLastUsed } from "../../usage/last-used-tracker.ts";
+import { keygateGuard } from "../guard.ts";
 
 /** The /v1/me controller. */
 export function meRoutes(kg: Keygate) {
-  return new Elysia({ name: "keygate/routes/me", normalize: false }).use(keygateAuth(kg)).get(
+  return new Elysia({ name: "keygate/routes/me", normalize: false }).use(keygateGuard(kg)).get(
     "/v1/me",
     ({ identity }) => {
       // Only API keys reach here: `/v1/me` is not a management route, so JWTs are refused.

@@ -5,7 +5,6 @@
 
 import { Elysia, t } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
-import { keygateAuth } from "../../auth/index.ts";
 import { signToken } from "../../auth/jwt.ts";
 import { createUser } from "../../commands/users.ts";
 import { KeygateError } from "../../errors/keygate-error.ts";
@@ -19,6 +18,7 @@ import {
 import { normaliseEmail } from "../../users/user.ts";
 import { entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
+import { keygateGuard } from "../guard.ts";
 
 /** How long a management token lives: 15 minutes. */
 export const TOKEN_TTL_SECONDS = 15 * 60;
@@ -33,7 +33,7 @@ const dummyPasswordHash = (cost: ScryptCost) => {
 /** The users and login controller. `cost` lowers scrypt's cost in tests. */
 export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) {
   return new Elysia({ name: "keygate/routes/users", normalize: false })
-    .use(keygateAuth(kg))
+    .use(keygateGuard(kg))
     .post(
       "/v1/users",
       ({ body, identity, set }) => {

@@ -6,12 +6,12 @@
 import { Elysia, t } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
 import { inSubtree } from "../../auth/identity.ts";
-import { keygateAuth } from "../../auth/index.ts";
 import { verifyKeyPair, verifySecretKey } from "../../auth/verify-key.ts";
 import type { KeygateErrorCode } from "../../errors/keygate-error.ts";
 import { scopeGrants } from "../../keys/scopes.ts";
 import { apiKeyObjectOf, entityObjectOf } from "../../projections/queries.ts";
 import { withLastUsed } from "../../usage/last-used-tracker.ts";
+import { keygateGuard } from "../guard.ts";
 
 const Scope = t.String({ pattern: "^(\\*|[a-z][a-z0-9_]*:(\\*|[a-z][a-z0-9_]*))$" });
 const VerifyBody = t.Union([
@@ -31,7 +31,7 @@ const VerifyBody = t.Union([
 
 /** The key verification controller. */
 export function verifyRoutes(kg: Keygate) {
-  return new Elysia({ name: "keygate/routes/verify", normalize: false }).use(keygateAuth(kg)).post(
+  return new Elysia({ name: "keygate/routes/verify", normalize: false }).use(keygateGuard(kg)).post(
     "/v1/keys/verify",
     ({ body, identity }) => {
       const now = kg.now();

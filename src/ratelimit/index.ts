@@ -1,0 +1,45 @@
+/**
+ * Per-key rate limiting (SPEC §4), as a step that runs right after authentication: every
+ * authenticated response carries `X-RateLimit-*` and the IETF `RateLimit-Policy` /
+ * `RateLimit` fields for the tightest policy; over any limit, 429 `rate_limited` with
+ * `Retry-After` in whole seconds. The policies for a request: the key's own limit if it has
+ * one, else the default, plus every route policy matching its method and path.
+ */
+import type { Keygate } from "../app/keygate.ts";
+import type { Identity } from "../auth/identity.ts";
+import type { AuthenticatedStep } from "../auth/index.ts";
+import { KeygateError } from "../errors/keygate-error.ts";
+import { type RateLimitPolicy, RoutePolicies } from "./policy.ts";
+import { rateLimitHeaders } from "./rate-limiter.ts";
+
+function subjectOf(identity: Identity): string {
+  return identity.type === "api_key" ? identity.key.id : identity.userId;
+}
+
+/** The rate-limit step for the guard chain, configured from `kg.config.rateLimits`. */
+export function rateLimitStep(kg: Keygate): AuthenticatedStep {
+  const { default: fallback, routes } = kg.config.rateLimits;
+  const routePolicies = new RoutePolicies(routes);
+  return (identity, { request, path, set }) => {
+    const own = identity.type === "api_key" ? identity.key.rateLimit : null;
+    const keyPolicy: RateLimitPolicy = own
+      ? {
+          name: "key",
+          limit: own.limit,
+          windowSeconds: own.window_seconds,
+          algorithm: fallback.algorithm,
+        }
+      : fallback;
+    const policies = [keyPolicy, ...routePolicies.matching(request.method, path)];
+    const decision = kg.rateLimiter.check(subjectOf(identity), policies);
+    Object.assign(set.headers, rateLimitHeaders(decision, kg.now().getTime()));
+    if (!decision.allowed) {
+      throw new KeygateError(
+        "rate_limited",
+        `Rate limit exceeded: ${decision.tightest.policy.limit} requests per ${decision.tightest.policy.windowSeconds} s. Retry after ${decision.retryAfterSeconds} s.`,
+        undefined,
+        decision.retryAfterSeconds,
+      );
+    }
+  };
+}

@@ -1,0 +1,62 @@
+/** Rate-limit policies: how many requests per window, and which requests a policy covers. */
+
+/** Fixed windows (aligned to the epoch) or the sliding approximation (weighted previous window). */
+export type WindowAlgorithm = "fixed" | "sliding";
+
+/** A limit: `limit` requests per `windowSeconds`, per API key. */
+export interface RateLimitPolicy {
+  /** Shown in `RateLimit-Policy` and part of the counter's key. */
+  name: string;
+  limit: number;
+  windowSeconds: number;
+  algorithm: WindowAlgorithm;
+}
+
+/** A policy for the requests whose method and path match. */
+export interface RoutePolicy extends RateLimitPolicy {
+  method: string;
+  /** A path pattern: `/checkout`, `/checkout/:id`, `/checkout/*`. */
+  path: string;
+}
+
+/** SPEC §4's default: 100 requests per second per key (Calmony). */
+export const DEFAULT_POLICY: RateLimitPolicy = {
+  name: "default",
+  limit: 100,
+  windowSeconds: 1,
+  algorithm: "fixed",
+};
+
+const escape = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
+
+/** Compiles a path pattern: `:param` matches one segment, a trailing `*` anything below. */
+export function compilePathPattern(pattern: string): RegExp {
+  const body = pattern
+    .split("/")
+    .map((segment) =>
+      segment === "*" ? ".*" : segment.startsWith(":") ? "[^/]+" : escape(segment),
+    )
+    .join("/");
+  return new RegExp(`^${body}/?$`);
+}
+
+/** Route policies with their compiled patterns, matched per request. */
+export class RoutePolicies {
+  readonly #compiled: { policy: RoutePolicy; method: string; pattern: RegExp }[];
+
+  constructor(policies: readonly RoutePolicy[]) {
+    this.#compiled = policies.map((policy) => ({
+      policy,
+      method: policy.method.toUpperCase(),
+      pattern: compilePathPattern(policy.path),
+    }));
+  }
+
+  /** The policies that cover `method` and `path` (query string excluded). */
+  matching(method: string, path: string): RoutePolicy[] {
+    if (this.#compiled.length === 0) return [];
+    return this.#compiled
+      .filter((c) => c.method === method && c.pattern.test(path))
+      .map((c) => c.policy);
+  }
+}

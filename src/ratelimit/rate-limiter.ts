@@ -1,0 +1,136 @@
+/**
+ * The limiter: a request passes only if every policy that applies has room, and only a
+ * request that passes is counted (refused requests do not use up the window). Counters are
+ * keyed by API key id and policy name, so a rotated key keeps its count.
+ */
+import type { CounterStore } from "./counter-store.ts";
+import type { RateLimitPolicy } from "./policy.ts";
+
+/** One policy's view of a request. */
+export interface PolicyState {
+  policy: RateLimitPolicy;
+  /** Requests left in the window after this one (0 when refused). */
+  remaining: number;
+  /** When the current window ends (epoch ms). */
+  resetAtMs: number;
+  /** When refused: whole seconds until a request would pass. */
+  retryAfterSeconds: number;
+  allowed: boolean;
+}
+
+/** The outcome for a request. */
+export interface RateLimitDecision {
+  allowed: boolean;
+  states: PolicyState[];
+  /**
+   * The state the X-RateLimit-* headers describe: when allowed, the one with the fewest
+   * requests left; when refused, the refusing one with the longest wait.
+   */
+  tightest: PolicyState;
+  /** When refused: whole seconds until every policy would let a request through. */
+  retryAfterSeconds: number;
+}
+
+/** Checks and counts requests against policies. */
+export class RateLimiter {
+  readonly #store: CounterStore;
+  readonly #now: () => Date;
+
+  constructor(store: CounterStore, now: () => Date = () => new Date()) {
+    this.#store = store;
+    this.#now = now;
+  }
+
+  /** The store (for its size in tests and metrics). */
+  get store(): CounterStore {
+    return this.#store;
+  }
+
+  /** Decides whether `subject` may make one more request under `policies`, counting it if so. */
+  check(subject: string, policies: readonly RateLimitPolicy[]): RateLimitDecision {
+    const nowMs = this.#now().getTime();
+    const states = policies.map((policy) => this.#state(subject, policy, nowMs));
+    const allowed = states.every((s) => s.allowed);
+    if (allowed) {
+      for (const state of states) {
+        const windowMs = state.policy.windowSeconds * 1000;
+        const window = Math.floor(nowMs / windowMs);
+        // Kept until the end of the next window: a sliding window still reads it then.
+        this.#store.increment(`${subject}|${state.policy.name}`, window, (window + 2) * windowMs);
+      }
+    }
+    let tightest = states[0] as PolicyState;
+    for (const state of states) {
+      const tighter = allowed
+        ? state.remaining < tightest.remaining
+        : state.retryAfterSeconds > tightest.retryAfterSeconds;
+      if (tighter) tightest = state;
+    }
+    return {
+      allowed,
+      states,
+      tightest,
+      retryAfterSeconds: allowed ? 0 : tightest.retryAfterSeconds,
+    };
+  }
+
+  #state(subject: string, policy: RateLimitPolicy, nowMs: number): PolicyState {
+    const windowMs = policy.windowSeconds * 1000;
+    const window = Math.floor(nowMs / windowMs);
+    const resetAtMs = (window + 1) * windowMs;
+    const { current, previous } = this.#store.read(`${subject}|${policy.name}`, window);
+    const elapsed = (nowMs - window * windowMs) / windowMs;
+    const used = policy.algorithm === "sliding" ? previous * (1 - elapsed) + current : current;
+    const allowed = used + 1 <= policy.limit;
+    const remaining = allowed ? Math.max(0, Math.floor(policy.limit - used - 1)) : 0;
+    const retryAfterSeconds = allowed
+      ? 0
+      : this.#retryAfter(policy, current, previous, nowMs, window);
+    return { policy, remaining, resetAtMs, retryAfterSeconds, allowed };
+  }
+
+  /** Whole seconds until one more request fits (1 at least). */
+  #retryAfter(
+    policy: RateLimitPolicy,
+    current: number,
+    previous: number,
+    nowMs: number,
+    window: number,
+  ): number {
+    const windowMs = policy.windowSeconds * 1000;
+    const windowEnd = (window + 1) * windowMs;
+    let waitMs = windowEnd - nowMs;
+    if (policy.algorithm === "sliding") {
+      const room = policy.limit - 1;
+      if (current <= room && previous > 0) {
+        // previous·(1 − x) + current ≤ room, within this window.
+        waitMs = Math.max(
+          0,
+          (1 - (room - current) / previous) * windowMs - (nowMs - window * windowMs),
+        );
+      } else if (current > 0) {
+        // Next window: current becomes previous; current·(1 − x) ≤ room.
+        waitMs += Math.max(0, 1 - room / current) * windowMs;
+      }
+    }
+    return Math.max(1, Math.ceil(waitMs / 1000));
+  }
+}
+
+/** `X-RateLimit-*` and the IETF `RateLimit-Policy` / `RateLimit` fields for a decision. */
+export function rateLimitHeaders(
+  decision: RateLimitDecision,
+  nowMs: number,
+): Record<string, string> {
+  const t = decision.tightest;
+  const secondsToReset = Math.max(0, Math.ceil((t.resetAtMs - nowMs) / 1000));
+  return {
+    "x-ratelimit-limit": String(t.policy.limit),
+    "x-ratelimit-remaining": String(t.remaining),
+    "x-ratelimit-reset": String(Math.ceil(t.resetAtMs / 1000)),
+    "ratelimit-policy": decision.states
+      .map((s) => `"${s.policy.name}";q=${s.policy.limit};w=${s.policy.windowSeconds}`)
+      .join(", "),
+    ratelimit: `"${t.policy.name}";r=${t.remaining};t=${secondsToReset}`,
+  };
+}

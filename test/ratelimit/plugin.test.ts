@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createApiKey, rotateApiKey, updateApiKey } from "../../src/commands/api-keys.ts";
+import { codeOf, testApp } from "../support/http.ts";
+import { FakeClock, TEST_ACTOR, tempDir } from "../support/keygate.ts";
+
+let cleanup: (() => void)[] = [];
+afterEach(() => {
+  for (const fn of cleanup) fn();
+  cleanup = [];
+});
+function setup(config?: object) {
+  const env: Record<string, string> = {};
+  if (config) {
+    const { dir, remove } = tempDir();
+    cleanup.push(remove);
+    env.KEYGATE_CONFIG = join(dir, "config.json");
+    writeFileSync(env.KEYGATE_CONFIG, JSON.stringify(config));
+  }
+  const t = testApp({ env, clock: new FakeClock("2026-03-01T12:00:00.000Z") });
+  cleanup.push(() => t.kg.close());
+  return t;
+}
+
+describe("rate limiting over HTTP", () => {
+  test("every authenticated response carries the rate-limit headers; others do not", async () => {
+    const t = setup();
+    const reply = await t.call("GET", "/v1/me", { key: t.live });
+    expect(reply.headers.get("x-ratelimit-limit")).toBe("100");
+    expect(reply.headers.get("x-ratelimit-remaining")).toBe("99");
+    expect(reply.headers.get("x-ratelimit-reset")).toBe(
+      String(Date.parse("2026-03-01T12:00:01.000Z") / 1000),
+    );
+    expect(reply.headers.get("ratelimit-policy")).toBe('"default";q=100;w=1');
+    expect(reply.headers.get("ratelimit")).toBe('"default";r=99;t=1');
+    expect((await t.call("GET", "/v1/me")).headers.get("x-ratelimit-limit")).toBeNull();
+    expect((await t.call("GET", "/healthz")).headers.get("x-ratelimit-limit")).toBeNull();
+  });
+
+  test("over the limit: 429 rate_limited in the envelope, Retry-After in whole seconds, headers kept", async () => {
+    const t = setup();
+    for (let i = 0; i < 100; i++)
+      expect((await t.call("GET", "/v1/me", { key: t.live })).status).toBe(200);
+    const refused = await t.call("GET", "/v1/me", { key: t.live });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({ type: "rate_limited", code: "rate_limited" });
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(refused.headers.get("x-ratelimit-remaining")).toBe("0");
+    // Another key has its own counter.
+    expect((await t.call("GET", "/v1/me", { key: t.test })).status).toBe(200);
+    t.clock.advance(1);
+    expect((await t.call("GET", "/v1/me", { key: t.live })).status).toBe(200);
+  });
+
+  test("a key's own limit replaces the default; rotation keeps the count", async () => {
+    const t = setup();
+    const key = createApiKey(
+      t.kg,
+      { entityId: t.platform, environment: "live", name: "k", scopes: ["*"] },
+      TEST_ACTOR,
+    );
+    updateApiKey(t.kg, key.id, { rateLimit: { limit: 2, window_seconds: 60 } }, TEST_ACTOR);
+    const first = await t.call("GET", "/v1/me", { key: key.secret });
+    expect(first.headers.get("ratelimit-policy")).toBe('"key";q=2;w=60');
+    expect(first.headers.get("x-ratelimit-remaining")).toBe("1");
+    const rotated = rotateApiKey(t.kg, key.id, 3600, TEST_ACTOR);
+    expect((await t.call("GET", "/v1/me", { key: rotated.secret })).status).toBe(200);
+    const refused = await t.call("GET", "/v1/me", { key: rotated.secret });
+    expect([refused.status, refused.headers.get("retry-after")]).toEqual([429, "60"]);
+  });
+
+  test("route policies apply on top, each request must pass all; code renamable (CertoPay)", async () => {
+    const t = setup({
+      rate_limits: {
+        routes: [{ name: "me", method: "GET", path: "/v1/me", limit: 3, window_seconds: 60 }],
+      },
+      errors: { codes: { rate_limited: "rate_limit_exceeded" } },
+    });
+    for (let i = 0; i < 3; i++) {
+      const ok = await t.call("GET", "/v1/me", { key: t.live });
+      expect(ok.headers.get("ratelimit-policy")).toBe('"default";q=100;w=1, "me";q=3;w=60');
+      expect(ok.headers.get("x-ratelimit-limit")).toBe("3");
+    }
+    const refused = await t.call("GET", "/v1/me", { key: t.live });
+    expect([refused.status, codeOf(refused), refused.headers.get("retry-after")]).toEqual([
+      429,
+      "rate_limit_exceeded",
+      "60",
+    ]);
+    // Other routes only see the default policy.
+    expect(
+      (await t.call("GET", "/v1/api-keys", { key: t.live })).headers.get("x-ratelimit-limit"),
+    ).toBe("100");
+  });
+
+  test("the sliding option smooths the boundary (CertoPay's rolling 60-second window)", async () => {
+    const t = setup({
+      rate_limits: { default: { limit: 5, window_seconds: 60, algorithm: "sliding" } },
+    });
+    t.clock.advance(58); // 12:00:58
+    for (let i = 0; i < 5; i++)
+      expect((await t.call("GET", "/v1/me", { key: t.live })).status).toBe(200);
+    t.clock.advance(3); // 12:01:01: a fixed window would allow 5 more here
+    expect((await t.call("GET", "/v1/me", { key: t.live })).status).toBe(429);
+  });
+});

@@ -1,0 +1,167 @@
+import { describe, expect, test } from "bun:test";
+import { InMemoryCounterStore } from "../../src/ratelimit/counter-store.ts";
+import {
+  compilePathPattern,
+  DEFAULT_POLICY,
+  type RateLimitPolicy,
+  RoutePolicies,
+} from "../../src/ratelimit/policy.ts";
+import { RateLimiter, rateLimitHeaders } from "../../src/ratelimit/rate-limiter.ts";
+import { FakeClock } from "../support/keygate.ts";
+
+const perMinute = (
+  limit: number,
+  algorithm: "fixed" | "sliding" = "fixed",
+  name = "p",
+): RateLimitPolicy => ({
+  name,
+  limit,
+  windowSeconds: 60,
+  algorithm,
+});
+
+function limiterAt(start: string) {
+  const clock = new FakeClock(start);
+  return { clock, limiter: new RateLimiter(new InMemoryCounterStore(), clock.now) };
+}
+
+describe("fixed windows", () => {
+  test("default: 100 per second per key; the 101st is refused with Retry-After 1; the next second is fresh", () => {
+    const { clock, limiter } = limiterAt("2026-01-01T00:00:00.000Z");
+    for (let i = 0; i < 100; i++)
+      expect(limiter.check("key_a", [DEFAULT_POLICY]).allowed).toBe(true);
+    const refused = limiter.check("key_a", [DEFAULT_POLICY]);
+    expect([refused.allowed, refused.retryAfterSeconds]).toEqual([false, 1]);
+    clock.advance(1);
+    expect(limiter.check("key_a", [DEFAULT_POLICY]).allowed).toBe(true);
+  });
+
+  test("windows are aligned to the epoch: header values at the start, middle and end of a window", () => {
+    const { clock, limiter } = limiterAt("2026-01-01T00:00:00.000Z");
+    const policy = perMinute(10);
+    const at = () => clock.now().getTime();
+    let decision = limiter.check("key_a", [policy]);
+    expect(rateLimitHeaders(decision, at())).toEqual({
+      "x-ratelimit-limit": "10",
+      "x-ratelimit-remaining": "9",
+      "x-ratelimit-reset": String(Date.parse("2026-01-01T00:01:00.000Z") / 1000),
+      "ratelimit-policy": '"p";q=10;w=60',
+      ratelimit: '"p";r=9;t=60',
+    });
+    clock.advance(30);
+    for (let i = 0; i < 4; i++) decision = limiter.check("key_a", [policy]);
+    expect(rateLimitHeaders(decision, at())).toMatchObject({
+      "x-ratelimit-remaining": "5",
+      ratelimit: '"p";r=5;t=30',
+    });
+    clock.advance(29.5);
+    for (let i = 0; i < 5; i++) decision = limiter.check("key_a", [policy]);
+    expect(rateLimitHeaders(decision, at())).toMatchObject({
+      "x-ratelimit-remaining": "0",
+      ratelimit: '"p";r=0;t=1',
+    });
+    const refused = limiter.check("key_a", [policy]);
+    expect([refused.allowed, refused.retryAfterSeconds]).toEqual([false, 1]);
+  });
+
+  test("separate counters per key; refused requests do not count", () => {
+    const { clock, limiter } = limiterAt("2026-01-01T00:00:00.000Z");
+    const policy = perMinute(2);
+    limiter.check("key_a", [policy]);
+    limiter.check("key_a", [policy]);
+    for (let i = 0; i < 5; i++) expect(limiter.check("key_a", [policy]).allowed).toBe(false);
+    expect(limiter.check("key_b", [policy]).allowed).toBe(true);
+    expect(limiter.store.read("key_a|p", Math.floor(clock.now().getTime() / 60_000))).toEqual({
+      current: 2,
+      previous: 0,
+    });
+  });
+
+  test("several policies at once: every one must pass; the tightest sets the headers and Retry-After", () => {
+    const { limiter, clock } = limiterAt("2026-01-01T00:00:10.000Z");
+    const perSecond: RateLimitPolicy = {
+      name: "default",
+      limit: 100,
+      windowSeconds: 1,
+      algorithm: "fixed",
+    };
+    const route = perMinute(3, "fixed", "POST /checkout");
+    for (let i = 0; i < 3; i++)
+      expect(limiter.check("key_a", [perSecond, route]).allowed).toBe(true);
+    const refused = limiter.check("key_a", [perSecond, route]);
+    expect(refused.allowed).toBe(false);
+    expect(refused.tightest.policy.name).toBe("POST /checkout");
+    expect(refused.retryAfterSeconds).toBe(50);
+    expect(rateLimitHeaders(refused, clock.now().getTime())["ratelimit-policy"]).toBe(
+      '"default";q=100;w=1, "POST /checkout";q=3;w=60',
+    );
+    // The refused request was not counted against the per-second policy either.
+    expect(
+      limiter.store.read("key_a|default", Math.floor(clock.now().getTime() / 1000)).current,
+    ).toBe(3);
+  });
+});
+
+describe("sliding windows", () => {
+  test("a fixed window lets a burst of twice the limit through at the boundary; the sliding window does not", () => {
+    const burst = (algorithm: "fixed" | "sliding") => {
+      const { clock, limiter } = limiterAt("2026-01-01T00:00:59.000Z");
+      const policy = perMinute(10, algorithm);
+      let allowed = 0;
+      for (let i = 0; i < 10; i++) if (limiter.check("key_a", [policy]).allowed) allowed++;
+      clock.advance(2); // 00:01:01, just past the boundary
+      for (let i = 0; i < 10; i++) if (limiter.check("key_a", [policy]).allowed) allowed++;
+      return allowed;
+    };
+    expect(burst("fixed")).toBe(20);
+    expect(burst("sliding")).toBe(10);
+  });
+
+  test("the sliding window frees up as the previous window's weight fades, and says when", () => {
+    const { clock, limiter } = limiterAt("2026-01-01T00:00:00.000Z");
+    const policy = perMinute(10, "sliding");
+    for (let i = 0; i < 10; i++) limiter.check("key_a", [policy]);
+    clock.advance(60); // next window: 10 × (1 − 0) = 10 used
+    const refused = limiter.check("key_a", [policy]);
+    expect([refused.allowed, refused.retryAfterSeconds]).toEqual([false, 6]);
+    clock.advance(6); // 10 × (1 − 0.1) = 9 used
+    expect(limiter.check("key_a", [policy]).allowed).toBe(true);
+    expect(limiter.check("key_a", [policy]).allowed).toBe(false);
+  });
+});
+
+describe("memory", () => {
+  test("a million distinct keys, then the counter table shrinks back once their windows end", () => {
+    const { clock, limiter } = limiterAt("2026-01-01T00:00:00.000Z");
+    for (let i = 0; i < 1_000_000; i++) limiter.check(`key_${i}`, [DEFAULT_POLICY]);
+    expect(limiter.store.size).toBe(1_000_000);
+    clock.advance(2);
+    limiter.store.sweep(clock.now().getTime());
+    expect(limiter.store.size).toBe(0);
+  }, 60_000);
+
+  test("sweeps happen by themselves as new windows are used", () => {
+    const clock = new FakeClock("2026-01-01T00:00:00.000Z");
+    const limiter = new RateLimiter(new InMemoryCounterStore({ sweepEvery: 1000 }), clock.now);
+    for (let i = 0; i < 5000; i++) limiter.check(`old_${i}`, [DEFAULT_POLICY]);
+    clock.advance(5);
+    for (let i = 0; i < 1000; i++) limiter.check(`new_${i}`, [DEFAULT_POLICY]);
+    expect(limiter.store.size).toBeLessThanOrEqual(1000);
+  });
+});
+
+describe("route policies", () => {
+  test("match method and path pattern", () => {
+    const routes = new RoutePolicies([
+      { ...perMinute(60, "fixed", "create"), method: "POST", path: "/ecom/v1/checkout" },
+      { ...perMinute(120, "fixed", "read"), method: "GET", path: "/ecom/v1/checkout/:id" },
+      { ...perMinute(5, "fixed", "all"), method: "GET", path: "/admin/*" },
+    ]);
+    expect(routes.matching("POST", "/ecom/v1/checkout").map((p) => p.name)).toEqual(["create"]);
+    expect(routes.matching("GET", "/ecom/v1/checkout").map((p) => p.name)).toEqual([]);
+    expect(routes.matching("GET", "/ecom/v1/checkout/lnk_1").map((p) => p.name)).toEqual(["read"]);
+    expect(routes.matching("GET", "/ecom/v1/checkout/lnk_1/x")).toEqual([]);
+    expect(routes.matching("GET", "/admin/a/b").map((p) => p.name)).toEqual(["all"]);
+    expect(compilePathPattern("/a.b").test("/aXb")).toBe(false);
+  });
+});
