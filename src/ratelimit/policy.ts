@@ -27,7 +27,7 @@ export const DEFAULT_POLICY: RateLimitPolicy = {
   algorithm: "fixed",
 };
 
-const escape = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
 
 /** Compiles a path pattern: `:param` matches one segment, a trailing `*` anything below. */
 export function compilePathPattern(pattern: string): RegExp {
