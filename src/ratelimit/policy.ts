@@ -34,7 +34,7 @@ export function compilePathPattern(pattern: string): RegExp {
   const body = pattern
     .split("/")
     .map((segment) =>
-      segment === "*" ? ".*" : segment.startsWith(":") ? "[^/]+" : escape(segment),
+      segment === "*" ? ".*" : segment.startsWith(":") ? "[^/]+" : escapeRegExp(segment),
     )
     .join("/");
   return new RegExp(`^${body}/?$`);
