@@ -4,6 +4,7 @@
  * bare Elysia route measured in the same run.
  */
 import { authScenario } from "./auth.ts";
+import { rateLimitScenario } from "./ratelimit.ts";
 import { storeScenario } from "./store.ts";
 
 /** One measured figure. */
@@ -21,7 +22,7 @@ export interface Scenario {
   run(): Promise<Figure[]>;
 }
 
-const scenarios: Scenario[] = [storeScenario, authScenario];
+const scenarios: Scenario[] = [storeScenario, authScenario, rateLimitScenario];
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !scenarios.some((s) => s.name === w));

@@ -60,6 +60,7 @@ export const ConfigFileSchema = Type.Object(
     rate_limits: Type.Optional(
       Type.Object(
         {
+          enabled: Type.Optional(Type.Boolean()),
           default: Type.Optional(PolicySchema),
           routes: Type.Optional(
             Type.Array(
@@ -127,7 +128,7 @@ export interface KeygateConfig {
     jwt: boolean;
   };
   /** Rate limits: the default per-key policy and the per-route ones (SPEC §4). */
-  rateLimits: { default: RateLimitPolicy; routes: RoutePolicy[] };
+  rateLimits: { enabled: boolean; default: RateLimitPolicy; routes: RoutePolicy[] };
   /** The JWT signing key from `KEYGATE_JWT_SECRET`, if set (else a key file beside the database). */
   jwtSecret: string | undefined;
   /** Error codes renamed for the wire, e.g. `api_key_invalid` → `invalid_api_key`. */
@@ -199,6 +200,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       jwt: file.auth?.jwt ?? true,
     },
     rateLimits: {
+      enabled: file.rate_limits?.enabled ?? true,
       default: file.rate_limits?.default
         ? {
             name: "default",

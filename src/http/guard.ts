@@ -7,7 +7,7 @@ import type { Keygate } from "../app/keygate.ts";
 import { keygateAuth } from "../auth/index.ts";
 import { rateLimitStep } from "../ratelimit/index.ts";
 
-/** keygate/auth with the rate-limit step chained after it. */
+/** keygate/auth with the rate-limit step chained after it (unless rate limits are off). */
 export function keygateGuard(kg: Keygate) {
-  return keygateAuth(kg, [rateLimitStep(kg)]);
+  return keygateAuth(kg, kg.config.rateLimits.enabled ? [rateLimitStep(kg)] : []);
 }

@@ -30,6 +30,7 @@ describe("configuration", () => {
       keys: { secretPrefix: "sk", publicPrefix: "pk", pepper: undefined },
       auth: { bearer: true, apiKeyHeader: "X-Api-Key", basic: true, jwt: true },
       rateLimits: {
+        enabled: true,
         default: { name: "default", limit: 100, windowSeconds: 1, algorithm: "fixed" },
         routes: [],
       },
@@ -67,6 +68,7 @@ describe("configuration", () => {
       }),
     );
     expect(loadConfig({ KEYGATE_CONFIG: path }).rateLimits).toEqual({
+      enabled: true,
       default: { name: "default", limit: 100, windowSeconds: 60, algorithm: "sliding" },
       routes: [
         {

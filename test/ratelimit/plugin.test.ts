@@ -105,3 +105,14 @@ describe("rate limiting over HTTP", () => {
     expect((await t.call("GET", "/v1/me", { key: t.live })).status).toBe(429);
   });
 });
+
+describe("switching rate limits off", () => {
+  test("rate_limits.enabled: false sends no headers and never refuses", async () => {
+    const t = setup({ rate_limits: { enabled: false } });
+    for (let i = 0; i < 150; i++)
+      expect((await t.call("GET", "/v1/me", { key: t.live })).status).toBe(200);
+    expect(
+      (await t.call("GET", "/v1/me", { key: t.live })).headers.get("x-ratelimit-limit"),
+    ).toBeNull();
+  });
+});
