@@ -3,8 +3,10 @@
  * explicit.
  */
 
-/** The grammar of one scope. */
-export const SCOPE_PATTERN = /^(\*|[a-z][a-z0-9_]*:(\*|[a-z][a-z0-9_]*))$/;
+import { Scope } from "../../events/api-key.ts";
+
+/** The grammar of one scope (defined once, by the event catalogue's `Scope` schema). */
+export const SCOPE_PATTERN = new RegExp(Scope.pattern as string);
 
 /** Returns the first malformed scope's index and text, or undefined when all are valid. */
 export function findMalformedScope(

@@ -105,11 +105,6 @@ export class EventStore {
     this.#now = options.now ?? (() => new Date());
   }
 
-  /** The projections this store runs inline. */
-  get projections(): readonly InlineProjection[] {
-    return this.#projections;
-  }
-
   /**
    * Appends `events` to `streamId` if its version meets `expectedStreamVersion`, chaining
    * each to the log's head and running every inline projection, all in one transaction:

@@ -4,6 +4,7 @@
  * reported as `api_key_invalid`, so the endpoint never confirms that such a key exists.
  */
 import { Elysia, t } from "elysia";
+import { Scope } from "../../../events/api-key.ts";
 import type { Keygate } from "../../app/keygate.ts";
 import { inSubtree } from "../../auth/identity.ts";
 import { verifyKeyPair, verifySecretKey } from "../../auth/verify-key.ts";
@@ -13,7 +14,6 @@ import { apiKeyObjectOf, entityObjectOf } from "../../projections/queries.ts";
 import { withLastUsed } from "../../usage/last-used-tracker.ts";
 import { keygateGuard } from "../guard.ts";
 
-const Scope = t.String({ pattern: "^(\\*|[a-z][a-z0-9_]*:(\\*|[a-z][a-z0-9_]*))$" });
 const VerifyBody = t.Union([
   t.Object(
     { key: t.String({ minLength: 1, maxLength: 200 }), scopes: t.Optional(t.Array(Scope)) },
