@@ -293,7 +293,14 @@ export interface EventObject {
   hash: string;
 }
 
-/** Maps a recorded event to the event object. */
+/** What an event object carries instead of a password hash. */
+export const REDACTED = "[redacted]";
+
+/**
+ * Maps a recorded event to the event object. A user's password hash is replaced by
+ * "[redacted]": an scrypt hash of a human-chosen password can still be attacked offline, so it
+ * never leaves the server. (Auditors recompute the chain from the database or an export.)
+ */
 export function eventObjectOf(event: RecordedEvent): EventObject {
   return {
     object: "event",
@@ -302,7 +309,7 @@ export function eventObjectOf(event: RecordedEvent): EventObject {
     stream_version: event.streamVersion,
     type: event.type,
     schema_version: event.schemaVersion,
-    data: event.data,
+    data: event.type === "user.created" ? { ...event.data, password_hash: REDACTED } : event.data,
     metadata: event.metadata,
     recorded_at: event.recordedAt,
     prev_hash: event.prevHash,

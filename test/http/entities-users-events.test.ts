@@ -159,6 +159,18 @@ describe("/v1/events", () => {
     expect(next.body.data[0].position).toBe(3);
     expect(next.body.data[0].hash).toMatch(/^[0-9a-f]{64}$/);
   });
+
+  test("a user's password hash never leaves the server", async () => {
+    const { call, live, partner } = setup();
+    await call("POST", "/v1/users", {
+      key: live,
+      body: { email: "x@y.co", password: "a passphrase here", entity_id: partner.id },
+    });
+    const events = await call("GET", "/v1/events?limit=1000", { key: live });
+    const created = events.body.data.find((e: { type: string }) => e.type === "user.created");
+    expect(created.data.password_hash).toBe("[redacted]");
+    expect(JSON.stringify(events.body)).not.toContain("scrypt$");
+  });
 });
 
 describe("POST /v1/keys/verify", () => {
