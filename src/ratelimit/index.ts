@@ -16,21 +16,28 @@ function subjectOf(identity: Identity): string {
   return identity.type === "api_key" ? identity.key.id : identity.userId;
 }
 
+/** The policy that governs a key on every route: its own limit, or the default. */
+export function keyPolicy(
+  kg: Keygate,
+  ownLimit: { limit: number; window_seconds: number } | null,
+): RateLimitPolicy {
+  const fallback = kg.config.rateLimits.default;
+  return ownLimit
+    ? {
+        name: "key",
+        limit: ownLimit.limit,
+        windowSeconds: ownLimit.window_seconds,
+        algorithm: fallback.algorithm,
+      }
+    : fallback;
+}
+
 /** The rate-limit step for the guard chain, configured from `kg.config.rateLimits`. */
 export function rateLimitStep(kg: Keygate): AuthenticatedStep {
-  const { default: fallback, routes } = kg.config.rateLimits;
-  const routePolicies = new RoutePolicies(routes);
+  const routePolicies = new RoutePolicies(kg.config.rateLimits.routes);
   return (identity, { request, path, set }) => {
     const own = identity.type === "api_key" ? identity.key.rateLimit : null;
-    const keyPolicy: RateLimitPolicy = own
-      ? {
-          name: "key",
-          limit: own.limit,
-          windowSeconds: own.window_seconds,
-          algorithm: fallback.algorithm,
-        }
-      : fallback;
-    const policies = [keyPolicy, ...routePolicies.matching(request.method, path)];
+    const policies = [keyPolicy(kg, own), ...routePolicies.matching(request.method, path)];
     const decision = kg.rateLimiter.check(subjectOf(identity), policies);
     Object.assign(set.headers, rateLimitHeaders(decision, kg.now().getTime()));
     if (!decision.allowed) {

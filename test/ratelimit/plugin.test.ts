@@ -106,6 +106,34 @@ describe("rate limiting over HTTP", () => {
   });
 });
 
+describe("POST /v1/keys/verify", () => {
+  test("counts against the verified key's own limit, not only the caller's", async () => {
+    const t = setup();
+    const verified = createApiKey(
+      t.kg,
+      { entityId: t.platform, environment: "live", name: "v", scopes: ["*"] },
+      TEST_ACTOR,
+    );
+    updateApiKey(t.kg, verified.id, { rateLimit: { limit: 2, window_seconds: 60 } }, TEST_ACTOR);
+    for (let i = 0; i < 2; i++) {
+      expect(
+        (await t.call("POST", "/v1/keys/verify", { key: t.live, body: { key: verified.secret } }))
+          .body.valid,
+      ).toBe(true);
+    }
+    const over = await t.call("POST", "/v1/keys/verify", {
+      key: t.live,
+      body: { key: verified.secret },
+    });
+    expect([over.status, over.body]).toEqual([
+      200,
+      { valid: false, code: "rate_limited", retry_after: 60 },
+    ]);
+    // The verified key's own requests share that count.
+    expect((await t.call("GET", "/v1/me", { key: verified.secret })).status).toBe(429);
+  });
+});
+
 describe("switching rate limits off", () => {
   test("rate_limits.enabled: false sends no headers and never refuses", async () => {
     const t = setup({ rate_limits: { enabled: false } });

@@ -11,6 +11,7 @@ import { verifyKeyPair, verifySecretKey } from "../../auth/verify-key.ts";
 import type { KeygateErrorCode } from "../../errors/keygate-error.ts";
 import { scopeGrants } from "../../keys/scopes.ts";
 import { apiKeyObjectOf, entityObjectOf } from "../../projections/queries.ts";
+import { keyPolicy } from "../../ratelimit/index.ts";
 import { withLastUsed } from "../../usage/last-used-tracker.ts";
 import { keygateGuard } from "../guard.ts";
 
@@ -49,6 +50,17 @@ export function verifyRoutes(kg: Keygate) {
       const missing = (body.scopes ?? []).find((s) => !scopeGrants(key.scopes, s));
       if (missing)
         return { valid: false, code: rename("insufficient_scope"), missing_scope: missing };
+      // A verification is a use of the verified key: it counts against that key's own limit.
+      if (kg.config.rateLimits.enabled) {
+        const decision = kg.rateLimiter.check(key.id, [keyPolicy(kg, key.rateLimit)]);
+        if (!decision.allowed) {
+          return {
+            valid: false,
+            code: rename("rate_limited"),
+            retry_after: decision.retryAfterSeconds,
+          };
+        }
+      }
       kg.usage.touch(key.id, now);
       return {
         valid: true,
