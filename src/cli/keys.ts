@@ -1,5 +1,6 @@
 /** `keygate keys create|list|rotate|revoke`. Secrets are printed once, at create and rotate. */
 import type { Keygate } from "../app/keygate.ts";
+import { presentApiKey } from "../app/present-api-key.ts";
 import {
   type ApiKeyWithSecret,
   createApiKey,
@@ -7,7 +8,6 @@ import {
   rotateApiKey,
 } from "../commands/api-keys.ts";
 import { type ApiKeyObject, listApiKeys } from "../projections/queries.ts";
-import { withLastUsed } from "../usage/last-used-tracker.ts";
 import {
   onePositional,
   parseCommandArgs,
@@ -76,7 +76,7 @@ export function runKeys(kg: Keygate, sub: string | undefined, argv: string[]): v
         },
         CLI_ACTOR,
       );
-      printWithSecret(key, values.json === true, "Created");
+      printWithSecret(presentApiKey(kg, key), values.json === true, "Created");
       return;
     }
     case "list": {
@@ -103,7 +103,7 @@ export function runKeys(kg: Keygate, sub: string | undefined, argv: string[]): v
       });
       const overlap = parseSeconds(values["expire-previous-in"] ?? "0", "expire-previous-in");
       const key = rotateApiKey(kg, onePositional(positionals, "key id"), overlap, CLI_ACTOR);
-      printWithSecret(key, values.json === true, "Rotated");
+      printWithSecret(presentApiKey(kg, key), values.json === true, "Rotated");
       return;
     }
     case "revoke": {
@@ -114,7 +114,7 @@ export function runKeys(kg: Keygate, sub: string | undefined, argv: string[]): v
         values.reason ?? null,
         CLI_ACTOR,
       );
-      report(values.json === true, key, [`Revoked ${describeKey(key)}`]);
+      report(values.json === true, presentApiKey(kg, key), [`Revoked ${describeKey(key)}`]);
       return;
     }
     default:
@@ -134,7 +134,7 @@ function listAll(kg: Keygate, entityId: string | undefined): ApiKeyObject[] {
       },
       kg.now(),
     );
-    all.push(...page.map((key) => withLastUsed(kg.usage, key)));
+    all.push(...page.map((key) => presentApiKey(kg, key)));
     if (page.length < 500) return all;
   }
 }

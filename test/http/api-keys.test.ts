@@ -55,6 +55,8 @@ describe("POST /v1/api-keys", () => {
       status: "active",
     });
     expect(created.body.secret).toMatch(/^sk_live_[0-9A-Za-z]{32}$/);
+    // No limit of its own: the effective (default) limit is shown, as SPEC §6's example does.
+    expect(created.body.rate_limit).toEqual({ limit: 100, window_seconds: 1 });
     const read = await call("GET", `/v1/api-keys/${created.body.id}`, { key: partnerKey.secret });
     expect(read.body.secret).toBeUndefined();
     expect(JSON.stringify(read.body)).not.toContain(created.body.secret);
@@ -198,6 +200,11 @@ describe("changing keys", () => {
       rate_limit: { limit: 60, window_seconds: 60 },
       scopes: ["links:read"],
     });
+    const cleared = await call("PATCH", `/v1/api-keys/${key.id}`, {
+      key: partnerKey.secret,
+      body: { rate_limit: null },
+    });
+    expect(cleared.body.rate_limit).toEqual({ limit: 100, window_seconds: 1 });
     const escalate = await call("PATCH", `/v1/api-keys/${key.id}`, {
       key: partnerKey.secret,
       body: { scopes: ["*"] },

@@ -9,6 +9,7 @@
  */
 import { Elysia, t } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
+import { presentApiKey } from "../../app/present-api-key.ts";
 import {
   type Identity,
   inSubtree,
@@ -24,7 +25,6 @@ import {
   findEntity,
   listApiKeys,
 } from "../../projections/queries.ts";
-import { withLastUsed } from "../../usage/last-used-tracker.ts";
 import { entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
@@ -93,7 +93,7 @@ function visibleKey(kg: Keygate, identity: Identity, id: string): ApiKeyObject {
     inSubtree(identity, entity.path) &&
     (identity.environment === null || identity.environment === key.environment);
   if (!visible) throw new KeygateError("resource_missing", `No such API key: ${id}.`);
-  return withLastUsed(kg.usage, key);
+  return presentApiKey(kg, key);
 }
 
 /** The /v1/api-keys controller. */
@@ -112,7 +112,7 @@ export function apiKeyRoutes(kg: Keygate) {
           "entity_id",
         );
         requireGrantable(identity, body.scopes);
-        return createApiKey(
+        const created = createApiKey(
           kg,
           {
             entityId: entity.id,
@@ -125,6 +125,7 @@ export function apiKeyRoutes(kg: Keygate) {
           },
           eventMetadata(identity, set),
         );
+        return presentApiKey(kg, created);
       },
       { scopes: MANAGE_WRITE, body: CreateBody },
     )
@@ -146,7 +147,7 @@ export function apiKeyRoutes(kg: Keygate) {
           },
           kg.now(),
         );
-        const data = page.slice(0, limit).map((key) => withLastUsed(kg.usage, key));
+        const data = page.slice(0, limit).map((key) => presentApiKey(kg, key));
         return { object: "list", data, has_more: page.length > limit };
       },
       { scopes: MANAGE_READ, query: ListQuery },
@@ -169,7 +170,7 @@ export function apiKeyRoutes(kg: Keygate) {
           },
           eventMetadata(identity, set),
         );
-        return withLastUsed(kg.usage, updated);
+        return presentApiKey(kg, updated);
       },
       { scopes: MANAGE_WRITE, body: UpdateBody },
     )
@@ -177,12 +178,13 @@ export function apiKeyRoutes(kg: Keygate) {
       "/v1/api-keys/:id/rotate",
       ({ params, body, identity, set }) => {
         visibleKey(kg, identity, params.id);
-        return rotateApiKey(
+        const rotated = rotateApiKey(
           kg,
           params.id,
           body?.expire_previous_in ?? 0,
           eventMetadata(identity, set),
         );
+        return presentApiKey(kg, rotated);
       },
       {
         scopes: MANAGE_WRITE,
@@ -198,10 +200,13 @@ export function apiKeyRoutes(kg: Keygate) {
       "/v1/api-keys/:id/revoke",
       ({ params, body, identity, set }) => {
         visibleKey(kg, identity, params.id);
-        return withLastUsed(
-          kg.usage,
-          revokeApiKey(kg, params.id, body?.reason ?? null, eventMetadata(identity, set)),
+        const revoked = revokeApiKey(
+          kg,
+          params.id,
+          body?.reason ?? null,
+          eventMetadata(identity, set),
         );
+        return presentApiKey(kg, revoked);
       },
       {
         scopes: MANAGE_WRITE,

@@ -1,8 +1,8 @@
 /** `GET /v1/me`: the calling key and its entity — served from memory, no SQL. */
 import { Elysia } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
+import { presentApiKey } from "../../app/present-api-key.ts";
 import { apiKeyObjectOf, entityObjectOf } from "../../projections/queries.ts";
-import { withLastUsed } from "../../usage/last-used-tracker.ts";
 import { keygateGuard } from "../guard.ts";
 
 /** The /v1/me controller. */
@@ -14,7 +14,7 @@ export function meRoutes(kg: Keygate) {
       const key = identity.type === "api_key" ? identity.key : undefined;
       if (!key) throw new Error("unreachable: /v1/me accepts API keys only");
       return {
-        key: withLastUsed(kg.usage, apiKeyObjectOf(key, kg.now())),
+        key: presentApiKey(kg, apiKeyObjectOf(key, kg.now())),
         entity: entityObjectOf(key.entity),
         livemode: key.environment === "live",
       };

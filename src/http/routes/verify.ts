@@ -6,13 +6,13 @@
 import { Elysia, t } from "elysia";
 import { Scope } from "../../../events/api-key.ts";
 import type { Keygate } from "../../app/keygate.ts";
+import { presentApiKey } from "../../app/present-api-key.ts";
 import { inSubtree } from "../../auth/identity.ts";
 import { verifyKeyPair, verifySecretKey } from "../../auth/verify-key.ts";
 import type { KeygateErrorCode } from "../../errors/keygate-error.ts";
 import { scopeGrants } from "../../keys/scopes.ts";
 import { apiKeyObjectOf, entityObjectOf } from "../../projections/queries.ts";
 import { keyPolicy } from "../../ratelimit/index.ts";
-import { withLastUsed } from "../../usage/last-used-tracker.ts";
 import { keygateGuard } from "../guard.ts";
 
 const VerifyBody = t.Union([
@@ -65,7 +65,7 @@ export function verifyRoutes(kg: Keygate) {
       return {
         valid: true,
         code: "valid",
-        key: withLastUsed(kg.usage, apiKeyObjectOf(key, now)),
+        key: presentApiKey(kg, apiKeyObjectOf(key, now)),
         entity: entityObjectOf(key.entity),
         rate_limit: key.rateLimit,
       };
