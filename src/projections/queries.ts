@@ -64,68 +64,71 @@ export function toEntityObject(row: EntityRow): EntityObject {
   };
 }
 
-/** A key's status at `now`: an active key past its expiry is `expired`. */
-export function keyStatus(
-  status: "active" | "revoked",
-  expiresAt: string | null,
-  now: Date,
-): ApiKeyObject["status"] {
-  if (status === "revoked") return "revoked";
-  return expiresAt !== null && expiresAt <= now.toISOString() ? "expired" : "active";
+/** What an API key object is built from, whichever read model it came from. */
+interface ApiKeyFields {
+  id: string;
+  name: string;
+  kind: "secret" | "pair";
+  publicKey: string | null;
+  prefix: string;
+  masked: string;
+  environment: Environment;
+  status: "active" | "revoked";
+  scopes: string[];
+  entityId: string;
+  rateLimit: { limit: number; window_seconds: number } | null;
+  createdAt: string;
+  expiresAt: string | null;
+  /** `expiresAt` as epoch milliseconds. */
+  expiresAtMs: number | null;
+  revokedAt: string | null;
+}
+
+/** The API key object, its status judged at `now` (an active key past its expiry is `expired`). */
+function apiKeyObject(k: ApiKeyFields, now: Date): ApiKeyObject {
+  const expired = k.expiresAtMs !== null && k.expiresAtMs <= now.getTime();
+  const status = k.status === "revoked" ? "revoked" : expired ? "expired" : "active";
+  return {
+    object: "api_key",
+    id: k.id,
+    name: k.name,
+    kind: k.kind,
+    public_key: k.publicKey,
+    prefix: k.prefix,
+    masked: k.masked,
+    environment: k.environment,
+    livemode: k.environment === "live",
+    status,
+    active: status === "active",
+    scopes: k.scopes,
+    entity_id: k.entityId,
+    rate_limit: k.rateLimit,
+    created_at: k.createdAt,
+    last_used_at: null,
+    expires_at: k.expiresAt,
+    revoked_at: k.revokedAt,
+  };
 }
 
 /** Maps an api_keys row to the API key object, its status judged at `now`. */
 export function toApiKeyObject(row: ApiKeyRow, now: Date): ApiKeyObject {
-  const status = keyStatus(row.status, row.expiresAt, now);
-  return {
-    object: "api_key",
-    id: row.id,
-    name: row.name,
-    kind: row.kind,
-    public_key: row.publicKey,
-    prefix: row.prefix,
-    masked: row.masked,
-    environment: row.environment,
-    livemode: row.environment === "live",
-    status,
-    active: status === "active",
-    scopes: JSON.parse(row.scopes) as string[],
-    entity_id: row.entityId,
-    rate_limit:
-      row.rateLimit !== null && row.rateLimitWindowSeconds !== null
-        ? { limit: row.rateLimit, window_seconds: row.rateLimitWindowSeconds }
-        : null,
-    created_at: row.createdAt,
-    last_used_at: null,
-    expires_at: row.expiresAt,
-    revoked_at: row.revokedAt,
-  };
+  return apiKeyObject(
+    {
+      ...row,
+      scopes: JSON.parse(row.scopes) as string[],
+      rateLimit:
+        row.rateLimit !== null && row.rateLimitWindowSeconds !== null
+          ? { limit: row.rateLimit, window_seconds: row.rateLimitWindowSeconds }
+          : null,
+      expiresAtMs: row.expiresAt === null ? null : Date.parse(row.expiresAt),
+    },
+    now,
+  );
 }
 
 /** The API key object of a key from the hot index (no SQL), its status judged at `now`. */
 export function apiKeyObjectOf(key: IndexedKey, now: Date): ApiKeyObject {
-  const expired = key.expiresAtMs !== null && key.expiresAtMs <= now.getTime();
-  const status = key.status === "revoked" ? "revoked" : expired ? "expired" : "active";
-  return {
-    object: "api_key",
-    id: key.id,
-    name: key.name,
-    kind: key.kind,
-    public_key: key.publicKey,
-    prefix: key.prefix,
-    masked: key.masked,
-    environment: key.environment,
-    livemode: key.environment === "live",
-    status,
-    active: status === "active",
-    scopes: key.scopes,
-    entity_id: key.entity.id,
-    rate_limit: key.rateLimit,
-    created_at: key.createdAt,
-    last_used_at: null,
-    expires_at: key.expiresAt,
-    revoked_at: key.revokedAt,
-  };
+  return apiKeyObject({ ...key, entityId: key.entity.id }, now);
 }
 
 /** The entity object of a key's entity from the hot index (no SQL). */
