@@ -4,6 +4,7 @@
  * address is refused with 429 until the window ends — before any key is looked up.
  * Memory stays bounded: finished windows are swept away.
  */
+import { KeygateError } from "../errors/keygate-error.ts";
 
 /** The defaults: 30 failures per 60 seconds per address. */
 export const FAILED_AUTH_LIMIT = { maxFailures: 30, windowSeconds: 60 };
@@ -31,6 +32,19 @@ export class FailedAuthLimiter {
     const window = this.#window();
     if (!entry || entry.window !== window || entry.failures < this.#max) return 0;
     return Math.max(1, Math.ceil(((window + 1) * this.#windowMs - this.#now().getTime()) / 1000));
+  }
+
+  /** Throws 429 `rate_limited` (with Retry-After) while `address` is over the limit. */
+  refuseIfBlocked(address: string): void {
+    const wait = this.retryAfter(address);
+    if (wait > 0) {
+      throw new KeygateError(
+        "rate_limited",
+        "Too many failed authentication attempts from this address.",
+        undefined,
+        wait,
+      );
+    }
   }
 
   /** Records a failed attempt from `address`. */

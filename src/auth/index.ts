@@ -47,15 +47,7 @@ export function authenticate(
     ? { all: requirement as readonly string[] }
     : (requirement as Exclude<AuthRequirement, readonly string[]>);
   // The address is looked up only when the limiter has something to say about it.
-  const wait = kg.failedAuth.size > 0 ? kg.failedAuth.retryAfter(clientAddress()) : 0;
-  if (wait > 0) {
-    throw new KeygateError(
-      "rate_limited",
-      "Too many failed authentication attempts from this address.",
-      undefined,
-      wait,
-    );
-  }
+  if (kg.failedAuth.size > 0) kg.failedAuth.refuseIfBlocked(clientAddress());
   let identity: Identity;
   try {
     identity = identify(kg, headers, management);

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { FailedAuthLimiter } from "../../src/auth/failed-auth-limiter.ts";
+import { createUser } from "../../src/commands/users.ts";
 import { generateKey } from "../../src/keys/key-format.ts";
 import { codeOf, testApp } from "../support/http.ts";
-import { FakeClock } from "../support/keygate.ts";
+import { FakeClock, TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
 
 let close: (() => void) | undefined;
 afterEach(() => close?.());
@@ -26,6 +27,28 @@ describe("failed-authentication limiter", () => {
     expect((await t.call("GET", "/v1/me", { key: t.live })).headers.get("retry-after")).toBe("15");
     clock.advance(15);
     expect((await t.call("GET", "/v1/me", { key: t.live })).status).toBe(200);
+  });
+
+  test("failed logins count too: after 30 wrong passwords, even the right one gets 429", async () => {
+    const t = testApp();
+    close = () => t.kg.close();
+    createUser(
+      t.kg,
+      { email: "ops@example.com", password: "the right password", entityId: t.platform },
+      TEST_ACTOR,
+      TEST_SCRYPT_COST,
+    );
+    for (let i = 0; i < 30; i++) {
+      const wrong = await t.call("POST", "/v1/auth/login", {
+        body: { email: "ops@example.com", password: `wrong password ${i}` },
+      });
+      expect(codeOf(wrong)).toBe("invalid_credentials");
+    }
+    const right = await t.call("POST", "/v1/auth/login", {
+      body: { email: "ops@example.com", password: "the right password" },
+    });
+    expect([right.status, codeOf(right)]).toEqual([429, "rate_limited"]);
+    expect(Number(right.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 
   test("successes and permission errors do not count; addresses are counted apart", () => {

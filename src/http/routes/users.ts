@@ -59,13 +59,19 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
     )
     .post(
       "/v1/auth/login",
-      async ({ body }) => {
+      async ({ body, request, server }) => {
+        // Failed logins count against the same per-address limit as failed API keys.
+        const address = server?.requestIP(request)?.address ?? "unknown";
+        kg.failedAuth.refuseIfBlocked(address);
         const user = findUserByEmail(kg.db, normaliseEmail(body.email));
         const ok = await verifyPassword(
           body.password,
           user?.password_hash ?? dummyPasswordHash(cost),
         );
-        if (!user || !ok) throw new KeygateError("invalid_credentials");
+        if (!user || !ok) {
+          kg.failedAuth.fail(address);
+          throw new KeygateError("invalid_credentials");
+        }
         const entity = findEntity(kg.db, user.entity_id);
         if (!entity?.active) throw new KeygateError("entity_inactive");
         const now = Math.floor(kg.now().getTime() / 1000);
