@@ -117,7 +117,13 @@ describe("/v1/entities", () => {
 
 describe("/v1/users", () => {
   test("creates a user in the subtree, never echoing the password", async () => {
-    const { call, partnerKey, partner, other } = setup();
+    const { call, kg, partner, other } = setup();
+    // Creating users needs a caller holding every scope (see "no way up" below).
+    const partnerKey = createApiKey(
+      kg,
+      { entityId: partner.id, environment: "live", name: "admin", scopes: ["*"] },
+      TEST_ACTOR,
+    ).secret;
     const user = await call("POST", "/v1/users", {
       key: partnerKey,
       body: { email: "a@b.co", password: "secret passphrase", entity_id: partner.id },
@@ -139,6 +145,22 @@ describe("/v1/users", () => {
       body: { email: "A@B.co", password: "secret passphrase", entity_id: partner.id },
     });
     expect(codeOf(dup)).toBe("resource_conflict");
+  });
+});
+
+describe("/v1/users: no way up", () => {
+  test("a key with users:write but not * cannot create a user (whose token could mint * keys)", async () => {
+    const { call, kg, partner } = setup();
+    const limited = createApiKey(
+      kg,
+      { entityId: partner.id, environment: "live", name: "u", scopes: ["users:write"] },
+      TEST_ACTOR,
+    );
+    const reply = await call("POST", "/v1/users", {
+      key: limited.secret,
+      body: { email: "sneaky@b.co", password: "a long password", entity_id: partner.id },
+    });
+    expect([reply.status, codeOf(reply)]).toEqual([403, "insufficient_scope"]);
   });
 });
 

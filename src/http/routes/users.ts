@@ -5,6 +5,7 @@
 
 import { Elysia, t } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
+import { requireGrantable, USER_SCOPES } from "../../auth/identity.ts";
 import { signToken } from "../../auth/jwt.ts";
 import { createUser } from "../../commands/users.ts";
 import { KeygateError } from "../../errors/keygate-error.ts";
@@ -38,6 +39,9 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
       "/v1/users",
       ({ body, identity, set }) => {
         const entity = entityInSubtree(kg, identity, body.entity_id, "entity_id");
+        // A user's token may issue keys with any scope in its subtree, so only a caller that
+        // holds every scope may create one: users:write alone must not be a way up to `*`.
+        requireGrantable(identity, USER_SCOPES);
         return createUser(
           kg,
           { email: body.email, password: body.password, entityId: entity.id },
