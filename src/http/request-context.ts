@@ -1,7 +1,8 @@
 /**
  * Request ids and the error handler. Every response, errors included, carries
  * `X-Request-Id` (`req_…`, minted here) and `X-Correlation-Id` (a UUID v4: the client's, when
- * it sent a valid one, else a fresh one). Failures become the error envelope.
+ * it sent a valid one, else a fresh one). Failures become the error envelope. With a logger,
+ * every request also leaves one access-log entry after its response has gone out.
  */
 import { Elysia } from "elysia";
 import type { Identity } from "../auth/identity.ts";
@@ -31,7 +32,7 @@ export type AccessLogger = (entry: AccessLogEntry) => void;
 
 const started = new WeakMap<Request, number>();
 
-function actorOf(
+function callerFields(
   identity: Identity | undefined,
 ): Pick<AccessLogEntry, "key_id" | "key_prefix" | "actor"> {
   if (!identity) return { key_id: null, key_prefix: null, actor: null };
@@ -74,7 +75,7 @@ export function requestContext(
         path: context.path,
         status: typeof set.status === "number" ? set.status : 200,
         latency_ms: begin === undefined ? 0 : Math.round((performance.now() - begin) * 1000) / 1000,
-        ...actorOf((context as { identity?: Identity }).identity),
+        ...callerFields((context as { identity?: Identity }).identity),
       });
     })
     .as("global");
