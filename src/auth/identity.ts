@@ -79,13 +79,30 @@ export function requireInSubtree(
   }
 }
 
+/** Whether the caller acts in `environment` (an API key in its own; a user in either). */
+export function actsIn(identity: Identity, environment: Environment): boolean {
+  return identity.environment === null || identity.environment === environment;
+}
+
+/**
+ * Whether the caller may see a key of `environment` whose entity has `entityPath`. Keys it
+ * may not see are answered as if they did not exist.
+ */
+export function canSeeKey(
+  identity: Identity,
+  entityPath: readonly string[],
+  environment: Environment,
+): boolean {
+  return inSubtree(identity, entityPath) && actsIn(identity, environment);
+}
+
 /** Throws `environment_forbidden` when an API key addresses the other environment. */
 export function requireEnvironment(
   identity: Identity,
   environment: Environment,
   param?: string,
 ): void {
-  if (identity.environment !== null && identity.environment !== environment) {
+  if (!actsIn(identity, environment)) {
     throw new KeygateError(
       "environment_forbidden",
       `A ${identity.environment} key acts only on ${identity.environment} keys, not ${environment}.`,

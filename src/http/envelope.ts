@@ -43,6 +43,11 @@ export function toKeygateError(code: string | number, error: unknown): KeygateEr
   }
 }
 
+/** The code as the wire shows it: renamed when the configuration says so. */
+export function wireCode(code: KeygateErrorCode, names: CodeNames): string {
+  return names[code] ?? code;
+}
+
 /** The envelope of an error, its code renamed as configured. */
 export function envelopeOf(
   error: KeygateError,
@@ -52,7 +57,7 @@ export function envelopeOf(
   return {
     error: {
       type: ERROR_CATALOGUE[error.code].type,
-      code: names[error.code] ?? error.code,
+      code: wireCode(error.code, names),
       message: error.message,
       requestId,
       ...(error.param ? { param: error.param } : {}),

@@ -215,6 +215,7 @@ describe("POST /v1/keys/verify", () => {
     expect(ok.body).toMatchObject({
       valid: true,
       code: "valid",
+      rate_limit: { limit: 100, window_seconds: 1 },
       key: { id: inside.id },
       entity: { id: partner.id },
     });

@@ -11,8 +11,8 @@ import { Elysia, t } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
 import { presentApiKey } from "../../app/present-api-key.ts";
 import {
+  canSeeKey,
   type Identity,
-  inSubtree,
   requireEnvironment,
   requireGrantable,
 } from "../../auth/identity.ts";
@@ -87,12 +87,8 @@ function parseExpiry(raw: string | null | undefined): Date | null {
 function visibleKey(kg: Keygate, identity: Identity, id: string): ApiKeyObject {
   const key = findApiKey(kg.db, id, kg.now());
   const entity = key && findEntity(kg.db, key.entity_id);
-  const visible =
-    key &&
-    entity &&
-    inSubtree(identity, entity.path) &&
-    (identity.environment === null || identity.environment === key.environment);
-  if (!visible) throw new KeygateError("resource_missing", `No such API key: ${id}.`);
+  if (!key || !entity || !canSeeKey(identity, entity.path, key.environment))
+    throw new KeygateError("resource_missing", `No such API key: ${id}.`);
   return presentApiKey(kg, key);
 }
 

@@ -7,12 +7,13 @@ import { Elysia, t } from "elysia";
 import { Scope } from "../../../events/api-key.ts";
 import type { Keygate } from "../../app/keygate.ts";
 import { presentApiKey } from "../../app/present-api-key.ts";
-import { inSubtree } from "../../auth/identity.ts";
+import { canSeeKey } from "../../auth/identity.ts";
 import { verifyKeyPair, verifySecretKey } from "../../auth/verify-key.ts";
 import type { KeygateErrorCode } from "../../errors/keygate-error.ts";
 import { scopeGrants } from "../../keys/scopes.ts";
 import { apiKeyObjectOf, entityObjectOf } from "../../projections/queries.ts";
 import { keyPolicy } from "../../ratelimit/index.ts";
+import { wireCode } from "../envelope.ts";
 import { keygateGuard } from "../guard.ts";
 
 const VerifyBody = t.Union([
@@ -40,13 +41,11 @@ export function verifyRoutes(kg: Keygate) {
         "key" in body
           ? verifySecretKey(kg.keyIndex, kg.config.keys, body.key, now)
           : verifyKeyPair(kg.keyIndex, kg.config.keys, body.public_key, body.secret, now);
-      const rename = (code: KeygateErrorCode) => kg.config.errorCodes[code] ?? code;
+      const rename = (code: KeygateErrorCode) => wireCode(code, kg.config.errorCodes);
       if (!verification.ok) return { valid: false, code: rename(verification.code) };
       const { key } = verification;
-      const visible =
-        inSubtree(identity, key.entity.path) &&
-        (identity.environment === null || identity.environment === key.environment);
-      if (!visible) return { valid: false, code: rename("api_key_invalid") };
+      if (!canSeeKey(identity, key.entity.path, key.environment))
+        return { valid: false, code: rename("api_key_invalid") };
       const missing = (body.scopes ?? []).find((s) => !scopeGrants(key.scopes, s));
       if (missing)
         return { valid: false, code: rename("insufficient_scope"), missing_scope: missing };
@@ -62,12 +61,13 @@ export function verifyRoutes(kg: Keygate) {
         }
       }
       kg.usage.touch(key.id, now);
+      const shown = presentApiKey(kg, apiKeyObjectOf(key, now));
       return {
         valid: true,
         code: "valid",
-        key: presentApiKey(kg, apiKeyObjectOf(key, now)),
+        key: shown,
         entity: entityObjectOf(key.entity),
-        rate_limit: key.rateLimit,
+        rate_limit: shown.rate_limit,
       };
     },
     { scopes: ["api_keys:verify"], body: VerifyBody },
