@@ -39,7 +39,7 @@ export function rateLimitStep(kg: Keygate): AuthenticatedStep {
     const own = identity.type === "api_key" ? identity.key.rateLimit : null;
     const policies = [keyPolicy(kg, own), ...routePolicies.matching(request.method, path)];
     const decision = kg.rateLimiter.check(subjectOf(identity), policies);
-    Object.assign(set.headers, rateLimitHeaders(decision, kg.now().getTime()));
+    Object.assign(set.headers, rateLimitHeaders(decision));
     if (!decision.allowed) {
       throw new KeygateError(
         "rate_limited",

@@ -29,6 +29,8 @@ export interface RateLimitDecision {
   tightest: PolicyState;
   /** When refused: whole seconds until every policy would let a request through. */
   retryAfterSeconds: number;
+  /** When the decision was made (epoch ms): the headers' `t` counts from here. */
+  atMs: number;
 }
 
 /** Checks and counts requests against policies. */
@@ -71,6 +73,7 @@ export class RateLimiter {
       states,
       tightest,
       retryAfterSeconds: allowed ? 0 : tightest.retryAfterSeconds,
+      atMs: nowMs,
     };
   }
 
@@ -118,12 +121,9 @@ export class RateLimiter {
 }
 
 /** `X-RateLimit-*` and the IETF `RateLimit-Policy` / `RateLimit` fields for a decision. */
-export function rateLimitHeaders(
-  decision: RateLimitDecision,
-  nowMs: number,
-): Record<string, string> {
+export function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
   const t = decision.tightest;
-  const secondsToReset = Math.max(0, Math.ceil((t.resetAtMs - nowMs) / 1000));
+  const secondsToReset = Math.max(0, Math.ceil((t.resetAtMs - decision.atMs) / 1000));
   return {
     "x-ratelimit-limit": String(t.policy.limit),
     "x-ratelimit-remaining": String(t.remaining),

@@ -39,9 +39,8 @@ describe("fixed windows", () => {
   test("windows are aligned to the epoch: header values at the start, middle and end of a window", () => {
     const { clock, limiter } = limiterAt("2026-01-01T00:00:00.000Z");
     const policy = perMinute(10);
-    const at = () => clock.now().getTime();
     let decision = limiter.check("key_a", [policy]);
-    expect(rateLimitHeaders(decision, at())).toEqual({
+    expect(rateLimitHeaders(decision)).toEqual({
       "x-ratelimit-limit": "10",
       "x-ratelimit-remaining": "9",
       "x-ratelimit-reset": String(Date.parse("2026-01-01T00:01:00.000Z") / 1000),
@@ -50,13 +49,13 @@ describe("fixed windows", () => {
     });
     clock.advance(30);
     for (let i = 0; i < 4; i++) decision = limiter.check("key_a", [policy]);
-    expect(rateLimitHeaders(decision, at())).toMatchObject({
+    expect(rateLimitHeaders(decision)).toMatchObject({
       "x-ratelimit-remaining": "5",
       ratelimit: '"p";r=5;t=30',
     });
     clock.advance(29.5);
     for (let i = 0; i < 5; i++) decision = limiter.check("key_a", [policy]);
-    expect(rateLimitHeaders(decision, at())).toMatchObject({
+    expect(rateLimitHeaders(decision)).toMatchObject({
       "x-ratelimit-remaining": "0",
       ratelimit: '"p";r=0;t=1',
     });
@@ -92,7 +91,7 @@ describe("fixed windows", () => {
     expect(refused.allowed).toBe(false);
     expect(refused.tightest.policy.name).toBe("POST /checkout");
     expect(refused.retryAfterSeconds).toBe(50);
-    expect(rateLimitHeaders(refused, clock.now().getTime())["ratelimit-policy"]).toBe(
+    expect(rateLimitHeaders(refused)["ratelimit-policy"]).toBe(
       '"default";q=100;w=1, "POST /checkout";q=3;w=60',
     );
     // The refused request was not counted against the per-second policy either.
