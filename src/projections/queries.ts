@@ -51,17 +51,7 @@ type ApiKeyRow = typeof apiKeys.$inferSelect;
 
 /** Maps an entities row to the entity object. */
 export function toEntityObject(row: EntityRow): EntityObject {
-  return {
-    object: "entity",
-    id: row.id,
-    kind: row.kind,
-    name: row.name,
-    parent_id: row.parentId,
-    path: row.path.split("/"),
-    reference: row.reference,
-    active: row.effectiveActive,
-    created_at: row.createdAt,
-  };
+  return entityObjectOf({ ...row, path: row.path.split("/"), active: row.effectiveActive });
 }
 
 /** What an API key object is built from, whichever read model it came from. */
