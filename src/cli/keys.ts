@@ -7,7 +7,7 @@ import {
   revokeApiKey,
   rotateApiKey,
 } from "../commands/api-keys.ts";
-import { type ApiKeyObject, listApiKeys } from "../projections/queries.ts";
+import { type ApiKeyObject, type KeyListFilter, listApiKeys } from "../projections/queries.ts";
 import {
   onePositional,
   parseCommandArgs,
@@ -87,9 +87,10 @@ export function runKeys(kg: Keygate, sub: string | undefined, argv: string[]): v
       if (values.status !== undefined && !STATUSES.includes(values.status)) {
         throw new UsageError(`--status must be active, revoked or expired, not "${values.status}"`);
       }
-      const data = listAll(kg, values.entity).filter(
-        (k) => values.status === undefined || k.status === values.status,
-      );
+      const data = listAll(kg, {
+        ...(values.entity === undefined ? {} : { entityId: values.entity }),
+        ...(values.status === undefined ? {} : { status: values.status as ApiKeyObject["status"] }),
+      });
       report(
         values.json === true,
         { object: "list", data, has_more: false },
@@ -122,16 +123,12 @@ export function runKeys(kg: Keygate, sub: string | undefined, argv: string[]): v
   }
 }
 
-function listAll(kg: Keygate, entityId: string | undefined): ApiKeyObject[] {
+function listAll(kg: Keygate, filter: Pick<KeyListFilter, "entityId" | "status">): ApiKeyObject[] {
   const all: ApiKeyObject[] = [];
   for (;;) {
     const page = listApiKeys(
       kg.db,
-      {
-        ...(entityId === undefined ? {} : { entityId }),
-        startingAfter: all.at(-1)?.id,
-        limit: 500,
-      },
+      { ...filter, startingAfter: all.at(-1)?.id, limit: 500 },
       kg.now(),
     );
     all.push(...page.map((key) => presentApiKey(kg, key)));

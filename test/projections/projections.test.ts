@@ -130,7 +130,16 @@ describe("api_keys projection", () => {
       status: "expired",
       active: false,
     });
+    // The list filters agree with the derived status.
+    const later = new Date(clock.now().getTime() + 61_000);
+    const ids = (status: "active" | "revoked" | "expired", at: Date) =>
+      listApiKeys(kg.db, { entityId: t.merchant.id, status }, at).map((k) => k.id);
+    expect(ids("active", clock.now())).toEqual([expiring.id]);
+    expect(ids("expired", later)).toEqual([expiring.id]);
+    expect(ids("active", later)).toEqual([]);
     const revoked = revokeApiKey(kg, expiring.id, null, TEST_ACTOR);
+    expect(ids("revoked", clock.now())).toEqual([expiring.id]);
+    expect(ids("expired", later)).toEqual([]);
     expect(revoked).toMatchObject({
       status: "revoked",
       active: false,
