@@ -9,12 +9,12 @@ import type { EventRow } from "../../store/event-store.ts";
 import { eventFromRow } from "../../store/event-store.ts";
 import { keygateGuard } from "../guard.ts";
 
-const SUBTREE_EVENTS = `SELECT * FROM events WHERE position > ?1 AND stream_id IN (
-    SELECT id FROM entities WHERE path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/'
-    UNION ALL SELECT k.id FROM api_keys k JOIN entities e ON e.id = k.entity_id
-      WHERE e.path = ?2 OR substr(e.path, 1, length(?2) + 1) = ?2 || '/'
-    UNION ALL SELECT u.id FROM users u JOIN entities e ON e.id = u.entity_id
-      WHERE e.path = ?2 OR substr(e.path, 1, length(?2) + 1) = ?2 || '/')
+const SUBTREE_EVENTS = `WITH subtree AS (
+    SELECT id FROM entities WHERE path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/')
+  SELECT * FROM events WHERE position > ?1 AND stream_id IN (
+    SELECT id FROM subtree
+    UNION ALL SELECT id FROM api_keys WHERE entity_id IN subtree
+    UNION ALL SELECT id FROM users WHERE entity_id IN subtree)
   ORDER BY position LIMIT ?3`;
 
 /** The /v1/events controller. */
