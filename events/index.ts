@@ -5,21 +5,26 @@
 import { type ApiKeyEvent, apiKeyEvents } from "./api-key.ts";
 import type { EventDefinition } from "./define.ts";
 import { type EntityEvent, entityEvents } from "./entity.ts";
+import { type IdempotencyEvent, idempotencyEvents } from "./idempotency.ts";
 import { type UserEvent, userEvents } from "./user.ts";
 
 export * from "./api-key.ts";
 export * from "./entity.ts";
+export * from "./idempotency.ts";
 export * from "./user.ts";
 
 /** Any event Keygate writes. */
-export type KeygateEvent = EntityEvent | ApiKeyEvent | UserEvent;
+export type KeygateEvent = EntityEvent | ApiKeyEvent | UserEvent | IdempotencyEvent;
 
 /** Every event type name. */
 export type KeygateEventType = KeygateEvent["type"];
 
 /** Every definition, by type name. */
 export const eventCatalogue: ReadonlyMap<string, EventDefinition> = new Map(
-  [...entityEvents, ...apiKeyEvents, ...userEvents].map((d) => [d.type, d as EventDefinition]),
+  [...entityEvents, ...apiKeyEvents, ...userEvents, ...idempotencyEvents].map((d) => [
+    d.type,
+    d as EventDefinition,
+  ]),
 );
 
 /** Why an event failed its schema. */

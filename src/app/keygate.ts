@@ -9,6 +9,8 @@ import { dirname, join } from "node:path";
 import { FailedAuthLimiter } from "../auth/failed-auth-limiter.ts";
 import type { KeygateConfig } from "../config/config.ts";
 import { type KeygateDatabase, openDatabase } from "../db/open.ts";
+import { ResultCipher } from "../idempotency/result-cipher.ts";
+import { IdempotencyResults } from "../idempotency/result-store.ts";
 import { KeyIndex } from "../projections/key-index.ts";
 import { allProjections, ensureProjectionsCurrent } from "../projections/rebuild.ts";
 import { InMemoryCounterStore } from "../ratelimit/counter-store.ts";
@@ -26,6 +28,8 @@ export interface Keygate {
   rateLimiter: RateLimiter;
   /** Failed authentication attempts per client address. */
   failedAuth: FailedAuthLimiter;
+  /** Recorded Idempotency-Key results and the exactly-once admission (SPEC §5). */
+  idempotency: IdempotencyResults;
   /** Last-used times, batched. */
   usage: LastUsedTracker;
   /** The HMAC key that signs management JWTs. */
@@ -43,14 +47,14 @@ export interface OpenKeygateOptions {
 }
 
 /**
- * The JWT signing key: `KEYGATE_JWT_SECRET` if set, else a random key kept in
- * `keygate-jwt.key` beside the database (mode 0600), created on first start so tokens
- * survive restarts. An in-memory database gets a key for the life of the process.
+ * A 256-bit key given in the environment, else one kept in `fileName` beside the database
+ * (mode 0600), created on first start so it survives restarts. An in-memory database gets
+ * a key for the life of the process. Returned as 64 hex characters.
  */
-function loadJwtSecret(config: KeygateConfig): string {
-  if (config.jwtSecret) return config.jwtSecret;
+function keyBesideDatabase(config: KeygateConfig, given: string | undefined, fileName: string) {
+  if (given) return given;
   if (config.dbPath === ":memory:") return randomBytes(32).toString("hex");
-  const path = join(dirname(config.dbPath), "keygate-jwt.key");
+  const path = join(dirname(config.dbPath), fileName);
   if (!existsSync(path)) {
     try {
       writeFileSync(path, randomBytes(32).toString("hex"), { mode: 0o600, flag: "wx" });
@@ -70,7 +74,16 @@ export function openKeygate(config: KeygateConfig, options: OpenKeygateOptions =
   ensureProjectionsCurrent(db.sql, projections);
   const store = new EventStore(db.sql, { projections, now });
   const keyIndex = new KeyIndex(db.sql, store);
-  const jwtSecret = loadJwtSecret(config);
+  // The JWT key signs tokens (`KEYGATE_JWT_SECRET` or keygate-jwt.key); the results key
+  // wraps recorded results' data keys (`KEYGATE_RESULTS_KEY` or keygate-results.key).
+  const jwtSecret = keyBesideDatabase(config, config.jwtSecret, "keygate-jwt.key");
+  const resultsKey = keyBesideDatabase(config, config.resultsKey, "keygate-results.key");
+  const idempotency = new IdempotencyResults(
+    db.sql,
+    store,
+    new ResultCipher(Buffer.from(resultsKey, "hex")),
+    { ttlSeconds: config.idempotency.ttlSeconds, now },
+  );
   const usage = new LastUsedTracker(db.sql);
   const close = () => {
     usage.flush();
@@ -78,5 +91,17 @@ export function openKeygate(config: KeygateConfig, options: OpenKeygateOptions =
   };
   const failedAuth = new FailedAuthLimiter({ now });
   const rateLimiter = new RateLimiter(new InMemoryCounterStore(), now);
-  return { config, db, store, keyIndex, usage, failedAuth, rateLimiter, jwtSecret, now, close };
+  return {
+    config,
+    db,
+    store,
+    keyIndex,
+    usage,
+    failedAuth,
+    rateLimiter,
+    idempotency,
+    jwtSecret,
+    now,
+    close,
+  };
 }

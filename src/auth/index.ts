@@ -120,12 +120,36 @@ function userIdentity(kg: Keygate, token: string, now: Date): Identity {
 
 /**
  * What runs after a request is authenticated, in order (rate limiting, then idempotency):
- * a step throws a KeygateError to refuse the request, or sets response headers.
+ * a step throws a KeygateError to refuse the request, sets response headers, or returns the
+ * response itself (an idempotent replay) so the handler does not run.
  */
 export type AuthenticatedStep = (
   identity: Identity,
-  context: { request: Request; path: string; set: { headers: Record<string, unknown> } },
-) => void;
+  context: StepContext,
+) => Response | undefined | Promise<Response | undefined>;
+
+/** What a step sees of the request. */
+export interface StepContext {
+  request: Request;
+  path: string;
+  set: { headers: Record<string, unknown> };
+}
+
+/** Runs `steps` from `from` on; the first to answer ends the chain. */
+function runSteps(
+  steps: readonly AuthenticatedStep[],
+  from: number,
+  identity: Identity,
+  context: StepContext,
+): Response | undefined | Promise<Response | undefined> {
+  for (let i = from; i < steps.length; i++) {
+    const answer = (steps[i] as AuthenticatedStep)(identity, context);
+    if (answer instanceof Promise)
+      return answer.then((response) => response ?? runSteps(steps, i + 1, identity, context));
+    if (answer) return answer;
+  }
+  return undefined;
+}
 
 /**
  * The plugin: adds the `scopes` route option, which authenticates, sets `identity`, then
@@ -141,12 +165,14 @@ export function keygateAuth(kg: Keygate, steps: readonly AuthenticatedStep[] = [
       .decorate("identity", undefined as unknown as Identity)
       .macro({
         scopes: (requirement: AuthRequirement) => ({
-          beforeHandle(context) {
+          // async: a step may answer later (idempotency reads the body), and Elysia awaits
+          // a hook only when it can tell the hook is asynchronous.
+          async beforeHandle(context) {
             const { request, server } = context;
             const address = () => server?.requestIP(request)?.address ?? "unknown";
             const identity = authenticate(kg, request.headers, requirement, address);
             (context as { identity: Identity }).identity = identity;
-            for (const step of steps) step(identity, context);
+            return runSteps(steps, 0, identity, context);
           },
         }),
       })

@@ -8,6 +8,9 @@ import { runInit } from "./init.ts";
 /** How often the key index looks for commits made by other processes (the CLI). */
 export const KEY_INDEX_SYNC_MS = 100;
 
+/** How often expired idempotent results are swept (their data keys destroyed). */
+export const IDEMPOTENCY_SWEEP_MS = 60_000;
+
 /** Starts serving; resolves once the port is open. */
 export async function runServe(kg: Keygate): Promise<void> {
   if (!findPlatformEntity(kg.db)) runInit(kg, false);
@@ -15,9 +18,12 @@ export async function runServe(kg: Keygate): Promise<void> {
   app.listen(kg.config.port);
   const sync = setInterval(() => kg.keyIndex.sync(), KEY_INDEX_SYNC_MS);
   const flush = setInterval(() => kg.usage.flush(), LAST_USED_FLUSH_MS);
+  kg.idempotency.sweep();
+  const sweep = setInterval(() => kg.idempotency.sweep(), IDEMPOTENCY_SWEEP_MS);
   const stop = () => {
     clearInterval(sync);
     clearInterval(flush);
+    clearInterval(sweep);
     app.stop();
     kg.close(); // flushes pending last-used times
     process.exit(0);

@@ -83,6 +83,33 @@ export const ConfigFileSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    idempotency: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean()),
+          methods: Type.Optional(
+            Type.Array(Type.String({ pattern: "^[A-Za-z]+$" }), { minItems: 1, maxItems: 10 }),
+          ),
+          key_pattern: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86400 })),
+          mismatch_status: Type.Optional(Type.Union([Type.Literal(409), Type.Literal(422)])),
+          record_server_errors: Type.Optional(Type.Boolean()),
+          max_response_bytes: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 * 1024 ** 2 })),
+          required: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  method: Type.String({ pattern: "^[A-Za-z]+$" }),
+                  path: Type.String({ pattern: "^/" }),
+                },
+                { additionalProperties: false },
+              ),
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     errors: Type.Optional(
       Type.Object(
         {
@@ -129,11 +156,41 @@ export interface KeygateConfig {
   };
   /** Rate limits: the default per-key policy and the per-route ones (SPEC §4). */
   rateLimits: { enabled: boolean; default: RateLimitPolicy; routes: RoutePolicy[] };
+  /** Idempotency-Key handling (SPEC §5). */
+  idempotency: IdempotencyConfig;
+  /**
+   * The master key (64 hex characters) that wraps recorded results' data keys, from
+   * `KEYGATE_RESULTS_KEY`, if set (else a key file beside the database).
+   */
+  resultsKey: string | undefined;
   /** The JWT signing key from `KEYGATE_JWT_SECRET`, if set (else a key file beside the database). */
   jwtSecret: string | undefined;
   /** Error codes renamed for the wire, e.g. `api_key_invalid` → `invalid_api_key`. */
   errorCodes: Partial<Record<KeygateErrorCode, string>>;
 }
+
+/** Idempotency-Key handling, resolved. */
+export interface IdempotencyConfig {
+  /** Off: the header is ignored everywhere. */
+  enabled: boolean;
+  /** The methods the header is honoured on (upper case). Default: POST. */
+  methods: string[];
+  /** What a valid key looks like. Default: 8–64 of letters, digits, `.`, `_`, `-`. */
+  keyPattern: RegExp;
+  /** How long a result is replayed. Default: 24 h. */
+  ttlSeconds: number;
+  /** The status of `idempotency_mismatch`: 409 (default) or 422 (IETF draft). */
+  mismatchStatus: 409 | 422;
+  /** Whether 5xx responses are recorded and replayed (default: yes). */
+  recordServerErrors: boolean;
+  /** Larger response bodies are not stored. Default: 1 MiB. */
+  maxResponseBytes: number;
+  /** Routes (method + path pattern) where the header is required. */
+  required: { method: string; path: string }[];
+}
+
+/** The default Idempotency-Key format of SPEC §5. */
+export const DEFAULT_IDEMPOTENCY_KEY_PATTERN = "^[A-Za-z0-9._-]{8,64}$";
 
 /** Why the configuration cannot be used; the message names the source and the field. */
 export class ConfigError extends Error {
@@ -175,6 +232,32 @@ function parsePort(raw: string): number {
   return port;
 }
 
+function resolveIdempotency(file: ConfigFile, source: string | undefined): IdempotencyConfig {
+  const section = file.idempotency ?? {};
+  const patternSource = section.key_pattern ?? DEFAULT_IDEMPOTENCY_KEY_PATTERN;
+  let keyPattern: RegExp;
+  try {
+    keyPattern = new RegExp(patternSource);
+  } catch (error) {
+    throw new ConfigError(
+      `KEYGATE_CONFIG ${source}: idempotency.key_pattern: not a regular expression (${(error as Error).message})`,
+    );
+  }
+  return {
+    enabled: section.enabled ?? true,
+    methods: (section.methods ?? ["POST"]).map((m) => m.toUpperCase()),
+    keyPattern,
+    ttlSeconds: section.ttl_seconds ?? 86400,
+    mismatchStatus: section.mismatch_status ?? 409,
+    recordServerErrors: section.record_server_errors ?? true,
+    maxResponseBytes: section.max_response_bytes ?? 1024 * 1024,
+    required: (section.required ?? []).map((r) => ({
+      method: r.method.toUpperCase(),
+      path: r.path,
+    })),
+  };
+}
+
 /** Resolves the configuration from the environment (and the file it names). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): KeygateConfig {
   const file = env.KEYGATE_CONFIG ? readConfigFile(env.KEYGATE_CONFIG) : {};
@@ -188,6 +271,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `KEYGATE_CONFIG ${env.KEYGATE_CONFIG}: keys.public_prefix: must differ from keys.secret_prefix`,
     );
   }
+  const resultsKey = env.KEYGATE_RESULTS_KEY || undefined;
+  if (resultsKey !== undefined && !/^[0-9a-fA-F]{64}$/.test(resultsKey))
+    throw new ConfigError("KEYGATE_RESULTS_KEY: must be 64 hexadecimal characters (32 bytes)");
   return {
     port: env.KEYGATE_PORT ? parsePort(env.KEYGATE_PORT) : (file.port ?? DEFAULT_PORT),
     dbPath: env.KEYGATE_DB || file.database?.path || DEFAULT_DB_PATH,
@@ -218,6 +304,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         algorithm: r.algorithm ?? "fixed",
       })),
     },
+    idempotency: resolveIdempotency(file, env.KEYGATE_CONFIG),
+    resultsKey,
     jwtSecret: env.KEYGATE_JWT_SECRET || undefined,
     errorCodes: file.errors?.codes ?? {},
   };

@@ -48,6 +48,9 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): K
   db.exec("PRAGMA journal_mode = WAL");
   db.exec(`PRAGMA synchronous = ${options.durability === "full" ? "FULL" : "NORMAL"}`);
   db.exec("PRAGMA foreign_keys = ON");
+  // Deleted rows are overwritten, not just unlinked: a destroyed data key (an expired
+  // idempotent result's) does not linger in a free page of the file.
+  db.exec("PRAGMA secure_delete = ON");
   // 64 MiB of page cache (SQLite's default is 2 MiB): the key tables of a large
   // deployment stay in memory instead of being re-read on every lookup miss.
   db.exec("PRAGMA cache_size = -65536");

@@ -5,7 +5,7 @@
  * Migrations in `drizzle/` are generated from this file by `bun run db:generate`.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { blob, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** Every event ever recorded, in global order, hash-chained. Never updated or deleted. */
 export const events = sqliteTable(
@@ -136,3 +136,39 @@ export const apiKeyUsage = sqliteTable("api_key_usage", {
   keyId: text("key_id").primaryKey(),
   lastUsedAt: text("last_used_at").notNull(),
 });
+
+/**
+ * Read model: the recorded result of each Idempotency-Key, by scope
+ * (`{entity}:{scope}:{key}`), until it expires; the sealed response stays in the event at
+ * `position`. Expired rows are swept; the log keeps every result.
+ */
+export const idempotencyResults = sqliteTable(
+  "idempotency_results",
+  {
+    scopeKey: text("scope_key").primaryKey(),
+    fingerprint: text("fingerprint").notNull(),
+    position: integer("position").notNull(),
+    streamVersion: integer("stream_version").notNull(),
+    dataKeyId: text("data_key_id").notNull(),
+    /** Unix milliseconds. */
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("idempotency_results_expiry").on(t.expiresAt)],
+);
+
+/**
+ * The data key of each recorded result, wrapped (AES-256-GCM) under the results master key
+ * that lives outside the database. Not in the log and not a projection: written in the same
+ * transaction as its result's event, deleted when the result expires (crypto-shredding), and
+ * never rebuilt — once gone, that result can no longer be read by anyone.
+ */
+export const idempotencyDataKeys = sqliteTable(
+  "idempotency_data_keys",
+  {
+    id: text("id").primaryKey(),
+    wrappedKey: blob("wrapped_key", { mode: "buffer" }).notNull(),
+    /** Unix milliseconds. */
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("idempotency_data_keys_expiry").on(t.expiresAt)],
+);

@@ -101,6 +101,12 @@ export const ERROR_CATALOGUE = {
     type: "idempotency",
     message: "A request with this Idempotency-Key is still being processed.",
   },
+  idempotency_result_too_large: {
+    status: 409,
+    type: "idempotency",
+    message:
+      "The first request with this Idempotency-Key completed, but its response was too large to keep; it will not run again.",
+  },
   invalid_request: { status: 400, type: "invalid_request", message: "The request is not valid." },
   api_error: { status: 500, type: "api_error", message: "An internal error occurred." },
 } as const satisfies Record<string, ErrorEntry>;
@@ -120,13 +126,15 @@ export class KeygateError extends Error {
     readonly param?: string,
     /** For 429s and in-use conflicts: whole seconds the client should wait (`Retry-After`). */
     readonly retryAfterSeconds?: number,
+    /** A status the configuration chose instead of the catalogue's (422 for a mismatch). */
+    readonly statusOverride?: number,
   ) {
     super(message ?? ERROR_CATALOGUE[code].message);
   }
 
-  /** The HTTP status of this error's code. */
+  /** The HTTP status of this error. */
   get status(): number {
-    return ERROR_CATALOGUE[this.code].status;
+    return this.statusOverride ?? ERROR_CATALOGUE[this.code].status;
   }
 
   /** The envelope type of this error's code. */

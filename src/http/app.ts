@@ -3,6 +3,7 @@ import { setImmediate } from "node:timers";
 import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
+import { idempotencyPlugin } from "../idempotency/index.ts";
 import type { ScryptCost } from "../users/password.ts";
 import { healthRoutes } from "./health.ts";
 import {
@@ -45,9 +46,15 @@ function stdoutAccessLog(): AccessLogger {
   };
 }
 
+const describe = (error: unknown): string => {
+  const cause = (error as Error)?.cause;
+  const own = String((error as Error)?.stack ?? error);
+  return cause === undefined ? own : `${own}\ncaused by: ${describe(cause)}`;
+};
+
 const toStderr: InternalErrorReporter = (error, requestId) => {
   process.stderr.write(
-    `${JSON.stringify({ level: "error", request_id: requestId, error: String((error as Error)?.stack ?? error) })}\n`,
+    `${JSON.stringify({ level: "error", request_id: requestId, error: describe(error) })}\n`,
   );
 };
 
@@ -89,6 +96,7 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
         },
       }),
     )
+    .use(idempotencyPlugin(kg))
     .use(healthRoutes(kg))
     .use(meRoutes(kg))
     .use(apiKeyRoutes(kg))

@@ -1,13 +1,17 @@
 /**
- * The guard every Keygate route uses: authentication, then the per-key rate limit
- * (idempotency joins the chain in issue 5). Order matters and is fixed here:
- * 401/403 → 429 → handler.
+ * The guard every Keygate route uses: authentication, then the per-key rate limit, then
+ * Idempotency-Key. Order matters and is fixed here (SPEC §5): 401/403 → 429 → 400/409 or a
+ * replay → handler. The idempotency step needs `idempotencyPlugin` mounted on the app.
  */
 import type { Keygate } from "../app/keygate.ts";
 import { keygateAuth } from "../auth/index.ts";
+import { idempotencyStep } from "../idempotency/index.ts";
 import { rateLimitStep } from "../ratelimit/index.ts";
 
-/** keygate/auth with the rate-limit step chained after it (unless rate limits are off). */
+/** keygate/auth with the rate-limit and idempotency steps chained after it (each unless off). */
 export function keygateGuard(kg: Keygate) {
-  return keygateAuth(kg, kg.config.rateLimits.enabled ? [rateLimitStep(kg)] : []);
+  return keygateAuth(kg, [
+    ...(kg.config.rateLimits.enabled ? [rateLimitStep(kg)] : []),
+    ...(kg.config.idempotency.enabled ? [idempotencyStep(kg)] : []),
+  ]);
 }

@@ -1,5 +1,5 @@
 /**
- * Prefixed identifiers: `key_…`, `ent_…`, `usr_…`, `req_…`.
+ * Prefixed identifiers: `key_…`, `ent_…`, `usr_…`, `req_…`, `dk_…` (a result's data key).
  *
  * The body is 22 base62 characters: 7 encode the creation time in milliseconds (enough
  * until 62^7 ms ≈ the year 2081), then 15 random characters from nanoid (~89 bits). Time-ordered ids make every index keyed by
@@ -14,7 +14,7 @@ import { customAlphabet } from "nanoid";
 export const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /** The kinds of object that get an id, by prefix. */
-export type IdPrefix = "key" | "ent" | "usr" | "req";
+export type IdPrefix = "key" | "ent" | "usr" | "req" | "dk";
 
 const TIME_LENGTH = 7;
 const randomPart = customAlphabet(BASE62, 15);

@@ -8,11 +8,17 @@ import { type EventRow, eventFromRow } from "../store/event-store.ts";
 import type { InlineProjection } from "../store/recorded-event.ts";
 import { apiKeysProjection } from "./api-keys.ts";
 import { entitiesProjection } from "./entities.ts";
+import { idempotencyResultsProjection } from "./idempotency-results.ts";
 import { usersProjection } from "./users.ts";
 
 /** Every projection Keygate maintains, bound to a connection. */
 export function allProjections(sql: SqlConnection): InlineProjection[] {
-  return [entitiesProjection(sql), apiKeysProjection(sql), usersProjection(sql)];
+  return [
+    entitiesProjection(sql),
+    apiKeysProjection(sql),
+    usersProjection(sql),
+    idempotencyResultsProjection(sql),
+  ];
 }
 
 /** What a rebuild did. */

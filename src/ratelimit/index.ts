@@ -48,5 +48,6 @@ export function rateLimitStep(kg: Keygate): AuthenticatedStep {
         decision.retryAfterSeconds,
       );
     }
+    return undefined;
   };
 }

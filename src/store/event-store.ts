@@ -22,6 +22,11 @@ export interface AppendOptions {
   expectedStreamVersion: ExpectedStreamVersion;
   /** Actor and request id, recorded with every event of the append. */
   metadata: EventMetadata;
+  /**
+   * Writes outside the log that must commit with these events or not at all (a recorded
+   * result's data key). Runs inside the append's transaction, after the projections.
+   */
+  alsoInTransaction?: (events: readonly RecordedEvent[]) => void;
 }
 
 /** What an append did. */
@@ -201,7 +206,7 @@ export class EventStore {
   #appendInTransaction(
     streamId: string,
     events: readonly KeygateEvent[],
-    { expectedStreamVersion, metadata }: AppendOptions,
+    { expectedStreamVersion, metadata, alsoInTransaction }: AppendOptions,
   ): AppendResult {
     const sql = this.#sql;
     const current = this.streamVersion(streamId);
@@ -276,6 +281,7 @@ export class EventStore {
 
     for (const event of recorded)
       for (const projection of this.#projections) projection.apply(event);
+    alsoInTransaction?.(recorded);
     if (this.#batchHead) this.#batchHead = { position, hash: prevHash };
     return { nextExpectedStreamVersion: version, lastPosition: position, events: recorded };
   }

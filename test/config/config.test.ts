@@ -34,6 +34,17 @@ describe("configuration", () => {
         default: { name: "default", limit: 100, windowSeconds: 1, algorithm: "fixed" },
         routes: [],
       },
+      idempotency: {
+        enabled: true,
+        methods: ["POST"],
+        keyPattern: /^[A-Za-z0-9._-]{8,64}$/,
+        ttlSeconds: 86400,
+        mismatchStatus: 409,
+        recordServerErrors: true,
+        maxResponseBytes: 1024 * 1024,
+        required: [],
+      },
+      resultsKey: undefined,
       jwtSecret: undefined,
       errorCodes: {},
     });
@@ -86,6 +97,46 @@ describe("configuration", () => {
       JSON.stringify({ rate_limits: { default: { limit: 0, window_seconds: 1 } } }),
     );
     expect(errorOf({ KEYGATE_CONFIG: bad })).toMatch(/rate_limits.default.limit/);
+  });
+
+  test("idempotency: methods, key format, window, mismatch status, 5xx, size cap, required routes", () => {
+    const path = file(
+      "idempotency.json",
+      JSON.stringify({
+        idempotency: {
+          methods: ["post", "PUT"],
+          key_pattern: "^[0-9a-f-]{36}$",
+          ttl_seconds: 3600,
+          mismatch_status: 422,
+          record_server_errors: false,
+          max_response_bytes: 4096,
+          required: [{ method: "post", path: "/ecom/v1/checkout" }],
+        },
+      }),
+    );
+    const config = loadConfig({ KEYGATE_CONFIG: path, KEYGATE_RESULTS_KEY: "ab".repeat(32) });
+    expect(config.idempotency).toEqual({
+      enabled: true,
+      methods: ["POST", "PUT"],
+      keyPattern: /^[0-9a-f-]{36}$/,
+      ttlSeconds: 3600,
+      mismatchStatus: 422,
+      recordServerErrors: false,
+      maxResponseBytes: 4096,
+      required: [{ method: "POST", path: "/ecom/v1/checkout" }],
+    });
+    expect(config.resultsKey).toBe("ab".repeat(32));
+    const badPattern = file(
+      "bad-pattern.json",
+      JSON.stringify({ idempotency: { key_pattern: "([" } }),
+    );
+    expect(errorOf({ KEYGATE_CONFIG: badPattern })).toContain("idempotency.key_pattern");
+    const badStatus = file(
+      "bad-status.json",
+      JSON.stringify({ idempotency: { mismatch_status: 400 } }),
+    );
+    expect(errorOf({ KEYGATE_CONFIG: badStatus })).toContain("idempotency.mismatch_status");
+    expect(errorOf({ KEYGATE_RESULTS_KEY: "too-short" })).toContain("KEYGATE_RESULTS_KEY");
   });
 
   test("renaming an error code that does not exist is refused", () => {

@@ -84,6 +84,29 @@ test("a merchant's day: entities, a user, keys of both environments, login, rota
       kind: "pair",
     });
     secrets.push(liveKey.body.secret, testKey.body.secret, branchKey.body.secret);
+
+    // A creation retried with the same Idempotency-Key gets the same key and secret back; the
+    // recorded answer is sealed in the log (the byte search at the end covers it).
+    const createOnce = async () => {
+      const response = await fetch(`${server.url}/v1/api-keys`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          "idempotency-key": "merchant-day-0001",
+        },
+        body: JSON.stringify({ name: "retried", scopes: ["links:read"], environment: "live" }),
+      });
+      return {
+        replayed: response.headers.get("idempotent-replayed"),
+        body: (await response.json()) as any,
+      };
+    };
+    const once = await createOnce();
+    const twice = await createOnce();
+    expect([once.replayed, twice.replayed]).toEqual([null, "true"]);
+    expect(twice.body.secret).toBe(once.body.secret);
+    secrets.push(once.body.secret);
     expect([liveKey.body.livemode, testKey.body.livemode]).toEqual([true, false]);
     expect((await api("GET", "/v1/me", liveKey.body.secret)).body.entity.id).toBe(merchant.body.id);
     // The token is for management routes only.

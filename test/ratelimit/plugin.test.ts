@@ -1,9 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { createApiKey, rotateApiKey, updateApiKey } from "../../src/commands/api-keys.ts";
 import { codeOf, testApp } from "../support/http.ts";
-import { FakeClock, TEST_ACTOR, tempDir } from "../support/keygate.ts";
+import { FakeClock, TEST_ACTOR } from "../support/keygate.ts";
 
 let cleanup: (() => void)[] = [];
 afterEach(() => {
@@ -11,15 +9,11 @@ afterEach(() => {
   cleanup = [];
 });
 function setup(config?: object) {
-  const env: Record<string, string> = {};
-  if (config) {
-    const { dir, remove } = tempDir();
-    cleanup.push(remove);
-    env.KEYGATE_CONFIG = join(dir, "config.json");
-    writeFileSync(env.KEYGATE_CONFIG, JSON.stringify(config));
-  }
-  const t = testApp({ env, clock: new FakeClock("2026-03-01T12:00:00.000Z") });
-  cleanup.push(() => t.kg.close());
+  const t = testApp({
+    clock: new FakeClock("2026-03-01T12:00:00.000Z"),
+    ...(config ? { config } : {}),
+  });
+  cleanup.push(t.close);
   return t;
 }
 

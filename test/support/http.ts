@@ -1,15 +1,19 @@
 /** An in-process Keygate app for HTTP tests: `app.handle`, no port. */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Keygate } from "../../src/app/keygate.ts";
 import { initPlatform } from "../../src/commands/init.ts";
 import { createApp } from "../../src/http/app.ts";
 import type { AccessLogEntry } from "../../src/http/request-context.ts";
-import { FakeClock, TEST_SCRYPT_COST, testKeygate } from "./keygate.ts";
+import { FakeClock, TEST_SCRYPT_COST, tempDir, testKeygate } from "./keygate.ts";
 
 /** What a test call returned, body parsed. */
 export interface Reply {
   status: number;
   headers: Headers;
   body: any;
+  /** The body exactly as sent. */
+  text: string;
 }
 
 /** Options of one call. */
@@ -20,10 +24,21 @@ export interface CallOptions {
   body?: unknown;
 }
 
-/** A fresh Keygate with its platform keys and a `call` helper. */
-export function testApp(options: { env?: Record<string, string>; clock?: FakeClock } = {}) {
+/**
+ * A fresh Keygate with its platform keys and a `call` helper. `config` is written to a
+ * temporary `KEYGATE_CONFIG` file; `close()` closes the database and removes the file.
+ */
+export function testApp(
+  options: { env?: Record<string, string>; clock?: FakeClock; config?: object } = {},
+) {
   const clock = options.clock ?? new FakeClock();
-  const kg: Keygate = testKeygate({ clock, ...(options.env ? { env: options.env } : {}) });
+  const env = { ...options.env };
+  const temp = options.config ? tempDir() : undefined;
+  if (temp) {
+    env.KEYGATE_CONFIG = join(temp.dir, "config.json");
+    writeFileSync(env.KEYGATE_CONFIG, JSON.stringify(options.config));
+  }
+  const kg: Keygate = testKeygate({ clock, env });
   const init = initPlatform(kg, { actor: "test", request_id: null });
   if (!init.created) throw new Error("expected a fresh database");
   const internalErrors: unknown[] = [];
@@ -51,11 +66,15 @@ export function testApp(options: { env?: Record<string, string>; clock?: FakeClo
     } catch {
       // not JSON: keep the text
     }
-    return { status: response.status, headers: response.headers, body: parsed };
+    return { status: response.status, headers: response.headers, body: parsed, text };
   }
   return {
     kg,
     app,
+    close: () => {
+      kg.close();
+      temp?.remove();
+    },
     clock,
     call,
     internalErrors,
@@ -67,6 +86,6 @@ export function testApp(options: { env?: Record<string, string>; clock?: FakeClo
 }
 
 /** The error code of a reply (asserting it is an envelope). */
-export function codeOf(reply: Reply): string {
+export function codeOf(reply: Pick<Reply, "body">): string {
   return reply.body?.error?.code;
 }

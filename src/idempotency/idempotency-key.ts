@@ -1,0 +1,41 @@
+/**
+ * Reading the `Idempotency-Key` header: a bare token or an RFC 8941 structured-field
+ * string (`"…"`, as the IETF draft sends it), checked against the configured format.
+ */
+import { KeygateError } from "../errors/keygate-error.ts";
+
+/** Unwraps an sf-string (`"a\"b"` → `a"b`); undefined if it is not one. */
+function unquoteStructuredString(value: string): string | undefined {
+  if (value.length < 2 || !value.startsWith('"') || !value.endsWith('"')) return undefined;
+  let out = "";
+  for (let i = 1; i < value.length - 1; i++) {
+    const char = value[i] as string;
+    if (char === "\\") {
+      const next = value[++i];
+      // RFC 8941 §3.3.3: only \" and \\ are escapes; the closing quote must not be escaped.
+      if ((next !== '"' && next !== "\\") || i >= value.length - 1) return undefined;
+      out += next;
+    } else if (char === '"') {
+      return undefined;
+    } else {
+      out += char;
+    }
+  }
+  return out;
+}
+
+/**
+ * The key the client sent, or a 400 `idempotency_key_invalid` that says what a key must
+ * look like.
+ */
+export function readIdempotencyKey(header: string, pattern: RegExp): string {
+  const trimmed = header.trim();
+  const key = trimmed.startsWith('"') ? unquoteStructuredString(trimmed) : trimmed;
+  if (key === undefined || !pattern.test(key)) {
+    throw new KeygateError(
+      "idempotency_key_invalid",
+      `The Idempotency-Key header must match ${pattern.source} (sent bare or as a quoted string).`,
+    );
+  }
+  return key;
+}

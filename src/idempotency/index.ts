@@ -1,0 +1,205 @@
+/**
+ * `keygate/idempotency`: Idempotency-Key for HTTP routes (SPEC §5), in two parts.
+ *
+ * - {@link idempotencyStep} runs in the guard chain after authentication and the rate
+ *   limit: it reads and checks the key, fingerprints the request and admits it — replaying
+ *   the recorded response, refusing a mismatch or a key in use, or letting the handler run.
+ * - {@link idempotencyPlugin} keeps the raw body of requests that carry a key (the
+ *   fingerprint hashes the bytes as sent) and, after the handler, records its response —
+ *   errors it threw included — BEFORE the response is sent.
+ *
+ * Mount the plugin before the routes: `app.use(idempotencyPlugin(kg)).use(routes)`.
+ */
+import { Elysia } from "elysia";
+import type { Keygate } from "../app/keygate.ts";
+import type { Identity } from "../auth/identity.ts";
+import type { AuthenticatedStep } from "../auth/index.ts";
+import { KeygateError } from "../errors/keygate-error.ts";
+import { eventMetadata } from "../http/event-metadata.ts";
+import { scopeGrants } from "../keys/scopes.ts";
+import { compilePathPattern } from "../ratelimit/policy.ts";
+import type { EventMetadata } from "../store/recorded-event.ts";
+import { pathWithQuery, requestFingerprint } from "./fingerprint.ts";
+import { readIdempotencyKey } from "./idempotency-key.ts";
+import type { IdempotencyScope, IdempotencyTicket } from "./result-store.ts";
+import { isContentHeader, type StoredResponse } from "./stored-response.ts";
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A copy of each request that carries an Idempotency-Key, taken before the body is parsed:
+ * the fingerprint hashes the body bytes as sent.
+ */
+const unparsed = new WeakMap<Request, Request>();
+
+/** Requests admitted to run, whose response is to be recorded. */
+const admitted = new WeakMap<
+  Request,
+  { ticket: IdempotencyTicket; metadata: EventMetadata; scopes: readonly string[] }
+>();
+
+function scopeOf(identity: Identity, key: string): IdempotencyScope {
+  return {
+    entityId: identity.entity.id,
+    scope: identity.environment ?? "dashboard",
+    key,
+  };
+}
+
+/** A recorded response as a replay: the same status, content headers and bytes. */
+function replay(identity: Identity, stored: StoredResponse): Response {
+  // Results are shared by every key of the entity and environment; a replay must not hand
+  // a narrower key what only a wider one could have obtained (a new key's secret, say).
+  if (!stored.callerScopes.every((scope) => scopeGrants(identity.scopes, scope))) {
+    throw new KeygateError(
+      "insufficient_scope",
+      "The result recorded for this Idempotency-Key was produced for a caller holding scopes this key lacks.",
+    );
+  }
+  if (stored.body === null) {
+    throw new KeygateError(
+      "idempotency_result_too_large",
+      `The first request with this Idempotency-Key completed with status ${stored.status}, but its ${stored.bodyBytes}-byte response was over the size cap and was not kept; it will not run again. Use a new Idempotency-Key to repeat the operation.`,
+    );
+  }
+  const headers = new Headers(stored.headers);
+  headers.set("idempotent-replayed", "true");
+  return new Response(stored.body, { status: stored.status, headers });
+}
+
+/** The Idempotency-Key step of the guard chain (authentication → rate limit → this). */
+export function idempotencyStep(kg: Keygate): AuthenticatedStep {
+  const config = kg.config.idempotency;
+  const methods = new Set(config.methods);
+  const required = config.required.map((r) => ({
+    method: r.method,
+    pattern: compilePathPattern(r.path),
+  }));
+  return (identity, { request, path, set }) => {
+    if (!methods.has(request.method)) return undefined;
+    const header = request.headers.get("idempotency-key");
+    if (header === null) {
+      if (required.some((r) => r.method === request.method && r.pattern.test(path)))
+        throw new KeygateError("idempotency_key_missing");
+      return undefined;
+    }
+    const key = readIdempotencyKey(header, config.keyPattern);
+    const copy = unparsed.get(request);
+    const metadata = eventMetadata(identity, set);
+    return (copy ? copy.arrayBuffer() : Promise.resolve(EMPTY)).then((body) => {
+      const fingerprint = requestFingerprint(
+        request.method,
+        pathWithQuery(request.url),
+        new Uint8Array(body),
+      );
+      const admission = kg.idempotency.begin(scopeOf(identity, key), fingerprint);
+      switch (admission.kind) {
+        case "replay":
+          return replay(identity, admission.response);
+        case "mismatch":
+          throw new KeygateError(
+            "idempotency_mismatch",
+            "This Idempotency-Key was already used with a different request (method, path, query or body); use a new key for a new request.",
+            undefined,
+            undefined,
+            config.mismatchStatus,
+          );
+        case "in_use":
+          throw new KeygateError("idempotency_key_in_use", undefined, undefined, 1);
+        case "run":
+          admitted.set(request, { ticket: admission.ticket, metadata, scopes: identity.scopes });
+          return undefined;
+      }
+    });
+  };
+}
+
+type ResponseSet = { status?: number | string; headers: Record<string, unknown> };
+
+/** What the client is about to receive, as bytes, the way Elysia would have sent it. */
+async function asSent(
+  value: unknown,
+  set: ResponseSet,
+): Promise<{ status: number; headers: [string, string][]; body: Uint8Array }> {
+  const fromSet = Object.entries(set.headers)
+    .filter(([name]) => isContentHeader(name))
+    .map(([name, v]) => [name, String(v)] as [string, string]);
+  const status = typeof set.status === "number" ? set.status : 200;
+  if (value instanceof Response) {
+    const own = [...value.headers].filter(([name]) => isContentHeader(name));
+    return {
+      status: value.status,
+      headers: own,
+      body: new Uint8Array(await value.arrayBuffer()),
+    };
+  }
+  let body: Uint8Array;
+  let type: string | undefined;
+  if (value === undefined || value === null) body = EMPTY;
+  else if (typeof value === "string")
+    [body, type] = [Buffer.from(value), "text/plain;charset=utf-8"];
+  else if (value instanceof Uint8Array) [body, type] = [value, "application/octet-stream"];
+  else if (value instanceof ArrayBuffer)
+    [body, type] = [new Uint8Array(value), "application/octet-stream"];
+  else [body, type] = [Buffer.from(JSON.stringify(value)), "application/json;charset=utf-8"];
+  const headers = fromSet.some(([name]) => name === "content-type")
+    ? fromSet
+    : type
+      ? [["content-type", type] as [string, string], ...fromSet]
+      : fromSet;
+  return { status, headers, body };
+}
+
+/** Statuses the handler did not decide on its own: retries of these run afresh. */
+function isRecordable(status: number, recordServerErrors: boolean): boolean {
+  if (status === 401 || status === 403 || status === 429) return false;
+  return status < 500 || recordServerErrors;
+}
+
+/**
+ * The plugin: copies requests that carry a key before their body is parsed, and records the
+ * response of every admitted request before it goes out.
+ */
+export function idempotencyPlugin(kg: Keygate) {
+  const config = kg.config.idempotency;
+  const methods = new Set(config.methods);
+  return new Elysia({ name: "keygate/idempotency" })
+    .onRequest(({ request }) => {
+      if (methods.has(request.method) && request.headers.has("idempotency-key"))
+        unparsed.set(request, request.clone() as Request);
+    })
+    .mapResponse({ as: "global" }, ({ request, response, set }) => {
+      const run = admitted.get(request);
+      // Handing the value back unchanged: in Elysia 1.4 a global mapResponse that returns
+      // nothing loses the body of the not-found error.
+      if (!run) return response as Response;
+      admitted.delete(request);
+      return (async () => {
+        const sent = await asSent(response, set);
+        if (!isRecordable(sent.status, config.recordServerErrors)) {
+          run.ticket.release();
+        } else {
+          const tooLarge = sent.body.length > config.maxResponseBytes;
+          try {
+            await run.ticket.complete(
+              {
+                ...sent,
+                body: tooLarge ? null : sent.body,
+                bodyBytes: sent.body.length,
+                callerScopes: run.scopes,
+              },
+              run.metadata,
+            );
+          } catch (error) {
+            const failure = new KeygateError(
+              "api_error",
+              "The response could not be recorded for Idempotency-Key replay, so it is not sent; the request may have taken effect.",
+            );
+            failure.cause = error;
+            throw failure;
+          }
+        }
+        return new Response(sent.body, { status: sent.status, headers: sent.headers });
+      })();
+    });
+}

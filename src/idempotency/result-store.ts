@@ -1,0 +1,267 @@
+/**
+ * Recorded idempotent results: exactly-once admission of requests by Idempotency-Key, and
+ * the durable record of what each first request answered (SPEC §5). Framework-free: the
+ * HTTP plugin and the gateway both drive it.
+ *
+ * A request {@link IdempotencyResults.begin}s with its scope and fingerprint and gets one of:
+ * a replay of the recorded response, a mismatch, "in use" (the first request is still
+ * running in this process), or a ticket to run the handler. The ticket's `complete` appends
+ * the sealed response to the log (group commit) and returns only once it is durable; the
+ * response may then be sent.
+ */
+import type { SqlConnection } from "../db/sql.ts";
+import { newId } from "../ids/index.ts";
+import { idempotencyScopeKey } from "../projections/idempotency-results.ts";
+import type { EventStore } from "../store/event-store.ts";
+import type { EventMetadata } from "../store/recorded-event.ts";
+import type { ResultCipher } from "./result-cipher.ts";
+import {
+  parseStoredResponse,
+  type StoredResponse,
+  serialiseStoredResponse,
+} from "./stored-response.ts";
+
+/** Whose results a key names: an entity, in one environment (or `dashboard` for users). */
+export interface IdempotencyScope {
+  entityId: string;
+  scope: "live" | "test" | "dashboard";
+  key: string;
+}
+
+/** Admits the first request with a key; {@link IdempotencyResults.begin} hands it out. */
+export interface IdempotencyTicket {
+  /** Records the response durably (resolves after the commit), then frees the key. */
+  complete(response: StoredResponse, metadata: EventMetadata): Promise<void>;
+  /** Frees the key without recording anything (the response is not to be replayed). */
+  release(): void;
+}
+
+/** What {@link IdempotencyResults.begin} decided. */
+export type Admission =
+  | { kind: "replay"; response: StoredResponse }
+  | { kind: "mismatch" }
+  | { kind: "in_use" }
+  | { kind: "run"; ticket: IdempotencyTicket };
+
+/** Options of {@link IdempotencyResults}. */
+export interface IdempotencyResultsOptions {
+  /** How long a result is replayed. */
+  ttlSeconds: number;
+  /** The clock. */
+  now: () => Date;
+  /** Decrypted results kept in memory for fast replays (default 10,000 or 64 MiB). */
+  cacheEntries?: number;
+  cacheBytes?: number;
+}
+
+interface CachedResult {
+  fingerprint: string;
+  expiresAtMs: number;
+  response: StoredResponse;
+}
+
+interface ResultRow {
+  fingerprint: string;
+  stream_version: number;
+  expires_at: number;
+  data_key_id: string;
+  data: string;
+  wrapped_key: Uint8Array | null;
+}
+
+/** A result's associated data: it opens only for its own scope and fingerprint. */
+function sealContext(scopeKey: string, fingerprint: string): string {
+  return `${scopeKey}\n${fingerprint}`;
+}
+
+/** The recorded results over the log, with the in-process exactly-once admission. */
+export class IdempotencyResults {
+  readonly #sql: SqlConnection;
+  readonly #store: EventStore;
+  readonly #cipher: ResultCipher;
+  readonly #ttlMs: number;
+  readonly #now: () => Date;
+  /** Keys whose first request is running here, with that request's fingerprint. */
+  readonly #inFlight = new Map<string, string>();
+  /** Least recently used first. */
+  readonly #cache = new Map<string, CachedResult>();
+  readonly #cacheEntries: number;
+  readonly #cacheBytes: number;
+  #cachedBytes = 0;
+
+  constructor(
+    sql: SqlConnection,
+    store: EventStore,
+    cipher: ResultCipher,
+    options: IdempotencyResultsOptions,
+  ) {
+    this.#sql = sql;
+    this.#store = store;
+    this.#cipher = cipher;
+    this.#ttlMs = options.ttlSeconds * 1000;
+    this.#now = options.now;
+    this.#cacheEntries = options.cacheEntries ?? 10_000;
+    this.#cacheBytes = options.cacheBytes ?? 64 * 1024 ** 2;
+  }
+
+  /**
+   * Decides what a request with this key and fingerprint gets. Exactly one of any number of
+   * concurrent requests with one key is handed a ticket; until it completes or releases it,
+   * the others are `in_use` (or `mismatch`, if they are a different request).
+   */
+  begin(scope: IdempotencyScope, fingerprint: string): Admission {
+    const scopeKey = idempotencyScopeKey(scope.entityId, scope.scope, scope.key);
+    const running = this.#inFlight.get(scopeKey);
+    if (running !== undefined) return { kind: running === fingerprint ? "in_use" : "mismatch" };
+
+    const nowMs = this.#now().getTime();
+    const cached = this.#fromCache(scopeKey, nowMs);
+    let streamVersion: number | undefined;
+    if (cached) {
+      if (cached.fingerprint !== fingerprint) return { kind: "mismatch" };
+      return { kind: "replay", response: cached.response };
+    }
+    const row = this.#sql
+      .prepare<ResultRow>(
+        "SELECT r.fingerprint, r.stream_version, r.expires_at, r.data_key_id, e.data, k.wrapped_key FROM idempotency_results r JOIN events e ON e.position = r.position LEFT JOIN idempotency_data_keys k ON k.id = r.data_key_id WHERE r.scope_key = ?",
+      )
+      .get(scopeKey);
+    if (row) {
+      streamVersion = row.stream_version;
+      // Expired (or its data key already destroyed): the key is new again.
+      if (row.expires_at > nowMs && row.wrapped_key !== null) {
+        if (row.fingerprint !== fingerprint) return { kind: "mismatch" };
+        const { sealed } = JSON.parse(row.data) as { sealed: string };
+        const response = parseStoredResponse(
+          this.#cipher.open(
+            sealed,
+            row.wrapped_key,
+            row.data_key_id,
+            sealContext(scopeKey, fingerprint),
+          ),
+        );
+        this.#remember(scopeKey, { fingerprint, expiresAtMs: row.expires_at, response });
+        return { kind: "replay", response };
+      }
+    } else {
+      // No live row: the stream may still hold results whose rows were swept.
+      streamVersion = this.#store.streamVersion(`idempotency:${scopeKey}`);
+    }
+
+    this.#inFlight.set(scopeKey, fingerprint);
+    return {
+      kind: "run",
+      ticket: this.#ticket(scope, scopeKey, fingerprint, streamVersion ?? 0),
+    };
+  }
+
+  #ticket(
+    scope: IdempotencyScope,
+    scopeKey: string,
+    fingerprint: string,
+    streamVersion: number,
+  ): IdempotencyTicket {
+    let open = true;
+    const release = () => {
+      if (open) this.#inFlight.delete(scopeKey);
+      open = false;
+    };
+    return {
+      release,
+      complete: async (response, metadata) => {
+        if (!open) throw new Error("this idempotency ticket was already used");
+        try {
+          const nowMs = this.#now().getTime();
+          const expiresAtMs = nowMs + this.#ttlMs;
+          const dataKeyId = newId("dk", nowMs);
+          const { wrappedKey, sealed } = this.#cipher.seal(
+            serialiseStoredResponse(response),
+            dataKeyId,
+            sealContext(scopeKey, fingerprint),
+          );
+          await this.#store.appendToStreamGrouped(
+            `idempotency:${scopeKey}`,
+            [
+              {
+                type: "idempotency.recorded",
+                data: {
+                  idempotency_key: scope.key,
+                  entity_id: scope.entityId,
+                  scope: scope.scope,
+                  fingerprint,
+                  expires_at: new Date(expiresAtMs).toISOString(),
+                  data_key_id: dataKeyId,
+                  sealed,
+                },
+              },
+            ],
+            {
+              expectedStreamVersion: streamVersion,
+              metadata,
+              alsoInTransaction: () =>
+                this.#sql
+                  .prepare(
+                    "INSERT INTO idempotency_data_keys (id, wrapped_key, expires_at) VALUES (?, ?, ?)",
+                  )
+                  .run(dataKeyId, wrappedKey, expiresAtMs),
+            },
+          );
+          this.#remember(scopeKey, { fingerprint, expiresAtMs, response });
+        } finally {
+          release();
+        }
+      },
+    };
+  }
+
+  #fromCache(scopeKey: string, nowMs: number): CachedResult | undefined {
+    const cached = this.#cache.get(scopeKey);
+    if (!cached) return undefined;
+    this.#forget(scopeKey, cached);
+    if (cached.expiresAtMs <= nowMs) return undefined;
+    this.#cache.set(scopeKey, cached); // most recently used
+    this.#cachedBytes += cached.response.body?.length ?? 0;
+    return cached;
+  }
+
+  #remember(scopeKey: string, result: CachedResult): void {
+    const previous = this.#cache.get(scopeKey);
+    if (previous) this.#forget(scopeKey, previous);
+    this.#cache.set(scopeKey, result);
+    this.#cachedBytes += result.response.body?.length ?? 0;
+    for (const [key, oldest] of this.#cache) {
+      if (this.#cache.size <= this.#cacheEntries && this.#cachedBytes <= this.#cacheBytes) break;
+      this.#forget(key, oldest);
+    }
+  }
+
+  #forget(scopeKey: string, cached: CachedResult): void {
+    this.#cache.delete(scopeKey);
+    this.#cachedBytes -= cached.response.body?.length ?? 0;
+  }
+
+  /**
+   * Forgets every expired result: its projection row, its cached copy and — the
+   * crypto-shredding — its data key, after which its sealed copy in the log cannot be read.
+   * Returns how many data keys were destroyed.
+   */
+  sweep(): number {
+    const nowMs = this.#now().getTime();
+    for (const [key, cached] of this.#cache)
+      if (cached.expiresAtMs <= nowMs) this.#forget(key, cached);
+    const destroyed = this.#sql.transaction(() => {
+      this.#sql.prepare("DELETE FROM idempotency_results WHERE expires_at <= ?").run(nowMs);
+      return this.#sql.prepare("DELETE FROM idempotency_data_keys WHERE expires_at <= ?").run(nowMs)
+        .changes;
+    });
+    // The write-ahead log still holds copies of the pages the keys were on: fold it into the
+    // database and truncate it, so those copies go too.
+    if (destroyed > 0) this.#sql.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    return destroyed;
+  }
+
+  /** How many results are cached in memory (for tests and metrics). */
+  get cachedResults(): number {
+    return this.#cache.size;
+  }
+}
