@@ -6,25 +6,10 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BENCH_DIR, databaseWithKeys } from "./fixtures.ts";
-import { spawnServer, wrk } from "./load.ts";
+import { BARE, measureServed, SERVE } from "./load.ts";
 import type { Figure, Scenario } from "./main.ts";
 
 const MANY = Number(process.env.BENCH_KEYS ?? 1_000_000);
-
-async function measure(
-  command: string[],
-  env: Record<string, string>,
-  path: string,
-  headers: Record<string, string> = {},
-) {
-  const server = await spawnServer(command, { KEYGATE_PORT: "0", PORT: "0", ...env });
-  try {
-    wrk(`${server.url}${path}`, headers, 2); // warm-up
-    return wrk(`${server.url}${path}`, headers);
-  } finally {
-    await server.stop();
-  }
-}
 
 /** The auth scenario. */
 export const authScenario: Scenario = {
@@ -32,26 +17,28 @@ export const authScenario: Scenario = {
   async run() {
     const few = await databaseWithKeys("auth-1k", 1_000);
     const many = await databaseWithKeys("auth-many", MANY);
-    const serve = ["bun", "src/cli/main.ts", "serve"];
     // The limiter stays on (it is part of the hot path) with a limit wrk never reaches.
     const config = join(BENCH_DIR, "auth-1k", "unlimited.json");
     writeFileSync(
       config,
       JSON.stringify({ rate_limits: { default: { limit: 1_000_000_000, window_seconds: 1 } } }),
     );
-    const bare = await measure(["bun", "bench/bare-server.ts"], {}, "/bare");
-    const me = await measure(serve, { KEYGATE_DB: few.dbPath, KEYGATE_CONFIG: config }, "/v1/me", {
-      authorization: `Bearer ${few.liveKey}`,
-    });
-    const meMany = await measure(
-      serve,
-      { KEYGATE_DB: many.dbPath, KEYGATE_CONFIG: config },
+    const bare = await measureServed(BARE, {}, "/bare");
+    const me = await measureServed(
+      SERVE,
+      { KEYGATE_DB: few.dbPath, KEYGATE_CONFIG: config },
       "/v1/me",
       {
-        authorization: `Bearer ${many.liveKey}`,
+        headers: { authorization: `Bearer ${few.liveKey}` },
       },
     );
-    const bareAgain = await measure(["bun", "bench/bare-server.ts"], {}, "/bare");
+    const meMany = await measureServed(
+      SERVE,
+      { KEYGATE_DB: many.dbPath, KEYGATE_CONFIG: config },
+      "/v1/me",
+      { headers: { authorization: `Bearer ${many.liveKey}` } },
+    );
+    const bareAgain = await measureServed(BARE, {}, "/bare");
     const baseline = (bare + bareAgain) / 2;
     return [
       { name: "bare Elysia GET (mean of before and after)", value: baseline, unit: "req/s" },

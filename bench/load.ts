@@ -3,7 +3,7 @@
  * Each server is a child process; wrk runs in another; the figures compare runs made here,
  * in the same invocation, so machine differences cancel out in the ratios.
  */
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -59,19 +59,54 @@ export async function spawnServer(
   };
 }
 
+/** What wrk sends besides a plain GET. */
+export interface WrkOptions {
+  headers?: Record<string, string>;
+  seconds?: number;
+  /** A POST body (JSON). */
+  body?: string;
+  /** Give every request its own `Idempotency-Key` (a counter per wrk run). */
+  uniqueIdempotencyKeys?: boolean;
+}
+
+/** The wrk Lua script for POSTs, written once per run. */
+function postScript(options: WrkOptions): string {
+  const path = join(tmpdir(), `keygate-bench-${process.pid}-${Date.now()}.lua`);
+  const lines = [
+    'wrk.method = "POST"',
+    `wrk.body = ${JSON.stringify(options.body ?? "")}`,
+    'wrk.headers["Content-Type"] = "application/json"',
+  ];
+  if (options.uniqueIdempotencyKeys) {
+    lines.push(
+      "local counter = 0",
+      `local run = "${Date.now().toString(36)}"`,
+      "request = function()",
+      "  counter = counter + 1",
+      '  wrk.headers["Idempotency-Key"] = "bench-" .. run .. "-" .. counter',
+      "  return wrk.format()",
+      "end",
+    );
+  }
+  writeFileSync(path, `${lines.join("\n")}\n`);
+  return path;
+}
+
 /** Runs wrk against `url` and returns requests per second. */
-export function wrk(
-  url: string,
-  headers: Record<string, string> = {},
-  seconds = Number(process.env.BENCH_SECONDS ?? 8),
-): number {
+export function wrk(url: string, options: WrkOptions = {}): number {
+  const seconds = options.seconds ?? Number(process.env.BENCH_SECONDS ?? 8);
   const args = [...pin(LOAD_CORE), "wrk", "-t1", "-c64", `-d${seconds}s`, "--latency"];
-  for (const [name, value] of Object.entries(headers)) args.push("-H", `${name}: ${value}`);
+  for (const [name, value] of Object.entries(options.headers ?? {}))
+    args.push("-H", `${name}: ${value}`);
+  const script = options.body !== undefined ? postScript(options) : undefined;
+  if (script) args.push("-s", script);
   let result: ReturnType<typeof Bun.spawnSync>;
   try {
     result = Bun.spawnSync([...args, url]);
   } catch {
     throw new Error("wrk is not installed: apt-get install wrk");
+  } finally {
+    if (script) rmSync(script, { force: true });
   }
   const text = String(result.stdout);
   const match = /Requests\/sec:\s+([\d.]+)/.exec(text);
@@ -79,4 +114,30 @@ export function wrk(
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(text);
   if (non2xx) throw new Error(`wrk saw ${non2xx[1]} error responses from ${url}`);
   return Number(match[1]);
+}
+
+/** Commands that start the two kinds of server the benchmarks load. */
+export const SERVE = ["bun", "src/cli/main.ts", "serve"];
+/** The bare Elysia baseline. */
+export const BARE = ["bun", "bench/bare-server.ts"];
+
+/**
+ * Starts a server, warms it up for two seconds, measures `path` with wrk and stops it.
+ * `before` runs once the server is up (e.g. to record the result a replay run repeats).
+ */
+export async function measureServed(
+  command: string[],
+  env: Record<string, string>,
+  path: string,
+  options: WrkOptions = {},
+  before?: (url: string) => Promise<void>,
+): Promise<number> {
+  const server = await spawnServer(command, { KEYGATE_PORT: "0", PORT: "0", ...env });
+  try {
+    await before?.(server.url);
+    wrk(`${server.url}${path}`, { ...options, seconds: 2 });
+    return wrk(`${server.url}${path}`, options);
+  } finally {
+    await server.stop();
+  }
 }

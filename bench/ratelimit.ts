@@ -10,7 +10,7 @@ import { openKeygate } from "../src/app/keygate.ts";
 import { loadConfig } from "../src/config/config.ts";
 import { createApp } from "../src/http/app.ts";
 import { BENCH_DIR, databaseWithKeys } from "./fixtures.ts";
-import { spawnServer, wrk } from "./load.ts";
+import { measureServed, SERVE } from "./load.ts";
 import type { Figure, Scenario } from "./main.ts";
 
 const REQUESTS = 40_000;
@@ -56,19 +56,8 @@ export const rateLimitScenario: Scenario = {
     const offConfig = join(BENCH_DIR, "ratelimit", "off.json");
     writeFileSync(offConfig, JSON.stringify({ rate_limits: { enabled: false } }));
     const headers = { authorization: `Bearer ${liveKey}` };
-    const served = async (env: Record<string, string>) => {
-      const server = await spawnServer(["bun", "src/cli/main.ts", "serve"], {
-        KEYGATE_DB: dbPath,
-        KEYGATE_PORT: "0",
-        ...env,
-      });
-      try {
-        wrk(`${server.url}/v1/me`, headers, 2);
-        return wrk(`${server.url}/v1/me`, headers);
-      } finally {
-        await server.stop();
-      }
-    };
+    const served = (env: Record<string, string>) =>
+      measureServed(SERVE, { KEYGATE_DB: dbPath, ...env }, "/v1/me", { headers });
     // The default limit (100/s) would refuse most of wrk's requests: raise it for this run.
     const onConfig = join(BENCH_DIR, "ratelimit", "on.json");
     writeFileSync(

@@ -165,14 +165,17 @@ export function keygateAuth(kg: Keygate, steps: readonly AuthenticatedStep[] = [
       .decorate("identity", undefined as unknown as Identity)
       .macro({
         scopes: (requirement: AuthRequirement) => ({
-          // async: a step may answer later (idempotency reads the body), and Elysia awaits
-          // a hook only when it can tell the hook is asynchronous.
+          // async: a step may answer later, and Elysia awaits a hook only when it can tell the
+          // hook is asynchronous.
+          // Only named fields of the context are read: Elysia builds the context lazily from
+          // what its hooks use, and passing the whole object on would make it build all of
+          // it (cookies included) for every request.
           async beforeHandle(context) {
-            const { request, server } = context;
+            const { request, server, path, set } = context;
             const address = () => server?.requestIP(request)?.address ?? "unknown";
             const identity = authenticate(kg, request.headers, requirement, address);
             (context as { identity: Identity }).identity = identity;
-            return runSteps(steps, 0, identity, context);
+            return runSteps(steps, 0, identity, { request, path, set });
           },
         }),
       })

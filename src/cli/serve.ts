@@ -14,7 +14,7 @@ export const IDEMPOTENCY_SWEEP_MS = 60_000;
 /** Starts serving; resolves once the port is open. */
 export async function runServe(kg: Keygate): Promise<void> {
   if (!findPlatformEntity(kg.db)) runInit(kg, false);
-  const app = createApp(kg);
+  const app = createApp(kg, process.env.NOLOG ? { accessLog: false } : {});
   app.listen(kg.config.port);
   const sync = setInterval(() => kg.keyIndex.sync(), KEY_INDEX_SYNC_MS);
   const flush = setInterval(() => kg.usage.flush(), LAST_USED_FLUSH_MS);

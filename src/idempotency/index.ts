@@ -4,11 +4,13 @@
  * - {@link idempotencyStep} runs in the guard chain after authentication and the rate
  *   limit: it reads and checks the key, fingerprints the request and admits it — replaying
  *   the recorded response, refusing a mismatch or a key in use, or letting the handler run.
- * - {@link idempotencyPlugin} keeps the raw body of requests that carry a key (the
+ * - {@link idempotencyPlugin} reads the body of requests that carry a key itself (the
  *   fingerprint hashes the bytes as sent) and, after the handler, records its response —
  *   errors it threw included — BEFORE the response is sent.
  *
- * Mount the plugin before the routes: `app.use(idempotencyPlugin(kg)).use(routes)`.
+ * Mount the plugin before the routes: `app.use(idempotencyPlugin(kg)).use(routes)`. Its parse
+ * hook is a function, which OpenAPI cannot describe: routes that take a body should name
+ * their parser (`parse: "json"`) so the document still lists the media type.
  */
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
@@ -27,10 +29,10 @@ import { isContentHeader, type StoredResponse } from "./stored-response.ts";
 const EMPTY = new Uint8Array(0);
 
 /**
- * A copy of each request that carries an Idempotency-Key, taken before the body is parsed:
- * the fingerprint hashes the body bytes as sent.
+ * The body bytes of each request that carries an Idempotency-Key, kept by the parse hook:
+ * the fingerprint hashes the body as sent.
  */
-const unparsed = new WeakMap<Request, Request>();
+const rawBodies = new WeakMap<Request, Uint8Array>();
 
 /** Requests admitted to run, whose response is to be recorded. */
 const admitted = new WeakMap<
@@ -84,34 +86,59 @@ export function idempotencyStep(kg: Keygate): AuthenticatedStep {
       return undefined;
     }
     const key = readIdempotencyKey(header, config.keyPattern);
-    const copy = unparsed.get(request);
-    const metadata = eventMetadata(identity, set);
-    return (copy ? copy.arrayBuffer() : Promise.resolve(EMPTY)).then((body) => {
-      const fingerprint = requestFingerprint(
-        request.method,
-        pathWithQuery(request.url),
-        new Uint8Array(body),
-      );
-      const admission = kg.idempotency.begin(scopeOf(identity, key), fingerprint);
-      switch (admission.kind) {
-        case "replay":
-          return replay(identity, admission.response);
-        case "mismatch":
-          throw new KeygateError(
-            "idempotency_mismatch",
-            "This Idempotency-Key was already used with a different request (method, path, query or body); use a new key for a new request.",
-            undefined,
-            undefined,
-            config.mismatchStatus,
-          );
-        case "in_use":
-          throw new KeygateError("idempotency_key_in_use", undefined, undefined, 1);
-        case "run":
-          admitted.set(request, { ticket: admission.ticket, metadata, scopes: identity.scopes });
-          return undefined;
-      }
-    });
+    const fingerprint = requestFingerprint(
+      request.method,
+      pathWithQuery(request.url),
+      rawBodies.get(request) ?? EMPTY,
+    );
+    const admission = kg.idempotency.begin(scopeOf(identity, key), fingerprint);
+    switch (admission.kind) {
+      case "replay":
+        return replay(identity, admission.response);
+      case "mismatch":
+        throw new KeygateError(
+          "idempotency_mismatch",
+          "This Idempotency-Key was already used with a different request (method, path, query or body); use a new key for a new request.",
+          undefined,
+          undefined,
+          config.mismatchStatus,
+        );
+      case "in_use":
+        throw new KeygateError("idempotency_key_in_use", undefined, undefined, 1);
+      case "run":
+        admitted.set(request, {
+          ticket: admission.ticket,
+          metadata: eventMetadata(identity, set),
+          scopes: identity.scopes,
+        });
+        return undefined;
+    }
   };
+}
+
+/**
+ * Parses body bytes the way Elysia's own parsers would have: JSON, URL-encoded and multipart
+ * forms, text; with no type, JSON if it parses, else text; anything else stays bytes.
+ */
+async function parseBody(bytes: Uint8Array, contentType: string): Promise<unknown> {
+  const type = contentType.toLowerCase();
+  if (type.includes("json")) return JSON.parse(new TextDecoder().decode(bytes));
+  if (type === "") {
+    const text = new TextDecoder().decode(bytes);
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  if (type.startsWith("application/x-www-form-urlencoded"))
+    return Object.fromEntries(new URLSearchParams(new TextDecoder().decode(bytes)));
+  if (type.startsWith("multipart/form-data"))
+    return Object.fromEntries(
+      await new Response(bytes, { headers: { "content-type": contentType } }).formData(),
+    );
+  if (type.startsWith("text/")) return new TextDecoder().decode(bytes);
+  return bytes.buffer;
 }
 
 type ResponseSet = { status?: number | string; headers: Record<string, unknown> };
@@ -157,49 +184,55 @@ function isRecordable(status: number, recordServerErrors: boolean): boolean {
 }
 
 /**
- * The plugin: copies requests that carry a key before their body is parsed, and records the
+ * The plugin: reads the body of requests that carry a key before the route does, and records the
  * response of every admitted request before it goes out.
  */
 export function idempotencyPlugin(kg: Keygate) {
   const config = kg.config.idempotency;
   const methods = new Set(config.methods);
-  return new Elysia({ name: "keygate/idempotency" })
-    .onRequest(({ request }) => {
-      if (methods.has(request.method) && request.headers.has("idempotency-key"))
-        unparsed.set(request, request.clone() as Request);
-    })
-    .mapResponse({ as: "global" }, ({ request, response, set }) => {
-      const run = admitted.get(request);
-      // Handing the value back unchanged: in Elysia 1.4 a global mapResponse that returns
-      // nothing loses the body of the not-found error.
-      if (!run) return response as Response;
-      admitted.delete(request);
-      return (async () => {
-        const sent = await asSent(response, set);
-        if (!isRecordable(sent.status, config.recordServerErrors)) {
-          run.ticket.release();
-        } else {
-          const tooLarge = sent.body.length > config.maxResponseBytes;
-          try {
-            await run.ticket.complete(
-              {
-                ...sent,
-                body: tooLarge ? null : sent.body,
-                bodyBytes: sent.body.length,
-                callerScopes: run.scopes,
-              },
-              run.metadata,
-            );
-          } catch (error) {
-            const failure = new KeygateError(
-              "api_error",
-              "The response could not be recorded for Idempotency-Key replay, so it is not sent; the request may have taken effect.",
-            );
-            failure.cause = error;
-            throw failure;
+  return (
+    new Elysia({ name: "keygate/idempotency" })
+      // Only requests with a key are read here (and parsed here, the body being consumed);
+      // every other request goes on to the route's own parser.
+      .onParse({ as: "global" }, async ({ request }, contentType) => {
+        if (!methods.has(request.method) || !request.headers.has("idempotency-key")) return;
+        const bytes = new Uint8Array(await request.arrayBuffer());
+        rawBodies.set(request, bytes);
+        return bytes.length === 0 ? undefined : parseBody(bytes, contentType);
+      })
+      .mapResponse({ as: "global" }, ({ request, response, set }) => {
+        const run = admitted.get(request);
+        // Handing the value back unchanged: in Elysia 1.4 a global mapResponse that returns
+        // nothing loses the body of the not-found error.
+        if (!run) return response as Response;
+        admitted.delete(request);
+        return (async () => {
+          const sent = await asSent(response, set);
+          if (!isRecordable(sent.status, config.recordServerErrors)) {
+            run.ticket.release();
+          } else {
+            const tooLarge = sent.body.length > config.maxResponseBytes;
+            try {
+              await run.ticket.complete(
+                {
+                  ...sent,
+                  body: tooLarge ? null : sent.body,
+                  bodyBytes: sent.body.length,
+                  callerScopes: run.scopes,
+                },
+                run.metadata,
+              );
+            } catch (error) {
+              const failure = new KeygateError(
+                "api_error",
+                "The response could not be recorded for Idempotency-Key replay, so it is not sent; the request may have taken effect.",
+              );
+              failure.cause = error;
+              throw failure;
+            }
           }
-        }
-        return new Response(sent.body, { status: sent.status, headers: sent.headers });
-      })();
-    });
+          return new Response(sent.body, { status: sent.status, headers: sent.headers });
+        })();
+      })
+  );
 }

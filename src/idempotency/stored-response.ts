@@ -17,35 +17,44 @@ export interface StoredResponse {
   callerScopes: readonly string[];
 }
 
-interface Serialised {
+interface Meta {
   s: number;
   h: [string, string][];
-  b: string | null;
   n: number;
   c: readonly string[];
+  /** Whether the body follows the metadata. */
+  b: boolean;
 }
 
-/** The response as bytes to seal. */
+/**
+ * The response as bytes to seal: a 4-byte big-endian length, that many bytes of JSON
+ * metadata (status, headers, sizes, caller scopes), then the body bytes as they are.
+ */
 export function serialiseStoredResponse(response: StoredResponse): Uint8Array {
-  const form: Serialised = {
+  const meta: Meta = {
     s: response.status,
     h: response.headers,
-    b: response.body === null ? null : Buffer.from(response.body).toString("base64"),
     n: response.bodyBytes,
     c: response.callerScopes,
+    b: response.body !== null,
   };
-  return Buffer.from(JSON.stringify(form));
+  const head = Buffer.from(JSON.stringify(meta));
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(head.length);
+  return Buffer.concat([length, head, response.body ?? new Uint8Array(0)]);
 }
 
 /** The response back from its bytes. */
 export function parseStoredResponse(bytes: Uint8Array): StoredResponse {
-  const form = JSON.parse(Buffer.from(bytes).toString("utf8")) as Serialised;
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = buffer.readUInt32BE(0);
+  const meta = JSON.parse(buffer.toString("utf8", 4, 4 + length)) as Meta;
   return {
-    status: form.s,
-    headers: form.h,
-    body: form.b === null ? null : Buffer.from(form.b, "base64"),
-    bodyBytes: form.n,
-    callerScopes: form.c,
+    status: meta.s,
+    headers: meta.h,
+    body: meta.b ? buffer.subarray(4 + length) : null,
+    bodyBytes: meta.n,
+    callerScopes: meta.c,
   };
 }
 

@@ -70,6 +70,27 @@ describe("Idempotency-Key on POST", () => {
     expect(recordedResults(t)).toBe(1);
   });
 
+  test("a bodiless POST (rotate) replays too: the retry gets the same new secret", async () => {
+    const t = setup();
+    const key = await createKey(t, null);
+    const rotate = () =>
+      t.call("POST", `/v1/api-keys/${key.body.id}/rotate`, {
+        key: t.live,
+        headers: { "idempotency-key": "rotate-once-0001" },
+      });
+    const first = await rotate();
+    const again = await rotate();
+    expect(first.status).toBe(200);
+    expect(first.body.secret).not.toBe(key.body.secret);
+    expect(again.body.secret).toBe(first.body.secret);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    const timeline = await t.call("GET", `/v1/api-keys/${key.body.id}/events`, { key: t.live });
+    expect(timeline.body.data.map((e: { type: string }) => e.type)).toEqual([
+      "api_key.created",
+      "api_key.rotated",
+    ]);
+  });
+
   test("without the header nothing is deduplicated; GET ignores it", async () => {
     const t = setup();
     await createKey(t, null);

@@ -123,7 +123,7 @@ export function apiKeyRoutes(kg: Keygate) {
         );
         return presentApiKey(kg, created);
       },
-      { scopes: MANAGE_WRITE, body: CreateBody },
+      { scopes: MANAGE_WRITE, parse: "json", body: CreateBody },
     )
     .get(
       "/v1/api-keys",
@@ -168,7 +168,7 @@ export function apiKeyRoutes(kg: Keygate) {
         );
         return presentApiKey(kg, updated);
       },
-      { scopes: MANAGE_WRITE, body: UpdateBody },
+      { scopes: MANAGE_WRITE, parse: "json", body: UpdateBody },
     )
     .post(
       "/v1/api-keys/:id/rotate",
@@ -184,6 +184,7 @@ export function apiKeyRoutes(kg: Keygate) {
       },
       {
         scopes: MANAGE_WRITE,
+        parse: "json",
         body: t.Optional(
           t.Object(
             { expire_previous_in: t.Optional(t.Integer({ minimum: 0 })) },
@@ -206,6 +207,7 @@ export function apiKeyRoutes(kg: Keygate) {
       },
       {
         scopes: MANAGE_WRITE,
+        parse: "json",
         body: t.Optional(
           t.Object(
             { reason: t.Optional(t.String({ maxLength: 500 })) },

@@ -44,7 +44,7 @@ export function entityRoutes(kg: Keygate) {
           eventMetadata(identity, set),
         );
       },
-      { scopes: ["entities:write"], body: CreateBody },
+      { scopes: ["entities:write"], parse: "json", body: CreateBody },
     )
     .get("/v1/entities/:id", ({ params, identity }) => entityInSubtree(kg, identity, params.id), {
       scopes: ["entities:read"],

@@ -51,6 +51,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
       },
       {
         scopes: ["users:write"],
+        parse: "json",
         body: t.Object(
           {
             email: t.String({ minLength: 3, maxLength: 254 }),
@@ -87,6 +88,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
         };
       },
       {
+        parse: "json",
         body: t.Object(
           {
             email: t.String({ minLength: 1, maxLength: 254 }),

@@ -70,6 +70,6 @@ export function verifyRoutes(kg: Keygate) {
         rate_limit: shown.rate_limit,
       };
     },
-    { scopes: ["api_keys:verify"], body: VerifyBody },
+    { scopes: ["api_keys:verify"], parse: "json", body: VerifyBody },
   );
 }
