@@ -9,6 +9,7 @@ import { healthRoutes } from "./health.ts";
 import {
   type AccessLogger,
   type InternalErrorReporter,
+  reportToStderr,
   requestContext,
 } from "./request-context.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
@@ -46,25 +47,13 @@ function stdoutAccessLog(): AccessLogger {
   };
 }
 
-const describe = (error: unknown): string => {
-  const cause = (error as Error)?.cause;
-  const own = String((error as Error)?.stack ?? error);
-  return cause === undefined ? own : `${own}\ncaused by: ${describe(cause)}`;
-};
-
-const toStderr: InternalErrorReporter = (error, requestId) => {
-  process.stderr.write(
-    `${JSON.stringify({ level: "error", request_id: requestId, error: describe(error) })}\n`,
-  );
-};
-
 /** Builds the Keygate HTTP app over an open core (no port: tests call `app.handle`). */
 export function createApp(kg: Keygate, options: AppOptions = {}) {
   return new Elysia({ name: "keygate", normalize: false })
     .use(
       requestContext(
         kg.config.errorCodes,
-        options.reportInternal ?? toStderr,
+        options.reportInternal ?? reportToStderr,
         options.accessLog === false ? undefined : (options.accessLog ?? stdoutAccessLog()),
       ),
     )
@@ -96,7 +85,7 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
         },
       }),
     )
-    .use(idempotencyPlugin(kg))
+    .use(idempotencyPlugin(kg, options.reportInternal))
     .use(healthRoutes(kg))
     .use(meRoutes(kg))
     .use(apiKeyRoutes(kg))

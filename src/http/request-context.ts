@@ -14,6 +14,19 @@ const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 /** Called with every error that was not the client's fault (a 5xx), for the logs. */
 export type InternalErrorReporter = (error: unknown, requestId: string) => void;
 
+const describe = (error: unknown): string => {
+  const cause = (error as Error)?.cause;
+  const own = String((error as Error)?.stack ?? error);
+  return cause === undefined ? own : `${own}\ncaused by: ${describe(cause)}`;
+};
+
+/** The default reporter: one JSON line on stderr with the request id, stack and causes. */
+export const reportToStderr: InternalErrorReporter = (error, requestId) => {
+  process.stderr.write(
+    `${JSON.stringify({ level: "error", request_id: requestId, error: describe(error) })}\n`,
+  );
+};
+
 /** One access-log entry: never more of a key than its id and display prefix. */
 export interface AccessLogEntry {
   time: string;

@@ -12,12 +12,15 @@
  * hook is a function, which OpenAPI cannot describe: routes that take a body should name
  * their parser (`parse: "json"`) so the document still lists the media type.
  */
-import { Elysia } from "elysia";
+import { Elysia, ElysiaCustomStatusResponse } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import type { Identity } from "../auth/identity.ts";
 import type { AuthenticatedStep } from "../auth/index.ts";
+import type { IdempotencyConfig } from "../config/config.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
+import { envelopeOf } from "../http/envelope.ts";
 import { eventMetadata } from "../http/event-metadata.ts";
+import { type InternalErrorReporter, reportToStderr } from "../http/request-context.ts";
 import { scopeGrants } from "../keys/scopes.ts";
 import { compilePathPattern } from "../ratelimit/policy.ts";
 import type { EventMetadata } from "../store/recorded-event.ts";
@@ -34,11 +37,15 @@ const EMPTY = new Uint8Array(0);
  */
 const rawBodies = new WeakMap<Request, Uint8Array>();
 
+/** A request admitted to run: its ticket, and who it runs for. */
+interface Admitted {
+  ticket: IdempotencyTicket;
+  metadata: EventMetadata;
+  scopes: readonly string[];
+}
+
 /** Requests admitted to run, whose response is to be recorded. */
-const admitted = new WeakMap<
-  Request,
-  { ticket: IdempotencyTicket; metadata: EventMetadata; scopes: readonly string[] }
->();
+const admitted = new WeakMap<Request, Admitted>();
 
 function scopeOf(identity: Identity, key: string): IdempotencyScope {
   return {
@@ -151,6 +158,8 @@ async function asSent(
   const fromSet = Object.entries(set.headers)
     .filter(([name]) => isContentHeader(name))
     .map(([name, v]) => [name, String(v)] as [string, string]);
+  if (value instanceof ElysiaCustomStatusResponse)
+    return asSent(value.response, { ...set, status: value.code });
   const status = typeof set.status === "number" ? set.status : 200;
   if (value instanceof Response) {
     const own = [...value.headers].filter(([name]) => isContentHeader(name));
@@ -187,7 +196,10 @@ function isRecordable(status: number, recordServerErrors: boolean): boolean {
  * The plugin: reads the body of requests that carry a key before the route does, and records the
  * response of every admitted request before it goes out.
  */
-export function idempotencyPlugin(kg: Keygate) {
+export function idempotencyPlugin(
+  kg: Keygate,
+  reportInternal: InternalErrorReporter = reportToStderr,
+) {
   const config = kg.config.idempotency;
   const methods = new Set(config.methods);
   return (
@@ -207,32 +219,54 @@ export function idempotencyPlugin(kg: Keygate) {
         if (!run) return response as Response;
         admitted.delete(request);
         return (async () => {
-          const sent = await asSent(response, set);
-          if (!isRecordable(sent.status, config.recordServerErrors)) {
+          // Whatever happens below, the key is freed: a result is recorded or it is not.
+          try {
+            return await recordAndSend(run, response, set, config);
+          } catch (error) {
+            // Elysia does not route a failure here to its error handler: answer it ourselves.
+            const requestId = String(set.headers["x-request-id"] ?? "");
+            reportInternal(error, requestId);
+            const failure = error instanceof KeygateError ? error : new KeygateError("api_error");
+            return new Response(
+              JSON.stringify(envelopeOf(failure, requestId, kg.config.errorCodes)),
+              { status: failure.status, headers: { "content-type": "application/json" } },
+            );
+          } finally {
             run.ticket.release();
-          } else {
-            const tooLarge = sent.body.length > config.maxResponseBytes;
-            try {
-              await run.ticket.complete(
-                {
-                  ...sent,
-                  body: tooLarge ? null : sent.body,
-                  bodyBytes: sent.body.length,
-                  callerScopes: run.scopes,
-                },
-                run.metadata,
-              );
-            } catch (error) {
-              const failure = new KeygateError(
-                "api_error",
-                "The response could not be recorded for Idempotency-Key replay, so it is not sent; the request may have taken effect.",
-              );
-              failure.cause = error;
-              throw failure;
-            }
           }
-          return new Response(sent.body, { status: sent.status, headers: sent.headers });
         })();
       })
   );
+}
+
+/** Records an admitted request's response (unless it is one never recorded), then sends it. */
+async function recordAndSend(
+  run: Admitted,
+  response: unknown,
+  set: ResponseSet,
+  config: IdempotencyConfig,
+): Promise<Response> {
+  const sent = await asSent(response, set);
+  if (isRecordable(sent.status, config.recordServerErrors)) {
+    const tooLarge = sent.body.length > config.maxResponseBytes;
+    try {
+      await run.ticket.complete(
+        {
+          ...sent,
+          body: tooLarge ? null : sent.body,
+          bodyBytes: sent.body.length,
+          callerScopes: run.scopes,
+        },
+        run.metadata,
+      );
+    } catch (error) {
+      const failure = new KeygateError(
+        "api_error",
+        "The response could not be recorded for Idempotency-Key replay, so it is not sent; the request may have taken effect.",
+      );
+      failure.cause = error;
+      throw failure;
+    }
+  }
+  return new Response(sent.body, { status: sent.status, headers: sent.headers });
 }

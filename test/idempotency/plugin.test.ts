@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Elysia } from "elysia";
+import { Elysia, status } from "elysia";
 import { initPlatform } from "../../src/commands/init.ts";
 import { keygateGuard } from "../../src/http/guard.ts";
 import { requestContext } from "../../src/http/request-context.ts";
@@ -20,10 +20,10 @@ function shop(config: object = {}) {
   const init = initPlatform(kg, TEST_ACTOR);
   if (!init.created) throw new Error("expected a fresh database");
   const { keys } = init;
-  const calls = { charge: 0, fail: 0, text: 0 };
+  const calls = { charge: 0, fail: 0, text: 0, created: 0, broken: 0 };
   const app = new Elysia({ normalize: false })
     .use(requestContext({}, () => {}))
-    .use(idempotencyPlugin(kg))
+    .use(idempotencyPlugin(kg, () => {}))
     .use(keygateGuard(kg))
     .post(
       "/charges",
@@ -40,6 +40,22 @@ function shop(config: object = {}) {
       () => {
         calls.fail += 1;
         throw new Error("the upstream ledger is down");
+      },
+      { scopes: [] },
+    )
+    .post(
+      "/created",
+      () => {
+        calls.created += 1;
+        return status(201, { id: `ch_${calls.created}` });
+      },
+      { scopes: [] },
+    )
+    .post(
+      "/broken",
+      () => {
+        calls.broken += 1;
+        return { amount: 10n }; // a BigInt: the response cannot be serialised
       },
       { scopes: [] },
     )
@@ -93,6 +109,25 @@ describe("the idempotency plugin in any Elysia app", () => {
     expect(again.headers.get("content-type")).toBe("text/x-receipt");
     expect(again.headers.get("content-language")).toBe("en");
     expect(first.headers.get("idempotent-replayed")).toBeNull();
+    s.close();
+  });
+
+  test("a status() response replays with its status", async () => {
+    const s = shop();
+    const first = await s.post("/created", "created-0001");
+    const again = await s.post("/created", "created-0001");
+    expect([first.status, again.status, again.text]).toEqual([201, 201, '{"id":"ch_1"}']);
+    expect(s.calls.created).toBe(1);
+    s.close();
+  });
+
+  test("when a response cannot even be serialised, the key is freed, not left in use", async () => {
+    const s = shop();
+    const first = await s.post("/broken", "broken-0001");
+    const again = await s.post("/broken", "broken-0001");
+    expect([first.status, again.status]).toEqual([500, 500]);
+    expect(again.headers.get("idempotent-replayed")).toBeNull();
+    expect(s.calls.broken).toBe(2);
     s.close();
   });
 
