@@ -6,7 +6,7 @@ import { createApiKey, revokeApiKey, rotateApiKey } from "../../src/commands/api
 import { createEntity, deactivateEntity } from "../../src/commands/entities.ts";
 import { createUser } from "../../src/commands/users.ts";
 import { generateKey } from "../../src/keys/key-format.ts";
-import { codeOf, testApp } from "../support/http.ts";
+import { codeOf, tampered, testApp } from "../support/http.ts";
 import { TEST_ACTOR, TEST_SCRYPT_COST, tempDir } from "../support/keygate.ts";
 
 let close: (() => void) | undefined;
@@ -42,7 +42,7 @@ describe("authentication errors", () => {
       { authorization: "Bearer" },
       { authorization: "Basic %%%not-base64%%%" },
       { authorization: `Basic ${Buffer.from("no-colon").toString("base64")}` },
-      { authorization: `Bearer ${live.slice(0, -1)}${live.endsWith("a") ? "b" : "a"}` },
+      { authorization: `Bearer ${tampered(live)}` },
       { authorization: `Bearer ${live.replace("sk_live_", "sk_prod_")}` },
       { authorization: `Bearer ${live.replace("sk_live_", "sk_test_")}` },
       { "x-api-key": "" },
@@ -57,7 +57,7 @@ describe("authentication errors", () => {
     const { call, kg, live } = setup();
     kg.db.sql.exec("DROP TABLE api_key_secrets"); // a lookup would now throw a 500
     const reply = await call("GET", "/v1/me", {
-      key: `${live.slice(0, -1)}${live.endsWith("a") ? "b" : "a"}`,
+      key: tampered(live),
     });
     expect(codeOf(reply)).toBe("api_key_malformed");
   });

@@ -1,6 +1,6 @@
 /** SPEC §5 over HTTP, on Keygate's own POST routes. */
 import { afterEach, describe, expect, test } from "bun:test";
-import { type CallOptions, codeOf, testApp } from "../support/http.ts";
+import { type CallOptions, codeOf, tampered, testApp } from "../support/http.ts";
 import { FakeClock } from "../support/keygate.ts";
 
 let cleanup: (() => void)[] = [];
@@ -194,7 +194,7 @@ describe("Idempotency-Key on POST", () => {
   test("rejected requests (401, 429) leave the key unused", async () => {
     const t = setup({ rate_limits: { default: { limit: 1, window_seconds: 1 } } });
     const unauthenticated = await createKey(t, "rejected-0001", {
-      key: `${t.live.slice(0, -1)}X`,
+      key: tampered(t.live),
     });
     expect(unauthenticated.status).toBe(401);
     await t.call("GET", "/v1/me", { key: t.live }); // uses up this second's request

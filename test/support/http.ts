@@ -89,3 +89,8 @@ export function testApp(
 export function codeOf(reply: Pick<Reply, "body">): string {
   return reply.body?.error?.code;
 }
+
+/** `key` with its last character changed (always to a different one): a key that must fail. */
+export function tampered(key: string): string {
+  return `${key.slice(0, -1)}${key.endsWith("a") ? "b" : "a"}`;
+}
