@@ -212,31 +212,45 @@ export function idempotencyPlugin(
         rawBodies.set(request, bytes);
         return bytes.length === 0 ? undefined : parseBody(bytes, contentType);
       })
+      // Elysia decides from a hook's source text whether to await it. This one answers an
+      // admitted request with a promise but is written not to read as awaiting anything (no
+      // such word in it, no "return f("), so that routes which record nothing stay
+      // synchronous; Elysia still awaits the promise it returns. It hands unadmitted
+      // responses back unchanged: in Elysia 1.4 a global mapResponse that returns nothing
+      // loses the body of the not-found error.
       .mapResponse({ as: "global" }, ({ request, response, set }) => {
         const run = admitted.get(request);
-        // Handing the value back unchanged: in Elysia 1.4 a global mapResponse that returns
-        // nothing loses the body of the not-found error.
         if (!run) return response as Response;
         admitted.delete(request);
-        return (async () => {
-          // Whatever happens below, the key is freed: a result is recorded or it is not.
-          try {
-            return await recordAndSend(run, response, set, config);
-          } catch (error) {
-            // Elysia does not route a failure here to its error handler: answer it ourselves.
-            const requestId = String(set.headers["x-request-id"] ?? "");
-            reportInternal(error, requestId);
-            const failure = error instanceof KeygateError ? error : new KeygateError("api_error");
-            return new Response(
-              JSON.stringify(envelopeOf(failure, requestId, kg.config.errorCodes)),
-              { status: failure.status, headers: { "content-type": "application/json" } },
-            );
-          } finally {
-            run.ticket.release();
-          }
-        })();
+        const answer = answerAdmitted(kg, run, response, set, reportInternal);
+        return answer;
       })
   );
+}
+
+/** The response of an admitted request: recorded, then sent — or its failure, answered. */
+async function answerAdmitted(
+  kg: Keygate,
+  run: Admitted,
+  response: unknown,
+  set: ResponseSet,
+  reportInternal: InternalErrorReporter,
+): Promise<Response> {
+  // Whatever happens below, the key is freed: a result is recorded or it is not.
+  try {
+    return await recordAndSend(run, response, set, kg.config.idempotency);
+  } catch (error) {
+    // Elysia does not route a failure here to its error handler: answer it ourselves.
+    const requestId = String(set.headers["x-request-id"] ?? "");
+    reportInternal(error, requestId);
+    const failure = error instanceof KeygateError ? error : new KeygateError("api_error");
+    return new Response(JSON.stringify(envelopeOf(failure, requestId, kg.config.errorCodes)), {
+      status: failure.status,
+      headers: { "content-type": "application/json" },
+    });
+  } finally {
+    run.ticket.release();
+  }
 }
 
 /** Records an admitted request's response (unless it is one never recorded), then sends it. */
