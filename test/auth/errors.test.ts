@@ -1,18 +1,16 @@
 /** Every row of the SPEC §3 error table, through the real app. */
 import { afterEach, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { createApiKey, revokeApiKey, rotateApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity, deactivateEntity } from "../../src/commands/entities.ts";
 import { createUser } from "../../src/commands/users.ts";
 import { generateKey } from "../../src/keys/key-format.ts";
 import { codeOf, tampered, testApp } from "../support/http.ts";
-import { TEST_ACTOR, TEST_SCRYPT_COST, tempDir } from "../support/keygate.ts";
+import { TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
 
 let close: (() => void) | undefined;
 afterEach(() => close?.());
-function setup(env?: Record<string, string>) {
-  const t = testApp(env ? { env } : {});
+function setup(config?: object) {
+  const t = testApp(config ? { config } : {});
   close = () => t.kg.close();
   return t;
 }
@@ -172,33 +170,22 @@ describe("authentication errors", () => {
     const { call, live } = setup();
     expect((await call("GET", "/v1/me", { headers: { "x-api-key": live } })).status).toBe(200);
     close?.();
-    const { dir, remove } = tempDir();
-    const config = join(dir, "c.json");
-    writeFileSync(config, JSON.stringify({ auth: { api_key_header: "X-Certo-Key" } }));
-    const custom = setup({ KEYGATE_CONFIG: config });
+    const custom = setup({ auth: { api_key_header: "X-Certo-Key" } });
     expect(
       (await custom.call("GET", "/v1/me", { headers: { "x-certo-key": custom.live } })).status,
     ).toBe(200);
     expect(
       codeOf(await custom.call("GET", "/v1/me", { headers: { "x-api-key": custom.live } })),
     ).toBe("api_key_missing");
-    remove();
   });
 });
 
 describe("configuration: schemes and renamed codes", () => {
   test("VoltzPay: Bearer off (malformed), Basic on, merchant_inactive", async () => {
-    const { dir, remove } = tempDir();
-    const config = join(dir, "voltz.json");
-    writeFileSync(
-      config,
-      JSON.stringify({
-        auth: { bearer: false, api_key_header: false, jwt: false },
-        errors: { codes: { entity_inactive: "merchant_inactive" } },
-      }),
-    );
-    const { call, kg, platform } = setup({ KEYGATE_CONFIG: config });
-    remove();
+    const { call, kg, platform } = setup({
+      auth: { bearer: false, api_key_header: false, jwt: false },
+      errors: { codes: { entity_inactive: "merchant_inactive" } },
+    });
     const merchant = createEntity(
       kg,
       { kind: "merchant", name: "M", parentId: platform },
@@ -226,24 +213,17 @@ describe("configuration: schemes and renamed codes", () => {
   });
 
   test("CertoPay: invalid_api_key, insufficient_permissions", async () => {
-    const { dir, remove } = tempDir();
-    const config = join(dir, "certo.json");
-    writeFileSync(
-      config,
-      JSON.stringify({
-        errors: {
-          codes: {
-            api_key_missing: "invalid_api_key",
-            api_key_malformed: "invalid_api_key",
-            api_key_invalid: "invalid_api_key",
-            api_key_revoked: "invalid_api_key",
-            insufficient_scope: "insufficient_permissions",
-          },
+    const { call, kg, platform } = setup({
+      errors: {
+        codes: {
+          api_key_missing: "invalid_api_key",
+          api_key_malformed: "invalid_api_key",
+          api_key_invalid: "invalid_api_key",
+          api_key_revoked: "invalid_api_key",
+          insufficient_scope: "insufficient_permissions",
         },
-      }),
-    );
-    const { call, kg, platform } = setup({ KEYGATE_CONFIG: config });
-    remove();
+      },
+    });
     expect(codeOf(await call("GET", "/v1/me"))).toBe("invalid_api_key");
     expect(codeOf(await call("GET", "/v1/me", { key: generateKey("sk", "live") }))).toBe(
       "invalid_api_key",

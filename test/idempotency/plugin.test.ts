@@ -3,20 +3,15 @@
  * response shape, server errors, and the handler-call count that proves exactly-once.
  */
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { Elysia, status } from "elysia";
 import { initPlatform } from "../../src/commands/init.ts";
 import { keygateGuard } from "../../src/http/guard.ts";
 import { requestContext } from "../../src/http/request-context.ts";
 import { idempotencyPlugin } from "../../src/idempotency/index.ts";
-import { FakeClock, TEST_ACTOR, tempDir, testKeygate } from "../support/keygate.ts";
+import { FakeClock, TEST_ACTOR, testKeygate } from "../support/keygate.ts";
 
 function shop(config: object = {}) {
-  const temp = tempDir();
-  const KEYGATE_CONFIG = join(temp.dir, "config.json");
-  writeFileSync(KEYGATE_CONFIG, JSON.stringify(config));
-  const kg = testKeygate({ clock: new FakeClock(), env: { KEYGATE_CONFIG } });
+  const kg = testKeygate({ clock: new FakeClock(), config });
   const init = initPlatform(kg, TEST_ACTOR);
   if (!init.created) throw new Error("expected a fresh database");
   const { keys } = init;
@@ -80,11 +75,7 @@ function shop(config: object = {}) {
     );
     return { status: response.status, headers: response.headers, text: await response.text() };
   };
-  const close = () => {
-    kg.close();
-    temp.remove();
-  };
-  return { kg, calls, post, close };
+  return { kg, calls, post, close: () => kg.close() };
 }
 
 describe("the idempotency plugin in any Elysia app", () => {

@@ -1,11 +1,9 @@
 /** An in-process Keygate app for HTTP tests: `app.handle`, no port. */
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Keygate } from "../../src/app/keygate.ts";
 import { initPlatform } from "../../src/commands/init.ts";
 import { createApp } from "../../src/http/app.ts";
 import type { AccessLogEntry } from "../../src/http/request-context.ts";
-import { FakeClock, TEST_SCRYPT_COST, tempDir, testKeygate } from "./keygate.ts";
+import { FakeClock, TEST_SCRYPT_COST, testKeygate } from "./keygate.ts";
 
 /** What a test call returned, body parsed. */
 export interface Reply {
@@ -25,20 +23,12 @@ export interface CallOptions {
 }
 
 /**
- * A fresh Keygate with its platform keys and a `call` helper. `config` is written to a
- * temporary `KEYGATE_CONFIG` file; `close()` closes the database and removes the file.
+ * A fresh Keygate with its platform keys and a `call` helper; `config` is the content of
+ * its `KEYGATE_CONFIG` file.
  */
-export function testApp(
-  options: { env?: Record<string, string>; clock?: FakeClock; config?: object } = {},
-) {
+export function testApp(options: { clock?: FakeClock; config?: object } = {}) {
   const clock = options.clock ?? new FakeClock();
-  const env = { ...options.env };
-  const temp = options.config ? tempDir() : undefined;
-  if (temp) {
-    env.KEYGATE_CONFIG = join(temp.dir, "config.json");
-    writeFileSync(env.KEYGATE_CONFIG, JSON.stringify(options.config));
-  }
-  const kg: Keygate = testKeygate({ clock, env });
+  const kg: Keygate = testKeygate({ clock, ...(options.config ? { config: options.config } : {}) });
   const init = initPlatform(kg, { actor: "test", request_id: null });
   if (!init.created) throw new Error("expected a fresh database");
   const internalErrors: unknown[] = [];
@@ -71,10 +61,7 @@ export function testApp(
   return {
     kg,
     app,
-    close: () => {
-      kg.close();
-      temp?.remove();
-    },
+    close: () => kg.close(),
     clock,
     call,
     internalErrors,

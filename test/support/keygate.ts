@@ -1,9 +1,9 @@
 /** Opens a Keygate core for a test, on an in-memory or temporary database, with a fake clock. */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Keygate, openKeygate } from "../../src/app/keygate.ts";
-import { loadConfig } from "../../src/config/config.ts";
+import { type KeygateConfig, loadConfig } from "../../src/config/config.ts";
 import type { EventMetadata } from "../../src/store/recorded-event.ts";
 
 /** Metadata for events appended by tests. */
@@ -29,11 +29,27 @@ export function tempDir(): { dir: string; remove: () => void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Opens Keygate on `path` (default: in memory) with `clock` and extra environment. */
+/**
+ * Opens Keygate on `path` (default: in memory) with `clock` and extra environment. `config`
+ * is written to a temporary `KEYGATE_CONFIG` file, read once here and removed at once.
+ */
 export function testKeygate(
-  options: { path?: string; clock?: FakeClock; env?: Record<string, string> } = {},
+  options: { path?: string; clock?: FakeClock; env?: Record<string, string>; config?: object } = {},
 ): Keygate {
-  const config = loadConfig({ KEYGATE_DB: options.path ?? ":memory:", ...options.env });
+  const env: Record<string, string> = { KEYGATE_DB: options.path ?? ":memory:", ...options.env };
+  let config: KeygateConfig;
+  if (options.config) {
+    const { dir, remove } = tempDir();
+    try {
+      env.KEYGATE_CONFIG = join(dir, "config.json");
+      writeFileSync(env.KEYGATE_CONFIG, JSON.stringify(options.config));
+      config = loadConfig(env);
+    } finally {
+      remove();
+    }
+  } else {
+    config = loadConfig(env);
+  }
   return openKeygate(config, options.clock ? { now: options.clock.now } : {});
 }
 
