@@ -3,9 +3,7 @@
  * with wrk from a second process; then the same with BENCH_KEYS keys (default 1,000,000)
  * in the database, to show the hot path does not depend on how many keys exist.
  */
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { BENCH_DIR, databaseWithKeys } from "./fixtures.ts";
+import { databaseWithKeys, unlimitedConfig } from "./fixtures.ts";
 import { BARE, measureServed, SERVE } from "./load.ts";
 import type { Figure, Scenario } from "./main.ts";
 
@@ -18,11 +16,7 @@ export const authScenario: Scenario = {
     const few = await databaseWithKeys("auth-1k", 1_000);
     const many = await databaseWithKeys("auth-many", MANY);
     // The limiter stays on (it is part of the hot path) with a limit wrk never reaches.
-    const config = join(BENCH_DIR, "auth-1k", "unlimited.json");
-    writeFileSync(
-      config,
-      JSON.stringify({ rate_limits: { default: { limit: 1_000_000_000, window_seconds: 1 } } }),
-    );
+    const config = unlimitedConfig("auth-1k");
     const bare = await measureServed(BARE, {}, "/bare");
     const me = await measureServed(
       SERVE,

@@ -1,5 +1,5 @@
 /** Databases the benchmarks run against: fresh, holding N keys, with one key whose secret we know. */
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { KeygateEvent } from "../events/index.ts";
 import { type Keygate, openKeygate } from "../src/app/keygate.ts";
@@ -79,4 +79,22 @@ export async function databaseWithKeys(
   kg.db.sql.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   kg.close();
   return { dbPath, liveKey: init.keys.live };
+}
+
+/** A rate limit no benchmark reaches: the limiter does all its work and never refuses. */
+export const UNREACHED_LIMIT = 1_000_000_000;
+
+/** Writes `config` as `.bench/<name>/<fileName>` and returns its path (for KEYGATE_CONFIG). */
+export function benchConfig(name: string, fileName: string, config: object): string {
+  const path = join(BENCH_DIR, name, fileName);
+  mkdirSync(join(BENCH_DIR, name), { recursive: true });
+  writeFileSync(path, JSON.stringify(config));
+  return path;
+}
+
+/** A config that keeps the limiter on with the default limit raised out of reach. */
+export function unlimitedConfig(name: string): string {
+  return benchConfig(name, "unlimited.json", {
+    rate_limits: { default: { limit: UNREACHED_LIMIT, window_seconds: 1 } },
+  });
 }

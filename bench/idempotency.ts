@@ -7,9 +7,7 @@
  * so the durable write measured is the idempotency record alone. Every first-time request
  * carries its own Idempotency-Key; every replay request the same one.
  */
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { BENCH_DIR, databaseWithKeys } from "./fixtures.ts";
+import { databaseWithKeys, unlimitedConfig } from "./fixtures.ts";
 import { BARE, measureServed, SERVE } from "./load.ts";
 import type { Figure, Scenario } from "./main.ts";
 
@@ -21,12 +19,7 @@ export const idempotencyScenario: Scenario = {
   async run() {
     const { dbPath, liveKey } = await databaseWithKeys("idempotency", 1_000);
     // The verified key's limit would refuse most of wrk's requests: raise it for this run.
-    const config = join(BENCH_DIR, "idempotency", "unlimited.json");
-    writeFileSync(
-      config,
-      JSON.stringify({ rate_limits: { default: { limit: 1_000_000_000, window_seconds: 1 } } }),
-    );
-    const env = { KEYGATE_DB: dbPath, KEYGATE_CONFIG: config };
+    const env = { KEYGATE_DB: dbPath, KEYGATE_CONFIG: unlimitedConfig("idempotency") };
     const body = JSON.stringify({ key: liveKey });
     const headers = { authorization: `Bearer ${liveKey}` };
 

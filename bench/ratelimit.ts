@@ -4,12 +4,10 @@
  * 3 % difference is below the run-to-run noise of a served measurement on a 2-core machine;
  * then served with wrk for reference.
  */
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { openKeygate } from "../src/app/keygate.ts";
 import { loadConfig } from "../src/config/config.ts";
 import { createApp } from "../src/http/app.ts";
-import { BENCH_DIR, databaseWithKeys } from "./fixtures.ts";
+import { benchConfig, databaseWithKeys, UNREACHED_LIMIT, unlimitedConfig } from "./fixtures.ts";
 import { measureServed, SERVE } from "./load.ts";
 import type { Figure, Scenario } from "./main.ts";
 
@@ -22,7 +20,7 @@ function appWith(dbPath: string, enabled: boolean) {
   const rateLimits = {
     ...base.rateLimits,
     enabled,
-    default: { ...base.rateLimits.default, limit: 1_000_000_000 },
+    default: { ...base.rateLimits.default, limit: UNREACHED_LIMIT },
   };
   const kg = openKeygate({ ...base, rateLimits });
   return { kg, app: createApp(kg, { accessLog: false }) };
@@ -63,18 +61,13 @@ export const rateLimitScenario: Scenario = {
     const medianOn = median(onRounds);
     const medianOff = median(offRounds);
 
-    const offConfig = join(BENCH_DIR, "ratelimit", "off.json");
-    writeFileSync(offConfig, JSON.stringify({ rate_limits: { enabled: false } }));
-    const served = (env: Record<string, string>) =>
-      measureServed(SERVE, { KEYGATE_DB: dbPath, ...env }, "/v1/me", { headers });
+    const served = (config: string) =>
+      measureServed(SERVE, { KEYGATE_DB: dbPath, KEYGATE_CONFIG: config }, "/v1/me", { headers });
     // The default limit (100/s) would refuse most of wrk's requests: raise it for this run.
-    const onConfig = join(BENCH_DIR, "ratelimit", "on.json");
-    writeFileSync(
-      onConfig,
-      JSON.stringify({ rate_limits: { default: { limit: 1_000_000_000, window_seconds: 1 } } }),
+    const servedOn = await served(unlimitedConfig("ratelimit"));
+    const servedOff = await served(
+      benchConfig("ratelimit", "off.json", { rate_limits: { enabled: false } }),
     );
-    const servedOn = await served({ KEYGATE_CONFIG: onConfig });
-    const servedOff = await served({ KEYGATE_CONFIG: offConfig });
 
     return [
       { name: "in process: /v1/me, limiter off (median)", value: medianOff, unit: "µs/req" },
