@@ -7,7 +7,7 @@
 import { Elysia } from "elysia";
 import type { Identity } from "../auth/identity.ts";
 import { newId } from "../ids/index.ts";
-import { type CodeNames, envelopeOf, toKeygateError } from "./envelope.ts";
+import { type CodeNames, type ErrorEnvelope, envelopeOf, toKeygateError } from "./envelope.ts";
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
@@ -26,6 +26,27 @@ export const reportToStderr: InternalErrorReporter = (error, requestId) => {
     `${JSON.stringify({ level: "error", request_id: requestId, error: describe(error) })}\n`,
   );
 };
+
+/**
+ * Turns any failure into its envelope, setting the response's status, `Retry-After` and
+ * content type on `set`; a 5xx is reported with the request id first.
+ */
+export function answerFailure(
+  code: string | number,
+  error: unknown,
+  set: { status?: number | string; headers: Record<string, unknown> },
+  codeNames: CodeNames,
+  reportInternal: InternalErrorReporter,
+): ErrorEnvelope {
+  const requestId = String(set.headers["x-request-id"] ?? "");
+  const failure = toKeygateError(code, error);
+  if (failure.status >= 500) reportInternal(error, requestId);
+  set.status = failure.status;
+  if (failure.retryAfterSeconds !== undefined)
+    set.headers["retry-after"] = String(failure.retryAfterSeconds);
+  set.headers["content-type"] = "application/json";
+  return envelopeOf(failure, requestId, codeNames);
+}
 
 /** One access-log entry: never more of a key than its id and display prefix. */
 export interface AccessLogEntry {
@@ -67,16 +88,9 @@ export function requestContext(
       set.headers["x-correlation-id"] =
         inbound && UUID_V4.test(inbound) ? inbound : crypto.randomUUID();
     })
-    .onError({ as: "global" }, ({ code, error, set }) => {
-      const requestId = String(set.headers["x-request-id"] ?? "");
-      const failure = toKeygateError(code, error);
-      if (failure.status >= 500) reportInternal(error, requestId);
-      set.status = failure.status;
-      if (failure.retryAfterSeconds !== undefined)
-        set.headers["retry-after"] = String(failure.retryAfterSeconds);
-      set.headers["content-type"] = "application/json";
-      return envelopeOf(failure, requestId, codeNames);
-    })
+    .onError({ as: "global" }, ({ code, error, set }) =>
+      answerFailure(code, error, set, codeNames, reportInternal),
+    )
     .onAfterResponse({ as: "global" }, (context) => {
       if (!accessLog) return;
       const { request, set } = context;

@@ -18,9 +18,12 @@ import type { Identity } from "../auth/identity.ts";
 import type { AuthenticatedStep } from "../auth/index.ts";
 import type { IdempotencyConfig } from "../config/config.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
-import { envelopeOf } from "../http/envelope.ts";
 import { eventMetadata } from "../http/event-metadata.ts";
-import { type InternalErrorReporter, reportToStderr } from "../http/request-context.ts";
+import {
+  answerFailure,
+  type InternalErrorReporter,
+  reportToStderr,
+} from "../http/request-context.ts";
 import { scopeGrants } from "../keys/scopes.ts";
 import { compilePathPattern } from "../ratelimit/policy.ts";
 import type { EventMetadata } from "../store/recorded-event.ts";
@@ -240,12 +243,10 @@ async function answerAdmitted(
   try {
     return await recordAndSend(run, response, set, kg.config.idempotency);
   } catch (error) {
-    // Elysia does not route a failure here to its error handler: answer it ourselves.
-    const requestId = String(set.headers["x-request-id"] ?? "");
-    reportInternal(error, requestId);
-    const failure = error instanceof KeygateError ? error : new KeygateError("api_error");
-    return new Response(JSON.stringify(envelopeOf(failure, requestId, kg.config.errorCodes)), {
-      status: failure.status,
+    // Elysia does not route a failure here to its error handler: answer it the same way.
+    const envelope = answerFailure("UNKNOWN", error, set, kg.config.errorCodes, reportInternal);
+    return new Response(JSON.stringify(envelope), {
+      status: set.status as number,
       headers: { "content-type": "application/json" },
     });
   } finally {
