@@ -9,6 +9,7 @@
  * the sealed response to the log (group commit) and returns only once it is durable; the
  * response may then be sent.
  */
+import { LruMap } from "../cache/lru-map.ts";
 import type { SqlConnection } from "../db/sql.ts";
 import { newId } from "../ids/index.ts";
 import { idempotencyScopeKey } from "../projections/idempotency-results.ts";
@@ -83,11 +84,8 @@ export class IdempotencyResults {
   readonly #now: () => Date;
   /** Keys whose first request is running here, with that request's fingerprint. */
   readonly #inFlight = new Map<string, string>();
-  /** Least recently used first. */
-  readonly #cache = new Map<string, CachedResult>();
-  readonly #cacheEntries: number;
-  readonly #cacheBytes: number;
-  #cachedBytes = 0;
+  /** Recorded results by scope key, decrypted, for replays without SQL. */
+  readonly #cache: LruMap<string, CachedResult>;
 
   constructor(
     sql: SqlConnection,
@@ -100,8 +98,11 @@ export class IdempotencyResults {
     this.#cipher = cipher;
     this.#ttlMs = options.ttlSeconds * 1000;
     this.#now = options.now;
-    this.#cacheEntries = options.cacheEntries ?? 10_000;
-    this.#cacheBytes = options.cacheBytes ?? 64 * 1024 ** 2;
+    this.#cache = new LruMap({
+      maxEntries: options.cacheEntries ?? 10_000,
+      maxWeight: options.cacheBytes ?? 64 * 1024 ** 2,
+      weigh: (cached) => cached.response.body?.length ?? 0,
+    });
   }
 
   /**
@@ -144,7 +145,7 @@ export class IdempotencyResults {
       const response = parseStoredResponse(
         this.#cipher.open(sealed, wrappedKey, row.data_key_id, sealContext(scopeKey, fingerprint)),
       );
-      this.#remember(scopeKey, { fingerprint, expiresAtMs: row.expires_at, response });
+      this.#cache.set(scopeKey, { fingerprint, expiresAtMs: row.expires_at, response });
       return { kind: "replay", response };
     }
 
@@ -213,7 +214,7 @@ export class IdempotencyResults {
                   .run(dataKeyId, wrappedKey, expiresAtMs),
             },
           );
-          this.#remember(scopeKey, { fingerprint, expiresAtMs, response });
+          this.#cache.set(scopeKey, { fingerprint, expiresAtMs, response });
         } finally {
           release();
         }
@@ -223,28 +224,11 @@ export class IdempotencyResults {
 
   #fromCache(scopeKey: string, nowMs: number): CachedResult | undefined {
     const cached = this.#cache.get(scopeKey);
-    if (!cached) return undefined;
-    this.#forget(scopeKey, cached);
-    if (cached.expiresAtMs <= nowMs) return undefined;
-    this.#cache.set(scopeKey, cached); // most recently used
-    this.#cachedBytes += cached.response.body?.length ?? 0;
-    return cached;
-  }
-
-  #remember(scopeKey: string, result: CachedResult): void {
-    const previous = this.#cache.get(scopeKey);
-    if (previous) this.#forget(scopeKey, previous);
-    this.#cache.set(scopeKey, result);
-    this.#cachedBytes += result.response.body?.length ?? 0;
-    for (const [key, oldest] of this.#cache) {
-      if (this.#cache.size <= this.#cacheEntries && this.#cachedBytes <= this.#cacheBytes) break;
-      this.#forget(key, oldest);
+    if (cached && cached.expiresAtMs <= nowMs) {
+      this.#cache.delete(scopeKey);
+      return undefined;
     }
-  }
-
-  #forget(scopeKey: string, cached: CachedResult): void {
-    this.#cache.delete(scopeKey);
-    this.#cachedBytes -= cached.response.body?.length ?? 0;
+    return cached;
   }
 
   /**
@@ -255,7 +239,7 @@ export class IdempotencyResults {
   sweep(): number {
     const nowMs = this.#now().getTime();
     for (const [key, cached] of this.#cache)
-      if (cached.expiresAtMs <= nowMs) this.#forget(key, cached);
+      if (cached.expiresAtMs <= nowMs) this.#cache.delete(key);
     const destroyed = this.#sql.transaction(() => {
       this.#sql.prepare("DELETE FROM idempotency_results WHERE expires_at <= ?").run(nowMs);
       return this.#sql.prepare("DELETE FROM idempotency_data_keys WHERE expires_at <= ?").run(nowMs)

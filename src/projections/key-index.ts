@@ -8,6 +8,7 @@
  * file) when {@link KeyIndex.sync} sees SQLite's data_version move. Lookups of unknown
  * secrets are not cached, so a key created elsewhere is found at once.
  */
+import { LruMap } from "../cache/lru-map.ts";
 import type { SqlConnection } from "../db/sql.ts";
 import type { Environment } from "../keys/key-format.ts";
 import type { EventStore } from "../store/event-store.ts";
@@ -148,15 +149,17 @@ export interface KeyIndexOptions {
 /** Bounded read-through cache of key lookups, invalidated by committed events. */
 export class KeyIndex {
   readonly #sql: SqlConnection;
-  readonly #maxEntries: number;
-  readonly #entries = new Map<string, KeyMatch>();
+  readonly #entries: LruMap<string, KeyMatch>;
   readonly #cacheKeysByKeyId = new Map<string, Set<string>>();
   #seenPosition: number;
   #seenDataVersion: number;
 
   constructor(sql: SqlConnection, store: EventStore, options: KeyIndexOptions = {}) {
     this.#sql = sql;
-    this.#maxEntries = options.maxEntries ?? 100_000;
+    this.#entries = new LruMap({
+      maxEntries: options.maxEntries ?? 100_000,
+      onEvict: (cacheKey, match) => this.#unindex(cacheKey, match),
+    });
     this.#seenPosition = store.headPosition();
     this.#seenDataVersion = sql.dataVersion();
     store.subscribe((events) => this.#invalidate(events));
@@ -196,22 +199,13 @@ export class KeyIndex {
 
   #lookup(cacheKey: string, query: () => JoinedRow[]): KeyMatch | undefined {
     const hit = this.#entries.get(cacheKey);
-    if (hit) {
-      // Re-insert to mark as most recently used.
-      this.#entries.delete(cacheKey);
-      this.#entries.set(cacheKey, hit);
-      return hit;
-    }
+    if (hit) return hit;
     const match = toMatch(query());
     if (match) this.#remember(cacheKey, match);
     return match;
   }
 
   #remember(cacheKey: string, match: KeyMatch): void {
-    if (this.#entries.size >= this.#maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#forget(oldest);
-    }
     this.#entries.set(cacheKey, match);
     const set = this.#cacheKeysByKeyId.get(match.key.id) ?? new Set<string>();
     set.add(cacheKey);
@@ -219,9 +213,12 @@ export class KeyIndex {
   }
 
   #forget(cacheKey: string): void {
-    const match = this.#entries.get(cacheKey);
-    this.#entries.delete(cacheKey);
-    if (!match) return;
+    const match = this.#entries.delete(cacheKey);
+    if (match) this.#unindex(cacheKey, match);
+  }
+
+  /** Drops a cached lookup from the index of lookups by key id. */
+  #unindex(cacheKey: string, match: KeyMatch): void {
     const set = this.#cacheKeysByKeyId.get(match.key.id);
     set?.delete(cacheKey);
     if (set?.size === 0) this.#cacheKeysByKeyId.delete(match.key.id);
