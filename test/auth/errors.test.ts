@@ -1,19 +1,14 @@
 /** Every row of the SPEC §3 error table, through the real app. */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createApiKey, revokeApiKey, rotateApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity, deactivateEntity } from "../../src/commands/entities.ts";
 import { createUser } from "../../src/commands/users.ts";
 import { generateKey } from "../../src/keys/key-format.ts";
-import { codeOf, tampered, testApp } from "../support/http.ts";
+import { codeOf, tampered, testAppPerTest } from "../support/http.ts";
 import { TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
 
-let close: (() => void) | undefined;
-afterEach(() => close?.());
-function setup(config?: object) {
-  const t = testApp(config ? { config } : {});
-  close = () => t.kg.close();
-  return t;
-}
+const openTestApp = testAppPerTest();
+const setup = (config?: object) => openTestApp(config ? { config } : {});
 const basic = (pk: string, sk: string) => ({
   authorization: `Basic ${Buffer.from(`${pk}:${sk}`).toString("base64")}`,
 });
@@ -169,7 +164,6 @@ describe("authentication errors", () => {
   test("the X-Api-Key header authenticates, and its name is configurable", async () => {
     const { call, live } = setup();
     expect((await call("GET", "/v1/me", { headers: { "x-api-key": live } })).status).toBe(200);
-    close?.();
     const custom = setup({ auth: { api_key_header: "X-Certo-Key" } });
     expect(
       (await custom.call("GET", "/v1/me", { headers: { "x-certo-key": custom.live } })).status,

@@ -1,18 +1,16 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { FailedAuthLimiter } from "../../src/auth/failed-auth-limiter.ts";
 import { createUser } from "../../src/commands/users.ts";
 import { generateKey } from "../../src/keys/key-format.ts";
-import { codeOf, testApp } from "../support/http.ts";
+import { codeOf, testAppPerTest } from "../support/http.ts";
 import { FakeClock, TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
 
-let close: (() => void) | undefined;
-afterEach(() => close?.());
+const openTestApp = testAppPerTest();
 
 describe("failed-authentication limiter", () => {
   test("after 30 failures in a minute the address gets 429 with Retry-After — valid keys too — until the window ends", async () => {
     const clock = new FakeClock("2026-01-01T00:00:00.000Z");
-    const t = testApp({ clock });
-    close = () => t.kg.close();
+    const t = openTestApp({ clock });
     for (let i = 0; i < 30; i++) {
       expect((await t.call("GET", "/v1/me", { key: generateKey("sk", "live") })).status).toBe(401);
     }
@@ -30,8 +28,7 @@ describe("failed-authentication limiter", () => {
   });
 
   test("failed logins count too: after 30 wrong passwords, even the right one gets 429", async () => {
-    const t = testApp();
-    close = () => t.kg.close();
+    const t = openTestApp();
     createUser(
       t.kg,
       { email: "ops@example.com", password: "the right password", entityId: t.platform },

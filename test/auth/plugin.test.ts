@@ -1,19 +1,17 @@
 /** keygate/auth inside any Elysia app: routes declare the scopes they need. */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
 import { keygateAuth } from "../../src/auth/index.ts";
 import { createApiKey } from "../../src/commands/api-keys.ts";
 import { requestContext } from "../../src/http/request-context.ts";
-import { codeOf, testApp } from "../support/http.ts";
+import { codeOf, testAppPerTest } from "../support/http.ts";
 import { TEST_ACTOR } from "../support/keygate.ts";
 
-let close: (() => void) | undefined;
-afterEach(() => close?.());
+const openTestApp = testAppPerTest();
 
 describe("keygate/auth in an application's own routes", () => {
   test("a route with { scopes } gets the typed identity; others are refused in the envelope", async () => {
-    const t = testApp();
-    close = () => t.kg.close();
+    const t = openTestApp();
     const app = new Elysia()
       .use(requestContext({}, () => {}))
       .use(keygateAuth(t.kg))

@@ -1,13 +1,11 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { tampered, testApp } from "../support/http.ts";
+import { describe, expect, test } from "bun:test";
+import { tampered, testAppPerTest } from "../support/http.ts";
 
-let close: (() => void) | undefined;
-afterEach(() => close?.());
+const openTestApp = testAppPerTest();
 
 describe("access log", () => {
   test("one entry per request with request id, key prefix (never more), status and latency", async () => {
-    const t = testApp();
-    close = () => t.kg.close();
+    const t = openTestApp();
     const created = await t.call("POST", "/v1/api-keys", {
       key: t.live,
       body: { name: "k", scopes: ["links:read"] },

@@ -1,15 +1,13 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity } from "../../src/commands/entities.ts";
 import { createUser } from "../../src/commands/users.ts";
-import { codeOf, testApp } from "../support/http.ts";
+import { codeOf, testAppPerTest } from "../support/http.ts";
 import { TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
 
-let close: (() => void) | undefined;
-afterEach(() => close?.());
+const openTestApp = testAppPerTest();
 function setup() {
-  const t = testApp();
-  close = () => t.kg.close();
+  const t = openTestApp();
   const partner = createEntity(
     t.kg,
     { kind: "partner", name: "P", parentId: t.platform },

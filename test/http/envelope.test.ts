@@ -1,15 +1,9 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
 import { requestContext } from "../../src/http/request-context.ts";
-import { codeOf, testApp } from "../support/http.ts";
+import { codeOf, testAppPerTest } from "../support/http.ts";
 
-let close: (() => void) | undefined;
-afterEach(() => close?.());
-function setup() {
-  const t = testApp();
-  close = () => t.kg.close();
-  return t;
-}
+const setup = testAppPerTest();
 
 describe("request ids and the error envelope", () => {
   test("every response carries X-Request-Id (req_…) and a UUID v4 X-Correlation-Id, errors included", async () => {

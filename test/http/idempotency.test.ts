@@ -1,17 +1,11 @@
 /** SPEC §5 over HTTP, on Keygate's own POST routes. */
-import { afterEach, describe, expect, test } from "bun:test";
-import { type CallOptions, codeOf, tampered, testApp } from "../support/http.ts";
+import { describe, expect, test } from "bun:test";
+import { type CallOptions, codeOf, tampered, testAppPerTest } from "../support/http.ts";
 import { FakeClock } from "../support/keygate.ts";
 
-let cleanup: (() => void)[] = [];
-afterEach(() => {
-  for (const fn of cleanup) fn();
-  cleanup = [];
-});
+const openTestApp = testAppPerTest();
 function setup(config?: object, clock = new FakeClock("2026-03-01T12:00:00.000Z")) {
-  const t = testApp({ clock, ...(config ? { config } : {}) });
-  cleanup.push(t.close);
-  return t;
+  return openTestApp({ clock, ...(config ? { config } : {}) });
 }
 
 type App = ReturnType<typeof setup>;

@@ -1,13 +1,11 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { testApp } from "../support/http.ts";
+import { describe, expect, test } from "bun:test";
+import { testAppPerTest } from "../support/http.ts";
 
-let close: (() => void) | undefined;
-afterEach(() => close?.());
+const openTestApp = testAppPerTest();
 
 describe("GET /openapi.json", () => {
   test("documents every route of SPEC §6 with its request schema", async () => {
-    const t = testApp();
-    close = () => t.kg.close();
+    const t = openTestApp();
     const reply = await t.call("GET", "/openapi.json");
     expect(reply.status).toBe(200);
     expect(reply.body.openapi).toMatch(/^3\./);

@@ -1,20 +1,14 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createApiKey, rotateApiKey, updateApiKey } from "../../src/commands/api-keys.ts";
-import { codeOf, testApp } from "../support/http.ts";
+import { codeOf, testAppPerTest } from "../support/http.ts";
 import { FakeClock, TEST_ACTOR } from "../support/keygate.ts";
 
-let cleanup: (() => void)[] = [];
-afterEach(() => {
-  for (const fn of cleanup) fn();
-  cleanup = [];
-});
+const openTestApp = testAppPerTest();
 function setup(config?: object) {
-  const t = testApp({
+  return openTestApp({
     clock: new FakeClock("2026-03-01T12:00:00.000Z"),
     ...(config ? { config } : {}),
   });
-  cleanup.push(t.close);
-  return t;
 }
 
 describe("rate limiting over HTTP", () => {

@@ -1,4 +1,5 @@
 /** An in-process Keygate app for HTTP tests: `app.handle`, no port. */
+import { afterEach } from "bun:test";
 import type { Keygate } from "../../src/app/keygate.ts";
 import { initPlatform } from "../../src/commands/init.ts";
 import { createApp } from "../../src/http/app.ts";
@@ -80,4 +81,20 @@ export function codeOf(reply: Pick<Reply, "body">): string {
 /** `key` with its last character changed (always to a different one): a key that must fail. */
 export function tampered(key: string): string {
   return `${key.slice(0, -1)}${key.endsWith("a") ? "b" : "a"}`;
+}
+
+/**
+ * `testApp` for one test file: call it once at the file's top level; every app the returned
+ * function opens is closed after each test.
+ */
+export function testAppPerTest(): typeof testApp {
+  const open: ReturnType<typeof testApp>[] = [];
+  afterEach(() => {
+    for (const t of open.splice(0)) t.close();
+  });
+  return (options = {}) => {
+    const t = testApp(options);
+    open.push(t);
+    return t;
+  };
 }
