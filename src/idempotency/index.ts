@@ -158,12 +158,8 @@ async function asSent(
   value: unknown,
   set: ResponseSet,
 ): Promise<{ status: number; headers: [string, string][]; body: Uint8Array }> {
-  const fromSet = Object.entries(set.headers)
-    .filter(([name]) => isContentHeader(name))
-    .map(([name, v]) => [name, String(v)] as [string, string]);
   if (value instanceof ElysiaCustomStatusResponse)
     return asSent(value.response, { ...set, status: value.code });
-  const status = typeof set.status === "number" ? set.status : 200;
   if (value instanceof Response) {
     const own = [...value.headers].filter(([name]) => isContentHeader(name));
     return {
@@ -172,6 +168,10 @@ async function asSent(
       body: new Uint8Array(await value.arrayBuffer()),
     };
   }
+  const status = typeof set.status === "number" ? set.status : 200;
+  const fromSet = Object.entries(set.headers)
+    .filter(([name]) => isContentHeader(name))
+    .map(([name, v]) => [name, String(v)] as [string, string]);
   let body: Uint8Array;
   let type: string | undefined;
   if (value === undefined || value === null) body = EMPTY;
