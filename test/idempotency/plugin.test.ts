@@ -122,6 +122,25 @@ describe("the idempotency plugin in any Elysia app", () => {
     s.close();
   });
 
+  test("a response that cannot be recorded is not sent: 500 api_error, and no event without its data key", async () => {
+    const s = shop();
+    s.kg.db.sql.exec("DROP TABLE idempotency_data_keys"); // the data key's insert now fails
+    const reply = await s.post("/charges", "charge-0003");
+    expect(reply.status).toBe(500);
+    expect(JSON.parse(reply.text).error.code).toBe("api_error");
+    expect(reply.text).not.toContain("ch_1");
+    const recorded = s.kg.db.sql
+      .prepare<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM events WHERE type = 'idempotency.recorded'",
+      )
+      .get();
+    expect(recorded?.n).toBe(0);
+    // The key is free again: the retry runs (and fails to record) rather than being "in use".
+    expect((await s.post("/charges", "charge-0003")).status).toBe(500);
+    expect(s.calls.charge).toBe(2);
+    s.close();
+  });
+
   test("a 5xx is recorded and replayed by default: the retry does not run the handler again", async () => {
     const s = shop();
     const first = await s.post("/fail", "failing-0001");
