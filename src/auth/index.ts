@@ -16,6 +16,7 @@
  */
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
+import type { EntitySelector } from "../config/gateway-config.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { findEntity, findUser } from "../projections/queries.ts";
 import { readCredential } from "./credentials.ts";
@@ -23,10 +24,24 @@ import { type Identity, requireScopes, USER_SCOPES } from "./identity.ts";
 import { verifyToken } from "./jwt.ts";
 import { verifyKeyPair, verifySecretKey } from "./verify-key.ts";
 
-/** What a route needs. */
-export type AuthRequirement =
-  | readonly string[]
-  | { all?: readonly string[]; any?: readonly string[]; management?: boolean };
+/** What a route needs, in full. */
+export interface RequirementObject {
+  all?: readonly string[];
+  any?: readonly string[];
+  management?: boolean;
+  /** Where the request names its target entity (gateway routes), and the route's pattern. */
+  entity?: { selector: EntitySelector; routePath: string };
+}
+
+/** What a route needs: the scopes it must all hold, or a {@link RequirementObject}. */
+export type AuthRequirement = readonly string[] | RequirementObject;
+
+/** The object form of a requirement. */
+export function requirementObject(requirement: AuthRequirement): RequirementObject {
+  return Array.isArray(requirement)
+    ? { all: requirement as readonly string[] }
+    : (requirement as RequirementObject);
+}
 
 /**
  * Authenticates a request's headers against a requirement; throws the KeygateError that
@@ -39,13 +54,7 @@ export function authenticate(
   requirement: AuthRequirement,
   clientAddress: () => string = () => "unknown",
 ): Identity {
-  const {
-    all = [],
-    any = [],
-    management = false,
-  } = Array.isArray(requirement)
-    ? { all: requirement as readonly string[] }
-    : (requirement as Exclude<AuthRequirement, readonly string[]>);
+  const { all = [], any = [], management = false } = requirementObject(requirement);
   // The address is looked up only when the limiter has something to say about it.
   if (kg.failedAuth.size > 0) kg.failedAuth.refuseIfBlocked(clientAddress());
   let identity: Identity;
@@ -128,8 +137,13 @@ export type AuthenticatedStep = (identity: Identity, context: StepContext) => Re
 /** What a step sees of the request. */
 export interface StepContext {
   request: Request;
+  /** The method and path the policies apply to (forward-auth: the original request's). */
+  method: string;
   path: string;
+  /** The original path with its query, when it is not `request.url`'s (forward-auth). */
+  originalUri?: string;
   set: { headers: Record<string, unknown> };
+  requirement: RequirementObject;
 }
 
 /**
@@ -145,30 +159,33 @@ export function keygateAuth(kg: Keygate, steps: readonly AuthenticatedStep[] = [
       // costs this route 40 % of its throughput on Bun's server.)
       .decorate("identity", undefined as unknown as Identity)
       .macro({
-        scopes: (requirement: AuthRequirement) => ({
-          // Only named fields of the context are read: Elysia builds the context lazily from
-          // what its hooks use, and passing the whole object on would make it build all of
-          // it (cookies included) for every request.
-          //
-          // Elysia decides from a hook's source text whether to await it; this one is
-          // synchronous and written so that it reads as such (no "return f(" or "=> f("), which
-          // keeps the whole route synchronous (≈ 20 % of its served throughput).
-          beforeHandle(context) {
-            const { request, server, path, set } = context;
-            function address(): string {
-              const ip = server?.requestIP(request);
-              return ip?.address ?? "unknown";
-            }
-            const identity = authenticate(kg, request.headers, requirement, address);
-            (context as { identity: Identity }).identity = identity;
-            const step = { request, path, set };
-            for (const run of steps) {
-              const answer = run(identity, step);
-              if (answer) return answer;
-            }
-            return undefined;
-          },
-        }),
+        scopes: (requirement: AuthRequirement) => {
+          const required = requirementObject(requirement);
+          return {
+            // Only named fields of the context are read: Elysia builds the context lazily from
+            // what its hooks use, and passing the whole object on would make it build all of
+            // it (cookies included) for every request.
+            //
+            // Elysia decides from a hook's source text whether to await it; this one is
+            // synchronous and written so that it reads as such (no "return f(" or "=> f("), which
+            // keeps the whole route synchronous (≈ 20 % of its served throughput).
+            beforeHandle(context) {
+              const { request, server, path, set } = context;
+              function address(): string {
+                const ip = server?.requestIP(request);
+                return ip?.address ?? "unknown";
+              }
+              const identity = authenticate(kg, request.headers, requirement, address);
+              (context as { identity: Identity }).identity = identity;
+              const step = { request, method: request.method, path, set, requirement: required };
+              for (const run of steps) {
+                const answer = run(identity, step);
+                if (answer) return answer;
+              }
+              return undefined;
+            },
+          };
+        },
       })
   );
 }

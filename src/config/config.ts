@@ -10,6 +10,13 @@ import type { Durability } from "../db/open.ts";
 import { ERROR_CATALOGUE, type KeygateErrorCode } from "../errors/keygate-error.ts";
 import { KEY_PREFIX_PATTERN } from "../keys/key-format.ts";
 import { DEFAULT_POLICY, type RateLimitPolicy, type RoutePolicy } from "../ratelimit/policy.ts";
+import {
+  type GatewayConfig,
+  GatewaySectionSchema,
+  LOOPBACK,
+  reservedPathOf,
+  resolveGateway,
+} from "./gateway-config.ts";
 
 const Prefix = Type.String({ pattern: KEY_PREFIX_PATTERN.source });
 const HeaderName = Type.String({ pattern: "^[A-Za-z0-9-]{1,64}$" });
@@ -110,6 +117,19 @@ export const ConfigFileSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    gateway: Type.Optional(GatewaySectionSchema),
+    /** More paths that answer as `GET /v1/me` (VoltzPay's `GET /me`). */
+    me_aliases: Type.Optional(Type.Array(Type.String({ pattern: "^/[A-Za-z0-9._~/-]*$" }))),
+    metrics: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean()),
+          /** Peer addresses allowed to scrape without the token (default: loopback). */
+          allow: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     errors: Type.Optional(
       Type.Object(
         {
@@ -167,6 +187,18 @@ export interface KeygateConfig {
   jwtSecret: string | undefined;
   /** Error codes renamed for the wire, e.g. `api_key_invalid` → `invalid_api_key`. */
   errorCodes: Partial<Record<KeygateErrorCode, string>>;
+  /** Gateway mode and forward-auth (SPEC §7). */
+  gateway: GatewayConfig;
+  /** More paths answering as `GET /v1/me`. */
+  meAliases: string[];
+  /** `GET /metrics`: who may scrape it. */
+  metrics: {
+    enabled: boolean;
+    /** Peer addresses allowed without the token. */
+    allow: string[];
+    /** `Authorization: Bearer <token>` also lets a scraper in (`KEYGATE_METRICS_TOKEN`). */
+    token: string | undefined;
+  };
 }
 
 /** Idempotency-Key handling, resolved. */
@@ -251,10 +283,10 @@ function resolveIdempotency(file: ConfigFile, source: string | undefined): Idemp
     mismatchStatus: section.mismatch_status ?? 409,
     recordServerErrors: section.record_server_errors ?? true,
     maxResponseBytes: section.max_response_bytes ?? 1024 * 1024,
-    required: (section.required ?? []).map((r) => ({
-      method: r.method.toUpperCase(),
-      path: r.path,
-    })),
+    required: [
+      ...(section.required ?? []),
+      ...(file.gateway?.routes ?? []).filter((r) => r.idempotency === "required"),
+    ].map((r) => ({ method: r.method.toUpperCase(), path: r.path })),
   };
 }
 
@@ -271,6 +303,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `KEYGATE_CONFIG ${env.KEYGATE_CONFIG}: keys.public_prefix: must differ from keys.secret_prefix`,
     );
   }
+  const source = env.KEYGATE_CONFIG;
+  const fail = (field: string, message: string): never => {
+    throw new ConfigError(
+      field === "upstream" && env.KEYGATE_UPSTREAM
+        ? `KEYGATE_UPSTREAM: ${message}`
+        : `KEYGATE_CONFIG ${source}: ${field.startsWith("gateway") ? field : `gateway.${field}`}: ${message}`,
+    );
+  };
+  const gateway = resolveGateway(file.gateway, env.KEYGATE_UPSTREAM, fail);
+  const gatewayRoutes = file.gateway?.routes ?? [];
+  for (const [i, alias] of (file.me_aliases ?? []).entries()) {
+    if (reservedPathOf(alias))
+      throw new ConfigError(`KEYGATE_CONFIG ${source}: me_aliases.${i}: ${alias} is Keygate's own`);
+  }
+  const metricsToken = env.KEYGATE_METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 16)
+    throw new ConfigError("KEYGATE_METRICS_TOKEN: must be at least 16 characters");
   const resultsKey = env.KEYGATE_RESULTS_KEY || undefined;
   if (resultsKey !== undefined && !/^[0-9a-fA-F]{64}$/.test(resultsKey))
     throw new ConfigError("KEYGATE_RESULTS_KEY: must be 64 hexadecimal characters (32 bytes)");
@@ -295,7 +344,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             algorithm: file.rate_limits.default.algorithm ?? "fixed",
           }
         : DEFAULT_POLICY,
-      routes: (file.rate_limits?.routes ?? []).map((r) => ({
+      routes: [
+        ...(file.rate_limits?.routes ?? []),
+        ...gatewayRoutes.flatMap((r) => (r.rate_limit ? [{ ...r.rate_limit, ...r }] : [])),
+      ].map((r) => ({
         name: r.name ?? `${r.method.toUpperCase()} ${r.path}`,
         method: r.method.toUpperCase(),
         path: r.path,
@@ -304,9 +356,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         algorithm: r.algorithm ?? "fixed",
       })),
     },
-    idempotency: resolveIdempotency(file, env.KEYGATE_CONFIG),
+    idempotency: resolveIdempotency(file, source),
     resultsKey,
     jwtSecret: env.KEYGATE_JWT_SECRET || undefined,
     errorCodes: file.errors?.codes ?? {},
+    gateway,
+    meAliases: file.me_aliases ?? [],
+    metrics: {
+      enabled: file.metrics?.enabled ?? true,
+      allow: file.metrics?.allow ?? LOOPBACK,
+      token: metricsToken,
+    },
   };
 }

@@ -108,6 +108,26 @@ export const ERROR_CATALOGUE = {
       "The first request with this Idempotency-Key completed, but its response was too large to keep; it will not run again.",
   },
   invalid_request: { status: 400, type: "invalid_request", message: "The request is not valid." },
+  request_too_large: {
+    status: 413,
+    type: "invalid_request",
+    message: "The request body is larger than this route accepts.",
+  },
+  access_denied: {
+    status: 403,
+    type: "permission",
+    message: "This endpoint is not open to this caller.",
+  },
+  upstream_unreachable: {
+    status: 502,
+    type: "api_error",
+    message: "The upstream service could not be reached; the request was not delivered.",
+  },
+  upstream_timeout: {
+    status: 504,
+    type: "api_error",
+    message: "The upstream service did not answer in time; the request may have taken effect.",
+  },
   api_error: { status: 500, type: "api_error", message: "An internal error occurred." },
 } as const satisfies Record<string, ErrorEntry>;
 

@@ -3,6 +3,7 @@ import { setImmediate } from "node:timers";
 import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
+import { gatewayRoutes } from "../gateway/index.ts";
 import { idempotencyPlugin } from "../idempotency/index.ts";
 import type { ScryptCost } from "../users/password.ts";
 import { healthRoutes } from "./health.ts";
@@ -92,5 +93,6 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
     .use(entityRoutes(kg))
     .use(userRoutes(kg, options.passwordCost))
     .use(eventRoutes(kg))
-    .use(verifyRoutes(kg));
+    .use(verifyRoutes(kg))
+    .use(gatewayRoutes(kg));
 }

@@ -19,6 +19,7 @@ import type { AuthenticatedStep } from "../auth/index.ts";
 import type { IdempotencyConfig } from "../config/config.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { eventMetadata } from "../http/event-metadata.ts";
+import { rawBodyOf, rememberRawBody } from "../http/raw-body.ts";
 import {
   answerFailure,
   type InternalErrorReporter,
@@ -33,12 +34,6 @@ import type { IdempotencyScope, IdempotencyTicket } from "./result-store.ts";
 import { isContentHeader, type StoredResponse } from "./stored-response.ts";
 
 const EMPTY = new Uint8Array(0);
-
-/**
- * The body bytes of each request that carries an Idempotency-Key, kept by the parse hook:
- * the fingerprint hashes the body as sent.
- */
-const rawBodies = new WeakMap<Request, Uint8Array>();
 
 /** A request admitted to run: its ticket, and who it runs for. */
 interface Admitted {
@@ -87,11 +82,11 @@ export function idempotencyStep(kg: Keygate): AuthenticatedStep {
     method: r.method,
     pattern: compilePathPattern(r.path),
   }));
-  return (identity, { request, path, set }) => {
-    if (!methods.has(request.method)) return undefined;
+  return (identity, { request, method, path, set }) => {
+    if (!methods.has(method)) return undefined;
     const header = request.headers.get("idempotency-key");
     if (header === null) {
-      if (required.some((r) => r.method === request.method && r.pattern.test(path)))
+      if (required.some((r) => r.method === method && r.pattern.test(path)))
         throw new KeygateError("idempotency_key_missing");
       return undefined;
     }
@@ -99,7 +94,7 @@ export function idempotencyStep(kg: Keygate): AuthenticatedStep {
     const fingerprint = requestFingerprint(
       request.method,
       pathWithQuery(request.url),
-      rawBodies.get(request) ?? EMPTY,
+      rawBodyOf(request) ?? EMPTY,
     );
     const admission = kg.idempotency.begin(scopeOf(identity, key), fingerprint);
     switch (admission.kind) {
@@ -124,6 +119,18 @@ export function idempotencyStep(kg: Keygate): AuthenticatedStep {
         return undefined;
     }
   };
+}
+
+/**
+ * Gives up recording the response of an admitted request, freeing its key: for answers the
+ * handler did not produce itself, such as a gateway's 502 when the upstream was never reached,
+ * so that a retry runs afresh (SPEC §5).
+ */
+export function forgoRecording(request: Request): void {
+  const run = admitted.get(request);
+  if (!run) return;
+  admitted.delete(request);
+  run.ticket.release();
 }
 
 /**
@@ -212,7 +219,7 @@ export function idempotencyPlugin(
       .onParse({ as: "global" }, async ({ request }, contentType) => {
         if (!methods.has(request.method) || !request.headers.has("idempotency-key")) return;
         const bytes = new Uint8Array(await request.arrayBuffer());
-        rawBodies.set(request, bytes);
+        rememberRawBody(request, bytes);
         return bytes.length === 0 ? undefined : parseBody(bytes, contentType);
       })
       // Elysia decides from a hook's source text whether to await it. This one answers an

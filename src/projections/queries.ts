@@ -164,6 +164,21 @@ export function siblingReferenceTaken(
   );
 }
 
+/** The entities with this reference in the subtree rooted at `subtreePath`'s entity (at most 2). */
+export function findEntitiesByReference(
+  db: KeygateDatabase,
+  reference: string,
+  subtreePath: readonly string[],
+): EntityObject[] {
+  return db.orm
+    .select()
+    .from(entities)
+    .where(and(eq(entities.reference, reference), inSubtreeSql(entities.id, subtreePath)))
+    .limit(2)
+    .all()
+    .map(toEntityObject);
+}
+
 /** Entities, optionally only the children of one, ordered by id. */
 export function listEntities(
   db: KeygateDatabase,
@@ -201,7 +216,7 @@ export interface KeyListFilter {
 
 /** An SQL condition: the row's entity is `path`'s entity or below it. */
 export function inSubtreeSql(
-  entityIdColumn: SQL | typeof apiKeys.entityId,
+  entityIdColumn: SQL | typeof apiKeys.entityId | typeof entities.id,
   path: readonly string[],
 ): SQL {
   const root = path.join("/");

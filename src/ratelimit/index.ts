@@ -35,9 +35,9 @@ export function keyPolicy(
 /** The rate-limit step for the guard chain, configured from `kg.config.rateLimits`. */
 export function rateLimitStep(kg: Keygate): AuthenticatedStep {
   const routePolicies = new RoutePolicies(kg.config.rateLimits.routes);
-  return (identity, { request, path, set }) => {
+  return (identity, { method, path, set }) => {
     const own = identity.type === "api_key" ? identity.key.rateLimit : null;
-    const policies = [keyPolicy(kg, own), ...routePolicies.matching(request.method, path)];
+    const policies = [keyPolicy(kg, own), ...routePolicies.matching(method, path)];
     const decision = kg.rateLimiter.check(subjectOf(identity), policies);
     Object.assign(set.headers, rateLimitHeaders(decision));
     if (!decision.allowed) {

@@ -47,7 +47,86 @@ describe("configuration", () => {
       resultsKey: undefined,
       jwtSecret: undefined,
       errorCodes: {},
+      gateway: {
+        upstream: undefined,
+        timeoutMs: 30_000,
+        maxBodyBytes: 1024 * 1024,
+        trustedProxies: ["127.0.0.1", "::1", "::ffff:127.0.0.1"],
+        routes: [],
+      },
+      meAliases: [],
+      metrics: { enabled: true, allow: ["127.0.0.1", "::1", "::ffff:127.0.0.1"], token: undefined },
     });
+  });
+
+  test("gateway routes add their rate-limit policies and required Idempotency-Keys", () => {
+    const path = file(
+      "gateway.json",
+      JSON.stringify({
+        gateway: {
+          upstream: "http://127.0.0.1:9/base/",
+          routes: [
+            {
+              method: "post",
+              path: "/ecom/v1/checkout",
+              scopes: ["checkout:write"],
+              idempotency: "required",
+              rate_limit: { limit: 60, window_seconds: 60 },
+              entity: {
+                from: "body",
+                name: "merchant_branch_reference_number",
+                match: "reference",
+              },
+            },
+            { method: "GET", path: "/ecom/v1/checkout/:id" },
+          ],
+        },
+      }),
+    );
+    const config = loadConfig({ KEYGATE_CONFIG: path });
+    expect(config.gateway.upstream).toBe("http://127.0.0.1:9/base");
+    expect(config.gateway.routes).toEqual([
+      {
+        method: "POST",
+        path: "/ecom/v1/checkout",
+        scopes: ["checkout:write"],
+        entity: { from: "body", name: "merchant_branch_reference_number", match: "reference" },
+      },
+      { method: "GET", path: "/ecom/v1/checkout/:id", scopes: [], entity: undefined },
+    ]);
+    expect(config.rateLimits.routes).toEqual([
+      {
+        name: "POST /ecom/v1/checkout",
+        method: "POST",
+        path: "/ecom/v1/checkout",
+        limit: 60,
+        windowSeconds: 60,
+        algorithm: "fixed",
+      },
+    ]);
+    expect(config.idempotency.required).toEqual([{ method: "POST", path: "/ecom/v1/checkout" }]);
+    expect(
+      loadConfig({ KEYGATE_CONFIG: path, KEYGATE_UPSTREAM: "http://up:81" }).gateway.upstream,
+    ).toBe("http://up:81");
+  });
+
+  test("a gateway route may not shadow Keygate's own routes, nor name a path parameter it lacks", () => {
+    const own = file(
+      "own.json",
+      JSON.stringify({ gateway: { routes: [{ method: "GET", path: "/v1/api-keys/:id" }] } }),
+    );
+    expect(errorOf({ KEYGATE_CONFIG: own })).toContain("gateway.routes.0.path");
+    const param = file(
+      "param.json",
+      JSON.stringify({
+        gateway: {
+          routes: [{ method: "GET", path: "/a/:id", entity: { from: "path", name: "ref" } }],
+        },
+      }),
+    );
+    expect(errorOf({ KEYGATE_CONFIG: param })).toContain("gateway.routes.0.entity.name");
+    expect(errorOf({ KEYGATE_UPSTREAM: "ftp://x" })).toContain("KEYGATE_UPSTREAM");
+    expect(errorOf({ KEYGATE_METRICS_TOKEN: "short" })).toContain("KEYGATE_METRICS_TOKEN");
   });
 
   test("credential schemes can be switched off and error codes renamed", () => {

@@ -5,20 +5,24 @@ import { presentApiKey } from "../../app/present-api-key.ts";
 import { apiKeyObjectOf, entityObjectOf } from "../../projections/queries.ts";
 import { keygateGuard } from "../guard.ts";
 
-/** The /v1/me controller. */
+/** The /v1/me controller, also answering at each path of `me_aliases` (VoltzPay's `/me`). */
 export function meRoutes(kg: Keygate) {
-  return new Elysia({ name: "keygate/routes/me", normalize: false }).use(keygateGuard(kg)).get(
-    "/v1/me",
-    ({ identity }) => {
-      // Only API keys reach here: `/v1/me` is not a management route, so JWTs are refused.
-      const key = identity.type === "api_key" ? identity.key : undefined;
-      if (!key) throw new Error("unreachable: /v1/me accepts API keys only");
-      return {
-        key: presentApiKey(kg, apiKeyObjectOf(key, kg.now())),
-        entity: entityObjectOf(key.entity),
-        livemode: key.environment === "live",
-      };
-    },
-    { scopes: [] },
-  );
+  const app = new Elysia({ name: "keygate/routes/me", normalize: false }).use(keygateGuard(kg));
+  for (const path of ["/v1/me", ...kg.config.meAliases]) {
+    app.get(
+      path,
+      ({ identity }) => {
+        // Only API keys reach here: `/v1/me` is not a management route, so JWTs are refused.
+        const key = identity.type === "api_key" ? identity.key : undefined;
+        if (!key) throw new Error("unreachable: /v1/me accepts API keys only");
+        return {
+          key: presentApiKey(kg, apiKeyObjectOf(key, kg.now())),
+          entity: entityObjectOf(key.entity),
+          livemode: key.environment === "live",
+        };
+      },
+      { scopes: [] },
+    );
+  }
+  return app;
 }

@@ -1,0 +1,145 @@
+/**
+ * The `gateway` section of the config file (SPEC §7): the upstream, and the routes Keygate
+ * authenticates, rate-limits and makes idempotent before proxying them — or, through
+ * `GET /v1/forward-auth`, before a proxy in front (nginx, Traefik, Caddy) forwards them.
+ */
+import { type Static, Type } from "@sinclair/typebox";
+
+/** Where a route's target entity is named in the request (Modulus's branch reference). */
+export const EntitySelectorSchema = Type.Object(
+  {
+    /** A JSON body field, a header, a query parameter or a path parameter of the route. */
+    from: Type.Union([
+      Type.Literal("body"),
+      Type.Literal("header"),
+      Type.Literal("query"),
+      Type.Literal("path"),
+    ]),
+    name: Type.String({ minLength: 1, maxLength: 128 }),
+    /** The value is an entity id (default) or an entity `reference`. */
+    match: Type.Optional(Type.Union([Type.Literal("id"), Type.Literal("reference")])),
+    /** The kinds of entity the value may name (default: any). */
+    kinds: Type.Optional(
+      Type.Array(
+        Type.Union([Type.Literal("partner"), Type.Literal("merchant"), Type.Literal("branch")]),
+        { minItems: 1 },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const GatewayRouteSchema = Type.Object(
+  {
+    method: Type.String({ pattern: "^[A-Za-z]+$" }),
+    /** `/checkout`, `/checkout/:id`, `/files/*`. */
+    path: Type.String({ pattern: "^/[A-Za-z0-9._~:/*-]*$" }),
+    scopes: Type.Optional(Type.Array(Type.String({ pattern: "^[a-z0-9_*]+(:[a-z0-9_*]+)?$" }))),
+    rate_limit: Type.Optional(
+      Type.Object(
+        {
+          limit: Type.Integer({ minimum: 1 }),
+          window_seconds: Type.Integer({ minimum: 1, maximum: 86400 }),
+          algorithm: Type.Optional(Type.Union([Type.Literal("fixed"), Type.Literal("sliding")])),
+          name: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[^"\\\\]+$' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    idempotency: Type.Optional(Type.Union([Type.Literal("required"), Type.Literal("optional")])),
+    entity: Type.Optional(EntitySelectorSchema),
+  },
+  { additionalProperties: false },
+);
+
+/** The `gateway` section as written. */
+export const GatewaySectionSchema = Type.Object(
+  {
+    /** The upstream's base URL (`KEYGATE_UPSTREAM` wins). */
+    upstream: Type.Optional(Type.String({ pattern: "^https?://" })),
+    timeout_seconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 600 })),
+    max_body_bytes: Type.Optional(Type.Integer({ minimum: 0, maximum: 1024 ** 3 })),
+    /** Peers whose `X-Forwarded-For` / `X-Real-IP` is believed (forward-auth). */
+    trusted_proxies: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    routes: Type.Optional(Type.Array(GatewayRouteSchema)),
+  },
+  { additionalProperties: false },
+);
+
+/** An entity selector, resolved. */
+export type EntitySelector = Static<typeof EntitySelectorSchema> & { match: "id" | "reference" };
+
+/** A gateway route, resolved. */
+export interface GatewayRoute {
+  /** Upper case. */
+  method: string;
+  path: string;
+  scopes: string[];
+  entity: EntitySelector | undefined;
+}
+
+/** The gateway, resolved. */
+export interface GatewayConfig {
+  /** The upstream's base URL without a trailing slash, or undefined: no proxying. */
+  upstream: string | undefined;
+  timeoutMs: number;
+  maxBodyBytes: number;
+  trustedProxies: string[];
+  routes: GatewayRoute[];
+}
+
+/** Paths Keygate serves itself; a gateway route may not shadow them. */
+const RESERVED = [
+  "/v1/me",
+  "/v1/api-keys",
+  "/v1/entities",
+  "/v1/users",
+  "/v1/auth",
+  "/v1/events",
+  "/v1/keys",
+  "/v1/forward-auth",
+  "/healthz",
+  "/readyz",
+  "/metrics",
+  "/openapi.json",
+  "/docs",
+];
+
+/** The path a route collides with, if it is one of Keygate's own. */
+export function reservedPathOf(path: string): string | undefined {
+  return RESERVED.find((r) => path === r || path.startsWith(`${r}/`));
+}
+
+/** Every loopback form of a peer address. */
+export const LOOPBACK = ["127.0.0.1", "::1", "::ffff:127.0.0.1"];
+
+/** Resolves the section; `upstream` is `KEYGATE_UPSTREAM` if set. */
+export function resolveGateway(
+  section: Static<typeof GatewaySectionSchema> | undefined,
+  upstream: string | undefined,
+  fail: (field: string, message: string) => never,
+): GatewayConfig {
+  const base = upstream || section?.upstream;
+  if (base !== undefined && !URL.canParse(base)) fail("upstream", `"${base}" is not a URL`);
+  if (base !== undefined && !/^https?:$/.test(new URL(base).protocol))
+    fail("upstream", "must be an http:// or https:// URL");
+  const routes = (section?.routes ?? []).map((route, i): GatewayRoute => {
+    const clash = reservedPathOf(route.path);
+    if (clash) fail(`gateway.routes.${i}.path`, `${route.path} is Keygate's own ${clash}`);
+    if (route.entity?.from === "path" && !route.path.split("/").includes(`:${route.entity.name}`))
+      fail(`gateway.routes.${i}.entity.name`, `${route.path} has no :${route.entity.name}`);
+    return {
+      method: route.method.toUpperCase(),
+      path: route.path,
+      scopes: route.scopes ?? [],
+      entity: route.entity && { ...route.entity, match: route.entity.match ?? "id" },
+    };
+  });
+  return {
+    upstream: base?.replace(/\/+$/, ""),
+    timeoutMs: Math.round((section?.timeout_seconds ?? 30) * 1000),
+    maxBodyBytes: section?.max_body_bytes ?? 1024 * 1024,
+    trustedProxies: section?.trusted_proxies ?? LOOPBACK,
+    routes,
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * Entity selection for hierarchical keys (Modulus): a gateway route names where the request
+ * says which entity it acts for — a JSON body field, a header, a query or path parameter,
+ * holding an entity id or reference. Keys above the leaves (platform, partner, merchant) must
+ * name one inside their subtree (400 when missing, 403 `entity_forbidden` when outside);
+ * branch keys may omit it and act for their own branch. The entity resolved is what the
+ * upstream receives as `X-Keygate-Entity-*`.
+ *
+ * An entity that does not exist is answered like one outside the subtree: a caller learns
+ * nothing about entities it cannot reach.
+ */
+import type { Keygate } from "../app/keygate.ts";
+import type { Identity } from "../auth/identity.ts";
+import type { AuthenticatedStep, StepContext } from "../auth/index.ts";
+import type { EntitySelector } from "../config/gateway-config.ts";
+import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
+import { rawBodyOf } from "../http/raw-body.ts";
+import { type EntityObject, findEntitiesByReference, findEntity } from "../projections/queries.ts";
+
+/** The entity a request acts for. */
+export interface SelectedEntity {
+  id: string;
+  path: readonly string[];
+}
+
+const selected = new WeakMap<Request, SelectedEntity>();
+
+/** The entity a request was resolved to act for (its caller's own if the route selects none). */
+export function selectedEntityOf(request: Request, identity: Identity): SelectedEntity {
+  return selected.get(request) ?? identity.entity;
+}
+
+/** A `:param` of a route pattern, read from a concrete path. */
+function pathParameter(routePath: string, path: string, name: string): string | undefined {
+  const pattern = routePath.split("/");
+  const actual = path.split("/");
+  const at = pattern.indexOf(`:${name}`);
+  return at === -1 ? undefined : actual[at] && decodeURIComponent(actual[at]);
+}
+
+function bodyField(request: Request, name: string): string | undefined {
+  const bytes = rawBodyOf(request);
+  if (!bytes || bytes.length === 0) return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw invalidRequest("The body is not valid JSON.");
+  }
+  const value = (body as Record<string, unknown> | null)?.[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") throw invalidRequest(`${name}: must be a string.`, name);
+  return value;
+}
+
+/** The value the request gives for the selector, if any. */
+function namedValue(selector: EntitySelector, routePath: string, step: StepContext) {
+  const { request } = step;
+  switch (selector.from) {
+    case "header":
+      return request.headers.get(selector.name) ?? undefined;
+    case "query": {
+      const uri = step.originalUri ?? request.url;
+      return new URL(uri, "http://localhost").searchParams.get(selector.name) ?? undefined;
+    }
+    case "path":
+      return pathParameter(routePath, step.path, selector.name);
+    case "body":
+      return bodyField(request, selector.name);
+  }
+}
+
+function forbidden(selector: EntitySelector, value: string): KeygateError {
+  return new KeygateError(
+    "entity_forbidden",
+    `${selector.name} "${value}" does not name an entity inside this API key's subtree.`,
+    selector.name,
+  );
+}
+
+function resolve(
+  kg: Keygate,
+  identity: Identity,
+  selector: EntitySelector,
+  value: string,
+): EntityObject {
+  const root = identity.entity.path;
+  const inside = (entity: EntityObject) => root.every((id, i) => entity.path[i] === id);
+  let entity: EntityObject | undefined;
+  if (selector.match === "id") {
+    entity = findEntity(kg.db, value);
+    if (entity && !inside(entity)) entity = undefined;
+  } else {
+    const found = findEntitiesByReference(kg.db, value, root);
+    if (found.length > 1)
+      throw invalidRequest(
+        `${selector.name}: "${value}" names more than one entity under this key; use a key lower in the tree.`,
+        selector.name,
+      );
+    entity = found[0];
+  }
+  if (!entity) throw forbidden(selector, value);
+  if (selector.kinds && !(selector.kinds as string[]).includes(entity.kind))
+    throw invalidRequest(
+      `${selector.name}: must name a ${selector.kinds.join(" or ")}, not a ${entity.kind}.`,
+      selector.name,
+    );
+  if (!entity.active)
+    throw new KeygateError(
+      "entity_forbidden",
+      `The entity ${entity.id} is inactive.`,
+      selector.name,
+    );
+  return entity;
+}
+
+/** The entity-selection step of the guard chain: it runs first, right after authentication. */
+export function entitySelectionStep(kg: Keygate): AuthenticatedStep {
+  return (identity, step) => {
+    const target = step.requirement.entity;
+    if (!target) return undefined;
+    const { selector, routePath } = target;
+    const value = namedValue(selector, routePath, step);
+    if (value === undefined || value === "") {
+      const kind = identity.type === "api_key" ? identity.key.entity.kind : undefined;
+      const ownKindAllowed =
+        !selector.kinds || (kind && (selector.kinds as string[]).includes(kind));
+      if (kind === "branch" && ownKindAllowed) return undefined;
+      throw invalidRequest(
+        `${selector.name}: required for an API key above the branch level; name the entity to act for.`,
+        selector.name,
+      );
+    }
+    const entity = resolve(kg, identity, selector, value);
+    selected.set(step.request, { id: entity.id, path: entity.path });
+    return undefined;
+  };
+}

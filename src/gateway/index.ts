@@ -1,0 +1,159 @@
+/**
+ * Gateway mode (SPEC §7): every configured route (method + path pattern) is authenticated,
+ * scope-checked, entity-selected, rate-limited and made idempotent by the same guard as
+ * Keygate's own routes, then proxied to the upstream with its body streamed. Paths no route
+ * names are 404 in the envelope, like any unknown route.
+ *
+ * A gateway answer the upstream never produced (502 unreachable, 504 timeout, 413 over the
+ * body limit) is never recorded for Idempotency-Key replay: a retry is sent again, with the
+ * same `Idempotency-Key` header, so an upstream that deduplicates keeps it exactly-once.
+ */
+import { Elysia } from "elysia";
+import type { Keygate } from "../app/keygate.ts";
+import type { Identity } from "../auth/identity.ts";
+import type { GatewayRoute } from "../config/gateway-config.ts";
+import { KeygateError } from "../errors/keygate-error.ts";
+import { keygateGuard } from "../http/guard.ts";
+import { rawBodyOf, rememberRawBody } from "../http/raw-body.ts";
+import { forgoRecording } from "../idempotency/index.ts";
+import { selectedEntityOf } from "./entity-selection.ts";
+import {
+  downstreamHeaders,
+  identityHeaders,
+  limitedBody,
+  sendUpstream,
+  tooLarge,
+  type UpstreamOutcome,
+  upstreamHeaders,
+} from "./proxy.ts";
+
+const NEVER_DELIVERED = new Set([
+  "ConnectionRefused",
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "FailedToOpenSocket",
+]);
+
+/** The envelope error for an upstream that gave no answer. */
+function upstreamFailure(outcome: Exclude<UpstreamOutcome, { kind: "answered" }>): KeygateError {
+  if (outcome.kind === "refused") return outcome.error;
+  if (outcome.kind === "timeout") return new KeygateError("upstream_timeout");
+  const code = (outcome.error as { code?: string })?.code;
+  if (code && NEVER_DELIVERED.has(code)) return new KeygateError("upstream_unreachable");
+  const failure = new KeygateError(
+    "upstream_unreachable",
+    "The connection to the upstream service failed; the request may have taken effect.",
+  );
+  failure.cause = outcome.error;
+  return failure;
+}
+
+/** The request body to forward, checked against the size limit. */
+function bodyToForward(request: Request, limit: number): RequestInit["body"] | null {
+  const read = rawBodyOf(request);
+  if (read) {
+    if (read.length > limit) throw tooLarge(limit);
+    return read.length === 0 ? null : read;
+  }
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
+  if (!request.body) return null;
+  return declared !== null ? request.body : limitedBody(request.body, limit);
+}
+
+/** Proxies one authenticated request; the response streams back as the upstream sends it. */
+async function proxy(
+  kg: Keygate,
+  upstream: string,
+  request: Request,
+  identity: Identity,
+  set: { status?: number | string; headers: Record<string, unknown> },
+  clientAddress: string,
+): Promise<Response> {
+  const gateway = kg.config.gateway;
+  if (identity.type !== "api_key")
+    throw new Error("unreachable: gateway routes take API keys only");
+  let body: RequestInit["body"] | null;
+  try {
+    body = bodyToForward(request, gateway.maxBodyBytes);
+  } catch (error) {
+    forgoRecording(request);
+    throw error;
+  }
+  const url = new URL(request.url);
+  const auth = kg.config.auth;
+  const outcome = await sendUpstream(`${upstream}${url.pathname}${url.search}`, {
+    method: request.method,
+    headers: upstreamHeaders(request.headers, {
+      identity: identityHeaders(
+        identity.key.id,
+        selectedEntityOf(request, identity),
+        identity.environment === "live",
+        identity.scopes,
+      ),
+      credentialHeaders: auth.apiKeyHeader
+        ? ["authorization", auth.apiKeyHeader]
+        : ["authorization"],
+      clientAddress,
+      requestId: String(set.headers["x-request-id"] ?? ""),
+      correlationId: String(set.headers["x-correlation-id"] ?? ""),
+    }),
+    body,
+    timeoutMs: gateway.timeoutMs,
+  });
+  if (outcome.kind !== "answered") {
+    forgoRecording(request);
+    throw upstreamFailure(outcome);
+  }
+  const { response } = outcome;
+  return new Response(response.body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: downstreamHeaders(response.headers),
+  });
+}
+
+/** Whether a route reads its body before the handler (to select its entity from it). */
+function readsBody(route: GatewayRoute): boolean {
+  return route.entity?.from === "body";
+}
+
+/** Reads and keeps a body, refusing one over `limit` bytes. */
+async function readLimited(request: Request, limit: number): Promise<number> {
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > limit) throw tooLarge(limit);
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.length > limit) throw tooLarge(limit);
+  rememberRawBody(request, bytes);
+  return bytes.length;
+}
+
+/** The gateway routes, mounted on the app after Keygate's own. */
+export function gatewayRoutes(kg: Keygate) {
+  const { upstream, routes } = kg.config.gateway;
+  const app = new Elysia({ name: "keygate/gateway", normalize: false }).use(keygateGuard(kg));
+  if (!upstream) return app;
+  const limit = kg.config.gateway.maxBodyBytes;
+  for (const route of routes) {
+    app.route(
+      route.method,
+      route.path,
+      ({ request, set, server, identity }) => {
+        const address = server?.requestIP(request)?.address ?? "unknown";
+        return proxy(kg, upstream, request, identity, set, address);
+      },
+      {
+        scopes: {
+          all: route.scopes,
+          ...(route.entity ? { entity: { selector: route.entity, routePath: route.path } } : {}),
+        },
+        // Elysia would parse the body itself; this parser keeps it a stream instead, except on a
+        // route that selects its entity from the body, which reads it before the guard runs
+        // (unless the idempotency plugin read it already). The value is only a marker.
+        parse: ({ request }: { request: Request }) =>
+          rawBodyOf(request) || !readsBody(route) ? null : readLimited(request, limit),
+      },
+    );
+  }
+  return app;
+}

@@ -1,0 +1,163 @@
+/**
+ * Forwarding one authenticated request to the upstream, bodies streamed both ways. The
+ * upstream receives the caller's identity as `X-Keygate-*` headers and never its credential;
+ * hop-by-hop headers (RFC 9110 §7.6.1) go no further than this hop in either direction.
+ */
+import { KeygateError } from "../errors/keygate-error.ts";
+import type { SelectedEntity } from "./entity-selection.ts";
+
+/** The identity headers an upstream (or a proxy using forward-auth) receives. */
+export interface IdentityHeaders {
+  "x-keygate-key-id": string;
+  "x-keygate-entity-id": string;
+  "x-keygate-entity-path": string;
+  "x-keygate-livemode": string;
+  "x-keygate-scopes": string;
+}
+
+/** The `X-Keygate-*` headers for a key acting for `entity`. Path: ids joined by `/`; scopes: by spaces. */
+export function identityHeaders(
+  keyId: string,
+  entity: SelectedEntity,
+  livemode: boolean,
+  scopes: readonly string[],
+): IdentityHeaders {
+  return {
+    "x-keygate-key-id": keyId,
+    "x-keygate-entity-id": entity.id,
+    "x-keygate-entity-path": entity.path.join("/"),
+    "x-keygate-livemode": String(livemode),
+    "x-keygate-scopes": scopes.join(" "),
+  };
+}
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/** Whether a header stops at this hop: a hop-by-hop one, or one that `Connection` names. */
+function isHopByHop(name: string, connection: Set<string>): boolean {
+  return HOP_BY_HOP.has(name) || connection.has(name);
+}
+
+function connectionTokens(headers: Headers): Set<string> {
+  const value = headers.get("connection");
+  return new Set(value ? value.split(",").map((t) => t.trim().toLowerCase()) : []);
+}
+
+/** What the upstream request carries besides the client's own headers. */
+export interface ForwardedFor {
+  identity: IdentityHeaders;
+  /** The credential header(s) to drop: `authorization` and the API-key header. */
+  credentialHeaders: readonly string[];
+  clientAddress: string;
+  requestId: string;
+  correlationId: string;
+}
+
+/** The headers sent upstream: the client's, less credentials, hop-by-hop and `X-Keygate-*`. */
+export function upstreamHeaders(inbound: Headers, forwarded: ForwardedFor): Headers {
+  const connection = connectionTokens(inbound);
+  const drop = new Set(forwarded.credentialHeaders.map((h) => h.toLowerCase()));
+  const headers = new Headers();
+  for (const [name, value] of inbound) {
+    if (isHopByHop(name, connection) || drop.has(name) || name === "host") continue;
+    if (name.startsWith("x-keygate-")) continue;
+    headers.append(name, value);
+  }
+  for (const [name, value] of Object.entries(forwarded.identity)) headers.set(name, value);
+  const prior = inbound.get("x-forwarded-for");
+  headers.set(
+    "x-forwarded-for",
+    prior ? `${prior}, ${forwarded.clientAddress}` : forwarded.clientAddress,
+  );
+  const host = inbound.get("host");
+  if (host) headers.set("x-forwarded-host", host);
+  headers.set("x-request-id", forwarded.requestId);
+  headers.set("x-correlation-id", forwarded.correlationId);
+  return headers;
+}
+
+/** The upstream response's headers as the client gets them: hop-by-hop ones removed. */
+export function downstreamHeaders(upstream: Headers): [string, string][] {
+  const connection = connectionTokens(upstream);
+  const kept: [string, string][] = [];
+  for (const [name, value] of upstream) {
+    if (isHopByHop(name, connection) || name === "content-length") continue;
+    kept.push([name, value]);
+  }
+  return kept;
+}
+
+/** A request body as a stream that fails with 413 past `limit` bytes. */
+export function limitedBody(body: ReadableStream<Uint8Array>, limit: number) {
+  let seen = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > limit) controller.error(tooLarge(limit));
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+}
+
+/** 413 `request_too_large`. */
+export function tooLarge(limit: number): KeygateError {
+  return new KeygateError(
+    "request_too_large",
+    `The request body is over this gateway's limit of ${limit} bytes.`,
+  );
+}
+
+/** What became of a request sent upstream. */
+export type UpstreamOutcome =
+  | { kind: "answered"; response: Response }
+  /** Refused, unreachable, or the body failed before it was sent: the upstream acted on nothing. */
+  | { kind: "unreachable"; error: unknown }
+  | { kind: "timeout" }
+  | { kind: "refused"; error: KeygateError };
+
+/** Sends the request upstream; never throws. Bodies are not decompressed on the way back. */
+export async function sendUpstream(
+  url: string,
+  init: { method: string; headers: Headers; body: RequestInit["body"] | null; timeoutMs: number },
+): Promise<UpstreamOutcome> {
+  // The timeout covers the wait for the response's head; its body then streams for as long as
+  // the upstream keeps sending.
+  const abort = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.abort();
+  }, init.timeoutMs);
+  try {
+    const response = await fetch(url, {
+      method: init.method,
+      headers: init.headers,
+      body: init.body,
+      redirect: "manual",
+      signal: abort.signal,
+      decompress: false,
+      duplex: "half",
+    } as RequestInit);
+    return { kind: "answered", response };
+  } catch (error) {
+    if (error instanceof KeygateError) return { kind: "refused", error };
+    const cause = (error as { cause?: unknown }).cause;
+    if (cause instanceof KeygateError) return { kind: "refused", error: cause };
+    if (timedOut) return { kind: "timeout" };
+    return { kind: "unreachable", error };
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,332 @@
+/**
+ * Gateway mode (SPEC §7, issue 6): configured routes are authenticated, scope-checked,
+ * entity-selected, rate-limited and made idempotent, then proxied to a stub upstream that
+ * records what it receives.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { codeOf, testAppPerTest } from "../support/http.ts";
+import { startUpstream } from "../support/upstream.ts";
+
+const upstream = startUpstream();
+afterAll(() => upstream.stop());
+const testApp = testAppPerTest();
+
+const routes = [
+  { method: "GET", path: "/links", scopes: ["links:read"] },
+  { method: "GET", path: "/links/:id", scopes: ["links:read"] },
+  {
+    method: "POST",
+    path: "/links",
+    scopes: ["links:write"],
+    rate_limit: { limit: 3, window_seconds: 60 },
+  },
+  { method: "POST", path: "/orders", idempotency: "required" },
+  {
+    method: "POST",
+    path: "/checkout",
+    idempotency: "required",
+    entity: { from: "body", name: "branch_ref", match: "reference", kinds: ["branch"] },
+  },
+  { method: "GET", path: "/reports", entity: { from: "header", name: "x-merchant-id" } },
+  { method: "GET", path: "/branches/:branch/summary", entity: { from: "path", name: "branch" } },
+  { method: "GET", path: "/sales", entity: { from: "query", name: "merchant" } },
+];
+
+function gatewayApp(gateway: object = {}) {
+  const app = testApp({ config: { gateway: { upstream: upstream.url, routes, ...gateway } } });
+  upstream.calls.length = 0;
+  return app;
+}
+
+describe("proxying", () => {
+  test("the upstream gets the request with the caller's identity, never its credential", async () => {
+    const { call, live, platform } = gatewayApp();
+    const reply = await call("GET", "/links/lnk_1?expand=owner&x=%20y", {
+      key: live,
+      headers: {
+        "x-keygate-key-id": "key_forged",
+        "x-keygate-entity-id": "ent_forged",
+        connection: "x-private-hop",
+        "x-private-hop": "secret",
+        "keep-alive": "timeout=5",
+        "x-custom": "kept",
+      },
+    });
+    expect(reply.status).toBe(200);
+    expect(upstream.calls).toHaveLength(1);
+    const seen = upstream.calls[0];
+    expect(seen?.url).toBe("/links/lnk_1?expand=owner&x=%20y");
+    const h = seen?.headers as Headers;
+    expect(h.get("authorization")).toBeNull();
+    expect(h.get("x-private-hop")).toBeNull();
+    expect(h.get("keep-alive")).toBeNull();
+    expect(h.get("x-custom")).toBe("kept");
+    expect(h.get("x-keygate-key-id")).toMatch(/^key_/);
+    expect(h.get("x-keygate-key-id")).not.toBe("key_forged");
+    expect(h.get("x-keygate-entity-id")).toBe(platform);
+    expect(h.get("x-keygate-entity-path")).toBe(platform);
+    expect(h.get("x-keygate-livemode")).toBe("true");
+    expect(h.get("x-keygate-scopes")).toBe("*");
+    expect(h.get("x-request-id")).toBe(reply.headers.get("x-request-id"));
+    expect(h.get("x-correlation-id")).toBe(reply.headers.get("x-correlation-id"));
+    expect(reply.body).toMatchObject({ object: "echo", key_id: h.get("x-keygate-key-id") });
+    expect(reply.headers.get("x-ratelimit-limit")).toBe("100");
+  });
+
+  test("the X-Api-Key credential is dropped too; the upstream's status, headers and bytes come back", async () => {
+    const { call, test: testKey } = gatewayApp();
+    upstream.answer(
+      () =>
+        new Response("plain bytes \u00e9", {
+          status: 418,
+          headers: { "x-upstream": "yes", "content-type": "text/plain; charset=utf-8" },
+        }),
+    );
+    try {
+      const reply = await call("GET", "/links", { headers: { "x-api-key": testKey } });
+      expect(reply.status).toBe(418);
+      expect(reply.text).toBe("plain bytes \u00e9");
+      expect(reply.headers.get("x-upstream")).toBe("yes");
+      expect(upstream.calls[0]?.headers.get("x-api-key")).toBeNull();
+      expect(upstream.calls[0]?.headers.get("x-keygate-livemode")).toBe("false");
+    } finally {
+      upstream.answer((await import("../support/upstream.ts")).echo);
+    }
+  });
+
+  test("a POST body reaches the upstream byte for byte", async () => {
+    const { call, live } = gatewayApp();
+    const body = '{"amount": 1000,  "currency":"eur"}';
+    const reply = await call("POST", "/links", { key: live, body });
+    expect(reply.status).toBe(201);
+    expect(upstream.calls[0]?.body).toBe(body);
+    expect(upstream.calls[0]?.headers.get("content-type")).toBe("application/json");
+  });
+
+  test("refused before the upstream: no key 401, a missing scope 403, an unknown path 404", async () => {
+    const { call, live } = gatewayApp();
+    const reader = await call("POST", "/v1/api-keys", {
+      key: live,
+      body: { name: "reader", scopes: ["links:read"] },
+    });
+    expect(codeOf(await call("GET", "/links"))).toBe("api_key_missing");
+    const denied = await call("POST", "/links", { key: reader.body.secret, body: {} });
+    expect(denied.status).toBe(403);
+    expect(denied.body.error.message).toContain("links:write");
+    const unknown = await call("GET", "/nowhere", { key: live });
+    expect(unknown.status).toBe(404);
+    expect(codeOf(unknown)).toBe("resource_missing");
+    const wrongMethod = await call("DELETE", "/links", { key: live });
+    expect(wrongMethod.status).toBe(404);
+    expect(upstream.calls).toHaveLength(0);
+  });
+
+  test("a route's rate limit applies per key; refused requests never reach the upstream", async () => {
+    const { call, live } = gatewayApp();
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++)
+      statuses.push((await call("POST", "/links", { key: live, body: {} })).status);
+    expect(statuses).toEqual([201, 201, 201, 429, 429]);
+    expect(upstream.calls).toHaveLength(3);
+  });
+
+  test("Idempotency-Key: required where configured; a retry is replayed without a second upstream call", async () => {
+    const { call, live } = gatewayApp();
+    expect(codeOf(await call("POST", "/orders", { key: live, body: { a: 1 } }))).toBe(
+      "idempotency_key_missing",
+    );
+    const send = () =>
+      call("POST", "/orders", {
+        key: live,
+        headers: { "idempotency-key": "order-00001" },
+        body: { a: 1 },
+      });
+    const first = await send();
+    const retry = await send();
+    expect(first.status).toBe(201);
+    expect(retry.status).toBe(201);
+    expect(retry.text).toBe(first.text);
+    expect(retry.headers.get("idempotent-replayed")).toBe("true");
+    expect(upstream.calls).toHaveLength(1);
+    expect(upstream.calls[0]?.headers.get("idempotency-key")).toBe("order-00001");
+  });
+
+  test("the body limit: 413 in the envelope, nothing sent upstream", async () => {
+    const { call, live } = gatewayApp({ max_body_bytes: 16 });
+    const reply = await call("POST", "/links", { key: live, body: { note: "x".repeat(100) } });
+    expect(reply.status).toBe(413);
+    expect(codeOf(reply)).toBe("request_too_large");
+    const keyed = await call("POST", "/orders", {
+      key: live,
+      headers: { "idempotency-key": "too-large-01" },
+      body: { note: "x".repeat(100) },
+    });
+    expect(keyed.status).toBe(413);
+    expect(upstream.calls).toHaveLength(0);
+  });
+});
+
+describe("upstream failures", () => {
+  test("unreachable: 502 in the envelope, never recorded — the retry is sent again", async () => {
+    const { call, live } = testApp({
+      config: { gateway: { upstream: "http://127.0.0.1:9", routes } },
+    });
+    const send = () =>
+      call("POST", "/orders", {
+        key: live,
+        headers: { "idempotency-key": "down-00001" },
+        body: {},
+      });
+    const first = await send();
+    expect(first.status).toBe(502);
+    expect(codeOf(first)).toBe("upstream_unreachable");
+    expect(first.body.error.type).toBe("api_error");
+    const retry = await send();
+    expect(retry.status).toBe(502);
+    expect(retry.headers.get("idempotent-replayed")).toBeNull();
+  });
+
+  test("no answer in time: 504 upstream_timeout", async () => {
+    const { call, live } = gatewayApp({ timeout_seconds: 0.1 });
+    upstream.answer(async () => {
+      await Bun.sleep(400);
+      return new Response("late");
+    });
+    try {
+      const reply = await call("GET", "/links", { key: live });
+      expect(reply.status).toBe(504);
+      expect(codeOf(reply)).toBe("upstream_timeout");
+    } finally {
+      upstream.answer((await import("../support/upstream.ts")).echo);
+    }
+  });
+});
+
+describe("entity selection (Modulus: partner and merchant keys name the branch)", () => {
+  async function tree() {
+    const app = gatewayApp();
+    const { call, live } = app;
+    const make = async (body: object) =>
+      (await call("POST", "/v1/entities", { key: live, body })).body;
+    const partner = await make({ kind: "partner", name: "P" });
+    const merchant = await make({
+      kind: "merchant",
+      name: "M",
+      parent_id: partner.id,
+      reference: "M-1",
+    });
+    const branch = await make({
+      kind: "branch",
+      name: "B",
+      parent_id: merchant.id,
+      reference: "BR-001",
+    });
+    const otherMerchant = await make({ kind: "merchant", name: "O", reference: "M-2" });
+    const otherBranch = await make({
+      kind: "branch",
+      name: "OB",
+      parent_id: otherMerchant.id,
+      reference: "BR-002",
+    });
+    const keyFor = async (entity: { id: string }) =>
+      (
+        await call("POST", "/v1/api-keys", {
+          key: live,
+          body: { name: "k", scopes: ["*"], entity_id: entity.id },
+        })
+      ).body.secret as string;
+    return {
+      ...app,
+      partner,
+      merchant,
+      branch,
+      otherBranch,
+      partnerKey: await keyFor(partner),
+      branchKey: await keyFor(branch),
+    };
+  }
+  const checkout = (body: object, key: string, idem = crypto.randomUUID()) => ({
+    key,
+    headers: { "idempotency-key": idem },
+    body,
+  });
+
+  test("from a body field by reference: missing 400, outside 403, inside proxied as that branch", async () => {
+    const { call, partnerKey, branch, partner, merchant } = await tree();
+    const missing = await call("POST", "/checkout", checkout({ amount: 1 }, partnerKey));
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.param).toBe("branch_ref");
+    const outside = await call(
+      "POST",
+      "/checkout",
+      checkout({ amount: 1, branch_ref: "BR-002" }, partnerKey),
+    );
+    expect(outside.status).toBe(403);
+    expect(codeOf(outside)).toBe("entity_forbidden");
+    const notABranch = await call(
+      "POST",
+      "/checkout",
+      checkout({ amount: 1, branch_ref: "M-1" }, partnerKey),
+    );
+    expect(notABranch.status).toBe(400);
+    expect(upstream.calls).toHaveLength(0);
+    const inside = await call(
+      "POST",
+      "/checkout",
+      checkout({ amount: 1, branch_ref: "BR-001" }, partnerKey),
+    );
+    expect(inside.status).toBe(201);
+    const h = upstream.calls[0]?.headers as Headers;
+    expect(h.get("x-keygate-entity-id")).toBe(branch.id);
+    expect(h.get("x-keygate-entity-path")).toBe(branch.path.join("/"));
+    expect(branch.path).toEqual(expect.arrayContaining([partner.id, merchant.id, branch.id]));
+    expect(upstream.calls[0]?.body).toBe(JSON.stringify({ amount: 1, branch_ref: "BR-001" }));
+  });
+
+  test("a branch key may omit it and acts for its own branch; it cannot name a sibling", async () => {
+    const { call, branchKey, branch } = await tree();
+    const own = await call("POST", "/checkout", checkout({ amount: 1 }, branchKey));
+    expect(own.status).toBe(201);
+    expect(upstream.calls[0]?.headers.get("x-keygate-entity-id")).toBe(branch.id);
+    const sibling = await call(
+      "POST",
+      "/checkout",
+      checkout({ amount: 1, branch_ref: "BR-002" }, branchKey),
+    );
+    expect(codeOf(sibling)).toBe("entity_forbidden");
+  });
+
+  test("from a header, a path parameter or a query parameter, by id", async () => {
+    const { call, partnerKey, branch, merchant, otherBranch } = await tree();
+    expect(
+      (
+        await call("GET", "/reports", {
+          key: partnerKey,
+          headers: { "x-merchant-id": merchant.id },
+        })
+      ).status,
+    ).toBe(200);
+    expect(upstream.calls.at(-1)?.headers.get("x-keygate-entity-id")).toBe(merchant.id);
+    expect((await call("GET", `/branches/${branch.id}/summary`, { key: partnerKey })).status).toBe(
+      200,
+    );
+    expect(upstream.calls.at(-1)?.headers.get("x-keygate-entity-id")).toBe(branch.id);
+    expect((await call("GET", `/sales?merchant=${merchant.id}`, { key: partnerKey })).status).toBe(
+      200,
+    );
+    expect(upstream.calls.at(-1)?.headers.get("x-keygate-entity-id")).toBe(merchant.id);
+    const outside = await call("GET", `/branches/${otherBranch.id}/summary`, { key: partnerKey });
+    expect(codeOf(outside)).toBe("entity_forbidden");
+    const nonexistent = await call("GET", "/sales?merchant=ent_nope", { key: partnerKey });
+    expect(codeOf(nonexistent)).toBe("entity_forbidden");
+    expect(upstream.calls).toHaveLength(3);
+  });
+
+  test("an inactive target entity is refused", async () => {
+    const { call, live, partnerKey, branch } = await tree();
+    await call("POST", `/v1/entities/${branch.id}/deactivate`, { key: live });
+    const reply = await call("POST", "/checkout", checkout({ branch_ref: "BR-001" }, partnerKey));
+    expect(codeOf(reply)).toBe("entity_forbidden");
+    expect(upstream.calls).toHaveLength(0);
+  });
+});
