@@ -3,6 +3,7 @@ import { setImmediate } from "node:timers";
 import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
+import { forwardAuthRoutes } from "../gateway/forward-auth.ts";
 import { gatewayRoutes } from "../gateway/index.ts";
 import { idempotencyPlugin } from "../idempotency/index.ts";
 import type { ScryptCost } from "../users/password.ts";
@@ -94,5 +95,6 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
     .use(userRoutes(kg, options.passwordCost))
     .use(eventRoutes(kg))
     .use(verifyRoutes(kg))
+    .use(forwardAuthRoutes(kg, options.reportInternal))
     .use(gatewayRoutes(kg));
 }

@@ -1,0 +1,131 @@
+/**
+ * `GET /v1/forward-auth` (SPEC §7): authentication for a proxy in front — nginx
+ * `auth_request`, Traefik `forwardAuth`, Caddy `forward_auth`. The original method and URI
+ * (`X-Original-Method` / `X-Original-URI`, or Traefik's and Caddy's `X-Forwarded-Method` /
+ * `X-Forwarded-Uri`) pick the gateway route; the request is then authenticated, scope-checked,
+ * entity-selected and rate-limited as the gateway would, and answered 200 with the
+ * `X-Keygate-*` identity headers, or the error status and envelope. Every answer also carries
+ * `X-Keygate-Error` (the envelope, ASCII only), since nginx cannot pass a subrequest's body on.
+ *
+ * With no gateway routes configured, every request needs only a valid key.
+ *
+ * Idempotency-Key is not handled here: the proxy, not Keygate, sees the upstream's response.
+ * The client address is read from `X-Real-IP` / `X-Forwarded-For` only when the caller is a
+ * trusted proxy (`gateway.trusted_proxies`, loopback by default).
+ */
+import { Elysia } from "elysia";
+import type { Keygate } from "../app/keygate.ts";
+import { authenticate, requirementObject } from "../auth/index.ts";
+import type { GatewayRoute } from "../config/gateway-config.ts";
+import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
+import {
+  answerFailure,
+  type InternalErrorReporter,
+  reportToStderr,
+} from "../http/request-context.ts";
+import { rateLimitStep } from "../ratelimit/index.ts";
+import { compilePathPattern } from "../ratelimit/policy.ts";
+import { entitySelectionStep, selectedEntityOf } from "./entity-selection.ts";
+import { identityHeaders } from "./proxy.ts";
+
+/** The client's address: the peer's, or the one a trusted proxy forwarded. */
+export function clientAddressOf(
+  peer: string,
+  headers: Headers,
+  trustedProxies: readonly string[],
+): string {
+  if (!trustedProxies.includes(peer)) return peer;
+  const real = headers.get("x-real-ip")?.trim();
+  if (real) return real;
+  const forwarded = headers.get("x-forwarded-for");
+  const last = forwarded?.split(",").at(-1)?.trim();
+  return last || peer;
+}
+
+/** The original request a proxy asks about. */
+function originalRequest(headers: Headers): { method: string; uri: string; path: string } {
+  const method = headers.get("x-original-method") ?? headers.get("x-forwarded-method");
+  const uri = headers.get("x-original-uri") ?? headers.get("x-forwarded-uri");
+  if (!method || !uri?.startsWith("/"))
+    throw invalidRequest(
+      "Forward-auth needs the original request: X-Original-Method and X-Original-URI (or X-Forwarded-Method and X-Forwarded-Uri).",
+    );
+  const path = uri.split("?")[0] as string;
+  return { method: method.toUpperCase(), uri, path };
+}
+
+/** JSON with every non-ASCII character escaped, so that it fits in a header. */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/** With no gateway routes configured, any valid key passes for any request (default limits). */
+const ANY_ROUTE = { requirement: requirementObject([]) };
+
+/** The forward-auth route. */
+export function forwardAuthRoutes(
+  kg: Keygate,
+  reportInternal: InternalErrorReporter = reportToStderr,
+) {
+  const routes = kg.config.gateway.routes.map((route: GatewayRoute) => ({
+    route,
+    pattern: compilePathPattern(route.path),
+    requirement: requirementObject({
+      all: route.scopes,
+      ...(route.entity ? { entity: { selector: route.entity, routePath: route.path } } : {}),
+    }),
+  }));
+  const steps = [entitySelectionStep(kg), rateLimitStep(kg)];
+  const { trustedProxies } = kg.config.gateway;
+  return new Elysia({ name: "keygate/forward-auth", normalize: false }).get(
+    "/v1/forward-auth",
+    (context) => {
+      const { request, server, set } = context;
+      try {
+        const original = originalRequest(request.headers);
+        const match =
+          routes.length === 0
+            ? ANY_ROUTE
+            : routes.find(
+                (r) => r.route.method === original.method && r.pattern.test(original.path),
+              );
+        if (!match)
+          throw new KeygateError(
+            "resource_missing",
+            `No gateway route for ${original.method} ${original.path}.`,
+          );
+        const peer = server?.requestIP(request)?.address ?? "unknown";
+        const address = clientAddressOf(peer, request.headers, trustedProxies);
+        const identity = authenticate(kg, request.headers, match.requirement, () => address);
+        (context as { identity?: unknown }).identity = identity;
+        if (identity.type !== "api_key") throw new Error("unreachable: JWTs are refused here");
+        const step = {
+          request,
+          method: original.method,
+          path: original.path,
+          originalUri: original.uri,
+          set,
+          requirement: match.requirement,
+        };
+        for (const run of steps) run(identity, step);
+        Object.assign(
+          set.headers,
+          identityHeaders(
+            identity.key.id,
+            selectedEntityOf(request, identity),
+            identity.environment === "live",
+            identity.scopes,
+          ),
+        );
+        return "";
+      } catch (error) {
+        const envelope = answerFailure("UNKNOWN", error, set, kg.config.errorCodes, reportInternal);
+        set.headers["x-keygate-error"] = asciiJson(envelope);
+        return envelope;
+      }
+    },
+  );
+}

@@ -1,0 +1,119 @@
+/**
+ * Forward-auth, black-box: a real nginx running docs/forward-auth/nginx-server.conf in front
+ * of a stub upstream, asking the real Keygate server (started as the README starts it) about
+ * every request. Allowed requests reach the upstream with the identity headers; refused and
+ * rate-limited ones get Keygate's status and envelope and never reach it.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir } from "../support/keygate.ts";
+import { type RunningNginx, startNginx } from "../support/nginx.ts";
+import { type RunningServer, startServer } from "../support/server.ts";
+import { type StubUpstream, startUpstream } from "../support/upstream.ts";
+
+const tmp = tempDir();
+let keygate: RunningServer;
+let nginx: RunningNginx;
+let upstream: StubUpstream;
+let platformKey: string;
+
+beforeAll(async () => {
+  const config = join(tmp.dir, "keygate.json");
+  writeFileSync(
+    config,
+    JSON.stringify({
+      gateway: {
+        routes: [
+          { method: "GET", path: "/links/:id", scopes: ["links:read"] },
+          {
+            method: "POST",
+            path: "/links",
+            scopes: ["links:write"],
+            rate_limit: { limit: 2, window_seconds: 3600 },
+          },
+        ],
+      },
+    }),
+  );
+  upstream = startUpstream();
+  keygate = await startServer({
+    KEYGATE_DB: join(tmp.dir, "db", "keygate.sqlite"),
+    KEYGATE_CONFIG: config,
+  });
+  platformKey = /live: (sk_live_\S+)/.exec(keygate.startupOutput)?.[1] as string;
+  nginx = await startNginx(join(tmp.dir, "nginx"), {
+    keygate: keygate.url,
+    upstream: upstream.url,
+  });
+}, 30_000);
+
+afterAll(async () => {
+  await nginx?.stop();
+  await keygate?.stop();
+  upstream?.stop();
+  tmp.remove();
+});
+
+const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+test("allowed: the upstream answers, and receives the identity but not the credential", async () => {
+  upstream.calls.length = 0;
+  const reply = await fetch(`${nginx.url}/links/lnk_1?expand=1`, {
+    headers: { ...bearer(platformKey), "x-keygate-key-id": "key_forged" },
+  });
+  expect(reply.status).toBe(200);
+  expect(await reply.json()).toMatchObject({ object: "echo", url: "/links/lnk_1?expand=1" });
+  expect(reply.headers.get("x-request-id")).toMatch(/^req_/);
+  expect(reply.headers.get("x-ratelimit-limit")).toBe("100");
+  expect(upstream.calls).toHaveLength(1);
+  const seen = upstream.calls[0]?.headers as Headers;
+  expect(seen.get("authorization")).toBeNull();
+  expect(seen.get("x-keygate-key-id")).toMatch(/^key_/);
+  expect(seen.get("x-keygate-key-id")).not.toBe("key_forged");
+  expect(seen.get("x-keygate-entity-id")).toMatch(/^ent_/);
+  expect(seen.get("x-keygate-livemode")).toBe("true");
+  expect(seen.get("x-keygate-scopes")).toBe("*");
+  expect(seen.get("x-request-id")).toBe(reply.headers.get("x-request-id"));
+});
+
+test("refused: 401 without a key, 403 without the scope, 404 off the routes — with Keygate's envelope", async () => {
+  upstream.calls.length = 0;
+  const missing = await fetch(`${nginx.url}/links/lnk_1`);
+  expect(missing.status).toBe(401);
+  expect((await missing.json()).error.code).toBe("api_key_missing");
+
+  const created = await fetch(`${keygate.url}/v1/api-keys`, {
+    method: "POST",
+    headers: { ...bearer(platformKey), "content-type": "application/json" },
+    body: JSON.stringify({ name: "reader", scopes: ["links:read"] }),
+  });
+  const reader = (await created.json()).secret as string;
+  const denied = await fetch(`${nginx.url}/links`, { method: "POST", headers: bearer(reader) });
+  expect(denied.status).toBe(403);
+  const envelope = await denied.json();
+  expect(envelope.error.code).toBe("insufficient_scope");
+  expect(envelope.error.message).toContain("links:write");
+  expect((await fetch(`${nginx.url}/links/lnk_1`, { headers: bearer(reader) })).status).toBe(200);
+
+  const elsewhere = await fetch(`${nginx.url}/admin`, { headers: bearer(platformKey) });
+  expect(elsewhere.status).toBe(404);
+  expect((await elsewhere.json()).error.code).toBe("resource_missing");
+  expect(upstream.calls).toHaveLength(1);
+});
+
+test("rate-limited: 429 with Retry-After and the envelope once the route's limit is spent", async () => {
+  upstream.calls.length = 0;
+  const statuses: number[] = [];
+  let last: Response | undefined;
+  for (let i = 0; i < 4; i++) {
+    last = await fetch(`${nginx.url}/links`, { method: "POST", headers: bearer(platformKey) });
+    statuses.push(last.status);
+    if (last.status !== 429) await last.arrayBuffer();
+  }
+  expect(statuses).toEqual([201, 201, 429, 429]);
+  expect(Number(last?.headers.get("retry-after"))).toBeGreaterThan(0);
+  expect(last?.headers.get("x-ratelimit-remaining")).toBe("0");
+  expect((await last?.json()).error.type).toBe("rate_limited");
+  expect(upstream.calls).toHaveLength(2);
+});

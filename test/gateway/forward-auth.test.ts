@@ -1,0 +1,113 @@
+/**
+ * `GET /v1/forward-auth` in process: the original method and URI pick the gateway route; the
+ * answer is 200 with the identity headers, or the error with its envelope in a header too.
+ * (test/e2e/nginx-forward-auth.test.ts runs it behind a real nginx.)
+ */
+import { describe, expect, test } from "bun:test";
+import { clientAddressOf } from "../../src/gateway/forward-auth.ts";
+import { codeOf, testAppPerTest } from "../support/http.ts";
+
+const testApp = testAppPerTest();
+const gateway = {
+  routes: [
+    { method: "GET", path: "/links/:id", scopes: ["links:read"] },
+    {
+      method: "POST",
+      path: "/links",
+      scopes: ["links:write"],
+      rate_limit: { limit: 1, window_seconds: 60 },
+    },
+    { method: "GET", path: "/reports", entity: { from: "query", name: "merchant" } },
+  ],
+};
+const ask = (method: string, uri: string, extra: Record<string, string> = {}) => ({
+  headers: { "x-original-method": method, "x-original-uri": uri, ...extra },
+});
+
+describe("forward-auth", () => {
+  test("allowed: 200 with the identity and rate-limit headers; the route is the original request's", async () => {
+    const { call, live, platform } = testApp({ config: { gateway } });
+    const reply = await call("GET", "/v1/forward-auth", {
+      key: live,
+      ...ask("GET", "/links/lnk_1?x=1"),
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get("x-keygate-key-id")).toMatch(/^key_/);
+    expect(reply.headers.get("x-keygate-entity-id")).toBe(platform);
+    expect(reply.headers.get("x-keygate-livemode")).toBe("true");
+    expect(reply.headers.get("x-keygate-scopes")).toBe("*");
+    expect(reply.headers.get("x-ratelimit-limit")).toBe("100");
+  });
+
+  test("refused: the status, the envelope, and the envelope again in X-Keygate-Error", async () => {
+    const { call, live } = testApp({ config: { gateway } });
+    const missing = await call("GET", "/v1/forward-auth", ask("GET", "/links/lnk_1"));
+    expect(missing.status).toBe(401);
+    expect(JSON.parse(missing.headers.get("x-keygate-error") as string)).toEqual(missing.body);
+    const reader = await call("POST", "/v1/api-keys", {
+      key: live,
+      body: { name: "r", scopes: ["links:read"] },
+    });
+    const denied = await call("GET", "/v1/forward-auth", {
+      key: reader.body.secret,
+      ...ask("POST", "/links"),
+    });
+    expect(denied.status).toBe(403);
+    expect(codeOf(denied)).toBe("insufficient_scope");
+    const unrouted = await call("GET", "/v1/forward-auth", {
+      key: live,
+      ...ask("GET", "/elsewhere"),
+    });
+    expect(unrouted.status).toBe(404);
+    const noOriginal = await call("GET", "/v1/forward-auth", { key: live });
+    expect(noOriginal.status).toBe(400);
+  });
+
+  test("the original route's rate limit applies: 429 with Retry-After", async () => {
+    const { call, live } = testApp({ config: { gateway } });
+    const first = await call("GET", "/v1/forward-auth", { key: live, ...ask("POST", "/links") });
+    const second = await call("GET", "/v1/forward-auth", { key: live, ...ask("POST", "/links") });
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(429);
+    expect(Number(second.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(second.headers.get("x-ratelimit-remaining")).toBe("0");
+  });
+
+  test("entity selection from the original query; Traefik's X-Forwarded-* headers work too", async () => {
+    const { call, live } = testApp({ config: { gateway } });
+    const merchant = await call("POST", "/v1/entities", {
+      key: live,
+      body: { kind: "merchant", name: "M" },
+    });
+    const reply = await call("GET", "/v1/forward-auth", {
+      key: live,
+      headers: {
+        "x-forwarded-method": "GET",
+        "x-forwarded-uri": `/reports?merchant=${merchant.body.id}`,
+      },
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get("x-keygate-entity-id")).toBe(merchant.body.id);
+    const outside = await call("GET", "/v1/forward-auth", {
+      key: live,
+      ...ask("GET", "/reports?merchant=ent_unknown"),
+    });
+    expect(codeOf(outside)).toBe("entity_forbidden");
+  });
+
+  test("with no gateway routes, any valid key passes for any request", async () => {
+    const { call, live } = testApp();
+    expect(
+      (await call("GET", "/v1/forward-auth", { key: live, ...ask("DELETE", "/x/y") })).status,
+    ).toBe(200);
+  });
+
+  test("the client address comes from X-Real-IP / X-Forwarded-For only through a trusted proxy", () => {
+    const headers = new Headers({ "x-forwarded-for": "10.0.0.1, 10.0.0.2" });
+    expect(clientAddressOf("127.0.0.1", headers, ["127.0.0.1"])).toBe("10.0.0.2");
+    expect(clientAddressOf("203.0.113.9", headers, ["127.0.0.1"])).toBe("203.0.113.9");
+    expect(
+      clientAddressOf("127.0.0.1", new Headers({ "x-real-ip": "10.1.1.1" }), ["127.0.0.1"]),
+    ).toBe("10.1.1.1");
+  });
+});
