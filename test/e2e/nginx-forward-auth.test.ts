@@ -56,6 +56,8 @@ afterAll(async () => {
 });
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+/** A response body, parsed (asserted field by field). */
+const json = async (response: Response | undefined): Promise<any> => response?.json();
 
 test("allowed: the upstream answers, and receives the identity but not the credential", async () => {
   upstream.calls.length = 0;
@@ -81,24 +83,24 @@ test("refused: 401 without a key, 403 without the scope, 404 off the routes — 
   upstream.calls.length = 0;
   const missing = await fetch(`${nginx.url}/links/lnk_1`);
   expect(missing.status).toBe(401);
-  expect((await missing.json()).error.code).toBe("api_key_missing");
+  expect((await json(missing)).error.code).toBe("api_key_missing");
 
   const created = await fetch(`${keygate.url}/v1/api-keys`, {
     method: "POST",
     headers: { ...bearer(platformKey), "content-type": "application/json" },
     body: JSON.stringify({ name: "reader", scopes: ["links:read"] }),
   });
-  const reader = (await created.json()).secret as string;
+  const reader = (await json(created)).secret as string;
   const denied = await fetch(`${nginx.url}/links`, { method: "POST", headers: bearer(reader) });
   expect(denied.status).toBe(403);
-  const envelope = await denied.json();
+  const envelope = await json(denied);
   expect(envelope.error.code).toBe("insufficient_scope");
   expect(envelope.error.message).toContain("links:write");
   expect((await fetch(`${nginx.url}/links/lnk_1`, { headers: bearer(reader) })).status).toBe(200);
 
   const elsewhere = await fetch(`${nginx.url}/admin`, { headers: bearer(platformKey) });
   expect(elsewhere.status).toBe(404);
-  expect((await elsewhere.json()).error.code).toBe("resource_missing");
+  expect((await json(elsewhere)).error.code).toBe("resource_missing");
   expect(upstream.calls).toHaveLength(1);
 });
 
@@ -114,6 +116,6 @@ test("rate-limited: 429 with Retry-After and the envelope once the route's limit
   expect(statuses).toEqual([201, 201, 429, 429]);
   expect(Number(last?.headers.get("retry-after"))).toBeGreaterThan(0);
   expect(last?.headers.get("x-ratelimit-remaining")).toBe("0");
-  expect((await last?.json()).error.type).toBe("rate_limited");
+  expect((await json(last)).error.type).toBe("rate_limited");
   expect(upstream.calls).toHaveLength(2);
 });
