@@ -1,0 +1,89 @@
+/**
+ * A preset, black-box: the real server started as the README starts it with
+ * `KEYGATE_CONFIG=presets/<name>.json`, in front of a stub upstream that counts its calls, plus
+ * the CLI on the same database for what a dashboard would do.
+ */
+import { join } from "node:path";
+import { type RunningServer, startServer } from "./server.ts";
+import { keygate, ROOT } from "./spawn.ts";
+import { type StubUpstream, startUpstream } from "./upstream.ts";
+
+/** A reply, its body parsed when it is JSON. */
+export interface PresetReply {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: bodies are asserted field by field
+  body: any;
+  text: string;
+}
+
+/** A running preset. */
+export interface RunningPreset {
+  server: RunningServer;
+  upstream: StubUpstream;
+  /** The platform keys `serve` printed on its first start. */
+  live: string;
+  test: string;
+  /** One HTTP request to the server. */
+  call(
+    method: string,
+    path: string,
+    options?: { headers?: Record<string, string>; body?: unknown },
+  ): Promise<PresetReply>;
+  /** `keygate <args> --json` on the same database and config, parsed. */
+  // biome-ignore lint/suspicious/noExplicitAny: CLI output is asserted field by field
+  cli(...args: string[]): any;
+  stop(): Promise<void>;
+}
+
+/** Starts `presets/<name>.json` with its database under `dir`. */
+export async function startPreset(name: string, dir: string): Promise<RunningPreset> {
+  const upstream = startUpstream();
+  const env = {
+    KEYGATE_DB: join(dir, name, "keygate.sqlite"),
+    KEYGATE_CONFIG: join(ROOT, "presets", `${name}.json`),
+  };
+  const server = await startServer({ ...env, KEYGATE_UPSTREAM: upstream.url });
+  const printed = (environment: string) =>
+    new RegExp(`${environment}: ([a-z]+_${environment}_\\S+)`).exec(server.startupOutput)?.[1] as string;
+  return {
+    server,
+    upstream,
+    live: printed("live"),
+    test: printed("test"),
+    async call(method, path, options = {}) {
+      const headers: Record<string, string> = { ...options.headers };
+      let body: string | undefined;
+      if (options.body !== undefined) {
+        headers["content-type"] ??= "application/json";
+        body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
+      }
+      const response = await fetch(`${server.url}${path}`, { method, headers, body });
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // not JSON
+      }
+      return { status: response.status, headers: response.headers, body: parsed, text };
+    },
+    cli(...args) {
+      const result = keygate([...args, "--json"], env);
+      if (result.code !== 0) throw new Error(`keygate ${args.join(" ")}: ${result.stderr}`);
+      return JSON.parse(result.stdout);
+    },
+    async stop() {
+      await server.stop();
+      upstream.stop();
+    },
+  };
+}
+
+/** `Authorization: Basic base64(public:secret)`. */
+export function basic(publicKey: string, secret: string): string {
+  return `Basic ${Buffer.from(`${publicKey}:${secret}`).toString("base64")}`;
+}
+
+/** How long a change made by the CLI takes to reach the server's key index (it syncs every 100 ms). */
+export const CLI_SYNC_MS = 300;
