@@ -45,7 +45,9 @@ export async function startPreset(name: string, dir: string): Promise<RunningPre
   };
   const server = await startServer({ ...env, KEYGATE_UPSTREAM: upstream.url });
   const printed = (environment: string) =>
-    new RegExp(`${environment}: ([a-z]+_${environment}_\\S+)`).exec(server.startupOutput)?.[1] as string;
+    new RegExp(`${environment}: ([a-z]+_${environment}_\\S+)`).exec(
+      server.startupOutput,
+    )?.[1] as string;
   return {
     server,
     upstream,

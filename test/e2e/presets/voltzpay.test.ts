@@ -19,8 +19,18 @@ beforeAll(async () => {
   merchant = voltz.cli("entities", "create", "--kind", "merchant", "--name", "Voltz shop");
   const pair = (env: string) =>
     voltz.cli(
-      "keys", "create", "--entity", merchant.id, "--name", `server-${env}`,
-      "--scopes", "orders:read,orders:write", "--kind", "pair", "--env", env,
+      "keys",
+      "create",
+      "--entity",
+      merchant.id,
+      "--name",
+      `server-${env}`,
+      "--scopes",
+      "orders:read,orders:write",
+      "--kind",
+      "pair",
+      "--env",
+      env,
     );
   livePair = pair("live");
   testPair = pair("test");
@@ -85,8 +95,18 @@ test("the closed error union: missing, malformed (Bearer, bad base64, mixed envi
 
 test("rotation: both pairs work until the old one is revoked, which then gets api_key_revoked", async () => {
   const replacement = voltz.cli(
-    "keys", "create", "--entity", merchant.id, "--name", "server-live-2",
-    "--scopes", "orders:read,orders:write", "--kind", "pair", "--env", "live",
+    "keys",
+    "create",
+    "--entity",
+    merchant.id,
+    "--name",
+    "server-live-2",
+    "--scopes",
+    "orders:read,orders:write",
+    "--kind",
+    "pair",
+    "--env",
+    "live",
   );
   const old = { ...livePair };
   expect((await voltz.call("GET", "/me", as(old))).status).toBe(200);
