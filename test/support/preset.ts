@@ -12,7 +12,6 @@ import { type StubUpstream, startUpstream } from "./upstream.ts";
 export interface PresetReply {
   status: number;
   headers: Headers;
-  // biome-ignore lint/suspicious/noExplicitAny: bodies are asserted field by field
   body: any;
   text: string;
 }
@@ -31,7 +30,6 @@ export interface RunningPreset {
     options?: { headers?: Record<string, string>; body?: unknown },
   ): Promise<PresetReply>;
   /** `keygate <args> --json` on the same database and config, parsed. */
-  // biome-ignore lint/suspicious/noExplicitAny: CLI output is asserted field by field
   cli(...args: string[]): any;
   stop(): Promise<void>;
 }
