@@ -60,7 +60,7 @@ test("a Bearer secret key is resolved to its project before the handler runs", a
 
 test("only Bearer: the key in X-Api-Key or Basic is refused, and so is no key at all", async () => {
   calmony.upstream.calls.length = 0;
-  for (const headers of [
+  for (const headers of <Record<string, string>[]>[
     {},
     { "x-api-key": projectKey },
     { authorization: `Basic ${Buffer.from(`pk:${projectKey}`).toString("base64")}` },

@@ -75,7 +75,7 @@ test("the X-Api-Key header authenticates payment calls", async () => {
 
 test("missing, malformed (a Bearer key) or unknown: 401 invalid_api_key", async () => {
   certo.upstream.calls.length = 0;
-  for (const headers of [
+  for (const headers of <Record<string, string>[]>[
     {},
     { authorization: `Bearer ${apiKey.secret}` },
     apiKeyHeader(`${apiKey.secret.slice(0, 8)}${"0".repeat(32)}`),
