@@ -7,6 +7,7 @@
 import { openKeygate } from "../src/app/keygate.ts";
 import { loadConfig } from "../src/config/config.ts";
 import { createApp } from "../src/http/app.ts";
+import { DEFAULT_POLICY } from "../src/ratelimit/policy.ts";
 import { benchConfig, databaseWithKeys, UNREACHED_LIMIT, unlimitedConfig } from "./fixtures.ts";
 import { measureServed, SERVE } from "./load.ts";
 import type { Figure, Scenario } from "./main.ts";
@@ -20,7 +21,7 @@ function appWith(dbPath: string, enabled: boolean) {
   const rateLimits = {
     ...base.rateLimits,
     enabled,
-    default: { ...base.rateLimits.default, limit: UNREACHED_LIMIT },
+    default: { ...DEFAULT_POLICY, limit: UNREACHED_LIMIT },
   };
   const kg = openKeygate({ ...base, rateLimits });
   return { kg, app: createApp(kg, { accessLog: false }) };

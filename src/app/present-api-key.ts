@@ -11,7 +11,7 @@ import type { Keygate } from "./keygate.ts";
 export function presentApiKey<K extends ApiKeyObject>(kg: Keygate, key: K): K {
   const fallback = kg.config.rateLimits.default;
   const shown = withLastUsed(kg.usage, key);
-  return shown.rate_limit !== null || !kg.config.rateLimits.enabled
+  return shown.rate_limit !== null || !kg.config.rateLimits.enabled || !fallback
     ? shown
     : { ...shown, rate_limit: { limit: fallback.limit, window_seconds: fallback.windowSeconds } };
 }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { type Static, Type } from "@sinclair/typebox";
-import { Value } from "@sinclair/typebox/value";
+import { Value, type ValueError } from "@sinclair/typebox/value";
 import type { Durability } from "../db/open.ts";
 import { ERROR_CATALOGUE, type KeygateErrorCode } from "../errors/keygate-error.ts";
 import { KEY_PREFIX_PATTERN } from "../keys/key-format.ts";
@@ -68,7 +68,8 @@ export const ConfigFileSchema = Type.Object(
       Type.Object(
         {
           enabled: Type.Optional(Type.Boolean()),
-          default: Type.Optional(PolicySchema),
+          /** null: no per-key default, only keys' own limits and route policies (Modulus). */
+          default: Type.Optional(Type.Union([PolicySchema, Type.Null()])),
           routes: Type.Optional(
             Type.Array(
               Type.Composite(
@@ -175,7 +176,7 @@ export interface KeygateConfig {
     jwt: boolean;
   };
   /** Rate limits: the default per-key policy and the per-route ones (SPEC §4). */
-  rateLimits: { enabled: boolean; default: RateLimitPolicy; routes: RoutePolicy[] };
+  rateLimits: { enabled: boolean; default: RateLimitPolicy | null; routes: RoutePolicy[] };
   /** Idempotency-Key handling (SPEC §5). */
   idempotency: IdempotencyConfig;
   /**
@@ -234,6 +235,16 @@ export const DEFAULT_PORT = 3000;
 /** Where the database lives unless `KEYGATE_DB` or the file says otherwise. */
 export const DEFAULT_DB_PATH = "./data/keygate.sqlite";
 
+/** For a value that fits no branch of a union, the error deepest inside the branches. */
+function deepest(error: ValueError | undefined): ValueError | undefined {
+  if (!error || error.errors.length === 0) return error;
+  const inner = error.errors
+    .map((branch) => deepest(branch.First()))
+    .filter((e): e is ValueError => e !== undefined)
+    .sort((a, b) => b.path.length - a.path.length)[0];
+  return inner && inner.path.length > error.path.length ? inner : error;
+}
+
 function readConfigFile(path: string): ConfigFile {
   let text: string;
   try {
@@ -249,7 +260,7 @@ function readConfigFile(path: string): ConfigFile {
   } catch (error) {
     throw new ConfigError(`KEYGATE_CONFIG ${path}: not valid JSON (${(error as Error).message})`);
   }
-  const first = Value.Errors(ConfigFileSchema, parsed).First();
+  const first = deepest(Value.Errors(ConfigFileSchema, parsed).First());
   if (first) {
     const field = first.path === "" ? "(the whole file)" : first.path.slice(1).replaceAll("/", ".");
     throw new ConfigError(`KEYGATE_CONFIG ${path}: ${field}: ${first.message}`);
@@ -336,14 +347,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     rateLimits: {
       enabled: file.rate_limits?.enabled ?? true,
-      default: file.rate_limits?.default
-        ? {
-            name: "default",
-            limit: file.rate_limits.default.limit,
-            windowSeconds: file.rate_limits.default.window_seconds,
-            algorithm: file.rate_limits.default.algorithm ?? "fixed",
-          }
-        : DEFAULT_POLICY,
+      default:
+        file.rate_limits?.default === null
+          ? null
+          : file.rate_limits?.default
+            ? {
+                name: "default",
+                limit: file.rate_limits.default.limit,
+                windowSeconds: file.rate_limits.default.window_seconds,
+                algorithm: file.rate_limits.default.algorithm ?? "fixed",
+              }
+            : DEFAULT_POLICY,
       routes: [
         ...(file.rate_limits?.routes ?? []),
         ...gatewayRoutes.flatMap((r) => (r.rate_limit ? [{ ...r.rate_limit, ...r }] : [])),

@@ -16,20 +16,21 @@ function subjectOf(identity: Identity): string {
   return identity.type === "api_key" ? identity.key.id : identity.userId;
 }
 
-/** The policy that governs a key on every route: its own limit, or the default. */
+/** The policy that governs a key on every route: its own limit, else the default (none if that is off). */
 export function keyPolicy(
   kg: Keygate,
   ownLimit: { limit: number; window_seconds: number } | null,
-): RateLimitPolicy {
+): RateLimitPolicy[] {
   const fallback = kg.config.rateLimits.default;
-  return ownLimit
-    ? {
-        name: "key",
-        limit: ownLimit.limit,
-        windowSeconds: ownLimit.window_seconds,
-        algorithm: fallback.algorithm,
-      }
-    : fallback;
+  if (!ownLimit) return fallback ? [fallback] : [];
+  return [
+    {
+      name: "key",
+      limit: ownLimit.limit,
+      windowSeconds: ownLimit.window_seconds,
+      algorithm: fallback?.algorithm ?? "fixed",
+    },
+  ];
 }
 
 /** The rate-limit step for the guard chain, configured from `kg.config.rateLimits`. */
@@ -37,7 +38,8 @@ export function rateLimitStep(kg: Keygate): AuthenticatedStep {
   const routePolicies = new RoutePolicies(kg.config.rateLimits.routes);
   return (identity, { method, path, set }) => {
     const own = identity.type === "api_key" ? identity.key.rateLimit : null;
-    const policies = [keyPolicy(kg, own), ...routePolicies.matching(method, path)];
+    const policies = [...keyPolicy(kg, own), ...routePolicies.matching(method, path)];
+    if (policies.length === 0) return undefined;
     const decision = kg.rateLimiter.check(subjectOf(identity), policies);
     Object.assign(set.headers, rateLimitHeaders(decision));
     if (!decision.allowed) {

@@ -110,6 +110,11 @@ describe("configuration", () => {
     ).toBe("http://up:81");
   });
 
+  test("rate_limits.default: null leaves only keys' own limits and route policies (Modulus)", () => {
+    const path = file("no-default.json", JSON.stringify({ rate_limits: { default: null } }));
+    expect(loadConfig({ KEYGATE_CONFIG: path }).rateLimits.default).toBeNull();
+  });
+
   test("a gateway route may not shadow Keygate's own routes, nor name a path parameter it lacks", () => {
     const own = file(
       "own.json",

@@ -50,8 +50,9 @@ export function verifyRoutes(kg: Keygate) {
       if (missing)
         return { valid: false, code: rename("insufficient_scope"), missing_scope: missing };
       // A verification is a use of the verified key: it counts against that key's own limit.
-      if (kg.config.rateLimits.enabled) {
-        const decision = kg.rateLimiter.check(key.id, [keyPolicy(kg, key.rateLimit)]);
+      const policies = kg.config.rateLimits.enabled ? keyPolicy(kg, key.rateLimit) : [];
+      if (policies.length > 0) {
+        const decision = kg.rateLimiter.check(key.id, policies);
         if (!decision.allowed) {
           return {
             valid: false,
