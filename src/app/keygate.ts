@@ -11,6 +11,7 @@ import type { KeygateConfig } from "../config/config.ts";
 import { type KeygateDatabase, openDatabase } from "../db/open.ts";
 import { ResultCipher } from "../idempotency/result-cipher.ts";
 import { IdempotencyResults } from "../idempotency/result-store.ts";
+import { Metrics } from "../metrics/metrics.ts";
 import { KeyIndex } from "../projections/key-index.ts";
 import { allProjections, ensureProjectionsCurrent } from "../projections/rebuild.ts";
 import { InMemoryCounterStore } from "../ratelimit/counter-store.ts";
@@ -32,6 +33,8 @@ export interface Keygate {
   idempotency: IdempotencyResults;
   /** Last-used times, batched. */
   usage: LastUsedTracker;
+  /** Counters for `GET /metrics`. */
+  metrics: Metrics;
   /** The HMAC key that signs management JWTs. */
   jwtSecret: string;
   /** The clock every command reads. */
@@ -100,6 +103,7 @@ export function openKeygate(config: KeygateConfig, options: OpenKeygateOptions =
     failedAuth,
     rateLimiter,
     idempotency,
+    metrics: new Metrics(),
     jwtSecret,
     now,
     close,

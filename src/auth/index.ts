@@ -55,17 +55,25 @@ export function authenticate(
   clientAddress: () => string = () => "unknown",
 ): Identity {
   const { all = [], any = [], management = false } = requirementObject(requirement);
-  // The address is looked up only when the limiter has something to say about it.
-  if (kg.failedAuth.size > 0) kg.failedAuth.refuseIfBlocked(clientAddress());
-  let identity: Identity;
+  const started = performance.now();
   try {
-    identity = identify(kg, headers, management);
+    // The address is looked up only when the limiter has something to say about it.
+    if (kg.failedAuth.size > 0) kg.failedAuth.refuseIfBlocked(clientAddress());
+    let identity: Identity;
+    try {
+      identity = identify(kg, headers, management);
+    } finally {
+      kg.metrics.observeVerification((performance.now() - started) / 1000);
+    }
+    requireScopes(identity, all, any);
+    return identity;
   } catch (error) {
-    if (error instanceof KeygateError && error.status === 401) kg.failedAuth.fail(clientAddress());
+    if (error instanceof KeygateError) {
+      kg.metrics.authFailure(error.code);
+      if (error.status === 401) kg.failedAuth.fail(clientAddress());
+    }
     throw error;
   }
-  requireScopes(identity, all, any);
-  return identity;
 }
 
 function identify(kg: Keygate, headers: Headers, management: boolean): Identity {

@@ -6,6 +6,7 @@ import type { Keygate } from "../app/keygate.ts";
 import { forwardAuthRoutes } from "../gateway/forward-auth.ts";
 import { gatewayRoutes } from "../gateway/index.ts";
 import { idempotencyPlugin } from "../idempotency/index.ts";
+import { metricsRoutes } from "../metrics/index.ts";
 import type { ScryptCost } from "../users/password.ts";
 import { healthRoutes } from "./health.ts";
 import {
@@ -57,6 +58,7 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
         kg.config.errorCodes,
         options.reportInternal ?? reportToStderr,
         options.accessLog === false ? undefined : (options.accessLog ?? stdoutAccessLog()),
+        kg.metrics,
       ),
     )
     .use(
@@ -89,6 +91,7 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
     )
     .use(idempotencyPlugin(kg, options.reportInternal))
     .use(healthRoutes(kg))
+    .use(metricsRoutes(kg))
     .use(meRoutes(kg))
     .use(apiKeyRoutes(kg))
     .use(entityRoutes(kg))

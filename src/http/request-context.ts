@@ -7,6 +7,7 @@
 import { Elysia } from "elysia";
 import type { Identity } from "../auth/identity.ts";
 import { newId } from "../ids/index.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import { type CodeNames, type ErrorEnvelope, envelopeOf, toKeygateError } from "./envelope.ts";
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -79,6 +80,7 @@ export function requestContext(
   codeNames: CodeNames,
   reportInternal: InternalErrorReporter,
   accessLog?: AccessLogger,
+  metrics?: Metrics,
 ) {
   return new Elysia({ name: "keygate/request-context" })
     .onRequest(({ request, set }) => {
@@ -92,15 +94,17 @@ export function requestContext(
       answerFailure(code, error, set, codeNames, reportInternal),
     )
     .onAfterResponse({ as: "global" }, (context) => {
-      if (!accessLog) return;
       const { request, set } = context;
+      const status = typeof set.status === "number" ? set.status : 200;
+      metrics?.request(request.method, context.route || "unmatched", status);
+      if (!accessLog) return;
       const begin = started.get(request);
       accessLog({
         time: new Date().toISOString(),
         request_id: String(set.headers["x-request-id"] ?? ""),
         method: request.method,
         path: context.path,
-        status: typeof set.status === "number" ? set.status : 200,
+        status,
         latency_ms: begin === undefined ? 0 : Math.round((performance.now() - begin) * 1000) / 1000,
         ...callerFields((context as { identity?: Identity }).identity),
       });

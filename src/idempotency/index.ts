@@ -99,6 +99,7 @@ export function idempotencyStep(kg: Keygate): AuthenticatedStep {
     const admission = kg.idempotency.begin(scopeOf(identity, key), fingerprint);
     switch (admission.kind) {
       case "replay":
+        kg.metrics.replayed();
         return replay(identity, admission.response);
       case "mismatch":
         throw new KeygateError(

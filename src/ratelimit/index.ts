@@ -43,6 +43,7 @@ export function rateLimitStep(kg: Keygate): AuthenticatedStep {
     const decision = kg.rateLimiter.check(subjectOf(identity), policies);
     Object.assign(set.headers, rateLimitHeaders(decision));
     if (!decision.allowed) {
+      kg.metrics.rateLimited();
       throw new KeygateError(
         "rate_limited",
         `Rate limit exceeded: ${decision.tightest.policy.limit} requests per ${decision.tightest.policy.windowSeconds} s. Retry after ${decision.retryAfterSeconds} s.`,

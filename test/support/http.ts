@@ -25,11 +25,17 @@ export interface CallOptions {
 
 /**
  * A fresh Keygate with its platform keys and a `call` helper; `config` is the content of
- * its `KEYGATE_CONFIG` file.
+ * its `KEYGATE_CONFIG` file, `env` more environment variables.
  */
-export function testApp(options: { clock?: FakeClock; config?: object } = {}) {
+export function testApp(
+  options: { clock?: FakeClock; config?: object; env?: Record<string, string> } = {},
+) {
   const clock = options.clock ?? new FakeClock();
-  const kg: Keygate = testKeygate({ clock, ...(options.config ? { config: options.config } : {}) });
+  const kg: Keygate = testKeygate({
+    clock,
+    ...(options.config ? { config: options.config } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  });
   const init = initPlatform(kg, { actor: "test", request_id: null });
   if (!init.created) throw new Error("expected a fresh database");
   const internalErrors: unknown[] = [];

@@ -1,0 +1,38 @@
+/**
+ * `GET /metrics`: the Prometheus text, for scrapers from an allowed address (loopback by
+ * default, `metrics.allow`) or presenting `Authorization: Bearer <KEYGATE_METRICS_TOKEN>`;
+ * anyone else gets 403 `access_denied`. Off with `metrics.enabled: false` (then 404).
+ */
+import { timingSafeEqual } from "node:crypto";
+import { Elysia } from "elysia";
+import type { Keygate } from "../app/keygate.ts";
+import { KeygateError } from "../errors/keygate-error.ts";
+
+/** Whether a scraper may read the metrics. */
+export function mayScrape(
+  config: Keygate["config"]["metrics"],
+  peer: string | undefined,
+  authorization: string | null,
+): boolean {
+  if (peer !== undefined && config.allow.includes(peer)) return true;
+  if (!config.token || !authorization) return false;
+  const given = Buffer.from(authorization);
+  const expected = Buffer.from(`Bearer ${config.token}`);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** The /metrics route. */
+export function metricsRoutes(kg: Keygate) {
+  const app = new Elysia({ name: "keygate/metrics", normalize: false });
+  if (!kg.config.metrics.enabled) return app;
+  return app.get("/metrics", ({ request, server, set }) => {
+    const peer = server?.requestIP(request)?.address;
+    if (!mayScrape(kg.config.metrics, peer, request.headers.get("authorization")))
+      throw new KeygateError(
+        "access_denied",
+        "Metrics are open to the configured addresses or token only.",
+      );
+    set.headers["content-type"] = "text/plain; version=0.0.4; charset=utf-8";
+    return kg.metrics.render();
+  });
+}

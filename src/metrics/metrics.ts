@@ -1,0 +1,90 @@
+/**
+ * Process metrics in the Prometheus text format (version 0.0.4): requests by route and status,
+ * authentication failures by code, rate-limited requests, idempotent replays, and a histogram
+ * of key-verification latency. Counters live in memory and restart at zero with the process,
+ * as Prometheus counters may.
+ */
+
+/** Upper bounds (seconds) of the verification-latency buckets: 10 µs to 10 ms. */
+export const VERIFICATION_BUCKETS = [
+  0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+];
+
+const escapeLabel = (value: string) =>
+  value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+
+/** The counters and the histogram. */
+export class Metrics {
+  readonly #requests = new Map<string, number>();
+  readonly #authFailures = new Map<string, number>();
+  #rateLimited = 0;
+  #replays = 0;
+  readonly #buckets = new Array<number>(VERIFICATION_BUCKETS.length).fill(0);
+  #verificationCount = 0;
+  #verificationSum = 0;
+
+  /** One answered request; `route` is the route's pattern (never the raw path). */
+  request(method: string, route: string, status: number): void {
+    const key = `method="${escapeLabel(method)}",route="${escapeLabel(route)}",status="${status}"`;
+    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+  }
+
+  /** One refused credential, by its (catalogue) error code. */
+  authFailure(code: string): void {
+    this.#authFailures.set(code, (this.#authFailures.get(code) ?? 0) + 1);
+  }
+
+  /** One request refused by a rate limit. */
+  rateLimited(): void {
+    this.#rateLimited++;
+  }
+
+  /** One Idempotency-Key replay. */
+  replayed(): void {
+    this.#replays++;
+  }
+
+  /** How long one credential took to verify, in seconds. */
+  observeVerification(seconds: number): void {
+    this.#verificationCount++;
+    this.#verificationSum += seconds;
+    const at = VERIFICATION_BUCKETS.findIndex((bound) => seconds <= bound);
+    if (at !== -1) this.#buckets[at] = (this.#buckets[at] ?? 0) + 1;
+  }
+
+  /** Everything, in the Prometheus text exposition format. */
+  render(): string {
+    const lines: string[] = [
+      "# HELP keygate_requests_total Requests answered, by method, route pattern and status.",
+      "# TYPE keygate_requests_total counter",
+    ];
+    for (const [labels, n] of this.#requests) lines.push(`keygate_requests_total{${labels}} ${n}`);
+    lines.push(
+      "# HELP keygate_auth_failures_total Credentials refused, by error code.",
+      "# TYPE keygate_auth_failures_total counter",
+    );
+    for (const [code, n] of this.#authFailures)
+      lines.push(`keygate_auth_failures_total{code="${escapeLabel(code)}"} ${n}`);
+    lines.push(
+      "# HELP keygate_rate_limited_total Requests refused by a rate limit.",
+      "# TYPE keygate_rate_limited_total counter",
+      `keygate_rate_limited_total ${this.#rateLimited}`,
+      "# HELP keygate_idempotent_replays_total Responses replayed for a repeated Idempotency-Key.",
+      "# TYPE keygate_idempotent_replays_total counter",
+      `keygate_idempotent_replays_total ${this.#replays}`,
+      "# HELP keygate_key_verification_seconds Time to verify a credential.",
+      "# TYPE keygate_key_verification_seconds histogram",
+    );
+    let cumulative = 0;
+    VERIFICATION_BUCKETS.forEach((bound, i) => {
+      cumulative += this.#buckets[i] ?? 0;
+      lines.push(`keygate_key_verification_seconds_bucket{le="${bound}"} ${cumulative}`);
+    });
+    lines.push(
+      `keygate_key_verification_seconds_bucket{le="+Inf"} ${this.#verificationCount}`,
+      `keygate_key_verification_seconds_sum ${this.#verificationSum}`,
+      `keygate_key_verification_seconds_count ${this.#verificationCount}`,
+    );
+    return `${lines.join("\n")}\n`;
+  }
+}

@@ -1,0 +1,89 @@
+/** `GET /metrics` (issue 6): Prometheus text, open to allowed addresses or the token only. */
+import { describe, expect, test } from "bun:test";
+import { mayScrape } from "../../src/metrics/index.ts";
+import { codeOf, testAppPerTest } from "../support/http.ts";
+
+const testApp = testAppPerTest();
+const TOKEN = "metrics-token-0123456789";
+
+function sample(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe("/metrics", () => {
+  test("counts requests by route and status, auth failures by code, 429s, replays, verification time", async () => {
+    const { call, live } = testApp({
+      env: { KEYGATE_METRICS_TOKEN: TOKEN },
+      config: {
+        rate_limits: {
+          routes: [{ method: "GET", path: "/v1/events", limit: 1, window_seconds: 60 }],
+        },
+      },
+    });
+    await call("GET", "/v1/me", { key: live });
+    await call("GET", "/v1/me", { key: live });
+    await call("GET", "/v1/me");
+    await call("GET", "/v1/events", { key: live });
+    await call("GET", "/v1/events", { key: live });
+    const create = () =>
+      call("POST", "/v1/api-keys", {
+        key: live,
+        headers: { "idempotency-key": "metrics-0001" },
+        body: { name: "m", scopes: ["links:read"] },
+      });
+    await create();
+    await create();
+    await call("GET", "/v1/api-keys/key_nope", { key: live });
+    await call("GET", "/nowhere/at/all");
+    await Bun.sleep(20); // requests are counted after their response has gone out
+
+    const reply = await call("GET", "/metrics", { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get("content-type")).toContain("text/plain; version=0.0.4");
+    const text = reply.text;
+    expect(sample(text, 'keygate_requests_total{method="GET",route="/v1/me",status="200"}')).toBe(
+      2,
+    );
+    expect(sample(text, 'keygate_requests_total{method="GET",route="/v1/me",status="401"}')).toBe(
+      1,
+    );
+    expect(
+      sample(text, 'keygate_requests_total{method="GET",route="/v1/events",status="429"}'),
+    ).toBe(1);
+    expect(
+      sample(text, 'keygate_requests_total{method="GET",route="/v1/api-keys/:id",status="404"}'),
+    ).toBe(1);
+    expect(
+      sample(text, 'keygate_requests_total{method="GET",route="unmatched",status="404"}'),
+    ).toBe(1);
+    expect(sample(text, 'keygate_auth_failures_total{code="api_key_missing"}')).toBe(1);
+    expect(sample(text, "keygate_rate_limited_total")).toBe(1);
+    expect(sample(text, "keygate_idempotent_replays_total")).toBe(1);
+    // Every authentication was timed: 7 with a key, 1 without (the scrape itself is not one).
+    expect(sample(text, "keygate_key_verification_seconds_count")).toBe(8);
+    expect(sample(text, 'keygate_key_verification_seconds_bucket{le="+Inf"}')).toBe(8);
+    expect(text).toContain("# TYPE keygate_key_verification_seconds histogram");
+  });
+
+  test("refused without the token from an address not allowed: 403 access_denied", async () => {
+    const { call } = testApp({ env: { KEYGATE_METRICS_TOKEN: TOKEN } });
+    const reply = await call("GET", "/metrics", {
+      headers: { authorization: "Bearer wrong-token-000000000" },
+    });
+    expect(reply.status).toBe(403);
+    expect(codeOf(reply)).toBe("access_denied");
+  });
+
+  test("off by configuration: 404", async () => {
+    const { call } = testApp({ config: { metrics: { enabled: false } } });
+    expect((await call("GET", "/metrics")).status).toBe(404);
+  });
+
+  test("allowed addresses scrape without a token", () => {
+    const config = { enabled: true, allow: ["127.0.0.1", "10.0.0.5"], token: undefined };
+    expect(mayScrape(config, "10.0.0.5", null)).toBe(true);
+    expect(mayScrape(config, "10.0.0.6", null)).toBe(false);
+    expect(mayScrape({ ...config, token: TOKEN }, "10.0.0.6", `Bearer ${TOKEN}`)).toBe(true);
+  });
+});
