@@ -1,0 +1,37 @@
+/**
+ * Keygate inside your own Elysia app (no gateway, no management server): one plugin that
+ * brings request ids and the error envelope, Idempotency-Key recording, and the `scopes`
+ * route option (authentication → entity → rate limit → idempotency). See `examples/`.
+ *
+ * @example
+ * ```ts
+ * const kg = openKeygate(loadConfig());
+ * new Elysia()
+ *   .use(keygate(kg))
+ *   .get("/links", ({ identity }) => listLinks(identity.entity.id), { scopes: ["links:read"] })
+ *   .listen(4000);
+ * ```
+ */
+import { Elysia } from "elysia";
+import type { Keygate } from "./app/keygate.ts";
+import { keygateGuard } from "./http/guard.ts";
+import {
+  type InternalErrorReporter,
+  reportToStderr,
+  requestContext,
+} from "./http/request-context.ts";
+import { idempotencyPlugin } from "./idempotency/index.ts";
+
+export { type Keygate, openKeygate } from "./app/keygate.ts";
+export type { Identity } from "./auth/identity.ts";
+export { loadConfig } from "./config/config.ts";
+export { KeygateError } from "./errors/keygate-error.ts";
+
+/** The Keygate plugins for an app of your own, in the order they must run. */
+export function keygate(kg: Keygate, options: { reportInternal?: InternalErrorReporter } = {}) {
+  const report = options.reportInternal ?? reportToStderr;
+  return new Elysia({ name: "keygate/plugin" })
+    .use(requestContext(kg.config.errorCodes, report, undefined, kg.metrics))
+    .use(idempotencyPlugin(kg, report))
+    .use(keygateGuard(kg));
+}

@@ -1,0 +1,75 @@
+/** examples/links-app.ts: Keygate mounted as plugins in an app of one's own. */
+import { afterEach, expect, test } from "bun:test";
+import { linksApp } from "../../examples/links-app.ts";
+import { createApiKey } from "../../src/commands/api-keys.ts";
+import { initPlatform } from "../../src/commands/init.ts";
+import { testKeygate } from "../support/keygate.ts";
+
+const opened: { close(): void }[] = [];
+afterEach(() => {
+  for (const kg of opened.splice(0)) kg.close();
+});
+
+function setup() {
+  const kg = testKeygate();
+  opened.push(kg);
+  const init = initPlatform(kg, { actor: "test", request_id: null });
+  if (!init.created) throw new Error("expected a fresh database");
+  const app = linksApp(kg);
+  const call = async (method: string, path: string, key?: string, body?: object, headers = {}) => {
+    const response = await app.handle(
+      new Request(`http://localhost${path}`, {
+        method,
+        headers: {
+          ...(key ? { authorization: `Bearer ${key}` } : {}),
+          ...(body ? { "content-type": "application/json" } : {}),
+          ...headers,
+        },
+        body: body ? JSON.stringify(body) : undefined,
+      }),
+    );
+    const parsed: any = await response.json();
+    return { status: response.status, headers: response.headers, body: parsed };
+  };
+  return { kg, init, call };
+}
+
+test("an Idempotency-Key retry is replayed, not run twice", async () => {
+  const { init, call } = setup();
+  const send = () =>
+    call(
+      "POST",
+      "/links",
+      init.keys.live,
+      { amount: 9, currency: "usd" },
+      { "idempotency-key": "links-once-1" },
+    );
+  const first = await send();
+  const again = await send();
+  expect(again.body).toEqual(first.body);
+  expect(again.headers.get("idempotent-replayed")).toBe("true");
+  expect((await call("GET", "/links", init.keys.live)).body.data).toHaveLength(1);
+});
+
+test("routes demand their scopes; the handler sees the caller's entity and environment", async () => {
+  const { kg, init, call } = setup();
+  const reader = createApiKey(
+    kg,
+    { entityId: init.entityId, environment: "live", name: "reader", scopes: ["links:read"] },
+    { actor: "test", request_id: null },
+  ).secret;
+  expect((await call("GET", "/links")).body.error.code).toBe("api_key_missing");
+  const created = await call("POST", "/links", init.keys.live, { amount: 500, currency: "eur" });
+  expect(created.status).toBe(200);
+  expect(created.body).toMatchObject({ entity_id: init.entityId, livemode: true });
+  expect(created.headers.get("x-ratelimit-limit")).toBe("100");
+  expect((await call("GET", "/links", init.keys.live)).body.data).toHaveLength(1);
+  expect((await call("GET", "/links", init.keys.test)).body.data).toHaveLength(0);
+  const denied = await call("POST", "/links", reader, { amount: 1, currency: "eur" });
+  expect(denied.status).toBe(403);
+  expect(denied.body.error.message).toContain("links:write");
+  expect((await call("GET", "/links", reader)).status).toBe(200);
+  const bad = await call("POST", "/links", init.keys.live, { amount: "lots", currency: "eur" });
+  expect(bad.status).toBe(400);
+  expect(bad.body.error.code).toBe("invalid_request");
+});
