@@ -31,6 +31,15 @@ export async function spawnServer(
   command: string[],
   env: Record<string, string>,
 ): Promise<BenchServer> {
+  return spawnPinned(command, env, /listening on (http:\/\/\S+)/);
+}
+
+/** Spawns `command` on the server core and waits for its output to match `ready` (group 1: the URL). */
+export async function spawnPinned(
+  command: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+): Promise<BenchServer> {
   const logPath = join(tmpdir(), `keygate-bench-${process.pid}-${Date.now()}.log`);
   const child = Bun.spawn([...pin(SERVER_CORE), ...command], {
     cwd: ROOT,
@@ -44,9 +53,7 @@ export async function spawnServer(
     if (child.exitCode !== null || Date.now() > deadline)
       throw new Error(`${command.join(" ")} did not start`);
     await Bun.sleep(20);
-    match = /listening on (http:\/\/\S+)/.exec(
-      existsSync(logPath) ? readFileSync(logPath, "utf8") : "",
-    );
+    match = ready.exec(existsSync(logPath) ? readFileSync(logPath, "utf8") : "");
   }
   const url = match[1] as string;
   return {
@@ -67,7 +74,18 @@ export interface WrkOptions {
   body?: string;
   /** Give every request its own `Idempotency-Key` (a counter per wrk run). */
   uniqueIdempotencyKeys?: boolean;
+  /** Open connections (default 64; 1 measures the latency of one request at a time). */
+  connections?: number;
 }
+
+/** What one wrk run measured. */
+export interface WrkResult {
+  requestsPerSecond: number;
+  /** Mean latency, in milliseconds. */
+  meanLatencyMs: number;
+}
+
+const LATENCY_UNITS: Record<string, number> = { us: 0.001, ms: 1, s: 1000 };
 
 /** The wrk Lua script for POSTs, written once per run. */
 function postScript(options: WrkOptions): string {
@@ -94,8 +112,14 @@ function postScript(options: WrkOptions): string {
 
 /** Runs wrk against `url` and returns requests per second. */
 export function wrk(url: string, options: WrkOptions = {}): number {
+  return runWrk(url, options).requestsPerSecond;
+}
+
+/** Runs wrk against `url`: throughput and mean latency. */
+export function runWrk(url: string, options: WrkOptions = {}): WrkResult {
   const seconds = options.seconds ?? Number(process.env.BENCH_SECONDS ?? 8);
-  const args = [...pin(LOAD_CORE), "wrk", "-t1", "-c64", `-d${seconds}s`, "--latency"];
+  const connections = options.connections ?? 64;
+  const args = [...pin(LOAD_CORE), "wrk", "-t1", `-c${connections}`, `-d${seconds}s`, "--latency"];
   for (const [name, value] of Object.entries(options.headers ?? {}))
     args.push("-H", `${name}: ${value}`);
   const script = options.body !== undefined ? postScript(options) : undefined;
@@ -113,7 +137,13 @@ export function wrk(url: string, options: WrkOptions = {}): number {
   if (!match) throw new Error(`wrk gave no figure: ${text}${String(result.stderr)}`);
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(text);
   if (non2xx) throw new Error(`wrk saw ${non2xx[1]} error responses from ${url}`);
-  return Number(match[1]);
+  const latency = /Latency\s+([\d.]+)(us|ms|s)\b/.exec(text);
+  return {
+    requestsPerSecond: Number(match[1]),
+    meanLatencyMs: latency
+      ? Number(latency[1]) * (LATENCY_UNITS[latency[2] as string] ?? 1)
+      : Number.NaN,
+  };
 }
 
 /** Commands that start the two kinds of server the benchmarks load. */

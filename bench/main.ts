@@ -4,6 +4,7 @@
  * bare Elysia route measured in the same run.
  */
 import { authScenario } from "./auth.ts";
+import { gatewayScenario } from "./gateway.ts";
 import { idempotencyScenario } from "./idempotency.ts";
 import { rateLimitScenario } from "./ratelimit.ts";
 import { storeScenario } from "./store.ts";
@@ -23,7 +24,13 @@ export interface Scenario {
   run(): Promise<Figure[]>;
 }
 
-const scenarios: Scenario[] = [storeScenario, authScenario, rateLimitScenario, idempotencyScenario];
+const scenarios: Scenario[] = [
+  storeScenario,
+  authScenario,
+  rateLimitScenario,
+  idempotencyScenario,
+  gatewayScenario,
+];
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !scenarios.some((s) => s.name === w));

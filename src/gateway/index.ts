@@ -18,10 +18,10 @@ import { rawBodyOf, rememberRawBody } from "../http/raw-body.ts";
 import { forgoRecording } from "../idempotency/index.ts";
 import { selectedEntityOf } from "./entity-selection.ts";
 import {
-  downstreamHeaders,
   identityHeaders,
   limitedBody,
   sendUpstream,
+  stripHopByHop,
   tooLarge,
   type UpstreamOutcome,
   upstreamHeaders,
@@ -68,7 +68,7 @@ async function proxy(
   request: Request,
   identity: Identity,
   set: { status?: number | string; headers: Record<string, unknown> },
-  clientAddress: string,
+  clientAddress: string | undefined,
 ): Promise<Response> {
   const gateway = kg.config.gateway;
   if (identity.type !== "api_key")
@@ -106,11 +106,8 @@ async function proxy(
     throw upstreamFailure(outcome);
   }
   const { response } = outcome;
-  return new Response(response.body, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: downstreamHeaders(response.headers),
-  });
+  stripHopByHop(response.headers);
+  return response;
 }
 
 /** Whether a route reads its body before the handler (to select its entity from it). */
@@ -133,13 +130,15 @@ export function gatewayRoutes(kg: Keygate) {
   const { upstream, routes } = kg.config.gateway;
   const app = new Elysia({ name: "keygate/gateway", normalize: false }).use(keygateGuard(kg));
   if (!upstream) return app;
-  const limit = kg.config.gateway.maxBodyBytes;
+  const { maxBodyBytes: limit, forwardedFor } = kg.config.gateway;
   for (const route of routes) {
     app.route(
       route.method,
       route.path,
       ({ request, set, server, identity }) => {
-        const address = server?.requestIP(request)?.address ?? "unknown";
+        const address = forwardedFor
+          ? (server?.requestIP(request)?.address ?? "unknown")
+          : undefined;
         return proxy(kg, upstream, request, identity, set, address);
       },
       {

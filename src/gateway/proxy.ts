@@ -58,7 +58,8 @@ export interface ForwardedFor {
   identity: IdentityHeaders;
   /** The credential header(s) to drop: `authorization` and the API-key header. */
   credentialHeaders: readonly string[];
-  clientAddress: string;
+  /** The client's address, for `X-Forwarded-For`, when it is to be sent. */
+  clientAddress: string | undefined;
   requestId: string;
   correlationId: string;
 }
@@ -74,11 +75,13 @@ export function upstreamHeaders(inbound: Headers, forwarded: ForwardedFor): Head
     headers.append(name, value);
   }
   for (const [name, value] of Object.entries(forwarded.identity)) headers.set(name, value);
-  const prior = inbound.get("x-forwarded-for");
-  headers.set(
-    "x-forwarded-for",
-    prior ? `${prior}, ${forwarded.clientAddress}` : forwarded.clientAddress,
-  );
+  if (forwarded.clientAddress !== undefined) {
+    const prior = inbound.get("x-forwarded-for");
+    headers.set(
+      "x-forwarded-for",
+      prior ? `${prior}, ${forwarded.clientAddress}` : forwarded.clientAddress,
+    );
+  }
   const host = inbound.get("host");
   if (host) headers.set("x-forwarded-host", host);
   headers.set("x-request-id", forwarded.requestId);
@@ -86,15 +89,15 @@ export function upstreamHeaders(inbound: Headers, forwarded: ForwardedFor): Head
   return headers;
 }
 
-/** The upstream response's headers as the client gets them: hop-by-hop ones removed. */
-export function downstreamHeaders(upstream: Headers): [string, string][] {
-  const connection = connectionTokens(upstream);
-  const kept: [string, string][] = [];
-  for (const [name, value] of upstream) {
-    if (isHopByHop(name, connection) || name === "content-length") continue;
-    kept.push([name, value]);
-  }
-  return kept;
+/**
+ * The upstream response's headers as the client gets them: hop-by-hop ones removed, in place
+ * (the response itself is passed on, so its body streams through untouched).
+ */
+export function stripHopByHop(headers: Headers): void {
+  const connection = connectionTokens(headers);
+  const drop: string[] = [];
+  for (const name of headers.keys()) if (isHopByHop(name, connection)) drop.push(name);
+  for (const name of drop) headers.delete(name);
 }
 
 /** A request body as a stream that fails with 413 past `limit` bytes. */

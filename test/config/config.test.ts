@@ -51,6 +51,7 @@ describe("configuration", () => {
         upstream: undefined,
         timeoutMs: 30_000,
         maxBodyBytes: 1024 * 1024,
+        forwardedFor: false,
         trustedProxies: ["127.0.0.1", "::1", "::ffff:127.0.0.1"],
         routes: [],
       },

@@ -1,0 +1,58 @@
+/** The gateway's header rules (RFC 9110 hop-by-hop, credentials, identity, X-Forwarded-For). */
+import { expect, test } from "bun:test";
+import { identityHeaders, stripHopByHop, upstreamHeaders } from "../../src/gateway/proxy.ts";
+
+const identity = identityHeaders("key_1", { id: "ent_b", path: ["ent_a", "ent_b"] }, false, [
+  "links:read",
+  "links:write",
+]);
+
+test("upstream headers: identity set, credentials and hop-by-hop gone, X-Forwarded-For appended when asked", () => {
+  const inbound = new Headers({
+    authorization: "Bearer sk_live_x",
+    "x-api-key": "sk_live_y",
+    connection: "close, x-hop",
+    "x-hop": "1",
+    te: "trailers",
+    "transfer-encoding": "chunked",
+    "x-keygate-scopes": "*",
+    "x-forwarded-for": "203.0.113.1",
+    host: "api.example",
+    accept: "application/json",
+  });
+  const common = {
+    credentialHeaders: ["authorization", "X-Api-Key"],
+    requestId: "req_1",
+    correlationId: "c",
+  };
+  const sent = upstreamHeaders(inbound, { identity, clientAddress: "198.51.100.7", ...common });
+  expect(Object.fromEntries(sent)).toEqual({
+    accept: "application/json",
+    "x-forwarded-for": "203.0.113.1, 198.51.100.7",
+    "x-forwarded-host": "api.example",
+    "x-keygate-key-id": "key_1",
+    "x-keygate-entity-id": "ent_b",
+    "x-keygate-entity-path": "ent_a/ent_b",
+    "x-keygate-livemode": "false",
+    "x-keygate-scopes": "links:read links:write",
+    "x-request-id": "req_1",
+    "x-correlation-id": "c",
+  });
+  const without = upstreamHeaders(inbound, { identity, clientAddress: undefined, ...common });
+  expect(without.get("x-forwarded-for")).toBe("203.0.113.1");
+});
+
+test("downstream: hop-by-hop headers and those Connection names are removed in place", () => {
+  const headers = new Headers({
+    connection: "keep-alive, x-internal",
+    "keep-alive": "timeout=5",
+    "x-internal": "secret",
+    "content-type": "application/json",
+    "x-custom": "kept",
+  });
+  stripHopByHop(headers);
+  expect(Object.fromEntries(headers)).toEqual({
+    "content-type": "application/json",
+    "x-custom": "kept",
+  });
+});
