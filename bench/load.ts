@@ -81,8 +81,8 @@ export interface WrkOptions {
 /** What one wrk run measured. */
 export interface WrkResult {
   requestsPerSecond: number;
-  /** Mean latency, in milliseconds. */
-  meanLatencyMs: number;
+  /** Median latency (wrk's 50th percentile), in milliseconds. */
+  medianLatencyMs: number;
 }
 
 const LATENCY_UNITS: Record<string, number> = { us: 0.001, ms: 1, s: 1000 };
@@ -137,10 +137,10 @@ export function runWrk(url: string, options: WrkOptions = {}): WrkResult {
   if (!match) throw new Error(`wrk gave no figure: ${text}${String(result.stderr)}`);
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(text);
   if (non2xx) throw new Error(`wrk saw ${non2xx[1]} error responses from ${url}`);
-  const latency = /Latency\s+([\d.]+)(us|ms|s)\b/.exec(text);
+  const latency = /^\s+50%\s+([\d.]+)(us|ms|s)\b/m.exec(text);
   return {
     requestsPerSecond: Number(match[1]),
-    meanLatencyMs: latency
+    medianLatencyMs: latency
       ? Number(latency[1]) * (LATENCY_UNITS[latency[2] as string] ?? 1)
       : Number.NaN,
   };

@@ -53,17 +53,9 @@ export function testApp(
       headers["content-type"] ??= "application/json";
       body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
     }
-    const response = await app.handle(
-      new Request(`http://localhost${path}`, { method, headers, body }),
+    return readReply(
+      await app.handle(new Request(`http://localhost${path}`, { method, headers, body })),
     );
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // not JSON: keep the text
-    }
-    return { status: response.status, headers: response.headers, body: parsed, text };
   }
   return {
     kg,
@@ -77,6 +69,18 @@ export function testApp(
     live: init.keys.live,
     test: init.keys.test,
   };
+}
+
+/** A response as a Reply: its body read, and parsed when it is JSON. */
+export async function readReply(response: Response): Promise<Reply> {
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, headers: response.headers, body: parsed, text };
 }
 
 /** The error code of a reply (asserting it is an envelope). */

@@ -30,6 +30,34 @@ export function freePort(): number {
   return port;
 }
 
+/**
+ * Writes `dir/nginx.conf`: one foreground worker, everything it writes (pid, logs, temp files)
+ * under `dir`, no access log, `http` holding `httpBlock`. Returns the file's path.
+ */
+export function writeNginxConf(dir: string, httpBlock: string): string {
+  mkdirSync(join(dir, "logs"), { recursive: true });
+  const conf = join(dir, "nginx.conf");
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+${httpBlock}
+}
+`,
+  );
+  return conf;
+}
+
 /** A running nginx: its base URL and stop(). */
 export interface RunningNginx {
   url: string;
@@ -43,7 +71,6 @@ export async function startNginx(
   server: { keygate: string; upstream: string; serverConf?: string },
 ): Promise<RunningNginx> {
   const port = freePort();
-  mkdirSync(join(dir, "logs"), { recursive: true });
   const template = readFileSync(
     server.serverConf ?? join(ROOT, "docs", "forward-auth", "nginx-server.conf"),
     "utf8",
@@ -52,25 +79,7 @@ export async function startNginx(
     .replaceAll("__LISTEN__", `127.0.0.1:${port}`)
     .replaceAll("__KEYGATE__", server.keygate)
     .replaceAll("__UPSTREAM__", server.upstream);
-  const conf = join(dir, "nginx.conf");
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-${serverBlock}
-}
-`,
-  );
+  const conf = writeNginxConf(dir, serverBlock);
   const child = Bun.spawn([nginxBinary(), "-p", dir, "-e", `${dir}/logs/error.log`, "-c", conf], {
     stdout: "ignore",
     stderr: "pipe",

@@ -4,17 +4,10 @@
  * the CLI on the same database for what a dashboard would do.
  */
 import { join } from "node:path";
+import { type Reply, readReply } from "./http.ts";
 import { type RunningServer, startServer } from "./server.ts";
 import { keygate, ROOT } from "./spawn.ts";
 import { type StubUpstream, startUpstream } from "./upstream.ts";
-
-/** A reply, its body parsed when it is JSON. */
-export interface PresetReply {
-  status: number;
-  headers: Headers;
-  body: any;
-  text: string;
-}
 
 /** A running preset. */
 export interface RunningPreset {
@@ -28,7 +21,7 @@ export interface RunningPreset {
     method: string,
     path: string,
     options?: { headers?: Record<string, string>; body?: unknown },
-  ): Promise<PresetReply>;
+  ): Promise<Reply>;
   /** `keygate <args> --json` on the same database and config, parsed. */
   cli(...args: string[]): any;
   stop(): Promise<void>;
@@ -58,15 +51,7 @@ export async function startPreset(name: string, dir: string): Promise<RunningPre
         headers["content-type"] ??= "application/json";
         body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
       }
-      const response = await fetch(`${server.url}${path}`, { method, headers, body });
-      const text = await response.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // not JSON
-      }
-      return { status: response.status, headers: response.headers, body: parsed, text };
+      return readReply(await fetch(`${server.url}${path}`, { method, headers, body }));
     },
     cli(...args) {
       const result = keygate([...args, "--json"], env);
