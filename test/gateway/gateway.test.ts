@@ -166,6 +166,30 @@ describe("proxying", () => {
   });
 });
 
+test("a streamed body without Content-Length is cut off at the limit: 413, the upstream acts on nothing", async () => {
+  const { app, live } = gatewayApp({ max_body_bytes: 1024 });
+  const chunk = new Uint8Array(512).fill(120);
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let i = 0; i < 8; i++) controller.enqueue(chunk);
+      controller.close();
+    },
+  });
+  const response = await app.handle(
+    new Request("http://localhost/links", {
+      method: "POST",
+      headers: { authorization: `Bearer ${live}`, "content-type": "application/octet-stream" },
+      body,
+      duplex: "half",
+    } as RequestInit),
+  );
+  expect(response.status).toBe(413);
+  expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
+    "request_too_large",
+  );
+  expect(upstream.calls.filter((c) => c.body.length > 0)).toHaveLength(0);
+});
+
 describe("upstream failures", () => {
   test("unreachable: 502 in the envelope, never recorded — the retry is sent again", async () => {
     const { call, live } = testApp({
