@@ -1,5 +1,6 @@
 /** `keygate init [--json]`: create the platform entity and its two platform keys. */
 import type { Keygate } from "../app/keygate.ts";
+import { checkpointKey } from "../audit/checkpoint-key.ts";
 import { initPlatform } from "../commands/init.ts";
 import { printJson, say } from "./output.ts";
 
@@ -8,6 +9,8 @@ const CLI_ACTOR = { actor: "cli", request_id: null };
 /** Runs init and prints what it did; used by `init` and by `serve` on an empty database. */
 export function runInit(kg: Keygate, json: boolean): void {
   const result = initPlatform(kg, CLI_ACTOR);
+  // The checkpoint signing key is made with the platform (issue 7), kept beside the database.
+  checkpointKey(kg.config);
   if (json) {
     printJson(
       result.created

@@ -7,6 +7,7 @@ import { type Keygate, openKeygate } from "../app/keygate.ts";
 import { ConfigError, loadConfig } from "../config/config.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
+import { AUDIT_USAGE, runAudit } from "./audit.ts";
 import { ENTITIES_USAGE, runEntities } from "./entities.ts";
 import { runInit } from "./init.ts";
 import { KEYS_USAGE, runKeys } from "./keys.ts";
@@ -20,6 +21,7 @@ const USAGE = `Usage: keygate <command> [options]
 ${ENTITIES_USAGE}
 ${KEYS_USAGE}
 ${USERS_USAGE}
+${AUDIT_USAGE}
 
 Environment: KEYGATE_DB (default ./data/keygate.sqlite), KEYGATE_PORT (default 3000),
 KEYGATE_CONFIG (a JSON config file), KEYGATE_PEPPER (optional HMAC pepper for secret hashes).
@@ -31,7 +33,7 @@ async function run(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const known = ["serve", "init", "entities", "keys", "users"];
+  const known = ["serve", "init", "entities", "keys", "users", "audit"];
   if (!known.includes(command)) throw new UsageError(`unknown command "${command}"`);
   const kg: Keygate = openKeygate(loadConfig(process.env));
   if (command === "serve") return runServe(kg);
@@ -47,6 +49,8 @@ async function run(argv: string[]): Promise<void> {
         return runKeys(kg, sub, rest);
       case "users":
         return await runUsers(kg, sub, rest);
+      case "audit":
+        return await runAudit(kg, sub, rest);
     }
   } finally {
     kg.close();

@@ -1,5 +1,7 @@
 /** `keygate serve`: start the HTTP server (running `init` first on an empty database). */
 import type { Keygate } from "../app/keygate.ts";
+import { checkpointKey } from "../audit/checkpoint-key.ts";
+import { appendCheckpoint } from "../audit/checkpoints.ts";
 import { createApp } from "../http/app.ts";
 import { findPlatformEntity } from "../projections/queries.ts";
 import { LAST_USED_FLUSH_MS } from "../usage/last-used-tracker.ts";
@@ -20,7 +22,16 @@ export async function runServe(kg: Keygate): Promise<void> {
   const flush = setInterval(() => kg.usage.flush(), LAST_USED_FLUSH_MS);
   kg.idempotency.sweep();
   const sweep = setInterval(() => kg.idempotency.sweep(), IDEMPOTENCY_SWEEP_MS);
+  // A signed checkpoint at start and then periodically, whenever the log has grown.
+  const key = checkpointKey(kg.config);
+  const interval = kg.config.audit.checkpointIntervalSeconds;
+  if (interval > 0) appendCheckpoint(kg.db.sql, key, kg.now());
+  const checkpoints =
+    interval > 0
+      ? setInterval(() => appendCheckpoint(kg.db.sql, key, kg.now()), interval * 1000)
+      : undefined;
   const stop = () => {
+    clearInterval(checkpoints);
     clearInterval(sync);
     clearInterval(flush);
     clearInterval(sweep);

@@ -119,6 +119,19 @@ export const ConfigFileSchema = Type.Object(
       ),
     ),
     gateway: Type.Optional(GatewaySectionSchema),
+    audit: Type.Optional(
+      Type.Object(
+        {
+          /** The Ed25519 private key file (PKCS#8 PEM); default: beside the database. */
+          checkpoint_key_path: Type.Optional(Type.String({ minLength: 1 })),
+          /** How often `serve` signs a checkpoint when the log has grown; 0 = never. */
+          checkpoint_interval_seconds: Type.Optional(
+            Type.Integer({ minimum: 0, maximum: 7 * 86400 }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** More paths that answer as `GET /v1/me` (VoltzPay's `GET /me`). */
     me_aliases: Type.Optional(Type.Array(Type.String({ pattern: "^/[A-Za-z0-9._~/-]*$" }))),
     metrics: Type.Optional(
@@ -192,6 +205,13 @@ export interface KeygateConfig {
   gateway: GatewayConfig;
   /** More paths answering as `GET /v1/me`. */
   meAliases: string[];
+  /** Signed checkpoints (issue 7). */
+  audit: {
+    /** The checkpoint signing key's file, or undefined: `keygate-checkpoint.key` beside the database. */
+    checkpointKeyPath: string | undefined;
+    /** Seconds between `serve`'s checkpoints (0: none). */
+    checkpointIntervalSeconds: number;
+  };
   /** `GET /metrics`: who may scrape it. */
   metrics: {
     enabled: boolean;
@@ -376,6 +396,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     errorCodes: file.errors?.codes ?? {},
     gateway,
     meAliases: file.me_aliases ?? [],
+    audit: {
+      checkpointKeyPath: env.KEYGATE_CHECKPOINT_KEY || file.audit?.checkpoint_key_path,
+      checkpointIntervalSeconds: file.audit?.checkpoint_interval_seconds ?? 3600,
+    },
     metrics: {
       enabled: file.metrics?.enabled ?? true,
       allow: file.metrics?.allow ?? LOOPBACK,

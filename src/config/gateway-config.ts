@@ -102,6 +102,7 @@ const RESERVED = [
   "/v1/events",
   "/v1/keys",
   "/v1/forward-auth",
+  "/v1/audit",
   "/healthz",
   "/readyz",
   "/metrics",

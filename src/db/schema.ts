@@ -172,3 +172,20 @@ export const idempotencyDataKeys = sqliteTable(
   },
   (t) => [index("idempotency_data_keys_expiry").on(t.expiresAt)],
 );
+
+/**
+ * Signed checkpoints of the log: its size and head hash at a moment, signed with the
+ * deployment's Ed25519 key (issue 7). Append-only like the log: a verifier compares the log
+ * with the latest one, so a rewritten history with a recomputed chain is still caught.
+ */
+export const checkpoints = sqliteTable("checkpoints", {
+  id: integer("id").primaryKey(),
+  /** How many events the log held (= the head's position). */
+  size: integer("size").notNull(),
+  headHash: text("head_hash").notNull(),
+  createdAt: text("created_at").notNull(),
+  /** The signer's public key: SPKI DER, base64. */
+  publicKey: text("public_key").notNull(),
+  /** Ed25519 signature of the checkpoint's message, base64. */
+  signature: text("signature").notNull(),
+});

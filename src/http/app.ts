@@ -16,6 +16,7 @@ import {
   requestContext,
 } from "./request-context.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
+import { auditRoutes } from "./routes/audit.ts";
 import { entityRoutes } from "./routes/entities.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { meRoutes } from "./routes/me.ts";
@@ -97,6 +98,7 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
     .use(entityRoutes(kg))
     .use(userRoutes(kg, options.passwordCost))
     .use(eventRoutes(kg))
+    .use(auditRoutes(kg))
     .use(verifyRoutes(kg))
     .use(forwardAuthRoutes(kg, options.reportInternal))
     .use(gatewayRoutes(kg));

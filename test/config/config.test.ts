@@ -56,6 +56,7 @@ describe("configuration", () => {
         routes: [],
       },
       meAliases: [],
+      audit: { checkpointKeyPath: undefined, checkpointIntervalSeconds: 3600 },
       metrics: { enabled: true, allow: ["127.0.0.1", "::1", "::ffff:127.0.0.1"], token: undefined },
     });
   });

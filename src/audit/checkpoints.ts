@@ -1,0 +1,97 @@
+/**
+ * Signed checkpoints: the log's size and head hash at a moment, signed with Ed25519. The
+ * signed message is one ASCII line, so that anyone can check it with standard tools:
+ *
+ *     keygate-checkpoint/v1 size=<n> head=<64 hex> time=<ISO 8601>
+ */
+import { createPublicKey, sign, verify } from "node:crypto";
+import type { SqlConnection } from "../db/sql.ts";
+import type { CheckpointKey } from "./checkpoint-key.ts";
+
+/** One checkpoint as stored and served. */
+export interface Checkpoint {
+  size: number;
+  head_hash: string;
+  created_at: string;
+  /** The signer's public key, SPKI DER in base64. */
+  public_key: string;
+  /** The Ed25519 signature of {@link checkpointMessage}, base64. */
+  signature: string;
+}
+
+/** The exact bytes a checkpoint's signature covers. */
+export function checkpointMessage(
+  c: Pick<Checkpoint, "size" | "head_hash" | "created_at">,
+): string {
+  return `keygate-checkpoint/v1 size=${c.size} head=${c.head_hash} time=${c.created_at}`;
+}
+
+/** Whether `c`'s signature is valid for the public key it names. */
+export function signatureValid(c: Checkpoint): boolean {
+  try {
+    const key = createPublicKey({
+      key: Buffer.from(c.public_key, "base64"),
+      format: "der",
+      type: "spki",
+    });
+    return verify(null, Buffer.from(checkpointMessage(c)), key, Buffer.from(c.signature, "base64"));
+  } catch {
+    return false;
+  }
+}
+
+/** The latest checkpoint, if any. */
+export function latestCheckpoint(sql: SqlConnection): Checkpoint | undefined {
+  return sql
+    .prepare<Checkpoint>(
+      "SELECT size, head_hash, created_at, public_key, signature FROM checkpoints ORDER BY id DESC LIMIT 1",
+    )
+    .get();
+}
+
+/**
+ * Signs the log's current head and appends it, unless the latest checkpoint already covers
+ * it (`force` signs anyway). Returns the checkpoint that covers the head now.
+ */
+export function appendCheckpoint(
+  sql: SqlConnection,
+  key: CheckpointKey,
+  now: Date,
+  force = false,
+): { checkpoint: Checkpoint; created: boolean } {
+  return sql.transaction(() => {
+    const head = sql
+      .prepare<{ position: number; hash: string }>(
+        "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1",
+      )
+      .get() ?? { position: 0, hash: "0".repeat(64) };
+    const latest = latestCheckpoint(sql);
+    if (
+      !force &&
+      latest &&
+      latest.size === head.position &&
+      latest.public_key === key.publicKeyBase64
+    )
+      return { checkpoint: latest, created: false };
+    const unsigned = { size: head.position, head_hash: head.hash, created_at: now.toISOString() };
+    const checkpoint: Checkpoint = {
+      ...unsigned,
+      public_key: key.publicKeyBase64,
+      signature: sign(null, Buffer.from(checkpointMessage(unsigned)), key.privateKey).toString(
+        "base64",
+      ),
+    };
+    sql
+      .prepare(
+        "INSERT INTO checkpoints (size, head_hash, created_at, public_key, signature) VALUES (?, ?, ?, ?, ?)",
+      )
+      .run(
+        checkpoint.size,
+        checkpoint.head_hash,
+        checkpoint.created_at,
+        checkpoint.public_key,
+        checkpoint.signature,
+      );
+    return { checkpoint, created: true };
+  });
+}

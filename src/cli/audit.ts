@@ -1,0 +1,129 @@
+/**
+ * `keygate audit …`: verify the log, sign and show checkpoints, replay the projections,
+ * export the log, read one key's timeline (issue 7, docs/audit.md).
+ */
+import { createPublicKey } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { Keygate } from "../app/keygate.ts";
+import { checkpointKey } from "../audit/checkpoint-key.ts";
+import { appendCheckpoint, checkpointMessage } from "../audit/checkpoints.ts";
+import { exportedRows, exportLine, timelineLine, writeExport } from "../audit/export.ts";
+import { replayAndCompare } from "../audit/replay.ts";
+import { verifyLog } from "../audit/verify.ts";
+import { KeygateError } from "../errors/keygate-error.ts";
+import { onePositional, parseCommandArgs, UsageError } from "./args.ts";
+import { printJson, report, say } from "./output.ts";
+
+/** The audit commands' usage lines. */
+export const AUDIT_USAGE = `  audit verify [--public-key PEM_FILE] [--json]   recompute the whole chain; exit 1 at the first bad position
+  audit checkpoint [--json]          sign the log's head (size, hash, time) with the checkpoint key
+  audit public-key                   print the checkpoint key's public half (PEM)
+  audit replay [--json]              rebuild every projection into a scratch database and compare
+  audit export [--after N] [--stream S] [--type T]   JSON Lines on stdout
+  audit timeline KEY_ID [--json]     one key's life, in order`;
+
+function trustedKey(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  return createPublicKey(readFileSync(path, "utf8"))
+    .export({ type: "spki", format: "der" })
+    .toString("base64");
+}
+
+function verify(kg: Keygate, argv: string[]): void {
+  const { values } = parseCommandArgs(argv, { "public-key": { type: "string" } });
+  const result = verifyLog(kg.db.sql, {
+    trustedPublicKey: trustedKey(values["public-key"]) ?? checkpointKey(kg.config).publicKeyBase64,
+  });
+  if (!result.ok) {
+    report(values.json === true, result, [
+      `NOT intact: position ${result.position}: ${result.problem} (${result.events} events verified before it)`,
+    ]);
+    process.exitCode = 1;
+    return;
+  }
+  const checkpoint = result.checkpoint
+    ? `; matches the checkpoint of ${result.checkpoint.created_at} (${result.checkpoint.size} events)`
+    : "; no signed checkpoint yet (run `keygate audit checkpoint`)";
+  report(values.json === true, result, [
+    `intact: ${result.events} events, head ${result.head}${checkpoint}`,
+  ]);
+}
+
+function timeline(kg: Keygate, argv: string[]): void {
+  const { values, positionals } = parseCommandArgs(argv, {});
+  const keyId = onePositional(positionals, "key id");
+  const rows = [...exportedRows(kg.db.sql, { streamId: keyId })];
+  if (rows.length === 0) throw new KeygateError("resource_missing", `No such key: ${keyId}.`);
+  if (values.json === true) for (const row of rows) process.stdout.write(exportLine(row));
+  else for (const row of rows) say(timelineLine(row));
+}
+
+/** Runs one audit subcommand. */
+export async function runAudit(
+  kg: Keygate,
+  sub: string | undefined,
+  argv: string[],
+): Promise<void> {
+  switch (sub) {
+    case "verify":
+      return verify(kg, argv);
+    case "checkpoint": {
+      const { values } = parseCommandArgs(argv, {});
+      const { checkpoint, created } = appendCheckpoint(
+        kg.db.sql,
+        checkpointKey(kg.config),
+        kg.now(),
+      );
+      report(
+        values.json === true,
+        { ...checkpoint, message: checkpointMessage(checkpoint), created },
+        [
+          `${created ? "signed" : "already signed"}: ${checkpointMessage(checkpoint)}`,
+          `signature ${checkpoint.signature}`,
+        ],
+      );
+      return;
+    }
+    case "public-key":
+      parseCommandArgs(argv, {});
+      process.stdout.write(checkpointKey(kg.config).publicKeyPem);
+      return;
+    case "replay": {
+      const { values } = parseCommandArgs(argv, {});
+      if (kg.config.dbPath === ":memory:") throw new UsageError("replay needs a database file");
+      const result = replayAndCompare(kg.config.dbPath);
+      if (values.json === true) printJson(result);
+      else if (result.differences.length === 0) say("identical");
+      else {
+        for (const d of result.differences) {
+          say(`${d.table}:`);
+          for (const row of d.onlyInReplay)
+            say(`  log implies, live lacks: ${JSON.stringify(row)}`);
+          for (const row of d.onlyInLive) say(`  live holds, log does not: ${JSON.stringify(row)}`);
+        }
+      }
+      if (result.differences.length > 0) process.exitCode = 1;
+      return;
+    }
+    case "export": {
+      const { values } = parseCommandArgs(argv, {
+        after: { type: "string" },
+        stream: { type: "string" },
+        type: { type: "string" },
+      });
+      const after = values.after === undefined ? 0 : Number(values.after);
+      if (!Number.isInteger(after) || after < 0)
+        throw new UsageError("--after must be a position (0 or more)");
+      await writeExport(kg.db.sql, Bun.stdout.writer(), {
+        after,
+        ...(values.stream ? { streamId: values.stream } : {}),
+        ...(values.type ? { type: values.type } : {}),
+      });
+      return;
+    }
+    case "timeline":
+      return timeline(kg, argv);
+    default:
+      throw new UsageError(`unknown audit command "${sub ?? ""}"`);
+  }
+}

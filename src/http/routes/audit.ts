@@ -1,0 +1,35 @@
+/**
+ * `GET /v1/audit/checkpoint` (`events:read`): the latest signed checkpoint, with the exact
+ * message its signature covers and the signer's public key as PEM, so an outsider can check
+ * it with `openssl` (docs/audit.md). 404 before the first checkpoint.
+ */
+import { createPublicKey } from "node:crypto";
+import { Elysia } from "elysia";
+import type { Keygate } from "../../app/keygate.ts";
+import { checkpointMessage, latestCheckpoint } from "../../audit/checkpoints.ts";
+import { KeygateError } from "../../errors/keygate-error.ts";
+import { keygateGuard } from "../guard.ts";
+
+/** The /v1/audit controller. */
+export function auditRoutes(kg: Keygate) {
+  return new Elysia({ name: "keygate/routes/audit", normalize: false }).use(keygateGuard(kg)).get(
+    "/v1/audit/checkpoint",
+    () => {
+      const checkpoint = latestCheckpoint(kg.db.sql);
+      if (!checkpoint)
+        throw new KeygateError("resource_missing", "No checkpoint has been signed yet.");
+      const publicKey = createPublicKey({
+        key: Buffer.from(checkpoint.public_key, "base64"),
+        format: "der",
+        type: "spki",
+      });
+      return {
+        object: "checkpoint",
+        ...checkpoint,
+        message: checkpointMessage(checkpoint),
+        public_key_pem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+      };
+    },
+    { scopes: ["events:read"] },
+  );
+}

@@ -1,0 +1,148 @@
+/**
+ * The audit commands as an auditor runs them: `keygate audit …` in a child process on a real
+ * database file; the Python verifier of docs/audit.md on an export.
+ */
+import { Database } from "bun:sqlite";
+import { afterAll, describe, expect, test } from "bun:test";
+import { createPublicKey, verify } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir } from "../support/keygate.ts";
+import { keygate, ROOT } from "../support/spawn.ts";
+import { historyDatabase } from "./fixture.ts";
+
+const tmp = tempDir();
+afterAll(tmp.remove);
+
+/** The Python verifier, as docs/audit.md prints it. */
+function pythonVerifier(): string {
+  const doc = readFileSync(join(ROOT, "docs", "audit.md"), "utf8");
+  const code = /```python\n([\s\S]*?)```/.exec(doc)?.[1];
+  if (!code) throw new Error("docs/audit.md has no python block");
+  expect(code.trim().split("\n").length).toBeLessThanOrEqual(30);
+  const path = join(tmp.dir, "verify_export.py");
+  writeFileSync(path, code);
+  return path;
+}
+
+describe("keygate audit", () => {
+  test("verify: exit 0 on an intact log; 1 naming the position once a byte changed", () => {
+    const history = historyDatabase(tmp.dir, "cli-verify");
+    const env = { KEYGATE_DB: history.path };
+    const intact = keygate(["audit", "verify"], env);
+    expect(intact.code).toBe(0);
+    expect(intact.stdout).toContain(`intact: ${history.events} events`);
+    const db = new Database(history.path);
+    db.exec("DROP TRIGGER events_no_update");
+    db.exec(
+      `UPDATE events SET data = replace(data, 'billing', 'billinG') WHERE type = 'api_key.created' AND data LIKE '%billing%'`,
+    );
+    const position = (
+      db.query("SELECT position FROM events WHERE data LIKE '%billinG%'").get() as {
+        position: number;
+      }
+    ).position;
+    db.close();
+    const broken = keygate(["audit", "verify"], env);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toContain(`position ${position}:`);
+    const json = JSON.parse(keygate(["audit", "verify", "--json"], env).stdout);
+    expect(json).toMatchObject({ ok: false, position });
+  });
+
+  test("checkpoint and public-key: the signature verifies with the published key", () => {
+    const history = historyDatabase(tmp.dir, "cli-checkpoint", { checkpoint: false });
+    const env = { KEYGATE_DB: history.path };
+    const signed = JSON.parse(keygate(["audit", "checkpoint", "--json"], env).stdout);
+    expect(signed).toMatchObject({ size: history.events, created: true });
+    expect(signed.message).toBe(
+      `keygate-checkpoint/v1 size=${history.events} head=${signed.head_hash} time=${signed.created_at}`,
+    );
+    const again = JSON.parse(keygate(["audit", "checkpoint", "--json"], env).stdout);
+    expect(again.created).toBe(false);
+    const pem = keygate(["audit", "public-key"], env).stdout;
+    expect(pem).toStartWith("-----BEGIN PUBLIC KEY-----");
+    expect(
+      verify(
+        null,
+        Buffer.from(signed.message),
+        createPublicKey(pem),
+        Buffer.from(signed.signature, "base64"),
+      ),
+    ).toBe(true);
+    const keyFile = join(tmp.dir, "keygate-checkpoint.key");
+    expect((Bun.file(keyFile).size ?? 0) > 0).toBe(true);
+    expect(require("node:fs").statSync(keyFile).mode & 0o777).toBe(0o600);
+  });
+
+  test("export: JSON Lines the Python verifier of docs/audit.md accepts, checkpoint included", () => {
+    const history = historyDatabase(tmp.dir, "cli-export");
+    const env = { KEYGATE_DB: history.path };
+    const exported = keygate(["audit", "export"], env);
+    expect(exported.code).toBe(0);
+    const lines = exported.stdout.trimEnd().split("\n");
+    expect(lines).toHaveLength(history.events);
+    const logPath = join(tmp.dir, "log.jsonl");
+    writeFileSync(logPath, exported.stdout);
+    const checkpoint = JSON.parse(keygate(["audit", "checkpoint", "--json"], env).stdout);
+    const python = (args: string[]) => Bun.spawnSync(["python3", pythonVerifier(), ...args]);
+    const ok = python([logPath, String(checkpoint.size), checkpoint.head_hash]);
+    expect(ok.exitCode).toBe(0);
+    expect(ok.stdout.toString()).toBe(
+      `ok: ${history.events} events, head ${checkpoint.head_hash}\n`,
+    );
+
+    writeFileSync(logPath, exported.stdout.replace('"billing"', '"b1lling"'));
+    const bad = python([logPath]);
+    expect(bad.exitCode).not.toBe(0);
+    expect(bad.stderr.toString()).toContain("bad event at position");
+
+    const after = keygate(["audit", "export", "--after", "5"], env).stdout.trimEnd().split("\n");
+    expect(JSON.parse(after[0] as string).position).toBe(6);
+    const onlyKey = keygate(["audit", "export", "--stream", history.keyId], env)
+      .stdout.trimEnd()
+      .split("\n");
+    expect(onlyKey.every((l) => JSON.parse(l).stream_id === history.keyId)).toBe(true);
+    const revocations = keygate(["audit", "export", "--type", "api_key.revoked"], env)
+      .stdout.trimEnd()
+      .split("\n");
+    expect(revocations).toHaveLength(1);
+    expect(keygate(["audit", "export", "--after", "x"], env).code).toBe(2);
+  });
+
+  test("timeline: one key's life in order, for people or as JSON", () => {
+    const history = historyDatabase(tmp.dir, "cli-timeline");
+    const env = { KEYGATE_DB: history.path };
+    const human = keygate(["audit", "timeline", history.keyId], env).stdout.trimEnd().split("\n");
+    expect(human.map((l) => /v\d+\s+(\S+)/.exec(l)?.[1])).toEqual([
+      "api_key.created",
+      "api_key.updated",
+      "api_key.rotated",
+      "api_key.revoked",
+    ]);
+    expect(human.join("\n")).not.toContain("secret_hash");
+    const json = keygate(["audit", "timeline", history.keyId, "--json"], env)
+      .stdout.trimEnd()
+      .split("\n");
+    expect(json.map((l) => JSON.parse(l).stream_version)).toEqual([1, 2, 3, 4]);
+    expect(keygate(["audit", "timeline", "key_missing"], env).code).toBe(1);
+  });
+
+  test("replay: identical on a faithful database; the rows that differ once a projection is edited", () => {
+    const history = historyDatabase(tmp.dir, "cli-replay");
+    const env = { KEYGATE_DB: history.path };
+    const same = keygate(["audit", "replay"], env);
+    expect(same.code).toBe(0);
+    expect(same.stdout.trim()).toBe("identical");
+    const db = new Database(history.path);
+    db.query("UPDATE api_keys SET name = 'renamed behind the log' WHERE id = ?").run(history.keyId);
+    db.close();
+    const differs = keygate(["audit", "replay"], env);
+    expect(differs.code).toBe(1);
+    expect(differs.stdout).toContain("api_keys:");
+    expect(differs.stdout).toContain("live holds, log does not");
+    expect(differs.stdout).toContain("renamed behind the log");
+    const json = JSON.parse(keygate(["audit", "replay", "--json"], env).stdout);
+    expect(json.differences[0].table).toBe("api_keys");
+  });
+});

@@ -1,0 +1,256 @@
+/**
+ * `keygate audit verify` against a real database file tampered with the way an attacker with
+ * the file would: the append-only triggers dropped, then a byte changed, an event deleted,
+ * the tail truncated, two events swapped, or history forged with a recomputed chain.
+ */
+import { Database } from "bun:sqlite";
+import { afterAll, describe, expect, test } from "bun:test";
+import { generateKeyPairSync, sign } from "node:crypto";
+import { checkpointMessage } from "../../src/audit/checkpoints.ts";
+import { verifyLog } from "../../src/audit/verify.ts";
+import { openDatabase } from "../../src/db/open.ts";
+import { canonicalJson, chainHash, GENESIS_HASH } from "../../src/store/hash-chain.ts";
+import { tempDir } from "../support/keygate.ts";
+import { historyDatabase } from "./fixture.ts";
+
+const tmp = tempDir();
+afterAll(tmp.remove);
+let serial = 0;
+
+/** A fresh history, tampered by `attack` with the triggers out of the way. */
+function tampered(attack: (db: Database) => void, options: { checkpoint?: boolean } = {}) {
+  const history = historyDatabase(tmp.dir, `h${serial++}`, options);
+  const db = new Database(history.path);
+  db.exec("DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;");
+  db.exec("DROP TRIGGER checkpoints_no_update; DROP TRIGGER checkpoints_no_delete;");
+  attack(db);
+  db.close();
+  return history;
+}
+
+function verify(path: string) {
+  const db = openDatabase(path);
+  try {
+    return verifyLog(db.sql);
+  } finally {
+    db.close();
+  }
+}
+
+interface EventRow {
+  position: number;
+  stream_id: string;
+  stream_version: number;
+  type: string;
+  schema_version: number;
+  data: string;
+  metadata: string;
+  recorded_at: string;
+}
+
+/** Recomputes prev_hash and hash of every event from `from` on, as a forger would. */
+function rechain(db: Database, from: number): void {
+  const rows = db
+    .query("SELECT * FROM events WHERE position >= ? ORDER BY position")
+    .all(from) as EventRow[];
+  let prev =
+    from === 1
+      ? GENESIS_HASH
+      : (db.query("SELECT hash FROM events WHERE position = ?").get(from - 1) as { hash: string })
+          .hash;
+  for (const row of rows) {
+    const hash = chainHash(prev, {
+      position: row.position,
+      streamId: row.stream_id,
+      streamVersion: row.stream_version,
+      type: row.type,
+      schemaVersion: row.schema_version,
+      data: row.data,
+      metadata: row.metadata,
+      recordedAt: row.recorded_at,
+    });
+    db.query("UPDATE events SET prev_hash = ?, hash = ? WHERE position = ?").run(
+      prev,
+      hash,
+      row.position,
+    );
+    prev = hash;
+  }
+}
+
+describe("an intact log", () => {
+  test("verifies: every event, the streams table, the signed checkpoint", () => {
+    const history = historyDatabase(tmp.dir, "intact");
+    const report = verify(history.path);
+    expect(report).toMatchObject({ ok: true, events: history.events });
+    expect(report.ok && report.checkpoint?.size).toBe(history.events);
+  });
+});
+
+describe("tampering is caught, at its position", () => {
+  test("a changed byte in an event", () => {
+    const history = tampered((db) =>
+      db.exec(`UPDATE events SET data = replace(data, '"Shop"', '"Shap"') WHERE position = 4`),
+    );
+    expect(verify(history.path)).toMatchObject({
+      ok: false,
+      position: 4,
+      problem: "the stored hash is not the hash of the stored event",
+    });
+  });
+
+  test("a changed byte in the metadata or the time", () => {
+    const history = tampered((db) =>
+      db.exec(
+        `UPDATE events SET recorded_at = replace(recorded_at, '2026', '2025') WHERE position = 6`,
+      ),
+    );
+    expect(verify(history.path)).toMatchObject({ ok: false, position: 6 });
+  });
+
+  test("a deleted event", () => {
+    const history = tampered((db) => db.exec("DELETE FROM events WHERE position = 3"));
+    const report = verify(history.path);
+    expect(report).toMatchObject({ ok: false, position: 3 });
+    expect(!report.ok && report.problem).toContain("missing");
+  });
+
+  test("a truncated tail, the streams table made to match: the checkpoint still vouches for more", () => {
+    const history = tampered((db) => {
+      const last = db
+        .query("SELECT stream_id FROM events ORDER BY position DESC LIMIT 1")
+        .get() as {
+        stream_id: string;
+      };
+      db.exec("DELETE FROM events WHERE position > (SELECT max(position) - 2 FROM events)");
+      const kept = db
+        .query("SELECT max(stream_version) AS v FROM events WHERE stream_id = ?")
+        .get(last.stream_id) as { v: number };
+      db.query("UPDATE streams SET version = ? WHERE stream_id = ?").run(kept.v, last.stream_id);
+    });
+    const report = verify(history.path);
+    expect(report).toMatchObject({ ok: false, position: history.events - 1 });
+    expect(!report.ok && report.problem).toContain("tail is gone");
+  });
+
+  test("two events swapped", () => {
+    const history = tampered((db) => {
+      const [a, b] = db
+        .query("SELECT * FROM events WHERE position IN (5, 6) ORDER BY position")
+        .all() as (EventRow & {
+        prev_hash: string;
+        hash: string;
+      })[];
+      const put = db.query(
+        "UPDATE events SET stream_id = ?, stream_version = ?, type = ?, schema_version = ?, data = ?, metadata = ?, recorded_at = ?, prev_hash = ?, hash = ? WHERE position = ?",
+      );
+      if (!a || !b) throw new Error("expected two rows");
+      // Out of the unique (stream, version) index's way first, as a forger would.
+      db.exec("UPDATE events SET stream_id = 'moving' WHERE position = 5");
+      for (const [row, at] of [
+        [a, 6],
+        [b, 5],
+      ] as const) {
+        put.run(
+          row.stream_id,
+          row.stream_version,
+          row.type,
+          row.schema_version,
+          row.data,
+          row.metadata,
+          row.recorded_at,
+          row.prev_hash,
+          row.hash,
+          at,
+        );
+      }
+    });
+    expect(verify(history.path)).toMatchObject({ ok: false, position: 5 });
+  });
+
+  test("a forged event with the whole chain recomputed: caught by the signed checkpoint", () => {
+    const history = tampered((db) => {
+      const row = db
+        .query(
+          "SELECT position, data FROM events WHERE type = 'api_key.created' ORDER BY position DESC",
+        )
+        .get() as { position: number; data: string };
+      const data = JSON.parse(row.data);
+      data.scopes = ["*"];
+      db.query("UPDATE events SET data = ? WHERE position = ?").run(
+        canonicalJson(data),
+        row.position,
+      );
+      rechain(db, row.position);
+    });
+    const report = verify(history.path);
+    expect(report).toMatchObject({ ok: false, position: history.events });
+    expect(!report.ok && report.problem).toContain("signed checkpoint");
+  });
+
+  test("the forger re-signs with a key of their own: not the deployment's key", () => {
+    const history = tampered((db) => {
+      const head = db
+        .query("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1")
+        .get() as {
+        position: number;
+        hash: string;
+      };
+      const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+      const unsigned = {
+        size: head.position,
+        head_hash: head.hash,
+        created_at: new Date().toISOString(),
+      };
+      db.query(
+        "INSERT INTO checkpoints (size, head_hash, created_at, public_key, signature) VALUES (?, ?, ?, ?, ?)",
+      ).run(
+        head.position,
+        head.hash,
+        unsigned.created_at,
+        publicKey.export({ type: "spki", format: "der" }).toString("base64"),
+        sign(null, Buffer.from(checkpointMessage(unsigned)), privateKey).toString("base64"),
+      );
+    });
+    const db = openDatabase(history.path);
+    try {
+      const trusted = verifyLog(db.sql, { trustedPublicKey: "not-this-one" });
+      expect(trusted).toMatchObject({ ok: false });
+      expect(!trusted.ok && trusted.problem).toContain("not the trusted one");
+    } finally {
+      db.close();
+    }
+  });
+
+  test("a checkpoint whose signature was altered", () => {
+    const history = tampered((db) => db.exec("UPDATE checkpoints SET size = size + 1"));
+    const report = verify(history.path);
+    expect(!report.ok && report.problem).toContain("signature is not valid");
+  });
+
+  test("an event rewritten off its schema, chain recomputed, no checkpoint yet", () => {
+    const history = tampered(
+      (db) => {
+        db.exec(`UPDATE events SET data = '{"unexpected":true}' WHERE position = 2`);
+        rechain(db, 2);
+      },
+      { checkpoint: false },
+    );
+    const report = verify(history.path);
+    expect(report).toMatchObject({ ok: false, position: 2 });
+    expect(!report.ok && report.problem).toContain("schema");
+  });
+
+  test("a stream version out of order, chain recomputed", () => {
+    const history = tampered(
+      (db) => {
+        db.exec("UPDATE events SET stream_version = 7 WHERE position = 5");
+        rechain(db, 5);
+      },
+      { checkpoint: false },
+    );
+    const report = verify(history.path);
+    expect(report).toMatchObject({ ok: false, position: 5 });
+    expect(!report.ok && report.problem).toContain("version");
+  });
+});

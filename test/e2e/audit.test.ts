@@ -1,0 +1,32 @@
+/**
+ * Audit, black-box: `serve` signs a checkpoint at start; an auditor reads it over HTTP and
+ * verifies the log with the CLI while the server runs.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { tempDir } from "../support/keygate.ts";
+import { startServer } from "../support/server.ts";
+import { keygate } from "../support/spawn.ts";
+
+const tmp = tempDir();
+afterAll(tmp.remove);
+
+test("a checkpoint signed at start covers the log; verify agrees while the server runs", async () => {
+  const db = join(tmp.dir, "audit", "keygate.sqlite");
+  const server = await startServer({ KEYGATE_DB: db });
+  try {
+    const key = /live: (sk_live_\S+)/.exec(server.startupOutput)?.[1] as string;
+    const reply = await fetch(`${server.url}/v1/audit/checkpoint`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(reply.status).toBe(200);
+    const checkpoint = (await reply.json()) as { size: number };
+    expect(checkpoint.size).toBe(3); // the platform entity and its two keys
+    const verified = keygate(["audit", "verify"], { KEYGATE_DB: db });
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toContain("intact: 3 events");
+    expect(verified.stdout).toContain("matches the checkpoint");
+  } finally {
+    await server.stop();
+  }
+}, 30_000);
