@@ -3,6 +3,7 @@
  * figure beside its target. Later issues add HTTP scenarios that report ratios against a
  * bare Elysia route measured in the same run.
  */
+import { auditScenario } from "./audit.ts";
 import { authScenario } from "./auth.ts";
 import { gatewayScenario } from "./gateway.ts";
 import { idempotencyScenario } from "./idempotency.ts";
@@ -30,6 +31,7 @@ const scenarios: Scenario[] = [
   rateLimitScenario,
   idempotencyScenario,
   gatewayScenario,
+  auditScenario,
 ];
 
 const wanted = process.argv.slice(2);

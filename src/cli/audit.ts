@@ -114,7 +114,8 @@ export async function runAudit(
       const after = values.after === undefined ? 0 : Number(values.after);
       if (!Number.isInteger(after) || after < 0)
         throw new UsageError("--after must be a position (0 or more)");
-      await writeExport(kg.db.sql, Bun.stdout.writer(), {
+      // Lines go out as they are read; a small buffer keeps the memory flat.
+      await writeExport(kg.db.sql, Bun.stdout.writer({ highWaterMark: 64 * 1024 }), {
         after,
         ...(values.stream ? { streamId: values.stream } : {}),
         ...(values.type ? { type: values.type } : {}),
