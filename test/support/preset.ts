@@ -70,5 +70,14 @@ export function basic(publicKey: string, secret: string): string {
   return `Basic ${Buffer.from(`${publicKey}:${secret}`).toString("base64")}`;
 }
 
+/**
+ * Waits, if need be, until at least `seconds` remain before the next whole-minute boundary:
+ * a burst counted against a per-minute fixed window must not straddle two windows.
+ */
+export async function awayFromMinuteBoundary(seconds = 5): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < seconds * 1000) await Bun.sleep(left + 50);
+}
+
 /** How long a change made by the CLI takes to reach the server's key index (it syncs every 100 ms). */
 export const CLI_SYNC_MS = 300;

@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { testApp } from "../../support/http.ts";
 import { tempDir } from "../../support/keygate.ts";
-import { type RunningPreset, startPreset } from "../../support/preset.ts";
+import { awayFromMinuteBoundary, type RunningPreset, startPreset } from "../../support/preset.ts";
 import { ROOT } from "../../support/spawn.ts";
 
 const tmp = tempDir();
@@ -156,6 +156,7 @@ test("100 requests per minute per key, then 429 rate_limit_exceeded with Retry-A
   ).body.secret as string;
   certo.upstream.calls.length = 0;
   const statuses: number[] = [];
+  await awayFromMinuteBoundary();
   let last = await certo.call("GET", "/api/orders", { headers: apiKeyHeader(key) });
   statuses.push(last.status);
   for (let i = 1; i < 101; i++) {
@@ -168,7 +169,7 @@ test("100 requests per minute per key, then 429 rate_limit_exceeded with Retry-A
   expect(Number(last.headers.get("retry-after"))).toBeGreaterThan(0);
   expect(last.headers.get("x-ratelimit-limit")).toBe("100");
   expect(certo.upstream.calls).toHaveLength(100);
-});
+}, 20_000);
 
 /** The preset in process, with a test clock, for what takes minutes of real time. */
 function certoInProcess() {
