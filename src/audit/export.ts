@@ -7,6 +7,7 @@
  * whole chain (docs/audit.md has a verifier in Python).
  */
 import type { SqlConnection, SqlValue } from "../db/sql.ts";
+import type { EventRow } from "../store/event-store.ts";
 
 /** Which events an export covers. */
 export interface ExportFilter {
@@ -16,26 +17,16 @@ export interface ExportFilter {
   type?: string;
 }
 
-interface Row {
-  position: number;
-  stream_id: string;
-  stream_version: number;
-  type: string;
-  schema_version: number;
-  data: string;
-  metadata: string;
-  recorded_at: string;
-  prev_hash: string;
-  hash: string;
-}
-
 /** One event as a JSON line (with its newline). */
-export function exportLine(row: Row): string {
+export function exportLine(row: EventRow): string {
   return `{"position":${row.position},"stream_id":${JSON.stringify(row.stream_id)},"stream_version":${row.stream_version},"type":${JSON.stringify(row.type)},"schema_version":${row.schema_version},"data":${row.data},"metadata":${row.metadata},"recorded_at":${JSON.stringify(row.recorded_at)},"prev_hash":"${row.prev_hash}","hash":"${row.hash}"}\n`;
 }
 
 /** The events a filter selects, in log order, one row at a time. */
-export function exportedRows(sql: SqlConnection, filter: ExportFilter = {}): IterableIterator<Row> {
+export function exportedRows(
+  sql: SqlConnection,
+  filter: ExportFilter = {},
+): IterableIterator<EventRow> {
   const where = ["position > ?"];
   const params: SqlValue[] = [filter.after ?? 0];
   if (filter.streamId !== undefined) {
@@ -47,7 +38,7 @@ export function exportedRows(sql: SqlConnection, filter: ExportFilter = {}): Ite
     params.push(filter.type);
   }
   return sql
-    .prepare<Row>(
+    .prepare<EventRow>(
       `SELECT position, stream_id, stream_version, type, schema_version, data, metadata, recorded_at, prev_hash, hash FROM events WHERE ${where.join(" AND ")} ORDER BY position`,
     )
     .iterate(...params);
@@ -91,7 +82,7 @@ export async function writeExport(
 const HIDDEN_IN_TIMELINE = new Set(["key_id", "secret_hash", "previous_secret_hash", "salt"]);
 
 /** One line of a key's timeline, for people. */
-export function timelineLine(row: Row): string {
+export function timelineLine(row: EventRow): string {
   const data = JSON.parse(row.data) as Record<string, unknown>;
   const metadata = JSON.parse(row.metadata) as { actor?: string; request_id?: string | null };
   const details = Object.entries(data)

@@ -17,6 +17,7 @@
 
 import { upcastStoredEvent } from "../../events/index.ts";
 import type { SqlConnection } from "../db/sql.ts";
+import type { EventRow } from "../store/event-store.ts";
 import { chainHash, GENESIS_HASH } from "../store/hash-chain.ts";
 import { type Checkpoint, latestCheckpoint, signatureValid } from "./checkpoints.ts";
 
@@ -25,23 +26,24 @@ export type VerifyReport =
   | { ok: true; events: number; head: string; checkpoint: Checkpoint | undefined }
   | { ok: false; events: number; position: number; problem: string };
 
-interface Row {
-  position: number;
-  stream_id: string;
-  stream_version: number;
-  type: string;
-  schema_version: number;
-  data: string;
-  metadata: string;
-  recorded_at: string;
-  prev_hash: string;
-  hash: string;
-}
-
 /** Options of {@link verifyLog}. */
 export interface VerifyOptions {
   /** The public key (SPKI DER, base64) checkpoints must be signed with, if known. */
   trustedPublicKey?: string;
+}
+
+/** The hash of a stored event, recomputed from its stored bytes (data and metadata as stored). */
+export function rowHash(prevHash: string, row: EventRow): string {
+  return chainHash(prevHash, {
+    position: row.position,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata,
+    recordedAt: row.recorded_at,
+  });
 }
 
 /** Verifies the whole log. */
@@ -65,11 +67,7 @@ export function verifyLog(sql: SqlConnection, options: VerifyOptions = {}): Veri
   const versions = new Map<string, number>();
   let prev = GENESIS_HASH;
   let count = 0;
-  const rows = sql
-    .prepare<Row>(
-      "SELECT position, stream_id, stream_version, type, schema_version, data, metadata, recorded_at, prev_hash, hash FROM events ORDER BY position",
-    )
-    .iterate();
+  const rows = sql.prepare<EventRow>("SELECT * FROM events ORDER BY position").iterate();
   for (const row of rows) {
     const expected = count + 1;
     if (row.position !== expected)
@@ -80,17 +78,7 @@ export function verifyLog(sql: SqlConnection, options: VerifyOptions = {}): Veri
       );
     if (row.prev_hash !== prev)
       return fail(count, row.position, "prev_hash is not the previous event's hash");
-    const computed = chainHash(prev, {
-      position: row.position,
-      streamId: row.stream_id,
-      streamVersion: row.stream_version,
-      type: row.type,
-      schemaVersion: row.schema_version,
-      data: row.data,
-      metadata: row.metadata,
-      recordedAt: row.recorded_at,
-    });
-    if (computed !== row.hash)
+    if (rowHash(prev, row) !== row.hash)
       return fail(count, row.position, "the stored hash is not the hash of the stored event");
     try {
       upcastStoredEvent(row.type, row.schema_version, JSON.parse(row.data));

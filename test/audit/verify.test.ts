@@ -7,9 +7,10 @@ import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { generateKeyPairSync, sign } from "node:crypto";
 import { checkpointMessage } from "../../src/audit/checkpoints.ts";
-import { verifyLog } from "../../src/audit/verify.ts";
+import { rowHash, verifyLog } from "../../src/audit/verify.ts";
 import { openDatabase } from "../../src/db/open.ts";
-import { canonicalJson, chainHash, GENESIS_HASH } from "../../src/store/hash-chain.ts";
+import type { EventRow } from "../../src/store/event-store.ts";
+import { canonicalJson, GENESIS_HASH } from "../../src/store/hash-chain.ts";
 import { tempDir } from "../support/keygate.ts";
 import { historyDatabase } from "./fixture.ts";
 
@@ -37,17 +38,6 @@ function verify(path: string) {
   }
 }
 
-interface EventRow {
-  position: number;
-  stream_id: string;
-  stream_version: number;
-  type: string;
-  schema_version: number;
-  data: string;
-  metadata: string;
-  recorded_at: string;
-}
-
 /** Recomputes prev_hash and hash of every event from `from` on, as a forger would. */
 function rechain(db: Database, from: number): void {
   const rows = db
@@ -59,16 +49,7 @@ function rechain(db: Database, from: number): void {
       : (db.query("SELECT hash FROM events WHERE position = ?").get(from - 1) as { hash: string })
           .hash;
   for (const row of rows) {
-    const hash = chainHash(prev, {
-      position: row.position,
-      streamId: row.stream_id,
-      streamVersion: row.stream_version,
-      type: row.type,
-      schemaVersion: row.schema_version,
-      data: row.data,
-      metadata: row.metadata,
-      recordedAt: row.recorded_at,
-    });
+    const hash = rowHash(prev, row);
     db.query("UPDATE events SET prev_hash = ?, hash = ? WHERE position = ?").run(
       prev,
       hash,
@@ -137,10 +118,7 @@ describe("tampering is caught, at its position", () => {
     const history = tampered((db) => {
       const [a, b] = db
         .query("SELECT * FROM events WHERE position IN (5, 6) ORDER BY position")
-        .all() as (EventRow & {
-        prev_hash: string;
-        hash: string;
-      })[];
+        .all() as EventRow[];
       const put = db.query(
         "UPDATE events SET stream_id = ?, stream_version = ?, type = ?, schema_version = ?, data = ?, metadata = ?, recorded_at = ?, prev_hash = ?, hash = ? WHERE position = ?",
       );
