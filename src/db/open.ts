@@ -4,9 +4,9 @@
  */
 import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { type BunSQLiteDatabase, drizzle } from "drizzle-orm/bun-sqlite";
-import { migrate } from "drizzle-orm/bun-sqlite/migrator";
+import { applyMigrations } from "./migrate.ts";
 import * as schema from "./schema.ts";
 import type { SqlConnection, SqlStatement, SqlValue } from "./sql.ts";
 
@@ -37,9 +37,6 @@ export interface KeygateDatabase {
   close(): void;
 }
 
-/** Where drizzle-kit writes the migrations, resolved from this file so any cwd works. */
-export const MIGRATIONS_FOLDER = join(import.meta.dir, "..", "..", "drizzle");
-
 /** Opens (creating if needed) the database at `path` and applies pending migrations. */
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): KeygateDatabase {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -55,7 +52,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): K
   // deployment stay in memory instead of being re-read on every lookup miss.
   db.exec("PRAGMA cache_size = -65536");
   const orm = drizzle({ client: db, schema });
-  migrate(orm, { migrationsFolder: MIGRATIONS_FOLDER });
+  applyMigrations(orm);
   return { sql: bunConnection(db), orm, path, close: () => db.close() };
 }
 

@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/keygate.ts";
 import { startServer } from "../support/server.ts";
-import { ROOT } from "../support/spawn.ts";
+import { serveCommand } from "../support/target.ts";
 
 const tmp = tempDir();
 afterAll(tmp.remove);
@@ -37,8 +37,9 @@ describe("keygate serve (as the README starts it)", () => {
   test("a bad config file stops the start with a message naming the field", async () => {
     const config = join(tmp.dir, "bad-serve.json");
     writeFileSync(config, JSON.stringify({ port: -1 }));
-    const child = Bun.spawn(["bun", "run", "keygate", "serve"], {
-      cwd: ROOT,
+    const { cmd, cwd } = serveCommand();
+    const child = Bun.spawn(cmd, {
+      cwd,
       env: { ...process.env, KEYGATE_CONFIG: config, KEYGATE_DB: join(tmp.dir, "bad", "k.sqlite") },
       stdout: "pipe",
       stderr: "pipe",

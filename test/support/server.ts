@@ -1,6 +1,9 @@
-/** Starts the real server the way the README does (`bun run keygate serve`) and stops it. */
+/**
+ * Starts the real server the way the README does (`bun run keygate serve`, or the target
+ * KEYGATE_E2E_TARGET selects) and stops it.
+ */
 import type { Subprocess } from "bun";
-import { ROOT } from "./spawn.ts";
+import { serveCommand } from "./target.ts";
 
 /** A running server: its base URL, what it printed, and stop(). */
 export interface RunningServer {
@@ -13,13 +16,14 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Spawns `bun run keygate serve` on a free port and waits until it says it is listening. */
+/** Spawns the server on a free port and waits until it says it is listening. */
 export async function startServer(
   env: Record<string, string>,
   timeoutMs = 15_000,
 ): Promise<RunningServer> {
-  const child = Bun.spawn(["bun", "run", "keygate", "serve"], {
-    cwd: ROOT,
+  const { cmd, cwd } = serveCommand();
+  const child = Bun.spawn(cmd, {
+    cwd,
     env: { ...process.env, KEYGATE_PORT: "0", KEYGATE_CONFIG: "", ...env },
     stdin: "ignore",
     stdout: "pipe",

@@ -1,8 +1,7 @@
 /** Runs the real `keygate` command in a child process, as a user would. */
-import { join } from "node:path";
+import { keygateCommand } from "./target.ts";
 
-/** The repository root (where package.json is). */
-export const ROOT = join(import.meta.dir, "..", "..");
+export { ROOT } from "./target.ts";
 
 /** What a finished command printed and returned. */
 export interface CommandResult {
@@ -11,14 +10,15 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** Runs `bun src/cli/main.ts ...args` with extra environment, optionally feeding stdin. */
+/** Runs `keygate ...args` on the target under test with extra environment, optionally feeding stdin. */
 export function keygate(
   args: string[],
   env: Record<string, string>,
   stdin?: string,
 ): CommandResult {
-  const result = Bun.spawnSync(["bun", "src/cli/main.ts", ...args], {
-    cwd: ROOT,
+  const { cmd, cwd } = keygateCommand(args);
+  const result = Bun.spawnSync(cmd, {
+    cwd,
     env: { ...process.env, KEYGATE_CONFIG: "", KEYGATE_PEPPER: "", ...env },
     stdin: stdin === undefined ? "ignore" : Buffer.from(stdin),
   });
