@@ -5,6 +5,7 @@
  */
 import { auditScenario } from "./audit.ts";
 import { authScenario } from "./auth.ts";
+import { denoScenario } from "./deno.ts";
 import { gatewayScenario } from "./gateway.ts";
 import { idempotencyScenario } from "./idempotency.ts";
 import { rateLimitScenario } from "./ratelimit.ts";
@@ -32,6 +33,7 @@ const scenarios: Scenario[] = [
   idempotencyScenario,
   gatewayScenario,
   auditScenario,
+  denoScenario,
 ];
 
 const wanted = process.argv.slice(2);

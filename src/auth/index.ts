@@ -18,6 +18,7 @@ import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import type { EntitySelector } from "../config/gateway-config.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
+import { peerAddressOf } from "../http/peer-address.ts";
 import { findEntity, findUser } from "../projections/queries.ts";
 import { readCredential } from "./credentials.ts";
 import { type Identity, requireScopes, USER_SCOPES } from "./identity.ts";
@@ -180,8 +181,8 @@ export function keygateAuth(kg: Keygate, steps: readonly AuthenticatedStep[] = [
             beforeHandle(context) {
               const { request, server, path, set } = context;
               function address(): string {
-                const ip = server?.requestIP(request);
-                return ip?.address ?? "unknown";
+                const found = peerAddressOf(request, server);
+                return found ?? "unknown";
               }
               const identity = authenticate(kg, request.headers, requirement, address);
               (context as { identity: Identity }).identity = identity;

@@ -12,7 +12,7 @@ import { replayAndCompare } from "../audit/replay.ts";
 import { verifyLog } from "../audit/verify.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { onePositional, parseCommandArgs, UsageError } from "./args.ts";
-import { printJson, report, say } from "./output.ts";
+import { printJson, report, say, stdoutSink } from "./output.ts";
 
 /** The audit commands' usage lines. */
 export const AUDIT_USAGE = `  audit verify [--public-key PEM_FILE] [--json]   recompute the whole chain; exit 1 at the first bad position
@@ -114,8 +114,8 @@ export async function runAudit(
       const after = values.after === undefined ? 0 : Number(values.after);
       if (!Number.isInteger(after) || after < 0)
         throw new UsageError("--after must be a position (0 or more)");
-      // Lines go out as they are read; a small buffer keeps the memory flat.
-      await writeExport(kg.db.sql, Bun.stdout.writer({ highWaterMark: 64 * 1024 }), {
+      // Lines go out as they are read, waiting for stdout: the memory stays flat.
+      await writeExport(kg.db.sql, stdoutSink(), {
         after,
         ...(values.stream ? { streamId: values.stream } : {}),
         ...(values.type ? { type: values.type } : {}),

@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from "../config/config.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { AUDIT_USAGE, runAudit } from "./audit.ts";
+import { runBackup } from "./backup.ts";
 import { ENTITIES_USAGE, runEntities } from "./entities.ts";
 import { runInit } from "./init.ts";
 import { KEYS_USAGE, runKeys } from "./keys.ts";
@@ -18,6 +19,7 @@ const USAGE = `Usage: keygate <command> [options]
 
   serve                      start the server (runs init first on an empty database)
   init [--json]              create the platform entity and one live and one test key holding *
+  backup PATH [--json]       a consistent copy of the database, safe while serving (VACUUM INTO)
 ${ENTITIES_USAGE}
 ${KEYS_USAGE}
 ${USERS_USAGE}
@@ -33,7 +35,7 @@ async function run(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const known = ["serve", "init", "entities", "keys", "users", "audit"];
+  const known = ["serve", "init", "backup", "entities", "keys", "users", "audit"];
   if (!known.includes(command)) throw new UsageError(`unknown command "${command}"`);
   const kg: Keygate = openKeygate(loadConfig(process.env));
   if (command === "serve") return runServe(kg);
@@ -43,6 +45,8 @@ async function run(argv: string[]): Promise<void> {
         const { values } = parseCommandArgs(argv.slice(1), {});
         return runInit(kg, values.json === true);
       }
+      case "backup":
+        return runBackup(kg, argv.slice(1));
       case "entities":
         return runEntities(kg, sub, rest);
       case "keys":

@@ -6,6 +6,39 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
+/**
+ * stdout as a sink that lets a long writer wait: `flush()` resolves once stdout has taken
+ * what was written, so a streaming export holds no more than one batch in memory.
+ */
+export function stdoutSink(): { write(chunk: string): void; flush(): Promise<void> | undefined } {
+  let drained: Promise<void> | undefined;
+  // The reader went away (`… | head`): stop quietly, as Unix tools do.
+  const gone = (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(0);
+    throw error;
+  };
+  process.stdout.on("error", gone);
+  return {
+    write(chunk) {
+      let accepted = false;
+      try {
+        accepted = process.stdout.write(chunk);
+      } catch (error) {
+        gone(error as NodeJS.ErrnoException);
+      }
+      if (!accepted && !drained) {
+        drained = new Promise((resolve) =>
+          process.stdout.once("drain", () => {
+            drained = undefined;
+            resolve();
+          }),
+        );
+      }
+    },
+    flush: () => drained,
+  };
+}
+
 /** Prints a line on stdout. */
 export function say(line: string): void {
   process.stdout.write(`${line}\n`);

@@ -6,6 +6,7 @@ import { createApp } from "../http/app.ts";
 import { findPlatformEntity } from "../projections/queries.ts";
 import { LAST_USED_FLUSH_MS } from "../usage/last-used-tracker.ts";
 import { runInit } from "./init.ts";
+import { listen } from "./listen.ts";
 
 /** How often the key index looks for commits made by other processes (the CLI). */
 export const KEY_INDEX_SYNC_MS = 100;
@@ -17,7 +18,7 @@ export const IDEMPOTENCY_SWEEP_MS = 60_000;
 export async function runServe(kg: Keygate): Promise<void> {
   if (!findPlatformEntity(kg.db)) runInit(kg, false);
   const app = createApp(kg, process.env.NOLOG ? { accessLog: false } : {});
-  app.listen(kg.config.port);
+  const server = listen(app, kg.config.port);
   const sync = setInterval(() => kg.keyIndex.sync(), KEY_INDEX_SYNC_MS);
   const flush = setInterval(() => kg.usage.flush(), LAST_USED_FLUSH_MS);
   kg.idempotency.sweep();
@@ -35,13 +36,13 @@ export async function runServe(kg: Keygate): Promise<void> {
     clearInterval(sync);
     clearInterval(flush);
     clearInterval(sweep);
-    app.stop();
+    void server.stop();
     kg.close(); // flushes pending last-used times
     process.exit(0);
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   process.stdout.write(
-    `Keygate listening on http://localhost:${app.server?.port} (database ${kg.config.dbPath})\n`,
+    `Keygate listening on http://localhost:${server.port} (database ${kg.config.dbPath})\n`,
   );
 }

@@ -1,14 +1,12 @@
 /**
- * Opens the SQLite database on Bun: bun:sqlite, WAL mode, the drizzle migrations applied.
- * This file and `sql.ts` are the only places that know the driver.
+ * Opens the SQLite database: the runtime's driver (driver.ts), WAL mode, the drizzle
+ * migrations applied. Only `src/db/` knows which driver sits behind it.
  */
-import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { type BunSQLiteDatabase, drizzle } from "drizzle-orm/bun-sqlite";
+import { type KeygateOrm, openDriver } from "./driver.ts";
 import { applyMigrations } from "./migrate.ts";
-import * as schema from "./schema.ts";
-import type { SqlConnection, SqlStatement, SqlValue } from "./sql.ts";
+import type { SqlConnection } from "./sql.ts";
 
 /** How hard a commit waits for the disk. */
 export type Durability = "normal" | "full";
@@ -30,7 +28,7 @@ export interface KeygateDatabase {
   /** Prepared-statement access for hot paths. */
   sql: SqlConnection;
   /** drizzle over the same connection, for queries where convenience wins. */
-  orm: BunSQLiteDatabase<typeof schema>;
+  orm: KeygateOrm;
   /** Where the file is (":memory:" for an in-memory database). */
   path: string;
   /** Closes the connection. */
@@ -40,7 +38,7 @@ export interface KeygateDatabase {
 /** Opens (creating if needed) the database at `path` and applies pending migrations. */
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): KeygateDatabase {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { create: true, strict: true });
+  const { sql: db, orm, close } = openDriver(path);
   db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   db.exec("PRAGMA journal_mode = WAL");
   db.exec(`PRAGMA synchronous = ${options.durability === "full" ? "FULL" : "NORMAL"}`);
@@ -51,41 +49,6 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): K
   // 64 MiB of page cache (SQLite's default is 2 MiB): the key tables of a large
   // deployment stay in memory instead of being re-read on every lookup miss.
   db.exec("PRAGMA cache_size = -65536");
-  const orm = drizzle({ client: db, schema });
   applyMigrations(orm);
-  return { sql: bunConnection(db), orm, path, close: () => db.close() };
-}
-
-function bunConnection(db: Database): SqlConnection {
-  const cache = new Map<string, SqlStatement>();
-  // One reusable wrapper: bun:sqlite nests it as a savepoint when a transaction is open.
-  const immediate = db.transaction((fn: () => unknown) => fn()).immediate;
-  return {
-    prepare<Row>(sql: string): SqlStatement<Row> {
-      let statement = cache.get(sql);
-      if (!statement) {
-        statement = wrapStatement(db.prepare(sql));
-        cache.set(sql, statement);
-      }
-      return statement as SqlStatement<Row>;
-    },
-    exec: (sql) => {
-      db.exec(sql);
-    },
-    transaction: <T>(fn: () => T): T => immediate(fn) as T,
-    dataVersion: () =>
-      (db.query("PRAGMA data_version").get() as { data_version: number }).data_version,
-    close: () => db.close(),
-  };
-}
-
-function wrapStatement<Row>(statement: Statement): SqlStatement<Row> {
-  // Bound methods, not wrappers: this sits on the append and rebuild hot paths.
-  const get = statement.get.bind(statement);
-  return {
-    all: statement.all.bind(statement) as SqlStatement<Row>["all"],
-    get: (...params: SqlValue[]) => (get(...params) as Row | null) ?? undefined,
-    run: statement.run.bind(statement),
-    iterate: statement.iterate.bind(statement) as SqlStatement<Row>["iterate"],
-  };
+  return { sql: db, orm, path, close };
 }

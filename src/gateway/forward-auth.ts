@@ -18,6 +18,7 @@ import type { Keygate } from "../app/keygate.ts";
 import { authenticate, requirementObject } from "../auth/index.ts";
 import type { GatewayRoute } from "../config/gateway-config.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
+import { peerAddressOf } from "../http/peer-address.ts";
 import {
   answerFailure,
   type InternalErrorReporter,
@@ -97,7 +98,7 @@ export function forwardAuthRoutes(
             "resource_missing",
             `No gateway route for ${original.method} ${original.path}.`,
           );
-        const peer = server?.requestIP(request)?.address ?? "unknown";
+        const peer = peerAddressOf(request, server) ?? "unknown";
         const address = clientAddressOf(peer, request.headers, trustedProxies);
         const identity = authenticate(kg, request.headers, match.requirement, () => address);
         (context as { identity?: unknown }).identity = identity;

@@ -14,6 +14,7 @@ import type { Identity } from "../auth/identity.ts";
 import type { GatewayRoute } from "../config/gateway-config.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { keygateGuard } from "../http/guard.ts";
+import { peerAddressOf } from "../http/peer-address.ts";
 import { rawBodyOf, rememberRawBody } from "../http/raw-body.ts";
 import { forgoRecording } from "../idempotency/index.ts";
 import { selectedEntityOf } from "./entity-selection.ts";
@@ -136,9 +137,7 @@ export function gatewayRoutes(kg: Keygate) {
       route.method,
       route.path,
       ({ request, set, server, identity }) => {
-        const address = forwardedFor
-          ? (server?.requestIP(request)?.address ?? "unknown")
-          : undefined;
+        const address = forwardedFor ? (peerAddressOf(request, server) ?? "unknown") : undefined;
         return proxy(kg, upstream, request, identity, set, address);
       },
       {

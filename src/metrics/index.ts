@@ -7,6 +7,7 @@ import { timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
+import { peerAddressOf } from "../http/peer-address.ts";
 
 /** Whether a scraper may read the metrics. */
 export function mayScrape(
@@ -26,7 +27,7 @@ export function metricsRoutes(kg: Keygate) {
   const app = new Elysia({ name: "keygate/metrics", normalize: false });
   if (!kg.config.metrics.enabled) return app;
   return app.get("/metrics", ({ request, server, set }) => {
-    const peer = server?.requestIP(request)?.address;
+    const peer = peerAddressOf(request, server);
     if (!mayScrape(kg.config.metrics, peer, request.headers.get("authorization")))
       throw new KeygateError(
         "access_denied",

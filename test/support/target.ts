@@ -1,7 +1,8 @@
 /**
  * Which build of Keygate the black-box tests run, chosen by one switch,
- * `KEYGATE_E2E_TARGET`: `bun` (default: the sources, as the README starts them) or `binary`
- * (`dist/keygate` from `bun run build`, run from a directory holding nothing else).
+ * `KEYGATE_E2E_TARGET`: `bun` (default: the sources, as the README starts them), `deno` (the
+ * same sources on Deno, `deno run -A src/cli/main.ts`) or `binary` (`dist/keygate` from
+ * `bun run build`, run from a directory holding nothing else).
  */
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +19,8 @@ export function keygateCommand(args: readonly string[]): { cmd: string[]; cwd: s
   switch (E2E_TARGET) {
     case "bun":
       return { cmd: ["bun", "src/cli/main.ts", ...args], cwd: ROOT };
+    case "deno":
+      return { cmd: ["deno", "run", "-A", "src/cli/main.ts", ...args], cwd: ROOT };
     case "binary": {
       const binary = join(ROOT, "dist", "keygate");
       if (!existsSync(binary))
@@ -25,7 +28,7 @@ export function keygateCommand(args: readonly string[]): { cmd: string[]; cwd: s
       return { cmd: [binary, ...args], cwd: mkdtempSync(join(tmpdir(), "keygate-binary-")) };
     }
     default:
-      throw new Error(`KEYGATE_E2E_TARGET must be bun or binary, not "${E2E_TARGET}"`);
+      throw new Error(`KEYGATE_E2E_TARGET must be bun, deno or binary, not "${E2E_TARGET}"`);
   }
 }
 

@@ -1,0 +1,24 @@
+/**
+ * The address of the client's end of each connection. Elysia hands routes Bun's `server`,
+ * whose `requestIP` knows it; a server that does not (Deno.serve) records it here per request.
+ */
+
+/** What Elysia's context offers as `server` (Bun's server, or nothing). */
+export interface PeerLookup {
+  requestIP(request: Request): { address: string } | null;
+}
+
+const peers = new WeakMap<Request, string>();
+
+/** Records the peer address of a request (for runtimes whose server Elysia does not know). */
+export function rememberPeer(request: Request, address: string): void {
+  peers.set(request, address);
+}
+
+/** The peer address of `request`, if the server knows it. */
+export function peerAddressOf(
+  request: Request,
+  server: PeerLookup | null | undefined,
+): string | undefined {
+  return server?.requestIP(request)?.address ?? peers.get(request);
+}
