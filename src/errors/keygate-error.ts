@@ -163,6 +163,14 @@ export class KeygateError extends Error {
   }
 }
 
+/** 413 `request_too_large`: a body over `limit` bytes. */
+export function requestTooLarge(limit: number): KeygateError {
+  return new KeygateError(
+    "request_too_large",
+    `The request body is over the limit of ${limit} bytes.`,
+  );
+}
+
 /** Shorthand for a 400 `invalid_request` naming the field at fault. */
 export function invalidRequest(message: string, param?: string): KeygateError {
   return new KeygateError("invalid_request", message, param);

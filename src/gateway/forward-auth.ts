@@ -51,8 +51,11 @@ function originalRequest(headers: Headers): { method: string; uri: string; path:
     throw invalidRequest(
       "Forward-auth needs the original request: X-Original-Method and X-Original-URI (or X-Forwarded-Method and X-Forwarded-Uri).",
     );
-  const path = uri.split("?")[0] as string;
-  return { method: method.toUpperCase(), uri, path };
+  // The route is picked on the path as the proxy will forward it: dot segments resolved
+  // (`%2e%2e` included), as WHATWG URLs and nginx both do. Matching the raw text instead would
+  // let `/public/../admin` pass as a public path and reach `/admin` upstream.
+  const url = new URL(uri, "http://forward-auth.invalid");
+  return { method: method.toUpperCase(), uri: `${url.pathname}${url.search}`, path: url.pathname };
 }
 
 /** JSON with every non-ASCII character escaped, so that it fits in a header. */

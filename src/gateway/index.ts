@@ -12,7 +12,7 @@ import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import type { Identity } from "../auth/identity.ts";
 import type { GatewayRoute } from "../config/gateway-config.ts";
-import { KeygateError } from "../errors/keygate-error.ts";
+import { KeygateError, requestTooLarge } from "../errors/keygate-error.ts";
 import { keygateGuard } from "../http/guard.ts";
 import { peerAddressOf } from "../http/peer-address.ts";
 import { rawBodyOf, rememberRawBody } from "../http/raw-body.ts";
@@ -23,7 +23,6 @@ import {
   limitedBody,
   sendUpstream,
   stripHopByHop,
-  tooLarge,
   type UpstreamOutcome,
   upstreamHeaders,
 } from "./proxy.ts";
@@ -53,11 +52,11 @@ function upstreamFailure(outcome: Exclude<UpstreamOutcome, { kind: "answered" }>
 function bodyToForward(request: Request, limit: number): RequestInit["body"] | null {
   const read = rawBodyOf(request);
   if (read) {
-    if (read.length > limit) throw tooLarge(limit);
+    if (read.length > limit) throw requestTooLarge(limit);
     return read.length === 0 ? null : read;
   }
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
+  if (declared !== null && Number(declared) > limit) throw requestTooLarge(limit);
   if (!request.body) return null;
   return declared !== null ? request.body : limitedBody(request.body, limit);
 }
@@ -119,9 +118,9 @@ function readsBody(route: GatewayRoute): boolean {
 /** Reads and keeps a body, refusing one over `limit` bytes. */
 async function readLimited(request: Request, limit: number): Promise<number> {
   const declared = Number(request.headers.get("content-length") ?? 0);
-  if (declared > limit) throw tooLarge(limit);
+  if (declared > limit) throw requestTooLarge(limit);
   const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.length > limit) throw tooLarge(limit);
+  if (bytes.length > limit) throw requestTooLarge(limit);
   rememberRawBody(request, bytes);
   return bytes.length;
 }

@@ -3,7 +3,7 @@
  * upstream receives the caller's identity as `X-Keygate-*` headers and never its credential;
  * hop-by-hop headers (RFC 9110 §7.6.1) go no further than this hop in either direction.
  */
-import { KeygateError } from "../errors/keygate-error.ts";
+import { KeygateError, requestTooLarge } from "../errors/keygate-error.ts";
 import type { SelectedEntity } from "./entity-selection.ts";
 
 /** The identity headers an upstream (or a proxy using forward-auth) receives. */
@@ -107,18 +107,10 @@ export function limitedBody(body: ReadableStream<Uint8Array>, limit: number) {
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         seen += chunk.byteLength;
-        if (seen > limit) controller.error(tooLarge(limit));
+        if (seen > limit) controller.error(requestTooLarge(limit));
         else controller.enqueue(chunk);
       },
     }),
-  );
-}
-
-/** 413 `request_too_large`. */
-export function tooLarge(limit: number): KeygateError {
-  return new KeygateError(
-    "request_too_large",
-    `The request body is over this gateway's limit of ${limit} bytes.`,
   );
 }
 

@@ -22,6 +22,9 @@ interface ValidationIssue {
 /** Turns a failure of any kind into a KeygateError (unknown failures become `api_error`). */
 export function toKeygateError(code: string | number, error: unknown): KeygateError {
   if (error instanceof KeygateError) return error;
+  // Elysia wraps what a parse hook throws (a body over the limit) in its own ParseError.
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  if (cause instanceof KeygateError) return cause;
   switch (code) {
     case "VALIDATION": {
       const all = (error as { all?: ValidationIssue[] }).all ?? [];

@@ -17,7 +17,7 @@ import type { Keygate } from "../app/keygate.ts";
 import type { Identity } from "../auth/identity.ts";
 import type { AuthenticatedStep } from "../auth/index.ts";
 import type { IdempotencyConfig } from "../config/config.ts";
-import { KeygateError } from "../errors/keygate-error.ts";
+import { KeygateError, requestTooLarge } from "../errors/keygate-error.ts";
 import { eventMetadata } from "../http/event-metadata.ts";
 import { rawBodyOf, rememberRawBody } from "../http/raw-body.ts";
 import {
@@ -213,13 +213,18 @@ export function idempotencyPlugin(
 ) {
   const config = kg.config.idempotency;
   const methods = new Set(config.methods);
+  const bodyLimit = kg.config.gateway.maxBodyBytes;
   return (
     new Elysia({ name: "keygate/idempotency" })
       // Only requests with a key are read here (and parsed here, the body being consumed);
       // every other request goes on to the route's own parser.
       .onParse({ as: "global" }, async ({ request }, contentType) => {
         if (!methods.has(request.method) || !request.headers.has("idempotency-key")) return;
+        // The body is read whole to fingerprint it: never more than the configured limit.
+        if (Number(request.headers.get("content-length") ?? 0) > bodyLimit)
+          throw requestTooLarge(bodyLimit);
         const bytes = new Uint8Array(await request.arrayBuffer());
+        if (bytes.length > bodyLimit) throw requestTooLarge(bodyLimit);
         rememberRawBody(request, bytes);
         return bytes.length === 0 ? undefined : parseBody(bytes, contentType);
       })

@@ -10,6 +10,7 @@ import { codeOf, testAppPerTest } from "../support/http.ts";
 const testApp = testAppPerTest();
 const gateway = {
   routes: [
+    { method: "GET", path: "/public/*" },
     { method: "GET", path: "/links/:id", scopes: ["links:read"] },
     {
       method: "POST",
@@ -93,6 +94,18 @@ describe("forward-auth", () => {
       ...ask("GET", "/reports?merchant=ent_unknown"),
     });
     expect(codeOf(outside)).toBe("entity_forbidden");
+  });
+
+  test("the route is picked on the path as the proxy forwards it: dot segments cannot smuggle a path", async () => {
+    const { call, live } = testApp({ config: { gateway } });
+    expect(
+      (await call("GET", "/v1/forward-auth", { key: live, ...ask("GET", "/public/x") })).status,
+    ).toBe(200);
+    for (const uri of ["/public/../admin", "/public/%2e%2e/admin", "/public/./../admin?x=1"]) {
+      const reply = await call("GET", "/v1/forward-auth", { key: live, ...ask("GET", uri) });
+      expect(reply.status).toBe(404);
+      expect(reply.body.error.message).toContain("/admin");
+    }
   });
 
   test("with no gateway routes, any valid key passes for any request", async () => {

@@ -190,6 +190,17 @@ test("a streamed body without Content-Length is cut off at the limit: 413, the u
   expect(upstream.calls.filter((c) => c.body.length > 0)).toHaveLength(0);
 });
 
+test("any route: a body read for its Idempotency-Key is refused past the limit", async () => {
+  const { call, live } = gatewayApp({ max_body_bytes: 64 });
+  const reply = await call("POST", "/v1/api-keys", {
+    key: live,
+    headers: { "idempotency-key": "big-body-0001" },
+    body: { name: "x".repeat(100), scopes: ["links:read"] },
+  });
+  expect(reply.status).toBe(413);
+  expect(codeOf(reply)).toBe("request_too_large");
+});
+
 describe("upstream failures", () => {
   test("unreachable: 502 in the envelope, never recorded — the retry is sent again", async () => {
     const { call, live } = testApp({
