@@ -15,7 +15,7 @@ import type { GatewayRoute } from "../config/gateway-config.ts";
 import { KeygateError, requestTooLarge } from "../errors/keygate-error.ts";
 import { keygateGuard } from "../http/guard.ts";
 import { peerAddressOf } from "../http/peer-address.ts";
-import { rawBodyOf, rememberRawBody } from "../http/raw-body.ts";
+import { rawBodyOf, readRawBody } from "../http/raw-body.ts";
 import { forgoRecording } from "../idempotency/index.ts";
 import { selectedEntityOf } from "./entity-selection.ts";
 import {
@@ -115,16 +115,6 @@ function readsBody(route: GatewayRoute): boolean {
   return route.entity?.from === "body";
 }
 
-/** Reads and keeps a body, refusing one over `limit` bytes. */
-async function readLimited(request: Request, limit: number): Promise<number> {
-  const declared = Number(request.headers.get("content-length") ?? 0);
-  if (declared > limit) throw requestTooLarge(limit);
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.length > limit) throw requestTooLarge(limit);
-  rememberRawBody(request, bytes);
-  return bytes.length;
-}
-
 /** The gateway routes, mounted on the app after Keygate's own. */
 export function gatewayRoutes(kg: Keygate) {
   const { upstream, routes } = kg.config.gateway;
@@ -148,7 +138,9 @@ export function gatewayRoutes(kg: Keygate) {
         // route that selects its entity from the body, which reads it before the guard runs
         // (unless the idempotency plugin read it already). The value is only a marker.
         parse: ({ request }: { request: Request }) =>
-          rawBodyOf(request) || !readsBody(route) ? null : readLimited(request, limit),
+          rawBodyOf(request) || !readsBody(route)
+            ? null
+            : readRawBody(request, limit).then((bytes) => bytes.length),
       },
     );
   }

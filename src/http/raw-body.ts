@@ -3,11 +3,20 @@
  * fingerprint hashes the body as sent) or a gateway route that selects its entity from the
  * body — kept per request so that whoever comes next (the proxy) sends the same bytes.
  */
+import { requestTooLarge } from "../errors/keygate-error.ts";
+
 const rawBodies = new WeakMap<Request, Uint8Array>();
 
-/** Keeps the bytes read from `request`'s body. */
-export function rememberRawBody(request: Request, bytes: Uint8Array): void {
+/**
+ * Reads `request`'s body whole and keeps it, refusing one over `limit` bytes with 413 — by
+ * its Content-Length before reading, and by what arrived after.
+ */
+export async function readRawBody(request: Request, limit: number): Promise<Uint8Array> {
+  if (Number(request.headers.get("content-length") ?? 0) > limit) throw requestTooLarge(limit);
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.length > limit) throw requestTooLarge(limit);
   rawBodies.set(request, bytes);
+  return bytes;
 }
 
 /** The bytes already read from `request`'s body, if they were. */

@@ -17,9 +17,9 @@ import type { Keygate } from "../app/keygate.ts";
 import type { Identity } from "../auth/identity.ts";
 import type { AuthenticatedStep } from "../auth/index.ts";
 import type { IdempotencyConfig } from "../config/config.ts";
-import { KeygateError, requestTooLarge } from "../errors/keygate-error.ts";
+import { KeygateError } from "../errors/keygate-error.ts";
 import { eventMetadata } from "../http/event-metadata.ts";
-import { rawBodyOf, rememberRawBody } from "../http/raw-body.ts";
+import { rawBodyOf, readRawBody } from "../http/raw-body.ts";
 import {
   answerFailure,
   type InternalErrorReporter,
@@ -221,11 +221,7 @@ export function idempotencyPlugin(
       .onParse({ as: "global" }, async ({ request }, contentType) => {
         if (!methods.has(request.method) || !request.headers.has("idempotency-key")) return;
         // The body is read whole to fingerprint it: never more than the configured limit.
-        if (Number(request.headers.get("content-length") ?? 0) > bodyLimit)
-          throw requestTooLarge(bodyLimit);
-        const bytes = new Uint8Array(await request.arrayBuffer());
-        if (bytes.length > bodyLimit) throw requestTooLarge(bodyLimit);
-        rememberRawBody(request, bytes);
+        const bytes = await readRawBody(request, bodyLimit);
         return bytes.length === 0 ? undefined : parseBody(bytes, contentType);
       })
       // Elysia decides from a hook's source text whether to await it. This one answers an
