@@ -4,7 +4,7 @@
  *
  *     keygate-checkpoint/v1 size=<n> head=<64 hex> time=<ISO 8601>
  */
-import { createPublicKey, sign, verify } from "node:crypto";
+import { createPublicKey, type KeyObject, sign, verify } from "node:crypto";
 import type { SqlConnection } from "../db/sql.ts";
 import type { CheckpointKey } from "./checkpoint-key.ts";
 
@@ -26,14 +26,15 @@ export function checkpointMessage(
   return `keygate-checkpoint/v1 size=${c.size} head=${c.head_hash} time=${c.created_at}`;
 }
 
+/** The public key a checkpoint names as its signer. */
+export function checkpointPublicKey(c: Pick<Checkpoint, "public_key">): KeyObject {
+  return createPublicKey({ key: Buffer.from(c.public_key, "base64"), format: "der", type: "spki" });
+}
+
 /** Whether `c`'s signature is valid for the public key it names. */
 export function signatureValid(c: Checkpoint): boolean {
   try {
-    const key = createPublicKey({
-      key: Buffer.from(c.public_key, "base64"),
-      format: "der",
-      type: "spki",
-    });
+    const key = checkpointPublicKey(c);
     return verify(null, Buffer.from(checkpointMessage(c)), key, Buffer.from(c.signature, "base64"));
   } catch {
     return false;

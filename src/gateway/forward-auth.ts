@@ -26,8 +26,8 @@ import {
 } from "../http/request-context.ts";
 import { rateLimitStep } from "../ratelimit/index.ts";
 import { compilePathPattern } from "../ratelimit/policy.ts";
-import { entitySelectionStep, selectedEntityOf } from "./entity-selection.ts";
-import { identityHeaders } from "./proxy.ts";
+import { entitySelectionStep } from "./entity-selection.ts";
+import { identityHeadersOf } from "./proxy.ts";
 
 /** The client's address: the peer's, or the one a trusted proxy forwarded. */
 export function clientAddressOf(
@@ -115,15 +115,7 @@ export function forwardAuthRoutes(
           requirement: match.requirement,
         };
         for (const run of steps) run(identity, step);
-        Object.assign(
-          set.headers,
-          identityHeaders(
-            identity.key.id,
-            selectedEntityOf(request, identity),
-            identity.environment === "live",
-            identity.scopes,
-          ),
-        );
+        Object.assign(set.headers, identityHeadersOf(request, identity));
         return "";
       } catch (error) {
         const envelope = answerFailure("UNKNOWN", error, set, kg.config.errorCodes, reportInternal);

@@ -17,9 +17,8 @@ import { keygateGuard } from "../http/guard.ts";
 import { peerAddressOf } from "../http/peer-address.ts";
 import { rawBodyOf, readRawBody } from "../http/raw-body.ts";
 import { forgoRecording } from "../idempotency/index.ts";
-import { selectedEntityOf } from "./entity-selection.ts";
 import {
-  identityHeaders,
+  identityHeadersOf,
   limitedBody,
   sendUpstream,
   stripHopByHop,
@@ -85,12 +84,7 @@ async function proxy(
   const outcome = await sendUpstream(`${upstream}${url.pathname}${url.search}`, {
     method: request.method,
     headers: upstreamHeaders(request.headers, {
-      identity: identityHeaders(
-        identity.key.id,
-        selectedEntityOf(request, identity),
-        identity.environment === "live",
-        identity.scopes,
-      ),
+      identity: identityHeadersOf(request, identity),
       credentialHeaders: auth.apiKeyHeader
         ? ["authorization", auth.apiKeyHeader]
         : ["authorization"],

@@ -3,8 +3,10 @@
  * upstream receives the caller's identity as `X-Keygate-*` headers and never its credential;
  * hop-by-hop headers (RFC 9110 §7.6.1) go no further than this hop in either direction.
  */
+
+import type { Identity } from "../auth/identity.ts";
 import { KeygateError, requestTooLarge } from "../errors/keygate-error.ts";
-import type { SelectedEntity } from "./entity-selection.ts";
+import { type SelectedEntity, selectedEntityOf } from "./entity-selection.ts";
 
 /** The identity headers an upstream (or a proxy using forward-auth) receives. */
 export interface IdentityHeaders {
@@ -29,6 +31,19 @@ export function identityHeaders(
     "x-keygate-livemode": String(livemode),
     "x-keygate-scopes": scopes.join(" "),
   };
+}
+
+/** The identity headers for the key behind `identity`, acting for the entity its request selected. */
+export function identityHeadersOf(
+  request: Request,
+  identity: Extract<Identity, { type: "api_key" }>,
+): IdentityHeaders {
+  return identityHeaders(
+    identity.key.id,
+    selectedEntityOf(request, identity),
+    identity.environment === "live",
+    identity.scopes,
+  );
 }
 
 const HOP_BY_HOP = new Set([

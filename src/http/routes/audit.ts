@@ -3,10 +3,13 @@
  * message its signature covers and the signer's public key as PEM, so an outsider can check
  * it with `openssl` (docs/audit.md). 404 before the first checkpoint.
  */
-import { createPublicKey } from "node:crypto";
 import { Elysia } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
-import { checkpointMessage, latestCheckpoint } from "../../audit/checkpoints.ts";
+import {
+  checkpointMessage,
+  checkpointPublicKey,
+  latestCheckpoint,
+} from "../../audit/checkpoints.ts";
 import { KeygateError } from "../../errors/keygate-error.ts";
 import { keygateGuard } from "../guard.ts";
 
@@ -18,11 +21,7 @@ export function auditRoutes(kg: Keygate) {
       const checkpoint = latestCheckpoint(kg.db.sql);
       if (!checkpoint)
         throw new KeygateError("resource_missing", "No checkpoint has been signed yet.");
-      const publicKey = createPublicKey({
-        key: Buffer.from(checkpoint.public_key, "base64"),
-        format: "der",
-        type: "spki",
-      });
+      const publicKey = checkpointPublicKey(checkpoint);
       return {
         object: "checkpoint",
         ...checkpoint,
