@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { codeOf, testAppPerTest } from "../support/http.ts";
-import { startUpstream } from "../support/upstream.ts";
+import { echo, startUpstream } from "../support/upstream.ts";
 
 const upstream = startUpstream();
 afterAll(() => upstream.stop());
@@ -90,7 +90,7 @@ describe("proxying", () => {
       expect(upstream.calls[0]?.headers.get("x-api-key")).toBeNull();
       expect(upstream.calls[0]?.headers.get("x-keygate-livemode")).toBe("false");
     } finally {
-      upstream.answer((await import("../support/upstream.ts")).echo);
+      upstream.answer(echo);
     }
   });
 
@@ -232,7 +232,7 @@ describe("upstream failures", () => {
       expect(reply.status).toBe(504);
       expect(codeOf(reply)).toBe("upstream_timeout");
     } finally {
-      upstream.answer((await import("../support/upstream.ts")).echo);
+      upstream.answer(echo);
     }
   });
 });
