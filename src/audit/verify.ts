@@ -1,6 +1,6 @@
 /**
- * `keygate audit verify`: proves the log was not altered. One pass over every event, from
- * genesis, in constant memory but for one number per stream:
+ * `keygate audit verify`: proves the log was not altered. Every event from genesis, in
+ * constant memory:
  *
  * - global positions run 1, 2, 3… with no gap (a deleted event, a truncated middle);
  * - each `prev_hash` is the previous event's hash, and each hash is recomputed from the
@@ -12,14 +12,25 @@
  *   and the hash at that position is the one it signed (a history rewritten with a
  *   recomputed chain).
  *
- * It stops at the first problem and names its position.
+ * The per-event checks run over ranges of positions (verify-range.ts), one worker thread per
+ * core on a long log, joined here; the stream checks are whole-table queries
+ * (stream-checks.ts) that run meanwhile. The first problem in log order is reported, with
+ * its position.
  */
 
-import { upcastStoredEvent } from "../../events/index.ts";
+import { availableParallelism } from "node:os";
 import type { SqlConnection } from "../db/sql.ts";
 import type { EventRow } from "../store/event-store.ts";
 import { chainHash, GENESIS_HASH } from "../store/hash-chain.ts";
 import { type Checkpoint, latestCheckpoint, signatureValid } from "./checkpoints.ts";
+import { streamProblem } from "./stream-checks.ts";
+import {
+  type RangeJob,
+  type RangeReport,
+  type RangeRequest,
+  verifyRange,
+  WORKER_READY,
+} from "./verify-range.ts";
 
 /** What verification found. */
 export type VerifyReport =
@@ -30,6 +41,14 @@ export type VerifyReport =
 export interface VerifyOptions {
   /** The public key (SPKI DER, base64) checkpoints must be signed with, if known. */
   trustedPublicKey?: string;
+}
+
+/** Options of {@link verifyLogInParallel}. */
+export interface ParallelVerifyOptions extends VerifyOptions {
+  /** Worker threads at most (default: one per core). */
+  workers?: number;
+  /** Fewer events than this per worker and the log is verified on this thread (default 50,000). */
+  minEventsPerWorker?: number;
 }
 
 /** The hash of a stored event, recomputed from its stored bytes (data and metadata as stored). */
@@ -46,83 +65,125 @@ export function rowHash(prevHash: string, row: EventRow): string {
   });
 }
 
-/** Verifies the whole log. */
-export function verifyLog(sql: SqlConnection, options: VerifyOptions = {}): VerifyReport {
+type Failure = Extract<VerifyReport, { ok: false }>;
+
+const failure = (events: number, position: number, problem: string): Failure => ({
+  ok: false,
+  events,
+  position,
+  problem,
+});
+
+/** What is known before any event is read: the checkpoint, vetted, and the log's head. */
+type Start = { checkpoint: Checkpoint | undefined; head: number };
+
+function start(sql: SqlConnection, options: VerifyOptions): Start | Failure {
   const checkpoint = latestCheckpoint(sql);
-  const fail = (events: number, position: number, problem: string): VerifyReport => ({
-    ok: false,
-    events,
-    position,
-    problem,
-  });
   if (checkpoint && !signatureValid(checkpoint))
-    return fail(0, checkpoint.size, "the latest checkpoint's signature is not valid");
+    return failure(0, checkpoint.size, "the latest checkpoint's signature is not valid");
   if (checkpoint && options.trustedPublicKey && checkpoint.public_key !== options.trustedPublicKey)
-    return fail(
+    return failure(
       0,
       checkpoint.size,
       "the latest checkpoint is signed with a key that is not the trusted one",
     );
+  const head =
+    sql.prepare<{ p: number | null }>("SELECT MAX(position) AS p FROM events").get()?.p ?? 0;
+  return { checkpoint, head };
+}
 
-  const versions = new Map<string, number>();
+/** Positions 1..head cut into `parts` contiguous ranges. */
+function ranges({ checkpoint, head }: Start, parts: number): RangeRequest[] {
+  const size = Math.ceil(head / parts);
+  const out: RangeRequest[] = [];
+  for (let from = 1; from <= head; from += size) {
+    out.push({
+      from,
+      to: Math.min(head, from + size - 1),
+      checkpoint: checkpoint && { size: checkpoint.size, headHash: checkpoint.head_hash },
+    });
+  }
+  return out;
+}
+
+/**
+ * Joins the ranges' reports in log order (each range's first event must chain to the
+ * previous range's last hash), then the stream checks and the checkpoint's size.
+ */
+function finish(
+  { checkpoint }: Start,
+  reports: readonly RangeReport[],
+  streams: () => ReturnType<typeof streamProblem>,
+): VerifyReport {
+  let verified = 0;
   let prev = GENESIS_HASH;
-  let count = 0;
-  const rows = sql.prepare<EventRow>("SELECT * FROM events ORDER BY position").iterate();
-  for (const row of rows) {
-    const expected = count + 1;
-    if (row.position !== expected)
-      return fail(
-        count,
-        expected,
-        `event ${expected} is missing (the next event is at ${row.position})`,
-      );
-    if (row.prev_hash !== prev)
-      return fail(count, row.position, "prev_hash is not the previous event's hash");
-    if (rowHash(prev, row) !== row.hash)
-      return fail(count, row.position, "the stored hash is not the hash of the stored event");
-    try {
-      upcastStoredEvent(row.type, row.schema_version, JSON.parse(row.data));
-    } catch (error) {
-      return fail(
-        count,
-        row.position,
-        `the event does not match its schema: ${(error as Error).message}`,
-      );
-    }
-    const streamVersion = (versions.get(row.stream_id) ?? 0) + 1;
-    if (row.stream_version !== streamVersion)
-      return fail(
-        count,
-        row.position,
-        `stream ${row.stream_id} is at version ${row.stream_version} where ${streamVersion} was due`,
-      );
-    versions.set(row.stream_id, streamVersion);
-    if (checkpoint && row.position === checkpoint.size && row.hash !== checkpoint.head_hash)
-      return fail(count, row.position, "the log differs from the signed checkpoint at its head");
-    prev = row.hash;
-    count = expected;
+  for (const report of reports) {
+    if (report.firstPrevHash !== undefined && report.firstPrevHash !== prev)
+      return failure(verified, report.from, "prev_hash is not the previous event's hash");
+    if (report.problem)
+      return failure(verified + report.verified, report.problem.position, report.problem.problem);
+    verified += report.verified;
+    prev = report.lastHash ?? prev;
   }
-
-  for (const stream of sql
-    .prepare<{ stream_id: string; version: number }>("SELECT stream_id, version FROM streams")
-    .iterate()) {
-    const found = versions.get(stream.stream_id) ?? 0;
-    if (found !== stream.version)
-      return fail(
-        count,
-        count + 1,
-        `stream ${stream.stream_id} has ${found} events in the log but the streams table says ${stream.version}`,
-      );
-    versions.delete(stream.stream_id);
-  }
-  const [orphan] = versions.keys();
-  if (orphan !== undefined)
-    return fail(count, count, `stream ${orphan} has events but no row in the streams table`);
-  if (checkpoint && count < checkpoint.size)
-    return fail(
-      count,
-      count + 1,
-      `the log ends at ${count} events but the signed checkpoint vouched for ${checkpoint.size}: its tail is gone`,
+  const stream = streams();
+  if (stream) return failure(verified, stream.position, stream.problem);
+  if (checkpoint && verified < checkpoint.size)
+    return failure(
+      verified,
+      verified + 1,
+      `the log ends at ${verified} events but the signed checkpoint vouched for ${checkpoint.size}: its tail is gone`,
     );
-  return { ok: true, events: count, head: prev, checkpoint };
+  return { ok: true, events: verified, head: prev, checkpoint };
+}
+
+/** Verifies the whole log on this thread. */
+export function verifyLog(sql: SqlConnection, options: VerifyOptions = {}): VerifyReport {
+  const begun = start(sql, options);
+  if ("ok" in begun) return begun;
+  const reports = ranges(begun, 1).map((range) => verifyRange(sql, range));
+  return finish(begun, reports, () => streamProblem(sql, begun.head));
+}
+
+/**
+ * Verifies the whole log of the database file at `dbPath` (open on `sql`), one range per
+ * worker thread; the stream checks run on this thread meanwhile. Short logs, and in-memory
+ * databases that a worker cannot open, are verified on this thread alone.
+ */
+export async function verifyLogInParallel(
+  dbPath: string,
+  sql: SqlConnection,
+  options: ParallelVerifyOptions = {},
+): Promise<VerifyReport> {
+  const begun = start(sql, options);
+  if ("ok" in begun) return begun;
+  const parts = Math.min(
+    options.workers ?? availableParallelism(),
+    Math.floor(begun.head / (options.minEventsPerWorker ?? 50_000)),
+  );
+  if (dbPath === ":memory:" || parts < 2) return verifyLog(sql, options);
+  const pending = ranges(begun, parts).map((request) => inWorker({ dbPath, request }));
+  // While the workers hash, this thread asks SQLite about the streams.
+  const streams = streamProblem(sql, begun.head);
+  return finish(begun, await Promise.all(pending), () => streams);
+}
+
+/**
+ * The worker's module: beside this one — or, in the one-file binary (`bun run build`, where
+ * it is the second entry point), where the build puts it: `audit/verify-worker.js` under the
+ * executable's embedded root, which is where this code then runs from.
+ */
+const WORKER_MODULE = import.meta.url.startsWith("file:///$bunfs/")
+  ? new URL("./audit/verify-worker.js", import.meta.url)
+  : new URL("./verify-worker.ts", import.meta.url);
+
+/** Runs one range in a fresh worker thread. */
+function inWorker(job: RangeJob): Promise<RangeReport> {
+  const worker = new Worker(WORKER_MODULE, { type: "module" });
+  return new Promise<RangeReport>((resolve, reject) => {
+    worker.onmessage = ({ data }: MessageEvent<RangeReport | typeof WORKER_READY>) => {
+      if (data === WORKER_READY) worker.postMessage(job);
+      else resolve(data);
+    };
+    worker.onerror = (event) => reject(new Error(`audit verify worker failed: ${event.message}`));
+  }).finally(() => worker.terminate());
 }

@@ -9,13 +9,14 @@ import { checkpointKey } from "../audit/checkpoint-key.ts";
 import { appendCheckpoint, checkpointMessage } from "../audit/checkpoints.ts";
 import { exportedRows, exportLine, timelineLine, writeExport } from "../audit/export.ts";
 import { replayAndCompare } from "../audit/replay.ts";
-import { verifyLog } from "../audit/verify.ts";
+import { verifyLogInParallel } from "../audit/verify.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { onePositional, parseCommandArgs, UsageError } from "./args.ts";
 import { printJson, report, say, stdoutSink } from "./output.ts";
 
 /** The audit commands' usage lines. */
-export const AUDIT_USAGE = `  audit verify [--public-key PEM_FILE] [--json]   recompute the whole chain; exit 1 at the first bad position
+export const AUDIT_USAGE = `  audit verify [--public-key PEM_FILE] [--workers N] [--json]
+                                     recompute the whole chain; exit 1 at the first bad position
   audit checkpoint [--json]          sign the log's head (size, hash, time) with the checkpoint key
   audit public-key                   print the checkpoint key's public half (PEM)
   audit replay [--json]              rebuild every projection into a scratch database and compare
@@ -29,9 +30,21 @@ function trustedKey(path: string | undefined): string | undefined {
     .toString("base64");
 }
 
-function verify(kg: Keygate, argv: string[]): void {
-  const { values } = parseCommandArgs(argv, { "public-key": { type: "string" } });
-  const result = verifyLog(kg.db.sql, {
+/** `--workers N`: split the log into exactly N ranges, whatever its length. */
+function workerCount(raw: string | undefined): { workers?: number; minEventsPerWorker?: number } {
+  if (raw === undefined) return {};
+  if (!/^[1-9]\d{0,2}$/.test(raw))
+    throw new UsageError(`--workers must be a whole number from 1 to 999, not "${raw}"`);
+  return { workers: Number(raw), minEventsPerWorker: 1 };
+}
+
+async function verify(kg: Keygate, argv: string[]): Promise<void> {
+  const { values } = parseCommandArgs(argv, {
+    "public-key": { type: "string" },
+    workers: { type: "string" },
+  });
+  const result = await verifyLogInParallel(kg.config.dbPath, kg.db.sql, {
+    ...workerCount(values.workers),
     trustedPublicKey: trustedKey(values["public-key"]) ?? checkpointKey(kg.config).publicKeyBase64,
   });
   if (!result.ok) {

@@ -45,6 +45,7 @@ function wrapStatement<Row>(statement: Statement): SqlStatement<Row> {
     all: statement.all.bind(statement) as SqlStatement<Row>["all"],
     get: (...params: SqlValue[]) => (get(...params) as Row | null) ?? undefined,
     run: statement.run.bind(statement),
+    values: statement.values.bind(statement) as SqlStatement<Row>["values"],
     iterate: statement.iterate.bind(statement) as SqlStatement<Row>["iterate"],
   };
 }

@@ -69,7 +69,15 @@ function nodeConnection(db: DatabaseSync): SqlConnection {
       let statement = cache.get(sql);
       if (!statement) {
         const s = db.prepare(sql);
+        let arrays: StatementSync | undefined;
         statement = {
+          values: (...p: SqlValue[]) => {
+            if (!arrays) {
+              arrays = db.prepare(sql);
+              arrays.setReturnArrays(true);
+            }
+            return arrays.all(...bindable(p)) as unknown as SqlValue[][];
+          },
           all: (...p: SqlValue[]) => s.all(...bindable(p)),
           get: (...p: SqlValue[]) => s.get(...bindable(p)) ?? undefined,
           run: (...p: SqlValue[]) => ({ changes: Number(s.run(...bindable(p)).changes) }),

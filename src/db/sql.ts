@@ -18,6 +18,8 @@ export interface SqlStatement<Row = Record<string, unknown>> {
   get(...params: SqlValue[]): Row | undefined;
   /** Executes and returns the number of rows changed. */
   run(...params: SqlValue[]): { changes: number };
+  /** Every row as an array of its column values, in the SELECT's order (no per-row object). */
+  values(...params: SqlValue[]): SqlValue[][];
   /** Streams rows one at a time, for scans that must stay in constant memory. */
   iterate(...params: SqlValue[]): IterableIterator<Row>;
 }

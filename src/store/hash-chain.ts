@@ -65,8 +65,14 @@ export interface HashedFields {
  * (already in sorted order), built by concatenation so verification needs no re-parse.
  */
 export function canonicalEvent(e: HashedFields): string {
-  return `{"data":${e.data},"metadata":${e.metadata},"position":${e.position},"recorded_at":${JSON.stringify(e.recordedAt)},"schema_version":${e.schemaVersion},"stream_id":${JSON.stringify(e.streamId)},"stream_version":${e.streamVersion},"type":${JSON.stringify(e.type)}}`;
+  return `{"data":${e.data},"metadata":${e.metadata},"position":${e.position},"recorded_at":${quote(e.recordedAt)},"schema_version":${e.schemaVersion},"stream_id":${quote(e.streamId)},"stream_version":${e.streamVersion},"type":${quote(e.type)}}`;
 }
+
+/** Printable ASCII but `"` and `\`: the strings JSON.stringify writes as they are. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** JSON.stringify of a string, without the call for the ids and times that need no escape. */
+const quote = (s: string): string => (PLAIN.test(s) ? `"${s}"` : JSON.stringify(s));
 
 /** hash = SHA-256(prevHash ‖ canonicalEvent(e)), lowercase hex. */
 export function chainHash(prevHash: string, e: HashedFields): string {

@@ -7,7 +7,7 @@ import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { generateKeyPairSync, sign } from "node:crypto";
 import { checkpointMessage } from "../../src/audit/checkpoints.ts";
-import { rowHash, verifyLog } from "../../src/audit/verify.ts";
+import { rowHash, verifyLog, verifyLogInParallel } from "../../src/audit/verify.ts";
 import { openDatabase } from "../../src/db/open.ts";
 import type { EventRow } from "../../src/store/event-store.ts";
 import { canonicalJson, GENESIS_HASH } from "../../src/store/hash-chain.ts";
@@ -29,10 +29,17 @@ function tampered(attack: (db: Database) => void, options: { checkpoint?: boolea
   return history;
 }
 
-function verify(path: string) {
+/**
+ * Verifies on this thread, and again with the log split between two worker threads (as
+ * `keygate audit verify` does with a long log): both must give the same report.
+ */
+async function verify(path: string) {
   const db = openDatabase(path);
   try {
-    return verifyLog(db.sql);
+    const sequential = verifyLog(db.sql);
+    const split = await verifyLogInParallel(path, db.sql, { workers: 2, minEventsPerWorker: 1 });
+    expect(split).toEqual(sequential);
+    return sequential;
   } finally {
     db.close();
   }
@@ -60,45 +67,45 @@ function rechain(db: Database, from: number): void {
 }
 
 describe("an intact log", () => {
-  test("verifies: every event, the streams table, the signed checkpoint", () => {
+  test("verifies: every event, the streams table, the signed checkpoint", async () => {
     const history = historyDatabase(tmp.dir, "intact");
-    const report = verify(history.path);
+    const report = await verify(history.path);
     expect(report).toMatchObject({ ok: true, events: history.events });
     expect(report.ok && report.checkpoint?.size).toBe(history.events);
   });
 });
 
 describe("tampering is caught, at its position", () => {
-  test("a changed byte in an event", () => {
+  test("a changed byte in an event", async () => {
     const history = tampered((db) =>
       db.exec(
         `UPDATE events SET data = replace(data, '"Partner"', '"Partnes"') WHERE position = 4`,
       ),
     );
-    expect(verify(history.path)).toMatchObject({
+    expect(await verify(history.path)).toMatchObject({
       ok: false,
       position: 4,
       problem: "the stored hash is not the hash of the stored event",
     });
   });
 
-  test("a changed byte in the metadata or the time", () => {
+  test("a changed byte in the metadata or the time", async () => {
     const history = tampered((db) =>
       db.exec(
         `UPDATE events SET recorded_at = replace(recorded_at, '2026', '2025') WHERE position = 6`,
       ),
     );
-    expect(verify(history.path)).toMatchObject({ ok: false, position: 6 });
+    expect(await verify(history.path)).toMatchObject({ ok: false, position: 6 });
   });
 
-  test("a deleted event", () => {
+  test("a deleted event", async () => {
     const history = tampered((db) => db.exec("DELETE FROM events WHERE position = 3"));
-    const report = verify(history.path);
+    const report = await verify(history.path);
     expect(report).toMatchObject({ ok: false, position: 3 });
     expect(!report.ok && report.problem).toContain("missing");
   });
 
-  test("a truncated tail, the streams table made to match: the checkpoint still vouches for more", () => {
+  test("a truncated tail, the streams table made to match: the checkpoint still vouches for more", async () => {
     const history = tampered((db) => {
       db.exec("DELETE FROM events WHERE position > (SELECT max(position) - 2 FROM events)");
       // Every stream made to end where its events now do, as a careful forger would.
@@ -107,12 +114,12 @@ describe("tampering is caught, at its position", () => {
         "UPDATE streams SET version = (SELECT max(stream_version) FROM events e WHERE e.stream_id = streams.stream_id)",
       );
     });
-    const report = verify(history.path);
+    const report = await verify(history.path);
     expect(report).toMatchObject({ ok: false, position: history.events - 1 });
     expect(!report.ok && report.problem).toContain("tail is gone");
   });
 
-  test("two events swapped", () => {
+  test("two events swapped", async () => {
     const history = tampered((db) => {
       const [a, b] = db
         .query("SELECT * FROM events WHERE position IN (5, 6) ORDER BY position")
@@ -141,10 +148,10 @@ describe("tampering is caught, at its position", () => {
         );
       }
     });
-    expect(verify(history.path)).toMatchObject({ ok: false, position: 5 });
+    expect(await verify(history.path)).toMatchObject({ ok: false, position: 5 });
   });
 
-  test("a forged event with the whole chain recomputed: caught by the signed checkpoint", () => {
+  test("a forged event with the whole chain recomputed: caught by the signed checkpoint", async () => {
     const history = tampered((db) => {
       const row = db
         .query(
@@ -159,12 +166,12 @@ describe("tampering is caught, at its position", () => {
       );
       rechain(db, row.position);
     });
-    const report = verify(history.path);
+    const report = await verify(history.path);
     expect(report).toMatchObject({ ok: false, position: history.events });
     expect(!report.ok && report.problem).toContain("signed checkpoint");
   });
 
-  test("the forger re-signs with a key of their own: not the deployment's key", () => {
+  test("the forger re-signs with a key of their own: not the deployment's key", async () => {
     const history = tampered((db) => {
       const head = db
         .query("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1")
@@ -198,13 +205,13 @@ describe("tampering is caught, at its position", () => {
     }
   });
 
-  test("a checkpoint whose signature was altered", () => {
+  test("a checkpoint whose signature was altered", async () => {
     const history = tampered((db) => db.exec("UPDATE checkpoints SET size = size + 1"));
-    const report = verify(history.path);
+    const report = await verify(history.path);
     expect(!report.ok && report.problem).toContain("signature is not valid");
   });
 
-  test("an event rewritten off its schema, chain recomputed, no checkpoint yet", () => {
+  test("an event rewritten off its schema, chain recomputed, no checkpoint yet", async () => {
     const history = tampered(
       (db) => {
         db.exec(`UPDATE events SET data = '{"unexpected":true}' WHERE position = 2`);
@@ -212,12 +219,12 @@ describe("tampering is caught, at its position", () => {
       },
       { checkpoint: false },
     );
-    const report = verify(history.path);
+    const report = await verify(history.path);
     expect(report).toMatchObject({ ok: false, position: 2 });
     expect(!report.ok && report.problem).toContain("schema");
   });
 
-  test("a stream version out of order, chain recomputed", () => {
+  test("a stream version out of order, chain recomputed", async () => {
     const history = tampered(
       (db) => {
         db.exec("UPDATE events SET stream_version = 7 WHERE position = 5");
@@ -225,8 +232,45 @@ describe("tampering is caught, at its position", () => {
       },
       { checkpoint: false },
     );
-    const report = verify(history.path);
+    const report = await verify(history.path);
     expect(report).toMatchObject({ ok: false, position: 5 });
     expect(!report.ok && report.problem).toContain("version");
+  });
+});
+
+describe("the streams table is held to the log", () => {
+  test("a stream's version raised in the table", async () => {
+    const history = tampered((db) =>
+      db.exec("UPDATE streams SET version = version + 1 WHERE rowid = 2"),
+    );
+    const report = await verify(history.path);
+    expect(report).toMatchObject({ ok: false, position: history.events + 1 });
+    expect(!report.ok && report.problem).toMatch(
+      /has \d+ events in the log but the streams table says/,
+    );
+  });
+
+  test("a stream's row deleted from the table", async () => {
+    const history = tampered((db) => db.exec("DELETE FROM streams WHERE rowid = 2"));
+    const report = await verify(history.path);
+    expect(report).toMatchObject({ ok: false, position: history.events });
+    expect(!report.ok && report.problem).toContain("has events but no row in the streams table");
+  });
+});
+
+describe("a log verified in two halves", () => {
+  test("a prev_hash changed where the halves join is caught at the join", async () => {
+    const history = historyDatabase(tmp.dir, `h${serial++}`);
+    const join = Math.ceil(history.events / 2) + 1;
+    const db = new Database(history.path);
+    db.exec("DROP TRIGGER events_no_update");
+    db.query("UPDATE events SET prev_hash = ? WHERE position = ?").run("f".repeat(64), join);
+    db.close();
+    const report = await verify(history.path);
+    expect(report).toMatchObject({
+      ok: false,
+      position: join,
+      problem: "prev_hash is not the previous event's hash",
+    });
   });
 });

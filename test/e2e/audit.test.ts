@@ -26,6 +26,13 @@ test("a checkpoint signed at start covers the log; verify agrees while the serve
     expect(verified.code).toBe(0);
     expect(verified.stdout).toContain("intact: 3 events");
     expect(verified.stdout).toContain("matches the checkpoint");
+    // The same log split between worker threads (a long log's default): the same verdict.
+    const split = keygate(["audit", "verify", "--workers", "2"], { KEYGATE_DB: db });
+    expect(split.code).toBe(0);
+    expect(split.stdout).toContain("intact: 3 events");
+    const refused = keygate(["audit", "verify", "--workers", "0"], { KEYGATE_DB: db });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("--workers must be a whole number");
   } finally {
     await server.stop();
   }
