@@ -75,7 +75,11 @@ interface ApiKeyFields {
 }
 
 /** The API key object, its status judged at `now` (an active key past its expiry is `expired`). */
-function apiKeyObject(k: ApiKeyFields, now: Date): ApiKeyObject {
+function apiKeyObject(
+  k: Omit<ApiKeyFields, "entityId">,
+  entityId: string,
+  now: Date,
+): ApiKeyObject {
   const expired = k.expiresAtMs !== null && k.expiresAtMs <= now.getTime();
   const status = k.status === "revoked" ? "revoked" : expired ? "expired" : "active";
   return {
@@ -91,7 +95,7 @@ function apiKeyObject(k: ApiKeyFields, now: Date): ApiKeyObject {
     status,
     active: status === "active",
     scopes: k.scopes,
-    entity_id: k.entityId,
+    entity_id: entityId,
     rate_limit: k.rateLimit,
     created_at: k.createdAt,
     last_used_at: null,
@@ -112,13 +116,14 @@ export function toApiKeyObject(row: ApiKeyRow, now: Date): ApiKeyObject {
           : null,
       expiresAtMs: row.expiresAt === null ? null : Date.parse(row.expiresAt),
     },
+    row.entityId,
     now,
   );
 }
 
 /** The API key object of a key from the hot index (no SQL), its status judged at `now`. */
 export function apiKeyObjectOf(key: IndexedKey, now: Date): ApiKeyObject {
-  return apiKeyObject({ ...key, entityId: key.entity.id }, now);
+  return apiKeyObject(key, key.entity.id, now);
 }
 
 /** The entity object of a key's entity from the hot index (no SQL). */

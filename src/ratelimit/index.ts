@@ -10,7 +10,7 @@ import type { Identity } from "../auth/identity.ts";
 import type { AuthenticatedStep } from "../auth/index.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { type RateLimitPolicy, RoutePolicies } from "./policy.ts";
-import { rateLimitHeaders } from "./rate-limiter.ts";
+import { setRateLimitHeaders } from "./rate-limiter.ts";
 
 function subjectOf(identity: Identity): string {
   return identity.type === "api_key" ? identity.key.id : identity.userId;
@@ -33,15 +33,36 @@ export function keyPolicy(
   ];
 }
 
+/**
+ * {@link keyPolicy}, the same list for the same limit object: a key's limit object lives as
+ * long as its entry in the key index, so each key's list is built once, not per request
+ * (which also lets the `RateLimit-Policy` field be formatted once per list).
+ */
+function keyPolicies(kg: Keygate) {
+  const fallback = Object.freeze(keyPolicy(kg, null));
+  const own = new WeakMap<object, readonly RateLimitPolicy[]>();
+  return (limit: { limit: number; window_seconds: number } | null) => {
+    if (!limit) return fallback;
+    let policies = own.get(limit);
+    if (!policies) {
+      policies = Object.freeze(keyPolicy(kg, limit));
+      own.set(limit, policies);
+    }
+    return policies;
+  };
+}
+
 /** The rate-limit step for the guard chain, configured from `kg.config.rateLimits`. */
 export function rateLimitStep(kg: Keygate): AuthenticatedStep {
   const routePolicies = new RoutePolicies(kg.config.rateLimits.routes);
+  const policiesOfKey = keyPolicies(kg);
   return (identity, { method, path, set }) => {
-    const own = identity.type === "api_key" ? identity.key.rateLimit : null;
-    const policies = [...keyPolicy(kg, own), ...routePolicies.matching(method, path)];
+    const ofKey = policiesOfKey(identity.type === "api_key" ? identity.key.rateLimit : null);
+    const ofRoute = routePolicies.matching(method, path);
+    const policies = ofRoute.length === 0 ? ofKey : [...ofKey, ...ofRoute];
     if (policies.length === 0) return undefined;
     const decision = kg.rateLimiter.check(subjectOf(identity), policies);
-    Object.assign(set.headers, rateLimitHeaders(decision));
+    setRateLimitHeaders(set.headers, decision);
     if (!decision.allowed) {
       kg.metrics.rateLimited();
       throw new KeygateError(

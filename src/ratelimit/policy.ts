@@ -40,6 +40,8 @@ export function compilePathPattern(pattern: string): RegExp {
   return new RegExp(`^${body}/?$`);
 }
 
+const NONE: readonly RoutePolicy[] = Object.freeze([]);
+
 /** Route policies with their compiled patterns, matched per request. */
 export class RoutePolicies {
   readonly #compiled: { policy: RoutePolicy; method: string; pattern: RegExp }[];
@@ -53,8 +55,8 @@ export class RoutePolicies {
   }
 
   /** The policies that cover `method` and `path` (query string excluded). */
-  matching(method: string, path: string): RoutePolicy[] {
-    if (this.#compiled.length === 0) return [];
+  matching(method: string, path: string): readonly RoutePolicy[] {
+    if (this.#compiled.length === 0) return NONE;
     return this.#compiled
       .filter((c) => c.method === method && c.pattern.test(path))
       .map((c) => c.policy);

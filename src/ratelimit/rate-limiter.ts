@@ -31,6 +31,8 @@ export interface RateLimitDecision {
   retryAfterSeconds: number;
   /** When the decision was made (epoch ms): the headers' `t` counts from here. */
   atMs: number;
+  /** The policies decided on, as given to {@link RateLimiter.check}. */
+  policies: readonly RateLimitPolicy[];
 }
 
 /** Checks and counts requests against policies. */
@@ -51,15 +53,23 @@ export class RateLimiter {
   /** Decides whether `subject` may make one more request under `policies`, counting it if so. */
   check(subject: string, policies: readonly RateLimitPolicy[]): RateLimitDecision {
     const nowMs = this.#now().getTime();
-    const states = policies.map((policy) => this.#state(subject, policy, nowMs));
-    const allowed = states.every((s) => s.allowed);
+    const states: PolicyState[] = [];
+    const counters: string[] = [];
+    let allowed = true;
+    for (const policy of policies) {
+      const counter = `${subject}|${policy.name}`;
+      const state = this.#state(counter, policy, nowMs);
+      states.push(state);
+      counters.push(counter);
+      allowed &&= state.allowed;
+    }
     if (allowed) {
-      for (const state of states) {
+      states.forEach((state, i) => {
         const windowMs = state.policy.windowSeconds * 1000;
         const window = Math.floor(nowMs / windowMs);
         // Kept until the end of the next window: a sliding window still reads it then.
-        this.#store.increment(`${subject}|${state.policy.name}`, window, (window + 2) * windowMs);
-      }
+        this.#store.increment(counters[i] as string, window, (window + 2) * windowMs);
+      });
     }
     let tightest = states[0] as PolicyState;
     for (const state of states) {
@@ -74,14 +84,15 @@ export class RateLimiter {
       tightest,
       retryAfterSeconds: allowed ? 0 : tightest.retryAfterSeconds,
       atMs: nowMs,
+      policies,
     };
   }
 
-  #state(subject: string, policy: RateLimitPolicy, nowMs: number): PolicyState {
+  #state(counter: string, policy: RateLimitPolicy, nowMs: number): PolicyState {
     const windowMs = policy.windowSeconds * 1000;
     const window = Math.floor(nowMs / windowMs);
     const resetAtMs = (window + 1) * windowMs;
-    const { current, previous } = this.#store.read(`${subject}|${policy.name}`, window);
+    const { current, previous } = this.#store.read(counter, window);
     const elapsed = (nowMs - window * windowMs) / windowMs;
     const used = policy.algorithm === "sliding" ? previous * (1 - elapsed) + current : current;
     const allowed = used + 1 <= policy.limit;
@@ -120,17 +131,38 @@ export class RateLimiter {
   }
 }
 
+/**
+ * `RateLimit-Policy` of a list of policies. A frozen list is one its owner reuses for every
+ * request it governs (rateLimitStep's per-key lists), so its field is formatted once.
+ */
+const policyFields = new WeakMap<readonly RateLimitPolicy[], string>();
+
+function policyField({ policies }: RateLimitDecision): string {
+  let field = policyFields.get(policies);
+  if (field === undefined) {
+    field = policies.map((p) => `"${p.name}";q=${p.limit};w=${p.windowSeconds}`).join(", ");
+    if (Object.isFrozen(policies)) policyFields.set(policies, field);
+  }
+  return field;
+}
+
 /** `X-RateLimit-*` and the IETF `RateLimit-Policy` / `RateLimit` fields for a decision. */
 export function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
+  const headers: Record<string, string> = {};
+  setRateLimitHeaders(headers, decision);
+  return headers;
+}
+
+/** Writes {@link rateLimitHeaders} straight into a response's headers (the per-request path). */
+export function setRateLimitHeaders(
+  headers: Record<string, unknown>,
+  decision: RateLimitDecision,
+): void {
   const t = decision.tightest;
   const secondsToReset = Math.max(0, Math.ceil((t.resetAtMs - decision.atMs) / 1000));
-  return {
-    "x-ratelimit-limit": String(t.policy.limit),
-    "x-ratelimit-remaining": String(t.remaining),
-    "x-ratelimit-reset": String(Math.ceil(t.resetAtMs / 1000)),
-    "ratelimit-policy": decision.states
-      .map((s) => `"${s.policy.name}";q=${s.policy.limit};w=${s.policy.windowSeconds}`)
-      .join(", "),
-    ratelimit: `"${t.policy.name}";r=${t.remaining};t=${secondsToReset}`,
-  };
+  headers["x-ratelimit-limit"] = String(t.policy.limit);
+  headers["x-ratelimit-remaining"] = String(t.remaining);
+  headers["x-ratelimit-reset"] = String(Math.ceil(t.resetAtMs / 1000));
+  headers["ratelimit-policy"] = policyField(decision);
+  headers.ratelimit = `"${t.policy.name}";r=${t.remaining};t=${secondsToReset}`;
 }

@@ -12,6 +12,8 @@ export const LAST_USED_FLUSH_MS = 5_000;
 export class LastUsedTracker {
   readonly #sql: SqlConnection;
   #pending = new Map<string, number>();
+  /** The last time formatted, and its ISO form: under load, many requests share a millisecond. */
+  #formatted = { ms: Number.NaN, iso: "" };
 
   constructor(sql: SqlConnection) {
     this.#sql = sql;
@@ -25,7 +27,11 @@ export class LastUsedTracker {
   /** The key's last use: the pending one if any, else the stored one, else null. */
   lastUsedAt(keyId: string): string | null {
     const pending = this.#pending.get(keyId);
-    if (pending !== undefined) return new Date(pending).toISOString();
+    if (pending !== undefined) {
+      if (pending !== this.#formatted.ms)
+        this.#formatted = { ms: pending, iso: new Date(pending).toISOString() };
+      return this.#formatted.iso;
+    }
     return (
       this.#sql
         .prepare<{ last_used_at: string }>(
@@ -59,12 +65,4 @@ export class LastUsedTracker {
     }
     return batch.size;
   }
-}
-
-/** The key object with its `last_used_at` filled in from the tracker. */
-export function withLastUsed<K extends { id: string; last_used_at: string | null }>(
-  tracker: LastUsedTracker,
-  key: K,
-): K {
-  return { ...key, last_used_at: tracker.lastUsedAt(key.id) };
 }
