@@ -12,7 +12,11 @@ import {
   validateForAppend,
 } from "../../events/index.ts";
 import type { SqlConnection } from "../db/sql.ts";
-import { assertExpectedVersion, type ExpectedStreamVersion } from "./expected-version.ts";
+import {
+  assertExpectedVersion,
+  type ExpectedStreamVersion,
+  STREAM_DOES_NOT_EXIST,
+} from "./expected-version.ts";
 import { canonicalJson, chainHash, GENESIS_HASH } from "./hash-chain.ts";
 import type { EventMetadata, InlineProjection, RecordedEvent } from "./recorded-event.ts";
 
@@ -209,7 +213,14 @@ export class EventStore {
     { expectedStreamVersion, metadata, alsoInTransaction }: AppendOptions,
   ): AppendResult {
     const sql = this.#sql;
-    const current = this.streamVersion(streamId);
+    const recordedAt = this.#now().toISOString();
+    // A new stream is claimed by inserting its row, which its primary key refuses if the stream
+    // exists: one statement instead of a read and then a write.
+    const claimed =
+      expectedStreamVersion === STREAM_DOES_NOT_EXIST &&
+      events.length > 0 &&
+      this.#claimStream(streamId, events.length, recordedAt);
+    const current = claimed ? undefined : this.streamVersion(streamId);
     assertExpectedVersion(streamId, current, expectedStreamVersion);
     if (events.length === 0)
       return { nextExpectedStreamVersion: current ?? 0, lastPosition: 0, events: [] };
@@ -218,7 +229,6 @@ export class EventStore {
     let position = head.position;
     let prevHash = head.hash;
     let version = current ?? 0;
-    const recordedAt = this.#now().toISOString();
     const metadataJson = canonicalJson(metadata);
     const insert = sql.prepare(
       "INSERT INTO events (position, stream_id, stream_version, type, schema_version, data, metadata, recorded_at, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -265,7 +275,9 @@ export class EventStore {
       prevHash = hash;
     }
 
-    if (current === undefined) {
+    if (claimed) {
+      // The row was written with its final version above.
+    } else if (current === undefined) {
       sql
         .prepare("INSERT INTO streams (stream_id, version, updated_at) VALUES (?, ?, ?)")
         .run(streamId, version, recordedAt);
@@ -284,6 +296,22 @@ export class EventStore {
     alsoInTransaction?.(recorded);
     if (this.#batchHead) this.#batchHead = { position, hash: prevHash };
     return { nextExpectedStreamVersion: version, lastPosition: position, events: recorded };
+  }
+
+  /**
+   * Inserts a new stream's row at `version`; false (nothing written) when the stream already
+   * exists, so the caller's expected-version check refuses the append with the usual error.
+   */
+  #claimStream(streamId: string, version: number, recordedAt: string): boolean {
+    try {
+      this.#sql
+        .prepare("INSERT INTO streams (stream_id, version, updated_at) VALUES (?, ?, ?)")
+        .run(streamId, version, recordedAt);
+      return true;
+    } catch (error) {
+      if (this.streamVersion(streamId) !== undefined) return false;
+      throw error;
+    }
   }
 
   /** The stream's current version, or undefined if it has no events. */
