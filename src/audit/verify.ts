@@ -161,7 +161,9 @@ export async function verifyLogInParallel(
     Math.floor(begun.head / (options.minEventsPerWorker ?? 50_000)),
   );
   if (dbPath === ":memory:" || parts < 2) return verifyLog(sql, options);
-  const pending = ranges(begun, parts).map((request) => inWorker({ dbPath, request }));
+  const requests = ranges(begun, parts);
+  const workers = await Promise.all(requests.map(() => startWorker()));
+  const pending = workers.map((run, i) => run({ dbPath, request: requests[i] as RangeRequest }));
   // While the workers hash, this thread asks SQLite about the streams.
   const streams = streamProblem(sql, begun.head);
   return finish(begun, await Promise.all(pending), () => streams);
@@ -176,14 +178,36 @@ const WORKER_MODULE = import.meta.url.startsWith("file:///$bunfs/")
   ? new URL("./audit/verify-worker.js", import.meta.url)
   : new URL("./verify-worker.ts", import.meta.url);
 
-/** Runs one range in a fresh worker thread. */
-function inWorker(job: RangeJob): Promise<RangeReport> {
+/** Hands a started worker its range; settles with its report. */
+type RangeRunner = (job: RangeJob) => Promise<RangeReport>;
+
+/**
+ * Starts a worker thread and resolves once it listens (its module loads asynchronously, and
+ * a job posted earlier would be lost) with the function that hands it its one range.
+ */
+function startWorker(): Promise<RangeRunner> {
   const worker = new Worker(WORKER_MODULE, { type: "module" });
-  return new Promise<RangeReport>((resolve, reject) => {
-    worker.onmessage = ({ data }: MessageEvent<RangeReport | typeof WORKER_READY>) => {
-      if (data === WORKER_READY) worker.postMessage(job);
-      else resolve(data);
+  let settle: { resolve(report: RangeReport): void; reject(error: Error): void } | undefined;
+  return new Promise((ready, failed) => {
+    worker.onerror = (event) => {
+      const error = new Error(`audit verify worker failed: ${event.message}`);
+      worker.terminate();
+      if (settle) settle.reject(error);
+      else failed(error);
     };
-    worker.onerror = (event) => reject(new Error(`audit verify worker failed: ${event.message}`));
-  }).finally(() => worker.terminate());
+    worker.onmessage = ({ data }: MessageEvent<RangeReport | typeof WORKER_READY>) => {
+      if (data !== WORKER_READY) {
+        worker.terminate();
+        settle?.resolve(data);
+        return;
+      }
+      ready(
+        (job) =>
+          new Promise<RangeReport>((resolve, reject) => {
+            settle = { resolve, reject };
+            worker.postMessage(job);
+          }),
+      );
+    };
+  });
 }
