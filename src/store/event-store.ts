@@ -275,13 +275,12 @@ export class EventStore {
       prevHash = hash;
     }
 
-    if (claimed) {
-      // The row was written with its final version above.
-    } else if (current === undefined) {
+    // A claimed stream's row was written above, at its final version.
+    if (current === undefined && !claimed) {
       sql
         .prepare("INSERT INTO streams (stream_id, version, updated_at) VALUES (?, ?, ?)")
         .run(streamId, version, recordedAt);
-    } else {
+    } else if (current !== undefined) {
       const swapped = sql
         .prepare(
           "UPDATE streams SET version = ?, updated_at = ? WHERE stream_id = ? AND version = ?",
