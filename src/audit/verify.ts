@@ -20,8 +20,7 @@
 
 import { availableParallelism } from "node:os";
 import type { SqlConnection } from "../db/sql.ts";
-import type { EventRow } from "../store/event-store.ts";
-import { chainHash, GENESIS_HASH } from "../store/hash-chain.ts";
+import { GENESIS_HASH } from "../store/hash-chain.ts";
 import { type Checkpoint, latestCheckpoint, signatureValid } from "./checkpoints.ts";
 import { streamProblem } from "./stream-checks.ts";
 import {
@@ -49,20 +48,6 @@ export interface ParallelVerifyOptions extends VerifyOptions {
   workers?: number;
   /** Fewer events than this per worker and the log is verified on this thread (default 50,000). */
   minEventsPerWorker?: number;
-}
-
-/** The hash of a stored event, recomputed from its stored bytes (data and metadata as stored). */
-export function rowHash(prevHash: string, row: EventRow): string {
-  return chainHash(prevHash, {
-    position: row.position,
-    streamId: row.stream_id,
-    streamVersion: row.stream_version,
-    type: row.type,
-    schemaVersion: row.schema_version,
-    data: row.data,
-    metadata: row.metadata,
-    recordedAt: row.recorded_at,
-  });
 }
 
 type Failure = Extract<VerifyReport, { ok: false }>;

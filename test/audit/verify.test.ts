@@ -7,10 +7,10 @@ import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { generateKeyPairSync, sign } from "node:crypto";
 import { checkpointMessage } from "../../src/audit/checkpoints.ts";
-import { rowHash, verifyLog, verifyLogInParallel } from "../../src/audit/verify.ts";
+import { verifyLog, verifyLogInParallel } from "../../src/audit/verify.ts";
 import { openDatabase } from "../../src/db/open.ts";
 import type { EventRow } from "../../src/store/event-store.ts";
-import { canonicalJson, GENESIS_HASH } from "../../src/store/hash-chain.ts";
+import { canonicalJson, chainHash, GENESIS_HASH } from "../../src/store/hash-chain.ts";
 import { tempDir } from "../support/keygate.ts";
 import { historyDatabase } from "./fixture.ts";
 
@@ -43,6 +43,20 @@ async function verify(path: string) {
   } finally {
     db.close();
   }
+}
+
+/** A stored event's hash by the documented rule, as a forger with the file recomputes it. */
+function rowHash(prevHash: string, row: EventRow): string {
+  return chainHash(prevHash, {
+    position: row.position,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata,
+    recordedAt: row.recorded_at,
+  });
 }
 
 /** Recomputes prev_hash and hash of every event from `from` on, as a forger would. */
