@@ -14,7 +14,11 @@ export const denoScenario: Scenario = {
   name: "deno",
   async run() {
     const { dbPath, liveKey } = await databaseWithKeys("deno-1k", 1_000);
-    const env = { KEYGATE_DB: dbPath, KEYGATE_CONFIG: unlimitedConfig("deno-1k"), NOLOG: "1" };
+    const env = {
+      KEYGATE_DB: dbPath,
+      KEYGATE_CONFIG: unlimitedConfig("deno-1k"),
+      KEYGATE_ACCESS_LOG: "off",
+    };
     const options = { headers: { authorization: `Bearer ${liveKey}` } };
     const bun = await measureServed(SERVE, env, "/v1/me", options);
     const deno = await measureServed(DENO_SERVE, env, "/v1/me", options);

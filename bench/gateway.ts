@@ -84,7 +84,7 @@ export const gatewayScenario: Scenario = {
         KEYGATE_DB: dbPath,
         KEYGATE_CONFIG: config,
         KEYGATE_UPSTREAM: upstream.url,
-        NOLOG: "1",
+        KEYGATE_ACCESS_LOG: "off",
       });
       try {
         gateway = measure(`${keygate.url}/bare`, { authorization: `Bearer ${liveKey}` });

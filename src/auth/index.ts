@@ -18,7 +18,7 @@ import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import type { EntitySelector } from "../config/gateway-config.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
-import { peerAddressOf } from "../http/peer-address.ts";
+import { peerAddressLookup } from "../http/peer-address.ts";
 import { findEntity, findUser } from "../projections/queries.ts";
 import { readCredential } from "./credentials.ts";
 import { type Identity, requireScopes, USER_SCOPES } from "./identity.ts";
@@ -175,15 +175,14 @@ export function keygateAuth(kg: Keygate, steps: readonly AuthenticatedStep[] = [
             // what its hooks use, and passing the whole object on would make it build all of
             // it (cookies included) for every request.
             //
-            // Elysia decides from a hook's source text whether to await it; this one is
-            // synchronous and written so that it reads as such (no "return f(" or "=> f("), which
-            // keeps the whole route synchronous (≈ 20 % of its served throughput).
+            // Elysia decides from a hook's source text *as transpiled* whether to await it: the
+            // words async/await, or "return f(" / "=> f(" anywhere in it. This one is
+            // synchronous and must read as such — no call right after a return or an arrow,
+            // not even one the transpiler makes by folding a variable into it (it did, and every
+            // authenticated request paid for an await).
             beforeHandle(context) {
               const { request, server, path, set } = context;
-              function address(): string {
-                const found = peerAddressOf(request, server);
-                return found ?? "unknown";
-              }
+              const address = peerAddressLookup(request, server);
               const identity = authenticate(kg, request.headers, requirement, address);
               (context as { identity: Identity }).identity = identity;
               const step = { request, method: request.method, path, set, requirement: required };

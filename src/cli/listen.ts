@@ -9,7 +9,8 @@ import { rememberPeer } from "../http/peer-address.ts";
 /** A listening server. */
 export interface Listening {
   port: number;
-  stop(): Promise<void> | void;
+  /** Stops accepting connections; resolves once the requests in flight have been answered. */
+  stop(): Promise<void>;
 }
 
 interface DenoServe {
@@ -29,8 +30,8 @@ export function listen(app: AnyElysia, port: number): Listening {
     app.listen(port);
     return {
       port: app.server?.port ?? port,
-      stop: () => {
-        void app.stop();
+      stop: async () => {
+        await app.stop();
       },
     };
   }

@@ -1,8 +1,9 @@
 /** `keygate serve`: start the HTTP server (running `init` first on an empty database). */
+import { setImmediate } from "node:timers";
 import type { Keygate } from "../app/keygate.ts";
 import { checkpointKey } from "../audit/checkpoint-key.ts";
 import { appendCheckpoint } from "../audit/checkpoints.ts";
-import { createApp } from "../http/app.ts";
+import { createApp, stdoutAccessLog } from "../http/app.ts";
 import { findPlatformEntity } from "../projections/queries.ts";
 import { LAST_USED_FLUSH_MS } from "../usage/last-used-tracker.ts";
 import { runInit } from "./init.ts";
@@ -14,10 +15,18 @@ export const KEY_INDEX_SYNC_MS = 100;
 /** How often expired idempotent results are swept (their data keys destroyed). */
 export const IDEMPOTENCY_SWEEP_MS = 60_000;
 
+/** How long a stop waits for the requests in flight before it exits anyway. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+/** Resolves after the current turn of the event loop and the callbacks it queued have run. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** Starts serving; resolves once the port is open. */
 export async function runServe(kg: Keygate): Promise<void> {
   if (!findPlatformEntity(kg.db)) runInit(kg, false);
-  const app = createApp(kg, process.env.NOLOG ? { accessLog: false } : {});
+  const accessLog = kg.config.accessLog ? stdoutAccessLog() : undefined;
+  const app = createApp(kg, { accessLog: accessLog ?? false });
   const server = listen(app, kg.config.port);
   const sync = setInterval(() => kg.keyIndex.sync(), KEY_INDEX_SYNC_MS);
   const flush = setInterval(() => kg.usage.flush(), LAST_USED_FLUSH_MS);
@@ -31,12 +40,21 @@ export async function runServe(kg: Keygate): Promise<void> {
     interval > 0
       ? setInterval(() => appendCheckpoint(kg.db.sql, key, kg.now()), interval * 1000)
       : undefined;
-  const stop = () => {
+  // On SIGINT/SIGTERM: stop accepting, let the requests in flight finish (an idempotent
+  // request's result is committed before its response goes out), write their access lines
+  // (queued a turn after each response), then flush last-used times and close the database.
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
     clearInterval(checkpoints);
     clearInterval(sync);
     clearInterval(flush);
     clearInterval(sweep);
-    void server.stop();
+    await Promise.race([server.stop(), sleep(SHUTDOWN_GRACE_MS)]);
+    await nextTurn();
+    await nextTurn();
+    accessLog?.flush();
     kg.close(); // flushes pending last-used times
     process.exit(0);
   };

@@ -212,6 +212,8 @@ export interface KeygateConfig {
     /** Seconds between `serve`'s checkpoints (0: none). */
     checkpointIntervalSeconds: number;
   };
+  /** Whether `serve` writes one JSON access-log line per request to stdout (`KEYGATE_ACCESS_LOG`). */
+  accessLog: boolean;
   /** `GET /metrics`: who may scrape it. */
   metrics: {
     enabled: boolean;
@@ -351,6 +353,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const metricsToken = env.KEYGATE_METRICS_TOKEN || undefined;
   if (metricsToken !== undefined && metricsToken.length < 16)
     throw new ConfigError("KEYGATE_METRICS_TOKEN: must be at least 16 characters");
+  const accessLog = env.KEYGATE_ACCESS_LOG || "stdout";
+  if (accessLog !== "stdout" && accessLog !== "off")
+    throw new ConfigError(`KEYGATE_ACCESS_LOG: "${accessLog}" is neither "stdout" nor "off"`);
   const resultsKey = env.KEYGATE_RESULTS_KEY || undefined;
   if (resultsKey !== undefined && !/^[0-9a-fA-F]{64}$/.test(resultsKey))
     throw new ConfigError("KEYGATE_RESULTS_KEY: must be 64 hexadecimal characters (32 bytes)");
@@ -400,6 +405,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       checkpointKeyPath: env.KEYGATE_CHECKPOINT_KEY || file.audit?.checkpoint_key_path,
       checkpointIntervalSeconds: file.audit?.checkpoint_interval_seconds ?? 3600,
     },
+    accessLog: accessLog === "stdout",
     metrics: {
       enabled: file.metrics?.enabled ?? true,
       allow: file.metrics?.allow ?? LOOPBACK,

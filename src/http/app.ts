@@ -10,6 +10,7 @@ import { metricsRoutes } from "../metrics/index.ts";
 import type { ScryptCost } from "../users/password.ts";
 import { healthRoutes } from "./health.ts";
 import {
+  type AccessLogEntry,
   type AccessLogger,
   type InternalErrorReporter,
   reportToStderr,
@@ -33,22 +34,27 @@ export interface AppOptions {
   accessLog?: AccessLogger | false;
 }
 
+/** An access logger that buffers its lines, and writes what it holds on `flush()`. */
+export type BufferedAccessLogger = AccessLogger & { flush(): void };
+
 /**
  * Access-log lines go to stdout in one write per turn of the event loop, not one per request:
- * under load that is one system call for many requests.
+ * under load that is one system call for many requests. `flush()` writes what is pending at
+ * once (at shutdown, so the last requests' lines are not lost).
  */
-function stdoutAccessLog(): AccessLogger {
+export function stdoutAccessLog(): BufferedAccessLogger {
   let pending: string[] = [];
-  return (entry) => {
-    if (pending.length === 0) {
-      setImmediate(() => {
-        const lines = pending;
-        pending = [];
-        process.stdout.write(lines.join(""));
-      });
-    }
+  const flush = () => {
+    if (pending.length === 0) return;
+    const lines = pending;
+    pending = [];
+    process.stdout.write(lines.join(""));
+  };
+  const log = (entry: AccessLogEntry) => {
+    if (pending.length === 0) setImmediate(flush);
     pending.push(`${JSON.stringify(entry)}\n`);
   };
+  return Object.assign(log, { flush });
 }
 
 /** Builds the Keygate HTTP app over an open core (no port: tests call `app.handle`). */

@@ -22,3 +22,14 @@ export function peerAddressOf(
 ): string | undefined {
   return server?.requestIP(request)?.address ?? peers.get(request);
 }
+
+/**
+ * A lookup of `request`'s peer address for later, `"unknown"` when the server cannot tell:
+ * the failed-auth limiter asks only when it has something to say about the address.
+ */
+export function peerAddressLookup(
+  request: Request,
+  server: PeerLookup | null | undefined,
+): () => string {
+  return () => peerAddressOf(request, server) ?? "unknown";
+}

@@ -57,6 +57,7 @@ describe("configuration", () => {
       },
       meAliases: [],
       audit: { checkpointKeyPath: undefined, checkpointIntervalSeconds: 3600 },
+      accessLog: true,
       metrics: { enabled: true, allow: ["127.0.0.1", "::1", "::ffff:127.0.0.1"], token: undefined },
     });
   });
@@ -134,6 +135,7 @@ describe("configuration", () => {
     expect(errorOf({ KEYGATE_CONFIG: param })).toContain("gateway.routes.0.entity.name");
     expect(errorOf({ KEYGATE_UPSTREAM: "ftp://x" })).toContain("KEYGATE_UPSTREAM");
     expect(errorOf({ KEYGATE_METRICS_TOKEN: "short" })).toContain("KEYGATE_METRICS_TOKEN");
+    expect(errorOf({ KEYGATE_ACCESS_LOG: "yes" })).toContain("KEYGATE_ACCESS_LOG");
   });
 
   test("credential schemes can be switched off and error codes renamed", () => {

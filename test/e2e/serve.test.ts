@@ -34,6 +34,47 @@ describe("keygate serve (as the README starts it)", () => {
     }
   });
 
+  test("access lines go to stdout, one JSON line per request, unless KEYGATE_ACCESS_LOG=off", async () => {
+    const db = join(tmp.dir, "access", "keygate.sqlite");
+    const accessLines = (output: string) =>
+      output.split("\n").filter((line) => line.startsWith("{") && line.includes('"request_id"'));
+    for (const [setting, expected] of [
+      ["stdout", 2],
+      ["off", 0],
+    ] as const) {
+      const server = await startServer({ KEYGATE_DB: db, KEYGATE_ACCESS_LOG: setting });
+      try {
+        await fetch(`${server.url}/healthz`);
+        await fetch(`${server.url}/v1/me`);
+      } finally {
+        await server.stop();
+      }
+      const lines = accessLines(server.output());
+      expect(lines).toHaveLength(expected);
+      if (expected > 0)
+        expect(lines.map((line) => JSON.parse(line).status).sort()).toEqual([200, 401]);
+    }
+  });
+
+  test("a KEYGATE_ACCESS_LOG that is neither stdout nor off stops the start", async () => {
+    const { cmd, cwd } = serveCommand();
+    const child = Bun.spawn(cmd, {
+      cwd,
+      env: {
+        ...process.env,
+        KEYGATE_CONFIG: "",
+        KEYGATE_ACCESS_LOG: "verbose",
+        KEYGATE_DB: join(tmp.dir, "bad-log", "k.sqlite"),
+      },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(await child.exited).toBe(1);
+    expect(await new Response(child.stderr).text()).toContain(
+      'KEYGATE_ACCESS_LOG: "verbose" is neither "stdout" nor "off"',
+    );
+  });
+
   test("a bad config file stops the start with a message naming the field", async () => {
     const config = join(tmp.dir, "bad-serve.json");
     writeFileSync(config, JSON.stringify({ port: -1 }));
