@@ -1,10 +1,13 @@
 /**
  * Auth scenario: authenticated `GET /v1/me` against a bare Elysia route, in the same run,
  * with wrk from a second process; then the same with BENCH_KEYS keys (default 1,000,000)
- * in the database, to show the hot path does not depend on how many keys exist.
+ * in the database, to show the hot path does not depend on how many keys exist. A second
+ * baseline, a bare route answering a copy of `/v1/me`'s body and headers, separates what the
+ * response itself costs Bun's server from what Keygate's work costs.
  */
-import { databaseWithKeys, unlimitedConfig } from "./fixtures.ts";
-import { BARE, measureServed, SERVE } from "./load.ts";
+import { join } from "node:path";
+import { BENCH_DIR, databaseWithKeys, unlimitedConfig } from "./fixtures.ts";
+import { BARE, captureShape, measureServed, SERVE } from "./load.ts";
 import type { Figure, Scenario } from "./main.ts";
 
 const MANY = Number(process.env.BENCH_KEYS ?? 1_000_000);
@@ -17,15 +20,17 @@ export const authScenario: Scenario = {
     const many = await databaseWithKeys("auth-many", MANY);
     // The limiter stays on (it is part of the hot path) with a limit wrk never reaches.
     const config = unlimitedConfig("auth-1k");
+    const shape = join(BENCH_DIR, "auth-1k", "me-shape.json");
+    const headers = { authorization: `Bearer ${few.liveKey}` };
     const bare = await measureServed(BARE, {}, "/bare");
     const me = await measureServed(
       SERVE,
       { KEYGATE_DB: few.dbPath, KEYGATE_CONFIG: config },
       "/v1/me",
-      {
-        headers: { authorization: `Bearer ${few.liveKey}` },
-      },
+      { headers },
+      captureShape(shape, "/v1/me", headers),
     );
+    const shaped = await measureServed(BARE, { SHAPE: shape }, "/shaped");
     const meMany = await measureServed(
       SERVE,
       { KEYGATE_DB: many.dbPath, KEYGATE_CONFIG: config },
@@ -36,12 +41,18 @@ export const authScenario: Scenario = {
     const baseline = (bare + bareAgain) / 2;
     return [
       { name: "bare Elysia GET (mean of before and after)", value: baseline, unit: "req/s" },
+      { name: "bare Elysia GET answering /v1/me's body and headers", value: shaped, unit: "req/s" },
       { name: "GET /v1/me, 1,000 keys", value: me, unit: "req/s" },
       {
         name: "  ratio to bare",
         value: (me / baseline) * 100,
         unit: "%",
         target: { value: 90, better: "higher" },
+      },
+      {
+        name: "  ratio to the bare route with /v1/me's response",
+        value: (me / shaped) * 100,
+        unit: "%",
       },
       { name: `GET /v1/me, ${MANY.toLocaleString("en-US")} keys`, value: meMany, unit: "req/s" },
       {

@@ -152,6 +152,25 @@ export const SERVE = ["bun", "src/cli/main.ts", "serve"];
 export const BARE = ["bun", "bench/bare-server.ts"];
 
 /**
+ * A `before` for {@link measureServed}: fetches `path` once and writes its JSON body and its
+ * headers (but the ones the server computes itself) to `file`, for the bare server's
+ * `GET /shaped` (env `SHAPE`).
+ */
+export function captureShape(file: string, path: string, headers: Record<string, string>) {
+  return async (url: string) => {
+    const response = await fetch(`${url}${path}`, { headers });
+    if (!response.ok) throw new Error(`${path} answered ${response.status}`);
+    const kept = [...response.headers].filter(
+      ([name]) => !["content-type", "content-length", "date"].includes(name),
+    );
+    writeFileSync(
+      file,
+      JSON.stringify({ body: await response.json(), headers: Object.fromEntries(kept) }),
+    );
+  };
+}
+
+/**
  * Starts a server, warms it up for two seconds, measures `path` with wrk and stops it.
  * `before` runs once the server is up (e.g. to record the result a replay run repeats).
  */

@@ -5,13 +5,26 @@
  * each swings by more than 3 %), and in process (`app.handle`, both apps in one process
  * taking turns for 15 rounds): there a request costs no network I/O, so the limiter's share
  * of its time is several times larger.
+ *
+ * The limiter's answer is five response headers, and Bun's server pays for each header it
+ * writes. So the served rounds also alternate a bare Elysia route answering a copy of
+ * `/v1/me`'s response with the limiter off and one answering it with the limiter on (the same
+ * body; its two headers, or its seven): what those five headers alone cost, with no limiter.
  */
+
+import { join } from "node:path";
 import { openKeygate } from "../src/app/keygate.ts";
 import { loadConfig } from "../src/config/config.ts";
 import { createApp } from "../src/http/app.ts";
 import { DEFAULT_POLICY } from "../src/ratelimit/policy.ts";
-import { benchConfig, databaseWithKeys, UNREACHED_LIMIT, unlimitedConfig } from "./fixtures.ts";
-import { measureServed, SERVE } from "./load.ts";
+import {
+  BENCH_DIR,
+  benchConfig,
+  databaseWithKeys,
+  UNREACHED_LIMIT,
+  unlimitedConfig,
+} from "./fixtures.ts";
+import { BARE, captureShape, measureServed, SERVE } from "./load.ts";
 import type { Figure, Scenario } from "./main.ts";
 
 const ROUNDS = 15;
@@ -67,19 +80,30 @@ export const rateLimitScenario: Scenario = {
 
     // Served, as clients see it: the two servers take turns, SERVED_ROUNDS each, and the
     // medians are compared (one run each swings by more than the effect measured).
-    const served = (config: string) =>
-      measureServed(SERVE, { KEYGATE_DB: dbPath, KEYGATE_CONFIG: config }, "/v1/me", {
-        headers,
-        seconds: 4,
-      });
+    const served = (config: string, shape: string) =>
+      measureServed(
+        SERVE,
+        { KEYGATE_DB: dbPath, KEYGATE_CONFIG: config },
+        "/v1/me",
+        { headers, seconds: 4 },
+        captureShape(shape, "/v1/me", headers),
+      );
+    const bareShaped = (shape: string) =>
+      measureServed(BARE, { SHAPE: shape }, "/shaped", { seconds: 4 });
     // The default limit (100/s) would refuse most of wrk's requests: raise it for this run.
     const onConfig = unlimitedConfig("ratelimit");
     const offConfig = benchConfig("ratelimit", "off.json", { rate_limits: { enabled: false } });
+    const onShape = join(BENCH_DIR, "ratelimit", "shape-on.json");
+    const offShape = join(BENCH_DIR, "ratelimit", "shape-off.json");
     const servedOn: number[] = [];
     const servedOff: number[] = [];
+    const bareOn: number[] = [];
+    const bareOff: number[] = [];
     for (let round = 0; round < SERVED_ROUNDS; round++) {
-      servedOff.push(await served(offConfig));
-      servedOn.push(await served(onConfig));
+      servedOff.push(await served(offConfig, offShape));
+      servedOn.push(await served(onConfig, onShape));
+      bareOff.push(await bareShaped(offShape));
+      bareOn.push(await bareShaped(onShape));
     }
 
     return [
@@ -105,6 +129,17 @@ export const rateLimitScenario: Scenario = {
         value: (1 - median(servedOn) / median(servedOff)) * 100,
         unit: "%",
         target: { value: 3, better: "lower" },
+      },
+      {
+        name: `bare route, /v1/me's response with the limiter off / on (median of ${SERVED_ROUNDS})`,
+        value: median(bareOff),
+        unit: "req/s",
+      },
+      { name: "  (limiter on)", value: median(bareOn), unit: "req/s" },
+      {
+        name: "  the five headers alone (throughput lost, no limiter)",
+        value: (1 - median(bareOn) / median(bareOff)) * 100,
+        unit: "%",
       },
     ] satisfies Figure[];
   },

@@ -13,4 +13,8 @@ describe("ids", () => {
     expect(encodeTime(62)).toBe("0000010");
     expect(newId("key", 5)).not.toBe(newId("key", 5));
   });
+  test("the time part is the given millisecond's, whatever id came before", () => {
+    for (const t of [62, 62, 0, 62, 1_800_000_000_000, 0])
+      expect(newId("req", t).slice(4, 11)).toBe(encodeTime(t));
+  });
 });

@@ -30,7 +30,15 @@ export function encodeTime(ms: number): string {
   return out;
 }
 
+// Ids minted in the same millisecond share their time part (every request gets an id).
+let lastMs = Number.NaN;
+let lastTime = "";
+
 /** A fresh id such as `key_0Wq9Rb2…`, ordered by creation time. */
 export function newId<P extends IdPrefix>(prefix: P, now: number = Date.now()): `${P}_${string}` {
-  return `${prefix}_${encodeTime(now)}${randomPart()}`;
+  if (now !== lastMs) {
+    lastMs = now;
+    lastTime = encodeTime(now);
+  }
+  return `${prefix}_${lastTime}${randomPart()}`;
 }

@@ -15,7 +15,8 @@ const escapeLabel = (value: string) =>
 
 /** The counters and the histogram. */
 export class Metrics {
-  readonly #requests = new Map<string, number>();
+  /** Counts by method, then route pattern, then status: no label text is built per request. */
+  readonly #requests = new Map<string, Map<string, Map<number, number>>>();
   readonly #authFailures = new Map<string, number>();
   #rateLimited = 0;
   #replays = 0;
@@ -25,8 +26,11 @@ export class Metrics {
 
   /** One answered request; `route` is the route's pattern (never the raw path). */
   request(method: string, route: string, status: number): void {
-    const key = `method="${escapeLabel(method)}",route="${escapeLabel(route)}",status="${status}"`;
-    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+    let routes = this.#requests.get(method);
+    if (!routes) this.#requests.set(method, (routes = new Map()));
+    let statuses = routes.get(route);
+    if (!statuses) routes.set(route, (statuses = new Map()));
+    statuses.set(status, (statuses.get(status) ?? 0) + 1);
   }
 
   /** One refused credential, by its (catalogue) error code. */
@@ -58,7 +62,12 @@ export class Metrics {
       "# HELP keygate_requests_total Requests answered, by method, route pattern and status.",
       "# TYPE keygate_requests_total counter",
     ];
-    for (const [labels, n] of this.#requests) lines.push(`keygate_requests_total{${labels}} ${n}`);
+    for (const [method, routes] of this.#requests)
+      for (const [route, statuses] of routes)
+        for (const [status, n] of statuses)
+          lines.push(
+            `keygate_requests_total{method="${escapeLabel(method)}",route="${escapeLabel(route)}",status="${status}"} ${n}`,
+          );
     lines.push(
       "# HELP keygate_auth_failures_total Credentials refused, by error code.",
       "# TYPE keygate_auth_failures_total counter",
