@@ -27,9 +27,15 @@ export class Metrics {
   /** One answered request; `route` is the route's pattern (never the raw path). */
   request(method: string, route: string, status: number): void {
     let routes = this.#requests.get(method);
-    if (!routes) this.#requests.set(method, (routes = new Map()));
+    if (!routes) {
+      routes = new Map();
+      this.#requests.set(method, routes);
+    }
     let statuses = routes.get(route);
-    if (!statuses) routes.set(route, (statuses = new Map()));
+    if (!statuses) {
+      statuses = new Map();
+      routes.set(route, statuses);
+    }
     statuses.set(status, (statuses.get(status) ?? 0) + 1);
   }
 
