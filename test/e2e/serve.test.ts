@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/keygate.ts";
+import { startPreset } from "../support/preset.ts";
 import { startServer } from "../support/server.ts";
 import { serveCommand } from "../support/target.ts";
 
@@ -53,6 +54,32 @@ describe("keygate serve (as the README starts it)", () => {
       expect(lines).toHaveLength(expected);
       if (expected > 0)
         expect(lines.map((line) => JSON.parse(line).status).sort()).toEqual([200, 401]);
+    }
+  });
+
+  test("SIGTERM lets a request in flight finish before the server exits", async () => {
+    const calmony = await startPreset("calmony", join(tmp.dir, "graceful"));
+    try {
+      let arrived: () => void = () => {};
+      const atUpstream = new Promise<void>((resolve) => {
+        arrived = resolve;
+      });
+      calmony.upstream.answer(async () => {
+        arrived();
+        await Bun.sleep(400);
+        return Response.json({ object: "payment", slow: true });
+      });
+      const inFlight = fetch(`${calmony.server.url}/v1/payments`, {
+        headers: { authorization: `Bearer ${calmony.live}` },
+      });
+      await atUpstream;
+      calmony.server.process.kill("SIGTERM");
+      const response = await inFlight;
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ object: "payment", slow: true });
+      expect(await calmony.server.process.exited).toBe(0);
+    } finally {
+      await calmony.stop();
     }
   });
 
