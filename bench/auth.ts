@@ -8,14 +8,11 @@
  */
 import { join } from "node:path";
 import { BENCH_DIR, databaseWithKeys, unlimitedConfig } from "./fixtures.ts";
-import { BARE, captureShape, measureServed, SERVE } from "./load.ts";
+import { BARE, captureShape, measureServed, median, SERVE } from "./load.ts";
 import type { Figure, Scenario } from "./main.ts";
 
 const MANY = Number(process.env.BENCH_KEYS ?? 1_000_000);
 const ROUNDS = 3;
-
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 /** The auth scenario. */
 export const authScenario: Scenario = {

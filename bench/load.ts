@@ -148,6 +148,10 @@ export function runWrk(url: string, options: WrkOptions = {}): WrkResult {
 
 /** Commands that start the two kinds of server the benchmarks load. */
 export const SERVE = ["bun", "src/cli/main.ts", "serve"];
+/** The middle value of alternating rounds (the upper one of an even count). */
+export const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+
 /** The bare Elysia baseline. */
 export const BARE = ["bun", "bench/bare-server.ts"];
 

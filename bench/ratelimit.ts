@@ -24,7 +24,7 @@ import {
   UNREACHED_LIMIT,
   unlimitedConfig,
 } from "./fixtures.ts";
-import { BARE, captureShape, measureServed, SERVE } from "./load.ts";
+import { BARE, captureShape, measureServed, median, SERVE } from "./load.ts";
 import type { Figure, Scenario } from "./main.ts";
 
 const ROUNDS = 15;
@@ -42,9 +42,6 @@ function appWith(dbPath: string, enabled: boolean) {
   const kg = openKeygate({ ...base, rateLimits });
   return { kg, app: createApp(kg, { accessLog: false }) };
 }
-
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 /** The rate-limit scenario. */
 export const rateLimitScenario: Scenario = {

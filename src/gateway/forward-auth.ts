@@ -18,7 +18,7 @@ import type { Keygate } from "../app/keygate.ts";
 import { authenticate, requirementObject } from "../auth/index.ts";
 import type { GatewayRoute } from "../config/gateway-config.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
-import { peerAddressOf } from "../http/peer-address.ts";
+import { peerAddressOrUnknown } from "../http/peer-address.ts";
 import {
   answerFailure,
   type InternalErrorReporter,
@@ -101,7 +101,7 @@ export function forwardAuthRoutes(
             "resource_missing",
             `No gateway route for ${original.method} ${original.path}.`,
           );
-        const peer = peerAddressOf(request, server) ?? "unknown";
+        const peer = peerAddressOrUnknown(request, server);
         const address = clientAddressOf(peer, request.headers, trustedProxies);
         const identity = authenticate(kg, request.headers, match.requirement, () => address);
         (context as { identity?: unknown }).identity = identity;

@@ -14,7 +14,7 @@ import type { Identity } from "../auth/identity.ts";
 import type { GatewayRoute } from "../config/gateway-config.ts";
 import { KeygateError, requestTooLarge } from "../errors/keygate-error.ts";
 import { keygateGuard } from "../http/guard.ts";
-import { peerAddressOf } from "../http/peer-address.ts";
+import { peerAddressOrUnknown } from "../http/peer-address.ts";
 import { rawBodyOf, readRawBody } from "../http/raw-body.ts";
 import { forgoRecording } from "../idempotency/index.ts";
 import {
@@ -120,7 +120,7 @@ export function gatewayRoutes(kg: Keygate) {
       route.method,
       route.path,
       ({ request, set, server, identity }) => {
-        const address = forwardedFor ? (peerAddressOf(request, server) ?? "unknown") : undefined;
+        const address = forwardedFor ? peerAddressOrUnknown(request, server) : undefined;
         return proxy(kg, upstream, request, identity, set, address);
       },
       {

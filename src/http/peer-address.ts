@@ -23,13 +23,21 @@ export function peerAddressOf(
   return server?.requestIP(request)?.address ?? peers.get(request);
 }
 
+/** {@link peerAddressOf}, or `"unknown"` when the server cannot tell (one bucket for such clients). */
+export function peerAddressOrUnknown(
+  request: Request,
+  server: PeerLookup | null | undefined,
+): string {
+  return peerAddressOf(request, server) ?? "unknown";
+}
+
 /**
- * A lookup of `request`'s peer address for later, `"unknown"` when the server cannot tell:
- * the failed-auth limiter asks only when it has something to say about the address.
+ * {@link peerAddressOrUnknown}, looked up later: the failed-auth limiter asks only when it has
+ * something to say about the address.
  */
 export function peerAddressLookup(
   request: Request,
   server: PeerLookup | null | undefined,
 ): () => string {
-  return () => peerAddressOf(request, server) ?? "unknown";
+  return () => peerAddressOrUnknown(request, server);
 }
