@@ -8,6 +8,7 @@ import { gatewayRoutes } from "../gateway/index.ts";
 import { idempotencyPlugin } from "../idempotency/index.ts";
 import { metricsRoutes } from "../metrics/index.ts";
 import type { ScryptCost } from "../users/password.ts";
+import { bodyLimits } from "./body-limits.ts";
 import { healthRoutes } from "./health.ts";
 import {
   type AccessLogEntry,
@@ -96,6 +97,7 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
         },
       }),
     )
+    .use(bodyLimits(kg.config.gateway.maxBodyBytes))
     .use(idempotencyPlugin(kg, options.reportInternal))
     .use(healthRoutes(kg))
     .use(metricsRoutes(kg))

@@ -23,3 +23,8 @@ export async function readRawBody(request: Request, limit: number): Promise<Uint
 export function rawBodyOf(request: Request): Uint8Array | undefined {
   return rawBodies.get(request);
 }
+
+/** A JSON body's bytes parsed (an empty body is no body). */
+export function parseJsonBytes(bytes: Uint8Array): unknown {
+  return bytes.length === 0 ? undefined : JSON.parse(new TextDecoder().decode(bytes));
+}

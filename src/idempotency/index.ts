@@ -19,7 +19,7 @@ import type { AuthenticatedStep } from "../auth/index.ts";
 import type { IdempotencyConfig } from "../config/config.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { eventMetadata } from "../http/event-metadata.ts";
-import { rawBodyOf, readRawBody } from "../http/raw-body.ts";
+import { parseJsonBytes, rawBodyOf, readRawBody } from "../http/raw-body.ts";
 import {
   answerFailure,
   type InternalErrorReporter,
@@ -140,7 +140,7 @@ export function forgoRecording(request: Request): void {
  */
 async function parseBody(bytes: Uint8Array, contentType: string): Promise<unknown> {
   const type = contentType.toLowerCase();
-  if (type.includes("json")) return JSON.parse(new TextDecoder().decode(bytes));
+  if (type.includes("json")) return parseJsonBytes(bytes);
   if (type === "") {
     const text = new TextDecoder().decode(bytes);
     try {

@@ -57,6 +57,31 @@ describe("keygate serve (as the README starts it)", () => {
     }
   });
 
+  test("bodies over 1 MiB get 413 and bodies nested thousands deep get 400, in the envelope", async () => {
+    const server = await startServer({ KEYGATE_DB: join(tmp.dir, "bodies", "keygate.sqlite") });
+    try {
+      const live = server.startupOutput.match(/live: (sk_live_\w+)/)?.[1];
+      const post = (body: string) =>
+        fetch(`${server.url}/v1/api-keys`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${live}`, "content-type": "application/json" },
+          body,
+        });
+      const large = await post(JSON.stringify({ name: "x".repeat(2 * 1024 * 1024), scopes: [] }));
+      expect(large.status).toBe(413);
+      expect(((await large.json()) as { error: { code: string } }).error.code).toBe(
+        "request_too_large",
+      );
+      const deep = await post(`{"name":${"[".repeat(100_000)}${"]".repeat(100_000)}}`);
+      expect(deep.status).toBe(400);
+      expect(((await deep.json()) as { error: { message: string } }).error.message).toContain(
+        "deeper than 32 levels",
+      );
+    } finally {
+      await server.stop();
+    }
+  });
+
   test("SIGTERM lets a request in flight finish before the server exits", async () => {
     const calmony = await startPreset("calmony", join(tmp.dir, "graceful"));
     try {

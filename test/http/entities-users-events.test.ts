@@ -180,6 +180,25 @@ describe("/v1/events", () => {
     expect(next.body.data[0].hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  test("after and limit are whole numbers in range; a bad one is 400 naming it", async () => {
+    const { call, live } = setup();
+    for (const [query, param] of [
+      ["after=-1", "after"],
+      ["after=1.5", "after"],
+      ["limit=0", "limit"],
+      ["limit=1001", "limit"],
+      ["limit=ten", "limit"],
+    ] as const) {
+      const reply = await call("GET", `/v1/events?${query}`, { key: live });
+      expect([reply.status, codeOf(reply), reply.body.error.param]).toEqual([
+        400,
+        "invalid_request",
+        param,
+      ]);
+      expect(reply.body.error.message).toStartWith(param);
+    }
+  });
+
   test("a user's password hash never leaves the server", async () => {
     const { call, live, partner } = setup();
     await call("POST", "/v1/users", {

@@ -8,6 +8,7 @@ import { eventObjectOf } from "../../projections/queries.ts";
 import type { EventRow } from "../../store/event-store.ts";
 import { eventFromRow } from "../../store/event-store.ts";
 import { keygateGuard } from "../guard.ts";
+import { QueryInteger, queryInteger } from "../query-integer.ts";
 
 const SUBTREE_EVENTS = `WITH subtree AS (
     SELECT id FROM entities WHERE path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/')
@@ -22,8 +23,8 @@ export function eventRoutes(kg: Keygate) {
   return new Elysia({ name: "keygate/routes/events", normalize: false }).use(keygateGuard(kg)).get(
     "/v1/events",
     ({ query, identity }) => {
-      const limit = query.limit ?? 100;
-      const after = query.after ?? 0;
+      const limit = queryInteger(query.limit, "limit", 1, 1000, 100);
+      const after = queryInteger(query.after, "after", 0, Number.MAX_SAFE_INTEGER, 0);
       const root = identity.entity.path.length === 1;
       const rows = root
         ? kg.db.sql
@@ -44,8 +45,8 @@ export function eventRoutes(kg: Keygate) {
       scopes: ["events:read"],
       query: t.Object(
         {
-          after: t.Optional(t.Numeric({ minimum: 0 })),
-          limit: t.Optional(t.Numeric({ minimum: 1, maximum: 1000 })),
+          after: t.Optional(QueryInteger),
+          limit: t.Optional(QueryInteger),
         },
         { additionalProperties: false },
       ),
