@@ -24,10 +24,11 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /** Starts serving; resolves once the port is open. */
 export async function runServe(kg: Keygate): Promise<void> {
-  if (!findPlatformEntity(kg.db)) runInit(kg, false);
   const accessLog = kg.config.accessLog ? stdoutAccessLog() : undefined;
   const app = createApp(kg, { accessLog: accessLog ?? false });
+  // The port first: a start that cannot listen must not have created (and shown) keys.
   const server = listen(app, kg.config.port);
+  if (!findPlatformEntity(kg.db)) runInit(kg, false);
   const sync = setInterval(() => kg.keyIndex.sync(), KEY_INDEX_SYNC_MS);
   const flush = setInterval(() => kg.usage.flush(), LAST_USED_FLUSH_MS);
   kg.idempotency.sweep();

@@ -108,6 +108,40 @@ describe("keygate serve (as the README starts it)", () => {
     }
   });
 
+  test("a port another server holds stops the start, before any key is made; the first server keeps every request", async () => {
+    const first = await startServer({ KEYGATE_DB: join(tmp.dir, "port-a", "keygate.sqlite") });
+    try {
+      const port = new URL(first.url).port;
+      const { cmd, cwd } = serveCommand();
+      const second = Bun.spawn(cmd, {
+        cwd,
+        env: {
+          ...process.env,
+          KEYGATE_CONFIG: "",
+          KEYGATE_PORT: port,
+          KEYGATE_DB: join(tmp.dir, "port-b", "keygate.sqlite"),
+        },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      expect(await second.exited).toBe(1);
+      expect(await new Response(second.stderr).text()).toContain(
+        `KEYGATE_PORT ${port} is in use by another process`,
+      );
+      expect(await new Response(second.stdout).text()).not.toMatch(/sk_(live|test)_/);
+      // Nothing shares the port: every request reaches the first server's database.
+      const live = first.startupOutput.match(/live: (sk_live_\w+)/)?.[1];
+      for (let i = 0; i < 20; i++) {
+        const me = await fetch(`${first.url}/v1/me`, {
+          headers: { authorization: `Bearer ${live}` },
+        });
+        expect(me.status).toBe(200);
+      }
+    } finally {
+      await first.stop();
+    }
+  });
+
   test("a KEYGATE_ACCESS_LOG that is neither stdout nor off stops the start", async () => {
     const { cmd, cwd } = serveCommand();
     const child = Bun.spawn(cmd, {
