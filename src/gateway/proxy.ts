@@ -137,6 +137,15 @@ export type UpstreamOutcome =
   | { kind: "timeout" }
   | { kind: "refused"; error: KeygateError };
 
+/**
+ * Whether this runtime's fetch decodes gzip and br bodies with no way to turn it off, yet keeps
+ * their `Content-Encoding` and `Content-Length` (Deno: denoland/deno#12291, #35124). Passed on,
+ * such a body would reach the client decoded but labelled encoded. The one request under which
+ * Deno leaves a body as sent is `Accept-Encoding: identity`, so on Deno the upstream is asked
+ * for that; Deno's server then compresses for the client itself when the client accepts it.
+ */
+const FETCH_ALWAYS_DECODES = "Deno" in globalThis;
+
 /** Sends the request upstream; never throws. Bodies are not decompressed on the way back. */
 export async function sendUpstream(
   url: string,
@@ -150,6 +159,7 @@ export async function sendUpstream(
     timedOut = true;
     abort.abort();
   }, init.timeoutMs);
+  if (FETCH_ALWAYS_DECODES) init.headers.set("accept-encoding", "identity");
   try {
     const response = await fetch(url, {
       method: init.method,
