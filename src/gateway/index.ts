@@ -21,9 +21,9 @@ import {
   identityHeadersOf,
   limitedBody,
   sendUpstream,
-  stripHopByHop,
   type UpstreamOutcome,
   upstreamHeaders,
+  withoutHopByHop,
 } from "./proxy.ts";
 
 const NEVER_DELIVERED = new Set([
@@ -99,14 +99,18 @@ async function proxy(
     forgoRecording(request);
     throw upstreamFailure(outcome);
   }
-  const { response } = outcome;
-  stripHopByHop(response.headers);
-  return response;
+  return withoutHopByHop(outcome.response);
 }
 
 /** Whether a route reads its body before the handler (to select its entity from it). */
 function readsBody(route: GatewayRoute): boolean {
   return route.entity?.from === "body";
+}
+
+/** The gateway routes as `"METHOD /pattern"`: they stream request bodies on (none without an upstream). */
+export function streamedGatewayRoutes(kg: Keygate): Set<string> {
+  const { upstream, routes } = kg.config.gateway;
+  return new Set(upstream ? routes.map((route) => `${route.method} ${route.path}`) : []);
 }
 
 /** The gateway routes, mounted on the app after Keygate's own. */

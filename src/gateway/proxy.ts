@@ -105,14 +105,25 @@ export function upstreamHeaders(inbound: Headers, forwarded: ForwardedFor): Head
 }
 
 /**
- * The upstream response's headers as the client gets them: hop-by-hop ones removed, in place
- * (the response itself is passed on, so its body streams through untouched).
+ * The upstream response as the client gets it: hop-by-hop headers removed. In place where the
+ * runtime lets a fetched response's headers change (Bun), so the response is passed on with
+ * its body streaming through untouched; where they are immutable (Deno), on a new response
+ * around the same body stream.
  */
-export function stripHopByHop(headers: Headers): void {
-  const connection = connectionTokens(headers);
+export function withoutHopByHop(response: Response): Response {
+  const connection = connectionTokens(response.headers);
   const drop: string[] = [];
-  for (const name of headers.keys()) if (isHopByHop(name, connection)) drop.push(name);
-  for (const name of drop) headers.delete(name);
+  for (const name of response.headers.keys()) if (isHopByHop(name, connection)) drop.push(name);
+  if (drop.length === 0) return response;
+  try {
+    for (const name of drop) response.headers.delete(name);
+    return response;
+  } catch {
+    const headers = new Headers(response.headers);
+    for (const name of drop) headers.delete(name);
+    const { status, statusText, body } = response;
+    return new Response(body, { status, statusText, headers });
+  }
 }
 
 /** A request body as a stream that fails with 413 past `limit` bytes. */

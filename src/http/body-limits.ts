@@ -2,8 +2,9 @@
  * Limits every request body must keep, on every route, before anything reads it whole:
  *
  * - **size**: a body over `limit` bytes (`gateway.max_body_bytes`, 1 MiB by default) is
- *   refused with 413 `request_too_large` — on its `Content-Length` before a byte is read, and
- *   a JSON body sent without one (chunked) is read here, never past the limit;
+ *   refused with 413 `request_too_large` — on its `Content-Length` before a byte is read; a
+ *   body sent without one (chunked) is read here, never past the limit, unless its route
+ *   streams it on (a gateway route, which counts the bytes as it forwards them);
  * - **depth**: a parsed body nesting arrays and objects deeper than {@link MAX_BODY_DEPTH} is
  *   refused with 400 `invalid_request` before it is validated. No Keygate body nests more
  *   than three levels, and a body nested thousands deep exhausts the stack of whatever walks
@@ -11,7 +12,7 @@
  */
 import { Elysia } from "elysia";
 import { invalidRequest, requestTooLarge } from "../errors/keygate-error.ts";
-import { parseJsonBytes, readRawBody } from "./raw-body.ts";
+import { parseRawBody, readRawBody } from "./raw-body.ts";
 
 /** How deep arrays and objects may nest in a request body. */
 export const MAX_BODY_DEPTH = 32;
@@ -28,22 +29,22 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
-const isJson = (contentType: string) => contentType.toLowerCase().includes("json");
-
-/** The body-limits plugin; mount it before anything that parses bodies. */
-export function bodyLimits(limit: number) {
+/**
+ * The body-limits plugin; mount it before anything that parses bodies. `streamed`: the routes
+ * (`"METHOD /pattern"`) that read their own bodies as streams.
+ */
+export function bodyLimits(limit: number, streamed: ReadonlySet<string> = new Set()) {
   return (
     new Elysia({ name: "keygate/body-limits" })
-      .onParse({ as: "global" }, ({ request }, contentType) => {
+      .onParse({ as: "global" }, ({ request, route }, contentType) => {
         const declared = request.headers.get("content-length");
         if (declared !== null) {
           if (Number(declared) > limit) throw requestTooLarge(limit);
           return undefined;
         }
-        // Chunked: nothing says how long it is. A JSON body is read here, up to the limit; any
-        // other (a gateway route's stream) is left to the route, which counts as it forwards.
-        if (!request.body || !isJson(contentType)) return undefined;
-        return readRawBody(request, limit).then(parseJsonBytes);
+        // Chunked: nothing says how long it is, so it is read here, up to the limit.
+        if (!request.body || streamed.has(`${request.method} ${route}`)) return undefined;
+        return readRawBody(request, limit).then((bytes) => parseRawBody(bytes, contentType));
       })
       // Transform hooks run after parsing and before validation.
       .onTransform({ as: "global" }, ({ body }) => {

@@ -24,7 +24,29 @@ export function rawBodyOf(request: Request): Uint8Array | undefined {
   return rawBodies.get(request);
 }
 
-/** A JSON body's bytes parsed (an empty body is no body). */
-export function parseJsonBytes(bytes: Uint8Array): unknown {
-  return bytes.length === 0 ? undefined : JSON.parse(new TextDecoder().decode(bytes));
+/**
+ * Parses body bytes the way Elysia's own parsers would have: JSON, URL-encoded and multipart
+ * forms, text; with no type, JSON if it parses, else text; anything else stays bytes. An empty
+ * body is no body (undefined).
+ */
+export async function parseRawBody(bytes: Uint8Array, contentType: string): Promise<unknown> {
+  if (bytes.length === 0) return undefined;
+  const type = contentType.toLowerCase();
+  if (type.includes("json")) return JSON.parse(new TextDecoder().decode(bytes));
+  if (type === "") {
+    const text = new TextDecoder().decode(bytes);
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  if (type.startsWith("application/x-www-form-urlencoded"))
+    return Object.fromEntries(new URLSearchParams(new TextDecoder().decode(bytes)));
+  if (type.startsWith("multipart/form-data"))
+    return Object.fromEntries(
+      await new Response(bytes, { headers: { "content-type": contentType } }).formData(),
+    );
+  if (type.startsWith("text/")) return new TextDecoder().decode(bytes);
+  return bytes.buffer;
 }

@@ -19,7 +19,7 @@ import type { AuthenticatedStep } from "../auth/index.ts";
 import type { IdempotencyConfig } from "../config/config.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { eventMetadata } from "../http/event-metadata.ts";
-import { parseJsonBytes, rawBodyOf, readRawBody } from "../http/raw-body.ts";
+import { parseRawBody, rawBodyOf, readRawBody } from "../http/raw-body.ts";
 import {
   answerFailure,
   type InternalErrorReporter,
@@ -134,31 +134,6 @@ export function forgoRecording(request: Request): void {
   run.ticket.release();
 }
 
-/**
- * Parses body bytes the way Elysia's own parsers would have: JSON, URL-encoded and multipart
- * forms, text; with no type, JSON if it parses, else text; anything else stays bytes.
- */
-async function parseBody(bytes: Uint8Array, contentType: string): Promise<unknown> {
-  const type = contentType.toLowerCase();
-  if (type.includes("json")) return parseJsonBytes(bytes);
-  if (type === "") {
-    const text = new TextDecoder().decode(bytes);
-    try {
-      return JSON.parse(text);
-    } catch {
-      return text;
-    }
-  }
-  if (type.startsWith("application/x-www-form-urlencoded"))
-    return Object.fromEntries(new URLSearchParams(new TextDecoder().decode(bytes)));
-  if (type.startsWith("multipart/form-data"))
-    return Object.fromEntries(
-      await new Response(bytes, { headers: { "content-type": contentType } }).formData(),
-    );
-  if (type.startsWith("text/")) return new TextDecoder().decode(bytes);
-  return bytes.buffer;
-}
-
 type ResponseSet = { status?: number | string; headers: Record<string, unknown> };
 
 /** What the client is about to receive, as bytes, the way Elysia would have sent it. */
@@ -222,7 +197,7 @@ export function idempotencyPlugin(
         if (!methods.has(request.method) || !request.headers.has("idempotency-key")) return;
         // The body is read whole to fingerprint it: never more than the configured limit.
         const bytes = await readRawBody(request, bodyLimit);
-        return bytes.length === 0 ? undefined : parseBody(bytes, contentType);
+        return parseRawBody(bytes, contentType);
       })
       // Elysia decides from a hook's source text whether to await it. This one answers an
       // admitted request with a promise but is written not to read as awaiting anything (no

@@ -190,6 +190,25 @@ test("a streamed body without Content-Length is cut off at the limit: 413, the u
   expect(upstream.calls.filter((c) => c.body.length > 0)).toHaveLength(0);
 });
 
+test("a gateway route reads its streamed body itself, after authentication: no key is 401, not 413", async () => {
+  const { app } = gatewayApp({ max_body_bytes: 1024 });
+  const response = await app.handle(
+    new Request("http://localhost/links", {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream" },
+      body: new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new Uint8Array(4096));
+          controller.close();
+        },
+      }),
+      duplex: "half",
+    } as RequestInit),
+  );
+  expect(response.status).toBe(401);
+  expect(upstream.calls).toHaveLength(0);
+});
+
 test("any route: a body read for its Idempotency-Key is refused past the limit", async () => {
   const { call, live } = gatewayApp({ max_body_bytes: 64 });
   const reply = await call("POST", "/v1/api-keys", {

@@ -1,6 +1,6 @@
 /** The gateway's header rules (RFC 9110 hop-by-hop, credentials, identity, X-Forwarded-For). */
-import { expect, test } from "bun:test";
-import { identityHeaders, stripHopByHop, upstreamHeaders } from "../../src/gateway/proxy.ts";
+import { describe, expect, test } from "bun:test";
+import { identityHeaders, upstreamHeaders, withoutHopByHop } from "../../src/gateway/proxy.ts";
 
 const identity = identityHeaders("key_1", { id: "ent_b", path: ["ent_a", "ent_b"] }, false, [
   "links:read",
@@ -42,17 +42,49 @@ test("upstream headers: identity set, credentials and hop-by-hop gone, X-Forward
   expect(without.get("x-forwarded-for")).toBe("203.0.113.1");
 });
 
-test("downstream: hop-by-hop headers and those Connection names are removed in place", () => {
-  const headers = new Headers({
-    connection: "keep-alive, x-internal",
-    "keep-alive": "timeout=5",
-    "x-internal": "secret",
-    "content-type": "application/json",
-    "x-custom": "kept",
+describe("downstream: hop-by-hop headers and those Connection names are removed", () => {
+  const upstreamAnswer = () =>
+    new Response("body", {
+      status: 201,
+      statusText: "Made",
+      headers: {
+        connection: "keep-alive, x-internal",
+        "keep-alive": "timeout=5",
+        "x-internal": "secret",
+        "content-type": "application/json",
+        "x-custom": "kept",
+      },
+    });
+  const kept = { "content-type": "application/json", "x-custom": "kept" };
+
+  test("in place when the headers can change: the same response goes on", () => {
+    const response = upstreamAnswer();
+    expect(withoutHopByHop(response)).toBe(response);
+    expect(Object.fromEntries(response.headers)).toEqual(kept);
   });
-  stripHopByHop(headers);
-  expect(Object.fromEntries(headers)).toEqual({
-    "content-type": "application/json",
-    "x-custom": "kept",
+
+  test("on a copy with the same status and body when they cannot (Deno's fetch responses)", async () => {
+    const response = upstreamAnswer();
+    const immutable = new Proxy(response.headers, {
+      get(target, name) {
+        if (name === "delete")
+          return () => {
+            throw new TypeError("Cannot change headers: headers are immutable");
+          };
+        const value = Reflect.get(target, name);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    Object.defineProperty(response, "headers", { value: immutable });
+    const passed = withoutHopByHop(response);
+    expect(passed).not.toBe(response);
+    expect([passed.status, passed.statusText]).toEqual([201, "Made"]);
+    expect(Object.fromEntries(passed.headers)).toEqual(kept);
+    expect(await passed.text()).toBe("body");
+  });
+
+  test("a response with nothing to remove goes on as it is", () => {
+    const response = new Response("x", { headers: { "x-custom": "kept" } });
+    expect(withoutHopByHop(response)).toBe(response);
   });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { MAX_BODY_DEPTH, nestsDeeperThan } from "../../src/http/body-limits.ts";
+import { Elysia } from "elysia";
+import { bodyLimits, MAX_BODY_DEPTH, nestsDeeperThan } from "../../src/http/body-limits.ts";
+import { requestContext } from "../../src/http/request-context.ts";
 import { codeOf, readReply, testApp } from "../support/http.ts";
 
 /** `depth` arrays, one inside the other, around `inner`. */
@@ -71,11 +73,55 @@ describe("request bodies on every route", () => {
     );
     expect([declared.status, codeOf(declared)]).toEqual([413, "request_too_large"]);
     expect(kg.keyIndex.size).toBe(keysBefore);
+    // Whatever its type: a chunked text body is read no further than the limit either.
+    const chunk = new TextEncoder().encode("x".repeat(48));
+    const text = await readReply(
+      await app.handle(
+        new Request("http://localhost/v1/api-keys", {
+          method: "POST",
+          headers: { authorization: `Bearer ${live}`, "content-type": "text/plain" },
+          body: new ReadableStream<Uint8Array>({
+            start(controller) {
+              for (let i = 0; i < 4; i++) controller.enqueue(chunk);
+              controller.close();
+            },
+          }),
+          duplex: "half",
+        } as RequestInit),
+      ),
+    );
+    expect([text.status, codeOf(text)]).toEqual([413, "request_too_large"]);
     // Under the limit, the same route works.
     const small = await call("POST", "/v1/api-keys", {
       key: live,
       body: { name: "ok", scopes: ["links:read"] },
     });
     expect(small.status).toBe(200);
+  });
+
+  test("a route that streams its body on (a gateway route) is left to read it itself", async () => {
+    const app = new Elysia()
+      .use(requestContext({}, () => {}))
+      .use(bodyLimits(64, new Set(["POST /stream"])))
+      .post("/stream", ({ request }) => ({ untouched: !request.bodyUsed }), { parse: () => null })
+      .post("/read", () => ({ read: true }), { parse: () => null });
+    const chunked = (path: string) =>
+      app.handle(
+        new Request(`http://localhost${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/octet-stream" },
+          body: new ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.enqueue(new Uint8Array(200));
+              controller.close();
+            },
+          }),
+          duplex: "half",
+        } as RequestInit),
+      );
+    const streamed = await chunked("/stream");
+    expect([streamed.status, await streamed.json()]).toEqual([200, { untouched: true }]);
+    const read = await readReply(await chunked("/read"));
+    expect([read.status, codeOf(read)]).toEqual([413, "request_too_large"]);
   });
 });
