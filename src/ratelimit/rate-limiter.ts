@@ -50,29 +50,37 @@ export class RateLimiter {
     return this.#store;
   }
 
-  /** Decides whether `subject` may make one more request under `policies`, counting it if so. */
+  /**
+   * Decides whether `subject` may make one more request under `policies`, counting it if so.
+   *
+   * The loops are indexed on purpose: `for…of` over a frozen policy list (rateLimitStep's
+   * per-key lists are frozen) made JSC throw this function's optimised code away on every
+   * call (an out-of-bounds speculation failure, recompiled again and again), which cost the
+   * authenticated request path more than the limiter's own work.
+   */
   check(subject: string, policies: readonly RateLimitPolicy[]): RateLimitDecision {
     const nowMs = this.#now().getTime();
+    const count = policies.length;
     const states: PolicyState[] = [];
     const counters: string[] = [];
     let allowed = true;
-    for (const policy of policies) {
+    for (let i = 0; i < count; i++) {
+      const policy = policies[i] as RateLimitPolicy;
       const counter = `${subject}|${policy.name}`;
       const state = this.#state(counter, policy, nowMs);
       states.push(state);
       counters.push(counter);
-      allowed &&= state.allowed;
+      if (!state.allowed) allowed = false;
     }
-    if (allowed) {
-      states.forEach((state, i) => {
+    let tightest = states[0] as PolicyState;
+    for (let i = 0; i < count; i++) {
+      const state = states[i] as PolicyState;
+      if (allowed) {
         const windowMs = state.policy.windowSeconds * 1000;
         const window = Math.floor(nowMs / windowMs);
         // Kept until the end of the next window: a sliding window still reads it then.
         this.#store.increment(counters[i] as string, window, (window + 2) * windowMs);
-      });
-    }
-    let tightest = states[0] as PolicyState;
-    for (const state of states) {
+      }
       const tighter = allowed
         ? state.remaining < tightest.remaining
         : state.retryAfterSeconds > tightest.retryAfterSeconds;

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { InMemoryCounterStore } from "../../src/ratelimit/counter-store.ts";
 import {
   compilePathPattern,
@@ -162,5 +163,26 @@ describe("route policies", () => {
     expect(routes.matching("GET", "/ecom/v1/checkout/lnk_1/x")).toEqual([]);
     expect(routes.matching("GET", "/admin/a/b").map((p) => p.name)).toEqual(["all"]);
     expect(compilePathPattern("/a.b").test("/aXb")).toBe(false);
+  });
+});
+
+describe("the hot path", () => {
+  test("checking against a frozen policy list keeps its optimised code (JSC does not recompile it again and again)", () => {
+    // A for…of over a frozen list made JSC discard check()'s optimised code on every call: by
+    // 100,000 calls it had been compiled eight times. Once (or twice) is healthy. A fresh
+    // process, so that other tests' calls do not count.
+    const limiter = join(import.meta.dir, "../../src/ratelimit");
+    const script = `
+      import { numberOfDFGCompiles } from "bun:jsc";
+      import { InMemoryCounterStore } from "${limiter}/counter-store.ts";
+      import { DEFAULT_POLICY } from "${limiter}/policy.ts";
+      import { RateLimiter } from "${limiter}/rate-limiter.ts";
+      const limiter = new RateLimiter(new InMemoryCounterStore(), () => new Date());
+      const policies = Object.freeze([{ ...DEFAULT_POLICY, limit: 1e9 }]);
+      for (let i = 0; i < 100_000; i++) limiter.check("key_hot", policies);
+      console.log(numberOfDFGCompiles(RateLimiter.prototype.check));`;
+    const run = Bun.spawnSync([process.execPath, "-e", script]);
+    expect(run.exitCode).toBe(0);
+    expect(Number(run.stdout.toString().trim())).toBeLessThanOrEqual(2);
   });
 });
