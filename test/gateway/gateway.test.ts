@@ -4,7 +4,7 @@
  * records what it receives.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { codeOf, testAppPerTest } from "../support/http.ts";
+import { chunkedPost, codeOf, testAppPerTest } from "../support/http.ts";
 import { echo, startUpstream } from "../support/upstream.ts";
 
 const upstream = startUpstream();
@@ -169,19 +169,12 @@ describe("proxying", () => {
 test("a streamed body without Content-Length is cut off at the limit: 413, the upstream acts on nothing", async () => {
   const { app, live } = gatewayApp({ max_body_bytes: 1024 });
   const chunk = new Uint8Array(512).fill(120);
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (let i = 0; i < 8; i++) controller.enqueue(chunk);
-      controller.close();
-    },
-  });
   const response = await app.handle(
-    new Request("http://localhost/links", {
-      method: "POST",
-      headers: { authorization: `Bearer ${live}`, "content-type": "application/octet-stream" },
-      body,
-      duplex: "half",
-    } as RequestInit),
+    chunkedPost(
+      "http://localhost/links",
+      { authorization: `Bearer ${live}`, "content-type": "application/octet-stream" },
+      Array(8).fill(chunk),
+    ),
   );
   expect(response.status).toBe(413);
   expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
@@ -193,17 +186,9 @@ test("a streamed body without Content-Length is cut off at the limit: 413, the u
 test("a gateway route reads its streamed body itself, after authentication: no key is 401, not 413", async () => {
   const { app } = gatewayApp({ max_body_bytes: 1024 });
   const response = await app.handle(
-    new Request("http://localhost/links", {
-      method: "POST",
-      headers: { "content-type": "application/octet-stream" },
-      body: new ReadableStream<Uint8Array>({
-        start(controller) {
-          controller.enqueue(new Uint8Array(4096));
-          controller.close();
-        },
-      }),
-      duplex: "half",
-    } as RequestInit),
+    chunkedPost("http://localhost/links", { "content-type": "application/octet-stream" }, [
+      new Uint8Array(4096),
+    ]),
   );
   expect(response.status).toBe(401);
   expect(upstream.calls).toHaveLength(0);

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
 import { bodyLimits, MAX_BODY_DEPTH, nestsDeeperThan } from "../../src/http/body-limits.ts";
 import { requestContext } from "../../src/http/request-context.ts";
-import { codeOf, readReply, testApp } from "../support/http.ts";
+import { chunkedPost, codeOf, readReply, testApp } from "../support/http.ts";
 
 /** `depth` arrays, one inside the other, around `inner`. */
 const nested = (depth: number, inner = "") => "[".repeat(depth) + inner + "]".repeat(depth);
@@ -77,17 +77,11 @@ describe("request bodies on every route", () => {
     const chunk = new TextEncoder().encode("x".repeat(48));
     const text = await readReply(
       await app.handle(
-        new Request("http://localhost/v1/api-keys", {
-          method: "POST",
-          headers: { authorization: `Bearer ${live}`, "content-type": "text/plain" },
-          body: new ReadableStream<Uint8Array>({
-            start(controller) {
-              for (let i = 0; i < 4; i++) controller.enqueue(chunk);
-              controller.close();
-            },
-          }),
-          duplex: "half",
-        } as RequestInit),
+        chunkedPost(
+          "http://localhost/v1/api-keys",
+          { authorization: `Bearer ${live}`, "content-type": "text/plain" },
+          Array(4).fill(chunk),
+        ),
       ),
     );
     expect([text.status, codeOf(text)]).toEqual([413, "request_too_large"]);
@@ -107,17 +101,9 @@ describe("request bodies on every route", () => {
       .post("/read", () => ({ read: true }), { parse: () => null });
     const chunked = (path: string) =>
       app.handle(
-        new Request(`http://localhost${path}`, {
-          method: "POST",
-          headers: { "content-type": "application/octet-stream" },
-          body: new ReadableStream<Uint8Array>({
-            start(controller) {
-              controller.enqueue(new Uint8Array(200));
-              controller.close();
-            },
-          }),
-          duplex: "half",
-        } as RequestInit),
+        chunkedPost(`http://localhost${path}`, { "content-type": "application/octet-stream" }, [
+          new Uint8Array(200),
+        ]),
       );
     const streamed = await chunked("/stream");
     expect([streamed.status, await streamed.json()]).toEqual([200, { untouched: true }]);

@@ -108,3 +108,22 @@ export function testAppPerTest(): typeof testApp {
     return t;
   };
 }
+
+/** A POST to `url` whose body arrives as a stream of `chunks`, with no Content-Length (chunked). */
+export function chunkedPost(
+  url: string,
+  headers: Record<string, string>,
+  chunks: readonly Uint8Array[],
+): Request {
+  return new Request(url, {
+    method: "POST",
+    headers,
+    body: new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const chunk of chunks) controller.enqueue(chunk);
+        controller.close();
+      },
+    }),
+    duplex: "half",
+  } as RequestInit);
+}
