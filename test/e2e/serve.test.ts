@@ -9,6 +9,23 @@ import { serveCommand } from "../support/target.ts";
 const tmp = tempDir();
 afterAll(tmp.remove);
 
+/** Runs `serve` with `env` added, expecting it to stop by itself; its exit code and output. */
+async function runServeToExit(env: Record<string, string>) {
+  const { cmd, cwd } = serveCommand();
+  const child = Bun.spawn(cmd, {
+    cwd,
+    env: { ...process.env, KEYGATE_CONFIG: "", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [code, stdout, stderr] = await Promise.all([
+    child.exited,
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+  ]);
+  return { code, stdout, stderr };
+}
+
 describe("keygate serve (as the README starts it)", () => {
   test("on an empty database it runs init, prints the two platform keys once, and answers health checks", async () => {
     const env = { KEYGATE_DB: join(tmp.dir, "serve", "keygate.sqlite") };
@@ -112,23 +129,13 @@ describe("keygate serve (as the README starts it)", () => {
     const first = await startServer({ KEYGATE_DB: join(tmp.dir, "port-a", "keygate.sqlite") });
     try {
       const port = new URL(first.url).port;
-      const { cmd, cwd } = serveCommand();
-      const second = Bun.spawn(cmd, {
-        cwd,
-        env: {
-          ...process.env,
-          KEYGATE_CONFIG: "",
-          KEYGATE_PORT: port,
-          KEYGATE_DB: join(tmp.dir, "port-b", "keygate.sqlite"),
-        },
-        stdout: "pipe",
-        stderr: "pipe",
+      const second = await runServeToExit({
+        KEYGATE_PORT: port,
+        KEYGATE_DB: join(tmp.dir, "port-b", "keygate.sqlite"),
       });
-      expect(await second.exited).toBe(1);
-      expect(await new Response(second.stderr).text()).toContain(
-        `KEYGATE_PORT ${port} is in use by another process`,
-      );
-      expect(await new Response(second.stdout).text()).not.toMatch(/sk_(live|test)_/);
+      expect(second.code).toBe(1);
+      expect(second.stderr).toContain(`KEYGATE_PORT ${port} is in use by another process`);
+      expect(second.stdout).not.toMatch(/sk_(live|test)_/);
       // Nothing shares the port: every request reaches the first server's database.
       const live = first.startupOutput.match(/live: (sk_live_\w+)/)?.[1];
       for (let i = 0; i < 20; i++) {
@@ -143,36 +150,23 @@ describe("keygate serve (as the README starts it)", () => {
   });
 
   test("a KEYGATE_ACCESS_LOG that is neither stdout nor off stops the start", async () => {
-    const { cmd, cwd } = serveCommand();
-    const child = Bun.spawn(cmd, {
-      cwd,
-      env: {
-        ...process.env,
-        KEYGATE_CONFIG: "",
-        KEYGATE_ACCESS_LOG: "verbose",
-        KEYGATE_DB: join(tmp.dir, "bad-log", "k.sqlite"),
-      },
-      stdout: "pipe",
-      stderr: "pipe",
+    const run = await runServeToExit({
+      KEYGATE_ACCESS_LOG: "verbose",
+      KEYGATE_DB: join(tmp.dir, "bad-log", "k.sqlite"),
     });
-    expect(await child.exited).toBe(1);
-    expect(await new Response(child.stderr).text()).toContain(
-      'KEYGATE_ACCESS_LOG: "verbose" is neither "stdout" nor "off"',
-    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('KEYGATE_ACCESS_LOG: "verbose" is neither "stdout" nor "off"');
   });
 
   test("a bad config file stops the start with a message naming the field", async () => {
     const config = join(tmp.dir, "bad-serve.json");
     writeFileSync(config, JSON.stringify({ port: -1 }));
-    const { cmd, cwd } = serveCommand();
-    const child = Bun.spawn(cmd, {
-      cwd,
-      env: { ...process.env, KEYGATE_CONFIG: config, KEYGATE_DB: join(tmp.dir, "bad", "k.sqlite") },
-      stdout: "pipe",
-      stderr: "pipe",
+    const run = await runServeToExit({
+      KEYGATE_CONFIG: config,
+      KEYGATE_DB: join(tmp.dir, "bad", "k.sqlite"),
     });
-    expect(await child.exited).toBe(1);
-    expect(await new Response(child.stderr).text()).toMatch(
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
       /bad-serve.json: port: Expected integer to be greater or equal to 0/,
     );
   });
