@@ -43,7 +43,17 @@ export function clientAddressOf(
   return last || peer;
 }
 
-/** The original request a proxy asks about. */
+/**
+ * Paths that upstream routers read in different ways: dot segments (`.`, `..`, also as
+ * `%2e`), empty segments (`//`, which a URL parser would even take for a host), backslashes
+ * and encoded slashes. A proxy forwards the URI as the client sent it (nginx `proxy_pass`
+ * without a URI part does), so Keygate cannot know which reading the upstream will make:
+ * judging `/admin/%2e%2e/links/1` as `/links/1` would authorise a request the upstream may
+ * route to `/admin/…`. Such a path is refused, not guessed at.
+ */
+const AMBIGUOUS_PATH = /\/\/|\\|%2f|%5c|%2e|(?:^|\/)\.{1,2}(?:\/|$)/i;
+
+/** The original request a proxy asks about; its path is judged exactly as it was sent. */
 function originalRequest(headers: Headers): { method: string; uri: string; path: string } {
   const method = headers.get("x-original-method") ?? headers.get("x-forwarded-method");
   const uri = headers.get("x-original-uri") ?? headers.get("x-forwarded-uri");
@@ -51,11 +61,14 @@ function originalRequest(headers: Headers): { method: string; uri: string; path:
     throw invalidRequest(
       "Forward-auth needs the original request: X-Original-Method and X-Original-URI (or X-Forwarded-Method and X-Forwarded-Uri).",
     );
-  // The route is picked on the path as the proxy will forward it: dot segments resolved
-  // (`%2e%2e` included), as WHATWG URLs and nginx both do. Matching the raw text instead would
-  // let `/public/../admin` pass as a public path and reach `/admin` upstream.
-  const url = new URL(uri, "http://forward-auth.invalid");
-  return { method: method.toUpperCase(), uri: `${url.pathname}${url.search}`, path: url.pathname };
+  const query = uri.indexOf("?");
+  const path = query === -1 ? uri : uri.slice(0, query);
+  if (AMBIGUOUS_PATH.test(path))
+    throw invalidRequest(
+      "The original URI's path has dot segments, empty segments, backslashes or encoded slashes or dots; an upstream may read it differently from Keygate, so it is refused.",
+      "X-Original-URI",
+    );
+  return { method: method.toUpperCase(), uri, path };
 }
 
 /** JSON with every non-ASCII character escaped, so that it fits in a header. */

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
+import { createConnection } from "node:net";
 import { join } from "node:path";
 import { tempDir } from "../support/keygate.ts";
 import { type RunningNginx, startNginx } from "../support/nginx.ts";
@@ -118,4 +119,28 @@ test("rate-limited: 429 with Retry-After and the envelope once the route's limit
   expect(last?.headers.get("x-ratelimit-remaining")).toBe("0");
   expect((await json(last)).error.type).toBe("rate_limited");
   expect(upstream.calls).toHaveLength(2);
+});
+
+/** Sends `GET <target>` exactly as written (fetch would tidy the path); the status and body. */
+async function rawGet(base: string, target: string, headers: Record<string, string>) {
+  const { hostname, port } = new URL(base);
+  const lines = [`GET ${target} HTTP/1.1`, `Host: ${hostname}`, "Connection: close"];
+  for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
+  const socket = createConnection({ host: hostname, port: Number(port) });
+  await new Promise((connected) => socket.once("connect", connected));
+  socket.write(`${lines.join("\r\n")}\r\n\r\n`);
+  let text = "";
+  for await (const chunk of socket) text += chunk.toString();
+  const [head = "", body = ""] = text.split("\r\n\r\n");
+  return { status: Number(head.split(" ")[1]), body };
+}
+
+test("a path the upstream could read differently from Keygate is refused at nginx, not judged as another", async () => {
+  upstream.calls.length = 0;
+  // nginx forwards `//admin/links/lnk_1` as sent; parsed as a URL it would read as host
+  // `admin`, path `/links/lnk_1` — a route this key may use.
+  const smuggled = await rawGet(nginx.url, "//admin/links/lnk_1", bearer(platformKey));
+  expect(smuggled.status).toBe(400);
+  expect(smuggled.body).toContain('"param":"X-Original-URI"');
+  expect(upstream.calls).toHaveLength(0);
 });
