@@ -12,7 +12,7 @@ import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import type { Identity } from "../auth/identity.ts";
 import type { GatewayRoute } from "../config/gateway-config.ts";
-import { KeygateError, requestTooLarge } from "../errors/keygate-error.ts";
+import { invalidRequest, KeygateError, requestTooLarge } from "../errors/keygate-error.ts";
 import { keygateGuard } from "../http/guard.ts";
 import { peerAddressOrUnknown } from "../http/peer-address.ts";
 import { rawBodyOf, readRawBody } from "../http/raw-body.ts";
@@ -47,6 +47,14 @@ function upstreamFailure(outcome: Exclude<UpstreamOutcome, { kind: "answered" }>
   return failure;
 }
 
+/**
+ * An encoded `/` or `\` in a path. The route was matched with it as part of a segment (the
+ * server resolves dot segments before routing, and the upstream gets that same path), but an
+ * upstream that decodes it first would see other segments: `/public/..%2fadmin` matched
+ * `/public/*` and could be served as `/admin`.
+ */
+const ENCODED_SEPARATOR = /%2f|%5c/i;
+
 /** The request body to forward, checked against the size limit. */
 function bodyToForward(request: Request, limit: number): RequestInit["body"] | null {
   const read = rawBodyOf(request);
@@ -72,14 +80,18 @@ async function proxy(
   const gateway = kg.config.gateway;
   if (identity.type !== "api_key")
     throw new Error("unreachable: gateway routes take API keys only");
+  const url = new URL(request.url);
   let body: RequestInit["body"] | null;
   try {
+    if (ENCODED_SEPARATOR.test(url.pathname))
+      throw invalidRequest(
+        "The path has an encoded slash or backslash; an upstream may read it as a separator, so it is refused.",
+      );
     body = bodyToForward(request, gateway.maxBodyBytes);
   } catch (error) {
     forgoRecording(request);
     throw error;
   }
-  const url = new URL(request.url);
   const auth = kg.config.auth;
   const outcome = await sendUpstream(`${upstream}${url.pathname}${url.search}`, {
     method: request.method,

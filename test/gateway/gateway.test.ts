@@ -183,6 +183,16 @@ test("a streamed body without Content-Length is cut off at the limit: 413, the u
   expect(upstream.calls.filter((c) => c.body.length > 0)).toHaveLength(0);
 });
 
+test("a path with an encoded slash or backslash is refused, never sent upstream (the upstream might decode it into segments)", async () => {
+  const { call, live } = gatewayApp();
+  for (const path of ["/links/..%2fadmin", "/links/a%2Fb", "/links/..%5cadmin"]) {
+    const reply = await call("GET", path, { key: live });
+    expect([reply.status, codeOf(reply)]).toEqual([400, "invalid_request"]);
+  }
+  expect(upstream.calls).toHaveLength(0);
+  expect((await call("GET", "/links/a%20b", { key: live })).status).toBe(200);
+});
+
 test("a gateway route reads its streamed body itself, after authentication: no key is 401, not 413", async () => {
   const { app } = gatewayApp({ max_body_bytes: 1024 });
   const response = await app.handle(
