@@ -30,12 +30,30 @@ export function selectedEntityOf(request: Request, identity: Identity): Selected
   return selected.get(request) ?? identity.entity;
 }
 
-/** A `:param` of a route pattern, read from a concrete path. */
+/** A `:param` of a route pattern, read from a concrete path and percent-decoded. */
 function pathParameter(routePath: string, path: string, name: string): string | undefined {
-  const pattern = routePath.split("/");
-  const actual = path.split("/");
-  const at = pattern.indexOf(`:${name}`);
-  return at === -1 ? undefined : actual[at] && decodeURIComponent(actual[at]);
+  const at = routePath.split("/").indexOf(`:${name}`);
+  const raw = at === -1 ? undefined : path.split("/")[at];
+  if (!raw) return undefined;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw invalidRequest(`${name}: not valid percent-encoding.`, name);
+  }
+}
+
+/**
+ * A query parameter's one value. Given twice, Keygate and the upstream could each take a
+ * different one (`?merchant=mine&merchant=theirs`), so the request is refused.
+ */
+function queryParameter(uri: string, name: string): string | undefined {
+  const values = new URL(uri, "http://localhost").searchParams.getAll(name);
+  if (values.length > 1)
+    throw invalidRequest(
+      `${name} is given ${values.length} times; the entity a request acts for must be named once.`,
+      name,
+    );
+  return values[0];
 }
 
 function bodyField(request: Request, name: string): string | undefined {
@@ -59,10 +77,8 @@ function namedValue(selector: EntitySelector, routePath: string, step: StepConte
   switch (selector.from) {
     case "header":
       return request.headers.get(selector.name) ?? undefined;
-    case "query": {
-      const uri = step.originalUri ?? request.url;
-      return new URL(uri, "http://localhost").searchParams.get(selector.name) ?? undefined;
-    }
+    case "query":
+      return queryParameter(step.originalUri ?? request.url, selector.name);
     case "path":
       return pathParameter(routePath, step.path, selector.name);
     case "body":

@@ -371,6 +371,26 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
     expect(upstream.calls).toHaveLength(3);
   });
 
+  test("an ambiguous selection is refused before anything is looked up: a query parameter given twice, a path parameter badly encoded", async () => {
+    const { call, partnerKey, merchant, internalErrors } = await tree();
+    const twice = await call("GET", `/sales?merchant=${merchant.id}&merchant=ent_theirs`, {
+      key: partnerKey,
+    });
+    expect([twice.status, codeOf(twice), twice.body.error.param]).toEqual([
+      400,
+      "invalid_request",
+      "merchant",
+    ]);
+    const encoded = await call("GET", "/branches/%E0%A4%A/summary", { key: partnerKey });
+    expect([encoded.status, codeOf(encoded), encoded.body.error.param]).toEqual([
+      400,
+      "invalid_request",
+      "branch",
+    ]);
+    expect(internalErrors).toEqual([]);
+    expect(upstream.calls).toHaveLength(0);
+  });
+
   test("an inactive target entity is refused", async () => {
     const { call, live, partnerKey, branch } = await tree();
     await call("POST", `/v1/entities/${branch.id}/deactivate`, { key: live });
