@@ -7,6 +7,7 @@
 import { Elysia } from "elysia";
 import type { Identity } from "../auth/identity.ts";
 import { newId } from "../ids/index.ts";
+import { maskKey } from "../keys/key-format.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { type CodeNames, type ErrorEnvelope, envelopeOf, toKeygateError } from "./envelope.ts";
 
@@ -67,6 +68,18 @@ export type AccessLogger = (entry: AccessLogEntry) => void;
 
 const started = new WeakMap<Request, number>();
 
+/** Anything shaped like an API key (any prefix): `sk_live_` and 32 base62 characters. */
+const KEY_SHAPED = /[a-z]{2,12}_(?:live|test)_[0-9A-Za-z]{32}/g;
+
+/**
+ * The path as the access log shows it: a key a client put in the path by mistake
+ * (`/v1/api-keys/sk_live_…`, a gateway path) is logged masked, never whole.
+ */
+export function loggedPath(path: string): string {
+  if (!path.includes("_live_") && !path.includes("_test_")) return path;
+  return path.replace(KEY_SHAPED, maskKey);
+}
+
 function callerFields(
   identity: Identity | undefined,
 ): Pick<AccessLogEntry, "key_id" | "key_prefix" | "actor"> {
@@ -103,7 +116,7 @@ export function requestContext(
         time: new Date().toISOString(),
         request_id: String(set.headers["x-request-id"] ?? ""),
         method: request.method,
-        path: context.path,
+        path: loggedPath(context.path),
         status,
         latency_ms: begin === undefined ? 0 : Math.round((performance.now() - begin) * 1000) / 1000,
         ...callerFields((context as { identity?: Identity }).identity),

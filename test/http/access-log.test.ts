@@ -34,4 +34,13 @@ describe("access log", () => {
     for (const secret of [t.live, created.body.secret])
       expect(text).not.toContain(secret.slice(16));
   });
+
+  test("a key put in the path by mistake is logged masked, never whole", async () => {
+    const t = openTestApp();
+    const reply = await t.call("GET", `/v1/api-keys/${t.live}`, { key: t.live });
+    expect(reply.status).toBe(404);
+    for (let waited = 0; t.accessLog.length < 1 && waited < 2000; waited += 10) await Bun.sleep(10);
+    expect(t.accessLog[0]?.path).toBe(`/v1/api-keys/${t.live.slice(0, 8)}••••${t.live.slice(-4)}`);
+    expect(JSON.stringify(t.accessLog)).not.toContain(t.live.slice(8, 28));
+  });
 });
