@@ -18,7 +18,7 @@ import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import type { EntitySelector } from "../config/gateway-config.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
-import { peerAddressLookup } from "../http/peer-address.ts";
+import { clientAddressLookup } from "../http/peer-address.ts";
 import { findEntity, findUser } from "../projections/queries.ts";
 import { readCredential } from "./credentials.ts";
 import { type Identity, requireScopes, USER_SCOPES } from "./identity.ts";
@@ -161,6 +161,7 @@ export interface StepContext {
  * needs the identity has to be chained here rather than be a hook of its own.
  */
 export function keygateAuth(kg: Keygate, steps: readonly AuthenticatedStep[] = []) {
+  const { trustedProxies } = kg.config.gateway;
   return (
     new Elysia({ name: "keygate/auth" })
       // Set by the `scopes` macro before the handler runs; read it only on routes that declare
@@ -182,7 +183,7 @@ export function keygateAuth(kg: Keygate, steps: readonly AuthenticatedStep[] = [
             // authenticated request paid for an await).
             beforeHandle(context) {
               const { request, server, path, set } = context;
-              const address = peerAddressLookup(request, server);
+              const address = clientAddressLookup(request, server, trustedProxies);
               const identity = authenticate(kg, request.headers, requirement, address);
               (context as { identity: Identity }).identity = identity;
               const step = { request, method: request.method, path, set, requirement: required };

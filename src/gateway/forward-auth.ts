@@ -18,7 +18,7 @@ import type { Keygate } from "../app/keygate.ts";
 import { authenticate, requirementObject } from "../auth/index.ts";
 import type { GatewayRoute } from "../config/gateway-config.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
-import { peerAddressOrUnknown } from "../http/peer-address.ts";
+import { clientAddressOf, peerAddressOrUnknown } from "../http/peer-address.ts";
 import {
   answerFailure,
   type InternalErrorReporter,
@@ -28,20 +28,6 @@ import { rateLimitStep } from "../ratelimit/index.ts";
 import { compilePathPattern } from "../ratelimit/policy.ts";
 import { entitySelectionStep } from "./entity-selection.ts";
 import { identityHeadersOf } from "./proxy.ts";
-
-/** The client's address: the peer's, or the one a trusted proxy forwarded. */
-export function clientAddressOf(
-  peer: string,
-  headers: Headers,
-  trustedProxies: readonly string[],
-): string {
-  if (!trustedProxies.includes(peer)) return peer;
-  const real = headers.get("x-real-ip")?.trim();
-  if (real) return real;
-  const forwarded = headers.get("x-forwarded-for");
-  const last = forwarded?.split(",").at(-1)?.trim();
-  return last || peer;
-}
 
 /**
  * Paths that upstream routers read in different ways: dot segments (`.`, `..`, also as

@@ -32,12 +32,32 @@ export function peerAddressOrUnknown(
 }
 
 /**
- * {@link peerAddressOrUnknown}, looked up later: the failed-auth limiter asks only when it has
- * something to say about the address.
+ * The client's address: the peer's, or — when the peer is a trusted proxy
+ * (`gateway.trusted_proxies`, loopback by default) — the one it forwarded in `X-Real-IP`, else
+ * the last entry of `X-Forwarded-For` (the one the proxy itself appended).
  */
-export function peerAddressLookup(
+export function clientAddressOf(
+  peer: string,
+  headers: Headers,
+  trustedProxies: readonly string[],
+): string {
+  if (!trustedProxies.includes(peer)) return peer;
+  const real = headers.get("x-real-ip")?.trim();
+  if (real) return real;
+  const forwarded = headers.get("x-forwarded-for");
+  const last = forwarded?.split(",").at(-1)?.trim();
+  return last || peer;
+}
+
+/**
+ * {@link clientAddressOf} the peer of `request`, looked up later: the failed-auth limiter asks
+ * only when it has something to say about the address.
+ */
+export function clientAddressLookup(
   request: Request,
   server: PeerLookup | null | undefined,
+  trustedProxies: readonly string[],
 ): () => string {
-  return () => peerAddressOrUnknown(request, server);
+  return () =>
+    clientAddressOf(peerAddressOrUnknown(request, server), request.headers, trustedProxies);
 }

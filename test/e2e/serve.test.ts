@@ -99,6 +99,24 @@ describe("keygate serve (as the README starts it)", () => {
     }
   });
 
+  test("behind a trusted proxy, failed authentications are counted per forwarded client, not for everyone", async () => {
+    const server = await startServer({ KEYGATE_DB: join(tmp.dir, "proxy", "keygate.sqlite") });
+    try {
+      const live = server.startupOutput.match(/live: (sk_live_\w+)/)?.[1];
+      // The test connects over loopback: a trusted proxy by default (gateway.trusted_proxies).
+      const me = (client: string, key: string) =>
+        fetch(`${server.url}/v1/me`, {
+          headers: { authorization: `Bearer ${key}`, "x-real-ip": client },
+        });
+      const wrong = `sk_live_${"0".repeat(32)}`;
+      for (let i = 0; i < 30; i++) await (await me("203.0.113.7", wrong)).arrayBuffer();
+      expect((await me("203.0.113.7", live as string)).status).toBe(429);
+      expect((await me("203.0.113.8", live as string)).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+
   test("SIGTERM lets a request in flight finish before the server exits", async () => {
     const calmony = await startPreset("calmony", join(tmp.dir, "graceful"));
     try {

@@ -4,7 +4,7 @@
  * (test/e2e/nginx-forward-auth.test.ts runs it behind a real nginx.)
  */
 import { describe, expect, test } from "bun:test";
-import { clientAddressOf } from "../../src/gateway/forward-auth.ts";
+import { clientAddressOf } from "../../src/http/peer-address.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
 
 const testApp = testAppPerTest();
