@@ -1,13 +1,13 @@
 /**
  * `GET /metrics`: the Prometheus text, for scrapers from an allowed address (loopback by
- * default, `metrics.allow`) or presenting `Authorization: Bearer <KEYGATE_METRICS_TOKEN>`;
+ * default, `metrics.allow`; behind a trusted proxy, the address it forwarded) or presenting `Authorization: Bearer <KEYGATE_METRICS_TOKEN>`;
  * anyone else gets 403 `access_denied`. Off with `metrics.enabled: false` (then 404).
  */
 import { timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
-import { peerAddressOf } from "../http/peer-address.ts";
+import { clientAddressOf, peerAddressOf } from "../http/peer-address.ts";
 
 /** Whether a scraper may read the metrics. */
 export function mayScrape(
@@ -26,9 +26,14 @@ export function mayScrape(
 export function metricsRoutes(kg: Keygate) {
   const app = new Elysia({ name: "keygate/metrics", normalize: false });
   if (!kg.config.metrics.enabled) return app;
+  const { trustedProxies } = kg.config.gateway;
   return app.get("/metrics", ({ request, server, set }) => {
+    // Through a trusted proxy (nginx on the same machine), the peer is the proxy: the client
+    // it forwarded is the one judged, or every client of the proxy would pass as loopback.
     const peer = peerAddressOf(request, server);
-    if (!mayScrape(kg.config.metrics, peer, request.headers.get("authorization")))
+    const client =
+      peer === undefined ? undefined : clientAddressOf(peer, request.headers, trustedProxies);
+    if (!mayScrape(kg.config.metrics, client, request.headers.get("authorization")))
       throw new KeygateError(
         "access_denied",
         "Metrics are open to the configured addresses or token only.",

@@ -117,6 +117,27 @@ describe("keygate serve (as the README starts it)", () => {
     }
   });
 
+  test("GET /metrics: open to a scraper on loopback, closed to a client a local proxy forwards", async () => {
+    const server = await startServer({ KEYGATE_DB: join(tmp.dir, "metrics", "keygate.sqlite") });
+    try {
+      const scrape = (headers: Record<string, string> = {}) =>
+        fetch(`${server.url}/metrics`, { headers });
+      const local = await scrape();
+      expect(local.status).toBe(200);
+      expect(await local.text()).toContain("# TYPE");
+      for (const forwarded of [
+        { "x-real-ip": "203.0.113.9" },
+        { "x-forwarded-for": "203.0.113.9" },
+      ]) {
+        const through = await scrape(forwarded);
+        expect(through.status).toBe(403);
+        await through.arrayBuffer();
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+
   test("SIGTERM lets a request in flight finish before the server exits", async () => {
     const calmony = await startPreset("calmony", join(tmp.dir, "graceful"));
     try {
