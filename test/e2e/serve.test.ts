@@ -125,10 +125,11 @@ describe("keygate serve (as the README starts it)", () => {
       const local = await scrape();
       expect(local.status).toBe(200);
       expect(await local.text()).toContain("# TYPE");
-      for (const forwarded of [
+      const forwardedBy: Record<string, string>[] = [
         { "x-real-ip": "203.0.113.9" },
         { "x-forwarded-for": "203.0.113.9" },
-      ]) {
+      ];
+      for (const forwarded of forwardedBy) {
         const through = await scrape(forwarded);
         expect(through.status).toBe(403);
         await through.arrayBuffer();
