@@ -18,7 +18,7 @@ import type { Keygate } from "../app/keygate.ts";
 import { authenticate, requirementObject } from "../auth/index.ts";
 import type { GatewayRoute } from "../config/gateway-config.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
-import { clientAddressOf, peerAddressOrUnknown } from "../http/peer-address.ts";
+import { clientAddress } from "../http/peer-address.ts";
 import {
   answerFailure,
   type InternalErrorReporter,
@@ -100,8 +100,7 @@ export function forwardAuthRoutes(
             "resource_missing",
             `No gateway route for ${original.method} ${original.path}.`,
           );
-        const peer = peerAddressOrUnknown(request, server);
-        const address = clientAddressOf(peer, request.headers, trustedProxies);
+        const address = clientAddress(request, server, trustedProxies);
         const identity = authenticate(kg, request.headers, match.requirement, () => address);
         (context as { identity?: unknown }).identity = identity;
         if (identity.type !== "api_key") throw new Error("unreachable: JWTs are refused here");

@@ -49,15 +49,23 @@ export function clientAddressOf(
   return last || peer;
 }
 
+/** {@link clientAddressOf} the peer of `request` ("unknown" when the server cannot tell). */
+export function clientAddress(
+  request: Request,
+  server: PeerLookup | null | undefined,
+  trustedProxies: readonly string[],
+): string {
+  return clientAddressOf(peerAddressOrUnknown(request, server), request.headers, trustedProxies);
+}
+
 /**
- * {@link clientAddressOf} the peer of `request`, looked up later: the failed-auth limiter asks
- * only when it has something to say about the address.
+ * {@link clientAddress}, looked up later: the failed-auth limiter asks only when it has
+ * something to say about the address.
  */
 export function clientAddressLookup(
   request: Request,
   server: PeerLookup | null | undefined,
   trustedProxies: readonly string[],
 ): () => string {
-  return () =>
-    clientAddressOf(peerAddressOrUnknown(request, server), request.headers, trustedProxies);
+  return () => clientAddress(request, server, trustedProxies);
 }

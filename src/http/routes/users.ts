@@ -20,7 +20,7 @@ import { normaliseEmail } from "../../users/user.ts";
 import { entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
-import { clientAddressOf, peerAddressOrUnknown } from "../peer-address.ts";
+import { clientAddress } from "../peer-address.ts";
 
 /** How long a management token lives: 15 minutes. */
 export const TOKEN_TTL_SECONDS = 15 * 60;
@@ -67,8 +67,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
       "/v1/auth/login",
       async ({ body, request, server }) => {
         // Failed logins count against the same per-address limit as failed API keys.
-        const peer = peerAddressOrUnknown(request, server);
-        const address = clientAddressOf(peer, request.headers, kg.config.gateway.trustedProxies);
+        const address = clientAddress(request, server, kg.config.gateway.trustedProxies);
         kg.failedAuth.refuseIfBlocked(address);
         const user = findUserByEmail(kg.db, normaliseEmail(body.email));
         const ok = await verifyPassword(
