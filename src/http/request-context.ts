@@ -88,6 +88,15 @@ function callerFields(
   return { key_id: identity.key.id, key_prefix: identity.key.prefix, actor: identity.key.id };
 }
 
+/**
+ * The status the client got: a `Response` a route returned (the gateway's upstream answer, an
+ * idempotent replay) carries its own; otherwise the one the route set, 200 by default.
+ */
+function sentStatus(response: unknown, status: unknown): number {
+  if (response instanceof Response) return response.status;
+  return typeof status === "number" ? status : 200;
+}
+
 /** The request-context plugin: ids on every response, the error envelope, the access log. */
 export function requestContext(
   codeNames: CodeNames,
@@ -107,20 +116,29 @@ export function requestContext(
       answerFailure(code, error, set, codeNames, reportInternal),
     )
     .onAfterResponse({ as: "global" }, (context) => {
-      const { request, set } = context;
-      const status = typeof set.status === "number" ? set.status : 200;
-      metrics?.request(request.method, context.route || "unmatched", status);
-      if (!accessLog) return;
-      const begin = started.get(request);
-      accessLog({
-        time: new Date().toISOString(),
-        request_id: String(set.headers["x-request-id"] ?? ""),
-        method: request.method,
-        path: loggedPath(context.path),
-        status,
-        latency_ms: begin === undefined ? 0 : Math.round((performance.now() - begin) * 1000) / 1000,
-        ...callerFields((context as { identity?: Identity }).identity),
-      });
+      const { request, set, route, path, response } = context;
+      const identity = (context as { identity?: Identity }).identity;
+      const record = (sent: unknown) => {
+        const status = sentStatus(sent, set.status);
+        metrics?.request(request.method, route || "unmatched", status);
+        if (!accessLog) return;
+        const begin = started.get(request);
+        accessLog({
+          time: new Date().toISOString(),
+          request_id: String(set.headers["x-request-id"] ?? ""),
+          method: request.method,
+          path: loggedPath(path),
+          status,
+          latency_ms:
+            begin === undefined ? 0 : Math.round((performance.now() - begin) * 1000) / 1000,
+          ...callerFields(identity),
+        });
+      };
+      // Elysia runs this hook once the route has returned, not once the response is ready:
+      // an answer still on its way (an idempotent request's, waiting for its record to be
+      // committed) is recorded when it is there, with its status and its whole latency.
+      if (response instanceof Promise) response.then(record, () => record(undefined));
+      else record(response);
     })
     .as("global");
 }

@@ -225,7 +225,10 @@ async function answerAdmitted(
 ): Promise<Response> {
   // Whatever happens below, the key is freed: a result is recorded or it is not.
   try {
-    return await recordAndSend(run, response, set, kg.config.idempotency);
+    const sent = await recordAndSend(run, response, set, kg.config.idempotency);
+    // The access log and the metrics read the status sent from here.
+    set.status = sent.status;
+    return sent;
   } catch (error) {
     // Elysia does not route a failure here to its error handler: answer it the same way.
     const envelope = answerFailure("UNKNOWN", error, set, kg.config.errorCodes, reportInternal);

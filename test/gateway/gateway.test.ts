@@ -215,6 +215,48 @@ test("any route: a body read for its Idempotency-Key is refused past the limit",
   expect(codeOf(reply)).toBe("request_too_large");
 });
 
+describe("the access log and the metrics", () => {
+  test("record the status the client got: the upstream's, a replay's, a first idempotent answer's", async () => {
+    const { call, live, accessLog } = testApp({
+      env: { KEYGATE_METRICS_TOKEN: "metrics-token-0123456789" },
+      config: { gateway: { upstream: upstream.url, routes } },
+    });
+    upstream.answer(({ method }) =>
+      method === "GET"
+        ? new Response("gone", { status: 410 })
+        : new Response("{}", { status: 202 }),
+    );
+    try {
+      expect((await call("GET", "/links", { key: live })).status).toBe(410);
+      const order = () =>
+        call("POST", "/orders", {
+          key: live,
+          headers: { "idempotency-key": "logged-00001" },
+          body: { a: 1 },
+        });
+      expect((await order()).status).toBe(202);
+      expect((await order()).status).toBe(202);
+    } finally {
+      upstream.answer(echo);
+    }
+    for (let waited = 0; accessLog.length < 3 && waited < 2000; waited += 10) await Bun.sleep(10);
+    expect(accessLog.map((entry) => [entry.method, entry.path, entry.status])).toEqual([
+      ["GET", "/links", 410],
+      ["POST", "/orders", 202],
+      ["POST", "/orders", 202],
+    ]);
+    const metrics = await call("GET", "/metrics", {
+      headers: { authorization: "Bearer metrics-token-0123456789" },
+    });
+    expect(metrics.text).toContain(
+      'keygate_requests_total{method="GET",route="/links",status="410"} 1',
+    );
+    expect(metrics.text).toContain(
+      'keygate_requests_total{method="POST",route="/orders",status="202"} 2',
+    );
+  });
+});
+
 describe("upstream failures", () => {
   test("unreachable: 502 in the envelope, never recorded — the retry is sent again", async () => {
     const { call, live } = testApp({
