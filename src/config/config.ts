@@ -5,9 +5,10 @@
  */
 import { readFileSync } from "node:fs";
 import { type Static, Type } from "@sinclair/typebox";
-import { Value, type ValueError } from "@sinclair/typebox/value";
+import { Value } from "@sinclair/typebox/value";
 import type { Durability } from "../db/open.ts";
 import { ERROR_CATALOGUE, type KeygateErrorCode } from "../errors/keygate-error.ts";
+import { explained } from "../errors/schema-issue.ts";
 import { KEY_PREFIX_PATTERN } from "../keys/key-format.ts";
 import { DEFAULT_POLICY, type RateLimitPolicy, type RoutePolicy } from "../ratelimit/policy.ts";
 import {
@@ -257,16 +258,6 @@ export const DEFAULT_PORT = 3000;
 /** Where the database lives unless `KEYGATE_DB` or the file says otherwise. */
 export const DEFAULT_DB_PATH = "./data/keygate.sqlite";
 
-/** For a value that fits no branch of a union, the error deepest inside the branches. */
-function deepest(error: ValueError | undefined): ValueError | undefined {
-  if (!error || error.errors.length === 0) return error;
-  const inner = error.errors
-    .map((branch) => deepest(branch.First()))
-    .filter((e): e is ValueError => e !== undefined)
-    .sort((a, b) => b.path.length - a.path.length)[0];
-  return inner && inner.path.length > error.path.length ? inner : error;
-}
-
 function readConfigFile(path: string): ConfigFile {
   let text: string;
   try {
@@ -282,9 +273,11 @@ function readConfigFile(path: string): ConfigFile {
   } catch (error) {
     throw new ConfigError(`KEYGATE_CONFIG ${path}: not valid JSON (${(error as Error).message})`);
   }
-  const first = deepest(Value.Errors(ConfigFileSchema, parsed).First());
-  if (first) {
-    const field = first.path === "" ? "(the whole file)" : first.path.slice(1).replaceAll("/", ".");
+  const error = Value.Errors(ConfigFileSchema, parsed).First();
+  if (error) {
+    const first = explained(error);
+    const at = first.path ?? "";
+    const field = at === "" ? "(the whole file)" : at.slice(1).replaceAll("/", ".");
     throw new ConfigError(`KEYGATE_CONFIG ${path}: ${field}: ${first.message}`);
   }
   return parsed as ConfigFile;

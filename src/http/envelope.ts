@@ -5,6 +5,7 @@
  * Codes are renamed here, and only here, by the configuration.
  */
 import { ERROR_CATALOGUE, KeygateError, type KeygateErrorCode } from "../errors/keygate-error.ts";
+import { explained, type SchemaIssue } from "../errors/schema-issue.ts";
 
 /** The JSON body of every error response. */
 export interface ErrorEnvelope {
@@ -14,11 +15,6 @@ export interface ErrorEnvelope {
 /** Renamed codes, e.g. `{ api_key_invalid: "invalid_api_key" }`. */
 export type CodeNames = Partial<Record<KeygateErrorCode, string>>;
 
-interface ValidationIssue {
-  path?: string;
-  message?: string;
-}
-
 /** Turns a failure of any kind into a KeygateError (unknown failures become `api_error`). */
 export function toKeygateError(code: string | number, error: unknown): KeygateError {
   if (error instanceof KeygateError) return error;
@@ -27,8 +23,8 @@ export function toKeygateError(code: string | number, error: unknown): KeygateEr
   if (cause instanceof KeygateError) return cause;
   switch (code) {
     case "VALIDATION": {
-      const all = (error as { all?: ValidationIssue[] }).all ?? [];
-      const first = all[0];
+      const all = (error as { all?: SchemaIssue[] }).all ?? [];
+      const first = all[0] && explained(all[0]);
       const field = (first?.path ?? "").replace(/^\//, "").replaceAll("/", ".");
       const message = first?.message ?? "does not match the schema";
       return new KeygateError(

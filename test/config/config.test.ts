@@ -275,7 +275,13 @@ describe("configuration", () => {
       "bad-enum.json",
       JSON.stringify({ database: { durability: "sometimes" } }),
     );
-    expect(errorOf({ KEYGATE_CONFIG: durability })).toMatch(/database.durability/);
+    expect(errorOf({ KEYGATE_CONFIG: durability })).toMatch(
+      /database.durability: Expected one of "normal", "full"$/,
+    );
+    const policy = file("bad-union.json", JSON.stringify({ rate_limits: { default: 100 } }));
+    expect(errorOf({ KEYGATE_CONFIG: policy })).toMatch(
+      /rate_limits.default: Expected one of object, null$/,
+    );
   });
 
   test("an unknown field is named rather than ignored", () => {

@@ -71,6 +71,32 @@ describe("request ids and the error envelope", () => {
     expect([badExpiry.status, badExpiry.body.error.param]).toEqual([400, "expires_at"]);
   });
 
+  test("a value that fits none of a field's forms is told what would fit, not 'Expected union value'", async () => {
+    const { call, live } = setup();
+    const create = (extra: object) =>
+      call("POST", "/v1/api-keys", { key: live, body: { name: "k", scopes: ["*"], ...extra } });
+    const said = async (
+      reply: Promise<{ body: { error: { message: string; param: string } } }>,
+    ) => {
+      const { error } = (await reply).body;
+      return [error.param, error.message];
+    };
+    expect(await said(create({ environment: "prod" }))).toEqual([
+      "environment",
+      'environment: Expected one of "live", "test".',
+    ]);
+    expect(await said(create({ rate_limit: { limit: 0, window_seconds: 1 } }))).toEqual([
+      "rate_limit.limit",
+      "rate_limit.limit: Expected integer to be greater or equal to 1.",
+    ]);
+    expect(await said(create({ rate_limit: 5 }))).toEqual([
+      "rate_limit",
+      "rate_limit: Expected one of null, object.",
+    ]);
+    const pairHalf = call("POST", "/v1/keys/verify", { key: live, body: { public_key: "pk" } });
+    expect(await said(pairHalf)).toEqual(["secret", "secret: Expected required property."]);
+  });
+
   test("an unknown route is 404 resource_missing in the envelope", async () => {
     const { call } = setup();
     const reply = await call("GET", "/v2/everything");

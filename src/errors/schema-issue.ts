@@ -1,0 +1,56 @@
+/**
+ * Schema complaints a client or an operator can act on: what TypeBox reports for a value that
+ * fits no branch of a union ("Expected union value") replaced by what is actually wrong.
+ */
+
+/** One schema complaint, as TypeBox reports it (`ValueError`) and Elysia passes it on. */
+export interface SchemaIssue {
+  path?: string;
+  message?: string;
+  value?: unknown;
+  /** A union's branches: what each of them found wrong (TypeBox's error iterators). */
+  errors?: Iterable<SchemaIssue>[];
+  /** The schema complained about; a union's lists its branches under `anyOf`. */
+  schema?: object;
+}
+
+/** One branch of a union schema, as far as the explanation reads it. */
+interface Branch {
+  const?: unknown;
+  type?: string;
+}
+
+/** The JSON Schema type names a value of this kind can satisfy. */
+function schemaTypesOf(value: unknown): string[] {
+  if (value === null) return ["null"];
+  if (Array.isArray(value)) return ["array"];
+  if (typeof value === "number")
+    return Number.isInteger(value) ? ["integer", "number"] : ["number"];
+  return [typeof value];
+}
+
+/**
+ * The issue to tell the client about. TypeBox reports a value that fits no branch of a union
+ * as "Expected union value"; this names what is wrong instead: within the branches of the
+ * value's own type, the one with the fewest complaints
+ * (`rate_limit.limit: Expected integer to be greater or equal to 1`), or, when no branch is of
+ * that type, the choices (`environment: Expected one of "live", "test"`).
+ */
+export function explained(issue: SchemaIssue): SchemaIssue {
+  const branches = (issue.schema as { anyOf?: Branch[] } | undefined)?.anyOf;
+  if (!issue.errors?.length || !branches) return issue;
+  const types = schemaTypesOf(issue.value);
+  const complaints = issue.errors
+    .map((found, at) => ({ branch: branches[at], found: [...found] }))
+    .filter(
+      ({ branch, found }) =>
+        branch?.const === undefined && types.includes(String(branch?.type)) && found.length > 0,
+    )
+    .sort((a, b) => a.found.length - b.found.length);
+  const closest = complaints[0]?.found[0];
+  if (closest) return explained(closest);
+  const choices = branches.map((branch) =>
+    branch.const !== undefined ? JSON.stringify(branch.const) : String(branch.type),
+  );
+  return { ...issue, message: `Expected one of ${choices.join(", ")}` };
+}
