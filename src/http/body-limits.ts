@@ -8,7 +8,12 @@
  * - **depth**: a parsed body nesting arrays and objects deeper than {@link MAX_BODY_DEPTH} is
  *   refused with 400 `invalid_request` before it is validated. No Keygate body nests more
  *   than three levels, and a body nested thousands deep exhausts the stack of whatever walks
- *   it (Elysia's validation error did: a 500).
+ *   it (Elysia's validation error did: a 500);
+ * - **text**: a string (or member name) that is not well-formed Unicode — JSON's `\ud800`, an
+ *   unpaired surrogate escape — is refused with 400 `invalid_request`, as I-JSON (RFC 7493
+ *   §2.1) requires: it has no UTF-8 form, so it could be neither stored as sent nor hashed
+ *   into the event log by a rule another language can follow. Gateway routes are left to
+ *   their upstream: Keygate stores nothing of their bodies.
  */
 import { Elysia } from "elysia";
 import { invalidRequest, requestTooLarge } from "../errors/keygate-error.ts";
@@ -17,23 +22,57 @@ import { parseRawBody, readRawBody } from "./raw-body.ts";
 /** How deep arrays and objects may nest in a request body. */
 export const MAX_BODY_DEPTH = 32;
 
-/** Whether `value` nests arrays and objects more than `max` levels deep (walked without recursion). */
-export function nestsDeeperThan(value: unknown, max: number): boolean {
+/** What is wrong with a parsed body: nothing, too deep, or text that is not well-formed. */
+export type BodyFault = undefined | "too_deep" | "ill_formed_text";
+
+/**
+ * The first fault of a parsed body: arrays and objects nested more than `max` levels deep, or
+ * a string or member name holding an unpaired surrogate. Walked without recursion.
+ */
+export function bodyFault(value: unknown, max: number): BodyFault {
   const pending: [unknown, number][] = [[value, 1]];
   for (let next = pending.pop(); next; next = pending.pop()) {
     const [node, depth] = next;
+    if (typeof node === "string") {
+      if (!node.isWellFormed()) return "ill_formed_text";
+      continue;
+    }
     if (typeof node !== "object" || node === null) continue;
-    if (depth > max) return true;
-    for (const child of Object.values(node)) pending.push([child, depth + 1]);
+    if (depth > max) return "too_deep";
+    const record = node as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      if (!key.isWellFormed()) return "ill_formed_text";
+      pending.push([record[key], depth + 1]);
+    }
   }
-  return false;
+  return undefined;
 }
 
 /**
- * The body-limits plugin; mount it before anything that parses bodies. `streamed`: the routes
- * (`"METHOD /pattern"`) that read their own bodies as streams.
+ * Where in `value` (no deeper than `max`) the first ill-formed string or member name is, as a
+ * dotted field path (`name`, `items.0.note`); "" for the body itself.
  */
-export function bodyLimits(limit: number, streamed: ReadonlySet<string> = new Set()) {
+export function illFormedTextAt(value: unknown, max: number): string | undefined {
+  const pending: [unknown, string, number][] = [[value, "", 1]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [node, path, depth] = next;
+    if (typeof node === "string" && !node.isWellFormed()) return path;
+    if (typeof node !== "object" || node === null || depth > max) continue;
+    const record = node as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      const at = path ? `${path}.${key}` : key;
+      if (!key.isWellFormed()) return at.toWellFormed();
+      pending.push([record[key], at, depth + 1]);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The body-limits plugin; mount it before anything that parses bodies. `gateway`: the gateway's
+ * routes (`"METHOD /pattern"`), which read their own bodies as streams.
+ */
+export function bodyLimits(limit: number, gateway: ReadonlySet<string> = new Set()) {
   return (
     new Elysia({ name: "keygate/body-limits" })
       .onParse({ as: "global" }, ({ request, route }, contentType) => {
@@ -43,15 +82,25 @@ export function bodyLimits(limit: number, streamed: ReadonlySet<string> = new Se
           return undefined;
         }
         // Chunked: nothing says how long it is, so it is read here, up to the limit.
-        if (!request.body || streamed.has(`${request.method} ${route}`)) return undefined;
+        if (!request.body || gateway.has(`${request.method} ${route}`)) return undefined;
         return readRawBody(request, limit).then((bytes) => parseRawBody(bytes, contentType));
       })
       // Transform hooks run after parsing and before validation.
-      .onTransform({ as: "global" }, ({ body }) => {
-        if (typeof body === "object" && body !== null && nestsDeeperThan(body, MAX_BODY_DEPTH))
+      .onTransform({ as: "global" }, ({ body, request, route }) => {
+        if (body === undefined || body === null) return;
+        const fault = bodyFault(body, MAX_BODY_DEPTH);
+        if (fault === "too_deep")
           throw invalidRequest(
             `The body nests arrays and objects deeper than ${MAX_BODY_DEPTH} levels.`,
           );
+        // The text rule guards what Keygate stores; a gateway route's body is its upstream's.
+        if (fault === "ill_formed_text" && !gateway.has(`${request.method} ${route}`)) {
+          const field = illFormedTextAt(body, MAX_BODY_DEPTH) || undefined;
+          throw invalidRequest(
+            `${field ?? "The body"} is not well-formed Unicode text: it holds an unpaired surrogate (such as \\ud800), which has no UTF-8 form.`,
+            field,
+          );
+        }
       })
   );
 }

@@ -10,12 +10,14 @@ export const GENESIS_HASH = "0".repeat(64);
 
 /**
  * Canonical JSON: object keys sorted by UTF-16 code unit, no whitespace, strings as
- * JSON.stringify writes them. Only integers, strings, booleans, null, arrays and objects
- * may appear; anything else is refused rather than serialised ambiguously.
+ * JSON.stringify writes them. Only integers, well-formed strings (no unpaired surrogate: the
+ * hash is over UTF-8, which has no form for one), booleans, null, arrays and objects may
+ * appear; anything else is refused rather than serialised ambiguously.
  */
 export function canonicalJson(value: unknown): string {
   switch (typeof value) {
     case "string":
+      return quoteWellFormed(value);
     case "boolean":
       return JSON.stringify(value);
     case "number":
@@ -36,13 +38,21 @@ export function canonicalJson(value: unknown): string {
       for (const key of Object.keys(record).sort()) {
         const v = record[key];
         if (v === undefined) continue;
-        out += `${out.length > 1 ? "," : ""}${JSON.stringify(key)}:${canonicalJson(v)}`;
+        out += `${out.length > 1 ? "," : ""}${quoteWellFormed(key)}:${canonicalJson(v)}`;
       }
       return `${out}}`;
     }
     default:
       throw new TypeError(`canonical JSON cannot hold a ${typeof value}`);
   }
+}
+
+function quoteWellFormed(s: string): string {
+  if (!s.isWellFormed())
+    throw new TypeError(
+      "canonical JSON holds well-formed strings only: one has an unpaired surrogate",
+    );
+  return JSON.stringify(s);
 }
 
 /** The fields of an event that its hash covers, `data` and `metadata` already canonical. */

@@ -103,6 +103,18 @@ describe("proxying", () => {
     expect(upstream.calls[0]?.headers.get("content-type")).toBe("application/json");
   });
 
+  test("a body Keygate reads but does not store is the upstream's to judge: an unpaired surrogate goes through", async () => {
+    const { call, live } = gatewayApp();
+    const body = '{"note":"\\ud800"}';
+    const reply = await call("POST", "/orders", {
+      key: live,
+      headers: { "idempotency-key": "lone-surrogate-1" },
+      body,
+    });
+    expect(reply.status).toBe(201);
+    expect(upstream.calls[0]?.body).toBe(body);
+  });
+
   test("refused before the upstream: no key 401, a missing scope 403, an unknown path 404", async () => {
     const { call, live } = gatewayApp();
     const reader = await call("POST", "/v1/api-keys", {

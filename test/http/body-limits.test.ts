@@ -1,27 +1,42 @@
 import { describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
-import { bodyLimits, MAX_BODY_DEPTH, nestsDeeperThan } from "../../src/http/body-limits.ts";
+import {
+  bodyFault,
+  bodyLimits,
+  illFormedTextAt,
+  MAX_BODY_DEPTH,
+} from "../../src/http/body-limits.ts";
 import { requestContext } from "../../src/http/request-context.ts";
 import { chunkedPost, codeOf, readReply, testApp } from "../support/http.ts";
 
 /** `depth` arrays, one inside the other, around `inner`. */
 const nested = (depth: number, inner = "") => "[".repeat(depth) + inner + "]".repeat(depth);
 
-describe("nestsDeeperThan", () => {
+describe("bodyFault", () => {
   test("counts arrays and objects, not scalars", () => {
-    expect(nestsDeeperThan("text", 0)).toBe(false);
-    expect(nestsDeeperThan(null, 0)).toBe(false);
-    expect(nestsDeeperThan({}, 1)).toBe(false);
-    expect(nestsDeeperThan({ a: [{ b: 1 }] }, 3)).toBe(false);
-    expect(nestsDeeperThan({ a: [{ b: {} }] }, 3)).toBe(true);
+    expect(bodyFault("text", 0)).toBeUndefined();
+    expect(bodyFault(null, 0)).toBeUndefined();
+    expect(bodyFault({}, 1)).toBeUndefined();
+    expect(bodyFault({ a: [{ b: 1 }] }, 3)).toBeUndefined();
+    expect(bodyFault({ a: [{ b: {} }] }, 3)).toBe("too_deep");
   });
 
   test("exactly the limit passes, one more does not, and a million levels are walked without recursion", () => {
-    expect(nestsDeeperThan(JSON.parse(nested(MAX_BODY_DEPTH)), MAX_BODY_DEPTH)).toBe(false);
-    expect(nestsDeeperThan(JSON.parse(nested(MAX_BODY_DEPTH + 1)), MAX_BODY_DEPTH)).toBe(true);
+    expect(bodyFault(JSON.parse(nested(MAX_BODY_DEPTH)), MAX_BODY_DEPTH)).toBeUndefined();
+    expect(bodyFault(JSON.parse(nested(MAX_BODY_DEPTH + 1)), MAX_BODY_DEPTH)).toBe("too_deep");
     let deep: unknown[] = [];
     for (let i = 0; i < 1_000_000; i++) deep = [deep];
-    expect(nestsDeeperThan(deep, 1_000_001)).toBe(false);
+    expect(bodyFault(deep, 1_000_001)).toBeUndefined();
+  });
+
+  test("an unpaired surrogate in a string or a member name is ill-formed text, found with its path; a pair is text", () => {
+    const lone = JSON.parse('{"a":[{"ok":"\\ud83d\\ude00","note":"x\\ud800"}]}');
+    expect(bodyFault(lone, MAX_BODY_DEPTH)).toBe("ill_formed_text");
+    expect(illFormedTextAt(lone, MAX_BODY_DEPTH)).toBe("a.0.note");
+    const key = JSON.parse('{"\\udfff":1}');
+    expect(bodyFault(key, MAX_BODY_DEPTH)).toBe("ill_formed_text");
+    expect(illFormedTextAt(key, MAX_BODY_DEPTH)).toBe("\uFFFD");
+    expect(bodyFault(JSON.parse('["\\ud83d\\ude00"]'), MAX_BODY_DEPTH)).toBeUndefined();
   });
 });
 
@@ -46,6 +61,30 @@ describe("request bodies on every route", () => {
       body: `{"name":${nested(MAX_BODY_DEPTH - 1)},"scopes":[]}`,
     });
     expect([shallow.status, shallow.body.error.param]).toEqual([400, "name"]);
+    expect(internalErrors).toEqual([]);
+  });
+
+  test("a string that is not well-formed Unicode is 400 naming its field, and nothing is written", async () => {
+    const { call, live, kg, internalErrors } = testApp();
+    const head = kg.store.headPosition();
+    const reply = await call("POST", "/v1/api-keys", {
+      key: live,
+      body: '{"name":"till\\ud800","scopes":["links:read"]}',
+    });
+    expect([reply.status, codeOf(reply), reply.body.error.param]).toEqual([
+      400,
+      "invalid_request",
+      "name",
+    ]);
+    expect(reply.body.error.message).toBe(
+      "name is not well-formed Unicode text: it holds an unpaired surrogate (such as \\ud800), which has no UTF-8 form.",
+    );
+    expect(kg.store.headPosition()).toBe(head);
+    const paired = await call("POST", "/v1/api-keys", {
+      key: live,
+      body: '{"name":"till \\ud83d\\ude00","scopes":["links:read"]}',
+    });
+    expect([paired.status, paired.body.name]).toEqual([200, "till \u{1F600}"]);
     expect(internalErrors).toEqual([]);
   });
 

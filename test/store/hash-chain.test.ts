@@ -22,6 +22,11 @@ describe("canonicalJson", () => {
     expect(() => canonicalJson({ x: 1.5 })).toThrow(/integers only/);
     expect(() => canonicalJson({ x: Number.NaN })).toThrow(/integers only/);
   });
+  test("refuses a string or key with an unpaired surrogate: UTF-8, which the hash covers, has no form for it", () => {
+    expect(() => canonicalJson({ name: "a\ud800" })).toThrow(/unpaired surrogate/);
+    expect(() => canonicalJson({ "\udc00": 1 })).toThrow(/unpaired surrogate/);
+    expect(canonicalJson("\ud83d\ude00")).toBe('"\u{1F600}"');
+  });
 });
 
 describe("chainHash", () => {
