@@ -10,6 +10,7 @@ import { metricsRoutes } from "../metrics/index.ts";
 import type { ScryptCost } from "../users/password.ts";
 import { bodyLimits } from "./body-limits.ts";
 import { healthRoutes } from "./health.ts";
+import { pathParams } from "./path-params.ts";
 import {
   type AccessLogEntry,
   type AccessLogger,
@@ -98,6 +99,7 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
       }),
     )
     .use(bodyLimits(kg.config.gateway.maxBodyBytes, streamedGatewayRoutes(kg)))
+    .use(pathParams())
     .use(idempotencyPlugin(kg, options.reportInternal))
     .use(healthRoutes(kg))
     .use(metricsRoutes(kg))

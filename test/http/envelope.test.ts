@@ -97,6 +97,30 @@ describe("request ids and the error envelope", () => {
     expect(await said(pairHalf)).toEqual(["secret", "secret: Expected required property."]);
   });
 
+  test("a path parameter whose percent-encoding is broken is 400 naming it, not a lookup of 'null'", async () => {
+    const { call, live, internalErrors } = setup();
+    for (const [method, path] of [
+      ["GET", "/v1/api-keys/%ZZ"],
+      ["GET", "/v1/entities/%E0%A4%A"],
+      ["POST", "/v1/api-keys/%ZZ/revoke"],
+    ] as const) {
+      const reply = await call(method, path, { key: live });
+      expect([reply.status, codeOf(reply), reply.body.error.param]).toEqual([
+        400,
+        "invalid_request",
+        "id",
+      ]);
+      expect(reply.body.error.message).toBe("id: not valid percent-encoding.");
+    }
+    // Well-formed encoding is decoded as usual.
+    const encoded = await call("GET", "/v1/api-keys/key_%41bc", { key: live });
+    expect([encoded.status, encoded.body.error.message]).toEqual([
+      404,
+      "No such API key: key_Abc.",
+    ]);
+    expect(internalErrors).toEqual([]);
+  });
+
   test("an unknown route is 404 resource_missing in the envelope", async () => {
     const { call } = setup();
     const reply = await call("GET", "/v2/everything");
