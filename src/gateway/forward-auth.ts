@@ -68,6 +68,9 @@ function asciiJson(value: unknown): string {
 /** With no gateway routes configured, any valid key passes for any request (default limits). */
 const ANY_ROUTE = { requirement: requirementObject([]) };
 
+/** Where proxies ask about a request (nginx `auth_request`, Traefik `forwardAuth`, Caddy `forward_auth`). */
+export const FORWARD_AUTH_PATH = "/v1/forward-auth";
+
 /** The forward-auth route. */
 export function forwardAuthRoutes(
   kg: Keygate,
@@ -84,7 +87,7 @@ export function forwardAuthRoutes(
   const steps = [entitySelectionStep(kg), rateLimitStep(kg)];
   const { trustedProxies } = kg.config.gateway;
   return new Elysia({ name: "keygate/forward-auth", normalize: false }).get(
-    "/v1/forward-auth",
+    FORWARD_AUTH_PATH,
     (context) => {
       const { request, server, set } = context;
       try {

@@ -10,7 +10,7 @@ import { metricsRoutes } from "../metrics/index.ts";
 import type { ScryptCost } from "../users/password.ts";
 import { bodyLimits } from "./body-limits.ts";
 import { healthRoutes } from "./health.ts";
-import { pathParams } from "./path-params.ts";
+
 import {
   type AccessLogEntry,
   type AccessLogger,
@@ -18,6 +18,7 @@ import {
   reportToStderr,
   requestContext,
 } from "./request-context.ts";
+import { requestParams } from "./request-params.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { entityRoutes } from "./routes/entities.ts";
@@ -99,7 +100,7 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
       }),
     )
     .use(bodyLimits(kg.config.gateway.maxBodyBytes, streamedGatewayRoutes(kg)))
-    .use(pathParams())
+    .use(requestParams(streamedGatewayRoutes(kg)))
     .use(idempotencyPlugin(kg, options.reportInternal))
     .use(healthRoutes(kg))
     .use(metricsRoutes(kg))

@@ -40,6 +40,15 @@ describe("forward-auth", () => {
     expect(reply.headers.get("x-ratelimit-limit")).toBe("100");
   });
 
+  test("a query repeated in the original URI, or on forward-auth's own URL, is the upstream's business", async () => {
+    const { call, live } = testApp({ config: { gateway } });
+    const reply = await call("GET", "/v1/forward-auth?tag=a&tag=b", {
+      key: live,
+      ...ask("GET", "/links/lnk_1?tag=a&tag=b"),
+    });
+    expect(reply.status).toBe(200);
+  });
+
   test("refused: the status, the envelope, and the envelope again in X-Keygate-Error", async () => {
     const { call, live } = testApp({ config: { gateway } });
     const missing = await call("GET", "/v1/forward-auth", ask("GET", "/links/lnk_1"));

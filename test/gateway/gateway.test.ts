@@ -103,6 +103,13 @@ describe("proxying", () => {
     expect(upstream.calls[0]?.headers.get("content-type")).toBe("application/json");
   });
 
+  test("a repeated query parameter that selects nothing is the upstream's (a list): forwarded as sent", async () => {
+    const { call, live } = gatewayApp();
+    const reply = await call("GET", "/links?tag=a&tag=b", { key: live });
+    expect(reply.status).toBe(200);
+    expect(upstream.calls[0]?.url).toBe("/links?tag=a&tag=b");
+  });
+
   test("a body Keygate reads but does not store is the upstream's to judge: an unpaired surrogate goes through", async () => {
     const { call, live } = gatewayApp();
     const body = '{"note":"\\ud800"}';

@@ -97,7 +97,7 @@ describe("request ids and the error envelope", () => {
     expect(await said(pairHalf)).toEqual(["secret", "secret: Expected required property."]);
   });
 
-  test("a path parameter whose percent-encoding is broken is 400 naming it, not a lookup of 'null'", async () => {
+  test("a path parameter whose percent-encoding is broken, or a query parameter given twice, is 400 naming it", async () => {
     const { call, live, internalErrors } = setup();
     for (const [method, path] of [
       ["GET", "/v1/api-keys/%ZZ"],
@@ -111,6 +111,17 @@ describe("request ids and the error envelope", () => {
         "id",
       ]);
       expect(reply.body.error.message).toBe("id: not valid percent-encoding.");
+    }
+    // A query parameter given twice would be read one way silently: refused, naming it.
+    for (const path of ["/v1/api-keys?limit=1&limit=2", "/v1/events?after=1&after=2"]) {
+      const twice = await call("GET", path, { key: live });
+      const name = path.includes("limit") ? "limit" : "after";
+      expect([twice.status, codeOf(twice), twice.body.error.param]).toEqual([
+        400,
+        "invalid_request",
+        name,
+      ]);
+      expect(twice.body.error.message).toBe(`${name} is given more than once: send it once.`);
     }
     // Well-formed encoding is decoded as usual.
     const encoded = await call("GET", "/v1/api-keys/key_%41bc", { key: live });

@@ -1,0 +1,49 @@
+/**
+ * Request parameters that cannot be read one way only, refused with 400 `invalid_request`
+ * naming the parameter, before any route runs:
+ *
+ * - a path parameter whose percent-encoding is broken (`/v1/api-keys/%ZZ`): Elysia hands the
+ *   route `null` for it, which a route would look up and answer "No such API key: null.";
+ * - a query parameter given more than once (`?limit=1&limit=2`): Elysia keeps one of them
+ *   silently. Checked on the routes that read their query, where no parameter takes a list;
+ *   not on a gateway route (its query is its upstream's; its entity parameter is checked in
+ *   entity-selection.ts) nor on forward-auth (it judges `X-Original-URI`, not its own query).
+ */
+import { Elysia } from "elysia";
+import { invalidRequest } from "../errors/keygate-error.ts";
+import { FORWARD_AUTH_PATH } from "../gateway/forward-auth.ts";
+
+/** The first query parameter named twice in `url`, if any. */
+export function repeatedQueryParameter(url: string): string | undefined {
+  const start = url.indexOf("?");
+  if (start === -1) return undefined;
+  const seen = new Set<string>();
+  for (const name of new URLSearchParams(url.slice(start + 1)).keys()) {
+    if (seen.has(name)) return name;
+    seen.add(name);
+  }
+  return undefined;
+}
+
+/** Forward-auth, whose own query Keygate never reads. */
+const FORWARD_AUTH = `GET ${FORWARD_AUTH_PATH}`;
+
+/**
+ * The request-parameters plugin; mount it before the routes. `gateway`: the gateway's routes
+ * (`"METHOD /pattern"`), whose queries are left alone.
+ */
+export function requestParams(gateway: ReadonlySet<string> = new Set()) {
+  return new Elysia({ name: "keygate/request-params" }).onTransform(
+    { as: "global" },
+    ({ params, request, route }) => {
+      for (const name in params)
+        if ((params as Record<string, unknown>)[name] === null)
+          throw invalidRequest(`${name}: not valid percent-encoding.`, name);
+      const at = `${request.method} ${route}`;
+      if (at === FORWARD_AUTH || gateway.has(at)) return;
+      const repeated = repeatedQueryParameter(request.url);
+      if (repeated !== undefined)
+        throw invalidRequest(`${repeated} is given more than once: send it once.`, repeated);
+    },
+  );
+}
