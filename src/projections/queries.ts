@@ -184,19 +184,20 @@ export function findEntitiesByReference(
     .map(toEntityObject);
 }
 
-/** Entities, optionally only the children of one, ordered by id. */
+/** Entities ordered by id: optionally only the children of one, after an id, at most `limit`. */
 export function listEntities(
   db: KeygateDatabase,
-  filter: { parentId?: string } = {},
+  filter: { parentId?: string; startingAfter?: string; limit?: number } = {},
 ): EntityObject[] {
-  const where = filter.parentId === undefined ? undefined : eq(entities.parentId, filter.parentId);
-  return db.orm
+  const conditions: SQL[] = [];
+  if (filter.parentId !== undefined) conditions.push(eq(entities.parentId, filter.parentId));
+  if (filter.startingAfter !== undefined) conditions.push(gt(entities.id, filter.startingAfter));
+  const query = db.orm
     .select()
     .from(entities)
-    .where(where)
-    .orderBy(asc(entities.id))
-    .all()
-    .map(toEntityObject);
+    .where(and(...conditions))
+    .orderBy(asc(entities.id));
+  return (filter.limit === undefined ? query : query.limit(filter.limit)).all().map(toEntityObject);
 }
 
 /** One key by id. */

@@ -70,6 +70,30 @@ describe("/v1/entities", () => {
     ).toBe(true);
   });
 
+  test("children come in pages: 10 by default, at most 100, after an id, has_more when more are left", async () => {
+    const t = setup();
+    const made = Array.from({ length: 12 }, (_, i) =>
+      createEntity(
+        t.kg,
+        { kind: "merchant", name: `M${i}`, parentId: t.partner.id, reference: `m-${i}` },
+        TEST_ACTOR,
+      ),
+    );
+    const ids = made.map((e) => e.id).sort();
+    const page = (query: string) =>
+      t.call("GET", `/v1/entities/${t.partner.id}/children${query}`, { key: t.partnerKey });
+    const first = await page("");
+    expect(first.body.data.map((e: { id: string }) => e.id)).toEqual(ids.slice(0, 10));
+    expect(first.body.has_more).toBe(true);
+    const rest = await page(`?starting_after=${ids[9]}&limit=5`);
+    expect(rest.body.data.map((e: { id: string }) => e.id)).toEqual(ids.slice(10));
+    expect(rest.body.has_more).toBe(false);
+    const tooMany = await page("?limit=101");
+    expect([tooMany.status, tooMany.body.error.param]).toEqual([400, "limit"]);
+    const notAnId = await page("?starting_after=key_123");
+    expect([notAnId.status, notAnId.body.error.param]).toEqual([400, "starting_after"]);
+  });
+
   test("outside the subtree: entity_forbidden; unknown: resource_missing; bad tree or duplicate reference: clear errors", async () => {
     const { call, partnerKey, other, platform } = setup();
     expect(codeOf(await call("GET", `/v1/entities/${other.id}`, { key: partnerKey }))).toBe(

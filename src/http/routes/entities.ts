@@ -9,6 +9,7 @@ import { listEntities } from "../../projections/queries.ts";
 import { entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
+import { QueryInteger, queryInteger } from "../query-integer.ts";
 
 const CreateBody = t.Object(
   {
@@ -16,6 +17,15 @@ const CreateBody = t.Object(
     name: t.String({ minLength: 1, maxLength: 200 }),
     parent_id: t.Optional(t.String({ maxLength: 100 })),
     reference: t.Optional(t.Union([t.Null(), t.String({ minLength: 1, maxLength: 100 })])),
+  },
+  { additionalProperties: false },
+);
+
+/** A page of children, as `/v1/api-keys` pages keys: by id, 10 by default, at most 100. */
+const ChildrenQuery = t.Object(
+  {
+    starting_after: t.Optional(t.String({ pattern: "^ent_[0-9A-Za-z]{1,64}$" })),
+    limit: t.Optional(QueryInteger),
   },
   { additionalProperties: false },
 );
@@ -51,15 +61,17 @@ export function entityRoutes(kg: Keygate) {
     })
     .get(
       "/v1/entities/:id/children",
-      ({ params, identity }) => {
+      ({ params, query, identity }) => {
         const parent = entityInSubtree(kg, identity, params.id);
-        return {
-          object: "list",
-          data: listEntities(kg.db, { parentId: parent.id }),
-          has_more: false,
-        };
+        const limit = queryInteger(query.limit, "limit", 1, 100, 10);
+        const page = listEntities(kg.db, {
+          parentId: parent.id,
+          ...(query.starting_after !== undefined ? { startingAfter: query.starting_after } : {}),
+          limit: limit + 1,
+        });
+        return { object: "list", data: page.slice(0, limit), has_more: page.length > limit };
       },
-      { scopes: ["entities:read"] },
+      { scopes: ["entities:read"], query: ChildrenQuery },
     )
     .post(
       "/v1/entities/:id/deactivate",
