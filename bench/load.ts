@@ -148,9 +148,14 @@ export function runWrk(url: string, options: WrkOptions = {}): WrkResult {
 
 /** Commands that start the two kinds of server the benchmarks load. */
 export const SERVE = ["bun", "src/cli/main.ts", "serve"];
-/** The middle value of alternating rounds (the upper one of an even count). */
-export const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+/** The middle value of alternating rounds (of an even count, the mean of the middle two). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const half = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[half] as number)
+    : ((sorted[half - 1] as number) + (sorted[half] as number)) / 2;
+}
 
 /** The bare Elysia baseline. */
 export const BARE = ["bun", "bench/bare-server.ts"];
