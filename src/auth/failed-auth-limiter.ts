@@ -1,20 +1,66 @@
 /**
- * Failed authentication attempts are limited per client address, so keys cannot be guessed
- * at line rate: after `maxFailures` failures in a fixed window, every request from that
- * address is refused with 429 until the window ends — before any key is looked up.
- * Memory stays bounded: finished windows are swept away.
+ * Failed authentication attempts are limited per client, so keys cannot be guessed at line
+ * rate: after `maxFailures` failures in a fixed window, every request from that client is
+ * refused with 429 until the window ends — before any key is looked up.
+ *
+ * A client is its IPv4 address, or the /64 network of its IPv6 address: one subscriber is
+ * handed a whole /64, and counting each of its 2^64 addresses apart would let it fail forever.
+ * Memory and time stay bounded whatever the clients do: only the current window is kept (the
+ * counts are dropped whole when it ends), and at most {@link MAX_TRACKED_CLIENTS} clients are
+ * counted in it — past that the longest-tracked one is forgotten, in constant time.
  */
 import { KeygateError } from "../errors/keygate-error.ts";
 
-/** The defaults: 30 failures per 60 seconds per address. */
+/** The defaults: 30 failures per 60 seconds per client. */
 export const FAILED_AUTH_LIMIT = { maxFailures: 30, windowSeconds: 60 };
 
-/** Counts failures per address in fixed windows aligned to the epoch. */
+/** How many clients one window counts at most. */
+export const MAX_TRACKED_CLIENTS = 100_000;
+
+const IPV4_MAPPED = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
+const HEX_GROUP = /^[0-9a-f]{1,4}$/i;
+
+/** The eight groups of an IPv6 address (zone dropped), or undefined if it is not one. */
+function ipv6Groups(address: string): string[] | undefined {
+  const halves = (address.split("%")[0] ?? "").split("::");
+  if (halves.length > 2) return undefined;
+  const split = (half: string | undefined) => (half ? half.split(":") : []);
+  const head = split(halves[0]);
+  const tail = split(halves[1]);
+  const last = halves.length === 2 ? tail : head;
+  // A dotted IPv4 ending (::ffff:1.2.3.4, 64:ff9b::1.2.3.4) stands for the last two groups.
+  if (last.at(-1)?.includes(".")) last.splice(-1, 1, "0", "0");
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
+  const groups = [
+    ...head,
+    ...new Array<string>(halves.length === 2 ? missing : 0).fill("0"),
+    ...tail,
+  ];
+  if (!groups.every((group) => HEX_GROUP.test(group))) return undefined;
+  return groups.map((group) => Number.parseInt(group, 16).toString(16));
+}
+
+/**
+ * The client an address stands for: an IPv4 address (IPv4-mapped IPv6 included) as itself,
+ * an IPv6 address as its /64 (`2001:db8:0:1::/64`); anything else as given.
+ */
+export function clientOf(address: string): string {
+  if (!address.includes(":")) return address;
+  const mapped = IPV4_MAPPED.exec(address);
+  if (mapped) return mapped[1] as string;
+  const groups = ipv6Groups(address);
+  return groups ? `${groups.slice(0, 4).join(":")}::/64` : address;
+}
+
+/** Counts failures per client in fixed windows aligned to the epoch. */
 export class FailedAuthLimiter {
   readonly #max: number;
   readonly #windowMs: number;
   readonly #now: () => Date;
-  readonly #counts = new Map<string, { window: number; failures: number }>();
+  /** Failures per client in the counted window, in the order clients first failed. */
+  readonly #counts = new Map<string, number>();
+  #countedWindow = Number.NaN;
 
   constructor(options: { maxFailures?: number; windowSeconds?: number; now?: () => Date } = {}) {
     this.#max = options.maxFailures ?? FAILED_AUTH_LIMIT.maxFailures;
@@ -22,19 +68,25 @@ export class FailedAuthLimiter {
     this.#now = options.now ?? (() => new Date());
   }
 
-  #window(): number {
-    return Math.floor(this.#now().getTime() / this.#windowMs);
+  /** The counts of the current window: those of a finished one are dropped first. */
+  #current(nowMs: number): Map<string, number> {
+    const window = Math.floor(nowMs / this.#windowMs);
+    if (window !== this.#countedWindow) {
+      this.#counts.clear();
+      this.#countedWindow = window;
+    }
+    return this.#counts;
   }
 
-  /** Seconds until `address` may try again, or 0 if it may now. */
+  /** Seconds until the client at `address` may try again, or 0 if it may now. */
   retryAfter(address: string): number {
-    const entry = this.#counts.get(address);
-    const window = this.#window();
-    if (!entry || entry.window !== window || entry.failures < this.#max) return 0;
-    return Math.max(1, Math.ceil(((window + 1) * this.#windowMs - this.#now().getTime()) / 1000));
+    const nowMs = this.#now().getTime();
+    const failures = this.#current(nowMs).get(clientOf(address)) ?? 0;
+    if (failures < this.#max) return 0;
+    return Math.max(1, Math.ceil(((this.#countedWindow + 1) * this.#windowMs - nowMs) / 1000));
   }
 
-  /** Throws 429 `rate_limited` (with Retry-After) while `address` is over the limit. */
+  /** Throws 429 `rate_limited` (with Retry-After) while the client at `address` is over the limit. */
   refuseIfBlocked(address: string): void {
     const wait = this.retryAfter(address);
     if (wait > 0) {
@@ -49,21 +101,21 @@ export class FailedAuthLimiter {
 
   /** Records a failed attempt from `address`. */
   fail(address: string): void {
-    const window = this.#window();
-    const entry = this.#counts.get(address);
-    if (entry && entry.window === window) entry.failures += 1;
-    else this.#counts.set(address, { window, failures: 1 });
-    if (this.#counts.size > 10_000) this.sweep();
+    const counts = this.#current(this.#now().getTime());
+    const client = clientOf(address);
+    const failures = counts.get(client);
+    if (failures !== undefined) {
+      counts.set(client, failures + 1);
+      return;
+    }
+    if (counts.size >= MAX_TRACKED_CLIENTS) counts.delete(counts.keys().next().value as string);
+    counts.set(client, 1);
   }
 
-  /** Drops every finished window. */
-  sweep(): void {
-    const window = this.#window();
-    for (const [address, entry] of this.#counts)
-      if (entry.window !== window) this.#counts.delete(address);
-  }
-
-  /** How many addresses are tracked. */
+  /**
+   * How many clients are counted (those of a finished window too, until the next call drops
+   * them): 0 means no request needs its address looked up.
+   */
   get size(): number {
     return this.#counts.size;
   }

@@ -1,5 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { FailedAuthLimiter } from "../../src/auth/failed-auth-limiter.ts";
+import {
+  clientOf,
+  FailedAuthLimiter,
+  MAX_TRACKED_CLIENTS,
+} from "../../src/auth/failed-auth-limiter.ts";
 import { createUser } from "../../src/commands/users.ts";
 import { generateKey } from "../../src/keys/key-format.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
@@ -57,13 +61,52 @@ describe("failed-authentication limiter", () => {
     expect(limiter.retryAfter("10.0.0.2")).toBe(0);
   });
 
-  test("memory stays bounded: finished windows are swept", () => {
+  test("a finished window's counts are dropped at the next call", () => {
     const clock = new FakeClock();
     const limiter = new FailedAuthLimiter({ now: clock.now });
-    for (let i = 0; i < 5_000; i++) limiter.fail(`addr-${i}`);
+    for (let i = 0; i < 5_000; i++) limiter.fail(`10.0.${i >> 8}.${i & 255}`);
     expect(limiter.size).toBe(5_000);
     clock.advance(60);
-    limiter.sweep();
+    expect(limiter.retryAfter("10.0.0.0")).toBe(0);
     expect(limiter.size).toBe(0);
+  });
+
+  test("memory stays bounded within one window, however many addresses fail", () => {
+    const clock = new FakeClock();
+    const limiter = new FailedAuthLimiter({ maxFailures: 2, now: clock.now });
+    limiter.fail("192.0.2.1");
+    limiter.fail("192.0.2.1");
+    const network = (i: number) =>
+      `2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}`;
+    for (let i = 0; i < MAX_TRACKED_CLIENTS + 50_000; i++) limiter.fail(`${network(i)}::1`);
+    expect(limiter.size).toBe(MAX_TRACKED_CLIENTS);
+    // The longest-tracked clients were forgotten first; the newest are still counted.
+    expect(limiter.retryAfter("192.0.2.1")).toBe(0);
+    const newest = `${network(MAX_TRACKED_CLIENTS + 49_999)}::2`;
+    limiter.fail(newest);
+    expect(limiter.retryAfter(newest)).toBeGreaterThan(0);
+  });
+
+  test("an IPv6 client is its /64: its other addresses share its count; another /64 does not", () => {
+    const clock = new FakeClock();
+    const limiter = new FailedAuthLimiter({ maxFailures: 3, now: clock.now });
+    limiter.fail("2001:db8:aa:1::1");
+    limiter.fail("2001:0db8:00aa:0001:ffff:1:2:3");
+    limiter.fail("2001:DB8:AA:1:0:0:0:9%eth0");
+    expect(limiter.retryAfter("2001:db8:aa:1::dead:beef")).toBeGreaterThan(0);
+    expect(limiter.retryAfter("2001:db8:aa:2::1")).toBe(0);
+    expect(limiter.retryAfter("10.0.0.1")).toBe(0);
+  });
+
+  test("clientOf: IPv4 as itself (mapped too), IPv6 as its /64, anything else as given", () => {
+    expect(clientOf("203.0.113.7")).toBe("203.0.113.7");
+    expect(clientOf("::ffff:203.0.113.7")).toBe("203.0.113.7");
+    expect(clientOf("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(clientOf("::1")).toBe("0:0:0:0::/64");
+    expect(clientOf("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
+    expect(clientOf("64:ff9b::198.51.100.1")).toBe("64:ff9b:0:0::/64");
+    expect(clientOf("2001:db8:1:2:3:4:5:6:7")).toBe("2001:db8:1:2:3:4:5:6:7");
+    expect(clientOf("1::2::3")).toBe("1::2::3");
+    expect(clientOf("unknown")).toBe("unknown");
   });
 });
