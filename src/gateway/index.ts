@@ -18,12 +18,12 @@ import { peerAddressOrUnknown } from "../http/peer-address.ts";
 import { rawBodyOf, readRawBody } from "../http/raw-body.ts";
 import { forgoRecording } from "../idempotency/index.ts";
 import {
+  forClient,
   identityHeadersOf,
   limitedBody,
   sendUpstream,
   type UpstreamOutcome,
   upstreamHeaders,
-  withoutHopByHop,
 } from "./proxy.ts";
 
 const NEVER_DELIVERED = new Set([
@@ -111,7 +111,7 @@ async function proxy(
     forgoRecording(request);
     throw upstreamFailure(outcome);
   }
-  return withoutHopByHop(outcome.response);
+  return forClient(outcome.response, upstream);
 }
 
 /** Whether a route reads its body before the handler (to select its entity from it). */

@@ -104,23 +104,64 @@ export function upstreamHeaders(inbound: Headers, forwarded: ForwardedFor): Head
   return headers;
 }
 
+/** Response headers holding a URL that may name the upstream. */
+const URL_HEADERS = ["location", "content-location"];
+
+/** A URL scheme at the start: the value is an absolute URL, not a reference to resolve. */
+const ABSOLUTE_URL = /^[a-z][a-z0-9+.-]*:/i;
+
 /**
- * The upstream response as the client gets it: hop-by-hop headers removed. In place where the
- * runtime lets a fetched response's headers change (Bun), so the response is passed on with
- * its body streaming through untouched; where they are immutable (Deno), on a new response
- * around the same body stream.
+ * `value` as the client must see it, if it names the upstream: an absolute URL under the
+ * upstream's base (`http://127.0.0.1:4000/links/lnk_1`) becomes the path the client asks for
+ * it by (`/links/lnk_1`), as nginx's `proxy_redirect default` does. Anything else (a relative
+ * reference, another host) is left as sent: undefined.
  */
-export function withoutHopByHop(response: Response): Response {
-  const connection = connectionTokens(response.headers);
-  const drop: string[] = [];
-  for (const name of response.headers.keys()) if (isHopByHop(name, connection)) drop.push(name);
-  if (drop.length === 0) return response;
+export function clientUrlOf(value: string, upstream: string): string | undefined {
+  if (!ABSOLUTE_URL.test(value)) return undefined;
+  let target: URL;
+  let base: URL;
   try {
-    for (const name of drop) response.headers.delete(name);
+    target = new URL(value);
+    base = new URL(upstream);
+  } catch {
+    return undefined;
+  }
+  const prefix = base.pathname.replace(/\/+$/, "");
+  const path = target.pathname;
+  if (target.origin !== base.origin || !(path === prefix || path.startsWith(`${prefix}/`)))
+    return undefined;
+  return `${path.slice(prefix.length) || "/"}${target.search}${target.hash}`;
+}
+
+/**
+ * The upstream response as the client gets it: hop-by-hop headers removed, and a `Location`
+ * or `Content-Location` naming the upstream turned into the client's path
+ * ({@link clientUrlOf}). In place where the runtime lets a fetched response's headers change
+ * (Bun), so the response is passed on with its body streaming through untouched; where they
+ * are immutable (Deno), on a new response around the same body stream.
+ */
+export function forClient(response: Response, upstream: string): Response {
+  const connection = connectionTokens(response.headers);
+  const edits: [name: string, value: string | null][] = [];
+  for (const name of response.headers.keys())
+    if (isHopByHop(name, connection)) edits.push([name, null]);
+  for (const name of URL_HEADERS) {
+    const value = response.headers.get(name);
+    const local = value === null ? undefined : clientUrlOf(value, upstream);
+    if (local !== undefined) edits.push([name, local]);
+  }
+  if (edits.length === 0) return response;
+  const apply = (headers: Headers) => {
+    for (const [name, value] of edits)
+      if (value === null) headers.delete(name);
+      else headers.set(name, value);
+  };
+  try {
+    apply(response.headers);
     return response;
   } catch {
     const headers = new Headers(response.headers);
-    for (const name of drop) headers.delete(name);
+    apply(headers);
     const { status, statusText, body } = response;
     return new Response(body, { status, statusText, headers });
   }

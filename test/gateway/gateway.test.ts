@@ -103,6 +103,34 @@ describe("proxying", () => {
     expect(upstream.calls[0]?.headers.get("content-type")).toBe("application/json");
   });
 
+  test("a Location naming the upstream comes back as the client's path, on the first answer and on its replay", async () => {
+    const { call, live } = gatewayApp();
+    upstream.answer(
+      () =>
+        new Response("{}", {
+          status: 201,
+          headers: { location: `${upstream.url}/orders/ord_1`, "content-type": "application/json" },
+        }),
+    );
+    try {
+      const send = () =>
+        call("POST", "/orders", {
+          key: live,
+          headers: { "idempotency-key": "located-00001" },
+          body: {},
+        });
+      const first = await send();
+      const replay = await send();
+      expect([first.status, first.headers.get("location")]).toEqual([201, "/orders/ord_1"]);
+      expect(replay.headers.get("idempotent-replayed")).toBe("true");
+      expect(replay.headers.get("location")).toBe("/orders/ord_1");
+      const plain = await call("GET", "/links", { key: live });
+      expect(plain.headers.get("location")).toBe("/orders/ord_1");
+    } finally {
+      upstream.answer(echo);
+    }
+  });
+
   test("a repeated query parameter that selects nothing is the upstream's (a list): forwarded as sent", async () => {
     const { call, live } = gatewayApp();
     const reply = await call("GET", "/links?tag=a&tag=b", { key: live });

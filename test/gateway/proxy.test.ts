@@ -1,6 +1,13 @@
 /** The gateway's header rules (RFC 9110 hop-by-hop, credentials, identity, X-Forwarded-For). */
 import { describe, expect, test } from "bun:test";
-import { identityHeaders, upstreamHeaders, withoutHopByHop } from "../../src/gateway/proxy.ts";
+import {
+  clientUrlOf,
+  forClient,
+  identityHeaders,
+  upstreamHeaders,
+} from "../../src/gateway/proxy.ts";
+
+const UPSTREAM = "http://127.0.0.1:4000";
 
 const identity = identityHeaders("key_1", { id: "ent_b", path: ["ent_a", "ent_b"] }, false, [
   "links:read",
@@ -59,7 +66,7 @@ describe("downstream: hop-by-hop headers and those Connection names are removed"
 
   test("in place when the headers can change: the same response goes on", () => {
     const response = upstreamAnswer();
-    expect(withoutHopByHop(response)).toBe(response);
+    expect(forClient(response, UPSTREAM)).toBe(response);
     expect(Object.fromEntries(response.headers)).toEqual(kept);
   });
 
@@ -76,7 +83,7 @@ describe("downstream: hop-by-hop headers and those Connection names are removed"
       },
     });
     Object.defineProperty(response, "headers", { value: immutable });
-    const passed = withoutHopByHop(response);
+    const passed = forClient(response, UPSTREAM);
     expect(passed).not.toBe(response);
     expect([passed.status, passed.statusText]).toEqual([201, "Made"]);
     expect(Object.fromEntries(passed.headers)).toEqual(kept);
@@ -85,6 +92,37 @@ describe("downstream: hop-by-hop headers and those Connection names are removed"
 
   test("a response with nothing to remove goes on as it is", () => {
     const response = new Response("x", { headers: { "x-custom": "kept" } });
-    expect(withoutHopByHop(response)).toBe(response);
+    expect(forClient(response, UPSTREAM)).toBe(response);
+  });
+});
+
+describe("URLs naming the upstream", () => {
+  test("an absolute URL under the upstream's base becomes the client's path; anything else is left", () => {
+    expect(clientUrlOf("http://127.0.0.1:4000/links/lnk_1?x=1#top", UPSTREAM)).toBe(
+      "/links/lnk_1?x=1#top",
+    );
+    expect(clientUrlOf("http://127.0.0.1:4000", UPSTREAM)).toBe("/");
+    expect(clientUrlOf("HTTP://127.0.0.1:4000/a", UPSTREAM)).toBe("/a");
+    const base = "http://10.0.0.2:8080/api";
+    expect(clientUrlOf("http://10.0.0.2:8080/api/links/1", base)).toBe("/links/1");
+    expect(clientUrlOf("http://10.0.0.2:8080/apix/1", base)).toBeUndefined();
+    expect(clientUrlOf("http://10.0.0.2:8080/other", base)).toBeUndefined();
+    expect(clientUrlOf("https://pay.example.com/links/1", UPSTREAM)).toBeUndefined();
+    expect(clientUrlOf("http://127.0.0.1:40001/links/1", UPSTREAM)).toBeUndefined();
+    expect(clientUrlOf("/links/1", UPSTREAM)).toBeUndefined();
+    expect(clientUrlOf("http://[bad", UPSTREAM)).toBeUndefined();
+  });
+
+  test("Location and Content-Location are rewritten on the response the client gets", () => {
+    const response = new Response(null, {
+      status: 201,
+      headers: {
+        location: "http://127.0.0.1:4000/links/lnk_1",
+        "content-location": "https://elsewhere.example/x",
+      },
+    });
+    const passed = forClient(response, UPSTREAM);
+    expect(passed.headers.get("location")).toBe("/links/lnk_1");
+    expect(passed.headers.get("content-location")).toBe("https://elsewhere.example/x");
   });
 });
