@@ -5,6 +5,7 @@
  */
 import { type Keygate, openKeygate } from "../app/keygate.ts";
 import { ConfigError, loadConfig } from "../config/config.ts";
+import { DatabaseOpenError } from "../db/open.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { AUDIT_USAGE, runAudit } from "./audit.ts";
@@ -84,6 +85,10 @@ function fail(error: unknown, json: boolean): number {
   }
   if (error instanceof ConfigError) {
     process.stderr.write(`keygate: bad configuration: ${error.message}\n`);
+    return 1;
+  }
+  if (error instanceof DatabaseOpenError) {
+    process.stderr.write(`keygate: ${error.message}\n`);
     return 1;
   }
   process.stderr.write(`keygate: unexpected failure: ${(error as Error).stack ?? error}\n`);

@@ -35,12 +35,30 @@ export interface KeygateDatabase {
   close(): void;
 }
 
+/** The database file cannot be opened as one: a directory, not SQLite, not readable, … */
+export class DatabaseOpenError extends Error {
+  constructor(path: string, cause: unknown) {
+    super(`cannot open the database ${path} (KEYGATE_DB): ${(cause as Error)?.message ?? cause}`);
+    this.name = "DatabaseOpenError";
+  }
+}
+
+/** Opens the file and reads its header (WAL mode needs it): what an unusable path fails at. */
+function openFile(path: string, busyTimeoutMs: number) {
+  try {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    const connection = openDriver(path);
+    connection.sql.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+    connection.sql.exec("PRAGMA journal_mode = WAL");
+    return connection;
+  } catch (error) {
+    throw new DatabaseOpenError(path, error);
+  }
+}
+
 /** Opens (creating if needed) the database at `path` and applies pending migrations. */
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): KeygateDatabase {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-  const { sql: db, orm, close } = openDriver(path);
-  db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-  db.exec("PRAGMA journal_mode = WAL");
+  const { sql: db, orm, close } = openFile(path, options.busyTimeoutMs ?? 5000);
   db.exec(`PRAGMA synchronous = ${options.durability === "full" ? "FULL" : "NORMAL"}`);
   // Checkpoint the WAL every ~40 MiB (10,000 pages) instead of SQLite's 4 MiB: a key creation
   // dirties a dozen pages, so the default ran a checkpoint (with its fsyncs) every few

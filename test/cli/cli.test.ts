@@ -294,6 +294,18 @@ describe("entities, keys and users commands", () => {
     );
   });
 
+  test("a database path that is not a SQLite database stops the command with one clear line", () => {
+    const notDb = join(tmp.dir, "notes.txt");
+    writeFileSync(notDb, "these are not the pages you are looking for\n".repeat(200));
+    for (const path of [notDb, tmp.dir]) {
+      const result = keygate(["keys", "list"], { KEYGATE_DB: path });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toStartWith(`keygate: cannot open the database ${path} (KEYGATE_DB): `);
+      expect(result.stderr).not.toContain("    at ");
+    }
+    expect(readFileSync(notDb, "utf8")).toStartWith("these are not the pages");
+  });
+
   test("a configured prefix shapes every key", () => {
     const path = join(tmp.dir, "ck.json");
     writeFileSync(path, JSON.stringify({ keys: { secret_prefix: "ck" } }));
