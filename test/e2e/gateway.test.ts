@@ -34,7 +34,7 @@ describe("the gateway passes the upstream's answer on", () => {
     }
   });
 
-  test("the upstream answer's hop-by-hop headers stop at the gateway; the rest of it goes on", async () => {
+  test("the upstream answer's hop-by-hop headers stop at the gateway, a Location naming the upstream becomes the client's path, the rest goes on", async () => {
     const calmony = await startPreset("calmony", join(tmp.dir, "hop-by-hop"));
     try {
       calmony.upstream.answer(
@@ -47,6 +47,7 @@ describe("the gateway passes the upstream's answer on", () => {
               connection: "x-internal",
               "x-internal": "secret",
               "x-custom": "kept",
+              location: `${calmony.upstream.url}/v1/payments/pay_1`,
             },
           }),
       );
@@ -57,8 +58,19 @@ describe("the gateway passes the upstream's answer on", () => {
       expect(response.headers.get("x-internal")).toBeNull();
       expect(response.headers.get("keep-alive")).toBeNull();
       expect(response.headers.get("x-custom")).toBe("kept");
+      expect(response.headers.get("location")).toBe("/v1/payments/pay_1");
       expect(response.headers.get("x-request-id")).toMatch(/^req_/);
       expect(await response.json()).toEqual({ object: "payment" });
+      // The access log records the status the client got: the upstream's 201.
+      const requestId = response.headers.get("x-request-id") as string;
+      const logged = () =>
+        calmony.server
+          .output()
+          .split("\n")
+          .filter((line) => line.includes(requestId))
+          .map((line) => JSON.parse(line))[0];
+      for (let waited = 0; !logged() && waited < 2000; waited += 20) await Bun.sleep(20);
+      expect(logged()).toMatchObject({ path: "/v1/payments", status: 201 });
     } finally {
       await calmony.stop();
     }
