@@ -16,7 +16,7 @@ import { invalidRequest, KeygateError, requestTooLarge } from "../errors/keygate
 import { keygateGuard } from "../http/guard.ts";
 import { peerAddressOrUnknown } from "../http/peer-address.ts";
 import { rawBodyOf, readRawBody } from "../http/raw-body.ts";
-import { forgoRecording } from "../idempotency/index.ts";
+import { forgoRecording, isRecorded } from "../idempotency/index.ts";
 import {
   forClient,
   identityHeadersOf,
@@ -111,7 +111,25 @@ async function proxy(
     forgoRecording(request);
     throw upstreamFailure(outcome);
   }
-  return forClient(outcome.response, upstream);
+  const response = forClient(outcome.response, upstream);
+  return isRecorded(request) ? await readWhole(request, response) : response;
+}
+
+/**
+ * The upstream's answer read whole, for a request whose answer is recorded (which reads it whole
+ * anyway). A body that breaks off is the upstream's failure after it may have acted: 502
+ * `upstream_unreachable` ("may have taken effect"), never recorded, so a retry goes upstream
+ * again with the same `Idempotency-Key` — not a 500 from Keygate.
+ */
+async function readWhole(request: Request, response: Response): Promise<Response> {
+  try {
+    const body = await response.arrayBuffer();
+    const { status, statusText, headers } = response;
+    return new Response(body, { status, statusText, headers });
+  } catch (error) {
+    forgoRecording(request);
+    throw upstreamFailure({ kind: "unreachable", error });
+  }
 }
 
 /** Whether a route reads its body before the handler (to select its entity from it). */

@@ -122,6 +122,11 @@ export function idempotencyStep(kg: Keygate): AuthenticatedStep {
   };
 }
 
+/** Whether `request` was admitted and its response will be recorded (read whole) before it goes out. */
+export function isRecorded(request: Request): boolean {
+  return admitted.has(request);
+}
+
 /**
  * Gives up recording the response of an admitted request, freeing its key: for answers the
  * handler did not produce itself, such as a gateway's 502 when the upstream was never reached,

@@ -324,6 +324,45 @@ describe("upstream failures", () => {
     expect(retry.headers.get("idempotent-replayed")).toBeNull();
   });
 
+  test("an answer that breaks off mid-body, on a recorded request: 502 'may have taken effect', not recorded — the retry goes upstream again", async () => {
+    const { call, live, internalErrors } = gatewayApp();
+    upstream.answer(
+      () =>
+        new Response(
+          new ReadableStream({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode('{"order":'));
+              setTimeout(() => controller.error(new Error("upstream crashed")), 10);
+            },
+          }),
+          { status: 201, headers: { "content-type": "application/json" } },
+        ),
+    );
+    try {
+      const send = () =>
+        call("POST", "/orders", {
+          key: live,
+          headers: { "idempotency-key": "broken-off-01" },
+          body: {},
+        });
+      const first = await send();
+      expect([first.status, codeOf(first)]).toEqual([502, "upstream_unreachable"]);
+      expect(first.body.error.message).toContain("may have taken effect");
+      upstream.answer(echo);
+      const retry = await send();
+      expect(retry.status).toBe(201);
+      expect(retry.headers.get("idempotent-replayed")).toBeNull();
+      expect(upstream.calls.map((c) => c.headers.get("idempotency-key"))).toEqual([
+        "broken-off-01",
+        "broken-off-01",
+      ]);
+      // Reported for the operator as the upstream's failure, with its cause.
+      expect(internalErrors.map((e) => (e as Error).cause)).toHaveLength(1);
+    } finally {
+      upstream.answer(echo);
+    }
+  });
+
   test("no answer in time: 504 upstream_timeout", async () => {
     const { call, live } = gatewayApp({ timeout_seconds: 0.1 });
     upstream.answer(async () => {
