@@ -1,13 +1,15 @@
 /**
  * Request parameters that cannot be read one way only, refused with 400 `invalid_request`
- * naming the parameter, before any route runs:
+ * naming the parameter, before any of Keygate's own routes runs:
  *
  * - a path parameter whose percent-encoding is broken (`/v1/api-keys/%ZZ`): Elysia hands the
  *   route `null` for it, which a route would look up and answer "No such API key: null.";
  * - a query parameter given more than once (`?limit=1&limit=2`): Elysia keeps one of them
- *   silently. Checked on the routes that read their query, where no parameter takes a list;
- *   not on a gateway route (its query is its upstream's; its entity parameter is checked in
- *   entity-selection.ts) nor on forward-auth (it judges `X-Original-URI`, not its own query).
+ *   silently, and no Keygate parameter takes a list.
+ *
+ * Not on a gateway route: its path and query are its upstream's, forwarded as sent (the one
+ * parameter Keygate reads there, the entity selector, is checked in entity-selection.ts); nor
+ * on forward-auth, which judges `X-Original-URI`, not its own URL.
  */
 import { Elysia } from "elysia";
 import { invalidRequest } from "../errors/keygate-error.ts";
@@ -30,17 +32,17 @@ const FORWARD_AUTH = `GET ${FORWARD_AUTH_PATH}`;
 
 /**
  * The request-parameters plugin; mount it before the routes. `gateway`: the gateway's routes
- * (`"METHOD /pattern"`), whose queries are left alone.
+ * (`"METHOD /pattern"`), left alone.
  */
 export function requestParams(gateway: ReadonlySet<string> = new Set()) {
   return new Elysia({ name: "keygate/request-params" }).onTransform(
     { as: "global" },
     ({ params, request, route }) => {
+      const at = `${request.method} ${route}`;
+      if (at === FORWARD_AUTH || gateway.has(at)) return;
       for (const name in params)
         if ((params as Record<string, unknown>)[name] === null)
           throw invalidRequest(`${name}: not valid percent-encoding.`, name);
-      const at = `${request.method} ${route}`;
-      if (at === FORWARD_AUTH || gateway.has(at)) return;
       const repeated = repeatedQueryParameter(request.url);
       if (repeated !== undefined)
         throw invalidRequest(`${repeated} is given more than once: send it once.`, repeated);

@@ -131,11 +131,14 @@ describe("proxying", () => {
     }
   });
 
-  test("a repeated query parameter that selects nothing is the upstream's (a list): forwarded as sent", async () => {
+  test("a path and query Keygate does not read are the upstream's: a repeated parameter, an odd encoding, forwarded as sent", async () => {
     const { call, live } = gatewayApp();
     const reply = await call("GET", "/links?tag=a&tag=b", { key: live });
     expect(reply.status).toBe(200);
     expect(upstream.calls[0]?.url).toBe("/links?tag=a&tag=b");
+    const odd = await call("GET", "/links/%ZZ", { key: live });
+    expect(odd.status).toBe(200);
+    expect(upstream.calls[1]?.url).toBe("/links/%ZZ");
   });
 
   test("a body Keygate reads but does not store is the upstream's to judge: an unpaired surrogate goes through", async () => {
