@@ -122,3 +122,19 @@ export function requireGrantable(identity: Identity, scopes: readonly string[]):
     );
   }
 }
+
+/**
+ * Throws `insufficient_scope` when the caller would change, rotate or revoke a key holding a
+ * scope the caller cannot grant. Rotating hands over the new secret: `api_keys:write` rotating
+ * the platform's `*` key would come away holding `*`. And a lesser key may not disable or
+ * rewrite a greater one either. A key may always manage itself and any key it could have made.
+ */
+export function requireManageable(identity: Identity, key: { scopes: readonly string[] }): void {
+  const beyond = key.scopes.find((s) => !scopeGrants(identity.scopes, s));
+  if (beyond) {
+    throw new KeygateError(
+      "insufficient_scope",
+      `The caller cannot manage a key holding ${beyond}: a key never manages one that holds more than it does.`,
+    );
+  }
+}

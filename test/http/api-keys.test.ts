@@ -259,6 +259,48 @@ describe("changing keys", () => {
     expect(JSON.stringify(timeline.body)).not.toContain(overlap.body.secret);
   });
 
+  test("a key never manages one that holds more: rotating the platform's * key would hand over *", async () => {
+    const { call, kg, live, partner, partnerKey } = setup();
+    // A key in the partner's subtree holding more than the partner key does.
+    const greater = createApiKey(
+      kg,
+      { entityId: partner.id, environment: "live", name: "ops", scopes: ["*"] },
+      TEST_ACTOR,
+    );
+    const head = kg.store.headPosition();
+    for (const [method, path, body] of [
+      ["POST", `/v1/api-keys/${greater.id}/rotate`, {}],
+      ["POST", `/v1/api-keys/${greater.id}/revoke`, {}],
+      ["PATCH", `/v1/api-keys/${greater.id}`, { name: "renamed" }],
+    ] as const) {
+      const refused = await call(method, path, { key: partnerKey.secret, body });
+      expect([refused.status, codeOf(refused)]).toEqual([403, "insufficient_scope"]);
+      expect(refused.body.error.message).toContain("cannot manage a key holding *");
+      expect(refused.body.secret).toBeUndefined();
+    }
+    expect(kg.store.headPosition()).toBe(head);
+    // The greater key still works with its old secret.
+    expect((await call("GET", "/v1/me", { key: greater.secret })).status).toBe(200);
+    // A key it could have made, and itself, it manages as before; a * key manages any.
+    const lesser = await call("POST", "/v1/api-keys", {
+      key: partnerKey.secret,
+      body: { name: "lesser", scopes: ["links:read"] },
+    });
+    const own = await call("POST", `/v1/api-keys/${lesser.body.id}/rotate`, {
+      key: partnerKey.secret,
+      body: {},
+    });
+    expect(own.body.secret).toMatch(/^sk_live_/);
+    const self = await call("POST", `/v1/api-keys/${partnerKey.id}/rotate`, {
+      key: partnerKey.secret,
+      body: { expire_previous_in: 60 },
+    });
+    expect(self.status).toBe(200);
+    expect(
+      (await call("POST", `/v1/api-keys/${greater.id}/rotate`, { key: live, body: {} })).status,
+    ).toBe(200);
+  });
+
   test("a dashboard user's JWT creates keys of either environment inside its subtree", async () => {
     const { call, kg, partner, other } = setup();
     createUser(

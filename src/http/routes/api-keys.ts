@@ -15,6 +15,7 @@ import {
   type Identity,
   requireEnvironment,
   requireGrantable,
+  requireManageable,
 } from "../../auth/identity.ts";
 import { createApiKey, revokeApiKey, rotateApiKey, updateApiKey } from "../../commands/api-keys.ts";
 import { invalidRequest, KeygateError } from "../../errors/keygate-error.ts";
@@ -154,7 +155,7 @@ export function apiKeyRoutes(kg: Keygate) {
     .patch(
       "/v1/api-keys/:id",
       ({ params, body, identity, set }) => {
-        visibleKey(kg, identity, params.id);
+        requireManageable(identity, visibleKey(kg, identity, params.id));
         if (body.scopes !== undefined) requireGrantable(identity, body.scopes);
         const updated = updateApiKey(
           kg,
@@ -173,7 +174,7 @@ export function apiKeyRoutes(kg: Keygate) {
     .post(
       "/v1/api-keys/:id/rotate",
       ({ params, body, identity, set }) => {
-        visibleKey(kg, identity, params.id);
+        requireManageable(identity, visibleKey(kg, identity, params.id));
         const rotated = rotateApiKey(
           kg,
           params.id,
@@ -196,7 +197,7 @@ export function apiKeyRoutes(kg: Keygate) {
     .post(
       "/v1/api-keys/:id/revoke",
       ({ params, body, identity, set }) => {
-        visibleKey(kg, identity, params.id);
+        requireManageable(identity, visibleKey(kg, identity, params.id));
         const revoked = revokeApiKey(
           kg,
           params.id,
