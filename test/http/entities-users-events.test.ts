@@ -187,10 +187,11 @@ describe("/v1/users: no way up", () => {
 });
 
 describe("/v1/events", () => {
-  test("the platform key sees every event; others only their subtree's; pages with after/next_after", async () => {
+  test("the platform key sees every event of its environment; others only their subtree's; pages with after/next_after", async () => {
     const { call, live, partnerKey, partnerKeyId, partner, other, kg } = setup();
     const all = await call("GET", "/v1/events?limit=1000", { key: live });
-    expect(all.body.data).toHaveLength(kg.store.headPosition());
+    // Everything but the creation of the test platform key.
+    expect(all.body.data).toHaveLength(kg.store.headPosition() - 1);
     const mine = await call("GET", "/v1/events", { key: partnerKey });
     const streams = new Set(mine.body.data.map((e: { stream_id: string }) => e.stream_id));
     expect(streams).toEqual(new Set([partner.id, partnerKeyId]));
@@ -200,8 +201,45 @@ describe("/v1/events", () => {
     const next = await call("GET", `/v1/events?after=${page.body.next_after}&limit=1`, {
       key: live,
     });
-    expect(next.body.data[0].position).toBe(3);
+    // Position 3 is the test platform key's creation: not the live key's to see.
+    expect(next.body.data[0].position).toBe(4);
     expect(next.body.data[0].hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  test("a key sees nothing of the other environment: not its keys' events, not its idempotent results", async () => {
+    const { call, live, test: testKey, kg, partner } = setup();
+    const secretName = "live payouts — production";
+    await call("POST", "/v1/api-keys", {
+      key: live,
+      headers: { "idempotency-key": "live-only-0001" },
+      body: { name: secretName, scopes: ["links:read"] },
+    });
+    const partnerTest = createApiKey(
+      kg,
+      { entityId: partner.id, environment: "test", name: "pt", scopes: ["events:read"] },
+      TEST_ACTOR,
+    );
+    await call("POST", "/v1/api-keys", {
+      key: live,
+      body: { name: "partner live", scopes: ["links:read"], entity_id: partner.id },
+    });
+    for (const key of [testKey, partnerTest.secret]) {
+      const seen = await call("GET", "/v1/events?limit=1000", { key });
+      expect(seen.status).toBe(200);
+      const environments = seen.body.data
+        .filter((e: { type: string }) => e.type.startsWith("api_key."))
+        .map((e: { data: { environment?: string } }) => e.data.environment);
+      expect(environments.length).toBeGreaterThan(0);
+      expect(new Set(environments)).toEqual(new Set(["test"]));
+      expect(seen.body.data.some((e: { type: string }) => e.type === "idempotency.recorded")).toBe(
+        false,
+      );
+      expect(JSON.stringify(seen.body)).not.toContain(secretName);
+    }
+    const liveSeen = await call("GET", "/v1/events?limit=1000", { key: live });
+    const types = liveSeen.body.data.map((e: { type: string }) => e.type);
+    expect(types).toContain("idempotency.recorded");
+    expect(JSON.stringify(liveSeen.body)).toContain(secretName);
   });
 
   test("after and limit are whole numbers in range; a bad one is 400 naming it", async () => {

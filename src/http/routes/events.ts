@@ -1,6 +1,9 @@
 /**
  * `GET /v1/events?after=&limit=`: the log, in order. A platform key sees every event; any
- * other caller sees the events of the entities, keys and users in its subtree.
+ * other caller sees the events of the entities, keys and users in its subtree. Either way, a
+ * key sees nothing of the other environment: not its keys' events, not its idempotent results
+ * (a test key, the kind handed to developers and CI, never reads a live key's name, scopes or
+ * secret hash).
  */
 import { Elysia, t } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
@@ -10,11 +13,18 @@ import { eventFromRow } from "../../store/event-store.ts";
 import { keygateGuard } from "../guard.ts";
 import { QueryInteger, queryInteger } from "../query-integer.ts";
 
+/** Every event but the other environment's (?2: the caller's environment), from ?1 on. */
+const ALL_EVENTS = `SELECT * FROM events WHERE position > ?1
+  AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.id = events.stream_id AND k.environment != ?2)
+  AND NOT (type = 'idempotency.recorded' AND json_extract(data, '$.scope') != ?2)
+  ORDER BY position LIMIT ?3`;
+
+/** The events of the subtree at path ?2, its keys of environment ?4 only, from ?1 on. */
 const SUBTREE_EVENTS = `WITH subtree AS (
     SELECT id FROM entities WHERE path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/')
   SELECT * FROM events WHERE position > ?1 AND stream_id IN (
     SELECT id FROM subtree
-    UNION ALL SELECT id FROM api_keys WHERE entity_id IN subtree
+    UNION ALL SELECT id FROM api_keys WHERE entity_id IN subtree AND environment = ?4
     UNION ALL SELECT id FROM users WHERE entity_id IN subtree)
   ORDER BY position LIMIT ?3`;
 
@@ -25,14 +35,15 @@ export function eventRoutes(kg: Keygate) {
     ({ query, identity }) => {
       const limit = queryInteger(query.limit, "limit", 1, 1000, 100);
       const after = queryInteger(query.after, "after", 0, Number.MAX_SAFE_INTEGER, 0);
+      // Only API keys reach here (a JWT is for /v1/api-keys* alone); each has an environment.
+      const { environment } = identity;
+      if (environment === null) throw new Error("unreachable: /v1/events accepts API keys only");
       const root = identity.entity.path.length === 1;
       const rows = root
-        ? kg.db.sql
-            .prepare<EventRow>("SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?")
-            .all(after, limit + 1)
+        ? kg.db.sql.prepare<EventRow>(ALL_EVENTS).all(after, environment, limit + 1)
         : kg.db.sql
             .prepare<EventRow>(SUBTREE_EVENTS)
-            .all(after, identity.entity.path.join("/"), limit + 1);
+            .all(after, identity.entity.path.join("/"), limit + 1, environment);
       const data = rows.slice(0, limit).map((row) => eventObjectOf(eventFromRow(row)));
       return {
         object: "list",
