@@ -2,7 +2,7 @@
  * Opens the SQLite database: the runtime's driver (driver.ts), WAL mode, the drizzle
  * migrations applied. Only `src/db/` knows which driver sits behind it.
  */
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { type KeygateOrm, openDriver } from "./driver.ts";
 import { applyMigrations } from "./migrate.ts";
@@ -43,10 +43,29 @@ export class DatabaseOpenError extends Error {
   }
 }
 
+/**
+ * Creates `path` empty and readable by its owner only (0600), whatever the umask, unless it
+ * exists; false if it did. SQLite gives a database's `-wal` and `-shm` files its mode, so they
+ * follow; a backup made into such a file keeps it.
+ */
+export function createPrivateFile(path: string): boolean {
+  try {
+    closeSync(openSync(path, "wx", 0o600));
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === "EEXIST") return false;
+    throw error;
+  }
+}
+
 /** Opens the file and reads its header (WAL mode needs it): what an unusable path fails at. */
 function openFile(path: string, busyTimeoutMs: number) {
   try {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    if (path !== ":memory:") {
+      // A new directory for the database is its owner's alone, like the database itself.
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      createPrivateFile(path);
+    }
     const connection = openDriver(path);
     connection.sql.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
     connection.sql.exec("PRAGMA journal_mode = WAL");

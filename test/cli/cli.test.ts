@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/keygate.ts";
 import { keygate, keygateJson } from "../support/spawn.ts";
@@ -292,6 +292,20 @@ describe("entities, keys and users commands", () => {
     expect(result.stderr).toMatch(
       /bad configuration: KEYGATE_CONFIG .*bad.json: keys.secret_prefix: Expected string/,
     );
+  });
+
+  test("a new database, its new directory and a backup are its owner's alone, whatever the umask", () => {
+    const dir = join(tmp.dir, "private", "data");
+    const env = { KEYGATE_DB: join(dir, "keygate.sqlite") };
+    keygateJson(["init"], env);
+    const backup = join(tmp.dir, "private", "backup.sqlite");
+    expect(keygate(["backup", backup], env).code).toBe(0);
+    const mode = (path: string) => statSync(path).mode & 0o777;
+    expect(mode(dir)).toBe(0o700);
+    expect(mode(env.KEYGATE_DB)).toBe(0o600);
+    expect(mode(backup)).toBe(0o600);
+    // A backup never overwrites: the file it would write exists.
+    expect(keygate(["backup", backup], env).code).toBe(1);
   });
 
   test("a database path that is not a SQLite database stops the command with one clear line", () => {
