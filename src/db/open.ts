@@ -38,7 +38,7 @@ export interface KeygateDatabase {
 /** The database file cannot be opened as one: a directory, not SQLite, not readable, … */
 export class DatabaseOpenError extends Error {
   constructor(path: string, cause: unknown) {
-    super(`cannot open the database ${path} (KEYGATE_DB): ${(cause as Error)?.message ?? cause}`);
+    super(`cannot open the database ${path}: ${(cause as Error)?.message ?? cause}`);
     this.name = "DatabaseOpenError";
   }
 }

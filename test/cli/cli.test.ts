@@ -314,7 +314,7 @@ describe("entities, keys and users commands", () => {
     for (const path of [notDb, tmp.dir]) {
       const result = keygate(["keys", "list"], { KEYGATE_DB: path });
       expect(result.code).toBe(1);
-      expect(result.stderr).toStartWith(`keygate: cannot open the database ${path} (KEYGATE_DB): `);
+      expect(result.stderr).toStartWith(`keygate: cannot open the database ${path}: `);
       expect(result.stderr).not.toContain("    at ");
     }
     expect(readFileSync(notDb, "utf8")).toStartWith("these are not the pages");
