@@ -137,10 +137,19 @@ function readsBody(route: GatewayRoute): boolean {
   return route.entity?.from === "body";
 }
 
-/** The gateway routes as `"METHOD /pattern"`: they stream request bodies on (none without an upstream). */
-export function streamedGatewayRoutes(kg: Keygate): Set<string> {
+/** Whether a request (its method, and the pattern of the route it matched) is the gateway's. */
+export type GatewayRouteTest = (method: string, route: string) => boolean;
+
+/**
+ * Which requests are the gateway's (none without an upstream): they stream their bodies on, and
+ * their paths, queries and bodies are their upstream's. A HEAD is, when its GET route is: the
+ * server answers it with the GET route.
+ */
+export function gatewayRouteTest(kg: Keygate): GatewayRouteTest {
   const { upstream, routes } = kg.config.gateway;
-  return new Set(upstream ? routes.map((route) => `${route.method} ${route.path}`) : []);
+  const keys = new Set(upstream ? routes.map((route) => `${route.method} ${route.path}`) : []);
+  return (method, route) =>
+    keys.has(`${method} ${route}`) || (method === "HEAD" && keys.has(`GET ${route}`));
 }
 
 /** The gateway routes, mounted on the app after Keygate's own. */

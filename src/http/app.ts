@@ -4,7 +4,7 @@ import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import { forwardAuthRoutes } from "../gateway/forward-auth.ts";
-import { gatewayRoutes, streamedGatewayRoutes } from "../gateway/index.ts";
+import { gatewayRoutes, gatewayRouteTest } from "../gateway/index.ts";
 import { idempotencyPlugin } from "../idempotency/index.ts";
 import { metricsRoutes } from "../metrics/index.ts";
 import type { ScryptCost } from "../users/password.ts";
@@ -99,8 +99,8 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
         },
       }),
     )
-    .use(bodyLimits(kg.config.gateway.maxBodyBytes, streamedGatewayRoutes(kg)))
-    .use(requestParams(streamedGatewayRoutes(kg)))
+    .use(bodyLimits(kg.config.gateway.maxBodyBytes, gatewayRouteTest(kg)))
+    .use(requestParams(gatewayRouteTest(kg)))
     .use(idempotencyPlugin(kg, options.reportInternal))
     .use(healthRoutes(kg))
     .use(metricsRoutes(kg))

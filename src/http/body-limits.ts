@@ -17,6 +17,7 @@
  */
 import { Elysia } from "elysia";
 import { invalidRequest, requestTooLarge } from "../errors/keygate-error.ts";
+import type { GatewayRouteTest } from "../gateway/index.ts";
 import { parseRawBody, readRawBody } from "./raw-body.ts";
 
 /** How deep arrays and objects may nest in a request body. */
@@ -69,10 +70,10 @@ export function illFormedTextAt(value: unknown, max: number): string | undefined
 }
 
 /**
- * The body-limits plugin; mount it before anything that parses bodies. `gateway`: the gateway's
- * routes (`"METHOD /pattern"`), which read their own bodies as streams.
+ * The body-limits plugin; mount it before anything that parses bodies. `isGatewayRoute`: which
+ * requests are the gateway's, whose routes read their own bodies as streams.
  */
-export function bodyLimits(limit: number, gateway: ReadonlySet<string> = new Set()) {
+export function bodyLimits(limit: number, isGatewayRoute: GatewayRouteTest = () => false) {
   return (
     new Elysia({ name: "keygate/body-limits" })
       .onParse({ as: "global" }, ({ request, route }, contentType) => {
@@ -82,7 +83,7 @@ export function bodyLimits(limit: number, gateway: ReadonlySet<string> = new Set
           return undefined;
         }
         // Chunked: nothing says how long it is, so it is read here, up to the limit.
-        if (!request.body || gateway.has(`${request.method} ${route}`)) return undefined;
+        if (!request.body || isGatewayRoute(request.method, route)) return undefined;
         return readRawBody(request, limit).then((bytes) => parseRawBody(bytes, contentType));
       })
       // Transform hooks run after parsing and before validation.
@@ -94,7 +95,7 @@ export function bodyLimits(limit: number, gateway: ReadonlySet<string> = new Set
             `The body nests arrays and objects deeper than ${MAX_BODY_DEPTH} levels.`,
           );
         // The text rule guards what Keygate stores; a gateway route's body is its upstream's.
-        if (fault === "ill_formed_text" && !gateway.has(`${request.method} ${route}`)) {
+        if (fault === "ill_formed_text" && !isGatewayRoute(request.method, route)) {
           const field = illFormedTextAt(body, MAX_BODY_DEPTH) || undefined;
           throw invalidRequest(
             `${field ?? "The body"} is not well-formed Unicode text: it holds an unpaired surrogate (such as \\ud800), which has no UTF-8 form.`,

@@ -14,6 +14,7 @@
 import { Elysia } from "elysia";
 import { invalidRequest } from "../errors/keygate-error.ts";
 import { FORWARD_AUTH_PATH } from "../gateway/forward-auth.ts";
+import type { GatewayRouteTest } from "../gateway/index.ts";
 
 /** The first query parameter named twice in `url`, if any. */
 export function repeatedQueryParameter(url: string): string | undefined {
@@ -27,19 +28,15 @@ export function repeatedQueryParameter(url: string): string | undefined {
   return undefined;
 }
 
-/** Forward-auth, whose own query Keygate never reads. */
-const FORWARD_AUTH = `GET ${FORWARD_AUTH_PATH}`;
-
 /**
- * The request-parameters plugin; mount it before the routes. `gateway`: the gateway's routes
- * (`"METHOD /pattern"`), left alone.
+ * The request-parameters plugin; mount it before the routes. `isGatewayRoute`: which requests
+ * are the gateway's, left alone.
  */
-export function requestParams(gateway: ReadonlySet<string> = new Set()) {
+export function requestParams(isGatewayRoute: GatewayRouteTest = () => false) {
   return new Elysia({ name: "keygate/request-params" }).onTransform(
     { as: "global" },
     ({ params, request, route }) => {
-      const at = `${request.method} ${route}`;
-      if (at === FORWARD_AUTH || gateway.has(at)) return;
+      if (route === FORWARD_AUTH_PATH || isGatewayRoute(request.method, route)) return;
       for (const name in params)
         if ((params as Record<string, unknown>)[name] === null)
           throw invalidRequest(`${name}: not valid percent-encoding.`, name);

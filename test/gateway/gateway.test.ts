@@ -139,6 +139,13 @@ describe("proxying", () => {
     const odd = await call("GET", "/links/%ZZ", { key: live });
     expect(odd.status).toBe(200);
     expect(upstream.calls[1]?.url).toBe("/links/%ZZ");
+    // A HEAD is served by the GET route, and is the upstream's just the same.
+    const head = await call("HEAD", "/links?tag=a&tag=b", { key: live });
+    expect(head.status).toBe(200);
+    expect([upstream.calls[2]?.method, upstream.calls[2]?.url]).toEqual([
+      "HEAD",
+      "/links?tag=a&tag=b",
+    ]);
   });
 
   test("a body Keygate reads but does not store is the upstream's to judge: an unpaired surrogate goes through", async () => {
