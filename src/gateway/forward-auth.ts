@@ -24,6 +24,7 @@ import {
   type InternalErrorReporter,
   reportToStderr,
 } from "../http/request-context.ts";
+import { routeServes } from "../http/route-method.ts";
 import { rateLimitStep } from "../ratelimit/index.ts";
 import { compilePathPattern } from "../ratelimit/policy.ts";
 import { entitySelectionStep } from "./entity-selection.ts";
@@ -96,7 +97,8 @@ export function forwardAuthRoutes(
           routes.length === 0
             ? ANY_ROUTE
             : routes.find(
-                (r) => r.route.method === original.method && r.pattern.test(original.path),
+                (r) =>
+                  routeServes(r.route.method, original.method) && r.pattern.test(original.path),
               );
         if (!match)
           throw new KeygateError(

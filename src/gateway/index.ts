@@ -16,6 +16,7 @@ import { invalidRequest, KeygateError, requestTooLarge } from "../errors/keygate
 import { keygateGuard } from "../http/guard.ts";
 import { peerAddressOrUnknown } from "../http/peer-address.ts";
 import { rawBodyOf, readRawBody } from "../http/raw-body.ts";
+import { routeServes } from "../http/route-method.ts";
 import { forgoRecording, isRecorded } from "../idempotency/index.ts";
 import {
   forClient,
@@ -147,9 +148,8 @@ export type GatewayRouteTest = (method: string, route: string) => boolean;
  */
 export function gatewayRouteTest(kg: Keygate): GatewayRouteTest {
   const { upstream, routes } = kg.config.gateway;
-  const keys = new Set(upstream ? routes.map((route) => `${route.method} ${route.path}`) : []);
-  return (method, route) =>
-    keys.has(`${method} ${route}`) || (method === "HEAD" && keys.has(`GET ${route}`));
+  const declared = upstream ? routes : [];
+  return (method, route) => declared.some((r) => r.path === route && routeServes(r.method, method));
 }
 
 /** The gateway routes, mounted on the app after Keygate's own. */

@@ -1,4 +1,5 @@
 /** Rate-limit policies: how many requests per window, and which requests a policy covers. */
+import { routeServes } from "../http/route-method.ts";
 
 /** Fixed windows (aligned to the epoch) or the sliding approximation (weighted previous window). */
 export type WindowAlgorithm = "fixed" | "sliding";
@@ -58,7 +59,7 @@ export class RoutePolicies {
   matching(method: string, path: string): readonly RoutePolicy[] {
     if (this.#compiled.length === 0) return NONE;
     return this.#compiled
-      .filter((c) => c.method === method && c.pattern.test(path))
+      .filter((c) => routeServes(c.method, method) && c.pattern.test(path))
       .map((c) => c.policy);
   }
 }

@@ -40,6 +40,20 @@ describe("forward-auth", () => {
     expect(reply.headers.get("x-ratelimit-limit")).toBe("100");
   });
 
+  test("an original HEAD is judged as its GET route: its scopes and its limits", async () => {
+    const { call, live } = testApp({ config: { gateway } });
+    const head = await call("GET", "/v1/forward-auth", {
+      key: live,
+      ...ask("HEAD", "/links/lnk_1"),
+    });
+    expect(head.status).toBe(200);
+    const unrouted = await call("GET", "/v1/forward-auth", {
+      key: live,
+      ...ask("HEAD", "/nowhere"),
+    });
+    expect(unrouted.status).toBe(404);
+  });
+
   test("a query repeated in the original URI, or on forward-auth's own URL, is the upstream's business", async () => {
     const { call, live } = testApp({ config: { gateway } });
     const reply = await call("GET", "/v1/forward-auth?tag=a&tag=b", {

@@ -82,6 +82,19 @@ describe("rate limiting over HTTP", () => {
     ).toBe("100");
   });
 
+  test("a HEAD, served by the GET route, counts against the GET route's policy", async () => {
+    const t = setup({
+      rate_limits: {
+        routes: [{ name: "me", method: "GET", path: "/v1/me", limit: 2, window_seconds: 60 }],
+      },
+    });
+    expect((await t.call("HEAD", "/v1/me", { key: t.live })).headers.get("x-ratelimit-limit")).toBe(
+      "2",
+    );
+    expect((await t.call("GET", "/v1/me", { key: t.live })).status).toBe(200);
+    expect((await t.call("HEAD", "/v1/me", { key: t.live })).status).toBe(429);
+  });
+
   test("the sliding option smooths the boundary (CertoPay's rolling 60-second window)", async () => {
     const t = setup({
       rate_limits: { default: { limit: 5, window_seconds: 60, algorithm: "sliding" } },
