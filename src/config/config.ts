@@ -349,6 +349,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const accessLog = env.KEYGATE_ACCESS_LOG || "stdout";
   if (accessLog !== "stdout" && accessLog !== "off")
     throw new ConfigError(`KEYGATE_ACCESS_LOG: "${accessLog}" is neither "stdout" nor "off"`);
+  const jwtSecret = env.KEYGATE_JWT_SECRET || undefined;
+  // Anyone holding one token could otherwise guess a short key offline and sign their own.
+  if (jwtSecret !== undefined && jwtSecret.length < 32)
+    throw new ConfigError(
+      "KEYGATE_JWT_SECRET: must be at least 32 characters (an HS256 key of 256 bits or more, RFC 7518 §3.2)",
+    );
   const resultsKey = env.KEYGATE_RESULTS_KEY || undefined;
   if (resultsKey !== undefined && !/^[0-9a-fA-F]{64}$/.test(resultsKey))
     throw new ConfigError("KEYGATE_RESULTS_KEY: must be 64 hexadecimal characters (32 bytes)");
@@ -390,7 +396,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     idempotency: resolveIdempotency(file, source),
     resultsKey,
-    jwtSecret: env.KEYGATE_JWT_SECRET || undefined,
+    jwtSecret,
     errorCodes: file.errors?.codes ?? {},
     gateway,
     meAliases: file.me_aliases ?? [],

@@ -138,6 +138,15 @@ describe("configuration", () => {
     expect(errorOf({ KEYGATE_ACCESS_LOG: "yes" })).toContain("KEYGATE_ACCESS_LOG");
   });
 
+  test("a JWT signing secret too short to resist guessing stops the start", () => {
+    // Anyone holding one token could guess a short HS256 key offline, then sign any claims.
+    expect(errorOf({ KEYGATE_JWT_SECRET: "secret" })).toContain(
+      "KEYGATE_JWT_SECRET: must be at least 32 characters",
+    );
+    const strong = "k".repeat(32);
+    expect(loadConfig({ KEYGATE_JWT_SECRET: strong }).jwtSecret).toBe(strong);
+  });
+
   test("credential schemes can be switched off and error codes renamed", () => {
     const path = file(
       "auth.json",
