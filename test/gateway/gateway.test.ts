@@ -32,6 +32,20 @@ const routes = [
   { method: "GET", path: "/sales", entity: { from: "query", name: "merchant" } },
 ];
 
+/** POST /orders (its Idempotency-Key required) with `idempotencyKey`, as the platform key. */
+function order(
+  call: ReturnType<typeof testApp>["call"],
+  live: string,
+  idempotencyKey: string,
+  body: unknown = {},
+) {
+  return call("POST", "/orders", {
+    key: live,
+    headers: { "idempotency-key": idempotencyKey },
+    body,
+  });
+}
+
 function gatewayApp(gateway: object = {}) {
   const app = testApp({ config: { gateway: { upstream: upstream.url, routes, ...gateway } } });
   upstream.calls.length = 0;
@@ -113,12 +127,7 @@ describe("proxying", () => {
         }),
     );
     try {
-      const send = () =>
-        call("POST", "/orders", {
-          key: live,
-          headers: { "idempotency-key": "located-00001" },
-          body: {},
-        });
+      const send = () => order(call, live, "located-00001");
       const first = await send();
       const replay = await send();
       expect([first.status, first.headers.get("location")]).toEqual([201, "/orders/ord_1"]);
@@ -151,11 +160,7 @@ describe("proxying", () => {
   test("a body Keygate reads but does not store is the upstream's to judge: an unpaired surrogate goes through", async () => {
     const { call, live } = gatewayApp();
     const body = '{"note":"\\ud800"}';
-    const reply = await call("POST", "/orders", {
-      key: live,
-      headers: { "idempotency-key": "lone-surrogate-1" },
-      body,
-    });
+    const reply = await order(call, live, "lone-surrogate-1", body);
     expect(reply.status).toBe(201);
     expect(upstream.calls[0]?.body).toBe(body);
   });
@@ -192,12 +197,7 @@ describe("proxying", () => {
     expect(codeOf(await call("POST", "/orders", { key: live, body: { a: 1 } }))).toBe(
       "idempotency_key_missing",
     );
-    const send = () =>
-      call("POST", "/orders", {
-        key: live,
-        headers: { "idempotency-key": "order-00001" },
-        body: { a: 1 },
-      });
+    const send = () => order(call, live, "order-00001", { a: 1 });
     const first = await send();
     const retry = await send();
     expect(first.status).toBe(201);
@@ -213,11 +213,7 @@ describe("proxying", () => {
     const reply = await call("POST", "/links", { key: live, body: { note: "x".repeat(100) } });
     expect(reply.status).toBe(413);
     expect(codeOf(reply)).toBe("request_too_large");
-    const keyed = await call("POST", "/orders", {
-      key: live,
-      headers: { "idempotency-key": "too-large-01" },
-      body: { note: "x".repeat(100) },
-    });
+    const keyed = await order(call, live, "too-large-01", { note: "x".repeat(100) });
     expect(keyed.status).toBe(413);
     expect(upstream.calls).toHaveLength(0);
   });
@@ -285,14 +281,9 @@ describe("the access log and the metrics", () => {
     );
     try {
       expect((await call("GET", "/links", { key: live })).status).toBe(410);
-      const order = () =>
-        call("POST", "/orders", {
-          key: live,
-          headers: { "idempotency-key": "logged-00001" },
-          body: { a: 1 },
-        });
-      expect((await order()).status).toBe(202);
-      expect((await order()).status).toBe(202);
+      const send = () => order(call, live, "logged-00001", { a: 1 });
+      expect((await send()).status).toBe(202);
+      expect((await send()).status).toBe(202);
     } finally {
       upstream.answer(echo);
     }
@@ -319,12 +310,7 @@ describe("upstream failures", () => {
     const { call, live } = testApp({
       config: { gateway: { upstream: "http://127.0.0.1:9", routes } },
     });
-    const send = () =>
-      call("POST", "/orders", {
-        key: live,
-        headers: { "idempotency-key": "down-00001" },
-        body: {},
-      });
+    const send = () => order(call, live, "down-00001");
     const first = await send();
     expect(first.status).toBe(502);
     expect(codeOf(first)).toBe("upstream_unreachable");
@@ -349,12 +335,7 @@ describe("upstream failures", () => {
         ),
     );
     try {
-      const send = () =>
-        call("POST", "/orders", {
-          key: live,
-          headers: { "idempotency-key": "broken-off-01" },
-          body: {},
-        });
+      const send = () => order(call, live, "broken-off-01");
       const first = await send();
       expect([first.status, codeOf(first)]).toEqual([502, "upstream_unreachable"]);
       expect(first.body.error.message).toContain("may have taken effect");
