@@ -17,7 +17,7 @@
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import type { EntitySelector } from "../config/gateway-config.ts";
-import { KeygateError } from "../errors/keygate-error.ts";
+import { KeygateError, userEntityInactive } from "../errors/keygate-error.ts";
 import { clientAddressLookup } from "../http/peer-address.ts";
 import { findEntity, findUser } from "../projections/queries.ts";
 import { readCredential } from "./credentials.ts";
@@ -126,7 +126,7 @@ function userIdentity(kg: Keygate, token: string, now: Date): Identity {
   const user = findUser(kg.db, claims.sub);
   const entity = user && findEntity(kg.db, user.entity_id);
   if (!user || !entity) throw new KeygateError("invalid_token");
-  if (!entity.active) throw new KeygateError("entity_inactive");
+  if (!entity.active) throw userEntityInactive();
   return {
     type: "user",
     userId: user.id,

@@ -175,3 +175,8 @@ export function requestTooLarge(limit: number): KeygateError {
 export function invalidRequest(message: string, param?: string): KeygateError {
   return new KeygateError("invalid_request", message, param);
 }
+
+/** 401 `entity_inactive` for a dashboard user (the catalogue's message speaks of an API key). */
+export function userEntityInactive(): KeygateError {
+  return new KeygateError("entity_inactive", "The entity this user belongs to is inactive.");
+}

@@ -277,6 +277,26 @@ describe("management JWTs", () => {
     expect([expired.status, codeOf(expired)]).toEqual([401, "expired_token"]);
   });
 
+  test("a user whose entity is deactivated: 401 entity_inactive, for its token and at login", async () => {
+    const t = setup();
+    const partner = createEntity(
+      t.kg,
+      { kind: "partner", name: "P", parentId: t.platform },
+      TEST_ACTOR,
+    );
+    const credentials = { email: "p@example.com", password: "correct horse battery" };
+    createUser(t.kg, { ...credentials, entityId: partner.id }, TEST_ACTOR, TEST_SCRYPT_COST);
+    const token = (await t.call("POST", "/v1/auth/login", { body: credentials })).body.token;
+    await t.call("POST", `/v1/entities/${partner.id}/deactivate`, { key: t.live });
+    for (const reply of [
+      await t.call("GET", "/v1/api-keys", { key: token }),
+      await t.call("POST", "/v1/auth/login", { body: credentials }),
+    ]) {
+      expect([reply.status, codeOf(reply)]).toEqual([401, "entity_inactive"]);
+      expect(reply.body.error.message).toBe("The entity this user belongs to is inactive.");
+    }
+  });
+
   test("a wrong password or unknown email: invalid_credentials, no token", async () => {
     const t = setup();
     await login(t);

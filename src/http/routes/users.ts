@@ -8,7 +8,7 @@ import type { Keygate } from "../../app/keygate.ts";
 import { requireGrantable, USER_SCOPES } from "../../auth/identity.ts";
 import { signToken } from "../../auth/jwt.ts";
 import { createUser } from "../../commands/users.ts";
-import { KeygateError } from "../../errors/keygate-error.ts";
+import { KeygateError, userEntityInactive } from "../../errors/keygate-error.ts";
 import { findEntity, findUserByEmail } from "../../projections/queries.ts";
 import {
   DEFAULT_SCRYPT_COST,
@@ -79,7 +79,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
           throw new KeygateError("invalid_credentials");
         }
         const entity = findEntity(kg.db, user.entity_id);
-        if (!entity?.active) throw new KeygateError("entity_inactive");
+        if (!entity?.active) throw userEntityInactive();
         const now = Math.floor(kg.now().getTime() / 1000);
         const exp = now + TOKEN_TTL_SECONDS;
         return {
