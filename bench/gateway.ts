@@ -2,7 +2,8 @@
  * Gateway scenario (issue 6): a trivial upstream (the bare Elysia GET) called directly,
  * through Keygate's gateway (authenticated, rate-limited, proxied), and through nginx
  * `proxy_pass` (keep-alive to the upstream) — same run, every server on the server core.
- * Throughput with 64 connections; added latency (medians) with one connection at a time.
+ * Throughput with 64 connections; added latency with one connection, the targets taking turns
+ * for three rounds (medians compared).
  */
 import { join } from "node:path";
 import { freePort, nginxBinary, writeNginxConf } from "../test/support/nginx.ts";
@@ -10,6 +11,7 @@ import { BENCH_DIR, benchConfig, databaseWithKeys, UNREACHED_LIMIT } from "./fix
 import {
   BARE,
   type BenchServer,
+  median,
   runWrk,
   SERVE,
   spawnPinned,
@@ -55,12 +57,34 @@ async function startNginx(upstream: string): Promise<BenchServer> {
   return server;
 }
 
-/** Warms up, then measures throughput (64 connections) and latency (1 connection). */
-function measure(url: string, headers: Record<string, string> = {}) {
-  runWrk(url, { headers, seconds: 2 });
-  const load = runWrk(url, { headers });
-  const single = runWrk(url, { headers, connections: 1, seconds: 4 });
-  return { load, single };
+/** Rounds of the one-connection latency runs; the targets take turns in each. */
+const LATENCY_ROUNDS = 3;
+
+/** One target of the comparison: where to send requests, and with which headers. */
+interface Target {
+  url: string;
+  headers?: Record<string, string>;
+}
+
+/** Warms `target` up, then measures its throughput with 64 connections. */
+function throughput(target: Target): WrkResult {
+  runWrk(target.url, { headers: target.headers ?? {}, seconds: 2 });
+  return runWrk(target.url, { headers: target.headers ?? {} });
+}
+
+/**
+ * Median one-connection latency of each target, the targets taking turns for
+ * {@link LATENCY_ROUNDS} rounds: a single run swung by hundreds of µs on this VM (nginx once
+ * added 340 µs where it adds 55–65), so one run per target compared noise with noise.
+ */
+function latencies(targets: Target[]): number[] {
+  const runs: number[][] = targets.map(() => []);
+  for (let round = 0; round < LATENCY_ROUNDS; round++)
+    for (const [i, target] of targets.entries()) {
+      const headers = target.headers ?? {};
+      runs[i]?.push(runWrk(target.url, { headers, connections: 1, seconds: 3 }).medianLatencyMs);
+    }
+  return runs.map(median);
 }
 
 /** The gateway scenario. */
@@ -72,13 +96,14 @@ export const gatewayScenario: Scenario = {
       rate_limits: { default: { limit: UNREACHED_LIMIT, window_seconds: 1 } },
       gateway: { routes: [{ method: "GET", path: "/bare" }] },
     });
-    const upstream = await spawnServer(BARE, { PORT: "0" });
-    let direct: { load: WrkResult; single: WrkResult };
-    let gateway: { load: WrkResult; single: WrkResult };
-    let nginx: { load: WrkResult; single: WrkResult };
-    let bareProxy: { load: WrkResult; single: WrkResult };
+    // Every server up at once (idle while another is measured), so that the latency runs can
+    // take turns.
+    const servers: BenchServer[] = [];
+    let load: WrkResult[];
+    let latency: number[];
     try {
-      direct = measure(`${upstream.url}/bare`);
+      const upstream = await spawnServer(BARE, { PORT: "0" });
+      servers.push(upstream);
       const keygate = await spawnServer(SERVE, {
         KEYGATE_PORT: "0",
         KEYGATE_DB: dbPath,
@@ -86,73 +111,69 @@ export const gatewayScenario: Scenario = {
         KEYGATE_UPSTREAM: upstream.url,
         KEYGATE_ACCESS_LOG: "off",
       });
-      try {
-        gateway = measure(`${keygate.url}/bare`, { authorization: `Bearer ${liveKey}` });
-      } finally {
-        await keygate.stop();
-      }
+      servers.push(keygate);
       const floor = await spawnServer(["bun", "bench/bare-proxy.ts"], {
         PORT: "0",
         UPSTREAM: upstream.url,
       });
-      try {
-        bareProxy = measure(`${floor.url}/bare`);
-      } finally {
-        await floor.stop();
-      }
+      servers.push(floor);
       const proxy = await startNginx(upstream.url);
-      try {
-        nginx = measure(`${proxy.url}/bare`);
-      } finally {
-        await proxy.stop();
-      }
-      // The direct latency again: one-connection figures drift on a shared VM, and the lower
-      // of the two is the fairer floor to subtract.
-      const again = runWrk(`${upstream.url}/bare`, { connections: 1, seconds: 4 });
-      if (again.medianLatencyMs < direct.single.medianLatencyMs) direct.single = again;
+      servers.push(proxy);
+      const targets: Target[] = [
+        { url: `${upstream.url}/bare` },
+        { url: `${keygate.url}/bare`, headers: { authorization: `Bearer ${liveKey}` } },
+        { url: `${floor.url}/bare` },
+        { url: `${proxy.url}/bare` },
+      ];
+      load = targets.map(throughput);
+      latency = latencies(targets);
     } finally {
-      await upstream.stop();
+      for (const server of servers.reverse()) await server.stop();
     }
+    const [direct, gateway, bareProxy, nginx] = load as [
+      WrkResult,
+      WrkResult,
+      WrkResult,
+      WrkResult,
+    ];
+    const [directMs, gatewayMs, bareProxyMs, nginxMs] = latency as [number, number, number, number];
     // A non-positive difference means the noise exceeded the signal: no figure, not a pass.
-    const added = (via: { single: WrkResult }) => {
-      const extra = via.single.medianLatencyMs - direct.single.medianLatencyMs;
-      return extra > 0 ? extra : Number.NaN;
-    };
+    const added = (viaMs: number) => (viaMs > directMs ? viaMs - directMs : Number.NaN);
     return [
-      { name: "upstream direct", value: direct.load.requestsPerSecond, unit: "req/s" },
+      { name: "upstream direct", value: direct.requestsPerSecond, unit: "req/s" },
       {
         name: "through the gateway (auth + limit + proxy)",
-        value: gateway.load.requestsPerSecond,
+        value: gateway.requestsPerSecond,
         unit: "req/s",
       },
       {
         name: "  gateway / direct",
-        value: (gateway.load.requestsPerSecond / direct.load.requestsPerSecond) * 100,
+        value: (gateway.requestsPerSecond / direct.requestsPerSecond) * 100,
         unit: "%",
         target: { value: 60, better: "higher" },
       },
-      { name: "through nginx proxy_pass", value: nginx.load.requestsPerSecond, unit: "req/s" },
+      { name: "through nginx proxy_pass", value: nginx.requestsPerSecond, unit: "req/s" },
       {
         name: "through a bare Elysia fetch proxy (floor)",
-        value: bareProxy.load.requestsPerSecond,
+        value: bareProxy.requestsPerSecond,
         unit: "req/s",
       },
       {
         name: "  gateway / bare proxy",
-        value: (gateway.load.requestsPerSecond / bareProxy.load.requestsPerSecond) * 100,
+        value: (gateway.requestsPerSecond / bareProxy.requestsPerSecond) * 100,
         unit: "%",
       },
       {
-        name: "latency direct (1 connection)",
-        value: direct.single.medianLatencyMs * 1000,
+        name: `latency direct (1 connection, median of ${LATENCY_ROUNDS} rounds)`,
+        value: directMs * 1000,
         unit: "µs",
       },
-      { name: "  added by the gateway", value: added(gateway) * 1000, unit: "µs" },
-      { name: "  added by nginx", value: added(nginx) * 1000, unit: "µs" },
-      { name: "  added by the bare Elysia proxy", value: added(bareProxy) * 1000, unit: "µs" },
+      { name: "  added by the gateway", value: added(gatewayMs) * 1000, unit: "µs" },
+      { name: "  added by nginx", value: added(nginxMs) * 1000, unit: "µs" },
+      { name: "  added by the bare Elysia proxy", value: added(bareProxyMs) * 1000, unit: "µs" },
       {
         name: "  gateway's added latency / nginx's",
-        value: added(gateway) / added(nginx),
+        value: added(gatewayMs) / added(nginxMs),
         unit: "×",
         target: { value: 1.5, better: "lower" },
       },
