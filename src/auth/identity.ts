@@ -111,9 +111,14 @@ export function requireEnvironment(
   }
 }
 
+/** The first of `scopes` the caller does not hold (and so can neither grant nor manage). */
+function firstBeyond(identity: Identity, scopes: readonly string[]): string | undefined {
+  return scopes.find((s) => !scopeGrants(identity.scopes, s));
+}
+
 /** Throws `insufficient_scope` when the caller would grant a scope it does not hold. */
 export function requireGrantable(identity: Identity, scopes: readonly string[]): void {
-  const beyond = scopes.find((s) => !scopeGrants(identity.scopes, s));
+  const beyond = firstBeyond(identity, scopes);
   if (beyond) {
     throw new KeygateError(
       "insufficient_scope",
@@ -130,7 +135,7 @@ export function requireGrantable(identity: Identity, scopes: readonly string[]):
  * rewrite a greater one either. A key may always manage itself and any key it could have made.
  */
 export function requireManageable(identity: Identity, key: { scopes: readonly string[] }): void {
-  const beyond = key.scopes.find((s) => !scopeGrants(identity.scopes, s));
+  const beyond = firstBeyond(identity, key.scopes);
   if (beyond) {
     throw new KeygateError(
       "insufficient_scope",

@@ -176,6 +176,11 @@ export function invalidRequest(message: string, param?: string): KeygateError {
   return new KeygateError("invalid_request", message, param);
 }
 
+/** 400 `invalid_request` for a path parameter whose percent-encoding does not decode. */
+export function badPercentEncoding(name: string): KeygateError {
+  return invalidRequest(`${name}: not valid percent-encoding.`, name);
+}
+
 /** 401 `entity_inactive` for a dashboard user (the catalogue's message speaks of an API key). */
 export function userEntityInactive(): KeygateError {
   return new KeygateError("entity_inactive", "The entity this user belongs to is inactive.");

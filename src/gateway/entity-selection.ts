@@ -13,7 +13,7 @@ import type { Keygate } from "../app/keygate.ts";
 import type { Identity } from "../auth/identity.ts";
 import type { AuthenticatedStep, StepContext } from "../auth/index.ts";
 import type { EntitySelector } from "../config/gateway-config.ts";
-import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
+import { badPercentEncoding, invalidRequest, KeygateError } from "../errors/keygate-error.ts";
 import { rawBodyOf } from "../http/raw-body.ts";
 import { type EntityObject, findEntitiesByReference, findEntity } from "../projections/queries.ts";
 
@@ -38,7 +38,7 @@ function pathParameter(routePath: string, path: string, name: string): string | 
   try {
     return decodeURIComponent(raw);
   } catch {
-    throw invalidRequest(`${name}: not valid percent-encoding.`, name);
+    throw badPercentEncoding(name);
   }
 }
 

@@ -10,7 +10,6 @@ import { metricsRoutes } from "../metrics/index.ts";
 import type { ScryptCost } from "../users/password.ts";
 import { bodyLimits } from "./body-limits.ts";
 import { healthRoutes } from "./health.ts";
-
 import {
   type AccessLogEntry,
   type AccessLogger,
@@ -62,6 +61,7 @@ export function stdoutAccessLog(): BufferedAccessLogger {
 
 /** Builds the Keygate HTTP app over an open core (no port: tests call `app.handle`). */
 export function createApp(kg: Keygate, options: AppOptions = {}) {
+  const isGatewayRoute = gatewayRouteTest(kg);
   return new Elysia({ name: "keygate", normalize: false })
     .use(
       requestContext(
@@ -99,8 +99,8 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
         },
       }),
     )
-    .use(bodyLimits(kg.config.gateway.maxBodyBytes, gatewayRouteTest(kg)))
-    .use(requestParams(gatewayRouteTest(kg)))
+    .use(bodyLimits(kg.config.gateway.maxBodyBytes, isGatewayRoute))
+    .use(requestParams(isGatewayRoute))
     .use(idempotencyPlugin(kg, options.reportInternal))
     .use(healthRoutes(kg))
     .use(metricsRoutes(kg))

@@ -12,7 +12,7 @@
  * on forward-auth, which judges `X-Original-URI`, not its own URL.
  */
 import { Elysia } from "elysia";
-import { invalidRequest } from "../errors/keygate-error.ts";
+import { badPercentEncoding, invalidRequest } from "../errors/keygate-error.ts";
 import { FORWARD_AUTH_PATH } from "../gateway/forward-auth.ts";
 import type { GatewayRouteTest } from "../gateway/index.ts";
 
@@ -38,8 +38,7 @@ export function requestParams(isGatewayRoute: GatewayRouteTest = () => false) {
     ({ params, request, route }) => {
       if (route === FORWARD_AUTH_PATH || isGatewayRoute(request.method, route)) return;
       for (const name in params)
-        if ((params as Record<string, unknown>)[name] === null)
-          throw invalidRequest(`${name}: not valid percent-encoding.`, name);
+        if ((params as Record<string, unknown>)[name] === null) throw badPercentEncoding(name);
       const repeated = repeatedQueryParameter(request.url);
       if (repeated !== undefined)
         throw invalidRequest(`${repeated} is given more than once: send it once.`, repeated);

@@ -7,15 +7,15 @@ import { timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
-import { clientAddressOf, peerAddressOf } from "../http/peer-address.ts";
+import { clientAddress } from "../http/peer-address.ts";
 
 /** Whether a scraper may read the metrics. */
 export function mayScrape(
   config: Keygate["config"]["metrics"],
-  peer: string | undefined,
+  client: string,
   authorization: string | null,
 ): boolean {
-  if (peer !== undefined && config.allow.includes(peer)) return true;
+  if (config.allow.includes(client)) return true;
   if (!config.token || !authorization) return false;
   const given = Buffer.from(authorization);
   const expected = Buffer.from(`Bearer ${config.token}`);
@@ -30,9 +30,7 @@ export function metricsRoutes(kg: Keygate) {
   return app.get("/metrics", ({ request, server, set }) => {
     // Through a trusted proxy (nginx on the same machine), the peer is the proxy: the client
     // it forwarded is the one judged, or every client of the proxy would pass as loopback.
-    const peer = peerAddressOf(request, server);
-    const client =
-      peer === undefined ? undefined : clientAddressOf(peer, request.headers, trustedProxies);
+    const client = clientAddress(request, server, trustedProxies);
     if (!mayScrape(kg.config.metrics, client, request.headers.get("authorization")))
       throw new KeygateError(
         "access_denied",
