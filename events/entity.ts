@@ -40,11 +40,24 @@ export const EntityCreated = defineEvent(
   [{ version: 1, schema: createdV1, upcast: (data) => ({ ...data, reference: null }) }],
 );
 
-/** The entity (and so its whole subtree) was deactivated. */
+const deactivatedV1 = Type.Object({ entity_id: EntityId }, { additionalProperties: false });
+
+/**
+ * The entity (and so its whole subtree) was deactivated. Version 2 added `by_entity_id`: the
+ * entity of the key that deactivated it: only that entity or one above it may undo it. `null`
+ * is the operator (the CLI), who ranks with the platform. Version 1 events read as `null`: who
+ * deactivated them is not in their data, so only the top of the tree may reactivate them.
+ * Appended again, with a higher `by_entity_id`, when an entity above the one that deactivated
+ * an inactive entity deactivates it too.
+ */
 export const EntityDeactivated = defineEvent(
   "entity.deactivated",
-  1,
-  Type.Object({ entity_id: EntityId }, { additionalProperties: false }),
+  2,
+  Type.Object(
+    { entity_id: EntityId, by_entity_id: Nullable(EntityId) },
+    { additionalProperties: false },
+  ),
+  [{ version: 1, schema: deactivatedV1, upcast: (data) => ({ ...data, by_entity_id: null }) }],
 );
 
 /** The entity was reactivated; its subtree is active again where no other ancestor is inactive. */

@@ -63,8 +63,8 @@ export function runEntities(kg: Keygate, sub: string | undefined, argv: string[]
       const id = onePositional(positionals, "entity id");
       const entity =
         sub === "deactivate"
-          ? deactivateEntity(kg, id, CLI_ACTOR)
-          : reactivateEntity(kg, id, CLI_ACTOR);
+          ? deactivateEntity(kg, id, null, CLI_ACTOR)
+          : reactivateEntity(kg, id, null, CLI_ACTOR);
       const verb = sub === "deactivate" ? "Deactivated" : "Reactivated";
       report(values.json === true, entity, [`${verb} ${describeEntity(entity)}`]);
       return;

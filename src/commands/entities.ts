@@ -77,12 +77,34 @@ function changeEntity(
   return findEntity(kg.db, id) as EntityObject;
 }
 
-/** Deactivates an entity, which locks out its whole subtree. Deactivating twice changes nothing. */
-export function deactivateEntity(kg: Keygate, id: string, metadata: EventMetadata): EntityObject {
-  return changeEntity(kg, id, { type: "DeactivateEntity" }, metadata);
+/**
+ * Deactivates an entity, which locks out its whole subtree, on behalf of the entity `by` (the
+ * caller's; `null` for the operator). Deactivating twice changes nothing, unless `by` stands
+ * above whoever deactivated it: the lock is then `by`'s.
+ */
+export function deactivateEntity(
+  kg: Keygate,
+  id: string,
+  by: string | null,
+  metadata: EventMetadata,
+): EntityObject {
+  return changeEntity(kg, id, { type: "DeactivateEntity", by, path: pathOf(kg, id) }, metadata);
 }
 
-/** Reactivates an entity. Reactivating an active one changes nothing. */
-export function reactivateEntity(kg: Keygate, id: string, metadata: EventMetadata): EntityObject {
-  return changeEntity(kg, id, { type: "ReactivateEntity" }, metadata);
+/**
+ * Reactivates an entity on behalf of the entity `by` (`null` for the operator), which must be the
+ * one that deactivated it or stand above it. Reactivating an active one changes nothing.
+ */
+export function reactivateEntity(
+  kg: Keygate,
+  id: string,
+  by: string | null,
+  metadata: EventMetadata,
+): EntityObject {
+  return changeEntity(kg, id, { type: "ReactivateEntity", by, path: pathOf(kg, id) }, metadata);
+}
+
+/** An entity's path, root first (empty for an unknown one, which the decider then refuses). */
+function pathOf(kg: Keygate, id: string): string[] {
+  return findEntity(kg.db, id)?.path ?? [];
 }

@@ -20,7 +20,15 @@ export const ALLOWED_PARENTS: Record<EntityKind, readonly (EntityKind | null)[]>
 /** An entity's state as its own stream tells it. */
 export type EntityState =
   | { status: "new" }
-  | { status: "existing"; id: string; kind: EntityKind; parentId: string | null; active: boolean };
+  | {
+      status: "existing";
+      id: string;
+      kind: EntityKind;
+      parentId: string | null;
+      active: boolean;
+      /** While inactive: the entity whose key deactivated it; `null` for the operator. */
+      deactivatedBy: string | null;
+    };
 
 /** The state before the first event. */
 export const initialEntityState: EntityState = { status: "new" };
@@ -38,8 +46,28 @@ export type EntityCommand =
       /** Whether the deployment already has its platform entity. */
       platformExists: boolean;
     }
-  | { type: "DeactivateEntity" }
-  | { type: "ReactivateEntity" };
+  | ({ type: "DeactivateEntity" } & Acting)
+  | ({ type: "ReactivateEntity" } & Acting);
+
+/** Who deactivates or reactivates an entity, and where it stands in the tree. */
+interface Acting {
+  /** The entity of the caller's key; `null` for the operator (the CLI). */
+  by: string | null;
+  /** The target entity's path, root first: the caller and whoever deactivated it lie on it. */
+  path: readonly string[];
+}
+
+/**
+ * How high an actor stands above an entity with `path`: 0 at the root, where the operator
+ * (`null`) stands too. An entity off the path ranks below everything when it is the caller
+ * (it never is: the routes check the subtree first) and at the top when it is whoever
+ * deactivated (the cautious reading).
+ */
+function depthOf(actor: string | null, path: readonly string[], ifOffPath: number): number {
+  if (actor === null) return 0;
+  const depth = path.indexOf(actor);
+  return depth === -1 ? ifOffPath : depth;
+}
 
 function existing(state: EntityState): Extract<EntityState, { status: "existing" }> {
   if (state.status !== "existing") throw new KeygateError("resource_missing", "No such entity.");
@@ -92,11 +120,25 @@ export function decideEntity(command: EntityCommand, state: EntityState): Entity
           "The platform entity cannot be deactivated: it would lock out every key.",
         );
       }
-      return entity.active ? [{ type: "entity.deactivated", data: { entity_id: entity.id } }] : [];
+      // Deactivating an inactive entity changes nothing, unless the caller stands above whoever
+      // deactivated it: then the lock becomes the caller's, which those below cannot undo.
+      const caller = depthOf(command.by, command.path, Number.POSITIVE_INFINITY);
+      if (!entity.active && caller >= depthOf(entity.deactivatedBy, command.path, 0)) return [];
+      return [
+        { type: "entity.deactivated", data: { entity_id: entity.id, by_entity_id: command.by } },
+      ];
     }
     case "ReactivateEntity": {
       const entity = existing(state);
-      return entity.active ? [] : [{ type: "entity.reactivated", data: { entity_id: entity.id } }];
+      if (entity.active) return [];
+      const caller = depthOf(command.by, command.path, Number.POSITIVE_INFINITY);
+      if (caller > depthOf(entity.deactivatedBy, command.path, 0)) {
+        throw new KeygateError(
+          "entity_forbidden",
+          "This entity was deactivated from above the caller's entity; only that entity, or one above it, can reactivate it.",
+        );
+      }
+      return [{ type: "entity.reactivated", data: { entity_id: entity.id } }];
     }
     default: {
       const _exhaustive: never = command;
@@ -115,11 +157,12 @@ export function evolveEntity(state: EntityState, event: EntityEvent): EntityStat
         kind: event.data.kind,
         parentId: event.data.parent_id,
         active: true,
+        deactivatedBy: null,
       };
     case "entity.deactivated":
-      return { ...existing(state), active: false };
+      return { ...existing(state), active: false, deactivatedBy: event.data.by_entity_id };
     case "entity.reactivated":
-      return { ...existing(state), active: true };
+      return { ...existing(state), active: true, deactivatedBy: null };
     default: {
       const _exhaustive: never = event;
       return _exhaustive;

@@ -139,7 +139,7 @@ describe("authentication errors", () => {
       TEST_ACTOR,
     );
     expect((await call("GET", "/v1/me", { key: key.secret })).status).toBe(200);
-    deactivateEntity(kg, partner.id, TEST_ACTOR);
+    deactivateEntity(kg, partner.id, null, TEST_ACTOR);
     const reply = await call("GET", "/v1/me", { key: key.secret });
     expect([reply.status, codeOf(reply)]).toEqual([401, "entity_inactive"]);
   });
@@ -198,7 +198,7 @@ describe("configuration: schemes and renamed codes", () => {
       (await call("GET", "/v1/me", { headers: basic(pair.public_key as string, pair.secret) }))
         .status,
     ).toBe(200);
-    deactivateEntity(kg, merchant.id, TEST_ACTOR);
+    deactivateEntity(kg, merchant.id, null, TEST_ACTOR);
     expect(
       codeOf(
         await call("GET", "/v1/me", { headers: basic(pair.public_key as string, pair.secret) }),

@@ -38,7 +38,7 @@ describe("command handlers", () => {
   test("no key is issued for an inactive entity, and none under a missing one", () => {
     const root = platform();
     const merchant = createEntity(kg, { kind: "merchant", name: "M", parentId: root }, TEST_ACTOR);
-    deactivateEntity(kg, merchant.id, TEST_ACTOR);
+    deactivateEntity(kg, merchant.id, null, TEST_ACTOR);
     const input = {
       entityId: merchant.id,
       environment: "live" as const,

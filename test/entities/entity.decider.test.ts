@@ -36,7 +36,18 @@ const createdEvent = (kind: EntityKind, parentId: string | null): EntityEvent =>
   data: { entity_id: "ent_new", kind, name: "Acme", parent_id: parentId, reference: null },
 });
 const merchant = createdEvent("merchant", "ent_parent");
-const deactivated: EntityEvent = { type: "entity.deactivated", data: { entity_id: "ent_new" } };
+/** The target's path in the tests of who may deactivate and reactivate: platform → partner → it. */
+const PATH = ["ent_platform", "ent_parent", "ent_new"];
+const deactivatedBy = (by: string | null): EntityEvent => ({
+  type: "entity.deactivated",
+  data: { entity_id: "ent_new", by_entity_id: by },
+});
+const deactivated = deactivatedBy(null);
+const as = (type: "DeactivateEntity" | "ReactivateEntity", by: string | null): EntityCommand => ({
+  type,
+  by,
+  path: PATH,
+});
 const reactivated: EntityEvent = { type: "entity.reactivated", data: { entity_id: "ent_new" } };
 
 describe("entity decider", () => {
@@ -84,17 +95,74 @@ describe("entity decider", () => {
   });
 
   test("deactivate once records, twice appends nothing; reactivate likewise", () => {
-    spec.given([merchant]).when({ type: "DeactivateEntity" }).then([deactivated]);
-    spec.given([merchant, deactivated]).when({ type: "DeactivateEntity" }).then([]);
-    spec.given([merchant, deactivated]).when({ type: "ReactivateEntity" }).then([reactivated]);
-    spec.given([merchant]).when({ type: "ReactivateEntity" }).then([]);
+    spec.given([merchant]).when(as("DeactivateEntity", null)).then([deactivated]);
+    spec.given([merchant, deactivated]).when(as("DeactivateEntity", null)).then([]);
+    spec.given([merchant, deactivated]).when(as("ReactivateEntity", null)).then([reactivated]);
+    spec.given([merchant]).when(as("ReactivateEntity", null)).then([]);
+  });
+
+  test("a deactivation records who made it; that entity or one above it may undo it, none below", () => {
+    const byPartner = deactivatedBy("ent_parent");
+    spec.given([merchant]).when(as("DeactivateEntity", "ent_parent")).then([byPartner]);
+    spec
+      .given([merchant, byPartner])
+      .when(as("ReactivateEntity", "ent_parent"))
+      .then([reactivated]);
+    spec
+      .given([merchant, byPartner])
+      .when(as("ReactivateEntity", "ent_platform"))
+      .then([reactivated]);
+    spec.given([merchant, byPartner]).when(as("ReactivateEntity", null)).then([reactivated]);
+    // The entity itself (a kill switch pulled by its own key) ranks below its parent.
+    const bySelf = deactivatedBy("ent_new");
+    spec.given([merchant, bySelf]).when(as("ReactivateEntity", "ent_parent")).then([reactivated]);
+    spec
+      .given([merchant, byPartner])
+      .when(as("ReactivateEntity", "ent_new"))
+      .thenThrows("entity_forbidden", /from above the caller's entity/);
+    for (const top of ["ent_platform", null]) {
+      spec
+        .given([merchant, deactivatedBy(top)])
+        .when(as("ReactivateEntity", "ent_parent"))
+        .thenThrows("entity_forbidden");
+    }
+    // The operator (null) and the platform rank together.
+    spec
+      .given([merchant, deactivatedBy("ent_platform")])
+      .when(as("ReactivateEntity", null))
+      .then([reactivated]);
+    spec
+      .given([merchant, deactivated])
+      .when(as("ReactivateEntity", "ent_platform"))
+      .then([reactivated]);
+  });
+
+  test("deactivating an inactive entity from higher up takes the lock over; from the same level or below, nothing", () => {
+    const byPartner = deactivatedBy("ent_parent");
+    const byPlatform = deactivatedBy("ent_platform");
+    spec
+      .given([merchant, byPartner])
+      .when(as("DeactivateEntity", "ent_platform"))
+      .then([byPlatform]);
+    spec
+      .given([merchant, byPartner, byPlatform])
+      .when(as("ReactivateEntity", "ent_parent"))
+      .thenThrows("entity_forbidden");
+    spec.given([merchant, byPartner]).when(as("DeactivateEntity", "ent_parent")).then([]);
+    spec.given([merchant, byPlatform]).when(as("DeactivateEntity", "ent_parent")).then([]);
+    spec.given([merchant, byPlatform]).when(as("DeactivateEntity", null)).then([]);
+    // A reactivation clears who deactivated: the next deactivation is anyone's again.
+    spec
+      .given([merchant, byPlatform, reactivated])
+      .when(as("DeactivateEntity", "ent_parent"))
+      .then([byPartner]);
   });
 
   test("the platform cannot be deactivated; a missing entity is resource_missing", () => {
     spec
       .given([createdEvent("platform", null)])
-      .when({ type: "DeactivateEntity" })
+      .when(as("DeactivateEntity", null))
       .thenThrows("invalid_request", /platform/);
-    spec.given([]).when({ type: "DeactivateEntity" }).thenThrows("resource_missing");
+    spec.given([]).when(as("DeactivateEntity", null)).thenThrows("resource_missing");
   });
 });

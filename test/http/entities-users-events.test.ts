@@ -70,6 +70,35 @@ describe("/v1/entities", () => {
     ).toBe(true);
   });
 
+  test("a deactivation from above the caller cannot be undone by the caller: the platform's suspension of a merchant holds against its partner", async () => {
+    const { call, kg, partner, partnerKey, live, platform } = setup();
+    const merchant = createEntity(
+      kg,
+      { kind: "merchant", name: "Acme", parentId: partner.id },
+      TEST_ACTOR,
+    );
+    const post = (action: string, key: string) =>
+      call("POST", `/v1/entities/${merchant.id}/${action}`, { key });
+    // The partner deactivated it first; the platform's deactivation takes the lock over.
+    expect((await post("deactivate", partnerKey)).body.active).toBe(false);
+    const before = kg.store.readStream(merchant.id).length;
+    expect((await post("deactivate", live)).status).toBe(200);
+    const events = kg.store.readStream(merchant.id);
+    expect(events.length).toBe(before + 1);
+    expect(events.at(-1)?.data).toEqual({ entity_id: merchant.id, by_entity_id: platform });
+    const refused = await post("reactivate", partnerKey);
+    expect([refused.status, codeOf(refused)]).toEqual([403, "entity_forbidden"]);
+    expect(refused.body.error.message).toMatch(/from above the caller's entity/);
+    expect(kg.store.readStream(merchant.id).length).toBe(before + 1);
+    expect(
+      (await call("GET", `/v1/entities/${merchant.id}`, { key: partnerKey })).body.active,
+    ).toBe(false);
+    // The platform may undo it; a deactivation by the partner itself stays the partner's to undo.
+    expect((await post("reactivate", live)).body.active).toBe(true);
+    expect((await post("deactivate", partnerKey)).body.active).toBe(false);
+    expect((await post("reactivate", partnerKey)).body.active).toBe(true);
+  });
+
   test("children come in pages: 10 by default, at most 100, after an id, has_more when more are left", async () => {
     const t = setup();
     const made = Array.from({ length: 12 }, (_, i) =>

@@ -87,7 +87,7 @@ describe("key index", () => {
     const { merchant, key } = merchantKey(kg);
     const hash = hashSecretKey(key.secret);
     expect(kg.keyIndex.bySecretHash(hash)?.key.entity.active).toBe(true);
-    deactivateEntity(kg, merchant.id, TEST_ACTOR);
+    deactivateEntity(kg, merchant.id, null, TEST_ACTOR);
     expect(kg.keyIndex.bySecretHash(hash)?.key.entity.active).toBe(false);
   });
 

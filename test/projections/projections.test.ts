@@ -39,7 +39,7 @@ describe("entities projection", () => {
 
   test("deactivating an entity makes its whole subtree inactive, and nothing else", () => {
     const t = tree();
-    deactivateEntity(kg, t.partner.id, TEST_ACTOR);
+    deactivateEntity(kg, t.partner.id, null, TEST_ACTOR);
     for (const id of [t.partner.id, t.merchant.id, t.branch.id])
       expect(findEntity(kg.db, id)?.active).toBe(false);
     expect(findEntity(kg.db, t.other.id)?.active).toBe(true);
@@ -48,13 +48,13 @@ describe("entities projection", () => {
 
   test("reactivating restores the subtree except below another inactive entity", () => {
     const t = tree();
-    deactivateEntity(kg, t.merchant.id, TEST_ACTOR);
-    deactivateEntity(kg, t.partner.id, TEST_ACTOR);
-    reactivateEntity(kg, t.partner.id, TEST_ACTOR);
+    deactivateEntity(kg, t.merchant.id, null, TEST_ACTOR);
+    deactivateEntity(kg, t.partner.id, null, TEST_ACTOR);
+    reactivateEntity(kg, t.partner.id, null, TEST_ACTOR);
     expect(findEntity(kg.db, t.partner.id)?.active).toBe(true);
     expect(findEntity(kg.db, t.merchant.id)?.active).toBe(false);
     expect(findEntity(kg.db, t.branch.id)?.active).toBe(false);
-    reactivateEntity(kg, t.merchant.id, TEST_ACTOR);
+    reactivateEntity(kg, t.merchant.id, null, TEST_ACTOR);
     expect(findEntity(kg.db, t.branch.id)?.active).toBe(true);
   });
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { KeygateEvent } from "../../events/index.ts";
+import { currentSchemaVersion, type KeygateEvent, upcastStoredEvent } from "../../events/index.ts";
 import { type KeygateDatabase, openDatabase } from "../../src/db/open.ts";
 import { KeygateError } from "../../src/errors/keygate-error.ts";
 import { type EventRow, EventStore } from "../../src/store/event-store.ts";
@@ -19,7 +19,7 @@ const created = (id: string, name = "Acme"): KeygateEvent => ({
 });
 const deactivated = (id: string): KeygateEvent => ({
   type: "entity.deactivated",
-  data: { entity_id: id },
+  data: { entity_id: id, by_entity_id: null },
 });
 
 const opened: KeygateDatabase[] = [];
@@ -328,6 +328,14 @@ describe("reading", () => {
       parent_id: null,
       reference: null,
     });
+  });
+
+  test("an entity.deactivated v1 (before by_entity_id) reads as the operator's: only the top may undo it", () => {
+    expect(upcastStoredEvent("entity.deactivated", 1, { entity_id: "ent_old" })).toEqual({
+      entity_id: "ent_old",
+      by_entity_id: null,
+    });
+    expect(currentSchemaVersion("entity.deactivated")).toBe(2);
   });
 
   test("stored data that fails its schema, or an unknown version, is reported, not served", () => {

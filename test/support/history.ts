@@ -65,9 +65,9 @@ export function buildHistory(kg: Keygate, clock: FakeClock) {
   );
   revokeApiKey(kg, doomed.id, "compromised", TEST_ACTOR);
   clock.advance(10);
-  deactivateEntity(kg, merchant.id, TEST_ACTOR);
-  deactivateEntity(kg, partner.id, TEST_ACTOR);
-  reactivateEntity(kg, partner.id, TEST_ACTOR);
+  deactivateEntity(kg, merchant.id, null, TEST_ACTOR);
+  deactivateEntity(kg, partner.id, null, TEST_ACTOR);
+  reactivateEntity(kg, partner.id, null, TEST_ACTOR);
   const user = createUser(
     kg,
     { email: "ops@example.com", password: "long enough password", entityId: partner.id },

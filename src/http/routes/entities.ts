@@ -77,7 +77,7 @@ export function entityRoutes(kg: Keygate) {
       "/v1/entities/:id/deactivate",
       ({ params, identity, set }) => {
         entityInSubtree(kg, identity, params.id);
-        return deactivateEntity(kg, params.id, eventMetadata(identity, set));
+        return deactivateEntity(kg, params.id, identity.entity.id, eventMetadata(identity, set));
       },
       { scopes: ["entities:write"] },
     )
@@ -85,7 +85,7 @@ export function entityRoutes(kg: Keygate) {
       "/v1/entities/:id/reactivate",
       ({ params, identity, set }) => {
         entityInSubtree(kg, identity, params.id);
-        return reactivateEntity(kg, params.id, eventMetadata(identity, set));
+        return reactivateEntity(kg, params.id, identity.entity.id, eventMetadata(identity, set));
       },
       { scopes: ["entities:write"] },
     );
