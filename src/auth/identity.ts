@@ -13,6 +13,8 @@ export type Identity =
   | {
       type: "api_key";
       key: IndexedKey;
+      /** Whether the caller presented a secret a rotation retired (it works until it expires). */
+      retiredSecret: boolean;
       environment: Environment;
       entity: { id: string; path: string[] };
       scopes: string[];
@@ -129,17 +131,34 @@ export function requireGrantable(identity: Identity, scopes: readonly string[]):
 }
 
 /**
- * Throws `insufficient_scope` when the caller would change, rotate or revoke a key holding a
- * scope the caller cannot grant. Rotating hands over the new secret: `api_keys:write` rotating
- * the platform's `*` key would come away holding `*`. And a lesser key may not disable or
- * rewrite a greater one either. A key may always manage itself and any key it could have made.
+ * Throws unless the caller may change, rotate or revoke `key`.
+ *
+ * `insufficient_scope` when the key holds a scope the caller cannot grant. Rotating hands over
+ * the new secret: `api_keys:write` rotating the platform's `*` key would come away holding `*`.
+ * And a lesser key may not disable or rewrite a greater one either. A key may always manage
+ * itself and any key it could have made.
+ *
+ * `access_denied` when the caller is the key itself, presented with a secret a rotation
+ * retired. The overlap keeps that secret working for traffic while deployments move over; it
+ * does not keep it the key's owner. Otherwise whoever held the old secret (a leaked one, the
+ * usual reason to rotate) could rotate again, come away with a fresh secret and, with
+ * `expire_previous_in: 0`, end the one that replaced it.
  */
-export function requireManageable(identity: Identity, key: { scopes: readonly string[] }): void {
+export function requireManageable(
+  identity: Identity,
+  key: { id: string; scopes: readonly string[] },
+): void {
   const beyond = firstBeyond(identity, key.scopes);
   if (beyond) {
     throw new KeygateError(
       "insufficient_scope",
       `The caller cannot manage a key holding ${beyond}: a key never manages one that holds more than it does.`,
+    );
+  }
+  if (identity.type === "api_key" && identity.retiredSecret && identity.key.id === key.id) {
+    throw new KeygateError(
+      "access_denied",
+      "This secret was rotated out: it keeps authenticating until it expires, but only the key's current secret can change, rotate or revoke the key.",
     );
   }
 }

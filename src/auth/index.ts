@@ -104,11 +104,12 @@ function identify(kg: Keygate, headers: Headers, management: boolean): Identity 
               now,
             );
       if (!verification.ok) throw new KeygateError(verification.code);
-      const { key } = verification;
+      const { key, retiredSecret } = verification;
       kg.usage.touch(key.id, now);
       return {
         type: "api_key",
         key,
+        retiredSecret,
         environment: key.environment,
         entity: { id: key.entity.id, path: key.entity.path },
         scopes: key.scopes,

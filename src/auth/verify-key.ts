@@ -15,8 +15,13 @@ export interface KeyVerifierSettings {
   pepper: string | undefined;
 }
 
-/** The outcome: the key, or the error code that refuses it. */
-export type Verification = { ok: true; key: IndexedKey } | { ok: false; code: KeygateErrorCode };
+/**
+ * The outcome: the key (and whether the secret presented is one a rotation retired, still
+ * working until its expiry), or the error code that refuses it.
+ */
+export type Verification =
+  | { ok: true; key: IndexedKey; retiredSecret: boolean }
+  | { ok: false; code: KeygateErrorCode };
 
 const refuse = (code: KeygateErrorCode): Verification => ({ ok: false, code });
 
@@ -26,7 +31,7 @@ function judge(key: IndexedKey, secret: IndexedSecret, now: Date): Verification 
   if (secret.expiresAtMs !== null && secret.expiresAtMs <= at) return refuse("api_key_revoked");
   if (key.expiresAtMs !== null && key.expiresAtMs <= at) return refuse("api_key_expired");
   if (!key.entity.active) return refuse("entity_inactive");
-  return { ok: true, key };
+  return { ok: true, key, retiredSecret: secret.expiresAtMs !== null };
 }
 
 /** Verifies a secret key presented as Bearer or in the API-key header. */

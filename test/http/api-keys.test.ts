@@ -301,6 +301,49 @@ describe("changing keys", () => {
     ).toBe(200);
   });
 
+  test("a rotated-out secret keeps authenticating but cannot rotate, change or revoke its own key", async () => {
+    const { call, kg, partnerKey } = setup();
+    const rotated = await call("POST", `/v1/api-keys/${partnerKey.id}/rotate`, {
+      key: partnerKey.secret,
+      body: { expire_previous_in: 3600 },
+    });
+    expect(rotated.status).toBe(200);
+    const retired = partnerKey.secret;
+    expect((await call("GET", "/v1/me", { key: retired })).status).toBe(200);
+    const head = kg.store.headPosition();
+    for (const [method, path, body] of [
+      ["POST", `/v1/api-keys/${partnerKey.id}/rotate`, { expire_previous_in: 0 }],
+      ["PATCH", `/v1/api-keys/${partnerKey.id}`, { scopes: ["links:read"] }],
+      ["POST", `/v1/api-keys/${partnerKey.id}/revoke`, {}],
+    ] as const) {
+      const refused = await call(method, path, { key: retired, body });
+      expect([refused.status, codeOf(refused)]).toEqual([403, "access_denied"]);
+      expect(refused.body.error.message).toContain("rotated out");
+      expect(refused.body.secret).toBeUndefined();
+    }
+    expect(kg.store.headPosition()).toBe(head);
+    // The secret that replaced it still works and still owns the key.
+    expect((await call("GET", "/v1/me", { key: rotated.body.secret })).status).toBe(200);
+    // The retired secret manages other keys as the key always could (the overlap is for traffic).
+    const made = await call("POST", "/v1/api-keys", {
+      key: retired,
+      body: { name: "made", scopes: ["links:read"] },
+    });
+    expect(made.status).toBe(200);
+    expect(
+      (await call("POST", `/v1/api-keys/${made.body.id}/rotate`, { key: retired, body: {} }))
+        .status,
+    ).toBe(200);
+    expect(
+      (
+        await call("PATCH", `/v1/api-keys/${partnerKey.id}`, {
+          key: rotated.body.secret,
+          body: { name: "renamed" },
+        })
+      ).status,
+    ).toBe(200);
+  });
+
   test("a dashboard user's JWT creates keys of either environment inside its subtree", async () => {
     const { call, kg, partner, other } = setup();
     createUser(
