@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import type { EmbeddedMigration } from "./embed-migrations.ts";
 import { MIGRATIONS } from "./migrations.generated.ts";
+import type { SqlConnection } from "./sql.ts";
 
 /** What drizzle's SQLite dialect takes (its `MigrationMeta`). */
 interface MigrationMeta {
@@ -38,4 +39,28 @@ interface MigratableDatabase {
 export function applyMigrations(orm: object): void {
   const db = orm as MigratableDatabase;
   db.dialect.migrate(migrationMeta(), db.session, {});
+}
+
+/**
+ * Why this Keygate must not run on the database, or undefined: a migration recorded in it newer
+ * than every one this build carries — the database was migrated by a
+ * newer Keygate (a downgrade). drizzle's migrator would apply nothing and carry on, and this
+ * build would then read and write tables whose shape it does not know.
+ */
+export function newerSchemaProblem(
+  sql: SqlConnection,
+  migrations: readonly EmbeddedMigration[] = MIGRATIONS,
+): string | undefined {
+  const bookkeeping = sql
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'")
+    .get();
+  if (!bookkeeping) return undefined;
+  const newest = Math.max(0, ...migrations.map((m) => m.when));
+  const unknown = sql
+    .prepare<{ created_at: number }>(
+      "SELECT created_at FROM __drizzle_migrations WHERE created_at > ? ORDER BY created_at",
+    )
+    .all(newest);
+  if (unknown.length === 0) return undefined;
+  return `it was migrated by a newer Keygate (${unknown.length} schema migration${unknown.length === 1 ? "" : "s"} this version does not know, the newest from ${new Date(Number(unknown.at(-1)?.created_at)).toISOString()}); run that version, or restore a backup taken before the upgrade`;
 }

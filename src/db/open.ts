@@ -5,7 +5,7 @@
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { type KeygateOrm, openDriver } from "./driver.ts";
-import { applyMigrations } from "./migrate.ts";
+import { applyMigrations, newerSchemaProblem } from "./migrate.ts";
 import type { SqlConnection } from "./sql.ts";
 
 /** How hard a commit waits for the disk. */
@@ -90,6 +90,11 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): K
   // 64 MiB of page cache (SQLite's default is 2 MiB): the key tables of a large
   // deployment stay in memory instead of being re-read on every lookup miss.
   db.exec("PRAGMA cache_size = -65536");
+  const newer = newerSchemaProblem(db);
+  if (newer) {
+    close();
+    throw new DatabaseOpenError(path, new Error(newer));
+  }
   applyMigrations(orm);
   return { sql: db, orm, path, close };
 }

@@ -1,3 +1,4 @@
+import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -318,6 +319,29 @@ describe("entities, keys and users commands", () => {
       expect(result.stderr).not.toContain("    at ");
     }
     expect(readFileSync(notDb, "utf8")).toStartWith("these are not the pages");
+  });
+
+  test("a database a newer Keygate migrated is refused, not run on a schema this version does not know", () => {
+    const env = freshDb();
+    const init = keygateJson<InitJson>(["init"], env);
+    const create = ["keys", "create", "--entity", init.entity_id, "--name", "k", "--scopes", "*"];
+    const db = new Database(env.KEYGATE_DB);
+    const head = () => db.query("SELECT count(*) AS n FROM events").get() as { n: number };
+    const before = head().n;
+    // What a newer release's migration leaves behind: its bookkeeping row, dated later.
+    db.run(
+      "INSERT INTO __drizzle_migrations (hash, created_at) VALUES ('from-the-future', 4102444800000)",
+    );
+    const result = keygate(create, env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toStartWith(`keygate: cannot open the database ${env.KEYGATE_DB}: `);
+    expect(result.stderr).toContain("migrated by a newer Keygate");
+    expect(result.stderr).toContain("2100-01-01T00:00:00.000Z");
+    expect(head().n).toBe(before);
+    db.run("DELETE FROM __drizzle_migrations WHERE hash = 'from-the-future'");
+    expect(keygate(create, env).code).toBe(0);
+    expect(head().n).toBe(before + 1);
+    db.close();
   });
 
   test("a configured prefix shapes every key", () => {
