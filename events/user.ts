@@ -3,13 +3,15 @@ import { Type } from "@sinclair/typebox";
 import { EntityId } from "./common.ts";
 import { defineEvent, type EventOf } from "./define.ts";
 
+const UserId = Type.String({ pattern: "^usr_[0-9A-Za-z]+$" });
+
 /** A dashboard user was created; only a memory-hard hash of the password is kept. */
 export const UserCreated = defineEvent(
   "user.created",
   1,
   Type.Object(
     {
-      user_id: Type.String({ pattern: "^usr_[0-9A-Za-z]+$" }),
+      user_id: UserId,
       entity_id: EntityId,
       email: Type.String({ minLength: 3, maxLength: 254 }),
       password_hash: Type.String({ pattern: "^scrypt\\$" }),
@@ -18,8 +20,33 @@ export const UserCreated = defineEvent(
   ),
 );
 
+/**
+ * The user was deactivated: it can no longer log in, and the tokens it holds stop working on
+ * their next request. Its keys are not its: they keep working.
+ */
+export const UserDeactivated = defineEvent(
+  "user.deactivated",
+  1,
+  Type.Object({ user_id: UserId }, { additionalProperties: false }),
+);
+
+/** The user was reactivated: it may log in again. */
+export const UserReactivated = defineEvent(
+  "user.reactivated",
+  1,
+  Type.Object({ user_id: UserId }, { additionalProperties: false }),
+);
+
 /** Every user event definition. */
-export const userEvents = [UserCreated] as const;
+export const userEvents = [UserCreated, UserDeactivated, UserReactivated] as const;
 
 /** A user event as the aggregate sees it. */
-export type UserEvent = EventOf<typeof UserCreated>;
+export type UserEvent =
+  | EventOf<typeof UserCreated>
+  | EventOf<typeof UserDeactivated>
+  | EventOf<typeof UserReactivated>;
+
+/** Whether an event belongs to the user aggregate. */
+export function isUserEvent(event: { type: string }): event is UserEvent {
+  return event.type.startsWith("user.");
+}

@@ -127,6 +127,8 @@ function userIdentity(kg: Keygate, token: string, now: Date): Identity {
   const user = findUser(kg.db, claims.sub);
   const entity = user && findEntity(kg.db, user.entity_id);
   if (!user || !entity) throw new KeygateError("invalid_token");
+  if (!user.active)
+    throw new KeygateError("invalid_token", "The user this token was issued to is deactivated.");
   if (!entity.active) throw userEntityInactive();
   return {
     type: "user",

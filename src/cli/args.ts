@@ -72,3 +72,6 @@ export function parseTimestamp(raw: string, flag: string): Date {
   }
   return date;
 }
+
+/** The metadata of every event a CLI command appends: the operator, no request. */
+export const CLI_ACTOR = { actor: "cli", request_id: null };

@@ -4,10 +4,9 @@ import { createEntity, deactivateEntity, reactivateEntity } from "../commands/en
 import type { EntityKind } from "../entities/entity.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { findPlatformEntity, listEntities } from "../projections/queries.ts";
-import { onePositional, parseCommandArgs, required, UsageError } from "./args.ts";
+import { CLI_ACTOR, onePositional, parseCommandArgs, required, UsageError } from "./args.ts";
 import { describeEntity, report } from "./output.ts";
 
-const CLI_ACTOR = { actor: "cli", request_id: null };
 const KINDS: readonly string[] = ["partner", "merchant", "branch"];
 
 /** Usage of the entities commands. */

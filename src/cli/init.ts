@@ -2,9 +2,8 @@
 import type { Keygate } from "../app/keygate.ts";
 import { checkpointKey } from "../audit/checkpoint-key.ts";
 import { initPlatform } from "../commands/init.ts";
+import { CLI_ACTOR } from "./args.ts";
 import { printJson, say } from "./output.ts";
-
-const CLI_ACTOR = { actor: "cli", request_id: null };
 
 /** Runs init and prints what it did; used by `init` and by `serve` on an empty database. */
 export function runInit(kg: Keygate, json: boolean): void {

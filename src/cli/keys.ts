@@ -9,6 +9,7 @@ import {
 } from "../commands/api-keys.ts";
 import { type ApiKeyObject, type KeyListFilter, listApiKeys } from "../projections/queries.ts";
 import {
+  CLI_ACTOR,
   onePositional,
   parseCommandArgs,
   parseEnvironment,
@@ -20,7 +21,6 @@ import {
 } from "./args.ts";
 import { describeKey, printJson, report, say } from "./output.ts";
 
-const CLI_ACTOR = { actor: "cli", request_id: null };
 const STATUSES: readonly string[] = ["active", "revoked", "expired"];
 
 /** Usage of the keys commands. */

@@ -1,11 +1,13 @@
-/** `keygate users create`. */
+/** `keygate users create|deactivate|reactivate`. */
 import type { Keygate } from "../app/keygate.ts";
-import { createUser } from "../commands/users.ts";
-import { parseCommandArgs, required, UsageError } from "./args.ts";
+import { createUser, deactivateUser, reactivateUser } from "../commands/users.ts";
+import { CLI_ACTOR, onePositional, parseCommandArgs, required, UsageError } from "./args.ts";
 import { report } from "./output.ts";
 
 /** Usage of the users commands. */
-export const USERS_USAGE = `  users create --email EMAIL --entity ENT_ID (--password PASSWORD | --password-stdin) [--json]`;
+export const USERS_USAGE = `  users create --email EMAIL --entity ENT_ID (--password PASSWORD | --password-stdin) [--json]
+  users deactivate USR_ID [--json]        no more logins; its tokens refused at once
+  users reactivate USR_ID [--json]`;
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -21,6 +23,15 @@ export async function runUsers(
   sub: string | undefined,
   argv: string[],
 ): Promise<void> {
+  if (sub === "deactivate" || sub === "reactivate") {
+    const { values, positionals } = parseCommandArgs(argv, {});
+    const id = onePositional(positionals, "user id");
+    const user =
+      sub === "deactivate" ? deactivateUser(kg, id, CLI_ACTOR) : reactivateUser(kg, id, CLI_ACTOR);
+    const verb = sub === "deactivate" ? "Deactivated" : "Reactivated";
+    report(values.json === true, user, [`${verb} user ${user.id} <${user.email}>`]);
+    return;
+  }
   if (sub !== "create")
     throw new UsageError(sub ? `unknown users command "${sub}"` : "users needs a command");
   const { values } = parseCommandArgs(argv, {
@@ -36,7 +47,7 @@ export async function runUsers(
   const user = createUser(
     kg,
     { email: required(values, "email"), password, entityId: required(values, "entity") },
-    { actor: "cli", request_id: null },
+    CLI_ACTOR,
   );
   report(values.json === true, user, [
     `Created user ${user.id} <${user.email}> on ${user.entity_id}`,

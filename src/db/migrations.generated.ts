@@ -38,5 +38,11 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "when": 1795438679204,
     "breakpoints": true,
     "sql": "-- Custom migration (drizzle-kit generate --custom): signed checkpoints are append-only,\n-- like the event log they vouch for.\nCREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints\nBEGIN\n  SELECT RAISE(ABORT, 'checkpoints are append-only: UPDATE refused');\nEND;\n--> statement-breakpoint\nCREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints\nBEGIN\n  SELECT RAISE(ABORT, 'checkpoints are append-only: DELETE refused');\nEND;\n"
+  },
+  {
+    "tag": "0006_user_active",
+    "when": 1795464544949,
+    "breakpoints": true,
+    "sql": "ALTER TABLE `users` ADD `active` integer DEFAULT true NOT NULL;"
   }
 ];

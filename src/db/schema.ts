@@ -123,6 +123,8 @@ export const users = sqliteTable(
     passwordHash: text("password_hash").notNull(),
     entityId: text("entity_id").notNull(),
     createdAt: text("created_at").notNull(),
+    /** False once deactivated: no login, and its tokens refused. */
+    active: integer("active", { mode: "boolean" }).notNull().default(true),
   },
   (t) => [uniqueIndex("users_email").on(t.email)],
 );

@@ -269,6 +269,8 @@ export interface UserRecord {
   email: string;
   entity_id: string;
   password_hash: string;
+  /** False once deactivated: it may not log in, and its tokens are refused. */
+  active: boolean;
 }
 
 function toUserRecord(row: typeof users.$inferSelect | undefined): UserRecord | undefined {
@@ -278,6 +280,7 @@ function toUserRecord(row: typeof users.$inferSelect | undefined): UserRecord | 
       email: row.email,
       entity_id: row.entityId,
       password_hash: row.passwordHash,
+      active: row.active,
     }
   );
 }

@@ -5,21 +5,29 @@ import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
 /** A user's state. */
 export type UserState =
   | { status: "new" }
-  | { status: "existing"; id: string; entityId: string; email: string };
+  | { status: "existing"; id: string; entityId: string; email: string; active: boolean };
 
 /** The state before the first event. */
 export const initialUserState: UserState = { status: "new" };
 
 /** What can be asked of a user. */
-export type UserCommand = {
-  type: "CreateUser";
-  id: string;
-  entityId: string;
-  email: string;
-  passwordHash: string;
-  /** Whether another user already has this (normalised) email. */
-  emailTaken: boolean;
-};
+export type UserCommand =
+  | {
+      type: "CreateUser";
+      id: string;
+      entityId: string;
+      email: string;
+      passwordHash: string;
+      /** Whether another user already has this (normalised) email. */
+      emailTaken: boolean;
+    }
+  | { type: "DeactivateUser" }
+  | { type: "ReactivateUser" };
+
+function existing(state: UserState): Extract<UserState, { status: "existing" }> {
+  if (state.status !== "existing") throw new KeygateError("resource_missing", "No such user.");
+  return state;
+}
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -51,15 +59,23 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
         },
       ];
     }
+    case "DeactivateUser": {
+      const user = existing(state);
+      return user.active ? [{ type: "user.deactivated", data: { user_id: user.id } }] : [];
+    }
+    case "ReactivateUser": {
+      const user = existing(state);
+      return user.active ? [] : [{ type: "user.reactivated", data: { user_id: user.id } }];
+    }
     default: {
-      const _exhaustive: never = command.type;
-      throw new Error(`unknown command ${_exhaustive}`);
+      const _exhaustive: never = command;
+      throw new Error(`unknown command ${JSON.stringify(_exhaustive)}`);
     }
   }
 }
 
 /** Applies one event to the state. */
-export function evolveUser(_state: UserState, event: UserEvent): UserState {
+export function evolveUser(state: UserState, event: UserEvent): UserState {
   switch (event.type) {
     case "user.created":
       return {
@@ -67,10 +83,15 @@ export function evolveUser(_state: UserState, event: UserEvent): UserState {
         id: event.data.user_id,
         entityId: event.data.entity_id,
         email: event.data.email,
+        active: true,
       };
+    case "user.deactivated":
+      return { ...existing(state), active: false };
+    case "user.reactivated":
+      return { ...existing(state), active: true };
     default: {
-      const _exhaustive: never = event.type;
-      throw new Error(`unknown event ${_exhaustive}`);
+      const _exhaustive: never = event;
+      throw new Error(`unknown event ${JSON.stringify(_exhaustive)}`);
     }
   }
 }

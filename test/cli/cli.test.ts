@@ -221,6 +221,17 @@ describe("entities, keys and users commands", () => {
       entity_id: init.entity_id,
     });
     expect(result.stdout).not.toContain("stdin secret");
+    const user = JSON.parse(result.stdout) as { id: string };
+    const off = keygate(["users", "deactivate", user.id], env);
+    expect([off.code, off.stdout.trim()]).toEqual([
+      0,
+      `Deactivated user ${user.id} <ops@example.com>`,
+    ]);
+    expect(keygateJson<{ active: boolean }>(["users", "reactivate", user.id], env).active).toBe(
+      true,
+    );
+    const missing = keygate(["users", "deactivate", "usr_missing"], env);
+    expect([missing.code, missing.stderr.trim()]).toEqual([1, "keygate: No such user."]);
   });
 
   test("bad input: clear message, exit 1, nothing written", () => {

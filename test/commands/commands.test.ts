@@ -99,6 +99,7 @@ describe("command handlers", () => {
       id: user.id,
       email: "ops@example.com",
       entity_id: root,
+      active: true,
     });
     expect(
       codeOf(() =>

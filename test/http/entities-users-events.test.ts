@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { createApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity } from "../../src/commands/entities.ts";
+import { createUser } from "../../src/commands/users.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
-import { TEST_ACTOR } from "../support/keygate.ts";
+import { TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
 
 const openTestApp = testAppPerTest();
 function setup() {
@@ -184,6 +185,7 @@ describe("/v1/users", () => {
       id: user.body.id,
       email: "a@b.co",
       entity_id: partner.id,
+      active: true,
     });
     expect(JSON.stringify(user.body)).not.toContain("secret passphrase");
     const outside = await call("POST", "/v1/users", {
@@ -196,6 +198,84 @@ describe("/v1/users", () => {
       body: { email: "A@B.co", password: "secret passphrase", entity_id: partner.id },
     });
     expect(codeOf(dup)).toBe("resource_conflict");
+  });
+});
+
+describe("/v1/users/{id}/deactivate and /reactivate", () => {
+  test("deactivating a user ends its logins and its tokens at once; the keys it made keep working", async () => {
+    const { call, kg, partner, partnerKey, live } = setup();
+    const user = createUser(
+      kg,
+      { email: "ops@b.co", password: "ops password!", entityId: partner.id },
+      TEST_ACTOR,
+      TEST_SCRYPT_COST,
+    );
+    const login = (password = "ops password!") =>
+      call("POST", "/v1/auth/login", { body: { email: "ops@b.co", password } });
+    const token = (await login()).body.token;
+    const made = await call("POST", "/v1/api-keys", {
+      key: token,
+      body: { name: "made by ops", scopes: ["links:read"], environment: "live" },
+    });
+    expect(made.status).toBe(200);
+
+    const off = await call("POST", `/v1/users/${user.id}/deactivate`, { key: partnerKey });
+    expect(off.body).toEqual({ ...user, active: false });
+    const refused = await call("GET", "/v1/api-keys", { key: token });
+    expect([refused.status, codeOf(refused)]).toEqual([401, "invalid_token"]);
+    expect(refused.body.error.message).toContain("deactivated");
+    const relogin = await login();
+    expect([relogin.status, codeOf(relogin), relogin.body.error.message]).toEqual([
+      401,
+      "invalid_credentials",
+      "This user is deactivated.",
+    ]);
+    expect(relogin.body.token).toBeUndefined();
+    // A wrong password learns nothing about the account's state.
+    expect((await login("wrong password")).body.error.message).not.toContain("deactivated");
+    expect((await call("GET", "/v1/me", { key: made.body.secret })).status).toBe(200);
+
+    const head = kg.store.headPosition();
+    expect(
+      (await call("POST", `/v1/users/${user.id}/deactivate`, { key: partnerKey })).status,
+    ).toBe(200);
+    expect(kg.store.headPosition()).toBe(head);
+    const events = await call("GET", "/v1/events?limit=100", { key: partnerKey });
+    expect(events.body.data.map((e: { type: string }) => e.type)).toContain("user.deactivated");
+
+    // Reactivating hands `*` in the subtree back, so it needs a caller holding `*`, as creating does.
+    const notAll = await call("POST", `/v1/users/${user.id}/reactivate`, { key: partnerKey });
+    expect([notAll.status, codeOf(notAll)]).toEqual([403, "insufficient_scope"]);
+    expect(kg.store.headPosition()).toBe(head);
+    const on = await call("POST", `/v1/users/${user.id}/reactivate`, { key: live });
+    expect(on.body.active).toBe(true);
+    expect((await login()).status).toBe(200);
+  });
+
+  test("a user outside the caller's subtree, or none, is resource_missing; users:write is needed", async () => {
+    const { call, kg, other, partnerKey, live } = setup();
+    const outsider = createUser(
+      kg,
+      { email: "x@b.co", password: "outsider password", entityId: other.id },
+      TEST_ACTOR,
+      TEST_SCRYPT_COST,
+    );
+    for (const id of [outsider.id, "usr_missing"]) {
+      const reply = await call("POST", `/v1/users/${id}/deactivate`, { key: partnerKey });
+      expect([reply.status, codeOf(reply)]).toEqual([404, "resource_missing"]);
+    }
+    const reader = createApiKey(
+      kg,
+      { entityId: other.id, environment: "live", name: "r", scopes: ["entities:read"] },
+      TEST_ACTOR,
+    );
+    const noScope = await call("POST", `/v1/users/${outsider.id}/deactivate`, {
+      key: reader.secret,
+    });
+    expect(codeOf(noScope)).toBe("insufficient_scope");
+    expect((await call("POST", `/v1/users/${outsider.id}/deactivate`, { key: live })).status).toBe(
+      200,
+    );
   });
 });
 

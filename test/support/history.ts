@@ -8,7 +8,7 @@ import {
 } from "../../src/commands/api-keys.ts";
 import { createEntity, deactivateEntity, reactivateEntity } from "../../src/commands/entities.ts";
 import { initPlatform } from "../../src/commands/init.ts";
-import { createUser } from "../../src/commands/users.ts";
+import { createUser, deactivateUser } from "../../src/commands/users.ts";
 import type { FakeClock } from "./keygate.ts";
 import { TEST_ACTOR, TEST_SCRYPT_COST } from "./keygate.ts";
 
@@ -74,6 +74,13 @@ export function buildHistory(kg: Keygate, clock: FakeClock) {
     TEST_ACTOR,
     TEST_SCRYPT_COST,
   );
+  const former = createUser(
+    kg,
+    { email: "former@example.com", password: "another long password", entityId: merchant.id },
+    TEST_ACTOR,
+    TEST_SCRYPT_COST,
+  );
+  deactivateUser(kg, former.id, TEST_ACTOR);
   return { init, partner, merchant, branch, secretKey, pair, rotated, rotatedPair, doomed, user };
 }
 

@@ -40,6 +40,25 @@ describe("user decider", () => {
         },
       ]);
   });
+  test("deactivate once records, twice appends nothing; reactivate likewise; an unknown user is resource_missing", () => {
+    const created = {
+      type: "user.created" as const,
+      data: {
+        user_id: "usr_1",
+        entity_id: "ent_1",
+        email: "ada@example.com",
+        password_hash: create.passwordHash,
+      },
+    };
+    const deactivated = { type: "user.deactivated" as const, data: { user_id: "usr_1" } };
+    const reactivated = { type: "user.reactivated" as const, data: { user_id: "usr_1" } };
+    spec.given([created]).when({ type: "DeactivateUser" }).then([deactivated]);
+    spec.given([created, deactivated]).when({ type: "DeactivateUser" }).then([]);
+    spec.given([created, deactivated]).when({ type: "ReactivateUser" }).then([reactivated]);
+    spec.given([created]).when({ type: "ReactivateUser" }).then([]);
+    spec.given([]).when({ type: "DeactivateUser" }).thenThrows("resource_missing");
+    spec.given([]).when({ type: "ReactivateUser" }).thenThrows("resource_missing");
+  });
   test("a bad or taken email is refused", () => {
     spec
       .given([])

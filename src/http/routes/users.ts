@@ -1,15 +1,21 @@
 /**
- * `POST /v1/users` (create a dashboard user, `users:write`) and `POST /v1/auth/login`
+ * `POST /v1/users` (create a dashboard user, `users:write`), `…/{id}/deactivate` and
+ * `…/{id}/reactivate`, and `POST /v1/auth/login`
  * (email + password → a short-lived management JWT, accepted on `/v1/api-keys*` only).
  */
 
 import { Elysia, t } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
-import { requireGrantable, USER_SCOPES } from "../../auth/identity.ts";
+import { type Identity, inSubtree, requireGrantable, USER_SCOPES } from "../../auth/identity.ts";
 import { signToken } from "../../auth/jwt.ts";
-import { createUser } from "../../commands/users.ts";
+import { createUser, deactivateUser, reactivateUser } from "../../commands/users.ts";
 import { KeygateError, userEntityInactive } from "../../errors/keygate-error.ts";
-import { findEntity, findUserByEmail } from "../../projections/queries.ts";
+import {
+  findEntity,
+  findUser,
+  findUserByEmail,
+  type UserRecord,
+} from "../../projections/queries.ts";
 import {
   DEFAULT_SCRYPT_COST,
   hashPassword,
@@ -31,6 +37,15 @@ const dummyPasswordHash = (cost: ScryptCost) => {
   dummyHash ??= hashPassword("keygate-dummy-password", cost);
   return dummyHash;
 };
+
+/** The user `id` when its entity lies in the caller's subtree; else `resource_missing`. */
+function visibleUser(kg: Keygate, identity: Identity, id: string): UserRecord {
+  const user = findUser(kg.db, id);
+  const entity = user && findEntity(kg.db, user.entity_id);
+  if (!user || !entity || !inSubtree(identity, entity.path))
+    throw new KeygateError("resource_missing", `No such user: ${id}.`);
+  return user;
+}
 
 /** The users and login controller. `cost` lowers scrypt's cost in tests. */
 export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) {
@@ -64,6 +79,24 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
       },
     )
     .post(
+      "/v1/users/:id/deactivate",
+      ({ params, identity, set }) => {
+        visibleUser(kg, identity, params.id);
+        return deactivateUser(kg, params.id, eventMetadata(identity, set));
+      },
+      { scopes: ["users:write"] },
+    )
+    .post(
+      "/v1/users/:id/reactivate",
+      ({ params, identity, set }) => {
+        visibleUser(kg, identity, params.id);
+        // Like creating one: a reactivated user holds `*` in its subtree again.
+        requireGrantable(identity, USER_SCOPES);
+        return reactivateUser(kg, params.id, eventMetadata(identity, set));
+      },
+      { scopes: ["users:write"] },
+    )
+    .post(
       "/v1/auth/login",
       async ({ body, request, server }) => {
         // Failed logins count against the same per-address limit as failed API keys.
@@ -78,6 +111,9 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
           kg.failedAuth.fail(address);
           throw new KeygateError("invalid_credentials");
         }
+        // Said only to the one who knows the password: no one learns more about an address.
+        if (!user.active)
+          throw new KeygateError("invalid_credentials", "This user is deactivated.");
         const entity = findEntity(kg.db, user.entity_id);
         if (!entity?.active) throw userEntityInactive();
         const now = Math.floor(kg.now().getTime() / 1000);

@@ -1,0 +1,1 @@
+ALTER TABLE `users` ADD `active` integer DEFAULT true NOT NULL;
