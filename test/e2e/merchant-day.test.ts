@@ -159,6 +159,18 @@ test("a merchant's day: entities, a user, keys of both environments, login, rota
     ]);
     expect(timeline.body.data[0].metadata.actor).toBe(user.body.id);
 
+    // The owner leaves: their user is deactivated, their token stops at once, and the keys
+    // they made keep working.
+    const off = await api("POST", `/v1/users/${user.body.id}/deactivate`, platformLive);
+    expect(off.body.active).toBe(false);
+    expect((await api("GET", "/v1/api-keys", token)).body.error.code).toBe("invalid_token");
+    const relogin = await api("POST", "/v1/auth/login", null, {
+      email: "owner@acme.test",
+      password,
+    });
+    expect(relogin.body.error.code).toBe("invalid_credentials");
+    expect((await api("GET", "/v1/me", once.body.secret)).status).toBe(200);
+
     // Deactivating the merchant locks out the branch's key pair at once.
     const basic = `Basic ${Buffer.from(`${branchKey.body.public_key}:${branchKey.body.secret}`).toString("base64")}`;
     expect((await fetch(`${server.url}/v1/me`, { headers: { authorization: basic } })).status).toBe(
