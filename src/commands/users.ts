@@ -89,7 +89,7 @@ function changeUser(
 }
 
 /** The API's user object for a stored user (its password hash left behind). */
-export function userObject(user: UserRecord): UserObject {
+function userObject(user: UserRecord): UserObject {
   return {
     object: "user",
     id: user.id,

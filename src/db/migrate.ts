@@ -43,9 +43,9 @@ export function applyMigrations(orm: object): void {
 
 /**
  * Why this Keygate must not run on the database, or undefined: a migration recorded in it newer
- * than every one this build carries — the database was migrated by a
- * newer Keygate (a downgrade). drizzle's migrator would apply nothing and carry on, and this
- * build would then read and write tables whose shape it does not know.
+ * than every one this build carries — the database was migrated by a newer Keygate (a
+ * downgrade). drizzle's migrator would apply nothing and carry on, and this build would then
+ * read and write tables whose shape it does not know.
  */
 export function newerSchemaProblem(
   sql: SqlConnection,

@@ -1,7 +1,7 @@
 /**
  * `POST /v1/users` (create a dashboard user, `users:write`), `…/{id}/deactivate` and
- * `…/{id}/reactivate`, and `POST /v1/auth/login`
- * (email + password → a short-lived management JWT, accepted on `/v1/api-keys*` only).
+ * `…/{id}/reactivate`, and `POST /v1/auth/login` (email + password → a short-lived management
+ * JWT, accepted on `/v1/api-keys*` only).
  */
 
 import { Elysia, t } from "elysia";
@@ -10,12 +10,7 @@ import { type Identity, inSubtree, requireGrantable, USER_SCOPES } from "../../a
 import { signToken } from "../../auth/jwt.ts";
 import { createUser, deactivateUser, reactivateUser } from "../../commands/users.ts";
 import { KeygateError, userEntityInactive } from "../../errors/keygate-error.ts";
-import {
-  findEntity,
-  findUser,
-  findUserByEmail,
-  type UserRecord,
-} from "../../projections/queries.ts";
+import { findEntity, findUser, findUserByEmail } from "../../projections/queries.ts";
 import {
   DEFAULT_SCRYPT_COST,
   hashPassword,
@@ -38,13 +33,12 @@ const dummyPasswordHash = (cost: ScryptCost) => {
   return dummyHash;
 };
 
-/** The user `id` when its entity lies in the caller's subtree; else `resource_missing`. */
-function visibleUser(kg: Keygate, identity: Identity, id: string): UserRecord {
+/** Throws `resource_missing` unless the user `id` exists in the caller's subtree. */
+function requireVisibleUser(kg: Keygate, identity: Identity, id: string): void {
   const user = findUser(kg.db, id);
   const entity = user && findEntity(kg.db, user.entity_id);
   if (!user || !entity || !inSubtree(identity, entity.path))
     throw new KeygateError("resource_missing", `No such user: ${id}.`);
-  return user;
 }
 
 /** The users and login controller. `cost` lowers scrypt's cost in tests. */
@@ -81,7 +75,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
     .post(
       "/v1/users/:id/deactivate",
       ({ params, identity, set }) => {
-        visibleUser(kg, identity, params.id);
+        requireVisibleUser(kg, identity, params.id);
         return deactivateUser(kg, params.id, eventMetadata(identity, set));
       },
       { scopes: ["users:write"] },
@@ -89,7 +83,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
     .post(
       "/v1/users/:id/reactivate",
       ({ params, identity, set }) => {
-        visibleUser(kg, identity, params.id);
+        requireVisibleUser(kg, identity, params.id);
         // Like creating one: a reactivated user holds `*` in its subtree again.
         requireGrantable(identity, USER_SCOPES);
         return reactivateUser(kg, params.id, eventMetadata(identity, set));
