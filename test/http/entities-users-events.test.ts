@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import type { Keygate } from "../../src/app/keygate.ts";
 import { createApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity } from "../../src/commands/entities.ts";
 import { createUser } from "../../src/commands/users.ts";
@@ -201,15 +202,15 @@ describe("/v1/users", () => {
   });
 });
 
+/** A dashboard user made directly (no HTTP), at `entityId`. */
+function userAt(kg: Keygate, entityId: string, email: string, password: string) {
+  return createUser(kg, { email, password, entityId }, TEST_ACTOR, TEST_SCRYPT_COST);
+}
+
 describe("/v1/users/{id}/deactivate and /reactivate", () => {
   test("deactivating a user ends its logins and its tokens at once; the keys it made keep working", async () => {
     const { call, kg, partner, partnerKey, live } = setup();
-    const user = createUser(
-      kg,
-      { email: "ops@b.co", password: "ops password!", entityId: partner.id },
-      TEST_ACTOR,
-      TEST_SCRYPT_COST,
-    );
+    const user = userAt(kg, partner.id, "ops@b.co", "ops password!");
     const login = (password = "ops password!") =>
       call("POST", "/v1/auth/login", { body: { email: "ops@b.co", password } });
     const token = (await login()).body.token;
@@ -254,12 +255,7 @@ describe("/v1/users/{id}/deactivate and /reactivate", () => {
 
   test("a user outside the caller's subtree, or none, is resource_missing; users:write is needed", async () => {
     const { call, kg, other, partnerKey, live } = setup();
-    const outsider = createUser(
-      kg,
-      { email: "x@b.co", password: "outsider password", entityId: other.id },
-      TEST_ACTOR,
-      TEST_SCRYPT_COST,
-    );
+    const outsider = userAt(kg, other.id, "x@b.co", "outsider password");
     for (const id of [outsider.id, "usr_missing"]) {
       const reply = await call("POST", `/v1/users/${id}/deactivate`, { key: partnerKey });
       expect([reply.status, codeOf(reply)]).toEqual([404, "resource_missing"]);
