@@ -43,8 +43,8 @@ export const EntityCreated = defineEvent(
 const deactivatedV1 = Type.Object({ entity_id: EntityId }, { additionalProperties: false });
 
 /**
- * The entity (and so its whole subtree) was deactivated. Version 2 added `by_entity_id`: the
- * entity of the key that deactivated it: only that entity or one above it may undo it. `null`
+ * The entity (and so its whole subtree) was deactivated. Version 2 added `by_entity_id`, the
+ * entity of the key that deactivated it; only that entity or one above it may undo it. `null`
  * is the operator (the CLI), who ranks with the platform. Version 1 events read as `null`: who
  * deactivated them is not in their data, so only the top of the tree may reactivate them.
  * Appended again, with a higher `by_entity_id`, when an entity above the one that deactivated

@@ -57,10 +57,10 @@ export function newerSchemaProblem(
   if (!bookkeeping) return undefined;
   const newest = Math.max(0, ...migrations.map((m) => m.when));
   const unknown = sql
-    .prepare<{ created_at: number }>(
-      "SELECT created_at FROM __drizzle_migrations WHERE created_at > ? ORDER BY created_at",
+    .prepare<{ count: number; latest: number | null }>(
+      "SELECT COUNT(*) AS count, MAX(created_at) AS latest FROM __drizzle_migrations WHERE created_at > ?",
     )
-    .all(newest);
-  if (unknown.length === 0) return undefined;
-  return `it was migrated by a newer Keygate (${unknown.length} schema migration${unknown.length === 1 ? "" : "s"} this version does not know, the newest from ${new Date(Number(unknown.at(-1)?.created_at)).toISOString()}); run that version, or restore a backup taken before the upgrade`;
+    .get(newest);
+  if (!unknown || unknown.count === 0) return undefined;
+  return `it was migrated by a newer Keygate (${unknown.count} schema migration${unknown.count === 1 ? "" : "s"} this version does not know, the newest from ${new Date(Number(unknown.latest)).toISOString()}); run that version, or restore a backup taken before the upgrade`;
 }
