@@ -37,14 +37,33 @@ export const UserReactivated = defineEvent(
   Type.Object({ user_id: UserId }, { additionalProperties: false }),
 );
 
+/**
+ * The user's password was changed, by the user (knowing the old one) or reset by an
+ * administrator. Only the new memory-hard hash is kept; the tokens issued before stop working.
+ */
+export const UserPasswordChanged = defineEvent(
+  "user.password_changed",
+  1,
+  Type.Object(
+    { user_id: UserId, password_hash: Type.String({ pattern: "^scrypt\\$" }) },
+    { additionalProperties: false },
+  ),
+);
+
 /** Every user event definition. */
-export const userEvents = [UserCreated, UserDeactivated, UserReactivated] as const;
+export const userEvents = [
+  UserCreated,
+  UserDeactivated,
+  UserReactivated,
+  UserPasswordChanged,
+] as const;
 
 /** A user event as the aggregate sees it. */
 export type UserEvent =
   | EventOf<typeof UserCreated>
   | EventOf<typeof UserDeactivated>
-  | EventOf<typeof UserReactivated>;
+  | EventOf<typeof UserReactivated>
+  | EventOf<typeof UserPasswordChanged>;
 
 /** Whether an event belongs to the user aggregate. */
 export function isUserEvent(event: { type: string }): event is UserEvent {

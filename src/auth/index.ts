@@ -20,6 +20,7 @@ import type { EntitySelector } from "../config/gateway-config.ts";
 import { KeygateError, userEntityInactive } from "../errors/keygate-error.ts";
 import { clientAddressLookup } from "../http/peer-address.ts";
 import { findEntity, findUser } from "../projections/queries.ts";
+import { passwordFingerprint } from "../users/password.ts";
 import { readCredential } from "./credentials.ts";
 import { type Identity, requireScopes, USER_SCOPES } from "./identity.ts";
 import { verifyToken } from "./jwt.ts";
@@ -129,6 +130,11 @@ function userIdentity(kg: Keygate, token: string, now: Date): Identity {
   if (!user || !entity) throw new KeygateError("invalid_token");
   if (!user.active)
     throw new KeygateError("invalid_token", "The user this token was issued to is deactivated.");
+  if (claims.pwd !== passwordFingerprint(user.password_hash))
+    throw new KeygateError(
+      "invalid_token",
+      "The password of the user this token was issued to has changed since: log in again.",
+    );
   if (!entity.active) throw userEntityInactive();
   return {
     type: "user",

@@ -12,6 +12,8 @@ export interface ManagementClaims {
   sub: string;
   /** The user's entity id. */
   ent: string;
+  /** The fingerprint of the password hash the token was issued with (users/password.ts). */
+  pwd: string;
   /** Issued at (Unix seconds). */
   iat: number;
   /** Expires at (Unix seconds). */
@@ -47,6 +49,7 @@ export function verifyToken(token: string, secret: string, now: Date): Managemen
   if (
     typeof claims.sub !== "string" ||
     typeof claims.ent !== "string" ||
+    typeof claims.pwd !== "string" ||
     typeof claims.exp !== "number"
   ) {
     throw new KeygateError("invalid_token");

@@ -1,13 +1,31 @@
-/** `keygate users create|deactivate|reactivate`. */
+/** `keygate users create|deactivate|reactivate|set-password`. */
 import type { Keygate } from "../app/keygate.ts";
-import { createUser, deactivateUser, reactivateUser } from "../commands/users.ts";
+import { changePassword, createUser, deactivateUser, reactivateUser } from "../commands/users.ts";
 import { CLI_ACTOR, onePositional, parseCommandArgs, required, UsageError } from "./args.ts";
 import { report } from "./output.ts";
 
 /** Usage of the users commands. */
 export const USERS_USAGE = `  users create --email EMAIL --entity ENT_ID (--password PASSWORD | --password-stdin) [--json]
   users deactivate USR_ID [--json]        no more logins; its tokens refused at once
-  users reactivate USR_ID [--json]`;
+  users reactivate USR_ID [--json]
+  users set-password USR_ID (--password PASSWORD | --password-stdin) [--json]
+                                          its tokens issued before are refused at once`;
+
+const PASSWORD_OPTIONS = {
+  password: { type: "string" },
+  "password-stdin": { type: "boolean" },
+} as const;
+
+/** The password of --password or, with --password-stdin, standard input less its last newline. */
+async function passwordOption(values: {
+  password?: string | undefined;
+  "password-stdin"?: boolean | undefined;
+}): Promise<string> {
+  if ((values.password === undefined) === (values["password-stdin"] !== true)) {
+    throw new UsageError("give exactly one of --password and --password-stdin");
+  }
+  return values.password ?? (await readStdin());
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -32,18 +50,22 @@ export async function runUsers(
     report(values.json === true, user, [`${verb} user ${user.id} <${user.email}>`]);
     return;
   }
+  if (sub === "set-password") {
+    const { values, positionals } = parseCommandArgs(argv, PASSWORD_OPTIONS);
+    const id = onePositional(positionals, "user id");
+    const password = await passwordOption(values);
+    const user = changePassword(kg, id, { value: password, field: "password" }, CLI_ACTOR);
+    report(values.json === true, user, [`Changed the password of user ${user.id} <${user.email}>`]);
+    return;
+  }
   if (sub !== "create")
     throw new UsageError(sub ? `unknown users command "${sub}"` : "users needs a command");
   const { values } = parseCommandArgs(argv, {
     email: { type: "string" },
     entity: { type: "string" },
-    password: { type: "string" },
-    "password-stdin": { type: "boolean" },
+    ...PASSWORD_OPTIONS,
   });
-  if ((values.password === undefined) === (values["password-stdin"] !== true)) {
-    throw new UsageError("give exactly one of --password and --password-stdin");
-  }
-  const password = values.password ?? (await readStdin());
+  const password = await passwordOption(values);
   const user = createUser(
     kg,
     { email: required(values, "email"), password, entityId: required(values, "entity") },

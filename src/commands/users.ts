@@ -23,6 +23,8 @@ export interface UserObject {
   entity_id: string;
   /** False once deactivated: it may not log in, and its tokens are refused. */
   active: boolean;
+  /** When the password was last changed; null if never since creation. */
+  password_changed_at: string | null;
 }
 
 /** Passwords shorter than this are refused. */
@@ -38,9 +40,7 @@ export function createUser(
   if (!findEntity(kg.db, input.entityId)) {
     throw new KeygateError("resource_missing", `No such entity: ${input.entityId}.`, "entity_id");
   }
-  if (input.password.length < MIN_PASSWORD_LENGTH || input.password.length > 1024) {
-    throw invalidRequest(`password must be ${MIN_PASSWORD_LENGTH}–1024 characters.`, "password");
-  }
+  requireAcceptablePassword(input.password, "password");
   const id = newId("usr");
   const email = normaliseEmail(input.email);
   const events = decideUser(
@@ -55,7 +55,20 @@ export function createUser(
     initialUserState,
   );
   kg.store.appendToStream(id, events, { expectedStreamVersion: STREAM_DOES_NOT_EXIST, metadata });
-  return { object: "user", id, email, entity_id: input.entityId, active: true };
+  return {
+    object: "user",
+    id,
+    email,
+    entity_id: input.entityId,
+    active: true,
+    password_changed_at: null,
+  };
+}
+
+/** Throws `invalid_request` naming `field` unless the password's length is acceptable. */
+export function requireAcceptablePassword(password: string, field: string): void {
+  if (password.length < MIN_PASSWORD_LENGTH || password.length > 1024)
+    throw invalidRequest(`${field} must be ${MIN_PASSWORD_LENGTH}–1024 characters.`, field);
 }
 
 /**
@@ -70,6 +83,27 @@ export function deactivateUser(kg: Keygate, id: string, metadata: EventMetadata)
 /** Reactivates a user: it may log in again. Reactivating an active one changes nothing. */
 export function reactivateUser(kg: Keygate, id: string, metadata: EventMetadata): UserObject {
   return changeUser(kg, id, { type: "ReactivateUser" }, metadata);
+}
+
+/**
+ * Sets a user's password (the user's own change, or an administrator's reset: the caller has
+ * checked which). The tokens issued before are refused from their next request; a
+ * deactivated user's password may be reset too. `field` names the password in errors.
+ */
+export function changePassword(
+  kg: Keygate,
+  id: string,
+  password: { value: string; field: string },
+  metadata: EventMetadata,
+  cost: ScryptCost = DEFAULT_SCRYPT_COST,
+): UserObject {
+  requireAcceptablePassword(password.value, password.field);
+  return changeUser(
+    kg,
+    id,
+    { type: "ChangePassword", passwordHash: hashPassword(password.value, cost) },
+    metadata,
+  );
 }
 
 function changeUser(
@@ -96,5 +130,6 @@ function userObject(user: UserRecord): UserObject {
     email: user.email,
     entity_id: user.entity_id,
     active: user.active,
+    password_changed_at: user.password_changed_at,
   };
 }

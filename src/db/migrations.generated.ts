@@ -44,5 +44,11 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "when": 1795464544949,
     "breakpoints": true,
     "sql": "ALTER TABLE `users` ADD `active` integer DEFAULT true NOT NULL;"
+  },
+  {
+    "tag": "0007_user_password_changed_at",
+    "when": 1795466014162,
+    "breakpoints": true,
+    "sql": "ALTER TABLE `users` ADD `password_changed_at` text;"
   }
 ];

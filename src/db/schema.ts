@@ -125,6 +125,8 @@ export const users = sqliteTable(
     createdAt: text("created_at").notNull(),
     /** False once deactivated: no login, and its tokens refused. */
     active: integer("active", { mode: "boolean" }).notNull().default(true),
+    /** When the password was last changed (null: never since creation). */
+    passwordChangedAt: text("password_changed_at"),
   },
   (t) => [uniqueIndex("users_email").on(t.email)],
 );

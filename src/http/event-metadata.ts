@@ -7,8 +7,13 @@ export function eventMetadata(
   identity: Identity,
   set: { headers: Record<string, unknown> },
 ): EventMetadata {
-  return {
-    actor: actorOf(identity),
-    request_id: String(set.headers["x-request-id"] ?? "") || null,
-  };
+  return actorMetadata(actorOf(identity), set);
+}
+
+/** Metadata for an `actor` known without an identity (a user proving itself by password). */
+export function actorMetadata(
+  actor: string,
+  set: { headers: Record<string, unknown> },
+): EventMetadata {
+  return { actor, request_id: String(set.headers["x-request-id"] ?? "") || null };
 }

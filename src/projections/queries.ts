@@ -271,6 +271,8 @@ export interface UserRecord {
   password_hash: string;
   /** False once deactivated: it may not log in, and its tokens are refused. */
   active: boolean;
+  /** When the password was last changed; null if never since creation. */
+  password_changed_at: string | null;
 }
 
 function toUserRecord(row: typeof users.$inferSelect | undefined): UserRecord | undefined {
@@ -281,6 +283,7 @@ function toUserRecord(row: typeof users.$inferSelect | undefined): UserRecord | 
       entity_id: row.entityId,
       password_hash: row.passwordHash,
       active: row.active,
+      password_changed_at: row.passwordChangedAt,
     }
   );
 }
@@ -314,7 +317,8 @@ export interface EventObject {
 export const REDACTED = "[redacted]";
 
 /**
- * Maps a recorded event to the event object. A user's password hash is replaced by
+ * Maps a recorded event to the event object. A user's password hash (`user.created`,
+ * `user.password_changed`) is replaced by
  * "[redacted]": an scrypt hash of a human-chosen password can still be attacked offline, so it
  * never leaves the server. (Auditors recompute the chain from the database or an export.)
  */
@@ -326,7 +330,7 @@ export function eventObjectOf(event: RecordedEvent): EventObject {
     stream_version: event.streamVersion,
     type: event.type,
     schema_version: event.schemaVersion,
-    data: event.type === "user.created" ? { ...event.data, password_hash: REDACTED } : event.data,
+    data: "password_hash" in event.data ? { ...event.data, password_hash: REDACTED } : event.data,
     metadata: event.metadata,
     recorded_at: event.recordedAt,
     prev_hash: event.prevHash,

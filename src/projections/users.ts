@@ -1,4 +1,7 @@
-/** Read model of dashboard users, by id and by email, with whether each may log in. */
+/**
+ * Read model of dashboard users, by id and by email, with whether each may log in and its
+ * current password hash.
+ */
 import type { SqlConnection } from "../db/sql.ts";
 import type { InlineProjection, RecordedEvent } from "../store/recorded-event.ts";
 
@@ -7,7 +10,8 @@ export function usersProjection(sql: SqlConnection): InlineProjection {
   return {
     name: "users",
     // 2: the `active` flag (user.deactivated / user.reactivated).
-    version: 2,
+    // 3: password changes (user.password_changed) and `password_changed_at`.
+    version: 3,
     tables: ["users"],
     apply(event: RecordedEvent) {
       switch (event.type) {
@@ -25,6 +29,11 @@ export function usersProjection(sql: SqlConnection): InlineProjection {
           sql
             .prepare("UPDATE users SET active = ? WHERE id = ?")
             .run(event.type === "user.reactivated" ? 1 : 0, event.data.user_id);
+          return;
+        case "user.password_changed":
+          sql
+            .prepare("UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?")
+            .run(event.data.password_hash, event.recordedAt, event.data.user_id);
           return;
         default:
           return;

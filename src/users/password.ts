@@ -3,7 +3,7 @@
  * Stored form: `scrypt$N$r$p$<salt b64>$<hash b64>`, so the cost can rise without
  * invalidating older hashes.
  */
-import { randomBytes, scrypt, scryptSync, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual } from "node:crypto";
 
 /** scrypt cost parameters. */
 export interface ScryptCost {
@@ -45,4 +45,14 @@ export async function verifyPassword(password: string, stored: string): Promise<
     ),
   );
   return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+/**
+ * A short fingerprint of a stored password hash, carried in the management tokens issued
+ * with it: when the password changes (a fresh salt, so even to the same password) the
+ * fingerprint does, and the tokens issued before are refused. It reveals nothing usable: a
+ * truncated SHA-256 of a salted scrypt hash.
+ */
+export function passwordFingerprint(stored: string): string {
+  return createHash("sha256").update(stored).digest("base64url").slice(0, 16);
 }

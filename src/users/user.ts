@@ -22,7 +22,8 @@ export type UserCommand =
       emailTaken: boolean;
     }
   | { type: "DeactivateUser" }
-  | { type: "ReactivateUser" };
+  | { type: "ReactivateUser" }
+  | { type: "ChangePassword"; passwordHash: string };
 
 function existing(state: UserState): Extract<UserState, { status: "existing" }> {
   if (state.status !== "existing") throw new KeygateError("resource_missing", "No such user.");
@@ -67,6 +68,16 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
       const user = existing(state);
       return user.active ? [] : [{ type: "user.reactivated", data: { user_id: user.id } }];
     }
+    case "ChangePassword": {
+      // A deactivated user's password may be reset too, ready for its reactivation.
+      const user = existing(state);
+      return [
+        {
+          type: "user.password_changed",
+          data: { user_id: user.id, password_hash: command.passwordHash },
+        },
+      ];
+    }
     default: {
       const _exhaustive: never = command;
       throw new Error(`unknown command ${JSON.stringify(_exhaustive)}`);
@@ -89,6 +100,8 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
       return { ...existing(state), active: false };
     case "user.reactivated":
       return { ...existing(state), active: true };
+    case "user.password_changed":
+      return existing(state);
     default: {
       const _exhaustive: never = event;
       throw new Error(`unknown event ${JSON.stringify(_exhaustive)}`);

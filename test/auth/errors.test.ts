@@ -1,5 +1,6 @@
 /** Every row of the SPEC §3 error table, through the real app. */
 import { describe, expect, test } from "bun:test";
+import { type ManagementClaims, signToken } from "../../src/auth/jwt.ts";
 import { createApiKey, revokeApiKey, rotateApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity, deactivateEntity } from "../../src/commands/entities.ts";
 import { createUser } from "../../src/commands/users.ts";
@@ -272,6 +273,11 @@ describe("management JWTs", () => {
     expect(codeOf(await t.call("GET", "/v1/api-keys", { key: `${none}.${payload}.` }))).toBe(
       "invalid_token",
     );
+    // Properly signed, but without the password fingerprint every token carries (an older
+    // server's token): refused, since it cannot be tied to the current password.
+    const { pwd: _pwd, ...unbound } = claims;
+    const old = signToken(unbound as ManagementClaims, t.kg.jwtSecret);
+    expect(codeOf(await t.call("GET", "/v1/api-keys", { key: old }))).toBe("invalid_token");
     t.clock.advance(15 * 60);
     const expired = await t.call("GET", "/v1/api-keys", { key: token });
     expect([expired.status, codeOf(expired)]).toEqual([401, "expired_token"]);

@@ -2,6 +2,7 @@ import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { verifyPassword } from "../../src/users/password.ts";
 import { tempDir } from "../support/keygate.ts";
 import { keygate, keygateJson } from "../support/spawn.ts";
 
@@ -9,6 +10,16 @@ const tmp = tempDir();
 afterAll(tmp.remove);
 let n = 0;
 const freshDb = () => ({ KEYGATE_DB: join(tmp.dir, `cli-${n++}`, "keygate.sqlite") });
+
+/** Runs `read` on the CLI's database file, opened read-only and closed after. */
+function withDb<T>(env: { KEYGATE_DB: string }, read: (db: Database) => T): T {
+  const db = new Database(env.KEYGATE_DB, { readonly: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
 
 interface InitJson {
   entity_id: string;
@@ -197,7 +208,7 @@ describe("entities, keys and users commands", () => {
     ).toBe(true);
   });
 
-  test("users create reads the password from stdin and never prints it back", () => {
+  test("users create and set-password read the password from stdin and never print it back", async () => {
     const env = freshDb();
     const init = keygateJson<InitJson>(["init"], env);
     const result = keygate(
@@ -232,6 +243,26 @@ describe("entities, keys and users commands", () => {
     );
     const missing = keygate(["users", "deactivate", "usr_missing"], env);
     expect([missing.code, missing.stderr.trim()]).toEqual([1, "keygate: No such user."]);
+
+    const storedHash = () =>
+      withDb(env, (db) =>
+        db
+          .query<{ h: string }, [string]>("SELECT password_hash h FROM users WHERE id = ?")
+          .get(user.id),
+      )?.h as string;
+    const before = storedHash();
+    const reset = keygate(
+      ["users", "set-password", user.id, "--password-stdin", "--json"],
+      env,
+      "a new stdin passphrase\n",
+    );
+    expect(reset.code).toBe(0);
+    expect(JSON.parse(reset.stdout).password_changed_at).toMatch(/^\d{4}-/);
+    expect(reset.stdout).not.toContain("a new stdin passphrase");
+    expect(await verifyPassword("a new stdin passphrase", storedHash())).toBe(true);
+    expect(storedHash()).not.toBe(before);
+    const short = keygate(["users", "set-password", user.id, "--password", "short"], env);
+    expect([short.code, short.stderr]).toEqual([1, expect.stringContaining("password must be")]);
   });
 
   test("bad input: clear message, exit 1, nothing written", () => {

@@ -100,6 +100,7 @@ describe("command handlers", () => {
       email: "ops@example.com",
       entity_id: root,
       active: true,
+      password_changed_at: null,
     });
     expect(
       codeOf(() =>

@@ -13,7 +13,7 @@ import { keygate } from "../support/spawn.ts";
 const tmp = tempDir();
 afterAll(tmp.remove);
 
-test("a merchant's day: entities, a user, keys of both environments, login, rotations, revocation, timeline", async () => {
+test("a merchant's day: entities, a user, keys of both environments, login, rotations, revocation, timeline, a password change", async () => {
   const db = join(tmp.dir, "day", "keygate.sqlite");
   const server = await startServer({ KEYGATE_DB: db });
   const secrets: string[] = [];
@@ -159,14 +159,32 @@ test("a merchant's day: entities, a user, keys of both environments, login, rota
     ]);
     expect(timeline.body.data[0].metadata.actor).toBe(user.body.id);
 
+    // The owner changes their password: the token issued before stops at once.
+    const newPassword = "a fresher dashboard passphrase";
+    secrets.push(newPassword);
+    const changed = await api("POST", "/v1/auth/password", null, {
+      email: "owner@acme.test",
+      password,
+      new_password: newPassword,
+    });
+    expect(changed.body.password_changed_at).not.toBeNull();
+    expect((await api("GET", "/v1/api-keys", token)).body.error.code).toBe("invalid_token");
+    const fresh = await api("POST", "/v1/auth/login", null, {
+      email: "owner@acme.test",
+      password: newPassword,
+    });
+    const freshToken = fresh.body.token as string;
+    secrets.push(freshToken);
+    expect((await api("GET", "/v1/api-keys", freshToken)).status).toBe(200);
+
     // The owner leaves: their user is deactivated, their token stops at once, and the keys
     // they made keep working.
     const off = await api("POST", `/v1/users/${user.body.id}/deactivate`, platformLive);
     expect(off.body.active).toBe(false);
-    expect((await api("GET", "/v1/api-keys", token)).body.error.code).toBe("invalid_token");
+    expect((await api("GET", "/v1/api-keys", freshToken)).body.error.code).toBe("invalid_token");
     const relogin = await api("POST", "/v1/auth/login", null, {
       email: "owner@acme.test",
-      password,
+      password: newPassword,
     });
     expect(relogin.body.error.code).toBe("invalid_credentials");
     expect((await api("GET", "/v1/me", once.body.secret)).status).toBe(200);

@@ -187,6 +187,7 @@ describe("/v1/users", () => {
       email: "a@b.co",
       entity_id: partner.id,
       active: true,
+      password_changed_at: null,
     });
     expect(JSON.stringify(user.body)).not.toContain("secret passphrase");
     const outside = await call("POST", "/v1/users", {

@@ -8,11 +8,11 @@ import {
 } from "../../src/commands/api-keys.ts";
 import { createEntity, deactivateEntity, reactivateEntity } from "../../src/commands/entities.ts";
 import { initPlatform } from "../../src/commands/init.ts";
-import { createUser, deactivateUser } from "../../src/commands/users.ts";
+import { changePassword, createUser, deactivateUser } from "../../src/commands/users.ts";
 import type { FakeClock } from "./keygate.ts";
 import { TEST_ACTOR, TEST_SCRYPT_COST } from "./keygate.ts";
 
-/** Creates a partner → merchant → branch tree, keys of every kind, rotations, revocations and users. */
+/** Creates a partner → merchant → branch tree, keys of every kind, rotations, revocations, users and a password change. */
 export function buildHistory(kg: Keygate, clock: FakeClock) {
   const init = initPlatform(kg, TEST_ACTOR);
   if (!init.created) throw new Error("expected a fresh database");
@@ -81,6 +81,14 @@ export function buildHistory(kg: Keygate, clock: FakeClock) {
     TEST_SCRYPT_COST,
   );
   deactivateUser(kg, former.id, TEST_ACTOR);
+  clock.advance(10);
+  changePassword(
+    kg,
+    user.id,
+    { value: "a changed long password", field: "password" },
+    TEST_ACTOR,
+    TEST_SCRYPT_COST,
+  );
   return { init, partner, merchant, branch, secretKey, pair, rotated, rotatedPair, doomed, user };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { hashPassword, verifyPassword } from "../../src/users/password.ts";
+import { hashPassword, passwordFingerprint, verifyPassword } from "../../src/users/password.ts";
 import {
   decideUser,
   evolveUser,
@@ -59,6 +59,32 @@ describe("user decider", () => {
     spec.given([]).when({ type: "DeactivateUser" }).thenThrows("resource_missing");
     spec.given([]).when({ type: "ReactivateUser" }).thenThrows("resource_missing");
   });
+  test("a password change records the new hash, for an active or a deactivated user; an unknown user is resource_missing", () => {
+    const created = {
+      type: "user.created" as const,
+      data: {
+        user_id: "usr_1",
+        entity_id: "ent_1",
+        email: "ada@example.com",
+        password_hash: create.passwordHash,
+      },
+    };
+    const change: UserCommand = {
+      type: "ChangePassword",
+      passwordHash: "scrypt$1024$8$1$bmV3$bmV3",
+    };
+    const changed = {
+      type: "user.password_changed" as const,
+      data: { user_id: "usr_1", password_hash: "scrypt$1024$8$1$bmV3$bmV3" },
+    };
+    spec.given([created]).when(change).then([changed]);
+    spec.given([created, changed]).when(change).then([changed]);
+    spec
+      .given([created, { type: "user.deactivated", data: { user_id: "usr_1" } }])
+      .when(change)
+      .then([changed]);
+    spec.given([]).when(change).thenThrows("resource_missing");
+  });
   test("a bad or taken email is refused", () => {
     spec
       .given([])
@@ -72,6 +98,13 @@ describe("user decider", () => {
 });
 
 describe("passwords", () => {
+  test("the fingerprint a token carries changes with every new hash, even of the same password", () => {
+    const first = hashPassword("the same password", TEST_SCRYPT_COST);
+    const second = hashPassword("the same password", TEST_SCRYPT_COST);
+    expect(passwordFingerprint(first)).toBe(passwordFingerprint(first));
+    expect(passwordFingerprint(first)).not.toBe(passwordFingerprint(second));
+    expect(passwordFingerprint(first)).toMatch(/^[A-Za-z0-9_-]{16}$/);
+  });
   test("scrypt hash verifies the right password only, and never contains it", async () => {
     const stored = hashPassword("correct horse battery", TEST_SCRYPT_COST);
     expect(stored).toMatch(/^scrypt\$1024\$8\$1\$/);

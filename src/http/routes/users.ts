@@ -1,25 +1,37 @@
 /**
- * `POST /v1/users` (create a dashboard user, `users:write`), `…/{id}/deactivate` and
- * `…/{id}/reactivate`, and `POST /v1/auth/login` (email + password → a short-lived management
- * JWT, accepted on `/v1/api-keys*` only).
+ * `POST /v1/users` (create a dashboard user, `users:write`), `…/{id}/deactivate`,
+ * `…/{id}/reactivate` and `…/{id}/password` (an administrator's reset), `POST /v1/auth/login`
+ * (email + password → a short-lived management JWT, accepted on `/v1/api-keys*` only) and
+ * `POST /v1/auth/password` (a user's own change, with the current password).
  */
 
 import { Elysia, t } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
 import { type Identity, inSubtree, requireGrantable, USER_SCOPES } from "../../auth/identity.ts";
 import { signToken } from "../../auth/jwt.ts";
-import { createUser, deactivateUser, reactivateUser } from "../../commands/users.ts";
-import { KeygateError, userEntityInactive } from "../../errors/keygate-error.ts";
-import { findEntity, findUser, findUserByEmail } from "../../projections/queries.ts";
+import {
+  changePassword,
+  createUser,
+  deactivateUser,
+  reactivateUser,
+} from "../../commands/users.ts";
+import { invalidRequest, KeygateError, userEntityInactive } from "../../errors/keygate-error.ts";
+import {
+  findEntity,
+  findUser,
+  findUserByEmail,
+  type UserRecord,
+} from "../../projections/queries.ts";
 import {
   DEFAULT_SCRYPT_COST,
   hashPassword,
+  passwordFingerprint,
   type ScryptCost,
   verifyPassword,
 } from "../../users/password.ts";
 import { normaliseEmail } from "../../users/user.ts";
 import { entityInSubtree } from "../entity-in-subtree.ts";
-import { eventMetadata } from "../event-metadata.ts";
+import { actorMetadata, eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
 import { clientAddress } from "../peer-address.ts";
 
@@ -41,8 +53,18 @@ function requireVisibleUser(kg: Keygate, identity: Identity, id: string): void {
     throw new KeygateError("resource_missing", `No such user: ${id}.`);
 }
 
+/** What a user signs in with. */
+const Credentials = t.Object(
+  {
+    email: t.String({ minLength: 1, maxLength: 254 }),
+    password: t.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
 /** The users and login controller. `cost` lowers scrypt's cost in tests. */
 export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) {
+  const { trustedProxies } = kg.config.gateway;
   return new Elysia({ name: "keygate/routes/users", normalize: false })
     .use(keygateGuard(kg))
     .post(
@@ -91,42 +113,95 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
       { scopes: ["users:write"] },
     )
     .post(
+      "/v1/users/:id/password",
+      ({ params, body, identity, set }) => {
+        requireVisibleUser(kg, identity, params.id);
+        // Whoever sets a user's password can act as that user, who holds `*` in its subtree.
+        requireGrantable(identity, USER_SCOPES);
+        return changePassword(
+          kg,
+          params.id,
+          { value: body.password, field: "password" },
+          eventMetadata(identity, set),
+          cost,
+        );
+      },
+      {
+        scopes: ["users:write"],
+        parse: "json",
+        body: t.Object(
+          { password: t.String({ minLength: 1, maxLength: 1024 }) },
+          { additionalProperties: false },
+        ),
+      },
+    )
+    .post(
       "/v1/auth/login",
       async ({ body, request, server }) => {
-        // Failed logins count against the same per-address limit as failed API keys.
-        const address = clientAddress(request, server, kg.config.gateway.trustedProxies);
-        kg.failedAuth.refuseIfBlocked(address);
-        const user = findUserByEmail(kg.db, normaliseEmail(body.email));
-        const ok = await verifyPassword(
-          body.password,
-          user?.password_hash ?? dummyPasswordHash(cost),
-        );
-        if (!user || !ok) {
-          kg.failedAuth.fail(address);
-          throw new KeygateError("invalid_credentials");
-        }
-        // Said only to the one who knows the password: no one learns more about an address.
-        if (!user.active)
-          throw new KeygateError("invalid_credentials", "This user is deactivated.");
-        const entity = findEntity(kg.db, user.entity_id);
-        if (!entity?.active) throw userEntityInactive();
+        const user = await signIn(kg, body, clientAddress(request, server, trustedProxies), cost);
         const now = Math.floor(kg.now().getTime() / 1000);
         const exp = now + TOKEN_TTL_SECONDS;
+        const claims = {
+          sub: user.id,
+          ent: user.entity_id,
+          pwd: passwordFingerprint(user.password_hash),
+          iat: now,
+          exp,
+        };
         return {
-          token: signToken({ sub: user.id, ent: user.entity_id, iat: now, exp }, kg.jwtSecret),
+          token: signToken(claims, kg.jwtSecret),
           token_type: "Bearer",
           expires_at: new Date(exp * 1000).toISOString(),
         };
       },
+      { parse: "json", body: Credentials },
+    )
+    .post(
+      "/v1/auth/password",
+      async ({ body, request, server, set }) => {
+        const user = await signIn(kg, body, clientAddress(request, server, trustedProxies), cost);
+        if (body.new_password === body.password)
+          throw invalidRequest("new_password must differ from password.", "new_password");
+        return changePassword(
+          kg,
+          user.id,
+          { value: body.new_password, field: "new_password" },
+          actorMetadata(user.id, set),
+          cost,
+        );
+      },
       {
         parse: "json",
         body: t.Object(
-          {
-            email: t.String({ minLength: 1, maxLength: 254 }),
-            password: t.String({ minLength: 1, maxLength: 1024 }),
-          },
+          { ...Credentials.properties, new_password: t.String({ minLength: 1, maxLength: 1024 }) },
           { additionalProperties: false },
         ),
       },
     );
+}
+
+/**
+ * Checks a user's email and password and returns the user, or throws why not: wrong
+ * credentials (counted against the caller's address, like a failed API key), a deactivated
+ * user (said only to one who knows the password), or an inactive entity.
+ */
+async function signIn(
+  kg: Keygate,
+  credentials: { email: string; password: string },
+  address: string,
+  cost: ScryptCost,
+): Promise<UserRecord> {
+  kg.failedAuth.refuseIfBlocked(address);
+  const user = findUserByEmail(kg.db, normaliseEmail(credentials.email));
+  const ok = await verifyPassword(
+    credentials.password,
+    user?.password_hash ?? dummyPasswordHash(cost),
+  );
+  if (!user || !ok) {
+    kg.failedAuth.fail(address);
+    throw new KeygateError("invalid_credentials");
+  }
+  if (!user.active) throw new KeygateError("invalid_credentials", "This user is deactivated.");
+  if (!findEntity(kg.db, user.entity_id)?.active) throw userEntityInactive();
+  return user;
 }
