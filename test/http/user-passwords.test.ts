@@ -10,16 +10,10 @@ const openTestApp = testAppPerTest();
 /** A partner holding a user, a `*` key and a `users:write` key; and a merchant beside it. */
 function setup() {
   const t = openTestApp();
-  const partner = createEntity(
-    t.kg,
-    { kind: "partner", name: "P", parentId: t.platform },
-    TEST_ACTOR,
-  );
-  const other = createEntity(
-    t.kg,
-    { kind: "merchant", name: "O", parentId: t.platform },
-    TEST_ACTOR,
-  );
+  const entityUnderPlatform = (kind: "partner" | "merchant") =>
+    createEntity(t.kg, { kind, name: kind, parentId: t.platform }, TEST_ACTOR);
+  const partner = entityUnderPlatform("partner");
+  const other = entityUnderPlatform("merchant");
   const keyAt = (scopes: string[]) =>
     createApiKey(t.kg, { entityId: partner.id, environment: "live", name: "k", scopes }, TEST_ACTOR)
       .secret;

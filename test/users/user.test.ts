@@ -23,33 +23,22 @@ const create: UserCommand = {
   emailTaken: false,
 };
 
+/** The event `create` records. */
+const created = {
+  type: "user.created" as const,
+  data: {
+    user_id: "usr_1",
+    entity_id: "ent_1",
+    email: "ada@example.com",
+    password_hash: create.passwordHash,
+  },
+};
+
 describe("user decider", () => {
   test("create normalises the email", () => {
-    spec
-      .given([])
-      .when(create)
-      .then([
-        {
-          type: "user.created",
-          data: {
-            user_id: "usr_1",
-            entity_id: "ent_1",
-            email: "ada@example.com",
-            password_hash: create.passwordHash,
-          },
-        },
-      ]);
+    spec.given([]).when(create).then([created]);
   });
   test("deactivate once records, twice appends nothing; reactivate likewise; an unknown user is resource_missing", () => {
-    const created = {
-      type: "user.created" as const,
-      data: {
-        user_id: "usr_1",
-        entity_id: "ent_1",
-        email: "ada@example.com",
-        password_hash: create.passwordHash,
-      },
-    };
     const deactivated = { type: "user.deactivated" as const, data: { user_id: "usr_1" } };
     const reactivated = { type: "user.reactivated" as const, data: { user_id: "usr_1" } };
     spec.given([created]).when({ type: "DeactivateUser" }).then([deactivated]);
@@ -60,15 +49,6 @@ describe("user decider", () => {
     spec.given([]).when({ type: "ReactivateUser" }).thenThrows("resource_missing");
   });
   test("a password change records the new hash, for an active or a deactivated user; an unknown user is resource_missing", () => {
-    const created = {
-      type: "user.created" as const,
-      data: {
-        user_id: "usr_1",
-        entity_id: "ent_1",
-        email: "ada@example.com",
-        password_hash: create.passwordHash,
-      },
-    };
     const change: UserCommand = {
       type: "ChangePassword",
       passwordHash: "scrypt$1024$8$1$bmV3$bmV3",
