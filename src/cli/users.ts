@@ -1,11 +1,21 @@
-/** `keygate users create|deactivate|reactivate|set-password`. */
+/** `keygate users create|list|deactivate|reactivate|set-password`. */
 import type { Keygate } from "../app/keygate.ts";
-import { changePassword, createUser, deactivateUser, reactivateUser } from "../commands/users.ts";
+import {
+  changePassword,
+  createUser,
+  deactivateUser,
+  reactivateUser,
+  type UserObject,
+  userObject,
+} from "../commands/users.ts";
+import { listUsers, type UserListFilter } from "../projections/queries.ts";
+import { normaliseEmail } from "../users/user.ts";
 import { CLI_ACTOR, onePositional, parseCommandArgs, required, UsageError } from "./args.ts";
 import { report } from "./output.ts";
 
 /** Usage of the users commands. */
 export const USERS_USAGE = `  users create --email EMAIL --entity ENT_ID (--password PASSWORD | --password-stdin) [--json]
+  users list [--entity ENT_ID] [--email EMAIL] [--json]
   users deactivate USR_ID [--json]        no more logins; its tokens refused at once
   users reactivate USR_ID [--json]
   users set-password USR_ID (--password PASSWORD | --password-stdin) [--json]
@@ -50,6 +60,18 @@ export async function runUsers(
     report(values.json === true, user, [`${verb} user ${user.id} <${user.email}>`]);
     return;
   }
+  if (sub === "list") {
+    const { values } = parseCommandArgs(argv, {
+      entity: { type: "string" },
+      email: { type: "string" },
+    });
+    const data = listAll(kg, {
+      ...(values.entity === undefined ? {} : { entityId: values.entity }),
+      ...(values.email === undefined ? {} : { email: normaliseEmail(values.email) }),
+    });
+    report(values.json === true, { object: "list", data, has_more: false }, data.map(describeUser));
+    return;
+  }
   if (sub === "set-password") {
     const { values, positionals } = parseCommandArgs(argv, PASSWORD_OPTIONS);
     const id = onePositional(positionals, "user id");
@@ -74,4 +96,19 @@ export async function runUsers(
   report(values.json === true, user, [
     `Created user ${user.id} <${user.email}> on ${user.entity_id}`,
   ]);
+}
+
+/** Every user the filter covers, read 500 at a time. */
+function listAll(kg: Keygate, filter: Pick<UserListFilter, "entityId" | "email">): UserObject[] {
+  const all: UserObject[] = [];
+  for (;;) {
+    const page = listUsers(kg.db, { ...filter, startingAfter: all.at(-1)?.id, limit: 500 });
+    all.push(...page.map(userObject));
+    if (page.length < 500) return all;
+  }
+}
+
+/** One human-readable line describing a user (never its password hash). */
+function describeUser(u: UserObject): string {
+  return `${u.id}  ${u.active ? "active  " : "inactive"}  ${u.email}  entity=${u.entity_id}`;
 }

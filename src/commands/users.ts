@@ -25,6 +25,7 @@ export interface UserObject {
   active: boolean;
   /** When the password was last changed; null if never since creation. */
   password_changed_at: string | null;
+  created_at: string;
 }
 
 /** Passwords shorter than this are refused. */
@@ -55,14 +56,7 @@ export function createUser(
     initialUserState,
   );
   kg.store.appendToStream(id, events, { expectedStreamVersion: STREAM_DOES_NOT_EXIST, metadata });
-  return {
-    object: "user",
-    id,
-    email,
-    entity_id: input.entityId,
-    active: true,
-    password_changed_at: null,
-  };
+  return userObject(findUser(kg.db, id) as UserRecord);
 }
 
 /** Throws `invalid_request` naming `field` unless the password's length is acceptable. */
@@ -123,7 +117,7 @@ function changeUser(
 }
 
 /** The API's user object for a stored user (its password hash left behind). */
-function userObject(user: UserRecord): UserObject {
+export function userObject(user: UserRecord): UserObject {
   return {
     object: "user",
     id: user.id,
@@ -131,5 +125,6 @@ function userObject(user: UserRecord): UserObject {
     entity_id: user.entity_id,
     active: user.active,
     password_changed_at: user.password_changed_at,
+    created_at: user.created_at,
   };
 }

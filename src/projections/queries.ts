@@ -222,7 +222,7 @@ export interface KeyListFilter {
 
 /** An SQL condition: the row's entity is `path`'s entity or below it. */
 export function inSubtreeSql(
-  entityIdColumn: SQL | typeof apiKeys.entityId | typeof entities.id,
+  entityIdColumn: SQL | typeof apiKeys.entityId | typeof entities.id | typeof users.entityId,
   path: readonly string[],
 ): SQL {
   const root = path.join("/");
@@ -273,29 +273,60 @@ export interface UserRecord {
   active: boolean;
   /** When the password was last changed; null if never since creation. */
   password_changed_at: string | null;
+  created_at: string;
 }
 
-function toUserRecord(row: typeof users.$inferSelect | undefined): UserRecord | undefined {
-  return (
-    row && {
-      id: row.id,
-      email: row.email,
-      entity_id: row.entityId,
-      password_hash: row.passwordHash,
-      active: row.active,
-      password_changed_at: row.passwordChangedAt,
-    }
-  );
+function toUserRecord(row: typeof users.$inferSelect): UserRecord {
+  return {
+    id: row.id,
+    email: row.email,
+    entity_id: row.entityId,
+    password_hash: row.passwordHash,
+    active: row.active,
+    password_changed_at: row.passwordChangedAt,
+    created_at: row.createdAt,
+  };
 }
 
 /** One user by id. */
 export function findUser(db: KeygateDatabase, id: string): UserRecord | undefined {
-  return toUserRecord(db.orm.select().from(users).where(eq(users.id, id)).get());
+  const row = db.orm.select().from(users).where(eq(users.id, id)).get();
+  return row && toUserRecord(row);
+}
+
+/** Which users a listing covers: optionally one subtree's, one entity's, one email's. */
+export interface UserListFilter {
+  /** Only users of entities in the subtree rooted at this entity (given by its path). */
+  subtreePath?: readonly string[];
+  entityId?: string;
+  /** A normalised email: at most one user. */
+  email?: string;
+  /** Cursor: only users whose id sorts after this one. */
+  startingAfter?: string;
+  limit: number;
+}
+
+/** A page of users, ordered by id (so by creation), after the cursor `startingAfter`. */
+export function listUsers(db: KeygateDatabase, filter: UserListFilter): UserRecord[] {
+  const conditions: SQL[] = [];
+  if (filter.subtreePath) conditions.push(inSubtreeSql(users.entityId, filter.subtreePath));
+  if (filter.entityId !== undefined) conditions.push(eq(users.entityId, filter.entityId));
+  if (filter.email !== undefined) conditions.push(eq(users.email, filter.email));
+  if (filter.startingAfter !== undefined) conditions.push(gt(users.id, filter.startingAfter));
+  return db.orm
+    .select()
+    .from(users)
+    .where(and(...conditions))
+    .orderBy(asc(users.id))
+    .limit(filter.limit)
+    .all()
+    .map(toUserRecord);
 }
 
 /** One user by (normalised) email. */
 export function findUserByEmail(db: KeygateDatabase, email: string): UserRecord | undefined {
-  return toUserRecord(db.orm.select().from(users).where(eq(users.email, email)).get());
+  const row = db.orm.select().from(users).where(eq(users.email, email)).get();
+  return row && toUserRecord(row);
 }
 
 /** The event object of the API. */

@@ -208,7 +208,7 @@ describe("entities, keys and users commands", () => {
     ).toBe(true);
   });
 
-  test("users create and set-password read the password from stdin and never print it back", async () => {
+  test("users create and set-password read the password from stdin and never print it back; users list", async () => {
     const env = freshDb();
     const init = keygateJson<InitJson>(["init"], env);
     const result = keygate(
@@ -233,6 +233,16 @@ describe("entities, keys and users commands", () => {
     });
     expect(result.stdout).not.toContain("stdin secret");
     const user = JSON.parse(result.stdout) as { id: string };
+    expect(keygateJson<{ data: { id: string }[] }>(["users", "list"], env).data).toEqual([
+      expect.objectContaining({ id: user.id, email: "ops@example.com", active: true }),
+    ]);
+    const byEmail = keygate(["users", "list", "--email", "OPS@example.com"], env);
+    expect(byEmail.stdout.trim()).toBe(
+      `${user.id}  active    ops@example.com  entity=${init.entity_id}`,
+    );
+    expect(
+      keygateJson<{ data: unknown[] }>(["users", "list", "--entity", "ent_x"], env).data,
+    ).toEqual([]);
     const off = keygate(["users", "deactivate", user.id], env);
     expect([off.code, off.stdout.trim()]).toEqual([
       0,

@@ -101,6 +101,7 @@ describe("command handlers", () => {
       entity_id: root,
       active: true,
       password_changed_at: null,
+      created_at: kg.now().toISOString(),
     });
     expect(
       codeOf(() =>

@@ -188,6 +188,7 @@ describe("/v1/users", () => {
       entity_id: partner.id,
       active: true,
       password_changed_at: null,
+      created_at: kg.now().toISOString(),
     });
     expect(JSON.stringify(user.body)).not.toContain("secret passphrase");
     const outside = await call("POST", "/v1/users", {

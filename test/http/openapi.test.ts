@@ -23,6 +23,7 @@ describe("GET /openapi.json", () => {
       "/v1/entities/{id}/deactivate",
       "/v1/entities/{id}/reactivate",
       "/v1/users",
+      "/v1/users/{id}",
       "/v1/users/{id}/deactivate",
       "/v1/users/{id}/reactivate",
       "/v1/users/{id}/password",

@@ -1,4 +1,5 @@
 /**
+ * `GET /v1/users` and `GET /v1/users/{id}` (`users:read`, the caller's subtree),
  * `POST /v1/users` (create a dashboard user, `users:write`), `…/{id}/deactivate`,
  * `…/{id}/reactivate` and `…/{id}/password` (an administrator's reset), `POST /v1/auth/login`
  * (email + password → a short-lived management JWT, accepted on `/v1/api-keys*` only) and
@@ -14,12 +15,14 @@ import {
   createUser,
   deactivateUser,
   reactivateUser,
+  userObject,
 } from "../../commands/users.ts";
 import { invalidRequest, KeygateError, userEntityInactive } from "../../errors/keygate-error.ts";
 import {
   findEntity,
   findUser,
   findUserByEmail,
+  listUsers,
   type UserRecord,
 } from "../../projections/queries.ts";
 import {
@@ -34,6 +37,7 @@ import { entityInSubtree } from "../entity-in-subtree.ts";
 import { actorMetadata, eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
 import { clientAddress } from "../peer-address.ts";
+import { QueryInteger, queryInteger } from "../query-integer.ts";
 
 /** How long a management token lives: 15 minutes. */
 export const TOKEN_TTL_SECONDS = 15 * 60;
@@ -45,13 +49,25 @@ const dummyPasswordHash = (cost: ScryptCost) => {
   return dummyHash;
 };
 
-/** Throws `resource_missing` unless the user `id` exists in the caller's subtree. */
-function requireVisibleUser(kg: Keygate, identity: Identity, id: string): void {
+/** The user `id` if it exists in the caller's subtree; otherwise throws `resource_missing`. */
+function visibleUser(kg: Keygate, identity: Identity, id: string): UserRecord {
   const user = findUser(kg.db, id);
   const entity = user && findEntity(kg.db, user.entity_id);
   if (!user || !entity || !inSubtree(identity, entity.path))
     throw new KeygateError("resource_missing", `No such user: ${id}.`);
+  return user;
 }
+
+/** A page of users, as `/v1/api-keys` pages keys: by id, 10 by default, at most 100. */
+const ListQuery = t.Object(
+  {
+    entity_id: t.Optional(t.String({ maxLength: 100 })),
+    email: t.Optional(t.String({ minLength: 1, maxLength: 254 })),
+    starting_after: t.Optional(t.String({ pattern: "^usr_[0-9A-Za-z]{1,64}$" })),
+    limit: t.Optional(QueryInteger),
+  },
+  { additionalProperties: false },
+);
 
 /** What a user signs in with. */
 const Credentials = t.Object(
@@ -94,10 +110,35 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
         ),
       },
     )
+    .get(
+      "/v1/users",
+      ({ query, identity }) => {
+        if (query.entity_id !== undefined)
+          entityInSubtree(kg, identity, query.entity_id, "entity_id");
+        const limit = queryInteger(query.limit, "limit", 1, 100, 10);
+        const page = listUsers(kg.db, {
+          subtreePath: identity.entity.path,
+          ...(query.entity_id !== undefined ? { entityId: query.entity_id } : {}),
+          ...(query.email !== undefined ? { email: normaliseEmail(query.email) } : {}),
+          ...(query.starting_after !== undefined ? { startingAfter: query.starting_after } : {}),
+          limit: limit + 1,
+        });
+        const data = page.slice(0, limit).map(userObject);
+        return { object: "list", data, has_more: page.length > limit };
+      },
+      { scopes: ["users:read"], query: ListQuery },
+    )
+    .get(
+      "/v1/users/:id",
+      ({ params, identity }) => userObject(visibleUser(kg, identity, params.id)),
+      {
+        scopes: ["users:read"],
+      },
+    )
     .post(
       "/v1/users/:id/deactivate",
       ({ params, identity, set }) => {
-        requireVisibleUser(kg, identity, params.id);
+        visibleUser(kg, identity, params.id);
         return deactivateUser(kg, params.id, eventMetadata(identity, set));
       },
       { scopes: ["users:write"] },
@@ -105,7 +146,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
     .post(
       "/v1/users/:id/reactivate",
       ({ params, identity, set }) => {
-        requireVisibleUser(kg, identity, params.id);
+        visibleUser(kg, identity, params.id);
         // Like creating one: a reactivated user holds `*` in its subtree again.
         requireGrantable(identity, USER_SCOPES);
         return reactivateUser(kg, params.id, eventMetadata(identity, set));
@@ -115,7 +156,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
     .post(
       "/v1/users/:id/password",
       ({ params, body, identity, set }) => {
-        requireVisibleUser(kg, identity, params.id);
+        visibleUser(kg, identity, params.id);
         // Whoever sets a user's password can act as that user, who holds `*` in its subtree.
         requireGrantable(identity, USER_SCOPES);
         return changePassword(
