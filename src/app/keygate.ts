@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { FailedAuthLimiter } from "../auth/failed-auth-limiter.ts";
+import { FAILED_SIGN_IN_LIMIT, FailedAuthLimiter } from "../auth/failed-auth-limiter.ts";
 import type { KeygateConfig } from "../config/config.ts";
 import { type KeygateDatabase, openDatabase } from "../db/open.ts";
 import { ResultCipher } from "../idempotency/result-cipher.ts";
@@ -29,6 +29,8 @@ export interface Keygate {
   rateLimiter: RateLimiter;
   /** Failed authentication attempts per client address. */
   failedAuth: FailedAuthLimiter;
+  /** Failed sign-ins per (normalised) email, whatever address they come from. */
+  failedSignIns: FailedAuthLimiter;
   /** Recorded Idempotency-Key results and the exactly-once admission (SPEC §5). */
   idempotency: IdempotencyResults;
   /** Last-used times, batched. */
@@ -101,6 +103,7 @@ export function openKeygate(config: KeygateConfig, options: OpenKeygateOptions =
     keyIndex,
     usage,
     failedAuth,
+    failedSignIns: new FailedAuthLimiter({ ...FAILED_SIGN_IN_LIMIT, now }),
     rateLimiter,
     idempotency,
     metrics: new Metrics(),

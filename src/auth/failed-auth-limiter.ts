@@ -8,11 +8,26 @@
  * Memory and time stay bounded whatever the clients do: only the current window is kept (the
  * counts are dropped whole when it ends), and at most {@link MAX_TRACKED_CLIENTS} clients are
  * counted in it — past that the longest-tracked one is forgotten, in constant time.
+ *
+ * The same counter, keyed by email instead ({@link FAILED_SIGN_IN_LIMIT}), limits the
+ * password guesses against one user, from however many addresses.
  */
 import { KeygateError } from "../errors/keygate-error.ts";
 
 /** The defaults: 30 failures per 60 seconds per client. */
 export const FAILED_AUTH_LIMIT = { maxFailures: 30, windowSeconds: 60 };
+
+/**
+ * Failed sign-ins per email (login and password change): 10 per 15 minutes. The per-address
+ * limit alone lets an attacker with many addresses keep guessing one user's password; this
+ * caps the guesses at 10 per quarter hour however many addresses they come from.
+ */
+export const FAILED_SIGN_IN_LIMIT = {
+  maxFailures: 10,
+  windowSeconds: 15 * 60,
+  message: "Too many failed sign-ins for this email: try again later.",
+  clientOf: (email: string) => email,
+};
 
 /** How many clients one window counts at most. */
 export const MAX_TRACKED_CLIENTS = 100_000;
@@ -58,13 +73,29 @@ export class FailedAuthLimiter {
   readonly #max: number;
   readonly #windowMs: number;
   readonly #now: () => Date;
+  readonly #message: string;
+  readonly #clientOf: (subject: string) => string;
   /** Failures per client in the counted window, in the order clients first failed. */
   readonly #counts = new Map<string, number>();
   #countedWindow = Number.NaN;
 
-  constructor(options: { maxFailures?: number; windowSeconds?: number; now?: () => Date } = {}) {
+  /**
+   * `message`: what a refusal says (default: too many failures from this address); `clientOf`:
+   * whom a subject counts against (default: an address's client, {@link clientOf}).
+   */
+  constructor(
+    options: {
+      maxFailures?: number;
+      windowSeconds?: number;
+      message?: string;
+      clientOf?: (subject: string) => string;
+      now?: () => Date;
+    } = {},
+  ) {
     this.#max = options.maxFailures ?? FAILED_AUTH_LIMIT.maxFailures;
     this.#windowMs = (options.windowSeconds ?? FAILED_AUTH_LIMIT.windowSeconds) * 1000;
+    this.#message = options.message ?? "Too many failed authentication attempts from this address.";
+    this.#clientOf = options.clientOf ?? clientOf;
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -81,7 +112,7 @@ export class FailedAuthLimiter {
   /** Seconds until the client at `address` may try again, or 0 if it may now. */
   retryAfter(address: string): number {
     const nowMs = this.#now().getTime();
-    const failures = this.#current(nowMs).get(clientOf(address)) ?? 0;
+    const failures = this.#current(nowMs).get(this.#clientOf(address)) ?? 0;
     if (failures < this.#max) return 0;
     return Math.max(1, Math.ceil(((this.#countedWindow + 1) * this.#windowMs - nowMs) / 1000));
   }
@@ -90,19 +121,14 @@ export class FailedAuthLimiter {
   refuseIfBlocked(address: string): void {
     const wait = this.retryAfter(address);
     if (wait > 0) {
-      throw new KeygateError(
-        "rate_limited",
-        "Too many failed authentication attempts from this address.",
-        undefined,
-        wait,
-      );
+      throw new KeygateError("rate_limited", this.#message, undefined, wait);
     }
   }
 
   /** Records a failed attempt from `address`. */
   fail(address: string): void {
     const counts = this.#current(this.#now().getTime());
-    const client = clientOf(address);
+    const client = this.#clientOf(address);
     const failures = counts.get(client);
     if (failures !== undefined) {
       counts.set(client, failures + 1);

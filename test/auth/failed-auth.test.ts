@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import {
   clientOf,
+  FAILED_SIGN_IN_LIMIT,
   FailedAuthLimiter,
   MAX_TRACKED_CLIENTS,
 } from "../../src/auth/failed-auth-limiter.ts";
@@ -31,7 +32,7 @@ describe("failed-authentication limiter", () => {
     expect((await t.call("GET", "/v1/me", { key: t.live })).status).toBe(200);
   });
 
-  test("failed logins count too: after 30 wrong passwords, even the right one gets 429", async () => {
+  test("failed logins count too: after 30 wrong passwords from one address, even the right one gets 429", async () => {
     const t = openTestApp();
     createUser(
       t.kg,
@@ -40,8 +41,10 @@ describe("failed-authentication limiter", () => {
       TEST_SCRYPT_COST,
     );
     for (let i = 0; i < 30; i++) {
+      // Spread over emails, so the per-email limit (10) is not what stops them.
+      const email = i < 5 ? "ops@example.com" : `guess${i}@example.com`;
       const wrong = await t.call("POST", "/v1/auth/login", {
-        body: { email: "ops@example.com", password: `wrong password ${i}` },
+        body: { email, password: `wrong password ${i}` },
       });
       expect(codeOf(wrong)).toBe("invalid_credentials");
     }
@@ -50,6 +53,43 @@ describe("failed-authentication limiter", () => {
     });
     expect([right.status, codeOf(right)]).toEqual([429, "rate_limited"]);
     expect(Number(right.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+
+  test("failed sign-ins count per email too: the 11th for one email is 429, the right password included, known email or not", async () => {
+    const t = openTestApp();
+    createUser(
+      t.kg,
+      { email: "ops@example.com", password: "the right password", entityId: t.platform },
+      TEST_ACTOR,
+      TEST_SCRYPT_COST,
+    );
+    const login = (email: string, password: string) =>
+      t.call("POST", "/v1/auth/login", { body: { email, password } });
+    for (const email of ["ops@example.com", "nobody@example.com"]) {
+      for (let i = 0; i < 10; i++)
+        expect(codeOf(await login(email, `wrong password ${i}`))).toBe("invalid_credentials");
+    }
+    // 20 failures from this address (under its 30), but 10 on each email: both are refused
+    // alike (a 429 does not tell which emails exist), for 15 minutes, in any letter case.
+    for (const email of ["OPS@example.com", "nobody@example.com"]) {
+      const refused = await login(email, "the right password");
+      expect([refused.status, codeOf(refused)]).toEqual([429, "rate_limited"]);
+      expect(refused.body.error.message).toContain("this email");
+      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(60);
+    }
+    expect(codeOf(await login("other@example.com", "x"))).toBe("invalid_credentials");
+    t.clock.advance(15 * 60);
+    expect((await login("ops@example.com", "the right password")).status).toBe(200);
+  });
+
+  test("the per-email limiter counts an email as given, across any number of addresses", () => {
+    const clock = new FakeClock();
+    const limiter = new FailedAuthLimiter({ ...FAILED_SIGN_IN_LIMIT, now: clock.now });
+    for (let i = 0; i < 9; i++) limiter.fail("ops@example.com");
+    expect(limiter.retryAfter("ops@example.com")).toBe(0);
+    limiter.fail("ops@example.com");
+    expect(limiter.retryAfter("ops@example.com")).toBeGreaterThan(0);
+    expect(limiter.retryAfter("dev@example.com")).toBe(0);
   });
 
   test("successes and permission errors do not count; addresses are counted apart", () => {

@@ -223,8 +223,10 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
 
 /**
  * Checks a user's email and password and returns the user, or throws why not: wrong
- * credentials (counted against the caller's address, like a failed API key), a deactivated
- * user (said only to one who knows the password), or an inactive entity.
+ * credentials (counted against the caller's address, like a failed API key, and against the
+ * email, whatever the address: 429 past either limit, the right password included), a
+ * deactivated user (said only to one who knows the password), or an inactive entity. Unknown
+ * emails are counted as known ones are, so the 429 tells nothing about which exist.
  */
 async function signIn(
   kg: Keygate,
@@ -232,14 +234,17 @@ async function signIn(
   address: string,
   cost: ScryptCost,
 ): Promise<UserRecord> {
+  const email = normaliseEmail(credentials.email);
   kg.failedAuth.refuseIfBlocked(address);
-  const user = findUserByEmail(kg.db, normaliseEmail(credentials.email));
+  kg.failedSignIns.refuseIfBlocked(email);
+  const user = findUserByEmail(kg.db, email);
   const ok = await verifyPassword(
     credentials.password,
     user?.password_hash ?? dummyPasswordHash(cost),
   );
   if (!user || !ok) {
     kg.failedAuth.fail(address);
+    kg.failedSignIns.fail(email);
     throw new KeygateError("invalid_credentials");
   }
   if (!user.active) throw new KeygateError("invalid_credentials", "This user is deactivated.");
