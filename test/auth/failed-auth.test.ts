@@ -12,6 +12,20 @@ import { FakeClock, TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
 
 const openTestApp = testAppPerTest();
 
+/** A test app with the user ops@example.com ("the right password"), and a login call. */
+function withUser() {
+  const t = openTestApp();
+  createUser(
+    t.kg,
+    { email: "ops@example.com", password: "the right password", entityId: t.platform },
+    TEST_ACTOR,
+    TEST_SCRYPT_COST,
+  );
+  const login = (email: string, password: string) =>
+    t.call("POST", "/v1/auth/login", { body: { email, password } });
+  return { t, login };
+}
+
 describe("failed-authentication limiter", () => {
   test("after 30 failures in a minute the address gets 429 with Retry-After — valid keys too — until the window ends", async () => {
     const clock = new FakeClock("2026-01-01T00:00:00.000Z");
@@ -33,38 +47,19 @@ describe("failed-authentication limiter", () => {
   });
 
   test("failed logins count too: after 30 wrong passwords from one address, even the right one gets 429", async () => {
-    const t = openTestApp();
-    createUser(
-      t.kg,
-      { email: "ops@example.com", password: "the right password", entityId: t.platform },
-      TEST_ACTOR,
-      TEST_SCRYPT_COST,
-    );
+    const { login } = withUser();
     for (let i = 0; i < 30; i++) {
       // Spread over emails, so the per-email limit (10) is not what stops them.
       const email = i < 5 ? "ops@example.com" : `guess${i}@example.com`;
-      const wrong = await t.call("POST", "/v1/auth/login", {
-        body: { email, password: `wrong password ${i}` },
-      });
-      expect(codeOf(wrong)).toBe("invalid_credentials");
+      expect(codeOf(await login(email, `wrong password ${i}`))).toBe("invalid_credentials");
     }
-    const right = await t.call("POST", "/v1/auth/login", {
-      body: { email: "ops@example.com", password: "the right password" },
-    });
+    const right = await login("ops@example.com", "the right password");
     expect([right.status, codeOf(right)]).toEqual([429, "rate_limited"]);
     expect(Number(right.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 
   test("failed sign-ins count per email too: the 11th for one email is 429, the right password included, known email or not", async () => {
-    const t = openTestApp();
-    createUser(
-      t.kg,
-      { email: "ops@example.com", password: "the right password", entityId: t.platform },
-      TEST_ACTOR,
-      TEST_SCRYPT_COST,
-    );
-    const login = (email: string, password: string) =>
-      t.call("POST", "/v1/auth/login", { body: { email, password } });
+    const { t, login } = withUser();
     for (const email of ["ops@example.com", "nobody@example.com"]) {
       for (let i = 0; i < 10; i++)
         expect(codeOf(await login(email, `wrong password ${i}`))).toBe("invalid_credentials");
