@@ -62,11 +62,16 @@ describe("GET /v1/users", () => {
     }
   });
 
-  test("needs users:read: users:write does not imply it", async () => {
+  test("needs users:read: users:write does not imply it; a user's token is not accepted", async () => {
     const { call, partnerKey } = setup();
     const reply = await call("GET", "/v1/users", { key: partnerKey(["users:write"]) });
     expect([reply.status, codeOf(reply)]).toEqual([403, "insufficient_scope"]);
     expect(reply.body.error.message).toContain("users:read");
+    const login = await call("POST", "/v1/auth/login", {
+      body: { email: "partner@p.co", password: "a long password" },
+    });
+    const withToken = await call("GET", "/v1/users", { key: login.body.token });
+    expect([withToken.status, codeOf(withToken)]).toEqual([401, "token_not_accepted"]);
   });
 });
 
