@@ -19,7 +19,7 @@ import {
   required,
   UsageError,
 } from "./args.ts";
-import { describeKey, printJson, report, say } from "./output.ts";
+import { describeKey, everyPage, printJson, report, say } from "./output.ts";
 
 const STATUSES: readonly string[] = ["active", "revoked", "expired"];
 
@@ -124,14 +124,7 @@ export function runKeys(kg: Keygate, sub: string | undefined, argv: string[]): v
 }
 
 function listAll(kg: Keygate, filter: Pick<KeyListFilter, "entityId" | "status">): ApiKeyObject[] {
-  const all: ApiKeyObject[] = [];
-  for (;;) {
-    const page = listApiKeys(
-      kg.db,
-      { ...filter, startingAfter: all.at(-1)?.id, limit: 500 },
-      kg.now(),
-    );
-    all.push(...page.map((key) => presentApiKey(kg, key)));
-    if (page.length < 500) return all;
-  }
+  return everyPage((startingAfter, limit) =>
+    listApiKeys(kg.db, { ...filter, startingAfter, limit }, kg.now()),
+  ).map((key) => presentApiKey(kg, key));
 }

@@ -1,4 +1,5 @@
 /** How the CLI prints: JSON for `--json`, short human lines otherwise. */
+import type { UserObject } from "../commands/users.ts";
 import type { ApiKeyObject, EntityObject } from "../projections/queries.ts";
 
 /** Prints a value as one line of JSON on stdout. */
@@ -56,8 +57,31 @@ export function describeKey(k: ApiKeyObject): string {
   return `${k.id}  ${k.environment}  ${k.status.padEnd(7)}  ${who}${k.masked}  ${k.name}  [${k.scopes.join(" ")}]  entity=${k.entity_id}`;
 }
 
+/** One human-readable line describing a user (never its password hash). */
+export function describeUser(u: UserObject): string {
+  return `${u.id}  ${u.active ? "active  " : "inactive"}  ${u.email}  entity=${u.entity_id}`;
+}
+
 /** Prints `value` as JSON when `json` is set, else the human-readable `lines`. */
 export function report(json: boolean, value: unknown, lines: readonly string[]): void {
   if (json) printJson(value);
   else for (const line of lines) say(line);
+}
+
+/** Rows per page when a command lists everything through a cursor-paged query. */
+const PAGE = 500;
+
+/**
+ * Every row of a query paged by id (`startingAfter`, `limit`), read {@link PAGE} at a time, so
+ * no single query holds the whole table.
+ */
+export function everyPage<T extends { id: string }>(
+  page: (startingAfter: string | undefined, limit: number) => T[],
+): T[] {
+  const all: T[] = [];
+  for (;;) {
+    const rows = page(all.at(-1)?.id, PAGE);
+    all.push(...rows);
+    if (rows.length < PAGE) return all;
+  }
 }

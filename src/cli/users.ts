@@ -11,7 +11,7 @@ import {
 import { listUsers, type UserListFilter } from "../projections/queries.ts";
 import { normaliseEmail } from "../users/user.ts";
 import { CLI_ACTOR, onePositional, parseCommandArgs, required, UsageError } from "./args.ts";
-import { report } from "./output.ts";
+import { describeUser, everyPage, report } from "./output.ts";
 
 /** Usage of the users commands. */
 export const USERS_USAGE = `  users create --email EMAIL --entity ENT_ID (--password PASSWORD | --password-stdin) [--json]
@@ -98,17 +98,9 @@ export async function runUsers(
   ]);
 }
 
-/** Every user the filter covers, read 500 at a time. */
+/** Every user the filter covers. */
 function listAll(kg: Keygate, filter: Pick<UserListFilter, "entityId" | "email">): UserObject[] {
-  const all: UserObject[] = [];
-  for (;;) {
-    const page = listUsers(kg.db, { ...filter, startingAfter: all.at(-1)?.id, limit: 500 });
-    all.push(...page.map(userObject));
-    if (page.length < 500) return all;
-  }
-}
-
-/** One human-readable line describing a user (never its password hash). */
-function describeUser(u: UserObject): string {
-  return `${u.id}  ${u.active ? "active  " : "inactive"}  ${u.email}  entity=${u.entity_id}`;
+  return everyPage((startingAfter, limit) =>
+    listUsers(kg.db, { ...filter, startingAfter, limit }),
+  ).map(userObject);
 }

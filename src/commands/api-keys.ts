@@ -2,7 +2,7 @@
  * Command handlers for API keys. Secrets are generated here, hashed at once, and returned
  * to the caller exactly once; only hashes and display forms go into events.
  */
-import { isApiKeyEvent } from "../../events/index.ts";
+import { type ApiKeyEvent, isApiKeyEvent } from "../../events/index.ts";
 import type { Keygate } from "../app/keygate.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
 import { newId } from "../ids/index.ts";
@@ -20,6 +20,7 @@ import { hashPairSecret, hashSecretKey, newSalt } from "../keys/secret-hash.ts";
 import { type ApiKeyObject, findApiKey, findEntity } from "../projections/queries.ts";
 import { STREAM_DOES_NOT_EXIST } from "../store/expected-version.ts";
 import type { EventMetadata } from "../store/recorded-event.ts";
+import { type Aggregate, decideAndAppend, loadAggregate } from "./aggregate.ts";
 
 /** A key as returned by create and rotate: the object plus its secret, shown this once. */
 export type ApiKeyWithSecret = ApiKeyObject & { secret: string };
@@ -55,13 +56,12 @@ function newSecret(
   return { secret, material };
 }
 
-function loadKey(kg: Keygate, id: string): { state: ApiKeyState; version: number } {
-  return kg.store.aggregateStream(
-    id,
-    (state, event) => (isApiKeyEvent(event) ? evolveApiKey(state, event) : state),
-    initialApiKeyState,
-  );
-}
+const apiKeyAggregate: Aggregate<ApiKeyCommand, ApiKeyEvent, ApiKeyState> = {
+  isOwn: isApiKeyEvent,
+  decide: decideApiKey,
+  evolve: evolveApiKey,
+  initialState: initialApiKeyState,
+};
 
 function current(kg: Keygate, id: string): ApiKeyObject {
   return findApiKey(kg.db, id, kg.now()) as ApiKeyObject;
@@ -110,9 +110,7 @@ export function updateApiKey(
   changes: { name?: string; scopes?: readonly string[]; rateLimit?: RateLimitSetting | null },
   metadata: EventMetadata,
 ): ApiKeyObject {
-  const { state, version } = loadKey(kg, id);
-  const events = decideApiKey({ type: "UpdateApiKey", ...changes }, state);
-  kg.store.appendToStream(id, events, { expectedStreamVersion: version, metadata });
+  decideAndAppend(kg, id, apiKeyAggregate, { type: "UpdateApiKey", ...changes }, metadata);
   return current(kg, id);
 }
 
@@ -126,15 +124,19 @@ export function rotateApiKey(
   expirePreviousInSeconds: number,
   metadata: EventMetadata,
 ): ApiKeyWithSecret {
-  const { state, version } = loadKey(kg, id);
+  const loaded = loadAggregate(kg, id, apiKeyAggregate);
+  const { state } = loaded;
   if (state.status === "new") throw new KeygateError("resource_missing", `No such API key: ${id}.`);
   const publicKey = state.kind === "pair" ? current(kg, id).public_key : null;
   const { secret, material } = newSecret(kg, state.environment, state.kind, publicKey);
-  const events = decideApiKey(
+  decideAndAppend(
+    kg,
+    id,
+    apiKeyAggregate,
     { type: "RotateApiKey", secret: material, expirePreviousInSeconds, now: kg.now() },
-    state,
+    metadata,
+    loaded,
   );
-  kg.store.appendToStream(id, events, { expectedStreamVersion: version, metadata });
   return { ...current(kg, id), secret };
 }
 
@@ -145,8 +147,6 @@ export function revokeApiKey(
   reason: string | null,
   metadata: EventMetadata,
 ): ApiKeyObject {
-  const { state, version } = loadKey(kg, id);
-  const events = decideApiKey({ type: "RevokeApiKey", reason }, state);
-  kg.store.appendToStream(id, events, { expectedStreamVersion: version, metadata });
+  decideAndAppend(kg, id, apiKeyAggregate, { type: "RevokeApiKey", reason }, metadata);
   return current(kg, id);
 }

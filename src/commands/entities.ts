@@ -1,10 +1,11 @@
 /** Command handlers for the entity tree: load state, decide, append. */
-import { isEntityEvent } from "../../events/index.ts";
+import { type EntityEvent, isEntityEvent } from "../../events/index.ts";
 import type { Keygate } from "../app/keygate.ts";
 import {
   decideEntity,
   type EntityCommand,
   type EntityKind,
+  type EntityState,
   evolveEntity,
   initialEntityState,
 } from "../entities/entity.ts";
@@ -18,6 +19,14 @@ import {
 } from "../projections/queries.ts";
 import { STREAM_DOES_NOT_EXIST } from "../store/expected-version.ts";
 import type { EventMetadata } from "../store/recorded-event.ts";
+import { type Aggregate, decideAndAppend } from "./aggregate.ts";
+
+const entityAggregate: Aggregate<EntityCommand, EntityEvent, EntityState> = {
+  isOwn: isEntityEvent,
+  decide: decideEntity,
+  evolve: evolveEntity,
+  initialState: initialEntityState,
+};
 
 /** Input of {@link createEntity}. */
 export interface CreateEntityInput {
@@ -67,13 +76,7 @@ function changeEntity(
   command: EntityCommand,
   metadata: EventMetadata,
 ): EntityObject {
-  const { state, version } = kg.store.aggregateStream(
-    id,
-    (state, event) => (isEntityEvent(event) ? evolveEntity(state, event) : state),
-    initialEntityState,
-  );
-  const events = decideEntity(command, state);
-  kg.store.appendToStream(id, events, { expectedStreamVersion: version, metadata });
+  decideAndAppend(kg, id, entityAggregate, command, metadata);
   return findEntity(kg.db, id) as EntityObject;
 }
 

@@ -1,5 +1,5 @@
 /** Command handler for dashboard users. */
-import { isUserEvent } from "../../events/index.ts";
+import { isUserEvent, type UserEvent } from "../../events/index.ts";
 import type { Keygate } from "../app/keygate.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
 import { newId } from "../ids/index.ts";
@@ -13,7 +13,16 @@ import {
   initialUserState,
   normaliseEmail,
   type UserCommand,
+  type UserState,
 } from "../users/user.ts";
+import { type Aggregate, decideAndAppend } from "./aggregate.ts";
+
+const userAggregate: Aggregate<UserCommand, UserEvent, UserState> = {
+  isOwn: isUserEvent,
+  decide: decideUser,
+  evolve: evolveUser,
+  initialState: initialUserState,
+};
 
 /** The user object of the API (never holds the password or its hash). */
 export interface UserObject {
@@ -106,13 +115,7 @@ function changeUser(
   command: UserCommand,
   metadata: EventMetadata,
 ): UserObject {
-  const { state, version } = kg.store.aggregateStream(
-    id,
-    (state, event) => (isUserEvent(event) ? evolveUser(state, event) : state),
-    initialUserState,
-  );
-  const events = decideUser(command, state);
-  kg.store.appendToStream(id, events, { expectedStreamVersion: version, metadata });
+  decideAndAppend(kg, id, userAggregate, command, metadata);
   return userObject(findUser(kg.db, id) as UserRecord);
 }
 
