@@ -29,7 +29,8 @@ import {
 import { entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
-import { QueryInteger, queryInteger } from "../query-integer.ts";
+import { listPage } from "../list-page.ts";
+import { QueryInteger } from "../query-integer.ts";
 
 const Environment = t.Union([t.Literal("live"), t.Literal("test")]);
 const RateLimit = t.Union([
@@ -131,21 +132,25 @@ export function apiKeyRoutes(kg: Keygate) {
       ({ query, identity }) => {
         if (query.entity_id !== undefined)
           entityInSubtree(kg, identity, query.entity_id, "entity_id");
-        const limit = queryInteger(query.limit, "limit", 1, 100, 10);
-        const page = listApiKeys(
-          kg.db,
-          {
-            subtreePath: identity.entity.path,
-            ...(identity.environment ? { environment: identity.environment } : {}),
-            ...(query.entity_id !== undefined ? { entityId: query.entity_id } : {}),
-            ...(query.status !== undefined ? { status: query.status } : {}),
-            ...(query.starting_after !== undefined ? { startingAfter: query.starting_after } : {}),
-            limit: limit + 1,
-          },
-          kg.now(),
+        return listPage(
+          query.limit,
+          (limit) =>
+            listApiKeys(
+              kg.db,
+              {
+                subtreePath: identity.entity.path,
+                ...(identity.environment ? { environment: identity.environment } : {}),
+                ...(query.entity_id !== undefined ? { entityId: query.entity_id } : {}),
+                ...(query.status !== undefined ? { status: query.status } : {}),
+                ...(query.starting_after !== undefined
+                  ? { startingAfter: query.starting_after }
+                  : {}),
+                limit,
+              },
+              kg.now(),
+            ),
+          (key) => presentApiKey(kg, key),
         );
-        const data = page.slice(0, limit).map((key) => presentApiKey(kg, key));
-        return { object: "list", data, has_more: page.length > limit };
       },
       { scopes: MANAGE_READ, query: ListQuery },
     )

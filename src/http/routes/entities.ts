@@ -9,7 +9,8 @@ import { listEntities } from "../../projections/queries.ts";
 import { entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
-import { QueryInteger, queryInteger } from "../query-integer.ts";
+import { listPage } from "../list-page.ts";
+import { QueryInteger } from "../query-integer.ts";
 
 const CreateBody = t.Object(
   {
@@ -63,13 +64,18 @@ export function entityRoutes(kg: Keygate) {
       "/v1/entities/:id/children",
       ({ params, query, identity }) => {
         const parent = entityInSubtree(kg, identity, params.id);
-        const limit = queryInteger(query.limit, "limit", 1, 100, 10);
-        const page = listEntities(kg.db, {
-          parentId: parent.id,
-          ...(query.starting_after !== undefined ? { startingAfter: query.starting_after } : {}),
-          limit: limit + 1,
-        });
-        return { object: "list", data: page.slice(0, limit), has_more: page.length > limit };
+        return listPage(
+          query.limit,
+          (limit) =>
+            listEntities(kg.db, {
+              parentId: parent.id,
+              ...(query.starting_after !== undefined
+                ? { startingAfter: query.starting_after }
+                : {}),
+              limit,
+            }),
+          (entity) => entity,
+        );
       },
       { scopes: ["entities:read"], query: ChildrenQuery },
     )

@@ -36,8 +36,9 @@ import { normaliseEmail } from "../../users/user.ts";
 import { entityInSubtree } from "../entity-in-subtree.ts";
 import { actorMetadata, eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
+import { listPage } from "../list-page.ts";
 import { clientAddress } from "../peer-address.ts";
-import { QueryInteger, queryInteger } from "../query-integer.ts";
+import { QueryInteger } from "../query-integer.ts";
 
 /** How long a management token lives: 15 minutes. */
 export const TOKEN_TTL_SECONDS = 15 * 60;
@@ -115,16 +116,20 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
       ({ query, identity }) => {
         if (query.entity_id !== undefined)
           entityInSubtree(kg, identity, query.entity_id, "entity_id");
-        const limit = queryInteger(query.limit, "limit", 1, 100, 10);
-        const page = listUsers(kg.db, {
-          subtreePath: identity.entity.path,
-          ...(query.entity_id !== undefined ? { entityId: query.entity_id } : {}),
-          ...(query.email !== undefined ? { email: normaliseEmail(query.email) } : {}),
-          ...(query.starting_after !== undefined ? { startingAfter: query.starting_after } : {}),
-          limit: limit + 1,
-        });
-        const data = page.slice(0, limit).map(userObject);
-        return { object: "list", data, has_more: page.length > limit };
+        return listPage(
+          query.limit,
+          (limit) =>
+            listUsers(kg.db, {
+              subtreePath: identity.entity.path,
+              ...(query.entity_id !== undefined ? { entityId: query.entity_id } : {}),
+              ...(query.email !== undefined ? { email: normaliseEmail(query.email) } : {}),
+              ...(query.starting_after !== undefined
+                ? { startingAfter: query.starting_after }
+                : {}),
+              limit,
+            }),
+          userObject,
+        );
       },
       { scopes: ["users:read"], query: ListQuery },
     )
