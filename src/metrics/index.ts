@@ -1,7 +1,8 @@
 /**
  * `GET /metrics`: the Prometheus text, for scrapers from an allowed address (loopback by
  * default, `metrics.allow`; behind a trusted proxy, the address it forwarded) or presenting
- * `Authorization: Bearer <KEYGATE_METRICS_TOKEN>`; anyone else gets 403 `access_denied`. Off with `metrics.enabled: false` (then 404).
+ * `Authorization: Bearer <KEYGATE_METRICS_TOKEN>`; anyone else gets 403 `access_denied`.
+ * Off with `metrics.enabled: false` (then 404).
  */
 import { timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
