@@ -1,4 +1,7 @@
-/** `keygate keys create|list|rotate|revoke`. Secrets are printed once, at create and rotate. */
+/**
+ * `keygate keys create|list|show|update|rotate|revoke`. Secrets are printed once, at create
+ * and rotate.
+ */
 import type { Keygate } from "../app/keygate.ts";
 import { presentApiKey } from "../app/present-api-key.ts";
 import {
@@ -6,8 +9,16 @@ import {
   createApiKey,
   revokeApiKey,
   rotateApiKey,
+  updateApiKey,
 } from "../commands/api-keys.ts";
-import { type ApiKeyObject, type KeyListFilter, listApiKeys } from "../projections/queries.ts";
+import { KeygateError } from "../errors/keygate-error.ts";
+import type { RateLimitSetting } from "../keys/api-key.ts";
+import {
+  type ApiKeyObject,
+  findApiKey,
+  type KeyListFilter,
+  listApiKeys,
+} from "../projections/queries.ts";
 import {
   CLI_ACTOR,
   onePositional,
@@ -27,6 +38,8 @@ const STATUSES: readonly string[] = ["active", "revoked", "expired"];
 export const KEYS_USAGE = `  keys create --entity ENT_ID --name NAME --scopes a:read,b:write [--env live|test] [--kind secret|pair]
               [--rate-limit 100/1s] [--expires-at ISO-8601] [--json]      (--env defaults to test)
   keys list [--entity ENT_ID] [--status active|revoked|expired] [--json]
+  keys show KEY_ID [--json]
+  keys update KEY_ID [--name NAME] [--scopes a:read,b:write] [--rate-limit 100/1s|default] [--json]
   keys rotate KEY_ID [--expire-previous-in SECONDS] [--json]   (0, the default, kills the old secret now)
   keys revoke KEY_ID [--reason TEXT] [--json]`;
 
@@ -98,6 +111,29 @@ export function runKeys(kg: Keygate, sub: string | undefined, argv: string[]): v
       );
       return;
     }
+    case "show": {
+      const { values, positionals } = parseCommandArgs(argv, {});
+      const stored = existingKey(kg, onePositional(positionals, "key id"));
+      const key = presentApiKey(kg, stored);
+      report(values.json === true, key, keyDetails(key, stored.rate_limit !== null));
+      return;
+    }
+    case "update": {
+      const { values, positionals } = parseCommandArgs(argv, {
+        name: { type: "string" },
+        scopes: { type: "string" },
+        "rate-limit": { type: "string" },
+      });
+      const id = onePositional(positionals, "key id");
+      const changes = keyChanges(values);
+      const before = presentApiKey(kg, existingKey(kg, id));
+      const after = presentApiKey(kg, updateApiKey(kg, id, changes, CLI_ACTOR));
+      const changed = JSON.stringify(before) !== JSON.stringify(after);
+      report(values.json === true, after, [
+        changed ? `Updated ${describeKey(after)}` : `Unchanged ${describeKey(after)}`,
+      ]);
+      return;
+    }
     case "rotate": {
       const { values, positionals } = parseCommandArgs(argv, {
         "expire-previous-in": { type: "string" },
@@ -121,6 +157,52 @@ export function runKeys(kg: Keygate, sub: string | undefined, argv: string[]): v
     default:
       throw new UsageError(sub ? `unknown keys command "${sub}"` : "keys needs a command");
   }
+}
+
+/** The key with that id, or the error the CLI prints (exit 1). */
+function existingKey(kg: Keygate, id: string): ApiKeyObject {
+  const key = findApiKey(kg.db, id, kg.now());
+  if (!key) throw new KeygateError("resource_missing", `No such API key: ${id}.`);
+  return key;
+}
+
+/**
+ * What `keys update` changes: at least one of name, scopes and rate limit; `--rate-limit
+ * default` drops the key's own limit, so the deployment's default policy applies again.
+ */
+function keyChanges(values: { name?: string; scopes?: string; "rate-limit"?: string }): {
+  name?: string;
+  scopes?: string[];
+  rateLimit?: RateLimitSetting | null;
+} {
+  const { name, scopes, "rate-limit": rateLimit } = values;
+  if (name === undefined && scopes === undefined && rateLimit === undefined)
+    throw new UsageError("keys update needs at least one of --name, --scopes and --rate-limit");
+  return {
+    ...(name === undefined ? {} : { name }),
+    ...(scopes === undefined ? {} : { scopes: scopes.split(",").map((s) => s.trim()) }),
+    ...(rateLimit === undefined
+      ? {}
+      : { rateLimit: rateLimit === "default" ? null : parseRateLimit(rateLimit) }),
+  };
+}
+
+/**
+ * `keys show`: the one-line description, then every field a person asks about. `ownLimit`:
+ * the key carries its own rate limit (else `key.rate_limit` is the deployment's default).
+ */
+function keyDetails(key: ApiKeyObject, ownLimit: boolean): string[] {
+  const limit = key.rate_limit
+    ? `${key.rate_limit.limit} per ${key.rate_limit.window_seconds}s (${ownLimit ? "the key's own" : "the default"})`
+    : "none";
+  return [
+    describeKey(key),
+    `  rate limit:   ${limit}`,
+    `  created at:   ${key.created_at}`,
+    `  last used at: ${key.last_used_at ?? "never"}`,
+    `  expires at:   ${key.expires_at ?? "never"}`,
+    `  revoked at:   ${key.revoked_at ?? "-"}`,
+  ];
 }
 
 function listAll(kg: Keygate, filter: Pick<KeyListFilter, "entityId" | "status">): ApiKeyObject[] {

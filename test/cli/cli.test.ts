@@ -208,6 +208,75 @@ describe("entities, keys and users commands", () => {
     ).toBe(true);
   });
 
+  test("keys show and keys update: an operator raises a key's limit, renames it, narrows its scopes, and hands it back to the default", () => {
+    const env = freshDb();
+    const init = keygateJson<InitJson>(["init"], env);
+    const key = keygateJson<{ id: string; secret: string }>(
+      ["keys", "create", "--entity", init.entity_id, "--name", "shop", "--scopes", "links:*"],
+      env,
+    );
+    const shown = keygate(["keys", "show", key.id], env);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`${key.id}  test  active`);
+    expect(shown.stdout).toMatch(/rate limit: +100 per 1s \(the default\)/);
+    expect(shown.stdout).toMatch(/last used at: +never/);
+    expect(shown.stdout).not.toContain(key.secret);
+    // `audit timeline --json` prints one event a line.
+    const timelineLength = () =>
+      keygate(["audit", "timeline", key.id, "--json"], env).stdout.trim().split("\n").length;
+    const eventsBefore = timelineLength();
+
+    const raised = keygate(
+      ["keys", "update", key.id, "--rate-limit", "1000/1m", "--name", "shop (raised)"],
+      env,
+    );
+    expect([raised.code, raised.stdout]).toEqual([0, expect.stringMatching(/^Updated key_/)]);
+    expect(keygateJson(["keys", "show", key.id], env)).toMatchObject({
+      name: "shop (raised)",
+      rate_limit: { limit: 1000, window_seconds: 60 },
+      scopes: ["links:*"],
+    });
+    expect(keygate(["keys", "show", key.id], env).stdout).toMatch(
+      /rate limit: +1000 per 60s \(the key's own\)/,
+    );
+    expect(timelineLength()).toBe(eventsBefore + 1);
+
+    // The same settings again append nothing, and say so.
+    const again = keygate(["keys", "update", key.id, "--rate-limit", "1000/1m"], env);
+    expect([again.code, again.stdout]).toEqual([0, expect.stringMatching(/^Unchanged key_/)]);
+    expect(timelineLength()).toBe(eventsBefore + 1);
+
+    const narrowed = keygateJson<{ scopes: string[]; rate_limit: unknown }>(
+      ["keys", "update", key.id, "--scopes", "links:read", "--rate-limit", "default"],
+      env,
+    );
+    expect(narrowed).toMatchObject({
+      scopes: ["links:read"],
+      rate_limit: { limit: 100, window_seconds: 1 },
+    });
+    expect(timelineLength()).toBe(eventsBefore + 2);
+
+    for (const [args, code, message] of [
+      [["keys", "update", key.id], 2, /needs at least one of --name, --scopes and --rate-limit/],
+      [["keys", "update", key.id, "--rate-limit", "fast"], 2, /--rate-limit must look like/],
+      [["keys", "update", key.id, "--scopes", "Links:Read"], 1, /"Links:Read" is not a scope/],
+      [["keys", "update", "key_missing", "--name", "x"], 1, /No such API key: key_missing/],
+      [["keys", "show", "key_missing"], 1, /No such API key: key_missing/],
+      [["keys", "show"], 2, /expected exactly one key id/],
+    ] as [string[], number, RegExp][]) {
+      const result = keygate(args, env);
+      expect([result.code, result.stderr]).toEqual([code, expect.stringMatching(message)]);
+    }
+    keygateJson(["keys", "revoke", key.id], env);
+    const revoked = keygate(["keys", "update", key.id, "--name", "late"], env);
+    expect([revoked.code, revoked.stderr]).toEqual([
+      1,
+      expect.stringContaining("A revoked API key cannot be updated"),
+    ]);
+    expect(timelineLength()).toBe(eventsBefore + 3);
+    // About twenty CLI runs: more than the default 5 s on a loaded machine.
+  }, 30_000);
+
   test("users create and set-password read the password from stdin and never print it back; users list", async () => {
     const env = freshDb();
     const init = keygateJson<InitJson>(["init"], env);

@@ -131,6 +131,22 @@ test("a merchant's day: entities, a user, keys of both environments, login, rota
     );
     expect((await api("GET", "/v1/me", immediate.body.secret)).status).toBe(200);
 
+    // The operator lowers the test key's limit from the CLI; the running server applies it.
+    const update = keygate(["keys", "update", testKey.body.id, "--rate-limit", "2/1m"], {
+      KEYGATE_DB: db,
+    });
+    expect(update.code).toBe(0);
+    let limited = await api("GET", "/v1/me", testKey.body.secret);
+    for (let waited = 0; limited.status === 200 && waited < 3000; waited += 50) {
+      if (limited.body.key.rate_limit.limit === 2) break;
+      await Bun.sleep(50);
+      limited = await api("GET", "/v1/me", testKey.body.secret);
+    }
+    expect(limited.body.key.rate_limit).toEqual({ limit: 2, window_seconds: 60 });
+    for (let sent = 0; limited.status === 200 && sent < 3; sent++)
+      limited = await api("GET", "/v1/me", testKey.body.secret);
+    expect([limited.status, limited.body.error.code]).toEqual([429, "rate_limited"]);
+
     // Revocation from the CLI on the same database reaches the running server.
     const cli = keygate(["keys", "revoke", testKey.body.id, "--json"], { KEYGATE_DB: db });
     expect(cli.code).toBe(0);
