@@ -50,12 +50,26 @@ export const UserPasswordChanged = defineEvent(
   ),
 );
 
+/**
+ * The user's email (its login) was changed by an administrator. The tokens it holds keep
+ * working: they name the user by id, not by email.
+ */
+export const UserEmailChanged = defineEvent(
+  "user.email_changed",
+  1,
+  Type.Object(
+    { user_id: UserId, email: Type.String({ minLength: 3, maxLength: 254 }) },
+    { additionalProperties: false },
+  ),
+);
+
 /** Every user event definition. */
 export const userEvents = [
   UserCreated,
   UserDeactivated,
   UserReactivated,
   UserPasswordChanged,
+  UserEmailChanged,
 ] as const;
 
 /** A user event as the aggregate sees it. */
@@ -63,7 +77,8 @@ export type UserEvent =
   | EventOf<typeof UserCreated>
   | EventOf<typeof UserDeactivated>
   | EventOf<typeof UserReactivated>
-  | EventOf<typeof UserPasswordChanged>;
+  | EventOf<typeof UserPasswordChanged>
+  | EventOf<typeof UserEmailChanged>;
 
 /** Whether an event belongs to the user aggregate. */
 export function isUserEvent(event: { type: string }): event is UserEvent {

@@ -1,6 +1,7 @@
-/** `keygate users create|list|deactivate|reactivate|set-password`. */
+/** `keygate users create|list|deactivate|reactivate|set-password|set-email`. */
 import type { Keygate } from "../app/keygate.ts";
 import {
+  changeEmail,
   changePassword,
   createUser,
   deactivateUser,
@@ -8,7 +9,13 @@ import {
   type UserObject,
   userObject,
 } from "../commands/users.ts";
-import { listUsers, type UserListFilter } from "../projections/queries.ts";
+import { KeygateError } from "../errors/keygate-error.ts";
+import {
+  findUser,
+  listUsers,
+  type UserListFilter,
+  type UserRecord,
+} from "../projections/queries.ts";
 import { normaliseEmail } from "../users/user.ts";
 import { CLI_ACTOR, onePositional, parseCommandArgs, required, UsageError } from "./args.ts";
 import { describeUser, everyPage, report } from "./output.ts";
@@ -19,7 +26,8 @@ export const USERS_USAGE = `  users create --email EMAIL --entity ENT_ID (--pass
   users deactivate USR_ID [--json]        no more logins; its tokens refused at once
   users reactivate USR_ID [--json]
   users set-password USR_ID (--password PASSWORD | --password-stdin) [--json]
-                                          its tokens issued before are refused at once`;
+                                          its tokens issued before are refused at once
+  users set-email USR_ID --email EMAIL [--json]   its login; its tokens keep working`;
 
 const PASSWORD_OPTIONS = {
   password: { type: "string" },
@@ -80,6 +88,18 @@ export async function runUsers(
     report(values.json === true, user, [`Changed the password of user ${user.id} <${user.email}>`]);
     return;
   }
+  if (sub === "set-email") {
+    const { values, positionals } = parseCommandArgs(argv, { email: { type: "string" } });
+    const id = onePositional(positionals, "user id");
+    const before = userObject(existingUser(kg, id));
+    const user = changeEmail(kg, id, required(values, "email"), CLI_ACTOR);
+    report(values.json === true, user, [
+      user.email === before.email
+        ? `Unchanged: user ${user.id} already has <${user.email}>`
+        : `Changed the email of user ${user.id} from <${before.email}> to <${user.email}>`,
+    ]);
+    return;
+  }
   if (sub !== "create")
     throw new UsageError(sub ? `unknown users command "${sub}"` : "users needs a command");
   const { values } = parseCommandArgs(argv, {
@@ -96,6 +116,13 @@ export async function runUsers(
   report(values.json === true, user, [
     `Created user ${user.id} <${user.email}> on ${user.entity_id}`,
   ]);
+}
+
+/** The user with that id, or the error the CLI prints (exit 1). */
+function existingUser(kg: Keygate, id: string): UserRecord {
+  const user = findUser(kg.db, id);
+  if (!user) throw new KeygateError("resource_missing", "No such user.");
+  return user;
 }
 
 /** Every user the filter covers. */

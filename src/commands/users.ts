@@ -3,7 +3,13 @@ import { isUserEvent, type UserEvent } from "../../events/index.ts";
 import type { Keygate } from "../app/keygate.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
 import { newId } from "../ids/index.ts";
-import { emailTaken, findEntity, findUser, type UserRecord } from "../projections/queries.ts";
+import {
+  emailTaken,
+  findEntity,
+  findUser,
+  findUserByEmail,
+  type UserRecord,
+} from "../projections/queries.ts";
 import { STREAM_DOES_NOT_EXIST } from "../store/expected-version.ts";
 import type { EventMetadata } from "../store/recorded-event.ts";
 import { DEFAULT_SCRYPT_COST, hashPassword, type ScryptCost } from "../users/password.ts";
@@ -105,6 +111,27 @@ export function changePassword(
     kg,
     id,
     { type: "ChangePassword", passwordHash: hashPassword(password.value, cost) },
+    metadata,
+  );
+}
+
+/**
+ * Changes a user's email, its login (an administrator's change: the caller has checked who may).
+ * The same email appends nothing; one another user has is refused with `resource_conflict`. The
+ * tokens the user holds keep working: they name it by id.
+ */
+export function changeEmail(
+  kg: Keygate,
+  id: string,
+  email: string,
+  metadata: EventMetadata,
+): UserObject {
+  const normalised = normaliseEmail(email);
+  const taken = findUserByEmail(kg.db, normalised);
+  return changeUser(
+    kg,
+    id,
+    { type: "ChangeEmail", email, emailTaken: taken !== undefined && taken.id !== id },
     metadata,
   );
 }

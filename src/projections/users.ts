@@ -11,7 +11,8 @@ export function usersProjection(sql: SqlConnection): InlineProjection {
     name: "users",
     // 2: the `active` flag (user.deactivated / user.reactivated).
     // 3: password changes (user.password_changed) and `password_changed_at`.
-    version: 3,
+    // 4: email changes (user.email_changed).
+    version: 4,
     tables: ["users"],
     apply(event: RecordedEvent) {
       switch (event.type) {
@@ -34,6 +35,11 @@ export function usersProjection(sql: SqlConnection): InlineProjection {
           sql
             .prepare("UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?")
             .run(event.data.password_hash, event.recordedAt, event.data.user_id);
+          return;
+        case "user.email_changed":
+          sql
+            .prepare("UPDATE users SET email = ? WHERE id = ?")
+            .run(event.data.email, event.data.user_id);
           return;
         default:
           return;

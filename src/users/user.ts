@@ -23,7 +23,13 @@ export type UserCommand =
     }
   | { type: "DeactivateUser" }
   | { type: "ReactivateUser" }
-  | { type: "ChangePassword"; passwordHash: string };
+  | { type: "ChangePassword"; passwordHash: string }
+  | {
+      type: "ChangeEmail";
+      email: string;
+      /** Whether another user already has this (normalised) email. */
+      emailTaken: boolean;
+    };
 
 function existing(state: UserState): Extract<UserState, { status: "existing" }> {
   if (state.status !== "existing") throw new KeygateError("resource_missing", "No such user.");
@@ -37,15 +43,21 @@ export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
+/** The email as stored, or `invalid_request` naming `email` if it is not an address. */
+function checkedEmail(raw: string): string {
+  const email = normaliseEmail(raw);
+  if (!EMAIL.test(email) || email.length > 254)
+    throw invalidRequest("email is not a valid address.", "email");
+  return email;
+}
+
 /** Decides which events a command produces, or throws why it cannot. */
 export function decideUser(command: UserCommand, state: UserState): UserEvent[] {
   switch (command.type) {
     case "CreateUser": {
       if (state.status !== "new")
         throw new KeygateError("resource_conflict", "The user already exists.");
-      const email = normaliseEmail(command.email);
-      if (!EMAIL.test(email) || email.length > 254)
-        throw invalidRequest("email is not a valid address.", "email");
+      const email = checkedEmail(command.email);
       if (command.emailTaken)
         throw new KeygateError("resource_conflict", "A user with this email already exists.");
       return [
@@ -78,6 +90,15 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
         },
       ];
     }
+    case "ChangeEmail": {
+      // A deactivated user's email may be changed too, as its password may.
+      const user = existing(state);
+      const email = checkedEmail(command.email);
+      if (email === user.email) return [];
+      if (command.emailTaken)
+        throw new KeygateError("resource_conflict", "A user with this email already exists.");
+      return [{ type: "user.email_changed", data: { user_id: user.id, email } }];
+    }
     default: {
       const _exhaustive: never = command;
       throw new Error(`unknown command ${JSON.stringify(_exhaustive)}`);
@@ -102,6 +123,8 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
       return { ...existing(state), active: true };
     case "user.password_changed":
       return existing(state);
+    case "user.email_changed":
+      return { ...existing(state), email: event.data.email };
     default: {
       const _exhaustive: never = event;
       throw new Error(`unknown event ${JSON.stringify(_exhaustive)}`);

@@ -1,10 +1,14 @@
 import { Database } from "bun:sqlite";
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { verifyPassword } from "../../src/users/password.ts";
 import { tempDir } from "../support/keygate.ts";
 import { keygate, keygateJson } from "../support/spawn.ts";
+
+// Each test runs the CLI as a process, up to twenty times: on a loaded machine that can take
+// longer than bun's default 5 s.
+setDefaultTimeout(30_000);
 
 const tmp = tempDir();
 afterAll(tmp.remove);
@@ -274,8 +278,7 @@ describe("entities, keys and users commands", () => {
       expect.stringContaining("A revoked API key cannot be updated"),
     ]);
     expect(timelineLength()).toBe(eventsBefore + 3);
-    // About twenty CLI runs: more than the default 5 s on a loaded machine.
-  }, 30_000);
+  });
 
   test("users create and set-password read the password from stdin and never print it back; users list", async () => {
     const env = freshDb();
@@ -320,6 +323,17 @@ describe("entities, keys and users commands", () => {
     expect(keygateJson<{ active: boolean }>(["users", "reactivate", user.id], env).active).toBe(
       true,
     );
+    const moved = keygate(["users", "set-email", user.id, "--email", "Ops.Lead@Example.com"], env);
+    expect([moved.code, moved.stdout.trim()]).toEqual([
+      0,
+      `Changed the email of user ${user.id} from <ops@example.com> to <ops.lead@example.com>`,
+    ]);
+    const same = keygate(["users", "set-email", user.id, "--email", "ops.lead@example.com"], env);
+    expect(same.stdout.trim()).toBe(
+      `Unchanged: user ${user.id} already has <ops.lead@example.com>`,
+    );
+    const badEmail = keygate(["users", "set-email", user.id, "--email", "nope"], env);
+    expect([badEmail.code, badEmail.stderr]).toEqual([1, expect.stringContaining("email")]);
     const missing = keygate(["users", "deactivate", "usr_missing"], env);
     expect([missing.code, missing.stderr.trim()]).toEqual([1, "keygate: No such user."]);
 

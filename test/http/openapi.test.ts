@@ -36,6 +36,7 @@ describe("GET /openapi.json", () => {
     ]) {
       expect(paths).toContain(path);
     }
+    expect(Object.keys(reply.body.paths["/v1/users/{id}"]).sort()).toEqual(["get", "patch"]);
     const create =
       reply.body.paths["/v1/api-keys"].post.requestBody.content["application/json"].schema;
     expect(create.required).toEqual(["name", "scopes"]);

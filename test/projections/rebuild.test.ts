@@ -21,8 +21,13 @@ describe("rebuild", () => {
     expect(live.entities).toHaveLength(4);
     expect(live.api_keys).toHaveLength(5);
     expect(live.api_key_secrets).toHaveLength(7);
-    expect(live.users).toHaveLength(2);
-    expect(live.users?.map((u) => (u as { active: number }).active).sort()).toEqual([0, 1]);
+    expect(live.users).toHaveLength(3);
+    expect(live.users?.map((u) => (u as { active: number }).active).sort()).toEqual([0, 1, 1]);
+    expect(live.users?.map((u) => (u as { email: string }).email).sort()).toEqual([
+      "former.left@example.com",
+      "former@example.com",
+      "ops@example.com",
+    ]);
 
     clock.advance(3600); // a rebuild later must not change any timestamp
     const report = rebuildProjections(kg.db.sql, allProjections(kg.db.sql));

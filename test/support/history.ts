@@ -8,7 +8,12 @@ import {
 } from "../../src/commands/api-keys.ts";
 import { createEntity, deactivateEntity, reactivateEntity } from "../../src/commands/entities.ts";
 import { initPlatform } from "../../src/commands/init.ts";
-import { changePassword, createUser, deactivateUser } from "../../src/commands/users.ts";
+import {
+  changeEmail,
+  changePassword,
+  createUser,
+  deactivateUser,
+} from "../../src/commands/users.ts";
 import type { FakeClock } from "./keygate.ts";
 import { TEST_ACTOR, TEST_SCRYPT_COST } from "./keygate.ts";
 
@@ -81,6 +86,15 @@ export function buildHistory(kg: Keygate, clock: FakeClock) {
     TEST_SCRYPT_COST,
   );
   deactivateUser(kg, former.id, TEST_ACTOR);
+  // The former user's email moves, and its old one goes to a new user: a rebuild must apply
+  // the two in log order for the unique email index to take them.
+  changeEmail(kg, former.id, "former.left@example.com", TEST_ACTOR);
+  createUser(
+    kg,
+    { email: "former@example.com", password: "a successor's password", entityId: merchant.id },
+    TEST_ACTOR,
+    TEST_SCRYPT_COST,
+  );
   clock.advance(10);
   changePassword(
     kg,

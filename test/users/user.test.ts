@@ -75,6 +75,27 @@ describe("user decider", () => {
       .when({ ...create, emailTaken: true })
       .thenThrows("resource_conflict");
   });
+  test("an email change records the new address, normalised; the same address appends nothing; a bad, taken or unknown one is refused", () => {
+    const change = (email: string, emailTaken = false): UserCommand => ({
+      type: "ChangeEmail",
+      email,
+      emailTaken,
+    });
+    const changed = {
+      type: "user.email_changed" as const,
+      data: { user_id: "usr_1", email: "new@example.com" },
+    };
+    spec.given([created]).when(change(" New@Example.COM ")).then([changed]);
+    spec
+      .given([created, { type: "user.deactivated", data: { user_id: "usr_1" } }])
+      .when(change("new@example.com"))
+      .then([changed]);
+    spec.given([created, changed]).when(change("NEW@example.com")).then([]);
+    spec.given([created]).when(change("ADA@example.com")).then([]);
+    spec.given([created]).when(change("nope")).thenThrows("invalid_request", /email/);
+    spec.given([created]).when(change("new@example.com", true)).thenThrows("resource_conflict");
+    spec.given([]).when(change("new@example.com")).thenThrows("resource_missing");
+  });
 });
 
 describe("passwords", () => {

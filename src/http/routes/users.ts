@@ -1,6 +1,7 @@
 /**
  * `GET /v1/users` and `GET /v1/users/{id}` (`users:read`, the caller's subtree),
- * `POST /v1/users` (create a dashboard user, `users:write`), `…/{id}/deactivate`,
+ * `POST /v1/users` (create a dashboard user, `users:write`), `PATCH /v1/users/{id}` (its email),
+ * `…/{id}/deactivate`,
  * `…/{id}/reactivate` and `…/{id}/password` (an administrator's reset), `POST /v1/auth/login`
  * (email + password → a short-lived management JWT, accepted on `/v1/api-keys*` only) and
  * `POST /v1/auth/password` (a user's own change, with the current password).
@@ -11,6 +12,7 @@ import type { Keygate } from "../../app/keygate.ts";
 import { type Identity, inSubtree, requireGrantable, USER_SCOPES } from "../../auth/identity.ts";
 import { signToken } from "../../auth/jwt.ts";
 import {
+  changeEmail,
   changePassword,
   createUser,
   deactivateUser,
@@ -138,6 +140,24 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
       ({ params, identity }) => userObject(visibleUser(kg, identity, params.id)),
       {
         scopes: ["users:read"],
+      },
+    )
+    .patch(
+      "/v1/users/:id",
+      ({ params, body, identity, set }) => {
+        const user = visibleUser(kg, identity, params.id);
+        // An email is a login name, not a credential: changing it gives no access to the user,
+        // so users:write is enough (as for deactivating one).
+        if (body.email === undefined) return userObject(user);
+        return changeEmail(kg, params.id, body.email, eventMetadata(identity, set));
+      },
+      {
+        scopes: ["users:write"],
+        parse: "json",
+        body: t.Object(
+          { email: t.Optional(t.String({ minLength: 3, maxLength: 254 })) },
+          { additionalProperties: false },
+        ),
       },
     )
     .post(
