@@ -67,14 +67,37 @@ export const EntityReactivated = defineEvent(
   Type.Object({ entity_id: EntityId }, { additionalProperties: false }),
 );
 
+/**
+ * The entity was renamed or given another reference (or none: `null`). Holds only the fields
+ * that changed; its kind, parent and place in the tree never change.
+ */
+export const EntityUpdated = defineEvent(
+  "entity.updated",
+  1,
+  Type.Object(
+    {
+      entity_id: EntityId,
+      name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+      reference: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 100 }))),
+    },
+    { additionalProperties: false },
+  ),
+);
+
 /** Every entity event definition. */
-export const entityEvents = [EntityCreated, EntityDeactivated, EntityReactivated] as const;
+export const entityEvents = [
+  EntityCreated,
+  EntityDeactivated,
+  EntityReactivated,
+  EntityUpdated,
+] as const;
 
 /** An entity event as the aggregate sees it. */
 export type EntityEvent =
   | EventOf<typeof EntityCreated>
   | EventOf<typeof EntityDeactivated>
-  | EventOf<typeof EntityReactivated>;
+  | EventOf<typeof EntityReactivated>
+  | EventOf<typeof EntityUpdated>;
 
 /** Whether an event belongs to the entity aggregate. */
 export function isEntityEvent(event: { type: string }): event is EntityEvent {

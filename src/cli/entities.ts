@@ -1,9 +1,14 @@
-/** `keygate entities create|list|deactivate|reactivate`. */
+/** `keygate entities create|list|update|deactivate|reactivate`. */
 import type { Keygate } from "../app/keygate.ts";
-import { createEntity, deactivateEntity, reactivateEntity } from "../commands/entities.ts";
+import {
+  createEntity,
+  deactivateEntity,
+  reactivateEntity,
+  updateEntity,
+} from "../commands/entities.ts";
 import type { EntityKind } from "../entities/entity.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
-import { findPlatformEntity, listEntities } from "../projections/queries.ts";
+import { findEntity, findPlatformEntity, listEntities } from "../projections/queries.ts";
 import { CLI_ACTOR, onePositional, parseCommandArgs, required, UsageError } from "./args.ts";
 import { describeEntity, report } from "./output.ts";
 
@@ -13,6 +18,7 @@ const KINDS: readonly string[] = ["partner", "merchant", "branch"];
 export const ENTITIES_USAGE = `  entities create --kind partner|merchant|branch --name NAME [--parent ENT_ID] [--reference REF] [--json]
       (--parent defaults to the platform entity)
   entities list [--parent ENT_ID] [--json]
+  entities update ENT_ID [--name NAME] [--reference REF | --no-reference] [--json]
   entities deactivate ENT_ID [--json]     locks out the entity's whole subtree
   entities reactivate ENT_ID [--json]`;
 
@@ -54,6 +60,34 @@ export function runEntities(kg: Keygate, sub: string | undefined, argv: string[]
         { object: "list", data, has_more: false },
         data.map(describeEntity),
       );
+      return;
+    }
+    case "update": {
+      const { values, positionals } = parseCommandArgs(argv, {
+        name: { type: "string" },
+        reference: { type: "string" },
+        "no-reference": { type: "boolean" },
+      });
+      const id = onePositional(positionals, "entity id");
+      const { name, reference, "no-reference": noReference } = values;
+      if (reference !== undefined && noReference)
+        throw new UsageError("give at most one of --reference and --no-reference");
+      if (name === undefined && reference === undefined && !noReference)
+        throw new UsageError("entities update needs --name, --reference or --no-reference");
+      const before = findEntity(kg.db, id);
+      const entity = updateEntity(
+        kg,
+        id,
+        {
+          ...(name === undefined ? {} : { name }),
+          ...(noReference ? { reference: null } : reference === undefined ? {} : { reference }),
+        },
+        CLI_ACTOR,
+      );
+      const changed = JSON.stringify(before) !== JSON.stringify(entity);
+      report(values.json === true, entity, [
+        `${changed ? "Updated" : "Unchanged"} ${describeEntity(entity)}`,
+      ]);
       return;
     }
     case "deactivate":

@@ -107,6 +107,24 @@ export function reactivateEntity(
   return changeEntity(kg, id, { type: "ReactivateEntity", by, path: pathOf(kg, id) }, metadata);
 }
 
+/**
+ * Renames an entity or changes its reference (`null` removes it); its kind and place in the
+ * tree never change. Fields it already has record nothing; a reference a sibling has is
+ * `resource_conflict`.
+ */
+export function updateEntity(
+  kg: Keygate,
+  id: string,
+  changes: { name?: string; reference?: string | null },
+  metadata: EventMetadata,
+): EntityObject {
+  const { reference } = changes;
+  const parentId = findEntity(kg.db, id)?.parent_id ?? null;
+  const referenceTaken =
+    typeof reference === "string" && siblingReferenceTaken(kg.db, parentId, reference);
+  return changeEntity(kg, id, { type: "UpdateEntity", ...changes, referenceTaken }, metadata);
+}
+
 /** An entity's path, root first (empty for an unknown one, which the decider then refuses). */
 function pathOf(kg: Keygate, id: string): string[] {
   return findEntity(kg.db, id)?.path ?? [];

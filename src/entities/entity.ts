@@ -25,6 +25,8 @@ export type EntityState =
       id: string;
       kind: EntityKind;
       parentId: string | null;
+      name: string;
+      reference: string | null;
       active: boolean;
       /** While inactive: the entity whose key deactivated it; `null` for the operator. */
       deactivatedBy: string | null;
@@ -47,7 +49,15 @@ export type EntityCommand =
       platformExists: boolean;
     }
   | ({ type: "DeactivateEntity" } & Acting)
-  | ({ type: "ReactivateEntity" } & Acting);
+  | ({ type: "ReactivateEntity" } & Acting)
+  | {
+      type: "UpdateEntity";
+      name?: string;
+      /** `null` removes the reference. */
+      reference?: string | null;
+      /** Whether a sibling already has the new reference. */
+      referenceTaken: boolean;
+    };
 
 /** Who deactivates or reactivates an entity, and where it stands in the tree. */
 interface Acting {
@@ -74,6 +84,13 @@ function existing(state: EntityState): Extract<EntityState, { status: "existing"
   return state;
 }
 
+function checkName(raw: string): string {
+  const name = raw.trim();
+  if (name.length === 0 || name.length > 200)
+    throw invalidRequest("name must be 1–200 characters.", "name");
+  return name;
+}
+
 /** Decides which events a command produces, or throws why it cannot. */
 export function decideEntity(command: EntityCommand, state: EntityState): EntityEvent[] {
   switch (command.type) {
@@ -97,9 +114,7 @@ export function decideEntity(command: EntityCommand, state: EntityState): Entity
       if (command.parent && !command.parent.active) {
         throw invalidRequest("The parent entity is inactive; reactivate it first.", "parent_id");
       }
-      const name = command.name.trim();
-      if (name.length === 0 || name.length > 200)
-        throw invalidRequest("name must be 1–200 characters.", "name");
+      const name = checkName(command.name);
       return [
         {
           type: "entity.created",
@@ -140,6 +155,29 @@ export function decideEntity(command: EntityCommand, state: EntityState): Entity
       }
       return [{ type: "entity.reactivated", data: { entity_id: entity.id } }];
     }
+    case "UpdateEntity": {
+      const entity = existing(state);
+      const data: Extract<EntityEvent, { type: "entity.updated" }>["data"] = {
+        entity_id: entity.id,
+      };
+      if (command.name !== undefined) {
+        const name = checkName(command.name);
+        if (name !== entity.name) data.name = name;
+      }
+      const { reference } = command;
+      if (reference !== undefined && reference !== entity.reference) {
+        if (reference !== null && (reference.length === 0 || reference.length > 100))
+          throw invalidRequest("reference must be 1–100 characters, or null.", "reference");
+        if (reference !== null && command.referenceTaken)
+          throw new KeygateError(
+            "resource_conflict",
+            `Another child of the same parent already has reference "${reference}".`,
+            "reference",
+          );
+        data.reference = reference;
+      }
+      return Object.keys(data).length > 1 ? [{ type: "entity.updated", data }] : [];
+    }
     default: {
       const _exhaustive: never = command;
       throw new Error(`unknown command ${JSON.stringify(_exhaustive)}`);
@@ -156,6 +194,8 @@ export function evolveEntity(state: EntityState, event: EntityEvent): EntityStat
         id: event.data.entity_id,
         kind: event.data.kind,
         parentId: event.data.parent_id,
+        name: event.data.name,
+        reference: event.data.reference,
         active: true,
         deactivatedBy: null,
       };
@@ -163,6 +203,14 @@ export function evolveEntity(state: EntityState, event: EntityEvent): EntityStat
       return { ...existing(state), active: false, deactivatedBy: event.data.by_entity_id };
     case "entity.reactivated":
       return { ...existing(state), active: true, deactivatedBy: null };
+    case "entity.updated": {
+      const { name, reference } = event.data;
+      return {
+        ...existing(state),
+        ...(name === undefined ? {} : { name }),
+        ...(reference === undefined ? {} : { reference }),
+      };
+    }
     default: {
       const _exhaustive: never = event;
       return _exhaustive;

@@ -27,7 +27,8 @@ export function entitiesProjection(sql: SqlConnection): InlineProjection {
   };
   return {
     name: "entities",
-    version: 1,
+    // 2: renames and references (entity.updated).
+    version: 2,
     tables: ["entities"],
     apply(event: RecordedEvent) {
       switch (event.type) {
@@ -69,6 +70,24 @@ export function entitiesProjection(sql: SqlConnection): InlineProjection {
         case "entity.reactivated":
           setActive(event.data.entity_id, true, event.recordedAt);
           return;
+        case "entity.updated": {
+          const { entity_id, name, reference } = event.data;
+          // COALESCE keeps the name when the event does not change it; the reference is
+          // set only when the event holds one (null included, which removes it).
+          sql
+            .prepare(
+              `UPDATE entities SET name = COALESCE(?, name), updated_at = ?,
+                 reference = CASE WHEN ? THEN ? ELSE reference END WHERE id = ?`,
+            )
+            .run(
+              name ?? null,
+              event.recordedAt,
+              reference !== undefined ? 1 : 0,
+              reference ?? null,
+              entity_id,
+            );
+          return;
+        }
         default:
           return;
       }

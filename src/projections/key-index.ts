@@ -230,8 +230,9 @@ export class KeyIndex {
 
   #invalidateOne(type: string, streamId: string, position: number): void {
     if (position > this.#seenPosition) this.#seenPosition = position;
-    if (type === "entity.deactivated" || type === "entity.reactivated") {
-      // An entity change can flip the effective state of a whole subtree's keys.
+    if (type.startsWith("entity.") && type !== "entity.created") {
+      // An entity change can flip the effective state of a whole subtree's keys, or the name
+      // and reference their lookups carry.
       this.#entries.clear();
       this.#cacheKeysByKeyId.clear();
     } else if (type.startsWith("api_key.")) {

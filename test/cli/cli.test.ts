@@ -212,6 +212,44 @@ describe("entities, keys and users commands", () => {
     ).toBe(true);
   });
 
+  test("entities update renames an entity and sets or drops its reference", () => {
+    const env = freshDb();
+    keygateJson(["init"], env);
+    const shop = keygateJson<{ id: string }>(
+      ["entities", "create", "--kind", "merchant", "--name", "Shop", "--reference", "M-1"],
+      env,
+    );
+    keygateJson(
+      ["entities", "create", "--kind", "merchant", "--name", "Other", "--reference", "M-2"],
+      env,
+    );
+    const renamed = keygate(
+      ["entities", "update", shop.id, "--name", "Shop & Co", "--reference", "M-9"],
+      env,
+    );
+    expect([renamed.code, renamed.stdout]).toEqual([
+      0,
+      expect.stringMatching(/^Updated ent_\S+ +merchant +active +Shop & Co ref=M-9 /),
+    ]);
+    const again = keygate(["entities", "update", shop.id, "--name", "Shop & Co"], env);
+    expect(again.stdout).toMatch(/^Unchanged /);
+    expect(
+      keygateJson<{ reference: string | null }>(
+        ["entities", "update", shop.id, "--no-reference"],
+        env,
+      ).reference,
+    ).toBeNull();
+    for (const [args, code, message] of [
+      [["entities", "update", shop.id, "--reference", "M-2"], 1, /already has reference "M-2"/],
+      [["entities", "update", shop.id], 2, /needs --name, --reference or --no-reference/],
+      [["entities", "update", shop.id, "--reference", "R", "--no-reference"], 2, /at most one/],
+      [["entities", "update", "ent_missing", "--name", "x"], 1, /No such entity/],
+    ] as [string[], number, RegExp][]) {
+      const result = keygate(args, env);
+      expect([result.code, result.stderr]).toEqual([code, expect.stringMatching(message)]);
+    }
+  });
+
   test("keys show and keys update: an operator raises a key's limit, renames it, narrows its scopes, and hands it back to the default", () => {
     const env = freshDb();
     const init = keygateJson<InitJson>(["init"], env);

@@ -38,6 +38,14 @@ const createdEvent = (kind: EntityKind, parentId: string | null): EntityEvent =>
 const merchant = createdEvent("merchant", "ent_parent");
 /** The target's path in the tests of who may deactivate and reactivate: platform → partner → it. */
 const PATH = ["ent_platform", "ent_parent", "ent_new"];
+
+/** An update of the merchant; `referenceTaken`: a sibling has the reference asked for. */
+const update = (changes: { name?: string; reference?: string | null }, referenceTaken = false) =>
+  ({ type: "UpdateEntity", ...changes, referenceTaken }) as EntityCommand;
+const updated = (data: { name?: string; reference?: string | null }): EntityEvent => ({
+  type: "entity.updated",
+  data: { entity_id: "ent_new", ...data },
+});
 const deactivatedBy = (by: string | null): EntityEvent => ({
   type: "entity.deactivated",
   data: { entity_id: "ent_new", by_entity_id: by },
@@ -164,5 +172,65 @@ describe("entity decider", () => {
       .when(as("DeactivateEntity", null))
       .thenThrows("invalid_request", /platform/);
     spec.given([]).when(as("DeactivateEntity", null)).thenThrows("resource_missing");
+  });
+
+  test("an update records only what changed: a trimmed name, a new reference or none; nothing changed appends nothing", () => {
+    spec
+      .given([merchant])
+      .when(update({ name: "  Acme Retail " }))
+      .then([updated({ name: "Acme Retail" })]);
+    spec
+      .given([merchant])
+      .when(update({ name: "Acme", reference: "M-1" }))
+      .then([updated({ reference: "M-1" })]);
+    const referenced = updated({ reference: "M-1" });
+    spec
+      .given([merchant, referenced])
+      .when(update({ reference: null }))
+      .then([updated({ reference: null })]);
+    spec
+      .given([merchant, referenced])
+      .when(update({ reference: "M-1" }, true))
+      .then([]);
+    spec
+      .given([merchant])
+      .when(update({ name: "Acme", reference: null }))
+      .then([]);
+    spec.given([merchant]).when(update({})).then([]);
+    // An inactive entity may be renamed too.
+    spec
+      .given([
+        merchant,
+        { type: "entity.deactivated", data: { entity_id: "ent_new", by_entity_id: null } },
+      ])
+      .when(update({ name: "Closed" }))
+      .then([updated({ name: "Closed" })]);
+  });
+
+  test("an update is refused: a blank or long name, a reference a sibling has or of a bad length, a missing entity", () => {
+    spec
+      .given([merchant])
+      .when(update({ name: "   " }))
+      .thenThrows("invalid_request", /name/);
+    spec
+      .given([merchant])
+      .when(update({ name: "x".repeat(201) }))
+      .thenThrows("invalid_request", /name/);
+    spec
+      .given([merchant])
+      .when(update({ reference: "M-2" }, true))
+      .thenThrows("resource_conflict", /M-2/);
+    spec
+      .given([merchant])
+      .when(update({ reference: "" }))
+      .thenThrows("invalid_request", /reference/);
+    spec
+      .given([merchant])
+      .when(update({ reference: "r".repeat(101) }))
+      .thenThrows("invalid_request", /reference/);
+    spec
+      .given([])
+      .when(update({ name: "x" }))
+      .thenThrows("resource_missing");
   });
 });

@@ -451,6 +451,20 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
     expect(upstream.calls[0]?.body).toBe(JSON.stringify({ amount: 1, branch_ref: "BR-001" }));
   });
 
+  test("a branch given a new reference is selected by the new one at once, and no longer by the old", async () => {
+    const { call, live, partnerKey, branch } = await tree();
+    const renumbered = await call("PATCH", `/v1/entities/${branch.id}`, {
+      key: live,
+      body: { reference: "BR-101" },
+    });
+    expect(renumbered.body.reference).toBe("BR-101");
+    const byOld = await call("POST", "/checkout", checkout({ branch_ref: "BR-001" }, partnerKey));
+    expect([byOld.status, upstream.calls]).toEqual([403, []]);
+    const byNew = await call("POST", "/checkout", checkout({ branch_ref: "BR-101" }, partnerKey));
+    expect(byNew.status).toBe(201);
+    expect(upstream.calls[0]?.headers.get("x-keygate-entity-id")).toBe(branch.id);
+  });
+
   test("a branch key may omit it and acts for its own branch; it cannot name a sibling", async () => {
     const { call, branchKey, branch } = await tree();
     const own = await call("POST", "/checkout", checkout({ amount: 1 }, branchKey));

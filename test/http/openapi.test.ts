@@ -36,7 +36,8 @@ describe("GET /openapi.json", () => {
     ]) {
       expect(paths).toContain(path);
     }
-    expect(Object.keys(reply.body.paths["/v1/users/{id}"]).sort()).toEqual(["get", "patch"]);
+    for (const path of ["/v1/users/{id}", "/v1/entities/{id}"])
+      expect(Object.keys(reply.body.paths[path]).sort()).toEqual(["get", "patch"]);
     const create =
       reply.body.paths["/v1/api-keys"].post.requestBody.content["application/json"].schema;
     expect(create.required).toEqual(["name", "scopes"]);

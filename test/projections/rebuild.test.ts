@@ -19,6 +19,12 @@ describe("rebuild", () => {
     buildHistory(kg, clock);
     const live = dumpProjections(kg);
     expect(live.entities).toHaveLength(4);
+    expect(
+      live.entities?.map((e) => {
+        const { name, reference } = e as { name: string; reference: string | null };
+        return `${name}:${reference}`;
+      }),
+    ).toContain("Branch (renamed):BR-002");
     expect(live.api_keys).toHaveLength(5);
     expect(live.api_key_secrets).toHaveLength(7);
     expect(live.users).toHaveLength(3);

@@ -6,7 +6,12 @@ import {
   rotateApiKey,
   updateApiKey,
 } from "../../src/commands/api-keys.ts";
-import { createEntity, deactivateEntity, reactivateEntity } from "../../src/commands/entities.ts";
+import {
+  createEntity,
+  deactivateEntity,
+  reactivateEntity,
+  updateEntity,
+} from "../../src/commands/entities.ts";
 import { initPlatform } from "../../src/commands/init.ts";
 import {
   changeEmail,
@@ -17,7 +22,7 @@ import {
 import type { FakeClock } from "./keygate.ts";
 import { TEST_ACTOR, TEST_SCRYPT_COST } from "./keygate.ts";
 
-/** Creates a partner → merchant → branch tree, keys of every kind, rotations, revocations, users and a password change. */
+/** Creates a partner → merchant → branch tree, keys of every kind, renames, rotations, revocations, users, a password and an email change. */
 export function buildHistory(kg: Keygate, clock: FakeClock) {
   const init = initPlatform(kg, TEST_ACTOR);
   if (!init.created) throw new Error("expected a fresh database");
@@ -37,6 +42,8 @@ export function buildHistory(kg: Keygate, clock: FakeClock) {
     TEST_ACTOR,
   );
   clock.advance(10);
+  updateEntity(kg, branch.id, { name: "Branch (renamed)", reference: "BR-002" }, TEST_ACTOR);
+  updateEntity(kg, merchant.id, { reference: null }, TEST_ACTOR);
   const secretKey = createApiKey(
     kg,
     { entityId: merchant.id, environment: "live", name: "billing", scopes: ["links:read"] },

@@ -1,10 +1,16 @@
 /**
- * `/v1/entities*`: the organisation tree, inside the caller's subtree. Addressing an entity
+ * `/v1/entities*`: the organisation tree, inside the caller's subtree: create, read, list
+ * children, rename or re-reference (`PATCH`), deactivate, reactivate. Addressing an entity
  * outside it is `entity_forbidden`; an unknown one is `resource_missing`.
  */
 import { Elysia, t } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
-import { createEntity, deactivateEntity, reactivateEntity } from "../../commands/entities.ts";
+import {
+  createEntity,
+  deactivateEntity,
+  reactivateEntity,
+  updateEntity,
+} from "../../commands/entities.ts";
 import { listEntities } from "../../projections/queries.ts";
 import { entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
@@ -12,13 +18,22 @@ import { keygateGuard } from "../guard.ts";
 import { listPage } from "../list-page.ts";
 import { QueryInteger } from "../query-integer.ts";
 
+const Name = t.String({ minLength: 1, maxLength: 200 });
+const Reference = t.Optional(t.Union([t.Null(), t.String({ minLength: 1, maxLength: 100 })]));
+
 const CreateBody = t.Object(
   {
     kind: t.Union([t.Literal("partner"), t.Literal("merchant"), t.Literal("branch")]),
-    name: t.String({ minLength: 1, maxLength: 200 }),
+    name: Name,
     parent_id: t.Optional(t.String({ maxLength: 100 })),
-    reference: t.Optional(t.Union([t.Null(), t.String({ minLength: 1, maxLength: 100 })])),
+    reference: Reference,
   },
+  { additionalProperties: false },
+);
+
+/** What `PATCH /v1/entities/{id}` may change: the name and the reference (`null`: none). */
+const UpdateBody = t.Object(
+  { name: t.Optional(Name), reference: Reference },
   { additionalProperties: false },
 );
 
@@ -60,6 +75,22 @@ export function entityRoutes(kg: Keygate) {
     .get("/v1/entities/:id", ({ params, identity }) => entityInSubtree(kg, identity, params.id), {
       scopes: ["entities:read"],
     })
+    .patch(
+      "/v1/entities/:id",
+      ({ params, body, identity, set }) => {
+        entityInSubtree(kg, identity, params.id);
+        return updateEntity(
+          kg,
+          params.id,
+          {
+            ...(body.name !== undefined ? { name: body.name } : {}),
+            ...(body.reference !== undefined ? { reference: body.reference } : {}),
+          },
+          eventMetadata(identity, set),
+        );
+      },
+      { scopes: ["entities:write"], parse: "json", body: UpdateBody },
+    )
     .get(
       "/v1/entities/:id/children",
       ({ params, query, identity }) => {
