@@ -1,19 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import { createApiKey } from "../../src/commands/api-keys.ts";
-import { createEntity } from "../../src/commands/entities.ts";
 import { createUser, deactivateUser } from "../../src/commands/users.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
-import { TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
+import { partnerAndOutsider, TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
 
 const openTestApp = testAppPerTest();
 
 /** A partner holding a user, a `*` key and a `users:write` key; and a merchant beside it. */
 function setup() {
   const t = openTestApp();
-  const entityUnderPlatform = (kind: "partner" | "merchant") =>
-    createEntity(t.kg, { kind, name: kind, parentId: t.platform }, TEST_ACTOR);
-  const partner = entityUnderPlatform("partner");
-  const other = entityUnderPlatform("merchant");
+  const { partner, other } = partnerAndOutsider(t.kg, t.platform);
   const keyAt = (scopes: string[]) =>
     createApiKey(t.kg, { entityId: partner.id, environment: "live", name: "k", scopes }, TEST_ACTOR)
       .secret;

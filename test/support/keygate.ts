@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Keygate, openKeygate } from "../../src/app/keygate.ts";
+import { createEntity } from "../../src/commands/entities.ts";
 import { type KeygateConfig, loadConfig } from "../../src/config/config.ts";
 import type { EventMetadata } from "../../src/store/recorded-event.ts";
 
@@ -55,3 +56,10 @@ export function testKeygate(
 
 /** Cheap scrypt cost for tests (the default takes tens of milliseconds per hash). */
 export const TEST_SCRYPT_COST = { N: 1024, r: 8, p: 1 };
+
+/** A partner under the platform, and a merchant beside it: outside the partner's subtree. */
+export function partnerAndOutsider(kg: Keygate, platform: string) {
+  const underPlatform = (kind: "partner" | "merchant") =>
+    createEntity(kg, { kind, name: kind, parentId: platform }, TEST_ACTOR);
+  return { partner: underPlatform("partner"), other: underPlatform("merchant") };
+}
