@@ -3,13 +3,7 @@ import { isUserEvent, type UserEvent } from "../../events/index.ts";
 import type { Keygate } from "../app/keygate.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
 import { newId } from "../ids/index.ts";
-import {
-  emailTaken,
-  findEntity,
-  findUser,
-  findUserByEmail,
-  type UserRecord,
-} from "../projections/queries.ts";
+import { emailTaken, findEntity, findUser, type UserRecord } from "../projections/queries.ts";
 import { STREAM_DOES_NOT_EXIST } from "../store/expected-version.ts";
 import type { EventMetadata } from "../store/recorded-event.ts";
 import { DEFAULT_SCRYPT_COST, hashPassword, type ScryptCost } from "../users/password.ts";
@@ -126,12 +120,12 @@ export function changeEmail(
   email: string,
   metadata: EventMetadata,
 ): UserObject {
-  const normalised = normaliseEmail(email);
-  const taken = findUserByEmail(kg.db, normalised);
+  // The user's own email counts as taken too: the decider finds it unchanged first.
+  const emailTakenByAnyone = emailTaken(kg.db, normaliseEmail(email));
   return changeUser(
     kg,
     id,
-    { type: "ChangeEmail", email, emailTaken: taken !== undefined && taken.id !== id },
+    { type: "ChangeEmail", email, emailTaken: emailTakenByAnyone },
     metadata,
   );
 }
