@@ -66,15 +66,28 @@ export type ParsedKey =
  * storage involved. `prefix` is the prefix this deployment issues.
  */
 export function parseKey(raw: string, prefix: string): ParsedKey {
+  const parsed = parseKeyShape(raw, prefix);
+  if (parsed.ok && !checksumValid(raw)) return { ok: false, reason: "checksum" };
+  return parsed;
+}
+
+/**
+ * {@link parseKey} without the checksum: the cheap checks of the text alone. Verification
+ * uses it to recompute the checksum only for keys it is about to look up in storage.
+ */
+export function parseKeyShape(raw: string, prefix: string): ParsedKey {
   const match = SHAPE.exec(raw);
   if (!match) return { ok: false, reason: "shape" };
   const [, keyPrefix, environment, body] = match as unknown as [string, string, string, string];
   if (keyPrefix !== prefix) return { ok: false, reason: "prefix" };
   if (environment !== "live" && environment !== "test") return { ok: false, reason: "environment" };
   if (body.length !== KEY_BODY_LENGTH) return { ok: false, reason: "length" };
-  const head = raw.slice(0, raw.length - CHECKSUM_LENGTH);
-  if (checksum(head) !== raw.slice(-CHECKSUM_LENGTH)) return { ok: false, reason: "checksum" };
   return { ok: true, prefix: keyPrefix, environment };
+}
+
+/** Whether the last 6 characters of a key of the right shape are the checksum of the rest. */
+export function checksumValid(raw: string): boolean {
+  return checksum(raw.slice(0, raw.length - CHECKSUM_LENGTH)) === raw.slice(-CHECKSUM_LENGTH);
 }
 
 /** The display prefix: the first 16 characters (what CertoPay calls `prefix`). */

@@ -184,6 +184,19 @@ export class KeyIndex {
     );
   }
 
+  /**
+   * {@link bySecretHash} from memory alone: the match if a lookup cached it, else undefined
+   * without asking SQLite. A hit proves the secret is one this deployment issued.
+   */
+  cachedBySecretHash(secretHash: string): KeyMatch | undefined {
+    return this.#entries.get(`h:${secretHash}`);
+  }
+
+  /** {@link byPublicKey} from memory alone, as {@link cachedBySecretHash}. */
+  cachedByPublicKey(publicKey: string): KeyMatch | undefined {
+    return this.#entries.get(`p:${publicKey}`);
+  }
+
   /** Catches up with commits made by other connections to the same file. */
   sync(): void {
     const dataVersion = this.#sql.dataVersion();

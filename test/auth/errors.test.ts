@@ -56,6 +56,36 @@ describe("authentication errors", () => {
     expect(codeOf(reply)).toBe("api_key_malformed");
   });
 
+  test("a known key's answers do not depend on whether the index holds it in memory", async () => {
+    const { call, kg, platform, live } = setup();
+    const pair = createApiKey(
+      kg,
+      { entityId: platform, environment: "live", name: "p", scopes: ["*"], kind: "pair" },
+      TEST_ACTOR,
+    );
+    const pk = pair.public_key as string;
+    const sk = pair.secret;
+    const codes = async () => [
+      codeOf(await call("GET", "/v1/me", { key: tampered(live) })),
+      (await call("GET", "/v1/me", { key: live })).status,
+      codeOf(await call("GET", "/v1/me", { headers: basic(pk, tampered(sk)) })),
+      codeOf(await call("GET", "/v1/me", { headers: basic(pk, generateKey("sk", "live")) })),
+      codeOf(await call("GET", "/v1/me", { headers: basic(tampered(pk), sk) })),
+      (await call("GET", "/v1/me", { headers: basic(pk, sk) })).status,
+    ];
+    const expected = [
+      "api_key_malformed",
+      200,
+      "api_key_malformed",
+      "api_key_invalid",
+      "api_key_malformed",
+      200,
+    ];
+    expect(await codes()).toEqual(expected); // the first calls fill the index
+    expect(kg.keyIndex.cachedByPublicKey(pk)).toBeDefined();
+    expect(await codes()).toEqual(expected); // now answered from memory
+  });
+
   test("401 api_key_invalid: well formed but unknown, or a pair's secret mismatch", async () => {
     const { call, kg, platform } = setup();
     expect(codeOf(await call("GET", "/v1/me", { key: generateKey("sk", "live") }))).toBe(

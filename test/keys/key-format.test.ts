@@ -1,10 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { BASE62 } from "../../src/ids/index.ts";
 import {
+  checksumValid,
   displayPrefix,
   generateKey,
   maskKey,
   parseKey,
+  parseKeyShape,
   randomBase62,
 } from "../../src/keys/key-format.ts";
 
@@ -48,6 +50,20 @@ describe("key format", () => {
     expect(parseKey(`${key}!`, "sk")).toEqual({ ok: false, reason: "shape" });
     expect(parseKey("", "sk")).toEqual({ ok: false, reason: "shape" });
     expect(parseKey("Bearer sk_live_x", "sk")).toEqual({ ok: false, reason: "shape" });
+  });
+
+  test("parseKeyShape makes every check but the checksum, which checksumValid makes alone", () => {
+    const key = generateKey("sk", "live");
+    const typo = `${key.slice(0, -1)}${key.endsWith("a") ? "b" : "a"}`;
+    expect(parseKeyShape(typo, "sk")).toEqual({ ok: true, prefix: "sk", environment: "live" });
+    expect([checksumValid(key), checksumValid(typo)]).toEqual([true, false]);
+    expect(parseKeyShape(key, "ck")).toEqual({ ok: false, reason: "prefix" });
+    expect(parseKeyShape(key.replace("_live_", "_prod_"), "sk")).toEqual({
+      ok: false,
+      reason: "environment",
+    });
+    expect(parseKeyShape(key.slice(0, -1), "sk")).toEqual({ ok: false, reason: "length" });
+    expect(parseKeyShape(`${key}!`, "sk")).toEqual({ ok: false, reason: "shape" });
   });
 
   test("display forms: prefix is the first 16 characters, masked keeps the last 4", () => {

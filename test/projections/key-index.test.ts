@@ -62,6 +62,18 @@ describe("key index", () => {
     expect(kg.keyIndex.bySecretHash(hash)?.key.id).toBe(key.id);
   });
 
+  test("the cached lookups answer from memory only: nothing before a lookup, the match after", () => {
+    const kg = start();
+    const { key } = merchantKey(kg);
+    const hash = hashSecretKey(key.secret);
+    expect(kg.keyIndex.cachedBySecretHash(hash)).toBeUndefined();
+    kg.keyIndex.bySecretHash(hash);
+    kg.db.sql.exec("DROP TABLE api_key_secrets"); // any query would now fail
+    expect(kg.keyIndex.cachedBySecretHash(hash)?.key.id).toBe(key.id);
+    revokeApiKey(kg, key.id, null, TEST_ACTOR);
+    expect(kg.keyIndex.cachedBySecretHash(hash)).toBeUndefined(); // dropped by the revocation
+  });
+
   test("a revoke is seen on the very next lookup", () => {
     const kg = start();
     const { key } = merchantKey(kg);
@@ -104,6 +116,7 @@ describe("key index", () => {
     expect(match?.key.kind).toBe("pair");
     expect(match?.secrets).toHaveLength(2);
     expect(match?.secrets.every((s) => s.salt?.length === 32)).toBe(true);
+    expect(kg.keyIndex.cachedByPublicKey(pair.public_key as string)).toBe(match);
   });
 
   test("commits by another connection (the CLI) are seen after sync()", () => {
