@@ -139,12 +139,10 @@ export function apiKeyRoutes(kg: Keygate) {
               kg.db,
               {
                 subtreePath: identity.entity.path,
-                ...(identity.environment ? { environment: identity.environment } : {}),
-                ...(query.entity_id !== undefined ? { entityId: query.entity_id } : {}),
-                ...(query.status !== undefined ? { status: query.status } : {}),
-                ...(query.starting_after !== undefined
-                  ? { startingAfter: query.starting_after }
-                  : {}),
+                environment: identity.environment ?? undefined,
+                entityId: query.entity_id,
+                status: query.status,
+                startingAfter: query.starting_after,
                 limit,
               },
               kg.now(),

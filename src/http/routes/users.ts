@@ -123,11 +123,9 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
           (limit) =>
             listUsers(kg.db, {
               subtreePath: identity.entity.path,
-              ...(query.entity_id !== undefined ? { entityId: query.entity_id } : {}),
-              ...(query.email !== undefined ? { email: normaliseEmail(query.email) } : {}),
-              ...(query.starting_after !== undefined
-                ? { startingAfter: query.starting_after }
-                : {}),
+              entityId: query.entity_id,
+              email: query.email === undefined ? undefined : normaliseEmail(query.email),
+              startingAfter: query.starting_after,
               limit,
             }),
           userObject,
