@@ -27,7 +27,7 @@ export async function runServe(kg: Keygate): Promise<void> {
   const accessLog = kg.config.accessLog ? stdoutAccessLog() : undefined;
   const app = createApp(kg, { accessLog: accessLog ?? false });
   // The port first: a start that cannot listen must not have created (and shown) keys.
-  const server = listen(app, kg.config.port);
+  const server = listen(app, kg.config);
   if (!findPlatformEntity(kg.db)) runInit(kg, false);
   const sync = setInterval(() => kg.keyIndex.sync(), KEY_INDEX_SYNC_MS);
   const flush = setInterval(() => kg.usage.flush(), LAST_USED_FLUSH_MS);
@@ -62,6 +62,12 @@ export async function runServe(kg: Keygate): Promise<void> {
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   process.stdout.write(
-    `Keygate listening on http://localhost:${server.port} (database ${kg.config.dbPath})\n`,
+    `Keygate listening on ${server.scheme}://${displayHost(kg.config.host)}:${server.port} (database ${kg.config.dbPath})\n`,
   );
+}
+
+/** How the start-up line names the host: `localhost` for every interface, IPv6 in brackets. */
+function displayHost(host: string): string {
+  if (host === "0.0.0.0" || host === "::") return "localhost";
+  return host.includes(":") ? `[${host}]` : host;
 }

@@ -32,10 +32,23 @@ const PolicySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** What `KEYGATE_HOST` may be: an IPv4 or IPv6 address, or a host name (no port, no scheme). */
+const HOST_PATTERN = /^[0-9A-Za-z.:-]+$/;
+
 /** The schema of the `KEYGATE_CONFIG` file. Unknown fields are refused. */
 export const ConfigFileSchema = Type.Object(
   {
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+    host: Type.Optional(Type.String({ pattern: HOST_PATTERN.source, maxLength: 253 })),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          cert_path: Type.String({ minLength: 1 }),
+          key_path: Type.String({ minLength: 1 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     database: Type.Optional(
       Type.Object(
         {
@@ -168,6 +181,10 @@ export type ConfigFile = Static<typeof ConfigFileSchema>;
 /** The resolved configuration every part of Keygate reads. */
 export interface KeygateConfig {
   port: number;
+  /** The address `serve` listens on: every interface (`0.0.0.0`) unless `KEYGATE_HOST` narrows it. */
+  host: string;
+  /** HTTPS: the PEM files `serve` reads at start, or undefined for plain HTTP. */
+  tls: TlsFiles | undefined;
   dbPath: string;
   durability: Durability;
   keys: {
@@ -225,6 +242,16 @@ export interface KeygateConfig {
   };
 }
 
+/** Where the certificate chain and its private key are, and which setting named each. */
+export interface TlsFiles {
+  certPath: string;
+  keyPath: string;
+  /** How an error names the certificate's setting (`KEYGATE_TLS_CERT`, or the file's field). */
+  certSetting: string;
+  /** As `certSetting`, for the private key. */
+  keySetting: string;
+}
+
 /** Idempotency-Key handling, resolved. */
 export interface IdempotencyConfig {
   /** Off: the header is ignored everywhere. */
@@ -255,6 +282,8 @@ export class ConfigError extends Error {
 
 /** The defaults of SPEC §7. */
 export const DEFAULT_PORT = 3000;
+/** Every interface, as Bun and Deno listen by default. */
+export const DEFAULT_HOST = "0.0.0.0";
 /** Where the database lives unless `KEYGATE_DB` or the file says otherwise. */
 export const DEFAULT_DB_PATH = "./data/keygate.sqlite";
 
@@ -288,6 +317,47 @@ function parsePort(raw: string): number {
   if (!/^\d+$/.test(raw) || port > 65535)
     throw new ConfigError(`KEYGATE_PORT: "${raw}" is not a port number (0–65535)`);
   return port;
+}
+
+/** The listening address: `KEYGATE_HOST`, else the file's `host`, else every interface. */
+function resolveHost(env: Record<string, string | undefined>, file: ConfigFile): string {
+  const host = env.KEYGATE_HOST;
+  if (!host) return file.host ?? DEFAULT_HOST;
+  if (!HOST_PATTERN.test(host) || host.length > 253)
+    throw new ConfigError(
+      `KEYGATE_HOST: "${host}" is not an address or a host name (such as 127.0.0.1, ::1 or 0.0.0.0)`,
+    );
+  return host;
+}
+
+/**
+ * HTTPS files: `KEYGATE_TLS_CERT` and `KEYGATE_TLS_KEY` together (they win over the file's
+ * `tls`), or neither. One without the other stops the start: half a TLS setting would
+ * otherwise serve plain HTTP to a deployment that meant to encrypt.
+ */
+function resolveTls(
+  env: Record<string, string | undefined>,
+  file: ConfigFile,
+  source: string | undefined,
+): TlsFiles | undefined {
+  const cert = env.KEYGATE_TLS_CERT || undefined;
+  const key = env.KEYGATE_TLS_KEY || undefined;
+  if (cert && key)
+    return {
+      certPath: cert,
+      keyPath: key,
+      certSetting: "KEYGATE_TLS_CERT",
+      keySetting: "KEYGATE_TLS_KEY",
+    };
+  if (cert) throw new ConfigError("KEYGATE_TLS_KEY: must be set with KEYGATE_TLS_CERT");
+  if (key) throw new ConfigError("KEYGATE_TLS_CERT: must be set with KEYGATE_TLS_KEY");
+  if (!file.tls) return undefined;
+  return {
+    certPath: file.tls.cert_path,
+    keyPath: file.tls.key_path,
+    certSetting: `KEYGATE_CONFIG ${source}: tls.cert_path`,
+    keySetting: `KEYGATE_CONFIG ${source}: tls.key_path`,
+  };
 }
 
 function resolveIdempotency(file: ConfigFile, source: string | undefined): IdempotencyConfig {
@@ -360,6 +430,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError("KEYGATE_RESULTS_KEY: must be 64 hexadecimal characters (32 bytes)");
   return {
     port: env.KEYGATE_PORT ? parsePort(env.KEYGATE_PORT) : (file.port ?? DEFAULT_PORT),
+    host: resolveHost(env, file),
+    tls: resolveTls(env, file, source),
     dbPath: env.KEYGATE_DB || file.database?.path || DEFAULT_DB_PATH,
     durability: file.database?.durability ?? "normal",
     keys,

@@ -25,6 +25,8 @@ describe("configuration", () => {
   test("defaults: port 3000, ./data/keygate.sqlite, sk/pk prefixes, normal durability, no pepper, every scheme on", () => {
     expect(loadConfig({})).toEqual({
       port: 3000,
+      host: "0.0.0.0",
+      tls: undefined,
       dbPath: "./data/keygate.sqlite",
       durability: "normal",
       keys: { secretPrefix: "sk", publicPrefix: "pk", pepper: undefined },
@@ -271,6 +273,54 @@ describe("configuration", () => {
       dbPath: "/tmp/y.sqlite",
       keys: { pepper: "p" },
     });
+  });
+
+  test("the listening address: KEYGATE_HOST, else the file's host; a malformed one is refused", () => {
+    expect(loadConfig({ KEYGATE_HOST: "127.0.0.1" }).host).toBe("127.0.0.1");
+    expect(loadConfig({ KEYGATE_HOST: "::1" }).host).toBe("::1");
+    const config = file("host.json", JSON.stringify({ host: "localhost" }));
+    expect(loadConfig({ KEYGATE_CONFIG: config }).host).toBe("localhost");
+    expect(loadConfig({ KEYGATE_CONFIG: config, KEYGATE_HOST: "10.0.0.5" }).host).toBe("10.0.0.5");
+    expect(errorOf({ KEYGATE_HOST: "http://127.0.0.1" })).toContain(
+      'KEYGATE_HOST: "http://127.0.0.1" is not an address or a host name',
+    );
+    expect(errorOf({ KEYGATE_HOST: "127.0.0.1 " })).toContain("KEYGATE_HOST");
+    const bad = file("bad-host.json", JSON.stringify({ host: "a b" }));
+    expect(errorOf({ KEYGATE_CONFIG: bad })).toContain("host:");
+  });
+
+  test("HTTPS: certificate and key together, from the environment or the file; half of it stops the start", () => {
+    expect(
+      loadConfig({ KEYGATE_TLS_CERT: "/etc/kg/cert.pem", KEYGATE_TLS_KEY: "/etc/kg/key.pem" }).tls,
+    ).toEqual({
+      certPath: "/etc/kg/cert.pem",
+      keyPath: "/etc/kg/key.pem",
+      certSetting: "KEYGATE_TLS_CERT",
+      keySetting: "KEYGATE_TLS_KEY",
+    });
+    expect(errorOf({ KEYGATE_TLS_CERT: "/etc/kg/cert.pem" })).toBe(
+      "KEYGATE_TLS_KEY: must be set with KEYGATE_TLS_CERT",
+    );
+    expect(errorOf({ KEYGATE_TLS_KEY: "/etc/kg/key.pem" })).toBe(
+      "KEYGATE_TLS_CERT: must be set with KEYGATE_TLS_KEY",
+    );
+    const config = file(
+      "tls.json",
+      JSON.stringify({ tls: { cert_path: "c.pem", key_path: "k.pem" } }),
+    );
+    expect(loadConfig({ KEYGATE_CONFIG: config }).tls).toEqual({
+      certPath: "c.pem",
+      keyPath: "k.pem",
+      certSetting: `KEYGATE_CONFIG ${config}: tls.cert_path`,
+      keySetting: `KEYGATE_CONFIG ${config}: tls.key_path`,
+    });
+    // The variables replace the file's pair as a whole.
+    expect(
+      loadConfig({ KEYGATE_CONFIG: config, KEYGATE_TLS_CERT: "a.pem", KEYGATE_TLS_KEY: "b.pem" })
+        .tls?.certPath,
+    ).toBe("a.pem");
+    const half = file("tls-half.json", JSON.stringify({ tls: { cert_path: "c.pem" } }));
+    expect(errorOf({ KEYGATE_CONFIG: half })).toContain("tls.key_path");
   });
 
   test("a bad field is named", () => {

@@ -5,6 +5,7 @@ import { tempDir } from "../support/keygate.ts";
 import { startPreset } from "../support/preset.ts";
 import { startServer } from "../support/server.ts";
 import { serveCommand } from "../support/target.ts";
+import { selfSignedCertificate } from "../support/tls.ts";
 
 const tmp = tempDir();
 afterAll(tmp.remove);
@@ -209,5 +210,74 @@ describe("keygate serve (as the README starts it)", () => {
     expect(run.stderr).toMatch(
       /bad-serve.json: port: Expected integer to be greater or equal to 0/,
     );
+  });
+
+  test("KEYGATE_TLS_CERT and KEYGATE_TLS_KEY serve HTTPS only, on the address KEYGATE_HOST names", async () => {
+    const { cert, key } = selfSignedCertificate();
+    const certPath = join(tmp.dir, "tls-cert.pem");
+    const keyPath = join(tmp.dir, "tls-key.pem");
+    writeFileSync(certPath, cert);
+    writeFileSync(keyPath, key, { mode: 0o600 });
+    const server = await startServer({
+      KEYGATE_DB: join(tmp.dir, "tls", "keygate.sqlite"),
+      KEYGATE_HOST: "127.0.0.1",
+      KEYGATE_TLS_CERT: certPath,
+      KEYGATE_TLS_KEY: keyPath,
+    });
+    try {
+      expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const live = server.startupOutput.match(/live: (sk_live_\w+)/)?.[1];
+      // Trusting only this certificate, the client reaches Keygate and authenticates.
+      const me = await fetch(`${server.url}/v1/me`, {
+        headers: { authorization: `Bearer ${live}` },
+        tls: { ca: cert },
+      });
+      expect(me.status).toBe(200);
+      expect(((await me.json()) as { key: { environment: string } }).key.environment).toBe("live");
+      // It really is TLS with that certificate: a client that does not trust it is refused,
+      const untrusting = await fetch(`${server.url}/healthz`).catch((e: Error) => e);
+      expect(untrusting).toBeInstanceOf(Error);
+      // and the port speaks no plain HTTP, so a key cannot be sent there in the clear by mistake.
+      const plain = await fetch(`${server.url.replace("https:", "http:")}/healthz`).then(
+        (r) => r.status,
+        (e: Error) => e,
+      );
+      expect(plain).toBeInstanceOf(Error);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("TLS files or a host that cannot be used stop the start with a message naming the setting", async () => {
+    const { cert } = selfSignedCertificate();
+    const other = selfSignedCertificate();
+    const certPath = join(tmp.dir, "stop-cert.pem");
+    const otherKey = join(tmp.dir, "stop-other-key.pem");
+    writeFileSync(certPath, cert);
+    writeFileSync(otherKey, other.key, { mode: 0o600 });
+    const cases: [Record<string, string>, string][] = [
+      [{ KEYGATE_TLS_CERT: certPath }, "KEYGATE_TLS_KEY: must be set with KEYGATE_TLS_CERT"],
+      [
+        { KEYGATE_TLS_CERT: join(tmp.dir, "absent.pem"), KEYGATE_TLS_KEY: otherKey },
+        `KEYGATE_TLS_CERT ${join(tmp.dir, "absent.pem")}: cannot read the file`,
+      ],
+      [
+        { KEYGATE_TLS_CERT: certPath, KEYGATE_TLS_KEY: otherKey },
+        "KEYGATE_TLS_CERT / KEYGATE_TLS_KEY: not a PEM certificate chain and its private key",
+      ],
+      [
+        { KEYGATE_TLS_CERT: certPath, KEYGATE_TLS_KEY: certPath },
+        "KEYGATE_TLS_CERT / KEYGATE_TLS_KEY: not a PEM certificate chain and its private key",
+      ],
+      // 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine.
+      [{ KEYGATE_HOST: "192.0.2.1" }, "KEYGATE_HOST 192.0.2.1: cannot listen on this address"],
+    ];
+    for (const [i, [env, message]] of cases.entries()) {
+      const db = join(tmp.dir, `stop-${i}`, "keygate.sqlite");
+      const run = await runServeToExit({ KEYGATE_PORT: "0", KEYGATE_DB: db, ...env });
+      expect([run.code, run.stderr]).toEqual([1, expect.stringContaining(message)]);
+      // Nothing was created: a start that cannot serve shows no keys.
+      expect(run.stdout).not.toMatch(/sk_(live|test)_/);
+    }
   });
 });

@@ -35,7 +35,7 @@ export async function startServer(
     for await (const chunk of child.stdout) output += decoder.decode(chunk);
   })();
   const deadline = Date.now() + timeoutMs;
-  while (!/listening on (http:\/\/\S+)/.test(output)) {
+  while (!/listening on (https?:\/\/\S+)/.test(output)) {
     if (child.exitCode !== null) {
       throw new Error(
         `server exited (${child.exitCode}): ${output}${await new Response(child.stderr).text()}`,
@@ -47,7 +47,7 @@ export async function startServer(
     }
     await Bun.sleep(10);
   }
-  const url = (/listening on (http:\/\/\S+)/.exec(output) as RegExpExecArray)[1] as string;
+  const url = (/listening on (https?:\/\/\S+)/.exec(output) as RegExpExecArray)[1] as string;
   return {
     url,
     startupOutput: output,
