@@ -75,6 +75,8 @@ export interface ForwardedFor {
   credentialHeaders: readonly string[];
   /** The client's address, for `X-Forwarded-For`, when it is to be sent. */
   clientAddress: string | undefined;
+  /** `X-Forwarded-Proto`: the scheme the client used (see gateway/index.ts). */
+  proto: string;
   requestId: string;
   correlationId: string;
 }
@@ -99,6 +101,7 @@ export function upstreamHeaders(inbound: Headers, forwarded: ForwardedFor): Head
   }
   const host = inbound.get("host");
   if (host) headers.set("x-forwarded-host", host);
+  headers.set("x-forwarded-proto", forwarded.proto);
   headers.set("x-request-id", forwarded.requestId);
   headers.set("x-correlation-id", forwarded.correlationId);
   return headers;

@@ -4,6 +4,7 @@
  * records what it receives.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { rememberPeer } from "../../src/http/peer-address.ts";
 import { chunkedPost, codeOf, testAppPerTest } from "../support/http.ts";
 import { echo, startUpstream } from "../support/upstream.ts";
 
@@ -53,6 +54,33 @@ function gatewayApp(gateway: object = {}) {
 }
 
 describe("proxying", () => {
+  test("X-Forwarded-Proto: the scheme the client used — a trusted proxy's word for it, never a client's", async () => {
+    const { app, live } = gatewayApp();
+    const protoSeen = async (url: string, headers: Record<string, string>, peer?: string) => {
+      const request = new Request(url, {
+        headers: { authorization: `Bearer ${live}`, ...headers },
+      });
+      if (peer) rememberPeer(request, peer);
+      upstream.calls.length = 0;
+      expect((await app.handle(request)).status).toBe(200);
+      return upstream.calls[0]?.headers.get("x-forwarded-proto");
+    };
+    // Keygate serving TLS itself, or plain HTTP.
+    expect(await protoSeen("https://localhost/links", {})).toBe("https");
+    expect(await protoSeen("http://localhost/links", {})).toBe("http");
+    // A client cannot claim a scheme it did not use,
+    expect(
+      await protoSeen("http://localhost/links", { "x-forwarded-proto": "https" }, "203.0.113.9"),
+    ).toBe("http");
+    // but the TLS proxy in front of Keygate (a trusted one: loopback by default) can say so.
+    expect(
+      await protoSeen("http://localhost/links", { "x-forwarded-proto": "https" }, "127.0.0.1"),
+    ).toBe("https");
+    expect(
+      await protoSeen("http://localhost/links", { "x-forwarded-proto": "gopher" }, "127.0.0.1"),
+    ).toBe("http");
+  });
+
   test("the upstream gets the request with the caller's identity, never its credential", async () => {
     const { call, live, platform } = gatewayApp();
     const reply = await call("GET", "/links/lnk_1?expand=owner&x=%20y", {

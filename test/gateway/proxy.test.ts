@@ -14,7 +14,7 @@ const identity = identityHeaders("key_1", { id: "ent_b", path: ["ent_a", "ent_b"
   "links:write",
 ]);
 
-test("upstream headers: identity set, credentials and hop-by-hop gone, X-Forwarded-For appended when asked", () => {
+test("upstream headers: identity set, credentials and hop-by-hop gone, X-Forwarded-For appended when asked, X-Forwarded-Proto replaced", () => {
   const inbound = new Headers({
     authorization: "Bearer sk_live_x",
     "x-api-key": "sk_live_y",
@@ -25,9 +25,11 @@ test("upstream headers: identity set, credentials and hop-by-hop gone, X-Forward
     "x-keygate-scopes": "*",
     "x-forwarded-for": "203.0.113.1",
     host: "api.example",
+    "x-forwarded-proto": "http",
     accept: "application/json",
   });
   const common = {
+    proto: "https",
     credentialHeaders: ["authorization", "X-Api-Key"],
     requestId: "req_1",
     correlationId: "c",
@@ -37,6 +39,7 @@ test("upstream headers: identity set, credentials and hop-by-hop gone, X-Forward
     accept: "application/json",
     "x-forwarded-for": "203.0.113.1, 198.51.100.7",
     "x-forwarded-host": "api.example",
+    "x-forwarded-proto": "https",
     "x-keygate-key-id": "key_1",
     "x-keygate-entity-id": "ent_b",
     "x-keygate-entity-path": "ent_a/ent_b",
