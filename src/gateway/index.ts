@@ -75,7 +75,7 @@ function bodyToForward(request: Request, limit: number): RequestInit["body"] | n
  * `http`/`https` that proxy sent. A client's own value is not believed. The peer is looked up
  * only when the header is there: the lookup costs Bun's server a quarter of its throughput.
  */
-export function forwardedProto(
+function forwardedProto(
   request: Request,
   server: PeerLookup | null | undefined,
   trustedProxies: readonly string[],
