@@ -7,7 +7,7 @@
 /** A recorded response. */
 export interface StoredResponse {
   status: number;
-  /** The content headers (`content-type`, `content-language`, `location`, …), lower case. */
+  /** The content headers (`content-type`, `location`, `cache-control`, …), lower case. */
   headers: [string, string][];
   /** The body, or null when it exceeded the size cap and was not kept. */
   body: Uint8Array | null;
@@ -58,7 +58,15 @@ export function parseStoredResponse(bytes: Uint8Array): StoredResponse {
   };
 }
 
-/** Headers a replay repeats; everything else (ids, rate limits) belongs to each request. */
+/**
+ * Headers a replay repeats: the content headers, `Location`, and `Cache-Control` (a response
+ * that must not be cached, such as a new key's secret, stays so on every replay). Everything
+ * else (ids, rate limits) belongs to each request.
+ */
 export function isContentHeader(name: string): boolean {
-  return (name.startsWith("content-") && name !== "content-length") || name === "location";
+  return (
+    (name.startsWith("content-") && name !== "content-length") ||
+    name === "location" ||
+    name === "cache-control"
+  );
 }

@@ -168,6 +168,25 @@ describe("proxying", () => {
     }
   });
 
+  test("the upstream's Cache-Control comes back on the first answer and on its replay", async () => {
+    const { call, live } = gatewayApp();
+    upstream.answer(() =>
+      Response.json({}, { status: 201, headers: { "cache-control": "private, max-age=0" } }),
+    );
+    try {
+      const send = () => order(call, live, "cached-000001");
+      const first = await send();
+      const replay = await send();
+      expect(replay.headers.get("idempotent-replayed")).toBe("true");
+      expect([first.headers.get("cache-control"), replay.headers.get("cache-control")]).toEqual([
+        "private, max-age=0",
+        "private, max-age=0",
+      ]);
+    } finally {
+      upstream.answer(echo);
+    }
+  });
+
   test("a path and query Keygate does not read are the upstream's: a repeated parameter, an odd encoding, forwarded as sent", async () => {
     const { call, live } = gatewayApp();
     const reply = await call("GET", "/links?tag=a&tag=b", { key: live });

@@ -26,6 +26,7 @@ import {
   findEntity,
   listApiKeys,
 } from "../../projections/queries.ts";
+import { forbidCaching } from "../cache-control.ts";
 import { entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
@@ -123,6 +124,7 @@ export function apiKeyRoutes(kg: Keygate) {
           },
           eventMetadata(identity, set),
         );
+        forbidCaching(set);
         return presentApiKey(kg, created);
       },
       { scopes: MANAGE_WRITE, parse: "json", body: CreateBody },
@@ -184,6 +186,7 @@ export function apiKeyRoutes(kg: Keygate) {
           body?.expire_previous_in ?? 0,
           eventMetadata(identity, set),
         );
+        forbidCaching(set);
         return presentApiKey(kg, rotated);
       },
       {

@@ -35,6 +35,7 @@ import {
   verifyPassword,
 } from "../../users/password.ts";
 import { normaliseEmail } from "../../users/user.ts";
+import { forbidCaching } from "../cache-control.ts";
 import { entityInSubtree } from "../entity-in-subtree.ts";
 import { actorMetadata, eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
@@ -201,8 +202,9 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
     )
     .post(
       "/v1/auth/login",
-      async ({ body, request, server }) => {
+      async ({ body, request, server, set }) => {
         const user = await signIn(kg, body, clientAddress(request, server, trustedProxies), cost);
+        forbidCaching(set);
         const now = Math.floor(kg.now().getTime() / 1000);
         const exp = now + TOKEN_TTL_SECONDS;
         const claims = {
