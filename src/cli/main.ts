@@ -27,7 +27,8 @@ ${USERS_USAGE}
 ${AUDIT_USAGE}
 
 Environment: KEYGATE_DB (default ./data/keygate.sqlite), KEYGATE_PORT (default 3000),
-KEYGATE_CONFIG (a JSON config file), KEYGATE_PEPPER (optional HMAC pepper for secret hashes).
+KEYGATE_CONFIG (a JSON config file), KEYGATE_PEPPER (optional HMAC pepper for secret hashes);
+for serve also KEYGATE_HOST (default 0.0.0.0) and KEYGATE_TLS_CERT with KEYGATE_TLS_KEY (HTTPS).
 `;
 
 async function run(argv: string[]): Promise<void> {
