@@ -31,7 +31,7 @@ import type { EventMetadata } from "../store/recorded-event.ts";
 import { pathWithQuery, requestFingerprint } from "./fingerprint.ts";
 import { readIdempotencyKey } from "./idempotency-key.ts";
 import type { IdempotencyScope, IdempotencyTicket } from "./result-store.ts";
-import { isContentHeader, type StoredResponse } from "./stored-response.ts";
+import { isReplayedHeader, type StoredResponse } from "./stored-response.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -149,7 +149,7 @@ async function asSent(
   if (value instanceof ElysiaCustomStatusResponse)
     return asSent(value.response, { ...set, status: value.code });
   if (value instanceof Response) {
-    const own = [...value.headers].filter(([name]) => isContentHeader(name));
+    const own = [...value.headers].filter(([name]) => isReplayedHeader(name));
     return {
       status: value.status,
       headers: own,
@@ -158,7 +158,7 @@ async function asSent(
   }
   const status = typeof set.status === "number" ? set.status : 200;
   const fromSet = Object.entries(set.headers)
-    .filter(([name]) => isContentHeader(name))
+    .filter(([name]) => isReplayedHeader(name))
     .map(([name, v]) => [name, String(v)] as [string, string]);
   let body: Uint8Array;
   let type: string | undefined;

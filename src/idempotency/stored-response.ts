@@ -63,7 +63,7 @@ export function parseStoredResponse(bytes: Uint8Array): StoredResponse {
  * that must not be cached, such as a new key's secret, stays so on every replay). Everything
  * else (ids, rate limits) belongs to each request.
  */
-export function isContentHeader(name: string): boolean {
+export function isReplayedHeader(name: string): boolean {
   return (
     (name.startsWith("content-") && name !== "content-length") ||
     name === "location" ||

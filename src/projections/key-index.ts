@@ -140,6 +140,10 @@ function toMatch(rows: JoinedRow[]): KeyMatch | undefined {
   };
 }
 
+/** The cache key of a lookup by secret hash, and of one by public key: one map holds both. */
+const bySecretCacheKey = (secretHash: string) => `h:${secretHash}`;
+const byPublicCacheKey = (publicKey: string) => `p:${publicKey}`;
+
 /** Options of a {@link KeyIndex}. */
 export interface KeyIndexOptions {
   /** Most entries held; the least recently used go first. Default 100,000. */
@@ -172,14 +176,14 @@ export class KeyIndex {
 
   /** The key whose secret key hashes to `secretHash`, with that one secret. */
   bySecretHash(secretHash: string): KeyMatch | undefined {
-    return this.#lookup(`h:${secretHash}`, () =>
+    return this.#lookup(bySecretCacheKey(secretHash), () =>
       this.#sql.prepare<JoinedRow>(`${SELECT} WHERE s.secret_hash = ?`).all(secretHash),
     );
   }
 
   /** The key pair named by `publicKey`, with every secret it has had. */
   byPublicKey(publicKey: string): KeyMatch | undefined {
-    return this.#lookup(`p:${publicKey}`, () =>
+    return this.#lookup(byPublicCacheKey(publicKey), () =>
       this.#sql.prepare<JoinedRow>(`${SELECT} WHERE k.public_key = ?`).all(publicKey),
     );
   }
@@ -189,12 +193,12 @@ export class KeyIndex {
    * without asking SQLite. A hit proves the secret is one this deployment issued.
    */
   cachedBySecretHash(secretHash: string): KeyMatch | undefined {
-    return this.#entries.get(`h:${secretHash}`);
+    return this.#entries.get(bySecretCacheKey(secretHash));
   }
 
   /** {@link byPublicKey} from memory alone, as {@link cachedBySecretHash}. */
   cachedByPublicKey(publicKey: string): KeyMatch | undefined {
-    return this.#entries.get(`p:${publicKey}`);
+    return this.#entries.get(byPublicCacheKey(publicKey));
   }
 
   /** Catches up with commits made by other connections to the same file. */
