@@ -270,6 +270,20 @@ describe("the streams table is held to the log", () => {
     expect(report).toMatchObject({ ok: false, position: history.events });
     expect(!report.ok && report.problem).toContain("has events but no row in the streams table");
   });
+
+  test("a row for a stream that has no events", async () => {
+    const history = tampered((db) =>
+      db.exec(
+        "INSERT INTO streams (stream_id, version, updated_at) VALUES ('key_ghost', 3, '2026-01-01T00:00:00.000Z')",
+      ),
+    );
+    const report = await verify(history.path);
+    expect(report).toMatchObject({
+      ok: false,
+      position: history.events + 1,
+      problem: "stream key_ghost has 0 events in the log but the streams table says 3",
+    });
+  });
 });
 
 describe("a log verified in two halves", () => {
