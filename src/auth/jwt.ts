@@ -34,8 +34,10 @@ export function signToken(claims: ManagementClaims, secret: string): string {
 
 /** Verifies a token and returns its claims; throws `invalid_token` or `expired_token`. */
 export function verifyToken(token: string, secret: string, now: Date): ManagementClaims {
-  const [header, payload, signature] = token.split(".");
-  if (header !== HEADER || !payload || !signature) throw new KeygateError("invalid_token");
+  const parts = token.split(".");
+  const [header, payload, signature] = parts;
+  if (parts.length !== 3 || header !== HEADER || !payload || !signature)
+    throw new KeygateError("invalid_token");
   const expected = Buffer.from(sign(`${header}.${payload}`, secret));
   const given = Buffer.from(signature);
   if (expected.length !== given.length || !timingSafeEqual(expected, given))
@@ -47,6 +49,8 @@ export function verifyToken(token: string, secret: string, now: Date): Managemen
     throw new KeygateError("invalid_token");
   }
   if (
+    typeof claims !== "object" ||
+    claims === null ||
     typeof claims.sub !== "string" ||
     typeof claims.ent !== "string" ||
     typeof claims.pwd !== "string" ||
