@@ -165,11 +165,7 @@ export function apiKeyRoutes(kg: Keygate) {
         const updated = updateApiKey(
           kg,
           params.id,
-          {
-            ...(body.name !== undefined ? { name: body.name } : {}),
-            ...(body.scopes !== undefined ? { scopes: body.scopes } : {}),
-            ...(body.rate_limit !== undefined ? { rateLimit: body.rate_limit } : {}),
-          },
+          { name: body.name, scopes: body.scopes, rateLimit: body.rate_limit },
           eventMetadata(identity, set),
         );
         return presentApiKey(kg, updated);

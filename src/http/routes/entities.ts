@@ -82,10 +82,7 @@ export function entityRoutes(kg: Keygate) {
         return updateEntity(
           kg,
           params.id,
-          {
-            ...(body.name !== undefined ? { name: body.name } : {}),
-            ...(body.reference !== undefined ? { reference: body.reference } : {}),
-          },
+          { name: body.name, reference: body.reference },
           eventMetadata(identity, set),
         );
       },
@@ -100,9 +97,7 @@ export function entityRoutes(kg: Keygate) {
           (limit) =>
             listEntities(kg.db, {
               parentId: parent.id,
-              ...(query.starting_after !== undefined
-                ? { startingAfter: query.starting_after }
-                : {}),
+              startingAfter: query.starting_after,
               limit,
             }),
           (entity) => entity,
