@@ -6,7 +6,8 @@
  */
 import { readFileSync } from "node:fs";
 import type { AnyElysia } from "elysia";
-import { ConfigError, type KeygateConfig, type TlsFiles } from "../config/config.ts";
+import type { KeygateConfig, TlsFiles } from "../config/config.ts";
+import { ConfigError } from "../config/config-error.ts";
 import { rememberPeer } from "../http/peer-address.ts";
 
 /** A listening server. */

@@ -4,7 +4,8 @@
  * (a Keygate error or bad configuration: the message says why); 2 bad usage.
  */
 import { type Keygate, openKeygate } from "../app/keygate.ts";
-import { ConfigError, loadConfig } from "../config/config.ts";
+import { loadConfig } from "../config/config.ts";
+import { ConfigError } from "../config/config-error.ts";
 import { DatabaseOpenError } from "../db/open.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
