@@ -103,8 +103,9 @@ function serveOn(app: AnyElysia, port: number, hostname: string, tls?: TlsPem): 
   if (!deno) {
     // Elysia shares ports by default (SO_REUSEPORT): a second Keygate started on a busy port
     // would silently take half its connections, even over another database. A busy port is
-    // an error instead.
-    app.listen({ port, hostname, reusePort: false, ...(tls ? { tls } : {}) });
+    // an error instead. And Elysia asks Bun for development mode unless NODE_ENV=production:
+    // an error escaping the app would then be answered with its stack trace. Never here.
+    app.listen({ port, hostname, reusePort: false, development: false, ...(tls ? { tls } : {}) });
     return {
       port: app.server?.port ?? port,
       scheme,
