@@ -6,7 +6,7 @@
  */
 import type { Keygate } from "../app/keygate.ts";
 import { createPrivateFile } from "../db/open.ts";
-import { KeygateError } from "../errors/keygate-error.ts";
+import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
 import { onePositional, parseCommandArgs } from "./args.ts";
 import { report } from "./output.ts";
 
@@ -16,7 +16,13 @@ export function runBackup(kg: Keygate, argv: string[]): void {
   const target = onePositional(positionals, "backup file path");
   // Created empty first, 0600 like the database (VACUUM INTO accepts an empty file): a copy
   // of the log and the projections is no more readable than the original.
-  if (!createPrivateFile(target))
+  let created: boolean;
+  try {
+    created = createPrivateFile(target);
+  } catch (error) {
+    throw invalidRequest(`cannot create ${target}: ${(error as Error).message}`);
+  }
+  if (!created)
     throw new KeygateError("resource_conflict", `${target} already exists; choose a new file.`);
   kg.db.sql.exec(`VACUUM INTO '${target.replaceAll("'", "''")}'`);
   const events = kg.store.headPosition();

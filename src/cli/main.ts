@@ -40,6 +40,12 @@ async function run(argv: string[]): Promise<void> {
   }
   const known = ["serve", "init", "backup", "entities", "keys", "users", "audit"];
   if (!known.includes(command)) throw new UsageError(`unknown command "${command}"`);
+  // serve is configured by the environment alone: a flag it ignored would leave the operator
+  // believing a setting (a port, say) that is not in force.
+  if (command === "serve" && sub !== undefined)
+    throw new UsageError(
+      `serve takes no arguments, got "${sub}": set KEYGATE_PORT, KEYGATE_HOST, KEYGATE_DB, KEYGATE_CONFIG instead`,
+    );
   const kg: Keygate = openKeygate(loadConfig(process.env));
   if (command === "serve") return runServe(kg);
   try {

@@ -482,6 +482,26 @@ describe("entities, keys and users commands", () => {
     expect(keygate(["backup", backup], env).code).toBe(1);
   });
 
+  test("a backup into a directory that does not exist: one clear line, no stack", () => {
+    const env = freshDb();
+    keygateJson(["init"], env);
+    const target = join(tmp.dir, "no-such-dir", "backup.sqlite");
+    const result = keygate(["backup", target], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toStartWith(`keygate: cannot create ${target}: ENOENT`);
+    expect(result.stderr).not.toContain("    at ");
+    expect(existsSync(target)).toBe(false);
+  });
+
+  test("serve refuses arguments (its settings are environment variables) before it listens", () => {
+    const env = freshDb();
+    const result = keygate(["serve", "--port", "4000"], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('serve takes no arguments, got "--port"');
+    expect(result.stderr).toContain("KEYGATE_PORT");
+    expect(existsSync(env.KEYGATE_DB)).toBe(false);
+  });
+
   test("a database path that is not a SQLite database stops the command with one clear line", () => {
     const notDb = join(tmp.dir, "notes.txt");
     writeFileSync(notDb, "these are not the pages you are looking for\n".repeat(200));
