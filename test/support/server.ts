@@ -2,8 +2,31 @@
  * Starts the real server the way the README does (`bun run keygate serve`, or the target
  * KEYGATE_E2E_TARGET selects) and stops it.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { serveCommand } from "./target.ts";
+
+/**
+ * Every process below `pid`, from Linux's /proc. `bun run keygate serve` is a process that
+ * runs the server as its child: a signal that cannot be forwarded (SIGKILL) must be sent to
+ * the server itself.
+ */
+function descendantsOf(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "pid (comm) state ppid …": comm may hold spaces and parentheses, so read after the last ")".
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  const below = (parent: number): number[] =>
+    [...parentOf].filter(([, p]) => p === parent).flatMap(([child]) => [child, ...below(child)]);
+  return below(pid);
+}
 
 /** A running server: its base URL, what it printed, and stop(). */
 export interface RunningServer {
@@ -14,6 +37,8 @@ export interface RunningServer {
   output(): string;
   process: Subprocess<"ignore", "pipe", "pipe">;
   stop(): Promise<void>;
+  /** `kill -9` of the server and every process it runs under: no chance to flush anything. */
+  crash(): Promise<void>;
 }
 
 /** Spawns the server on a free port and waits until it says it is listening. */
@@ -55,6 +80,17 @@ export async function startServer(
     process: child,
     async stop() {
       child.kill("SIGTERM");
+      await child.exited;
+      await pumped;
+    },
+    async crash() {
+      for (const pid of [...descendantsOf(child.pid), child.pid]) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }
       await child.exited;
       await pumped;
     },
