@@ -3,8 +3,11 @@
  *
  * - **size**: a body over `limit` bytes (`gateway.max_body_bytes`, 1 MiB by default) is
  *   refused with 413 `request_too_large` — on its `Content-Length` before a byte is read; a
- *   body sent without one (chunked) is read here, never past the limit, unless its route
- *   streams it on (a gateway route, which counts the bytes as it forwards them);
+ *   body is then read here, never past the limit, unless its route streams it on (a gateway
+ *   route, which counts the bytes as it forwards them);
+ * - **encoding**: Keygate's own routes take JSON in UTF-8 (raw-body.ts, `parseJsonBody`): bytes
+ *   that are not UTF-8 are refused with 400 `invalid_request`, not stored with their
+ *   characters replaced;
  * - **depth**: a parsed body nesting arrays and objects deeper than {@link MAX_BODY_DEPTH} is
  *   refused with 400 `invalid_request` before it is validated. No Keygate body nests more
  *   than three levels, and a body nested thousands deep exhausts the stack of whatever walks
@@ -18,7 +21,7 @@
 import { Elysia } from "elysia";
 import { invalidRequest, requestTooLarge } from "../errors/keygate-error.ts";
 import type { GatewayRouteTest } from "../gateway/index.ts";
-import { parseRawBody, readRawBody } from "./raw-body.ts";
+import { parseJsonBody, readRawBody } from "./raw-body.ts";
 
 /** How deep arrays and objects may nest in a request body. */
 export const MAX_BODY_DEPTH = 32;
@@ -76,15 +79,14 @@ export function illFormedTextAt(value: unknown, max: number): string | undefined
 export function bodyLimits(limit: number, isGatewayRoute: GatewayRouteTest = () => false) {
   return (
     new Elysia({ name: "keygate/body-limits" })
-      .onParse({ as: "global" }, ({ request, route }, contentType) => {
+      .onParse({ as: "global" }, ({ request, route }) => {
         const declared = request.headers.get("content-length");
-        if (declared !== null) {
-          if (Number(declared) > limit) throw requestTooLarge(limit);
-          return undefined;
-        }
-        // Chunked: nothing says how long it is, so it is read here, up to the limit.
+        if (declared !== null && Number(declared) > limit) throw requestTooLarge(limit);
+        // A gateway route's body is its upstream's: streamed on, never parsed here.
         if (!request.body || isGatewayRoute(request.method, route)) return undefined;
-        return readRawBody(request, limit).then((bytes) => parseRawBody(bytes, contentType));
+        // Keygate's own routes: read here, up to the limit (a chunked body has no length to
+        // refuse it by), and parsed as strict UTF-8 JSON.
+        return readRawBody(request, limit).then(parseJsonBody);
       })
       // Transform hooks run after parsing and before validation.
       .onTransform({ as: "global" }, ({ body, request, route }) => {

@@ -3,7 +3,7 @@
  * fingerprint hashes the body as sent) or a gateway route that selects its entity from the
  * body — kept per request so that whoever comes next (the proxy) sends the same bytes.
  */
-import { requestTooLarge } from "../errors/keygate-error.ts";
+import { invalidRequest, requestTooLarge } from "../errors/keygate-error.ts";
 
 const rawBodies = new WeakMap<Request, Uint8Array>();
 
@@ -22,6 +22,33 @@ export async function readRawBody(request: Request, limit: number): Promise<Uint
 /** The bytes already read from `request`'s body, if they were. */
 export function rawBodyOf(request: Request): Uint8Array | undefined {
   return rawBodies.get(request);
+}
+
+/** Refuses bytes that are not UTF-8 instead of turning them into U+FFFD, as TextDecoder does by default. */
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A body of one of Keygate's own routes, which all take JSON (SPEC §6), whatever the
+ * `Content-Type` says (as Elysia's `parse: "json"` reads it). The bytes must be UTF-8
+ * (RFC 8259 §8.1): any other encoding would reach storage with its non-ASCII characters
+ * replaced by U+FFFD — a name silently altered — so it is refused instead. A leading BOM is
+ * dropped; an empty body is no body (undefined).
+ */
+export function parseJsonBody(bytes: Uint8Array): unknown {
+  if (bytes.length === 0) return undefined;
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(bytes);
+  } catch {
+    throw invalidRequest(
+      "The body is not UTF-8 text: JSON is exchanged in UTF-8 (RFC 8259 §8.1); send it as UTF-8.",
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw invalidRequest("The body is not valid JSON.");
+  }
 }
 
 /**

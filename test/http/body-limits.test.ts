@@ -88,6 +88,55 @@ describe("request bodies on every route", () => {
     expect(internalErrors).toEqual([]);
   });
 
+  test("bytes that are not UTF-8 are 400, not stored with U+FFFD; any Content-Type is read as JSON", async () => {
+    const { app, live, kg, internalErrors } = testApp();
+    const post = async (bytes: Uint8Array, headers: Record<string, string> = {}) =>
+      readReply(
+        await app.handle(
+          new Request("http://localhost/v1/api-keys", {
+            method: "POST",
+            headers: {
+              authorization: `Bearer ${live}`,
+              "content-length": String(bytes.length),
+              ...headers,
+            },
+            body: bytes,
+          }),
+        ),
+      );
+    const json = (text: string) => new TextEncoder().encode(text);
+    // "café" in Latin-1: 0xE9 is no UTF-8 sequence.
+    const latin1 = Uint8Array.from([
+      ...json('{"name":"caf'),
+      0xe9,
+      ...json('","scopes":["links:read"]}'),
+    ]);
+    const head = kg.store.headPosition();
+    for (const headers of [
+      { "content-type": "application/json; charset=latin1" },
+      { "content-type": "application/json", "idempotency-key": "latin-1-body-0001" },
+    ]) {
+      const refused = await post(latin1, headers);
+      expect([refused.status, codeOf(refused)]).toEqual([400, "invalid_request"]);
+      expect(refused.body.error.message).toStartWith("The body is not UTF-8 text");
+    }
+    expect(kg.store.headPosition()).toBe(head);
+    // UTF-8 with a byte-order mark, sent as text/plain (curl -d sends a form type): read as JSON.
+    const bom = Uint8Array.from([
+      0xef,
+      0xbb,
+      0xbf,
+      ...json('{"name":"café","scopes":["links:read"]}'),
+    ]);
+    const accepted = await post(bom, { "content-type": "text/plain" });
+    expect([accepted.status, accepted.body.name]).toEqual([200, "café"]);
+    const form = await post(json("name=x&scopes=links:read"), {
+      "content-type": "application/x-www-form-urlencoded",
+    });
+    expect([form.status, form.body.error.message]).toEqual([400, "The body is not valid JSON."]);
+    expect(internalErrors).toEqual([]);
+  });
+
   test("a body over gateway.max_body_bytes is 413 request_too_large, by Content-Length or as it arrives", async () => {
     const { app, call, live, kg } = testApp({ config: { gateway: { max_body_bytes: 64 } } });
     const big = JSON.stringify({ name: "x".repeat(100), scopes: ["links:read"] });
