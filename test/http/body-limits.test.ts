@@ -113,7 +113,7 @@ describe("request bodies on every route", () => {
     ]);
     const head = kg.store.headPosition();
     for (const headers of [
-      { "content-type": "application/json; charset=latin1" },
+      { "content-type": "application/json; charset=latin1" } as Record<string, string>,
       { "content-type": "application/json", "idempotency-key": "latin-1-body-0001" },
     ]) {
       const refused = await post(latin1, headers);
