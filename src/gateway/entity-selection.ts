@@ -14,7 +14,7 @@ import type { Identity } from "../auth/identity.ts";
 import type { AuthenticatedStep, StepContext } from "../auth/index.ts";
 import type { EntitySelector } from "../config/gateway-config.ts";
 import { badPercentEncoding, invalidRequest, KeygateError } from "../errors/keygate-error.ts";
-import { rawBodyOf } from "../http/raw-body.ts";
+import { parseJsonBody, rawBodyOf } from "../http/raw-body.ts";
 import { type EntityObject, findEntitiesByReference, findEntity } from "../projections/queries.ts";
 
 /** The entity a request acts for. */
@@ -58,13 +58,8 @@ function queryParameter(uri: string, name: string): string | undefined {
 
 function bodyField(request: Request, name: string): string | undefined {
   const bytes = rawBodyOf(request);
-  if (!bytes || bytes.length === 0) return undefined;
-  let body: unknown;
-  try {
-    body = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    throw invalidRequest("The body is not valid JSON.");
-  }
+  if (!bytes) return undefined;
+  const body = parseJsonBody(bytes);
   const value = (body as Record<string, unknown> | null)?.[name];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "string") throw invalidRequest(`${name}: must be a string.`, name);

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { rememberPeer } from "../../src/http/peer-address.ts";
-import { chunkedPost, codeOf, testAppPerTest } from "../support/http.ts";
+import { chunkedPost, codeOf, readReply, testAppPerTest } from "../support/http.ts";
 import { echo, startUpstream } from "../support/upstream.ts";
 
 const upstream = startUpstream();
@@ -496,6 +496,39 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
     expect(h.get("x-keygate-entity-path")).toBe(branch.path.join("/"));
     expect(branch.path).toEqual(expect.arrayContaining([partner.id, merchant.id, branch.id]));
     expect(upstream.calls[0]?.body).toBe(JSON.stringify({ amount: 1, branch_ref: "BR-001" }));
+  });
+
+  test("a body the field cannot be read from: not JSON, not UTF-8 — 400, nothing proxied", async () => {
+    const { app, partnerKey } = await tree();
+    const post = async (body: Uint8Array) =>
+      readReply(
+        await app.handle(
+          new Request("http://localhost/checkout", {
+            method: "POST",
+            headers: {
+              authorization: `Bearer ${partnerKey}`,
+              "content-type": "application/json",
+              "idempotency-key": crypto.randomUUID(),
+            },
+            body,
+          }),
+        ),
+      );
+    const notJson = await post(new TextEncoder().encode("branch_ref=BR-001"));
+    expect([notJson.status, notJson.body.error.message]).toEqual([
+      400,
+      "The body is not valid JSON.",
+    ]);
+    // "BR-001é" in Latin-1: read leniently, it would look for a reference ending in U+FFFD.
+    const latin1 = Uint8Array.from([
+      ...new TextEncoder().encode('{"branch_ref":"BR-001'),
+      0xe9,
+      ...new TextEncoder().encode('"}'),
+    ]);
+    const notUtf8 = await post(latin1);
+    expect(notUtf8.status).toBe(400);
+    expect(notUtf8.body.error.message).toStartWith("The body is not UTF-8 text");
+    expect(upstream.calls).toHaveLength(0);
   });
 
   test("a branch given a new reference is selected by the new one at once, and no longer by the old", async () => {
