@@ -21,7 +21,7 @@
 import { Elysia } from "elysia";
 import { invalidRequest, requestTooLarge } from "../errors/keygate-error.ts";
 import type { GatewayRouteTest } from "../gateway/index.ts";
-import { parseJsonBody, readRawBody } from "./raw-body.ts";
+import { parseJsonBody, readBody, readRawBody } from "./raw-body.ts";
 
 /** How deep arrays and objects may nest in a request body. */
 export const MAX_BODY_DEPTH = 32;
@@ -86,7 +86,9 @@ export function bodyLimits(limit: number, isGatewayRoute: GatewayRouteTest = () 
         if (!request.body || isGatewayRoute(request.method, route)) return undefined;
         // Keygate's own routes: read here, up to the limit (a chunked body has no length to
         // refuse it by), and parsed as strict UTF-8 JSON.
-        return readRawBody(request, limit).then(parseJsonBody);
+        // The bytes are kept only for a request whose Idempotency-Key fingerprints them.
+        const read = request.headers.has("idempotency-key") ? readRawBody : readBody;
+        return read(request, limit).then(parseJsonBody);
       })
       // Transform hooks run after parsing and before validation.
       .onTransform({ as: "global" }, ({ body, request, route }) => {

@@ -1,7 +1,8 @@
 /**
- * Request bodies read as bytes before the route runs — by the idempotency plugin (its
- * fingerprint hashes the body as sent) or a gateway route that selects its entity from the
- * body — kept per request so that whoever comes next (the proxy) sends the same bytes.
+ * Request bodies read as bytes before the route runs, never past the size limit, and parsed.
+ * Those the idempotency plugin fingerprints (it hashes the body as sent) or a gateway route
+ * selects its entity from are kept per request, so that whoever comes next (the proxy) sends
+ * the same bytes; the others are not (a WeakMap entry per request costs the collector).
  */
 import { invalidRequest, requestTooLarge } from "../errors/keygate-error.ts";
 
@@ -12,10 +13,16 @@ const rawBodies = new WeakMap<Request, Uint8Array>();
  * its Content-Length before reading, and by what arrived after.
  */
 export async function readRawBody(request: Request, limit: number): Promise<Uint8Array> {
-  if (Number(request.headers.get("content-length") ?? 0) > limit) throw requestTooLarge(limit);
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.length > limit) throw requestTooLarge(limit);
+  const bytes = await readBody(request, limit);
   rawBodies.set(request, bytes);
+  return bytes;
+}
+
+/** Reads `request`'s body whole without keeping it, refusing one over `limit` bytes with 413. */
+export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  if (Number(request.headers.get("content-length") ?? 0) > limit) throw requestTooLarge(limit);
+  const bytes = await request.bytes();
+  if (bytes.length > limit) throw requestTooLarge(limit);
   return bytes;
 }
 
