@@ -28,6 +28,16 @@ function descendantsOf(pid: number): number[] {
   return below(pid);
 }
 
+/** Whether process `pid` still runs (a zombie, dead but not yet reaped, does not). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 /** A running server: its base URL, what it printed, and stop(). */
 export interface RunningServer {
   url: string;
@@ -79,9 +89,16 @@ export async function startServer(
     output: () => output,
     process: child,
     async stop() {
+      const below = descendantsOf(child.pid);
       child.kill("SIGTERM");
       await child.exited;
+      // The server under `bun run` must have stopped with it, not be left serving, orphaned
+      // (holding the output pipe open, too: checked before the output is awaited).
+      const survivors = below.filter(isRunning);
+      for (const pid of survivors) process.kill(pid, "SIGKILL");
       await pumped;
+      if (survivors.length > 0)
+        throw new Error(`process ${survivors.join(", ")} outlived the server's stop`);
     },
     async crash() {
       for (const pid of [...descendantsOf(child.pid), child.pid]) {
