@@ -2,7 +2,7 @@
  * Starts the real server the way the README does (`bun run keygate serve`, or the target
  * KEYGATE_E2E_TARGET selects) and stops it.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { serveCommand } from "./target.ts";
 
@@ -12,6 +12,7 @@ import { serveCommand } from "./target.ts";
  * the server itself.
  */
 function descendantsOf(pid: number): number[] {
+  if (!existsSync("/proc")) return descendantsByPgrep(pid);
   const parentOf = new Map<number, number>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -28,8 +29,19 @@ function descendantsOf(pid: number): number[] {
   return below(pid);
 }
 
+/** {@link descendantsOf} where there is no /proc (macOS): `pgrep -P`, level by level. */
+function descendantsByPgrep(pid: number): number[] {
+  const children = Bun.spawnSync(["pgrep", "-P", String(pid)])
+    .stdout.toString()
+    .split("\n")
+    .filter(Boolean)
+    .map(Number);
+  return children.flatMap((child) => [child, ...descendantsByPgrep(child)]);
+}
+
 /** Whether process `pid` still runs (a zombie, dead but not yet reaped, does not). */
 function isRunning(pid: number): boolean {
+  if (!existsSync("/proc")) return Bun.spawnSync(["kill", "-0", String(pid)]).exitCode === 0;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
