@@ -5,6 +5,7 @@
  * database are not part of it (docs/deploy.md).
  */
 import type { Keygate } from "../app/keygate.ts";
+import { openDriver } from "../db/driver.ts";
 import { createPrivateFile } from "../db/open.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
 import { onePositional, parseCommandArgs } from "./args.ts";
@@ -25,8 +26,23 @@ export function runBackup(kg: Keygate, argv: string[]): void {
   if (!created)
     throw new KeygateError("resource_conflict", `${target} already exists; choose a new file.`);
   kg.db.sql.exec(`VACUUM INTO '${target.replaceAll("'", "''")}'`);
-  const events = kg.store.headPosition();
+  const events = eventsIn(target);
   report(values.json === true, { path: target, events }, [
     `backed up ${events} events to ${target}`,
   ]);
+}
+
+/**
+ * How many events the copy holds, counted in the copy: the live log may have grown since the
+ * moment it was taken (the server keeps appending), so its head would overstate the backup.
+ */
+function eventsIn(path: string): number {
+  const copy = openDriver(path);
+  try {
+    return (
+      copy.sql.prepare<{ p: number | null }>("SELECT MAX(position) AS p FROM events").get()?.p ?? 0
+    );
+  } finally {
+    copy.close();
+  }
 }

@@ -2,15 +2,26 @@
  * Backup and restore while serving (issue 8): `keygate backup` copies the database while the
  * server takes writes; the copy verifies, and a server started on it knows every key.
  */
+import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/keygate.ts";
 import { startServer } from "../support/server.ts";
-import { keygate } from "../support/spawn.ts";
+import { keygate, keygateAsync } from "../support/spawn.ts";
 
 const tmp = tempDir();
 afterAll(tmp.remove);
+
+/** How many events the log in the database file at `path` holds (read-only). */
+function eventsIn(path: string): number {
+  const db = new Database(path, { readonly: true });
+  try {
+    return (db.query("SELECT MAX(position) AS p FROM events").get() as { p: number }).p;
+  } finally {
+    db.close();
+  }
+}
 
 test("back up while serving, restore, verify the chain, serve the same keys", async () => {
   const db = join(tmp.dir, "live", "keygate.sqlite");
@@ -26,13 +37,28 @@ test("back up while serving, restore, verify the chain, serve the same keys", as
         body: JSON.stringify({ name, scopes: ["links:read"] }),
       }).then((r) => r.json() as Promise<{ secret: string; id: string }>);
     created = await create("before the backup");
-    // Writes keep going while the copy is taken.
-    const during = Promise.all(Array.from({ length: 20 }, (_, i) => create(`during ${i}`)));
-    const result = keygate(["backup", backup, "--json"], { KEYGATE_DB: db });
-    await during;
+    const eventsBeforeWrites = eventsIn(db);
+    // Writes keep going, one after another, for as long as the backup command runs.
+    let backingUp = true;
+    let written = 0;
+    const writer = (async () => {
+      while (backingUp) {
+        await create(`during ${written}`);
+        written++;
+      }
+    })();
+    const result = await keygateAsync(["backup", backup, "--json"], { KEYGATE_DB: db });
+    backingUp = false;
+    await writer;
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout).path).toBe(backup);
+    const reported = JSON.parse(result.stdout) as { path: string; events: number };
+    expect(reported.path).toBe(backup);
+    // The copy is one moment inside the writes: some landed before it, some after.
+    const inCopy = eventsIn(backup);
+    expect(reported.events).toBe(inCopy);
+    expect(inCopy).toBeGreaterThan(eventsBeforeWrites);
+    expect(inCopy).toBeLessThan(eventsBeforeWrites + written);
     expect(keygate(["backup", backup], { KEYGATE_DB: db }).code).toBe(1);
   } finally {
     await server.stop();

@@ -29,6 +29,27 @@ export function keygate(
   };
 }
 
+/** {@link keygate} without blocking: the test's own requests keep flowing while it runs. */
+export async function keygateAsync(
+  args: string[],
+  env: Record<string, string>,
+): Promise<CommandResult> {
+  const { cmd, cwd } = keygateCommand(args);
+  const child = Bun.spawn(cmd, {
+    cwd,
+    env: { ...process.env, KEYGATE_CONFIG: "", KEYGATE_PEPPER: "", ...env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  return { code, stdout, stderr };
+}
+
 /** Runs a command that must succeed with `--json` and returns its parsed output. */
 export function keygateJson<T = Record<string, unknown>>(
   args: string[],
