@@ -4,7 +4,7 @@
  */
 import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
-import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/keygate.ts";
 import { startServer } from "../support/server.ts";
@@ -26,7 +26,11 @@ function eventsIn(path: string): number {
 test("back up while serving, restore, verify the chain, serve the same keys", async () => {
   const db = join(tmp.dir, "live", "keygate.sqlite");
   const backup = join(tmp.dir, "backup.sqlite");
-  const server = await startServer({ KEYGATE_DB: db });
+  // The writer below creates keys as fast as the server answers: past the default 100 per
+  // second, so without limits here (a 429 writes nothing).
+  const config = join(tmp.dir, "no-limits.json");
+  writeFileSync(config, JSON.stringify({ rate_limits: { enabled: false } }));
+  const server = await startServer({ KEYGATE_DB: db, KEYGATE_CONFIG: config });
   let created: { secret: string; id: string };
   try {
     const platform = /live: (sk_live_\S+)/.exec(server.startupOutput)?.[1] as string;
@@ -35,7 +39,10 @@ test("back up while serving, restore, verify the chain, serve the same keys", as
         method: "POST",
         headers: { authorization: `Bearer ${platform}`, "content-type": "application/json" },
         body: JSON.stringify({ name, scopes: ["links:read"] }),
-      }).then((r) => r.json() as Promise<{ secret: string; id: string }>);
+      }).then((r) => {
+        expect(r.status).toBe(200);
+        return r.json() as Promise<{ secret: string; id: string }>;
+      });
     created = await create("before the backup");
     const eventsBeforeWrites = eventsIn(db);
     // Writes keep going, one after another, for as long as the backup command runs.
