@@ -8,6 +8,7 @@ import { loadConfig } from "../config/config.ts";
 import { ConfigError } from "../config/config-error.ts";
 import { DatabaseOpenError } from "../db/open.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
+import { maskKeysIn } from "../keys/key-format.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { AUDIT_USAGE, runAudit } from "./audit.ts";
 import { runBackup } from "./backup.ts";
@@ -72,22 +73,24 @@ async function run(argv: string[]): Promise<void> {
 
 function fail(error: unknown, json: boolean): number {
   if (error instanceof UsageError) {
-    process.stderr.write(`keygate: ${error.message}\n\n${USAGE}`);
+    process.stderr.write(`keygate: ${maskKeysIn(error.message)}\n\n${USAGE}`);
     return 2;
   }
   if (error instanceof KeygateError) {
+    // A message may quote an argument: a key given where an id belongs is shown masked.
+    const message = maskKeysIn(error.message);
     const envelope = {
       error: {
         type: error.type,
         code: error.code,
-        message: error.message,
+        message,
         ...(error.param ? { param: error.param } : {}),
       },
     };
     process.stderr.write(
       json
         ? `${JSON.stringify(envelope)}\n`
-        : `keygate: ${error.message}${error.param ? ` (${error.param})` : ""}\n`,
+        : `keygate: ${message}${error.param ? ` (${error.param})` : ""}\n`,
     );
     return 1;
   }
@@ -99,7 +102,9 @@ function fail(error: unknown, json: boolean): number {
     process.stderr.write(`keygate: ${error.message}\n`);
     return 1;
   }
-  process.stderr.write(`keygate: unexpected failure: ${(error as Error).stack ?? error}\n`);
+  process.stderr.write(
+    `keygate: unexpected failure: ${maskKeysIn(String((error as Error).stack ?? error))}\n`,
+  );
   return 1;
 }
 

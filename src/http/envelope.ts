@@ -6,6 +6,7 @@
  */
 import { ERROR_CATALOGUE, KeygateError, type KeygateErrorCode } from "../errors/keygate-error.ts";
 import { explained, type SchemaIssue } from "../errors/schema-issue.ts";
+import { maskKeysIn } from "../keys/key-format.ts";
 
 /** The JSON body of every error response. */
 export interface ErrorEnvelope {
@@ -57,7 +58,8 @@ export function envelopeOf(
     error: {
       type: ERROR_CATALOGUE[error.code].type,
       code: wireCode(error.code, names),
-      message: error.message,
+      // A message may quote what the client sent (the id it asked for): never a whole key.
+      message: maskKeysIn(error.message),
       requestId,
       ...(error.param ? { param: error.param } : {}),
     },

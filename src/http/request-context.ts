@@ -7,7 +7,7 @@
 import { Elysia } from "elysia";
 import type { Identity } from "../auth/identity.ts";
 import { newId } from "../ids/index.ts";
-import { maskKey } from "../keys/key-format.ts";
+import { maskKeysIn } from "../keys/key-format.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { type CodeNames, type ErrorEnvelope, envelopeOf, toKeygateError } from "./envelope.ts";
 
@@ -25,7 +25,7 @@ const describe = (error: unknown): string => {
 /** The default reporter: one JSON line on stderr with the request id, stack and causes. */
 export const reportToStderr: InternalErrorReporter = (error, requestId) => {
   process.stderr.write(
-    `${JSON.stringify({ level: "error", request_id: requestId, error: describe(error) })}\n`,
+    `${JSON.stringify({ level: "error", request_id: requestId, error: maskKeysIn(describe(error)) })}\n`,
   );
 };
 
@@ -68,16 +68,12 @@ export type AccessLogger = (entry: AccessLogEntry) => void;
 
 const started = new WeakMap<Request, number>();
 
-/** Anything shaped like an API key (any prefix): `sk_live_` and 32 base62 characters. */
-const KEY_SHAPED = /[a-z]{2,12}_(?:live|test)_[0-9A-Za-z]{32}/g;
-
 /**
  * The path as the access log shows it: a key a client put in the path by mistake
  * (`/v1/api-keys/sk_live_…`, a gateway path) is logged masked, never whole.
  */
 export function loggedPath(path: string): string {
-  if (!path.includes("_live_") && !path.includes("_test_")) return path;
-  return path.replace(KEY_SHAPED, maskKey);
+  return maskKeysIn(path);
 }
 
 function callerFields(

@@ -100,3 +100,16 @@ export function maskKey(key: string): string {
   const cut = key.lastIndexOf("_");
   return `${key.slice(0, cut + 1)}••••${key.slice(-4)}`;
 }
+
+/** Anything shaped like a key of any prefix: `sk_live_` and 32 base62 characters. */
+const KEY_SHAPED = /[a-z]{2,12}_(?:live|test)_[0-9A-Za-z]{32}/g;
+
+/**
+ * `text` with every key-shaped run in its masked form: for text that may hold what a client
+ * sent (a path, an error message naming the id it was given) on its way to a log, a response
+ * or a terminal. A key pasted where an id belongs is never written back whole.
+ */
+export function maskKeysIn(text: string): string {
+  if (!text.includes("_live_") && !text.includes("_test_")) return text;
+  return text.replace(KEY_SHAPED, maskKey);
+}

@@ -493,6 +493,22 @@ describe("entities, keys and users commands", () => {
     expect(existsSync(target)).toBe(false);
   });
 
+  test("a key given where an id belongs is shown masked in the error, never whole", () => {
+    const env = freshDb();
+    const secret = keygateJson<InitJson>(["init"], env).keys?.live as string;
+    const masked = `sk_live_••••${secret.slice(-4)}`;
+    for (const args of [
+      ["keys", "rotate", secret],
+      ["keys", "rotate", secret, "--json"],
+      ["audit", "timeline", secret],
+    ]) {
+      const result = keygate(args, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).not.toContain(secret);
+      expect(result.stderr).toContain(masked);
+    }
+  });
+
   test("serve refuses arguments (its settings are environment variables) before it listens", () => {
     const env = freshDb();
     const result = keygate(["serve", "--port", "4000"], env);

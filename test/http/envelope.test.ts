@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
-import { requestContext } from "../../src/http/request-context.ts";
+import { reportToStderr, requestContext } from "../../src/http/request-context.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
 
 const setup = testAppPerTest();
@@ -159,5 +159,38 @@ describe("request ids and the error envelope", () => {
     });
     expect(JSON.stringify(body)).not.toContain("hunter2");
     expect(reported).toHaveLength(1);
+  });
+
+  test("a key sent where an id belongs is never written back whole: masked in the message", async () => {
+    const { call, live } = setup();
+    const masked = `${live.slice(0, 8)}••••${live.slice(-4)}`;
+    const asked = [
+      await call("GET", `/v1/api-keys/${live}`, { key: live }),
+      await call("GET", `/v1/entities/${live}`, { key: live }),
+      await call("GET", `/v1/api-keys?entity_id=${live}`, { key: live }),
+      await call("POST", "/v1/api-keys", {
+        key: live,
+        body: { name: "k", scopes: ["links:read"], entity_id: live },
+      }),
+      await call("POST", "/v1/api-keys", { key: live, body: { name: "k", scopes: [live] } }),
+    ];
+    for (const reply of asked) {
+      expect(reply.status).toBeGreaterThanOrEqual(400);
+      expect(reply.text).not.toContain(live);
+      expect(reply.body.error.message).toContain(masked);
+    }
+  });
+
+  test("the stderr report of an unexpected failure masks a key its message holds", () => {
+    const written: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string) => written.push(chunk)) as typeof write;
+    try {
+      reportToStderr(new Error(`lookup failed for sk_live_${"a".repeat(28)}WXYZ`), "req_1");
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(written.join("")).toContain("sk_live_••••WXYZ");
+    expect(written.join("")).not.toContain("a".repeat(28));
   });
 });
