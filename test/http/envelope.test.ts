@@ -184,7 +184,10 @@ describe("request ids and the error envelope", () => {
   test("the stderr report of an unexpected failure masks a key its message holds", () => {
     const written: string[] = [];
     const write = process.stderr.write;
-    process.stderr.write = ((chunk: string) => written.push(chunk)) as typeof write;
+    process.stderr.write = ((chunk: string) => {
+      written.push(chunk);
+      return true;
+    }) as typeof write;
     try {
       reportToStderr(new Error(`lookup failed for sk_live_${"a".repeat(28)}WXYZ`), "req_1");
     } finally {
