@@ -6,6 +6,14 @@
 import type { SqlConnection } from "../db/sql.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import type { InlineProjection, RecordedEvent } from "../store/recorded-event.ts";
+import { type UniqueRule, writeUnique } from "./unique-writes.ts";
+
+/** A reference is unique among the children of one parent. */
+const siblingReference = (reference: string | null): UniqueRule => ({
+  columns: "entities.parent_id, entities.reference",
+  message: `Another child of the same parent already has reference "${reference}".`,
+  param: "reference",
+});
 
 /** Builds the entities projection over a connection. */
 export function entitiesProjection(sql: SqlConnection): InlineProjection {
@@ -47,21 +55,23 @@ export function entitiesProjection(sql: SqlConnection): InlineProjection {
             path = `${parent.path}/${d.entity_id}`;
             effective = parent.effective_active;
           }
-          sql
-            .prepare(
-              "INSERT INTO entities (id, kind, name, parent_id, path, reference, active, effective_active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
-            )
-            .run(
-              d.entity_id,
-              d.kind,
-              d.name,
-              d.parent_id,
-              path,
-              d.reference,
-              effective,
-              event.recordedAt,
-              event.recordedAt,
-            );
+          writeUnique(siblingReference(d.reference), () =>
+            sql
+              .prepare(
+                "INSERT INTO entities (id, kind, name, parent_id, path, reference, active, effective_active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+              )
+              .run(
+                d.entity_id,
+                d.kind,
+                d.name,
+                d.parent_id,
+                path,
+                d.reference,
+                effective,
+                event.recordedAt,
+                event.recordedAt,
+              ),
+          );
           return;
         }
         case "entity.deactivated":
@@ -74,18 +84,20 @@ export function entitiesProjection(sql: SqlConnection): InlineProjection {
           const { entity_id, name, reference } = event.data;
           // COALESCE keeps the name when the event does not change it; the reference is
           // set only when the event holds one (null included, which removes it).
-          sql
-            .prepare(
-              `UPDATE entities SET name = COALESCE(?, name), updated_at = ?,
+          writeUnique(siblingReference(reference ?? null), () =>
+            sql
+              .prepare(
+                `UPDATE entities SET name = COALESCE(?, name), updated_at = ?,
                  reference = CASE WHEN ? THEN ? ELSE reference END WHERE id = ?`,
-            )
-            .run(
-              name ?? null,
-              event.recordedAt,
-              reference !== undefined ? 1 : 0,
-              reference ?? null,
-              entity_id,
-            );
+              )
+              .run(
+                name ?? null,
+                event.recordedAt,
+                reference !== undefined ? 1 : 0,
+                reference ?? null,
+                entity_id,
+              ),
+          );
           return;
         }
         default:

@@ -4,6 +4,14 @@
  */
 import type { SqlConnection } from "../db/sql.ts";
 import type { InlineProjection, RecordedEvent } from "../store/recorded-event.ts";
+import { type UniqueRule, writeUnique } from "./unique-writes.ts";
+
+/** One user per email (as the decider says it). */
+const UNIQUE_EMAIL: UniqueRule = {
+  columns: "users.email",
+  message: "A user with this email already exists.",
+  param: "email",
+};
 
 /** Builds the users projection over a connection. */
 export function usersProjection(sql: SqlConnection): InlineProjection {
@@ -18,11 +26,13 @@ export function usersProjection(sql: SqlConnection): InlineProjection {
       switch (event.type) {
         case "user.created": {
           const d = event.data;
-          sql
-            .prepare(
-              "INSERT INTO users (id, email, password_hash, entity_id, created_at, active) VALUES (?, ?, ?, ?, ?, 1)",
-            )
-            .run(d.user_id, d.email, d.password_hash, d.entity_id, event.recordedAt);
+          writeUnique(UNIQUE_EMAIL, () =>
+            sql
+              .prepare(
+                "INSERT INTO users (id, email, password_hash, entity_id, created_at, active) VALUES (?, ?, ?, ?, ?, 1)",
+              )
+              .run(d.user_id, d.email, d.password_hash, d.entity_id, event.recordedAt),
+          );
           return;
         }
         case "user.deactivated":
@@ -37,9 +47,11 @@ export function usersProjection(sql: SqlConnection): InlineProjection {
             .run(event.data.password_hash, event.recordedAt, event.data.user_id);
           return;
         case "user.email_changed":
-          sql
-            .prepare("UPDATE users SET email = ? WHERE id = ?")
-            .run(event.data.email, event.data.user_id);
+          writeUnique(UNIQUE_EMAIL, () =>
+            sql
+              .prepare("UPDATE users SET email = ? WHERE id = ?")
+              .run(event.data.email, event.data.user_id),
+          );
           return;
         default:
           return;

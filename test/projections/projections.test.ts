@@ -1,10 +1,30 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import type { KeygateEvent } from "../../events/index.ts";
 import type { Keygate } from "../../src/app/keygate.ts";
 import { createApiKey, revokeApiKey, rotateApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity, deactivateEntity, reactivateEntity } from "../../src/commands/entities.ts";
 import { initPlatform } from "../../src/commands/init.ts";
+import { createUser } from "../../src/commands/users.ts";
+import { KeygateError } from "../../src/errors/keygate-error.ts";
 import { findApiKey, findEntity, listApiKeys } from "../../src/projections/queries.ts";
-import { FakeClock, TEST_ACTOR, testKeygate } from "../support/keygate.ts";
+import {
+  type ExpectedStreamVersion,
+  NO_CONCURRENCY_CHECK,
+  STREAM_DOES_NOT_EXIST,
+  STREAM_EXISTS,
+} from "../../src/store/expected-version.ts";
+import { FakeClock, TEST_ACTOR, TEST_SCRYPT_COST, testKeygate } from "../support/keygate.ts";
+
+/** The KeygateError `run` throws (fails the test if it throws nothing or something else). */
+function conflictOf(run: () => unknown): KeygateError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof KeygateError) return error;
+    throw error;
+  }
+  throw new Error("expected a KeygateError");
+}
 
 let kg: Keygate;
 const clock = new FakeClock("2026-05-01T00:00:00.000Z");
@@ -78,6 +98,104 @@ describe("entities projection", () => {
       TEST_ACTOR,
     );
     expect(sibling.reference).toBe("BR-001");
+  });
+
+  test("a duplicate the decider could not see (another process committed it meanwhile) is 409, and writes nothing", () => {
+    const t = tree();
+    createEntity(
+      kg,
+      { kind: "branch", name: "B1", parentId: t.merchant.id, reference: "BR-001" },
+      TEST_ACTOR,
+    );
+    const other = createEntity(
+      kg,
+      { kind: "branch", name: "B2", parentId: t.merchant.id, reference: "BR-002" },
+      TEST_ACTOR,
+    );
+    const head = kg.store.headPosition();
+    // The events a process that checked before the first commit would append: past the decider.
+    const appended = (streamId: string, event: KeygateEvent, expected: ExpectedStreamVersion) =>
+      conflictOf(() =>
+        kg.store.appendToStream(streamId, [event], {
+          expectedStreamVersion: expected,
+          metadata: TEST_ACTOR,
+        }),
+      );
+    const created = appended(
+      "ent_racer",
+      {
+        type: "entity.created",
+        data: {
+          entity_id: "ent_racer",
+          kind: "branch",
+          name: "B3",
+          parent_id: t.merchant.id,
+          reference: "BR-001",
+        },
+      },
+      STREAM_DOES_NOT_EXIST,
+    );
+    const renamed = appended(
+      other.id,
+      { type: "entity.updated", data: { entity_id: other.id, reference: "BR-001" } },
+      STREAM_EXISTS,
+    );
+    for (const error of [created, renamed]) {
+      expect(error).toMatchObject({ code: "resource_conflict", param: "reference" });
+      expect(error.message).toBe(
+        'Another child of the same parent already has reference "BR-001".',
+      );
+    }
+    expect(kg.store.headPosition()).toBe(head);
+    expect(findEntity(kg.db, "ent_racer")).toBeUndefined();
+  });
+});
+
+describe("users projection", () => {
+  test("an email another process took meanwhile is 409, and writes nothing", () => {
+    const t = tree();
+    const first = createUser(
+      kg,
+      { email: "ops@example.com", password: "correct horse battery", entityId: t.root },
+      TEST_ACTOR,
+      TEST_SCRYPT_COST,
+    );
+    const second = createUser(
+      kg,
+      { email: "dev@example.com", password: "correct horse battery", entityId: t.root },
+      TEST_ACTOR,
+      TEST_SCRYPT_COST,
+    );
+    const head = kg.store.headPosition();
+    const events: [string, KeygateEvent][] = [
+      [
+        "usr_racer",
+        {
+          type: "user.created",
+          data: {
+            user_id: "usr_racer",
+            entity_id: t.root,
+            email: first.email,
+            password_hash: "scrypt$racer",
+          },
+        },
+      ],
+      [second.id, { type: "user.email_changed", data: { user_id: second.id, email: first.email } }],
+    ];
+    for (const [streamId, event] of events) {
+      const error = conflictOf(() =>
+        kg.store.appendToStream(streamId, [event], {
+          expectedStreamVersion: NO_CONCURRENCY_CHECK,
+          metadata: TEST_ACTOR,
+        }),
+      );
+      expect(error).toMatchObject({
+        code: "resource_conflict",
+        param: "email",
+        message: "A user with this email already exists.",
+      });
+    }
+    expect(kg.store.headPosition()).toBe(head);
   });
 });
 
