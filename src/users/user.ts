@@ -59,7 +59,11 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
         throw new KeygateError("resource_conflict", "The user already exists.");
       const email = checkedEmail(command.email);
       if (command.emailTaken)
-        throw new KeygateError("resource_conflict", "A user with this email already exists.");
+        throw new KeygateError(
+          "resource_conflict",
+          "A user with this email already exists.",
+          "email",
+        );
       return [
         {
           type: "user.created",
@@ -96,7 +100,11 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
       const email = checkedEmail(command.email);
       if (email === user.email) return [];
       if (command.emailTaken)
-        throw new KeygateError("resource_conflict", "A user with this email already exists.");
+        throw new KeygateError(
+          "resource_conflict",
+          "A user with this email already exists.",
+          "email",
+        );
       return [{ type: "user.email_changed", data: { user_id: user.id, email } }];
     }
     default: {

@@ -70,7 +70,11 @@ describe("PATCH /v1/users/{id} (an administrator changes a user's email)", () =>
       call("PATCH", `/v1/users/${id}`, { key, body });
 
     const taken = await patch(user.id, { email: "Finance@b.co" });
-    expect([taken.status, codeOf(taken)]).toEqual([409, "resource_conflict"]);
+    expect([taken.status, codeOf(taken), taken.body.error.param]).toEqual([
+      409,
+      "resource_conflict",
+      "email",
+    ]);
     const bad = await patch(user.id, { email: "not an email" });
     expect([bad.status, codeOf(bad), bad.body.error.param]).toEqual([
       400,
