@@ -5,7 +5,6 @@ import { createApiKey, revokeApiKey, rotateApiKey } from "../../src/commands/api
 import { createEntity, deactivateEntity, reactivateEntity } from "../../src/commands/entities.ts";
 import { initPlatform } from "../../src/commands/init.ts";
 import { createUser } from "../../src/commands/users.ts";
-import { KeygateError } from "../../src/errors/keygate-error.ts";
 import { findApiKey, findEntity, listApiKeys } from "../../src/projections/queries.ts";
 import {
   type ExpectedStreamVersion,
@@ -13,18 +12,13 @@ import {
   STREAM_DOES_NOT_EXIST,
   STREAM_EXISTS,
 } from "../../src/store/expected-version.ts";
-import { FakeClock, TEST_ACTOR, TEST_SCRYPT_COST, testKeygate } from "../support/keygate.ts";
-
-/** The KeygateError `run` throws (fails the test if it throws nothing or something else). */
-function conflictOf(run: () => unknown): KeygateError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof KeygateError) return error;
-    throw error;
-  }
-  throw new Error("expected a KeygateError");
-}
+import {
+  FakeClock,
+  keygateErrorOf,
+  TEST_ACTOR,
+  TEST_SCRYPT_COST,
+  testKeygate,
+} from "../support/keygate.ts";
 
 let kg: Keygate;
 const clock = new FakeClock("2026-05-01T00:00:00.000Z");
@@ -115,7 +109,7 @@ describe("entities projection", () => {
     const head = kg.store.headPosition();
     // The events a process that checked before the first commit would append: past the decider.
     const appended = (streamId: string, event: KeygateEvent, expected: ExpectedStreamVersion) =>
-      conflictOf(() =>
+      keygateErrorOf(() =>
         kg.store.appendToStream(streamId, [event], {
           expectedStreamVersion: expected,
           metadata: TEST_ACTOR,
@@ -183,7 +177,7 @@ describe("users projection", () => {
       [second.id, { type: "user.email_changed", data: { user_id: second.id, email: first.email } }],
     ];
     for (const [streamId, event] of events) {
-      const error = conflictOf(() =>
+      const error = keygateErrorOf(() =>
         kg.store.appendToStream(streamId, [event], {
           expectedStreamVersion: NO_CONCURRENCY_CHECK,
           metadata: TEST_ACTOR,

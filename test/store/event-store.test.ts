@@ -2,7 +2,6 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { currentSchemaVersion, type KeygateEvent, upcastStoredEvent } from "../../events/index.ts";
 import { type KeygateDatabase, openDatabase } from "../../src/db/open.ts";
-import { KeygateError } from "../../src/errors/keygate-error.ts";
 import { type EventRow, EventStore } from "../../src/store/event-store.ts";
 import {
   NO_CONCURRENCY_CHECK,
@@ -11,7 +10,7 @@ import {
 } from "../../src/store/expected-version.ts";
 import { canonicalJson, chainHash, GENESIS_HASH } from "../../src/store/hash-chain.ts";
 import type { InlineProjection, RecordedEvent } from "../../src/store/recorded-event.ts";
-import { FakeClock, TEST_ACTOR, tempDir } from "../support/keygate.ts";
+import { FakeClock, keygateErrorOf, TEST_ACTOR, tempDir } from "../support/keygate.ts";
 
 const created = (id: string, name = "Acme"): KeygateEvent => ({
   type: "entity.created",
@@ -32,16 +31,6 @@ afterEach(() => {
   for (const db of opened.splice(0)) db.close();
 });
 
-function conflictOf(fn: () => unknown): KeygateError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof KeygateError) return error;
-    throw error;
-  }
-  throw new Error("expected a conflict");
-}
-
 describe("appendToStream expected versions", () => {
   test("STREAM_DOES_NOT_EXIST accepts a new stream and refuses an existing one", () => {
     const store = new EventStore(open().sql);
@@ -49,18 +38,18 @@ describe("appendToStream expected versions", () => {
     expect(store.appendToStream("ent_a", [created("ent_a")], opts).nextExpectedStreamVersion).toBe(
       1,
     );
-    expect(conflictOf(() => store.appendToStream("ent_a", [deactivated("ent_a")], opts)).code).toBe(
-      "resource_conflict",
-    );
+    expect(
+      keygateErrorOf(() => store.appendToStream("ent_a", [deactivated("ent_a")], opts)).code,
+    ).toBe("resource_conflict");
     expect(store.readStream("ent_a")).toHaveLength(1);
   });
 
   test("STREAM_EXISTS refuses a missing stream and accepts an existing one", () => {
     const store = new EventStore(open().sql);
     const exists = { expectedStreamVersion: STREAM_EXISTS, metadata: TEST_ACTOR } as const;
-    expect(conflictOf(() => store.appendToStream("ent_a", [created("ent_a")], exists)).code).toBe(
-      "resource_conflict",
-    );
+    expect(
+      keygateErrorOf(() => store.appendToStream("ent_a", [created("ent_a")], exists)).code,
+    ).toBe("resource_conflict");
     store.appendToStream("ent_a", [created("ent_a")], {
       expectedStreamVersion: 0,
       metadata: TEST_ACTOR,
@@ -74,11 +63,13 @@ describe("appendToStream expected versions", () => {
     const store = new EventStore(open().sql);
     const at = (v: number) => ({ expectedStreamVersion: v, metadata: TEST_ACTOR });
     expect(
-      conflictOf(() => store.appendToStream("ent_a", [created("ent_a")], at(1))).message,
+      keygateErrorOf(() => store.appendToStream("ent_a", [created("ent_a")], at(1))).message,
     ).toMatch(/at version none, expected 1/);
     store.appendToStream("ent_a", [created("ent_a")], at(0));
     store.appendToStream("ent_a", [deactivated("ent_a")], at(1));
-    const stale = conflictOf(() => store.appendToStream("ent_a", [deactivated("ent_a")], at(1)));
+    const stale = keygateErrorOf(() =>
+      store.appendToStream("ent_a", [deactivated("ent_a")], at(1)),
+    );
     expect(stale.code).toBe("resource_conflict");
     expect(stale.message).toMatch(/at version 2, expected 1/);
     expect(store.streamVersion("ent_a")).toBe(2);
@@ -109,7 +100,7 @@ describe("appendToStream expected versions", () => {
         expectedStreamVersion: versionSeenByA,
         metadata: TEST_ACTOR,
       });
-      const refused = conflictOf(() =>
+      const refused = keygateErrorOf(() =>
         b.appendToStream("ent_a", [deactivated("ent_a")], {
           expectedStreamVersion: versionSeenByB,
           metadata: TEST_ACTOR,

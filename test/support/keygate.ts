@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { type Keygate, openKeygate } from "../../src/app/keygate.ts";
 import { createEntity } from "../../src/commands/entities.ts";
 import { type KeygateConfig, loadConfig } from "../../src/config/config.ts";
+import { KeygateError } from "../../src/errors/keygate-error.ts";
 import type { EventMetadata } from "../../src/store/recorded-event.ts";
 
 /** Metadata for events appended by tests. */
@@ -62,4 +63,15 @@ export function partnerAndOutsider(kg: Keygate, platform: string) {
   const underPlatform = (kind: "partner" | "merchant") =>
     createEntity(kg, { kind, name: kind, parentId: platform }, TEST_ACTOR);
   return { partner: underPlatform("partner"), other: underPlatform("merchant") };
+}
+
+/** The KeygateError `run` throws; fails the test if it throws nothing, or anything else. */
+export function keygateErrorOf(run: () => unknown): KeygateError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof KeygateError) return error;
+    throw error;
+  }
+  throw new Error("expected a KeygateError");
 }
