@@ -50,5 +50,11 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "when": 1795466014162,
     "breakpoints": true,
     "sql": "ALTER TABLE `users` ADD `password_changed_at` text;"
+  },
+  {
+    "tag": "0008_one_platform",
+    "when": 1795479598691,
+    "breakpoints": true,
+    "sql": "CREATE UNIQUE INDEX `entities_one_platform` ON `entities` (`kind`) WHERE \"entities\".\"kind\" = 'platform';"
   }
 ];

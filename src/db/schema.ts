@@ -111,6 +111,8 @@ export const entities = sqliteTable(
     index("entities_parent").on(t.parentId, t.id),
     index("entities_path").on(t.path),
     uniqueIndex("entities_sibling_reference").on(t.parentId, t.reference),
+    // One platform per deployment, even when two processes run `init` at once.
+    uniqueIndex("entities_one_platform").on(t.kind).where(sql`${t.kind} = 'platform'`),
   ],
 );
 

@@ -15,6 +15,12 @@ const siblingReference = (reference: string | null): UniqueRule => ({
   param: "reference",
 });
 
+/** One platform entity per deployment (as the decider says it). */
+const ONE_PLATFORM: UniqueRule = {
+  columns: "entities.kind",
+  message: "This deployment already has its platform entity.",
+};
+
 /** Builds the entities projection over a connection. */
 export function entitiesProjection(sql: SqlConnection): InlineProjection {
   const setActive = (id: string, active: boolean, at: string) => {
@@ -55,7 +61,7 @@ export function entitiesProjection(sql: SqlConnection): InlineProjection {
             path = `${parent.path}/${d.entity_id}`;
             effective = parent.effective_active;
           }
-          writeUnique(siblingReference(d.reference), () =>
+          writeUnique([siblingReference(d.reference), ONE_PLATFORM], () =>
             sql
               .prepare(
                 "INSERT INTO entities (id, kind, name, parent_id, path, reference, active, effective_active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
@@ -84,7 +90,7 @@ export function entitiesProjection(sql: SqlConnection): InlineProjection {
           const { entity_id, name, reference } = event.data;
           // COALESCE keeps the name when the event does not change it; the reference is
           // set only when the event holds one (null included, which removes it).
-          writeUnique(siblingReference(reference ?? null), () =>
+          writeUnique([siblingReference(reference ?? null)], () =>
             sql
               .prepare(
                 `UPDATE entities SET name = COALESCE(?, name), updated_at = ?,

@@ -1,5 +1,6 @@
 /**
- * Unique values in read models (an entity's reference among its siblings, a user's email).
+ * Unique values in read models (an entity's reference among its siblings, the one platform
+ * entity, a user's email).
  * The deciders check them before anything is appended; what they cannot see is another
  * process on the same file (the CLI beside the server) committing the same value between
  * that check and this append. The unique index then refuses the write, and this turns its
@@ -14,17 +15,18 @@ export interface UniqueRule {
   columns: string;
   /** The 409's message. */
   message: string;
-  /** The request field at fault. */
-  param: string;
+  /** The request field at fault, if one is. */
+  param?: string;
 }
 
-/** Runs `write`; a breach of `rule`'s unique index becomes 409 `resource_conflict`. */
-export function writeUnique(rule: UniqueRule, write: () => void): void {
+/** Runs `write`; a breach of one of `rules`' unique indexes becomes 409 `resource_conflict`. */
+export function writeUnique(rules: readonly UniqueRule[], write: () => void): void {
   try {
     write();
   } catch (error) {
-    if (String((error as Error)?.message).includes(`UNIQUE constraint failed: ${rule.columns}`))
-      throw new KeygateError("resource_conflict", rule.message, rule.param);
+    const message = String((error as Error)?.message);
+    const rule = rules.find((r) => message.includes(`UNIQUE constraint failed: ${r.columns}`));
+    if (rule) throw new KeygateError("resource_conflict", rule.message, rule.param);
     throw error;
   }
 }

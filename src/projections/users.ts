@@ -26,7 +26,7 @@ export function usersProjection(sql: SqlConnection): InlineProjection {
       switch (event.type) {
         case "user.created": {
           const d = event.data;
-          writeUnique(UNIQUE_EMAIL, () =>
+          writeUnique([UNIQUE_EMAIL], () =>
             sql
               .prepare(
                 "INSERT INTO users (id, email, password_hash, entity_id, created_at, active) VALUES (?, ?, ?, ?, ?, 1)",
@@ -47,7 +47,7 @@ export function usersProjection(sql: SqlConnection): InlineProjection {
             .run(event.data.password_hash, event.recordedAt, event.data.user_id);
           return;
         case "user.email_changed":
-          writeUnique(UNIQUE_EMAIL, () =>
+          writeUnique([UNIQUE_EMAIL], () =>
             sql
               .prepare("UPDATE users SET email = ? WHERE id = ?")
               .run(event.data.email, event.data.user_id),

@@ -143,6 +143,34 @@ describe("entities projection", () => {
     expect(kg.store.headPosition()).toBe(head);
     expect(findEntity(kg.db, "ent_racer")).toBeUndefined();
   });
+
+  test("a second platform entity (two processes running init at once) is 409, and writes nothing", () => {
+    tree();
+    const head = kg.store.headPosition();
+    const error = keygateErrorOf(() =>
+      kg.store.appendToStream(
+        "ent_second",
+        [
+          {
+            type: "entity.created",
+            data: {
+              entity_id: "ent_second",
+              kind: "platform",
+              name: "Platform",
+              parent_id: null,
+              reference: null,
+            },
+          },
+        ],
+        { expectedStreamVersion: STREAM_DOES_NOT_EXIST, metadata: TEST_ACTOR },
+      ),
+    );
+    expect(error).toMatchObject({
+      code: "resource_conflict",
+      message: "This deployment already has its platform entity.",
+    });
+    expect(kg.store.headPosition()).toBe(head);
+  });
 });
 
 describe("users projection", () => {

@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX `entities_one_platform` ON `entities` (`kind`) WHERE "entities"."kind" = 'platform';
