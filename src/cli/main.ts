@@ -47,8 +47,9 @@ async function run(argv: string[]): Promise<void> {
     throw new UsageError(
       `serve takes no arguments, got "${sub}": set KEYGATE_PORT, KEYGATE_HOST, KEYGATE_DB, KEYGATE_CONFIG instead`,
     );
-  const kg: Keygate = openKeygate(loadConfig(process.env));
-  if (command === "serve") return runServe(kg);
+  const open = () => openKeygate(loadConfig(process.env));
+  if (command === "serve") return runServe(open());
+  const { kg, close } = openedOnFirstUse(open);
   try {
     switch (command) {
       case "init": {
@@ -67,8 +68,26 @@ async function run(argv: string[]): Promise<void> {
         return await runAudit(kg, sub, rest);
     }
   } finally {
-    kg.close();
+    close();
   }
+}
+
+/**
+ * The core, opened when a command first reaches for it: a command refused for its arguments
+ * (a flag mistyped, an id missing) never creates, migrates or writes a database — run where
+ * `KEYGATE_DB` is not set, it would otherwise leave a new `./data/keygate.sqlite` and key
+ * files behind. Not for `serve`, whose every request would pay the indirection.
+ */
+function openedOnFirstUse(open: () => Keygate): { kg: Keygate; close(): void } {
+  let opened: Keygate | undefined;
+  const kg = new Proxy({} as Keygate, {
+    get(_, property) {
+      opened ??= open();
+      const value: unknown = Reflect.get(opened, property, opened);
+      return typeof value === "function" ? value.bind(opened) : value;
+    },
+  });
+  return { kg, close: () => opened?.close() };
 }
 
 function fail(error: unknown, json: boolean): number {

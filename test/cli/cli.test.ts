@@ -1,7 +1,7 @@
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { verifyPassword } from "../../src/users/password.ts";
 import { tempDir } from "../support/keygate.ts";
 import { keygate, keygateJson } from "../support/spawn.ts";
@@ -506,6 +506,22 @@ describe("entities, keys and users commands", () => {
       expect(result.code).toBe(1);
       expect(result.stderr).not.toContain(secret);
       expect(result.stderr).toContain(masked);
+    }
+  });
+
+  test("a command refused for its arguments creates no database and no key files", () => {
+    const env = freshDb();
+    for (const args of [
+      ["keys", "list", "--bad"],
+      ["keys", "frobnicate"],
+      ["entities", "create", "--kind", "galaxy", "--name", "x"],
+      ["keys", "create", "--entity", "ent_x", "--name", "n", "--scopes", "a:b", "--env", "prod"],
+      ["audit", "verify", "--db", "elsewhere.sqlite"],
+      ["init", "--force"],
+    ]) {
+      const result = keygate(args, env);
+      expect(result.code).toBe(2);
+      expect(existsSync(dirname(env.KEYGATE_DB))).toBe(false);
     }
   });
 
