@@ -20,6 +20,7 @@
 
 import { availableParallelism } from "node:os";
 import type { SqlConnection } from "../db/sql.ts";
+import { headPositionOf } from "../store/event-store.ts";
 import { GENESIS_HASH } from "../store/hash-chain.ts";
 import { type Checkpoint, latestCheckpoint, signatureValid } from "./checkpoints.ts";
 import { streamProblem } from "./stream-checks.ts";
@@ -72,9 +73,7 @@ function start(sql: SqlConnection, options: VerifyOptions): Start | Failure {
       checkpoint.size,
       "the latest checkpoint is signed with a key that is not the trusted one",
     );
-  const head =
-    sql.prepare<{ p: number | null }>("SELECT MAX(position) AS p FROM events").get()?.p ?? 0;
-  return { checkpoint, head };
+  return { checkpoint, head: headPositionOf(sql) };
 }
 
 /** Positions 1..head cut into `parts` contiguous ranges. */

@@ -8,6 +8,7 @@ import type { Keygate } from "../app/keygate.ts";
 import { openDriver } from "../db/driver.ts";
 import { createPrivateFile } from "../db/open.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
+import { headPositionOf } from "../store/event-store.ts";
 import { onePositional, parseCommandArgs } from "./args.ts";
 import { report } from "./output.ts";
 
@@ -39,9 +40,7 @@ export function runBackup(kg: Keygate, argv: string[]): void {
 function eventsIn(path: string): number {
   const copy = openDriver(path);
   try {
-    return (
-      copy.sql.prepare<{ p: number | null }>("SELECT MAX(position) AS p FROM events").get()?.p ?? 0
-    );
+    return headPositionOf(copy.sql);
   } finally {
     copy.close();
   }

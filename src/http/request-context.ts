@@ -68,14 +68,6 @@ export type AccessLogger = (entry: AccessLogEntry) => void;
 
 const started = new WeakMap<Request, number>();
 
-/**
- * The path as the access log shows it: a key a client put in the path by mistake
- * (`/v1/api-keys/sk_live_…`, a gateway path) is logged masked, never whole.
- */
-export function loggedPath(path: string): string {
-  return maskKeysIn(path);
-}
-
 function callerFields(
   identity: Identity | undefined,
 ): Pick<AccessLogEntry, "key_id" | "key_prefix" | "actor"> {
@@ -123,7 +115,8 @@ export function requestContext(
           time: new Date().toISOString(),
           request_id: String(set.headers["x-request-id"] ?? ""),
           method: request.method,
-          path: loggedPath(path),
+          // A key a client put in the path by mistake (`/v1/api-keys/sk_live_…`): masked.
+          path: maskKeysIn(path),
           status,
           latency_ms:
             begin === undefined ? 0 : Math.round((performance.now() - begin) * 1000) / 1000,

@@ -95,6 +95,14 @@ export function eventFromRow(row: EventRow): RecordedEvent {
   } as RecordedEvent;
 }
 
+/**
+ * The position of the last event in the log on `sql` (0 for an empty log): any connection's,
+ * such as `audit verify`'s or a backup copy's, not only the store's own.
+ */
+export function headPositionOf(sql: SqlConnection): number {
+  return sql.prepare<{ p: number | null }>("SELECT MAX(position) AS p FROM events").get()?.p ?? 0;
+}
+
 /** The append-only, hash-chained event log over one SQLite connection. */
 export class EventStore {
   readonly #sql: SqlConnection;
@@ -361,9 +369,7 @@ export class EventStore {
 
   /** The position of the last event (0 for an empty log). */
   headPosition(): number {
-    return (
-      this.#sql.prepare<{ p: number | null }>("SELECT MAX(position) AS p FROM events").get()?.p ?? 0
-    );
+    return headPositionOf(this.#sql);
   }
 
   /** Subscribes to committed appends; returns the unsubscribe function. */
