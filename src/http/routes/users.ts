@@ -73,11 +73,14 @@ const ListQuery = t.Object(
   { additionalProperties: false },
 );
 
+/** A password as any route takes it (its rules are the command's: users/password.ts). */
+const Password = t.String({ minLength: 1, maxLength: 1024 });
+
 /** What a user signs in with. */
 const Credentials = t.Object(
   {
     email: t.String({ minLength: 1, maxLength: 254 }),
-    password: t.String({ minLength: 1, maxLength: 1024 }),
+    password: Password,
   },
   { additionalProperties: false },
 );
@@ -107,7 +110,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
         body: t.Object(
           {
             email: t.String({ minLength: 3, maxLength: 254 }),
-            password: t.String({ minLength: 1, maxLength: 1024 }),
+            password: Password,
             entity_id: t.String({ maxLength: 100 }),
           },
           { additionalProperties: false },
@@ -194,10 +197,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
       {
         scopes: ["users:write"],
         parse: "json",
-        body: t.Object(
-          { password: t.String({ minLength: 1, maxLength: 1024 }) },
-          { additionalProperties: false },
-        ),
+        body: t.Object({ password: Password }, { additionalProperties: false }),
       },
     )
     .post(
@@ -239,7 +239,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
       {
         parse: "json",
         body: t.Object(
-          { ...Credentials.properties, new_password: t.String({ minLength: 1, maxLength: 1024 }) },
+          { ...Credentials.properties, new_password: Password },
           { additionalProperties: false },
         ),
       },
