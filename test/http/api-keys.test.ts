@@ -177,6 +177,15 @@ describe("reading keys", () => {
       expect(
         codeOf(await call("POST", `/v1/api-keys/${id}/revoke`, { key: partnerKey.secret })),
       ).toBe("resource_missing");
+      // Nor is such a key a cursor: paging from where its id sorts would skip keys unseen.
+      const paged = await call("GET", `/v1/api-keys?starting_after=${id}`, {
+        key: partnerKey.secret,
+      });
+      expect([paged.status, codeOf(paged), paged.body.error.param]).toEqual([
+        404,
+        "resource_missing",
+        "starting_after",
+      ]);
     }
   });
 });

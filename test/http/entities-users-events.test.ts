@@ -123,6 +123,16 @@ describe("/v1/entities", () => {
     expect([tooMany.status, tooMany.body.error.param]).toEqual([400, "limit"]);
     const notAnId = await page("?starting_after=key_123");
     expect([notAnId.status, notAnId.body.error.param]).toEqual([400, "starting_after"]);
+    // The cursor must be one of the children: an unknown id, or another parent's child
+    // (the partner itself here), would page from wherever its id sorts.
+    for (const cursor of ["ent_zzz", t.partner.id]) {
+      const notAChild = await page(`?starting_after=${cursor}`);
+      expect([notAChild.status, codeOf(notAChild), notAChild.body.error.param]).toEqual([
+        404,
+        "resource_missing",
+        "starting_after",
+      ]);
+    }
   });
 
   test("outside the subtree: entity_forbidden; unknown: resource_missing; bad tree or duplicate reference: clear errors", async () => {

@@ -60,6 +60,15 @@ describe("GET /v1/users", () => {
       const bad = await list(query);
       expect([query, bad.status, codeOf(bad)]).toEqual([query, 400, "invalid_request"]);
     }
+    // A cursor the caller cannot see (unknown, or outside its subtree) is not paged from.
+    for (const cursor of ["usr_zzz", users.other.id]) {
+      const bad = await list(`?starting_after=${cursor}`);
+      expect([bad.status, codeOf(bad), bad.body.error.param]).toEqual([
+        404,
+        "resource_missing",
+        "starting_after",
+      ]);
+    }
   });
 
   test("needs users:read: users:write does not imply it; a user's token is not accepted", async () => {

@@ -86,12 +86,12 @@ function parseExpiry(raw: string | null | undefined): Date | null {
   return date;
 }
 
-/** The key `id` as the caller may see it, or `resource_missing`. */
-function visibleKey(kg: Keygate, identity: Identity, id: string): ApiKeyObject {
+/** The key `id` as the caller may see it, or `resource_missing` (naming `param`, if given). */
+function visibleKey(kg: Keygate, identity: Identity, id: string, param?: string): ApiKeyObject {
   const key = findApiKey(kg.db, id, kg.now());
   const entity = key && findEntity(kg.db, key.entity_id);
   if (!key || !entity || !canSeeKey(identity, entity.path, key.environment))
-    throw new KeygateError("resource_missing", `No such API key: ${id}.`);
+    throw new KeygateError("resource_missing", `No such API key: ${id}.`, param);
   return presentApiKey(kg, key);
 }
 
@@ -134,6 +134,9 @@ export function apiKeyRoutes(kg: Keygate) {
       ({ query, identity }) => {
         if (query.entity_id !== undefined)
           entityInSubtree(kg, identity, query.entity_id, "entity_id");
+        // A cursor the caller cannot see would silently page from wherever its id sorts.
+        if (query.starting_after !== undefined)
+          visibleKey(kg, identity, query.starting_after, "starting_after");
         return listPage(
           query.limit,
           (limit) =>

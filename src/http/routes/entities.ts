@@ -11,7 +11,8 @@ import {
   reactivateEntity,
   updateEntity,
 } from "../../commands/entities.ts";
-import { listEntities } from "../../projections/queries.ts";
+import { KeygateError } from "../../errors/keygate-error.ts";
+import { findEntity, listEntities } from "../../projections/queries.ts";
 import { entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
@@ -92,6 +93,13 @@ export function entityRoutes(kg: Keygate) {
       "/v1/entities/:id/children",
       ({ params, query, identity }) => {
         const parent = entityInSubtree(kg, identity, params.id);
+        const cursor = query.starting_after;
+        if (cursor !== undefined && findEntity(kg.db, cursor)?.parent_id !== parent.id)
+          throw new KeygateError(
+            "resource_missing",
+            `No such child of ${parent.id}: ${cursor}.`,
+            "starting_after",
+          );
         return listPage(
           query.limit,
           (limit) =>

@@ -54,11 +54,11 @@ const dummyPasswordHash = (cost: ScryptCost) => {
 };
 
 /** The user `id` if it exists in the caller's subtree; otherwise throws `resource_missing`. */
-function visibleUser(kg: Keygate, identity: Identity, id: string): UserRecord {
+function visibleUser(kg: Keygate, identity: Identity, id: string, param?: string): UserRecord {
   const user = findUser(kg.db, id);
   const entity = user && findEntity(kg.db, user.entity_id);
   if (!user || !entity || !inSubtree(identity, entity.path))
-    throw new KeygateError("resource_missing", `No such user: ${id}.`);
+    throw new KeygateError("resource_missing", `No such user: ${id}.`, param);
   return user;
 }
 
@@ -122,6 +122,8 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
       ({ query, identity }) => {
         if (query.entity_id !== undefined)
           entityInSubtree(kg, identity, query.entity_id, "entity_id");
+        if (query.starting_after !== undefined)
+          visibleUser(kg, identity, query.starting_after, "starting_after");
         return listPage(
           query.limit,
           (limit) =>
