@@ -1,6 +1,7 @@
 /** Argument parsing shared by the CLI's commands, on node:util's parseArgs (Bun and Deno). */
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import type { RateLimitSetting } from "../keys/api-key.ts";
+import { ISO_TIME_EXAMPLE, parseIsoTime } from "../time/iso-time.ts";
 
 /** Bad command-line usage: the CLI prints the message and the usage, and exits with 2. */
 export class UsageError extends Error {
@@ -62,14 +63,13 @@ export function parseSeconds(raw: string, flag: string): number {
   return Number(raw);
 }
 
-/** An ISO 8601 timestamp. */
+/** An ISO 8601 date-time with its offset ({@link parseIsoTime}). */
 export function parseTimestamp(raw: string, flag: string): Date {
-  const date = new Date(raw);
-  if (Number.isNaN(date.getTime()) || !/^\d{4}-\d\d-\d\d/.test(raw)) {
+  const date = parseIsoTime(raw);
+  if (!date)
     throw new UsageError(
-      `--${flag} must be an ISO 8601 time such as 2027-01-31T00:00:00Z, not "${raw}"`,
+      `--${flag} must be an ISO 8601 time with its offset, such as ${ISO_TIME_EXAMPLE}, not "${raw}"`,
     );
-  }
   return date;
 }
 

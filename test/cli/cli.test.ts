@@ -309,6 +309,20 @@ describe("entities, keys and users commands", () => {
       const result = keygate(args, env);
       expect([result.code, result.stderr]).toEqual([code, expect.stringMatching(message)]);
     }
+    // --expires-at is read strictly: no 30 February rolled into March, no time without offset.
+    const create = ["keys", "create", "--entity", init.entity_id, "--name", "x", "--scopes", "*"];
+    for (const at of ["2030-02-30T00:00:00Z", "2030-01-01", "2030-01-01T00:00:00"]) {
+      const result = keygate([...create, "--expires-at", at], env);
+      expect([result.code, result.stderr]).toEqual([
+        2,
+        expect.stringContaining("--expires-at must be an ISO 8601 time with its offset"),
+      ]);
+    }
+    const expiring = keygateJson<{ expires_at: string }>(
+      [...create, "--expires-at", "2030-01-01T01:30:00+02:00"],
+      env,
+    );
+    expect(expiring.expires_at).toBe("2029-12-31T23:30:00.000Z");
     keygateJson(["keys", "revoke", key.id], env);
     const revoked = keygate(["keys", "update", key.id, "--name", "late"], env);
     expect([revoked.code, revoked.stderr]).toEqual([

@@ -69,6 +69,21 @@ describe("request ids and the error envelope", () => {
       body: { name: "k", scopes: ["links:read"], expires_at: "tomorrow" },
     });
     expect([badExpiry.status, badExpiry.body.error.param]).toEqual([400, "expires_at"]);
+    // new Date() would take 30 February as 2 March, and read a time without an offset in the
+    // server's own zone: both are refused, and an offset is kept in UTC as every time is.
+    for (const expires_at of ["2030-02-30T00:00:00Z", "2030-01-01T00:00:00"]) {
+      const refused = await call("POST", "/v1/api-keys", {
+        key: live,
+        body: { name: "k", scopes: ["links:read"], expires_at },
+      });
+      expect([refused.status, refused.body.error.param]).toEqual([400, "expires_at"]);
+      expect(refused.body.error.message).toContain("with its offset");
+    }
+    const offset = await call("POST", "/v1/api-keys", {
+      key: live,
+      body: { name: "k", scopes: ["links:read"], expires_at: "2030-01-01T01:30:00+02:00" },
+    });
+    expect([offset.status, offset.body.expires_at]).toEqual([200, "2029-12-31T23:30:00.000Z"]);
   });
 
   test("a value that fits none of a field's forms is told what would fit, not 'Expected union value'", async () => {

@@ -26,6 +26,7 @@ import {
   findEntity,
   listApiKeys,
 } from "../../projections/queries.ts";
+import { ISO_TIME_EXAMPLE, parseIsoTime } from "../../time/iso-time.ts";
 import { forbidCaching } from "../cache-control.ts";
 import { entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
@@ -76,13 +77,12 @@ const MANAGE_WRITE = { all: ["api_keys:write"], management: true } as const;
 
 function parseExpiry(raw: string | null | undefined): Date | null {
   if (raw === undefined || raw === null) return null;
-  const date = new Date(raw);
-  if (!/^\d{4}-\d\d-\d\dT/.test(raw) || Number.isNaN(date.getTime())) {
+  const date = parseIsoTime(raw);
+  if (!date)
     throw invalidRequest(
-      "expires_at must be an ISO 8601 time such as 2027-01-31T00:00:00Z.",
+      `expires_at must be an ISO 8601 time with its offset, such as ${ISO_TIME_EXAMPLE}.`,
       "expires_at",
     );
-  }
   return date;
 }
 
