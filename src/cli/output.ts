@@ -1,6 +1,7 @@
 /** How the CLI prints: JSON for `--json`, short human lines otherwise. */
 import type { UserObject } from "../commands/users.ts";
 import type { ApiKeyObject, EntityObject } from "../projections/queries.ts";
+import { escapeControls } from "../text/plain-text.ts";
 
 /** Prints a value as one line of JSON on stdout. */
 export function printJson(value: unknown): void {
@@ -40,9 +41,13 @@ export function stdoutSink(): { write(chunk: string): void; flush(): Promise<voi
   };
 }
 
-/** Prints a line on stdout. */
+/**
+ * Prints a line on stdout, any control character in it written out as `\u{…}`: names and
+ * emails are refused with one now, but a database written before may still hold one, and it
+ * must not reach the operator's terminal as an escape sequence.
+ */
 export function say(line: string): void {
-  process.stdout.write(`${line}\n`);
+  process.stdout.write(`${escapeControls(line)}\n`);
 }
 
 /** One human-readable line describing an entity. */

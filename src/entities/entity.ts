@@ -5,6 +5,7 @@
  */
 import type { EntityEvent } from "../../events/index.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
+import { checkName, requirePlainText } from "../text/plain-text.ts";
 
 /** The kinds of node. */
 export type EntityKind = "platform" | "partner" | "merchant" | "branch";
@@ -84,11 +85,12 @@ function existing(state: EntityState): Extract<EntityState, { status: "existing"
   return state;
 }
 
-function checkName(raw: string): string {
-  const name = raw.trim();
-  if (name.length === 0 || name.length > 200)
-    throw invalidRequest("name must be 1–200 characters.", "name");
-  return name;
+/** A reference: 1–100 characters of plain text, or none. */
+function checkReference(reference: string | null): string | null {
+  if (reference === null) return null;
+  if (reference.length === 0 || reference.length > 100)
+    throw invalidRequest("reference must be 1–100 characters, or null.", "reference");
+  return requirePlainText(reference, "reference");
 }
 
 /** Decides which events a command produces, or throws why it cannot. */
@@ -123,7 +125,7 @@ export function decideEntity(command: EntityCommand, state: EntityState): Entity
             kind: command.kind,
             name,
             parent_id: command.parent?.id ?? null,
-            reference: command.reference,
+            reference: checkReference(command.reference),
           },
         },
       ];
@@ -166,8 +168,7 @@ export function decideEntity(command: EntityCommand, state: EntityState): Entity
       }
       const { reference } = command;
       if (reference !== undefined && reference !== entity.reference) {
-        if (reference !== null && (reference.length === 0 || reference.length > 100))
-          throw invalidRequest("reference must be 1–100 characters, or null.", "reference");
+        checkReference(reference);
         if (reference !== null && command.referenceTaken)
           throw new KeygateError(
             "resource_conflict",

@@ -7,6 +7,7 @@
  */
 import type { ApiKeyEvent } from "../../events/index.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
+import { checkName, requirePlainText } from "../text/plain-text.ts";
 import type { Environment } from "./key-format.ts";
 import { findMalformedScope, normaliseScopes } from "./scopes.ts";
 
@@ -71,11 +72,11 @@ export type ApiKeyCommand =
   | { type: "RotateApiKey"; secret: SecretMaterial; expirePreviousInSeconds: number; now: Date }
   | { type: "RevokeApiKey"; reason: string | null };
 
-function checkName(name: string): string {
-  const trimmed = name.trim();
-  if (trimmed.length === 0 || trimmed.length > 200)
-    throw invalidRequest("name must be 1–200 characters.", "name");
-  return trimmed;
+/** A revocation's reason: at most 500 characters of plain text. */
+function checkReason(reason: string | null): string | null {
+  if (reason !== null && reason.length > 500)
+    throw invalidRequest("reason must be at most 500 characters.", "reason");
+  return reason === null ? null : requirePlainText(reason, "reason");
 }
 
 function checkScopes(scopes: readonly string[]): string[] {
@@ -200,7 +201,12 @@ export function decideApiKey(command: ApiKeyCommand, state: ApiKeyState): ApiKey
       const key = existing(state);
       return key.status === "revoked"
         ? []
-        : [{ type: "api_key.revoked", data: { key_id: key.id, reason: command.reason } }];
+        : [
+            {
+              type: "api_key.revoked",
+              data: { key_id: key.id, reason: checkReason(command.reason) },
+            },
+          ];
     }
     default: {
       const _exhaustive: never = command;

@@ -1,6 +1,7 @@
 /** The user aggregate: a dashboard login bound to an entity. Pure decide/evolve. */
 import type { UserEvent } from "../../events/index.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
+import { requirePlainText } from "../text/plain-text.ts";
 
 /** A user's state. */
 export type UserState =
@@ -48,7 +49,7 @@ function checkedEmail(raw: string): string {
   const email = normaliseEmail(raw);
   if (!EMAIL.test(email) || email.length > 254)
     throw invalidRequest("email is not a valid address.", "email");
-  return email;
+  return requirePlainText(email, "email");
 }
 
 /** Decides which events a command produces, or throws why it cannot. */

@@ -2,8 +2,9 @@ import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { STREAM_DOES_NOT_EXIST } from "../../src/store/expected-version.ts";
 import { verifyPassword } from "../../src/users/password.ts";
-import { tempDir } from "../support/keygate.ts";
+import { TEST_ACTOR, tempDir, testKeygate } from "../support/keygate.ts";
 import { keygate, keygateJson } from "../support/spawn.ts";
 
 // Each test runs the CLI as a process, up to twenty times: on a loaded machine that can take
@@ -212,6 +213,37 @@ describe("entities, keys and users commands", () => {
     ).toBe(true);
   });
 
+  test("text lines never carry a control character to the terminal, even one stored before they were refused", () => {
+    const env = freshDb();
+    const init = keygateJson<InitJson>(["init"], env);
+    // Written past the decider, as a database from before the plain-text rule could hold it.
+    const kg = testKeygate({ path: env.KEYGATE_DB });
+    kg.store.appendToStream(
+      "ent_old",
+      [
+        {
+          type: "entity.created",
+          data: {
+            entity_id: "ent_old",
+            kind: "merchant",
+            name: "Old\u001b[2K\u202eshop",
+            parent_id: init.entity_id,
+            reference: null,
+          },
+        },
+      ],
+      { expectedStreamVersion: STREAM_DOES_NOT_EXIST, metadata: TEST_ACTOR },
+    );
+    kg.close();
+    const listed = keygate(["entities", "list"], env);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain("Old\\u{1b}[2K\\u{202e}shop");
+    expect(listed.stdout.includes("\u001b") || listed.stdout.includes("\u202e")).toBe(false);
+    // --json keeps the stored value: JSON escapes it itself.
+    const json = keygate(["entities", "list", "--json"], env).stdout;
+    expect(json).toContain("Old\\u001b[2K\u202eshop");
+  });
+
   test("entities update renames an entity and sets or drops its reference", () => {
     const env = freshDb();
     keygateJson(["init"], env);
@@ -244,6 +276,7 @@ describe("entities, keys and users commands", () => {
       [["entities", "update", shop.id], 2, /needs --name, --reference or --no-reference/],
       [["entities", "update", shop.id, "--reference", "R", "--no-reference"], 2, /at most one/],
       [["entities", "update", "ent_missing", "--name", "x"], 1, /No such entity/],
+      [["entities", "update", shop.id, "--name", "Shop\u001b[2J"], 1, /name must be plain text/],
     ] as [string[], number, RegExp][]) {
       const result = keygate(args, env);
       expect([result.code, result.stderr]).toEqual([code, expect.stringMatching(message)]);

@@ -207,6 +207,29 @@ describe("entity decider", () => {
       .then([updated({ name: "Closed" })]);
   });
 
+  test("names and references are plain text, at creation as at update; a reference is 1–100 characters", () => {
+    spec
+      .given([])
+      .when(create("merchant", "partner", { name: "Acme\u001b]0;pwned\u0007" }))
+      .thenThrows("invalid_request", /name must be plain text/);
+    spec
+      .given([])
+      .when(create("merchant", "partner", { reference: "M-\u202e1" }))
+      .thenThrows("invalid_request", /reference must be plain text: .*U\+202E/);
+    spec
+      .given([])
+      .when(create("merchant", "partner", { reference: "" }))
+      .thenThrows("invalid_request", /reference must be 1–100/);
+    spec
+      .given([merchant])
+      .when(update({ reference: "M\t1" }))
+      .thenThrows("invalid_request", /reference must be plain text/);
+    spec
+      .given([merchant])
+      .when(update({ name: "Acme\u0085" }))
+      .thenThrows("invalid_request", /name must be plain text/);
+  });
+
   test("an update is refused: a blank or long name, a reference a sibling has or of a bad length, a missing entity", () => {
     spec
       .given([merchant])

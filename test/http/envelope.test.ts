@@ -79,6 +79,18 @@ describe("request ids and the error envelope", () => {
       expect([refused.status, refused.body.error.param]).toEqual([400, "expires_at"]);
       expect(refused.body.error.message).toContain("with its offset");
     }
+    const escaped = await call("POST", "/v1/api-keys", {
+      key: live,
+      body: { name: "billing\u001b[2K", scopes: ["links:read"] },
+    });
+    expect([escaped.status, codeOf(escaped), escaped.body.error.param]).toEqual([
+      400,
+      "invalid_request",
+      "name",
+    ]);
+    expect(escaped.body.error.message).toBe(
+      "name must be plain text: it holds the control character U+001B.",
+    );
     const offset = await call("POST", "/v1/api-keys", {
       key: live,
       body: { name: "k", scopes: ["links:read"], expires_at: "2030-01-01T01:30:00+02:00" },

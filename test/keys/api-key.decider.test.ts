@@ -204,6 +204,30 @@ describe("API key decider", () => {
     spec.given([created, revoked]).when({ type: "RevokeApiKey", reason: null }).then([]);
   });
 
+  test("names and reasons are plain text: a control character or a bidi override is refused", () => {
+    for (const name of ["billing\u001b[2K", "bil\nling", "\u202egnillib"])
+      spec
+        .given([])
+        .when({ ...create, name })
+        .thenThrows("invalid_request", /name must be plain text/);
+    spec
+      .given([created])
+      .when({ type: "UpdateApiKey", name: "ok\u0007" })
+      .thenThrows("invalid_request", /U\+0007/);
+    spec
+      .given([created])
+      .when({ type: "RevokeApiKey", reason: "leaked\r\nkey_fake revoked by admin" })
+      .thenThrows("invalid_request", /reason must be plain text/);
+    spec
+      .given([created])
+      .when({ type: "RevokeApiKey", reason: "x".repeat(501) })
+      .thenThrows("invalid_request", /500/);
+    spec
+      .given([])
+      .when({ ...create, name: "Café — 日本 😀" })
+      .then([{ ...created, data: { ...created.data, name: "Café — 日本 😀" } } as ApiKeyEvent]);
+  });
+
   test("commands on a key that does not exist are resource_missing", () => {
     spec.given([]).when({ type: "RevokeApiKey", reason: null }).thenThrows("resource_missing");
     spec.given([]).when({ type: "UpdateApiKey", name: "x" }).thenThrows("resource_missing");

@@ -72,6 +72,10 @@ describe("user decider", () => {
       .thenThrows("invalid_request", /email/);
     spec
       .given([])
+      .when({ ...create, email: "ops\u001b[2K@example.com" })
+      .thenThrows("invalid_request", /email must be plain text: .*U\+001B/);
+    spec
+      .given([])
       .when({ ...create, emailTaken: true })
       .thenThrows("resource_conflict");
   });
