@@ -1,7 +1,7 @@
 /** Argument parsing shared by the CLI's commands, on node:util's parseArgs (Bun and Deno). */
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import { ISO_TIME_EXAMPLE, parseIsoTime } from "../input/iso-time.ts";
 import type { RateLimitSetting } from "../keys/api-key.ts";
-import { ISO_TIME_EXAMPLE, parseIsoTime } from "../time/iso-time.ts";
 
 /** Bad command-line usage: the CLI prints the message and the usage, and exits with 2. */
 export class UsageError extends Error {

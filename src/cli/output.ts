@@ -1,7 +1,7 @@
 /** How the CLI prints: JSON for `--json`, short human lines otherwise. */
 import type { UserObject } from "../commands/users.ts";
+import { escapeControls } from "../input/plain-text.ts";
 import type { ApiKeyObject, EntityObject } from "../projections/queries.ts";
-import { escapeControls } from "../text/plain-text.ts";
 
 /** Prints a value as one line of JSON on stdout. */
 export function printJson(value: unknown): void {

@@ -5,7 +5,7 @@
  */
 import type { EntityEvent } from "../../events/index.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
-import { checkName, requirePlainText } from "../text/plain-text.ts";
+import { checkName, requirePlainText } from "../input/plain-text.ts";
 
 /** The kinds of node. */
 export type EntityKind = "platform" | "partner" | "merchant" | "branch";

@@ -7,7 +7,7 @@
  */
 import type { ApiKeyEvent } from "../../events/index.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
-import { checkName, requirePlainText } from "../text/plain-text.ts";
+import { checkName, requirePlainText } from "../input/plain-text.ts";
 import type { Environment } from "./key-format.ts";
 import { findMalformedScope, normaliseScopes } from "./scopes.ts";
 

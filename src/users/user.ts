@@ -1,7 +1,7 @@
 /** The user aggregate: a dashboard login bound to an entity. Pure decide/evolve. */
 import type { UserEvent } from "../../events/index.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
-import { requirePlainText } from "../text/plain-text.ts";
+import { requirePlainText } from "../input/plain-text.ts";
 
 /** A user's state. */
 export type UserState =

@@ -19,6 +19,7 @@ import {
 } from "../../auth/identity.ts";
 import { createApiKey, revokeApiKey, rotateApiKey, updateApiKey } from "../../commands/api-keys.ts";
 import { invalidRequest, KeygateError } from "../../errors/keygate-error.ts";
+import { ISO_TIME_EXAMPLE, parseIsoTime } from "../../input/iso-time.ts";
 import {
   type ApiKeyObject,
   eventObjectOf,
@@ -26,7 +27,6 @@ import {
   findEntity,
   listApiKeys,
 } from "../../projections/queries.ts";
-import { ISO_TIME_EXAMPLE, parseIsoTime } from "../../time/iso-time.ts";
 import { forbidCaching } from "../cache-control.ts";
 import { entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseIsoTime } from "../../src/time/iso-time.ts";
+import { parseIsoTime } from "../../src/input/iso-time.ts";
 
 const iso = (raw: string) => parseIsoTime(raw)?.toISOString();
 

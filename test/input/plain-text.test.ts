@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { KeygateError } from "../../src/errors/keygate-error.ts";
-import { checkName, escapeControls, requirePlainText } from "../../src/text/plain-text.ts";
+import { checkName, escapeControls, requirePlainText } from "../../src/input/plain-text.ts";
 
 describe("plain text", () => {
   test("letters of any script, punctuation and emoji pass unchanged", () => {
