@@ -16,6 +16,21 @@ export interface ErrorEnvelope {
 /** Renamed codes, e.g. `{ api_key_invalid: "invalid_api_key" }`. */
 export type CodeNames = Partial<Record<KeygateErrorCode, string>>;
 
+/**
+ * A schema issue's JSON Pointer (`/rate_limit/limit`, `/scopes/1`) as `param` names fields
+ * everywhere else: properties joined by dots, array items in brackets (`rate_limit.limit`,
+ * `scopes[1]`), and the pointer's escapes undone (`~1` is `/`, `~0` is `~`).
+ */
+function paramOf(pointer: string): string {
+  let param = "";
+  for (const raw of pointer.split("/").slice(1)) {
+    const segment = raw.replaceAll("~1", "/").replaceAll("~0", "~");
+    if (param && /^\d+$/.test(segment)) param += `[${segment}]`;
+    else param += param ? `.${segment}` : segment;
+  }
+  return param;
+}
+
 /** Turns a failure of any kind into a KeygateError (unknown failures become `api_error`). */
 export function toKeygateError(code: string | number, error: unknown): KeygateError {
   if (error instanceof KeygateError) return error;
@@ -26,7 +41,7 @@ export function toKeygateError(code: string | number, error: unknown): KeygateEr
     case "VALIDATION": {
       const all = (error as { all?: SchemaIssue[] }).all ?? [];
       const first = all[0] && explained(all[0]);
-      const field = (first?.path ?? "").replace(/^\//, "").replaceAll("/", ".");
+      const field = paramOf(first?.path ?? "");
       const message = first?.message ?? "does not match the schema";
       return new KeygateError(
         "invalid_request",

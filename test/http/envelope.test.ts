@@ -122,6 +122,16 @@ describe("request ids and the error envelope", () => {
     ]);
     const pairHalf = call("POST", "/v1/keys/verify", { key: live, body: { public_key: "pk" } });
     expect(await said(pairHalf)).toEqual(["secret", "secret: Expected required property."]);
+    // An array item is named as the domain's own checks name it: scopes[1], not scopes.1.
+    expect((await said(create({ scopes: ["links:read", 7] })))[0]).toBe("scopes[1]");
+    expect((await said(create({ scopes: ["links:read", "Links"] })))[0]).toBe("scopes[1]");
+    const verifyScopes = call("POST", "/v1/keys/verify", {
+      key: live,
+      body: { key: live, scopes: ["links:read", "x"] },
+    });
+    expect((await said(verifyScopes))[0]).toBe("scopes[1]");
+    // A field whose name holds a slash is named as sent (JSON Pointer's ~1 undone).
+    expect(await said(create({ "a/b": 1 }))).toEqual(["a/b", "a/b: Unexpected property."]);
   });
 
   test("a path parameter whose percent-encoding is broken, or a query parameter given twice, is 400 naming it", async () => {
