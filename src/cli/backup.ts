@@ -4,6 +4,7 @@
  * moment, compacted), into a new file readable by its owner only. The key files beside the
  * database are not part of it (docs/deploy.md).
  */
+import { rmSync } from "node:fs";
 import type { Keygate } from "../app/keygate.ts";
 import { openDriver } from "../db/driver.ts";
 import { createPrivateFile } from "../db/open.ts";
@@ -26,7 +27,17 @@ export function runBackup(kg: Keygate, argv: string[]): void {
   }
   if (!created)
     throw new KeygateError("resource_conflict", `${target} already exists; choose a new file.`);
-  kg.db.sql.exec(`VACUUM INTO '${target.replaceAll("'", "''")}'`);
+  try {
+    kg.db.sql.exec(`VACUUM INTO '${target.replaceAll("'", "''")}'`);
+  } catch (error) {
+    // A full disk, a write error: what was written is no backup, and left in place it would
+    // look like one (and block a retry to the same path).
+    rmSync(target, { force: true });
+    throw new KeygateError(
+      "api_error",
+      `the backup failed (${(error as Error).message}); nothing was kept at ${target}`,
+    );
+  }
   const events = eventsIn(target);
   report(values.json === true, { path: target, events }, [
     `backed up ${events} events to ${target}`,

@@ -6,6 +6,7 @@ import { STREAM_DOES_NOT_EXIST } from "../../src/store/expected-version.ts";
 import { verifyPassword } from "../../src/users/password.ts";
 import { TEST_ACTOR, tempDir, testKeygate } from "../support/keygate.ts";
 import { keygate, keygateJson } from "../support/spawn.ts";
+import { keygateCommand } from "../support/target.ts";
 
 // Each test runs the CLI as a process, up to twenty times: on a loaded machine that can take
 // longer than bun's default 5 s.
@@ -538,6 +539,28 @@ describe("entities, keys and users commands", () => {
     expect(result.stderr).toStartWith(`keygate: cannot create ${target}: ENOENT`);
     expect(result.stderr).not.toContain("    at ");
     expect(existsSync(target)).toBe(false);
+  });
+
+  test("a backup that fails while writing (here: past a file-size limit) keeps nothing, and says so in one line", () => {
+    const env = freshDb();
+    keygateJson(["init"], env);
+    const target = join(tmp.dir, `too-big-${n++}.sqlite`);
+    // The database is well over 64 KiB; the copy may not grow past it. SIGXFSZ is ignored so
+    // the write fails with EFBIG, as it does on a full disk, instead of killing the process.
+    const { cmd, cwd } = keygateCommand(["backup", target]);
+    const script = `trap '' XFSZ; ulimit -f 64; exec ${cmd.map((a) => `'${a}'`).join(" ")}`;
+    const result = Bun.spawnSync(["bash", "-c", script], {
+      cwd,
+      env: { ...process.env, KEYGATE_CONFIG: "", ...env },
+    });
+    const stderr = result.stderr.toString();
+    expect(result.exitCode).toBe(1);
+    expect(stderr).toStartWith("keygate: the backup failed (");
+    expect(stderr).toContain(`nothing was kept at ${target}`);
+    expect(stderr).not.toContain("    at ");
+    // Nothing that could pass for a backup is left, and the same path works once it can.
+    expect(existsSync(target)).toBe(false);
+    expect(keygate(["backup", target], env).code).toBe(0);
   });
 
   test("a key given where an id belongs is shown masked in the error, never whole", () => {
