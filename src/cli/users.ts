@@ -84,7 +84,7 @@ export async function runUsers(
     const { values, positionals } = parseCommandArgs(argv, PASSWORD_OPTIONS);
     const id = onePositional(positionals, "user id");
     const password = await passwordOption(values);
-    const user = changePassword(kg, id, { value: password, field: "password" }, CLI_ACTOR);
+    const user = await changePassword(kg, id, { value: password, field: "password" }, CLI_ACTOR);
     report(values.json === true, user, [`Changed the password of user ${user.id} <${user.email}>`]);
     return;
   }
@@ -108,7 +108,7 @@ export async function runUsers(
     ...PASSWORD_OPTIONS,
   });
   const password = await passwordOption(values);
-  const user = createUser(
+  const user = await createUser(
     kg,
     { email: required(values, "email"), password, entityId: required(values, "entity") },
     CLI_ACTOR,

@@ -40,17 +40,23 @@ export interface UserObject {
 /** Passwords shorter than this are refused. */
 export const MIN_PASSWORD_LENGTH = 10;
 
-/** Creates a dashboard user bound to an entity. */
-export function createUser(
+/**
+ * Creates a dashboard user bound to an entity. The password is hashed off the event loop
+ * first; what the decision reads (the entity, whether the email is taken) is read after that
+ * wait, in the same turn as the append.
+ */
+export async function createUser(
   kg: Keygate,
   input: { email: string; password: string; entityId: string },
   metadata: EventMetadata,
   cost: ScryptCost = DEFAULT_SCRYPT_COST,
-): UserObject {
-  if (!findEntity(kg.db, input.entityId)) {
-    throw new KeygateError("resource_missing", `No such entity: ${input.entityId}.`, "entity_id");
-  }
+): Promise<UserObject> {
+  const entityMissing = () =>
+    new KeygateError("resource_missing", `No such entity: ${input.entityId}.`, "entity_id");
+  if (!findEntity(kg.db, input.entityId)) throw entityMissing();
   requireAcceptablePassword(input.password, "password");
+  const passwordHash = await hashPassword(input.password, cost);
+  if (!findEntity(kg.db, input.entityId)) throw entityMissing();
   const id = newId("usr");
   const email = normaliseEmail(input.email);
   const events = decideUser(
@@ -59,7 +65,7 @@ export function createUser(
       id,
       entityId: input.entityId,
       email,
-      passwordHash: hashPassword(input.password, cost),
+      passwordHash,
       emailTaken: emailTaken(kg.db, email),
     },
     initialUserState,
@@ -93,20 +99,16 @@ export function reactivateUser(kg: Keygate, id: string, metadata: EventMetadata)
  * checked which). The tokens issued before are refused from their next request; a
  * deactivated user's password may be reset too. `field` names the password in errors.
  */
-export function changePassword(
+export async function changePassword(
   kg: Keygate,
   id: string,
   password: { value: string; field: string },
   metadata: EventMetadata,
   cost: ScryptCost = DEFAULT_SCRYPT_COST,
-): UserObject {
+): Promise<UserObject> {
   requireAcceptablePassword(password.value, password.field);
-  return changeUser(
-    kg,
-    id,
-    { type: "ChangePassword", passwordHash: hashPassword(password.value, cost) },
-    metadata,
-  );
+  const passwordHash = await hashPassword(password.value, cost);
+  return changeUser(kg, id, { type: "ChangePassword", passwordHash }, metadata);
 }
 
 /**

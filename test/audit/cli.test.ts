@@ -26,8 +26,8 @@ function pythonVerifier(): string {
 }
 
 describe("keygate audit", () => {
-  test("verify: exit 0 on an intact log; 1 naming the position once a byte changed", () => {
-    const history = historyDatabase(tmp.dir, "cli-verify");
+  test("verify: exit 0 on an intact log; 1 naming the position once a byte changed", async () => {
+    const history = await historyDatabase(tmp.dir, "cli-verify");
     const env = { KEYGATE_DB: history.path };
     const intact = keygate(["audit", "verify"], env);
     expect(intact.code).toBe(0);
@@ -50,8 +50,8 @@ describe("keygate audit", () => {
     expect(json).toMatchObject({ ok: false, position });
   });
 
-  test("checkpoint and public-key: the signature verifies with the published key", () => {
-    const history = historyDatabase(tmp.dir, "cli-checkpoint", { checkpoint: false });
+  test("checkpoint and public-key: the signature verifies with the published key", async () => {
+    const history = await historyDatabase(tmp.dir, "cli-checkpoint", { checkpoint: false });
     const env = { KEYGATE_DB: history.path };
     const signed = JSON.parse(keygate(["audit", "checkpoint", "--json"], env).stdout);
     expect(signed).toMatchObject({ size: history.events, created: true });
@@ -75,8 +75,8 @@ describe("keygate audit", () => {
     expect(require("node:fs").statSync(keyFile).mode & 0o777).toBe(0o600);
   });
 
-  test("export: JSON Lines the Python verifier of docs/audit.md accepts, checkpoint included", () => {
-    const history = historyDatabase(tmp.dir, "cli-export");
+  test("export: JSON Lines the Python verifier of docs/audit.md accepts, checkpoint included", async () => {
+    const history = await historyDatabase(tmp.dir, "cli-export");
     const env = { KEYGATE_DB: history.path };
     const exported = keygate(["audit", "export"], env);
     expect(exported.code).toBe(0);
@@ -114,8 +114,8 @@ describe("keygate audit", () => {
     expect(keygate(["audit", "export", "--after", "x"], env).code).toBe(2);
   });
 
-  test("timeline: one key's life in order, for people or as JSON", () => {
-    const history = historyDatabase(tmp.dir, "cli-timeline");
+  test("timeline: one key's life in order, for people or as JSON", async () => {
+    const history = await historyDatabase(tmp.dir, "cli-timeline");
     const env = { KEYGATE_DB: history.path };
     const human = keygate(["audit", "timeline", history.keyId], env).stdout.trimEnd().split("\n");
     expect(human.map((l) => /v\d+\s+(\S+)/.exec(l)?.[1])).toEqual([
@@ -132,8 +132,8 @@ describe("keygate audit", () => {
     expect(keygate(["audit", "timeline", "key_missing"], env).code).toBe(1);
   });
 
-  test("replay: identical on a faithful database; the rows that differ once a projection is edited", () => {
-    const history = historyDatabase(tmp.dir, "cli-replay");
+  test("replay: identical on a faithful database; the rows that differ once a projection is edited", async () => {
+    const history = await historyDatabase(tmp.dir, "cli-replay");
     const env = { KEYGATE_DB: history.path };
     const same = keygate(["audit", "replay"], env);
     expect(same.code).toBe(0);

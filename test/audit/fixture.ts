@@ -10,11 +10,15 @@ import { FakeClock, TEST_ACTOR, testKeygate } from "../support/keygate.ts";
  * Builds `dir/<name>.sqlite` with {@link buildHistory}'s events, then ends the `billing` key's
  * life (created, updated, rotated, revoked) and signs a checkpoint covering everything.
  */
-export function historyDatabase(dir: string, name: string, options: { checkpoint?: boolean } = {}) {
+export async function historyDatabase(
+  dir: string,
+  name: string,
+  options: { checkpoint?: boolean } = {},
+) {
   const path = join(dir, `${name}.sqlite`);
   const clock = new FakeClock();
   const kg = testKeygate({ path, clock });
-  const { secretKey } = buildHistory(kg, clock);
+  const { secretKey } = await buildHistory(kg, clock);
   revokeApiKey(kg, secretKey.id, "rotated out", TEST_ACTOR);
   const events = kg.store.headPosition();
   if (options.checkpoint !== false)

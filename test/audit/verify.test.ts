@@ -19,8 +19,8 @@ afterAll(tmp.remove);
 let serial = 0;
 
 /** A fresh history, tampered by `attack` with the triggers out of the way. */
-function tampered(attack: (db: Database) => void, options: { checkpoint?: boolean } = {}) {
-  const history = historyDatabase(tmp.dir, `h${serial++}`, options);
+async function tampered(attack: (db: Database) => void, options: { checkpoint?: boolean } = {}) {
+  const history = await historyDatabase(tmp.dir, `h${serial++}`, options);
   const db = new Database(history.path);
   db.exec("DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;");
   db.exec("DROP TRIGGER checkpoints_no_update; DROP TRIGGER checkpoints_no_delete;");
@@ -82,7 +82,7 @@ function rechain(db: Database, from: number): void {
 
 describe("an intact log", () => {
   test("verifies: every event, the streams table, the signed checkpoint", async () => {
-    const history = historyDatabase(tmp.dir, "intact");
+    const history = await historyDatabase(tmp.dir, "intact");
     const report = await verify(history.path);
     expect(report).toMatchObject({ ok: true, events: history.events });
     expect(report.ok && report.checkpoint?.size).toBe(history.events);
@@ -91,7 +91,7 @@ describe("an intact log", () => {
 
 describe("tampering is caught, at its position", () => {
   test("a changed byte in an event", async () => {
-    const history = tampered((db) =>
+    const history = await tampered((db) =>
       db.exec(
         `UPDATE events SET data = replace(data, '"Partner"', '"Partnes"') WHERE position = 4`,
       ),
@@ -104,7 +104,7 @@ describe("tampering is caught, at its position", () => {
   });
 
   test("a changed byte in the metadata or the time", async () => {
-    const history = tampered((db) =>
+    const history = await tampered((db) =>
       db.exec(
         `UPDATE events SET recorded_at = replace(recorded_at, '2026', '2025') WHERE position = 6`,
       ),
@@ -113,14 +113,14 @@ describe("tampering is caught, at its position", () => {
   });
 
   test("a deleted event", async () => {
-    const history = tampered((db) => db.exec("DELETE FROM events WHERE position = 3"));
+    const history = await tampered((db) => db.exec("DELETE FROM events WHERE position = 3"));
     const report = await verify(history.path);
     expect(report).toMatchObject({ ok: false, position: 3 });
     expect(!report.ok && report.problem).toContain("missing");
   });
 
   test("a truncated tail, the streams table made to match: the checkpoint still vouches for more", async () => {
-    const history = tampered((db) => {
+    const history = await tampered((db) => {
       db.exec("DELETE FROM events WHERE position > (SELECT max(position) - 2 FROM events)");
       // Every stream made to end where its events now do, as a careful forger would.
       db.exec("DELETE FROM streams WHERE stream_id NOT IN (SELECT stream_id FROM events)");
@@ -134,7 +134,7 @@ describe("tampering is caught, at its position", () => {
   });
 
   test("two events swapped", async () => {
-    const history = tampered((db) => {
+    const history = await tampered((db) => {
       const [a, b] = db
         .query("SELECT * FROM events WHERE position IN (5, 6) ORDER BY position")
         .all() as EventRow[];
@@ -166,7 +166,7 @@ describe("tampering is caught, at its position", () => {
   });
 
   test("a forged event with the whole chain recomputed: caught by the signed checkpoint", async () => {
-    const history = tampered((db) => {
+    const history = await tampered((db) => {
       const row = db
         .query(
           "SELECT position, data FROM events WHERE type = 'api_key.created' ORDER BY position DESC",
@@ -186,7 +186,7 @@ describe("tampering is caught, at its position", () => {
   });
 
   test("the forger re-signs with a key of their own: not the deployment's key", async () => {
-    const history = tampered((db) => {
+    const history = await tampered((db) => {
       const head = db
         .query("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1")
         .get() as {
@@ -220,13 +220,13 @@ describe("tampering is caught, at its position", () => {
   });
 
   test("a checkpoint whose signature was altered", async () => {
-    const history = tampered((db) => db.exec("UPDATE checkpoints SET size = size + 1"));
+    const history = await tampered((db) => db.exec("UPDATE checkpoints SET size = size + 1"));
     const report = await verify(history.path);
     expect(!report.ok && report.problem).toContain("signature is not valid");
   });
 
   test("an event rewritten off its schema, chain recomputed, no checkpoint yet", async () => {
-    const history = tampered(
+    const history = await tampered(
       (db) => {
         db.exec(`UPDATE events SET data = '{"unexpected":true}' WHERE position = 2`);
         rechain(db, 2);
@@ -239,7 +239,7 @@ describe("tampering is caught, at its position", () => {
   });
 
   test("a stream version out of order, chain recomputed", async () => {
-    const history = tampered(
+    const history = await tampered(
       (db) => {
         db.exec("UPDATE events SET stream_version = 7 WHERE position = 5");
         rechain(db, 5);
@@ -254,7 +254,7 @@ describe("tampering is caught, at its position", () => {
 
 describe("the streams table is held to the log", () => {
   test("a stream's version raised in the table", async () => {
-    const history = tampered((db) =>
+    const history = await tampered((db) =>
       db.exec("UPDATE streams SET version = version + 1 WHERE rowid = 2"),
     );
     const report = await verify(history.path);
@@ -265,14 +265,14 @@ describe("the streams table is held to the log", () => {
   });
 
   test("a stream's row deleted from the table", async () => {
-    const history = tampered((db) => db.exec("DELETE FROM streams WHERE rowid = 2"));
+    const history = await tampered((db) => db.exec("DELETE FROM streams WHERE rowid = 2"));
     const report = await verify(history.path);
     expect(report).toMatchObject({ ok: false, position: history.events });
     expect(!report.ok && report.problem).toContain("has events but no row in the streams table");
   });
 
   test("a row for a stream that has no events", async () => {
-    const history = tampered((db) =>
+    const history = await tampered((db) =>
       db.exec(
         "INSERT INTO streams (stream_id, version, updated_at) VALUES ('key_ghost', 3, '2026-01-01T00:00:00.000Z')",
       ),
@@ -288,7 +288,7 @@ describe("the streams table is held to the log", () => {
 
 describe("a log verified in two halves", () => {
   test("a prev_hash changed where the halves join is caught at the join", async () => {
-    const history = historyDatabase(tmp.dir, `h${serial++}`);
+    const history = await historyDatabase(tmp.dir, `h${serial++}`);
     const join = Math.ceil(history.events / 2) + 1;
     const db = new Database(history.path);
     db.exec("DROP TRIGGER events_no_update");

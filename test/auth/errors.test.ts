@@ -265,7 +265,7 @@ describe("configuration: schemes and renamed codes", () => {
 
 describe("management JWTs", () => {
   async function login(t: ReturnType<typeof setup>) {
-    createUser(
+    await createUser(
       t.kg,
       { email: "ops@example.com", password: "correct horse battery", entityId: t.platform },
       TEST_ACTOR,
@@ -321,7 +321,7 @@ describe("management JWTs", () => {
       TEST_ACTOR,
     );
     const credentials = { email: "p@example.com", password: "correct horse battery" };
-    createUser(t.kg, { ...credentials, entityId: partner.id }, TEST_ACTOR, TEST_SCRYPT_COST);
+    await createUser(t.kg, { ...credentials, entityId: partner.id }, TEST_ACTOR, TEST_SCRYPT_COST);
     const token = (await t.call("POST", "/v1/auth/login", { body: credentials })).body.token;
     await t.call("POST", `/v1/entities/${partner.id}/deactivate`, { key: t.live });
     for (const reply of [

@@ -13,9 +13,9 @@ import { FakeClock, TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
 const openTestApp = testAppPerTest();
 
 /** A test app with the user ops@example.com ("the right password"), and a login call. */
-function withUser() {
+async function withUser() {
   const t = openTestApp();
-  createUser(
+  await createUser(
     t.kg,
     { email: "ops@example.com", password: "the right password", entityId: t.platform },
     TEST_ACTOR,
@@ -47,7 +47,7 @@ describe("failed-authentication limiter", () => {
   });
 
   test("failed logins count too: after 30 wrong passwords from one address, even the right one gets 429", async () => {
-    const { login } = withUser();
+    const { login } = await withUser();
     for (let i = 0; i < 30; i++) {
       // Spread over emails, so the per-email limit (10) is not what stops them.
       const email = i < 5 ? "ops@example.com" : `guess${i}@example.com`;
@@ -59,7 +59,7 @@ describe("failed-authentication limiter", () => {
   });
 
   test("failed sign-ins count per email too: the 11th for one email is 429, the right password included, known email or not", async () => {
-    const { t, login } = withUser();
+    const { t, login } = await withUser();
     for (const email of ["ops@example.com", "nobody@example.com"]) {
       for (let i = 0; i < 10; i++)
         expect(codeOf(await login(email, `wrong password ${i}`))).toBe("invalid_credentials");

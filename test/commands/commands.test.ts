@@ -90,10 +90,10 @@ describe("command handlers", () => {
     expect(codeOf(() => rotateApiKey(kg, "key_missing", 0, TEST_ACTOR))).toBe("resource_missing");
   });
 
-  test("users: one per email (case-insensitive), a known entity, a long enough password", () => {
+  test("users: one per email (case-insensitive), a known entity, a long enough password", async () => {
     const root = platform();
     const input = { email: "Ops@Example.com", password: "long enough password", entityId: root };
-    const user = createUser(kg, input, TEST_ACTOR, TEST_SCRYPT_COST);
+    const user = await createUser(kg, input, TEST_ACTOR, TEST_SCRYPT_COST);
     expect(user).toEqual({
       object: "user",
       id: user.id,
@@ -103,24 +103,17 @@ describe("command handlers", () => {
       password_changed_at: null,
       created_at: kg.now().toISOString(),
     });
-    expect(
-      codeOf(() =>
-        createUser(kg, { ...input, email: "OPS@example.com" }, TEST_ACTOR, TEST_SCRYPT_COST),
-      ),
-    ).toBe("resource_conflict");
-    expect(
-      codeOf(() => createUser(kg, { ...input, entityId: "ent_x" }, TEST_ACTOR, TEST_SCRYPT_COST)),
-    ).toBe("resource_missing");
-    expect(
-      codeOf(() =>
-        createUser(
-          kg,
-          { ...input, email: "b@c.de", password: "short" },
-          TEST_ACTOR,
-          TEST_SCRYPT_COST,
-        ),
-      ),
-    ).toBe("invalid_request");
+    const refused = (changes: Partial<typeof input>) =>
+      createUser(kg, { ...input, ...changes }, TEST_ACTOR, TEST_SCRYPT_COST);
+    await expect(refused({ email: "OPS@example.com" })).rejects.toMatchObject({
+      code: "resource_conflict",
+    });
+    await expect(refused({ entityId: "ent_x" })).rejects.toMatchObject({
+      code: "resource_missing",
+    });
+    await expect(refused({ email: "b@c.de", password: "short" })).rejects.toMatchObject({
+      code: "invalid_request",
+    });
   });
 
   test("every event records who caused it", () => {

@@ -355,7 +355,7 @@ describe("changing keys", () => {
 
   test("a dashboard user's JWT creates keys of either environment inside its subtree", async () => {
     const { call, kg, partner, other } = setup();
-    createUser(
+    await createUser(
       kg,
       { email: "p@example.com", password: "partner password", entityId: partner.id },
       TEST_ACTOR,

@@ -32,7 +32,7 @@ describe("Cache-Control: no-store on secrets and tokens", () => {
 
   test("a login token may not be cached; a refused login and reads of key metadata carry no such header", async () => {
     const { call, kg, live, platform } = openTestApp();
-    createUser(
+    await createUser(
       kg,
       { email: "ops@example.com", password: "correct horse battery", entityId: platform },
       TEST_ACTOR,

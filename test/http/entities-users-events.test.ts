@@ -215,14 +215,14 @@ describe("/v1/users", () => {
 });
 
 /** A dashboard user made directly (no HTTP), at `entityId`. */
-function userAt(kg: Keygate, entityId: string, email: string, password: string) {
+async function userAt(kg: Keygate, entityId: string, email: string, password: string) {
   return createUser(kg, { email, password, entityId }, TEST_ACTOR, TEST_SCRYPT_COST);
 }
 
 describe("/v1/users/{id}/deactivate and /reactivate", () => {
   test("deactivating a user ends its logins and its tokens at once; the keys it made keep working", async () => {
     const { call, kg, partner, partnerKey, live } = setup();
-    const user = userAt(kg, partner.id, "ops@b.co", "ops password!");
+    const user = await userAt(kg, partner.id, "ops@b.co", "ops password!");
     const login = (password = "ops password!") =>
       call("POST", "/v1/auth/login", { body: { email: "ops@b.co", password } });
     const token = (await login()).body.token;
@@ -267,7 +267,7 @@ describe("/v1/users/{id}/deactivate and /reactivate", () => {
 
   test("a user outside the caller's subtree, or none, is resource_missing; users:write is needed", async () => {
     const { call, kg, other, partnerKey, live } = setup();
-    const outsider = userAt(kg, other.id, "x@b.co", "outsider password");
+    const outsider = await userAt(kg, other.id, "x@b.co", "outsider password");
     for (const id of [outsider.id, "usr_missing"]) {
       const reply = await call("POST", `/v1/users/${id}/deactivate`, { key: partnerKey });
       expect([reply.status, codeOf(reply)]).toEqual([404, "resource_missing"]);

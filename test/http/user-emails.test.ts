@@ -7,7 +7,7 @@ import { partnerAndOutsider, TEST_ACTOR, TEST_SCRYPT_COST } from "../support/key
 const openTestApp = testAppPerTest();
 
 /** A partner holding two users and a `users:write` key; and a merchant beside it. */
-function setup() {
+async function setup() {
   const t = openTestApp();
   const { partner, other } = partnerAndOutsider(t.kg, t.platform);
   const keyAt = (entityId: string, scopes: string[]) =>
@@ -18,9 +18,9 @@ function setup() {
     t.call("POST", "/v1/auth/login", { body: { email, password: "first password" } });
   return {
     ...t,
-    user: userAt(partner.id, "ops@b.co"),
-    colleague: userAt(partner.id, "finance@b.co"),
-    outsider: userAt(other.id, "ops@other.co"),
+    user: await userAt(partner.id, "ops@b.co"),
+    colleague: await userAt(partner.id, "finance@b.co"),
+    outsider: await userAt(other.id, "ops@other.co"),
     login,
     writer: keyAt(partner.id, ["users:write"]),
     reader: keyAt(partner.id, ["users:read"]),
@@ -29,7 +29,7 @@ function setup() {
 
 describe("PATCH /v1/users/{id} (an administrator changes a user's email)", () => {
   test("the new email logs in, the old one no longer does, and tokens issued before keep working", async () => {
-    const { call, kg, user, login, writer } = setup();
+    const { call, kg, user, login, writer } = await setup();
     const token = (await login("ops@b.co")).body.token as string;
 
     const changed = await call("PATCH", `/v1/users/${user.id}`, {
@@ -54,7 +54,7 @@ describe("PATCH /v1/users/{id} (an administrator changes a user's email)", () =>
   });
 
   test("the same email, or an empty body, changes nothing and appends nothing", async () => {
-    const { call, kg, user, writer } = setup();
+    const { call, kg, user, writer } = await setup();
     const head = kg.store.headPosition();
     for (const body of [{ email: "OPS@b.co" }, {}]) {
       const same = await call("PATCH", `/v1/users/${user.id}`, { key: writer, body });
@@ -64,7 +64,7 @@ describe("PATCH /v1/users/{id} (an administrator changes a user's email)", () =>
   });
 
   test("refusals append nothing: a taken or bad email, an unknown field, a user outside the subtree, a key without users:write", async () => {
-    const { call, kg, user, colleague, outsider, writer, reader } = setup();
+    const { call, kg, user, colleague, outsider, writer, reader } = await setup();
     const head = kg.store.headPosition();
     const patch = (id: string, body: unknown, key = writer) =>
       call("PATCH", `/v1/users/${id}`, { key, body });
@@ -96,9 +96,9 @@ describe("PATCH /v1/users/{id} (an administrator changes a user's email)", () =>
   });
 
   test("a changed email frees the old one for another user", async () => {
-    const { call, kg, user, writer } = setup();
+    const { call, kg, user, writer } = await setup();
     await call("PATCH", `/v1/users/${user.id}`, { key: writer, body: { email: "ops2@b.co" } });
-    const reused = createUser(
+    const reused = await createUser(
       kg,
       { email: "ops@b.co", password: "first password", entityId: user.entity_id },
       TEST_ACTOR,

@@ -7,13 +7,13 @@ import { partnerAndOutsider, TEST_ACTOR, TEST_SCRYPT_COST } from "../support/key
 const openTestApp = testAppPerTest();
 
 /** A partner holding a user, a `*` key and a `users:write` key; and a merchant beside it. */
-function setup() {
+async function setup() {
   const t = openTestApp();
   const { partner, other } = partnerAndOutsider(t.kg, t.platform);
   const keyAt = (scopes: string[]) =>
     createApiKey(t.kg, { entityId: partner.id, environment: "live", name: "k", scopes }, TEST_ACTOR)
       .secret;
-  const user = createUser(
+  const user = await createUser(
     t.kg,
     { email: "ops@b.co", password: "first password", entityId: partner.id },
     TEST_ACTOR,
@@ -38,7 +38,7 @@ function setup() {
 
 describe("POST /v1/users/{id}/password (an administrator's reset)", () => {
   test("sets the password: the old one stops, the new one logs in, tokens issued before are refused", async () => {
-    const { call, kg, user, login, accepted, admin, clock } = setup();
+    const { call, kg, user, login, accepted, admin, clock } = await setup();
     const before = (await login("first password")).body.token;
     expect(await accepted(before)).toBe(true);
     clock.advance(5);
@@ -68,14 +68,14 @@ describe("POST /v1/users/{id}/password (an administrator's reset)", () => {
   });
 
   test("needs users:write and `*` (a reset can act as the user); only users in the subtree; a password of 10–1024 characters", async () => {
-    const { call, kg, user, other, admin, writer, live } = setup();
+    const { call, kg, user, other, admin, writer, live } = await setup();
     const head = kg.store.headPosition();
     const reset = (key: string, id: string, body: object = { password: "a new password" }) =>
       call("POST", `/v1/users/${id}/password`, { key, body });
 
     const notAll = await reset(writer, user.id);
     expect([notAll.status, codeOf(notAll)]).toEqual([403, "insufficient_scope"]);
-    const outsider = createUser(
+    const outsider = await createUser(
       kg,
       { email: "x@o.co", password: "outsider password", entityId: other.id },
       TEST_ACTOR,
@@ -102,7 +102,7 @@ describe("POST /v1/users/{id}/password (an administrator's reset)", () => {
 
 describe("POST /v1/auth/password (the user's own change)", () => {
   test("with the current password: changes it, and the user's earlier tokens are refused", async () => {
-    const { call, user, login, accepted, live } = setup();
+    const { call, user, login, accepted, live } = await setup();
     const before = (await login("first password")).body.token;
     const change = await call("POST", "/v1/auth/password", {
       body: { email: "OPS@b.co", password: "first password", new_password: "second password" },
@@ -124,7 +124,7 @@ describe("POST /v1/auth/password (the user's own change)", () => {
   });
 
   test("a wrong current password, an unknown email, a deactivated user, the same or a short new password: refused, nothing appended", async () => {
-    const { call, kg, user } = setup();
+    const { call, kg, user } = await setup();
     const head = kg.store.headPosition();
     const change = (body: object) => call("POST", "/v1/auth/password", { body });
     const wrong = await change({
@@ -171,7 +171,7 @@ describe("POST /v1/auth/password (the user's own change)", () => {
   });
 
   test("wrong current passwords count like failed logins: the 11th for one email is 429", async () => {
-    const { call } = setup();
+    const { call } = await setup();
     const attempt = () =>
       call("POST", "/v1/auth/password", {
         body: { email: "ops@b.co", password: "guess password", new_password: "second password" },

@@ -8,7 +8,7 @@ import { TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
 const openTestApp = testAppPerTest();
 
 /** partner → merchant, and another merchant; a user at each; a partner key per scope set. */
-function setup() {
+async function setup() {
   const t = openTestApp();
   const entity = (kind: "partner" | "merchant", parentId: string) =>
     createEntity(t.kg, { kind, name: kind, parentId }, TEST_ACTOR);
@@ -23,9 +23,9 @@ function setup() {
       TEST_SCRYPT_COST,
     );
   const users = {
-    partner: user("partner@p.co", partner.id),
-    merchant: user("merchant@p.co", merchant.id),
-    other: user("other@o.co", other.id),
+    partner: await user("partner@p.co", partner.id),
+    merchant: await user("merchant@p.co", merchant.id),
+    other: await user("other@o.co", other.id),
   };
   const partnerKey = (scopes: string[], environment: "live" | "test" = "live") =>
     createApiKey(t.kg, { entityId: partner.id, environment, name: "k", scopes }, TEST_ACTOR).secret;
@@ -34,7 +34,7 @@ function setup() {
 
 describe("GET /v1/users", () => {
   test("lists the users of the caller's subtree by id, in pages, filtered by entity or email", async () => {
-    const { call, partnerKey, users, merchant, other, live } = setup();
+    const { call, partnerKey, users, merchant, other, live } = await setup();
     const reader = partnerKey(["users:read"]);
     const list = (query = "", key = reader) => call("GET", `/v1/users${query}`, { key });
 
@@ -72,7 +72,7 @@ describe("GET /v1/users", () => {
   });
 
   test("needs users:read: users:write does not imply it; a user's token is not accepted", async () => {
-    const { call, partnerKey } = setup();
+    const { call, partnerKey } = await setup();
     const reply = await call("GET", "/v1/users", { key: partnerKey(["users:write"]) });
     expect([reply.status, codeOf(reply)]).toEqual([403, "insufficient_scope"]);
     expect(reply.body.error.message).toContain("users:read");
@@ -86,7 +86,7 @@ describe("GET /v1/users", () => {
 
 describe("GET /v1/users/{id}", () => {
   test("a user of the subtree, deactivated or not; outside it or unknown: resource_missing", async () => {
-    const { call, kg, partnerKey, users } = setup();
+    const { call, kg, partnerKey, users } = await setup();
     const reader = partnerKey(["users:read"]);
     deactivateUser(kg, users.merchant.id, TEST_ACTOR);
     const got = await call("GET", `/v1/users/${users.merchant.id}`, { key: reader });

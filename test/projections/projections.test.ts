@@ -174,15 +174,15 @@ describe("entities projection", () => {
 });
 
 describe("users projection", () => {
-  test("an email another process took meanwhile is 409, and writes nothing", () => {
+  test("an email another process took meanwhile is 409, and writes nothing", async () => {
     const t = tree();
-    const first = createUser(
+    const first = await createUser(
       kg,
       { email: "ops@example.com", password: "correct horse battery", entityId: t.root },
       TEST_ACTOR,
       TEST_SCRYPT_COST,
     );
-    const second = createUser(
+    const second = await createUser(
       kg,
       { email: "dev@example.com", password: "correct horse battery", entityId: t.root },
       TEST_ACTOR,

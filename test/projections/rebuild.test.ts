@@ -13,10 +13,10 @@ let kg: Keygate | undefined;
 afterEach(() => kg?.close());
 
 describe("rebuild", () => {
-  test("a rebuilt projection equals the live one row for row", () => {
+  test("a rebuilt projection equals the live one row for row", async () => {
     const clock = new FakeClock();
     kg = testKeygate({ clock });
-    buildHistory(kg, clock);
+    await buildHistory(kg, clock);
     const live = dumpProjections(kg);
     expect(live.entities).toHaveLength(4);
     expect(
@@ -41,13 +41,13 @@ describe("rebuild", () => {
     expect(dumpProjections(kg)).toEqual(live);
   });
 
-  test("an ordinary start rebuilds nothing; a changed projection version rebuilds just that one", () => {
+  test("an ordinary start rebuilds nothing; a changed projection version rebuilds just that one", async () => {
     const { dir, remove } = tempDir();
     try {
       const clock = new FakeClock();
       const path = join(dir, "kg.sqlite");
       kg = testKeygate({ path, clock });
-      buildHistory(kg, clock);
+      await buildHistory(kg, clock);
       const live = dumpProjections(kg);
       kg.close();
 

@@ -11,13 +11,13 @@ function verify(path: string) {
 }
 
 describe("the documented hash rule, recomputed in Python (docs/verify-chain.py)", () => {
-  test("accepts an intact log and names the first altered position", () => {
+  test("accepts an intact log and names the first altered position", async () => {
     const { dir, remove } = tempDir();
     try {
       const path = join(dir, "kg.sqlite");
       const clock = new FakeClock();
       const kg = testKeygate({ path, clock });
-      buildHistory(kg, clock);
+      await buildHistory(kg, clock);
       const head = kg.store.headPosition();
       kg.close();
 

@@ -23,7 +23,7 @@ import type { FakeClock } from "./keygate.ts";
 import { TEST_ACTOR, TEST_SCRYPT_COST } from "./keygate.ts";
 
 /** Creates a partner → merchant → branch tree, keys of every kind, renames, rotations, revocations, users, a password and an email change. */
-export function buildHistory(kg: Keygate, clock: FakeClock) {
+export async function buildHistory(kg: Keygate, clock: FakeClock) {
   const init = initPlatform(kg, TEST_ACTOR);
   if (!init.created) throw new Error("expected a fresh database");
   const partner = createEntity(
@@ -80,13 +80,13 @@ export function buildHistory(kg: Keygate, clock: FakeClock) {
   deactivateEntity(kg, merchant.id, null, TEST_ACTOR);
   deactivateEntity(kg, partner.id, null, TEST_ACTOR);
   reactivateEntity(kg, partner.id, null, TEST_ACTOR);
-  const user = createUser(
+  const user = await createUser(
     kg,
     { email: "ops@example.com", password: "long enough password", entityId: partner.id },
     TEST_ACTOR,
     TEST_SCRYPT_COST,
   );
-  const former = createUser(
+  const former = await createUser(
     kg,
     { email: "former@example.com", password: "another long password", entityId: merchant.id },
     TEST_ACTOR,
@@ -96,14 +96,14 @@ export function buildHistory(kg: Keygate, clock: FakeClock) {
   // The former user's email moves, and its old one goes to a new user: a rebuild must apply
   // the two in log order for the unique email index to take them.
   changeEmail(kg, former.id, "former.left@example.com", TEST_ACTOR);
-  createUser(
+  await createUser(
     kg,
     { email: "former@example.com", password: "a successor's password", entityId: merchant.id },
     TEST_ACTOR,
     TEST_SCRYPT_COST,
   );
   clock.advance(10);
-  changePassword(
+  await changePassword(
     kg,
     user.id,
     { value: "a changed long password", field: "password" },

@@ -1,5 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { hashPassword, passwordFingerprint, verifyPassword } from "../../src/users/password.ts";
+import {
+  DEFAULT_SCRYPT_COST,
+  hashPassword,
+  passwordFingerprint,
+  verifyPassword,
+} from "../../src/users/password.ts";
 import {
   decideUser,
   evolveUser,
@@ -103,24 +108,39 @@ describe("user decider", () => {
 });
 
 describe("passwords", () => {
-  test("the fingerprint a token carries changes with every new hash, even of the same password", () => {
-    const first = hashPassword("the same password", TEST_SCRYPT_COST);
-    const second = hashPassword("the same password", TEST_SCRYPT_COST);
+  test("the fingerprint a token carries changes with every new hash, even of the same password", async () => {
+    const first = await hashPassword("the same password", TEST_SCRYPT_COST);
+    const second = await hashPassword("the same password", TEST_SCRYPT_COST);
     expect(passwordFingerprint(first)).toBe(passwordFingerprint(first));
     expect(passwordFingerprint(first)).not.toBe(passwordFingerprint(second));
     expect(passwordFingerprint(first)).toMatch(/^[A-Za-z0-9_-]{16}$/);
   });
   test("scrypt hash verifies the right password only, and never contains it", async () => {
-    const stored = hashPassword("correct horse battery", TEST_SCRYPT_COST);
+    const stored = await hashPassword("correct horse battery", TEST_SCRYPT_COST);
     expect(stored).toMatch(/^scrypt\$1024\$8\$1\$/);
     expect(stored).not.toContain("correct horse");
     expect(await verifyPassword("correct horse battery", stored)).toBe(true);
     expect(await verifyPassword("correct horse batterx", stored)).toBe(false);
     expect(await verifyPassword("anything", "md5$abc")).toBe(false);
   });
-  test("two hashes of one password differ (random salt)", () => {
-    expect(hashPassword("same password", TEST_SCRYPT_COST)).not.toBe(
-      hashPassword("same password", TEST_SCRYPT_COST),
+  test("hashing runs off the event loop: the server keeps turning while a password is hashed", async () => {
+    // At the default cost one hash is ~100 ms of CPU. Done on the event loop, no other
+    // request could be served meanwhile; on the thread pool, the loop keeps turning.
+    let turns = 0;
+    let hashing = true;
+    const turn = () => {
+      turns++;
+      if (hashing) setImmediate(turn);
+    };
+    setImmediate(turn);
+    const stored = await hashPassword("correct horse battery", DEFAULT_SCRYPT_COST);
+    hashing = false;
+    expect(stored).toMatch(/^scrypt\$32768\$8\$1\$/);
+    expect(turns).toBeGreaterThan(0);
+  });
+  test("two hashes of one password differ (random salt)", async () => {
+    expect(await hashPassword("same password", TEST_SCRYPT_COST)).not.toBe(
+      await hashPassword("same password", TEST_SCRYPT_COST),
     );
   });
 });

@@ -47,7 +47,7 @@ import { QueryInteger } from "../query-integer.ts";
 export const TOKEN_TTL_SECONDS = 15 * 60;
 
 // Checked for unknown emails too, so response time does not reveal which emails exist.
-let dummyHash: string | undefined;
+let dummyHash: Promise<string> | undefined;
 const dummyPasswordHash = (cost: ScryptCost) => {
   dummyHash ??= hashPassword("keygate-dummy-password", cost);
   return dummyHash;
@@ -267,7 +267,7 @@ async function signIn(
   const user = findUserByEmail(kg.db, email);
   const ok = await verifyPassword(
     credentials.password,
-    user?.password_hash ?? dummyPasswordHash(cost),
+    user?.password_hash ?? (await dummyPasswordHash(cost)),
   );
   if (!user || !ok) {
     kg.failedAuth.fail(address);
