@@ -4,6 +4,7 @@ import type { Keygate } from "../app/keygate.ts";
 import { checkpointKey } from "../audit/checkpoint-key.ts";
 import { appendCheckpoint } from "../audit/checkpoints.ts";
 import { createApp, stdoutAccessLog } from "../http/app.ts";
+import { reportToStderr } from "../http/request-context.ts";
 import { findPlatformEntity } from "../projections/queries.ts";
 import { LAST_USED_FLUSH_MS } from "../usage/last-used-tracker.ts";
 import { runInit } from "./init.ts";
@@ -31,8 +32,13 @@ export async function runServe(kg: Keygate): Promise<void> {
   if (!findPlatformEntity(kg.db)) runInit(kg, false);
   const sync = setInterval(() => kg.keyIndex.sync(), KEY_INDEX_SYNC_MS);
   const flush = setInterval(() => kg.usage.flush(), LAST_USED_FLUSH_MS);
-  kg.idempotency.sweep();
-  const sweep = setInterval(() => kg.idempotency.sweep(), IDEMPOTENCY_SWEEP_MS);
+  // One sweep at a time (a long one outlasts the interval); one that fails is reported and
+  // the next tries again; the last is awaited before the database closes.
+  const sweepOnce = () => kg.idempotency.sweep().catch((error) => reportToStderr(error));
+  let sweeping = sweepOnce();
+  const sweep = setInterval(() => {
+    sweeping = sweeping.then(sweepOnce);
+  }, IDEMPOTENCY_SWEEP_MS);
   // A signed checkpoint at start and then periodically, whenever the log has grown.
   const key = checkpointKey(kg.config);
   const interval = kg.config.audit.checkpointIntervalSeconds;
@@ -53,6 +59,7 @@ export async function runServe(kg: Keygate): Promise<void> {
     clearInterval(flush);
     clearInterval(sweep);
     await Promise.race([server.stop(), sleep(SHUTDOWN_GRACE_MS)]);
+    await sweeping;
     await nextTurn();
     await nextTurn();
     accessLog?.flush();

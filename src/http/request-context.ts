@@ -13,8 +13,11 @@ import { type CodeNames, type ErrorEnvelope, envelopeOf, toKeygateError } from "
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
-/** Called with every error that was not the client's fault (a 5xx), for the logs. */
-export type InternalErrorReporter = (error: unknown, requestId: string) => void;
+/**
+ * Called with every error that was not the client's fault (a 5xx, with its request id) or
+ * that no request had (a background task such as the idempotency sweep), for the logs.
+ */
+export type InternalErrorReporter = (error: unknown, requestId?: string) => void;
 
 const describe = (error: unknown): string => {
   const cause = (error as Error)?.cause;

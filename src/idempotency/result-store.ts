@@ -9,6 +9,7 @@
  * the sealed response to the log (group commit) and returns only once it is durable; the
  * response may then be sent.
  */
+import { setImmediate } from "node:timers";
 import { LruMap } from "../cache/lru-map.ts";
 import type { SqlConnection } from "../db/sql.ts";
 import { newId } from "../ids/index.ts";
@@ -74,6 +75,14 @@ interface ResultRow {
 function sealContext(scopeKey: string, fingerprint: string): string {
   return `${scopeKey}\n${fingerprint}`;
 }
+
+/** Expired results forgotten per transaction (and per turn of the event loop) by a sweep. */
+export const SWEEP_BATCH = 2_000;
+
+const SWEEP_RESULTS =
+  "DELETE FROM idempotency_results WHERE rowid IN (SELECT rowid FROM idempotency_results WHERE expires_at <= ? LIMIT ?)";
+const SWEEP_DATA_KEYS =
+  "DELETE FROM idempotency_data_keys WHERE rowid IN (SELECT rowid FROM idempotency_data_keys WHERE expires_at <= ? LIMIT ?)";
 
 /** The recorded results over the log, with the in-process exactly-once admission. */
 export class IdempotencyResults {
@@ -234,17 +243,27 @@ export class IdempotencyResults {
   /**
    * Forgets every expired result: its projection row, its cached copy and — the
    * crypto-shredding — its data key, after which its sealed copy in the log cannot be read.
-   * Returns how many data keys were destroyed.
+   * Resolves with how many data keys were destroyed.
+   *
+   * A busy server has many to forget (a minute of results: 200,000 at 3,300 idempotent
+   * requests a second, ~5 µs each), so they go {@link SWEEP_BATCH} at a time, one batch per
+   * turn of the event loop, and requests are served in between instead of waiting a second.
+   * Expired results are never replayed meanwhile: lookups check the expiry themselves.
    */
-  sweep(): number {
+  async sweep(): Promise<number> {
     const nowMs = this.#now().getTime();
     for (const [key, cached] of this.#cache)
       if (cached.expiresAtMs <= nowMs) this.#cache.delete(key);
-    const destroyed = this.#sql.transaction(() => {
-      this.#sql.prepare("DELETE FROM idempotency_results WHERE expires_at <= ?").run(nowMs);
-      return this.#sql.prepare("DELETE FROM idempotency_data_keys WHERE expires_at <= ?").run(nowMs)
-        .changes;
-    });
+    let destroyed = 0;
+    for (;;) {
+      const batch = this.#sql.transaction(() => ({
+        results: this.#sql.prepare(SWEEP_RESULTS).run(nowMs, SWEEP_BATCH).changes,
+        keys: this.#sql.prepare(SWEEP_DATA_KEYS).run(nowMs, SWEEP_BATCH).changes,
+      }));
+      destroyed += batch.keys;
+      if (batch.results < SWEEP_BATCH && batch.keys < SWEEP_BATCH) break;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     // The write-ahead log still holds copies of the pages the keys were on: fold it into the
     // database and truncate it, so those copies go too.
     if (destroyed > 0) this.#sql.exec("PRAGMA wal_checkpoint(TRUNCATE)");

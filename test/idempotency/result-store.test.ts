@@ -1,7 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { ResultCipher } from "../../src/idempotency/result-cipher.ts";
-import { IdempotencyResults, type IdempotencyScope } from "../../src/idempotency/result-store.ts";
+import {
+  IdempotencyResults,
+  type IdempotencyScope,
+  SWEEP_BATCH,
+} from "../../src/idempotency/result-store.ts";
 import type { StoredResponse } from "../../src/idempotency/stored-response.ts";
 import { idempotencyResultsProjection } from "../../src/projections/idempotency-results.ts";
 import { rebuildProjections } from "../../src/projections/rebuild.ts";
@@ -91,7 +95,7 @@ describe("recorded idempotent results", () => {
     clock.advance(24 * 3600 - 1);
     expect(kg.idempotency.begin(scope, FP).kind).toBe("replay");
     clock.advance(1);
-    expect(kg.idempotency.sweep()).toBe(1);
+    expect(await kg.idempotency.sweep()).toBe(1);
     expect(count(kg, "idempotency_results")).toBe(0);
     expect(count(kg, "idempotency_data_keys")).toBe(0);
     expect(kg.idempotency.cachedResults).toBe(0);
@@ -102,6 +106,39 @@ describe("recorded idempotent results", () => {
       await admission.ticket.complete(response('{"id":"ch_2"}'), TEST_ACTOR);
     const stream = kg.store.readStream("idempotency:ent_merchant1:live:order-0001");
     expect(stream.map((e) => e.streamVersion)).toEqual([1, 2]);
+  });
+
+  test("a sweep of many expired results goes in batches, serving the event loop between them", async () => {
+    const clock = new FakeClock();
+    const kg = testKeygate({ clock });
+    const nowMs = clock.now().getTime();
+    const expired = SWEEP_BATCH * 2 + 1;
+    const sql = kg.db.sql;
+    sql.transaction(() => {
+      const result = sql.prepare(
+        "INSERT INTO idempotency_results (scope_key, fingerprint, position, stream_version, data_key_id, expires_at) VALUES (?, 'fp', ?, 1, ?, ?)",
+      );
+      const key = sql.prepare(
+        "INSERT INTO idempotency_data_keys (id, wrapped_key, expires_at) VALUES (?, x'00', ?)",
+      );
+      for (let i = 0; i <= expired; i++) {
+        // The last one is still inside its window.
+        const expiresAt = i < expired ? nowMs - 1 : nowMs + 60_000;
+        result.run(`scope_${i}`, i, `dk_${i}`, expiresAt);
+        key.run(`dk_${i}`, expiresAt);
+      }
+    });
+    let turns = 0;
+    let sweeping = true;
+    const turn = () => {
+      turns++;
+      if (sweeping) setImmediate(turn);
+    };
+    setImmediate(turn);
+    expect(await kg.idempotency.sweep()).toBe(expired);
+    sweeping = false;
+    expect(turns).toBeGreaterThanOrEqual(2);
+    expect([count(kg, "idempotency_results"), count(kg, "idempotency_data_keys")]).toEqual([1, 1]);
   });
 
   test("a destroyed data key leaves no copy in the database file or its write-ahead log", async () => {
@@ -122,7 +159,7 @@ describe("recorded idempotent results", () => {
         );
       expect(onDisk().includes(Buffer.from(wrapped_key))).toBe(true);
       clock.advance(24 * 3600);
-      expect(kg.idempotency.sweep()).toBe(1);
+      expect(await kg.idempotency.sweep()).toBe(1);
       expect(onDisk().includes(Buffer.from(wrapped_key))).toBe(false);
       kg.close();
     } finally {
