@@ -4,9 +4,9 @@ import type { Keygate } from "../app/keygate.ts";
 import { checkpointKey } from "../audit/checkpoint-key.ts";
 import { appendCheckpoint } from "../audit/checkpoints.ts";
 import { createApp, stdoutAccessLog } from "../http/app.ts";
-import { reportToStderr } from "../http/request-context.ts";
 import { findPlatformEntity } from "../projections/queries.ts";
 import { LAST_USED_FLUSH_MS } from "../usage/last-used-tracker.ts";
+import { everyInterval, everyIntervalOneAtATime } from "./background.ts";
 import { runInit } from "./init.ts";
 import { listen } from "./listen.ts";
 
@@ -30,22 +30,18 @@ export async function runServe(kg: Keygate): Promise<void> {
   // The port first: a start that cannot listen must not have created (and shown) keys.
   const server = listen(app, kg.config);
   if (!findPlatformEntity(kg.db)) runInit(kg, false);
-  const sync = setInterval(() => kg.keyIndex.sync(), KEY_INDEX_SYNC_MS);
-  const flush = setInterval(() => kg.usage.flush(), LAST_USED_FLUSH_MS);
-  // One sweep at a time (a long one outlasts the interval); one that fails is reported and
-  // the next tries again; the last is awaited before the database closes.
-  const sweepOnce = () => kg.idempotency.sweep().catch((error) => reportToStderr(error));
-  let sweeping = sweepOnce();
-  const sweep = setInterval(() => {
-    sweeping = sweeping.then(sweepOnce);
-  }, IDEMPOTENCY_SWEEP_MS);
+  // Background work: a failure is reported and retried, never a crash (background.ts).
+  const sync = everyInterval(KEY_INDEX_SYNC_MS, () => kg.keyIndex.sync());
+  const flush = everyInterval(LAST_USED_FLUSH_MS, () => kg.usage.flush());
+  // A sweep can take several turns of the event loop; the last is awaited before closing.
+  const sweep = everyIntervalOneAtATime(IDEMPOTENCY_SWEEP_MS, () => kg.idempotency.sweep());
   // A signed checkpoint at start and then periodically, whenever the log has grown.
   const key = checkpointKey(kg.config);
   const interval = kg.config.audit.checkpointIntervalSeconds;
   if (interval > 0) appendCheckpoint(kg.db.sql, key, kg.now());
   const checkpoints =
     interval > 0
-      ? setInterval(() => appendCheckpoint(kg.db.sql, key, kg.now()), interval * 1000)
+      ? everyInterval(interval * 1000, () => appendCheckpoint(kg.db.sql, key, kg.now()))
       : undefined;
   // On SIGINT/SIGTERM: stop accepting, let the requests in flight finish (an idempotent
   // request's result is committed before its response goes out), write their access lines
@@ -57,9 +53,9 @@ export async function runServe(kg: Keygate): Promise<void> {
     clearInterval(checkpoints);
     clearInterval(sync);
     clearInterval(flush);
-    clearInterval(sweep);
+    const swept = sweep.stop();
     await Promise.race([server.stop(), sleep(SHUTDOWN_GRACE_MS)]);
-    await sweeping;
+    await swept;
     await nextTurn();
     await nextTurn();
     accessLog?.flush();

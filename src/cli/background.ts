@@ -1,0 +1,55 @@
+/**
+ * The periodic work `serve` does beside the requests: syncing the key index, flushing
+ * last-used times, sweeping expired results, signing checkpoints. None of it may take the
+ * server down: an exception thrown in a timer ends the process, and these tasks can fail for
+ * reasons that pass (another process holding the write lock past `busy_timeout`, a full disk).
+ * A failure is reported on stderr, and the next run tries again.
+ */
+import { type InternalErrorReporter, reportToStderr } from "../http/request-context.ts";
+
+/** Runs `task` every `ms` milliseconds, reporting what it throws instead of crashing. */
+export function everyInterval(
+  ms: number,
+  task: () => void,
+  report: InternalErrorReporter = reportToStderr,
+): ReturnType<typeof setInterval> {
+  return setInterval(() => {
+    try {
+      task();
+    } catch (error) {
+      report(error);
+    }
+  }, ms);
+}
+
+/**
+ * Runs the asynchronous `task` now and then every `ms` milliseconds, one run at a time: a tick
+ * that comes while a run is still going is skipped, not queued. Failures are reported. `stop()`
+ * clears the timer and resolves once the run in progress, if any, is over.
+ */
+export function everyIntervalOneAtATime(
+  ms: number,
+  task: () => Promise<unknown>,
+  report: InternalErrorReporter = reportToStderr,
+): { stop(): Promise<void> } {
+  let running: Promise<void> | undefined;
+  const start = () => {
+    running ??= task().then(
+      () => {
+        running = undefined;
+      },
+      (error) => {
+        running = undefined;
+        report(error);
+      },
+    );
+  };
+  start();
+  const timer = setInterval(start, ms);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
