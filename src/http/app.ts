@@ -36,6 +36,12 @@ export interface AppOptions {
   accessLog?: AccessLogger | false;
 }
 
+/** Where access-log lines go: stdout, as a stream that may fail. */
+export interface LogSink {
+  write(text: string): unknown;
+  on(event: "error", listener: (error: unknown) => void): unknown;
+}
+
 /** An access logger that buffers its lines, and writes what it holds on `flush()`. */
 export type BufferedAccessLogger = AccessLogger & { flush(): void };
 
@@ -43,16 +49,41 @@ export type BufferedAccessLogger = AccessLogger & { flush(): void };
  * Access-log lines go to stdout in one write per turn of the event loop, not one per request:
  * under load that is one system call for many requests. `flush()` writes what is pending at
  * once (at shutdown, so the last requests' lines are not lost).
+ *
+ * If stdout goes away (the process reading it — `| tee`, a log shipper — exits: EPIPE), the
+ * lines are dropped from then on and that is said once on stderr: the server keeps
+ * authenticating rather than dying with its log reader.
  */
-export function stdoutAccessLog(): BufferedAccessLogger {
+export function stdoutAccessLog(
+  out: LogSink = process.stdout,
+  report: InternalErrorReporter = reportToStderr,
+): BufferedAccessLogger {
   let pending: string[] = [];
+  let closed = false;
+  const close = (error: unknown) => {
+    if (closed) return;
+    closed = true;
+    pending = [];
+    report(
+      new Error("stdout cannot be written: the access log is dropped from now on", {
+        cause: error,
+      }),
+    );
+  };
+  // A failed write throws, or (written asynchronously) is an "error" event: both end here.
+  out.on("error", close);
   const flush = () => {
     if (pending.length === 0) return;
     const lines = pending;
     pending = [];
-    process.stdout.write(lines.join(""));
+    try {
+      out.write(lines.join(""));
+    } catch (error) {
+      close(error);
+    }
   };
   const log = (entry: AccessLogEntry) => {
+    if (closed) return;
     if (pending.length === 0) setImmediate(flush);
     pending.push(`${JSON.stringify(entry)}\n`);
   };

@@ -27,9 +27,13 @@ const describe = (error: unknown): string => {
 
 /** The default reporter: one JSON line on stderr with the request id, stack and causes. */
 export const reportToStderr: InternalErrorReporter = (error, requestId) => {
-  process.stderr.write(
-    `${JSON.stringify({ level: "error", request_id: requestId, error: maskKeysIn(describe(error)) })}\n`,
-  );
+  try {
+    process.stderr.write(
+      `${JSON.stringify({ level: "error", request_id: requestId, error: maskKeysIn(describe(error)) })}\n`,
+    );
+  } catch {
+    // stderr is gone too: there is nowhere left to say it, and the server must go on.
+  }
 };
 
 /**

@@ -166,6 +166,50 @@ describe("keygate serve (as the README starts it)", () => {
     }
   });
 
+  test("when the process reading its stdout goes away (EPIPE), it keeps serving, drops the access log and says so on stderr", async () => {
+    const { cmd, cwd } = serveCommand();
+    const child = Bun.spawn(cmd, {
+      cwd,
+      env: {
+        ...process.env,
+        KEYGATE_PORT: "0",
+        KEYGATE_CONFIG: "",
+        KEYGATE_DB: join(tmp.dir, "stdout-gone", "keygate.sqlite"),
+      },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      // Read up to the start-up line (and the platform keys before it), then close the pipe,
+      // as a `| tee` or a log shipper that exits does.
+      const reader = child.stdout.getReader();
+      let output = "";
+      while (!/listening on \S+/.test(output)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`server exited: ${output}`);
+        output += new TextDecoder().decode(value);
+      }
+      const url = (/listening on (\S+)/.exec(output) as RegExpExecArray)[1];
+      const key = (/live: (sk_live_\w+)/.exec(output) as RegExpExecArray)[1];
+      await reader.cancel();
+      // Each request's access line is written a turn after it: the later requests meet the
+      // closed pipe's aftermath, and must still be answered.
+      for (let i = 0; i < 5; i++) {
+        const me = await fetch(`${url}/v1/me`, { headers: { authorization: `Bearer ${key}` } });
+        expect(me.status).toBe(200);
+        await Bun.sleep(50);
+      }
+      expect(child.exitCode).toBeNull();
+    } finally {
+      child.kill("SIGTERM");
+      await child.exited;
+    }
+    const stderr = await new Response(child.stderr).text();
+    expect(stderr).toContain("stdout cannot be written: the access log is dropped from now on");
+    expect(stderr.match(/stdout cannot be written/g)).toHaveLength(1);
+  });
+
   test("a port another server holds stops the start, before any key is made; the first server keeps every request", async () => {
     const first = await startServer({ KEYGATE_DB: join(tmp.dir, "port-a", "keygate.sqlite") });
     try {
