@@ -9,6 +9,7 @@ import {
 import type { StoredResponse } from "../../src/idempotency/stored-response.ts";
 import { idempotencyResultsProjection } from "../../src/projections/idempotency-results.ts";
 import { rebuildProjections } from "../../src/projections/rebuild.ts";
+import { turnsWhile } from "../support/event-loop.ts";
 import { FakeClock, TEST_ACTOR, tempDir, testKeygate } from "../support/keygate.ts";
 
 const scope: IdempotencyScope = { entityId: "ent_merchant1", scope: "live", key: "order-0001" };
@@ -128,15 +129,8 @@ describe("recorded idempotent results", () => {
         key.run(`dk_${i}`, expiresAt);
       }
     });
-    let turns = 0;
-    let sweeping = true;
-    const turn = () => {
-      turns++;
-      if (sweeping) setImmediate(turn);
-    };
-    setImmediate(turn);
-    expect(await kg.idempotency.sweep()).toBe(expired);
-    sweeping = false;
+    const { result: destroyed, turns } = await turnsWhile(() => kg.idempotency.sweep());
+    expect(destroyed).toBe(expired);
     expect(turns).toBeGreaterThanOrEqual(2);
     expect([count(kg, "idempotency_results"), count(kg, "idempotency_data_keys")]).toEqual([1, 1]);
   });

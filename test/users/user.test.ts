@@ -11,6 +11,7 @@ import {
   initialUserState,
   type UserCommand,
 } from "../../src/users/user.ts";
+import { turnsWhile } from "../support/event-loop.ts";
 import { deciderSpec } from "../support/given.ts";
 import { TEST_SCRYPT_COST } from "../support/keygate.ts";
 
@@ -126,15 +127,9 @@ describe("passwords", () => {
   test("hashing runs off the event loop: the server keeps turning while a password is hashed", async () => {
     // At the default cost one hash is ~100 ms of CPU. Done on the event loop, no other
     // request could be served meanwhile; on the thread pool, the loop keeps turning.
-    let turns = 0;
-    let hashing = true;
-    const turn = () => {
-      turns++;
-      if (hashing) setImmediate(turn);
-    };
-    setImmediate(turn);
-    const stored = await hashPassword("correct horse battery", DEFAULT_SCRYPT_COST);
-    hashing = false;
+    const { result: stored, turns } = await turnsWhile(() =>
+      hashPassword("correct horse battery", DEFAULT_SCRYPT_COST),
+    );
     expect(stored).toMatch(/^scrypt\$32768\$8\$1\$/);
     expect(turns).toBeGreaterThan(0);
   });
