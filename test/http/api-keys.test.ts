@@ -3,24 +3,15 @@ import { createApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity } from "../../src/commands/entities.ts";
 import { createUser } from "../../src/commands/users.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
-import { TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
+import { partnerAndOutsider, TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
 
 const openTestApp = testAppPerTest();
 function setup() {
   const t = openTestApp();
-  const partner = createEntity(
-    t.kg,
-    { kind: "partner", name: "P", parentId: t.platform },
-    TEST_ACTOR,
-  );
+  const { partner, other } = partnerAndOutsider(t.kg, t.platform);
   const merchant = createEntity(
     t.kg,
     { kind: "merchant", name: "M", parentId: partner.id },
-    TEST_ACTOR,
-  );
-  const other = createEntity(
-    t.kg,
-    { kind: "merchant", name: "Other", parentId: t.platform },
     TEST_ACTOR,
   );
   const partnerKey = createApiKey(
