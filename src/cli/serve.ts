@@ -8,7 +8,8 @@ import { findPlatformEntity } from "../projections/queries.ts";
 import { LAST_USED_FLUSH_MS } from "../usage/last-used-tracker.ts";
 import { everyInterval, everyIntervalOneAtATime } from "./background.ts";
 import { runInit } from "./init.ts";
-import { listen } from "./listen.ts";
+import { type Listening, listen } from "./listen.ts";
+import { holdServeLock } from "./serve-lock.ts";
 
 /** How often the key index looks for commits made by other processes (the CLI). */
 export const KEY_INDEX_SYNC_MS = 100;
@@ -27,8 +28,16 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export async function runServe(kg: Keygate): Promise<void> {
   const accessLog = kg.config.accessLog ? stdoutAccessLog() : undefined;
   const app = createApp(kg, { accessLog: accessLog ?? false });
-  // The port first: a start that cannot listen must not have created (and shown) keys.
-  const server = listen(app, kg.config);
+  // One server per database (serve-lock.ts), then the port: a start that cannot listen must
+  // not have created (and shown) keys.
+  const lock = holdServeLock(kg.config.dbPath);
+  let server: Listening;
+  try {
+    server = listen(app, kg.config);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   if (!findPlatformEntity(kg.db)) runInit(kg, false);
   // Background work: a failure is reported and retried, never a crash (background.ts).
   const sync = everyInterval(KEY_INDEX_SYNC_MS, () => kg.keyIndex.sync());
@@ -60,6 +69,7 @@ export async function runServe(kg: Keygate): Promise<void> {
     await nextTurn();
     accessLog?.flush();
     kg.close(); // flushes pending last-used times
+    lock?.release();
     process.exit(0);
   };
   process.on("SIGINT", stop);

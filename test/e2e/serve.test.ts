@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/keygate.ts";
 import { startPreset } from "../support/preset.ts";
@@ -232,6 +232,32 @@ describe("keygate serve (as the README starts it)", () => {
     } finally {
       await first.stop();
     }
+  });
+
+  test("a second server on the same database is refused, naming the first; the lock goes with the first", async () => {
+    const env = { KEYGATE_DB: join(tmp.dir, "one-per-db", "keygate.sqlite") };
+    const first = await startServer(env);
+    const lockFile = `${env.KEYGATE_DB}.serve.pid`;
+    try {
+      const second = await runServeToExit({ ...env, KEYGATE_PORT: "0" });
+      expect(second.code).toBe(1);
+      expect(second.stderr).toContain(
+        `the database ${env.KEYGATE_DB} is already served by another keygate serve (pid `,
+      );
+      expect(second.stdout).not.toContain("listening on");
+      const live = first.startupOutput.match(/live: (sk_live_\w+)/)?.[1];
+      const me = await fetch(`${first.url}/v1/me`, {
+        headers: { authorization: `Bearer ${live}` },
+      });
+      expect(me.status).toBe(200);
+      expect(existsSync(lockFile)).toBe(true);
+    } finally {
+      await first.stop();
+    }
+    expect(existsSync(lockFile)).toBe(false);
+    // Once the first has stopped, a server starts on the database again.
+    const again = await startServer(env);
+    await again.stop();
   });
 
   test("a KEYGATE_ACCESS_LOG that is neither stdout nor off stops the start", async () => {

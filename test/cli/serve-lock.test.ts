@@ -1,0 +1,72 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { holdServeLock } from "../../src/cli/serve-lock.ts";
+import { ConfigError } from "../../src/config/config-error.ts";
+import { tempDir } from "../support/keygate.ts";
+
+const tmp = tempDir();
+afterAll(tmp.remove);
+let n = 0;
+const database = () => join(tmp.dir, `db-${n++}.sqlite`);
+
+describe("the serving lock: one server per database", () => {
+  test("is taken in a file naming this process, and released by removing it", () => {
+    const db = database();
+    const lock = holdServeLock(db);
+    expect(lock?.path).toBe(`${db}.serve.pid`);
+    expect(readFileSync(`${db}.serve.pid`, "utf8")).toBe(`${process.pid}\n`);
+    lock?.release();
+    expect(existsSync(`${db}.serve.pid`)).toBe(false);
+  });
+
+  test("is refused while a live Keygate server holds it, naming its pid", async () => {
+    const db = database();
+    // A live process whose arguments include `serve`, as every Keygate server's do.
+    const server = Bun.spawn(["bash", "-c", "sleep 30; exit 0", "serve"]);
+    try {
+      writeFileSync(`${db}.serve.pid`, `${server.pid}\n`);
+      let caught: unknown;
+      try {
+        holdServeLock(db);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(ConfigError);
+      expect((caught as Error).message).toBe(
+        `the database ${db} is already served by another keygate serve (pid ${server.pid}): run one server per database (its idempotency and rate limits are in its memory)`,
+      );
+      expect(readFileSync(`${db}.serve.pid`, "utf8")).toBe(`${server.pid}\n`);
+    } finally {
+      server.kill();
+      await server.exited;
+    }
+  });
+
+  test("is taken over from a server that died, or a pid reused by another program, or a file that names nothing", async () => {
+    const gone = Bun.spawn(["true"]);
+    await gone.exited;
+    const other = Bun.spawn(["sleep", "30"]);
+    try {
+      for (const content of [`${gone.pid}\n`, `${other.pid}\n`, "", "not a pid"]) {
+        const db = database();
+        writeFileSync(`${db}.serve.pid`, content);
+        const lock = holdServeLock(db);
+        expect(readFileSync(`${db}.serve.pid`, "utf8")).toBe(`${process.pid}\n`);
+        lock?.release();
+      }
+    } finally {
+      other.kill();
+      await other.exited;
+    }
+  });
+
+  test("release leaves a file that names another process alone; an in-memory database takes none", () => {
+    const db = database();
+    const lock = holdServeLock(db);
+    writeFileSync(`${db}.serve.pid`, "12345\n");
+    lock?.release();
+    expect(readFileSync(`${db}.serve.pid`, "utf8")).toBe("12345\n");
+    expect(holdServeLock(":memory:")).toBeUndefined();
+  });
+});
