@@ -25,6 +25,9 @@ describe("the serving lock: one server per database", () => {
     // A live process whose arguments include `serve`, as every Keygate server's do.
     const server = Bun.spawn(["bash", "-c", "sleep 30; exit 0", "serve"]);
     try {
+      // Spawning returns before the child has exec'd: wait until it shows its arguments.
+      const cmdline = () => readFileSync(`/proc/${server.pid}/cmdline`, "utf8");
+      while (existsSync("/proc") && !cmdline().split("\0").includes("serve")) await Bun.sleep(5);
       writeFileSync(`${db}.serve.pid`, `${server.pid}\n`);
       let caught: unknown;
       try {
