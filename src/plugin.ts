@@ -13,6 +13,7 @@
  * ```
  */
 import { Elysia } from "elysia";
+import { type BackgroundWork, startBackgroundWork } from "./app/background-work.ts";
 import type { Keygate } from "./app/keygate.ts";
 import { keygateGuard } from "./http/guard.ts";
 import {
@@ -22,15 +23,30 @@ import {
 } from "./http/request-context.ts";
 import { idempotencyPlugin } from "./idempotency/index.ts";
 
+export { startBackgroundWork } from "./app/background-work.ts";
 export { type Keygate, openKeygate } from "./app/keygate.ts";
 export type { Identity } from "./auth/identity.ts";
 export { loadConfig } from "./config/config.ts";
 export { KeygateError } from "./errors/keygate-error.ts";
 
-/** The Keygate plugins for an app of your own, in the order they must run. */
+/**
+ * The Keygate plugins for an app of your own, in the order they must run. When the app listens
+ * it also starts Keygate's background work (src/app/background-work.ts: seeing keys revoked by
+ * other processes, writing last-used times, destroying expired results' data keys, signing
+ * checkpoints), and stops it when the app stops. An app that serves `app.fetch` itself, so
+ * that Elysia's start and stop hooks never run, calls {@link startBackgroundWork} instead.
+ */
 export function keygate(kg: Keygate, options: { reportInternal?: InternalErrorReporter } = {}) {
   const report = options.reportInternal ?? reportToStderr;
+  let work: BackgroundWork | undefined;
   return new Elysia({ name: "keygate/plugin" })
+    .onStart(() => {
+      work ??= startBackgroundWork(kg, report);
+    })
+    .onStop(async () => {
+      await work?.stop();
+      work = undefined;
+    })
     .use(requestContext(kg.config.errorCodes, report, undefined, kg.metrics))
     .use(idempotencyPlugin(kg, report))
     .use(keygateGuard(kg));

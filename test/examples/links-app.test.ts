@@ -1,9 +1,10 @@
 /** examples/links-app.ts: Keygate mounted as plugins in an app of one's own. */
 import { afterEach, expect, test } from "bun:test";
+import { join } from "node:path";
 import { linksApp } from "../../examples/links-app.ts";
-import { createApiKey } from "../../src/commands/api-keys.ts";
+import { createApiKey, revokeApiKey } from "../../src/commands/api-keys.ts";
 import { initPlatform } from "../../src/commands/init.ts";
-import { testKeygate } from "../support/keygate.ts";
+import { TEST_ACTOR, tempDir, testKeygate } from "../support/keygate.ts";
 
 const opened: { close(): void }[] = [];
 afterEach(() => {
@@ -72,4 +73,42 @@ test("routes demand their scopes; the handler sees the caller's entity and envir
   const bad = await call("POST", "/links", init.keys.live, { amount: "lots", currency: "eur" });
   expect(bad.status).toBe(400);
   expect(bad.body.error.code).toBe("invalid_request");
+});
+
+test("listening, the app runs Keygate's background work: a key revoked by another process (the CLI) stops working", async () => {
+  const { dir, remove } = tempDir();
+  const path = join(dir, "keygate.sqlite");
+  const kg = testKeygate({ path });
+  const init = initPlatform(kg, TEST_ACTOR);
+  if (!init.created) throw new Error("expected a fresh database");
+  const key = createApiKey(
+    kg,
+    { entityId: init.entityId, environment: "live", name: "shop", scopes: ["links:read"] },
+    TEST_ACTOR,
+  );
+  const app = linksApp(kg).listen(0);
+  try {
+    const links = () =>
+      fetch(`http://localhost:${app.server?.port}/links`, {
+        headers: { authorization: `Bearer ${key.secret}` },
+      });
+    expect((await links()).status).toBe(200); // now held in the app's key index
+    // Another process on the same file, as `keygate keys revoke` is.
+    const cli = testKeygate({ path });
+    revokeApiKey(cli, key.id, "leaked", TEST_ACTOR);
+    cli.close();
+    let reply = await links();
+    for (let i = 0; i < 100 && reply.status === 200; i++) {
+      await Bun.sleep(20);
+      reply = await links();
+    }
+    expect(reply.status).toBe(401);
+    expect(((await reply.json()) as { error: { code: string } }).error.code).toBe(
+      "api_key_revoked",
+    );
+  } finally {
+    await app.stop();
+    kg.close();
+    remove();
+  }
 });

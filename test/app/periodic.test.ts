@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { everyInterval, everyIntervalOneAtATime } from "../../src/cli/background.ts";
+import { everyInterval, everyIntervalOneAtATime } from "../../src/app/periodic.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe("serve's background work", () => {
+describe("periodic tasks", () => {
   test("a task that throws is reported, and runs again at the next interval", async () => {
     const reported: unknown[] = [];
     let runs = 0;

@@ -1,17 +1,18 @@
 /**
- * The periodic work `serve` does beside the requests: syncing the key index, flushing
- * last-used times, sweeping expired results, signing checkpoints. None of it may take the
- * server down: an exception thrown in a timer ends the process, and these tasks can fail for
- * reasons that pass (another process holding the write lock past `busy_timeout`, a full disk).
- * A failure is reported on stderr, and the next run tries again.
+ * Periodic tasks that must never take the process down: an exception thrown in a timer ends
+ * it, and Keygate's background work can fail for reasons that pass (another process holding
+ * the write lock past `busy_timeout`, a full disk). A failure is reported, and the next run
+ * tries again (background-work.ts).
  */
-import { type InternalErrorReporter, reportToStderr } from "../http/request-context.ts";
+
+/** Where a failed run is reported. */
+export type FailureReporter = (error: unknown) => void;
 
 /** Runs `task` every `ms` milliseconds, reporting what it throws instead of crashing. */
 export function everyInterval(
   ms: number,
   task: () => void,
-  report: InternalErrorReporter = reportToStderr,
+  report: FailureReporter,
 ): ReturnType<typeof setInterval> {
   return setInterval(() => {
     try {
@@ -30,7 +31,7 @@ export function everyInterval(
 export function everyIntervalOneAtATime(
   ms: number,
   task: () => Promise<unknown>,
-  report: InternalErrorReporter = reportToStderr,
+  report: FailureReporter,
 ): { stop(): Promise<void> } {
   let running: Promise<void> | undefined;
   const start = () => {

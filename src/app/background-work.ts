@@ -1,0 +1,59 @@
+/**
+ * What a serving Keygate does beside the requests, whoever serves it — `keygate serve`, or an
+ * app of one's own with the plugin (src/plugin.ts starts it when the app listens):
+ *
+ * - syncs the hot key index with commits other processes made to the file (the CLI revoking a
+ *   key, a Keygate server beside the app): without it a key revoked elsewhere would keep
+ *   working here for as long as this process holds it in memory;
+ * - writes the batched `last_used_at` times;
+ * - sweeps expired idempotent results, destroying their data keys (the crypto-shredding of
+ *   SPEC §5: without it no recorded response would ever become unreadable);
+ * - signs a checkpoint of the log at start and then periodically, when it has grown.
+ *
+ * A failed run is reported and the next tries again (periodic.ts).
+ */
+import { checkpointKey } from "../audit/checkpoint-key.ts";
+import { appendCheckpoint } from "../audit/checkpoints.ts";
+import { LAST_USED_FLUSH_MS } from "../usage/last-used-tracker.ts";
+import type { Keygate } from "./keygate.ts";
+import { everyInterval, everyIntervalOneAtATime, type FailureReporter } from "./periodic.ts";
+
+/** How often the key index looks for commits made by other processes (the CLI). */
+export const KEY_INDEX_SYNC_MS = 100;
+
+/** How often expired idempotent results are swept (their data keys destroyed). */
+export const IDEMPOTENCY_SWEEP_MS = 60_000;
+
+/** Running background work. */
+export interface BackgroundWork {
+  /** Stops every task; resolves once a sweep in progress is over (the database may close). */
+  stop(): Promise<void>;
+}
+
+/** Starts Keygate's background work over `kg`, reporting failures to `report`. */
+export function startBackgroundWork(kg: Keygate, report: FailureReporter): BackgroundWork {
+  const sync = everyInterval(KEY_INDEX_SYNC_MS, () => kg.keyIndex.sync(), report);
+  const flush = everyInterval(LAST_USED_FLUSH_MS, () => kg.usage.flush(), report);
+  // A sweep can take several turns of the event loop (one batch each).
+  const sweep = everyIntervalOneAtATime(IDEMPOTENCY_SWEEP_MS, () => kg.idempotency.sweep(), report);
+  const interval = kg.config.audit.checkpointIntervalSeconds;
+  let checkpoints: ReturnType<typeof setInterval> | undefined;
+  if (interval > 0) {
+    const key = checkpointKey(kg.config);
+    const sign = () => appendCheckpoint(kg.db.sql, key, kg.now());
+    try {
+      sign();
+    } catch (error) {
+      report(error);
+    }
+    checkpoints = everyInterval(interval * 1000, sign, report);
+  }
+  return {
+    async stop() {
+      clearInterval(sync);
+      clearInterval(flush);
+      clearInterval(checkpoints);
+      await sweep.stop();
+    },
+  };
+}
