@@ -141,18 +141,29 @@ export function forgoRecording(request: Request): void {
 
 type ResponseSet = { status?: number | string; headers: Record<string, unknown> };
 
+/** A response as it is recorded (`headers`: those a replay repeats) and as it is first sent. */
+interface Sent {
+  status: number;
+  headers: [string, string][];
+  /** All the headers the first answer carries, where they are more than the recorded ones. */
+  sendHeaders?: Headers;
+  body: Uint8Array;
+}
+
 /** What the client is about to receive, as bytes, the way Elysia would have sent it. */
-async function asSent(
-  value: unknown,
-  set: ResponseSet,
-): Promise<{ status: number; headers: [string, string][]; body: Uint8Array }> {
+async function asSent(value: unknown, set: ResponseSet): Promise<Sent> {
   if (value instanceof ElysiaCustomStatusResponse)
     return asSent(value.response, { ...set, status: value.code });
   if (value instanceof Response) {
     const own = [...value.headers].filter(([name]) => isReplayedHeader(name));
+    // The first answer keeps every header the handler (a gateway's upstream) gave it — its
+    // cookies, its own ids — though a replay repeats only the recorded ones.
+    const sendHeaders = new Headers(value.headers);
+    sendHeaders.delete("content-length");
     return {
       status: value.status,
       headers: own,
+      sendHeaders,
       body: new Uint8Array(await value.arrayBuffer()),
     };
   }
@@ -259,7 +270,8 @@ async function recordAndSend(
     try {
       await run.ticket.complete(
         {
-          ...sent,
+          status: sent.status,
+          headers: sent.headers,
           body: tooLarge ? null : sent.body,
           bodyBytes: sent.body.length,
           callerScopes: run.scopes,
@@ -275,5 +287,8 @@ async function recordAndSend(
       throw failure;
     }
   }
-  return new Response(sent.body, { status: sent.status, headers: sent.headers });
+  return new Response(sent.body, {
+    status: sent.status,
+    headers: sent.sendHeaders ?? sent.headers,
+  });
 }

@@ -168,6 +168,34 @@ describe("proxying", () => {
     }
   });
 
+  test("the first answer to an idempotent request carries every header the upstream sent; its replay, the recorded ones", async () => {
+    const { call, live } = gatewayApp();
+    upstream.answer(() => {
+      const headers = new Headers({ "content-type": "application/json", "x-upstream-id": "u_1" });
+      headers.append("set-cookie", "a=1; Path=/");
+      headers.append("set-cookie", "b=2; Path=/");
+      return new Response('{"id":"ord_1"}', { status: 201, headers });
+    });
+    try {
+      const send = () => order(call, live, "all-headers-01");
+      const first = await send();
+      expect(first.status).toBe(201);
+      expect(first.headers.get("x-upstream-id")).toBe("u_1");
+      expect(first.headers.getSetCookie()).toEqual(["a=1; Path=/", "b=2; Path=/"]);
+      expect(first.headers.get("x-request-id")).toMatch(/^req_/);
+      // A replay repeats what was recorded: the body and its content headers, not the
+      // upstream's cookies or ids, which belonged to that first exchange.
+      const replay = await send();
+      expect(replay.headers.get("idempotent-replayed")).toBe("true");
+      expect([replay.status, replay.text]).toEqual([201, '{"id":"ord_1"}']);
+      expect(replay.headers.get("content-type")).toBe("application/json");
+      expect(replay.headers.get("x-upstream-id")).toBeNull();
+      expect(replay.headers.getSetCookie()).toEqual([]);
+    } finally {
+      upstream.answer(echo);
+    }
+  });
+
   test("the upstream's Cache-Control comes back on the first answer and on its replay", async () => {
     const { call, live } = gatewayApp();
     upstream.answer(() =>
