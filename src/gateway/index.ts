@@ -134,23 +134,39 @@ async function proxy(
     throw upstreamFailure(outcome);
   }
   const response = forClient(outcome.response, upstream);
-  return isRecorded(request) ? await readWhole(request, response) : response;
+  return isRecorded(request)
+    ? await readWhole(request, response, outcome.abort, gateway.timeoutMs)
+    : response;
 }
 
 /**
  * The upstream's answer read whole, for a request whose answer is recorded (which reads it whole
- * anyway). A body that breaks off is the upstream's failure after it may have acted: 502
- * `upstream_unreachable` ("may have taken effect"), never recorded, so a retry goes upstream
- * again with the same `Idempotency-Key` — not a 500 from Keygate.
+ * anyway), within `timeoutMs` of its head. A body that breaks off is the upstream's failure
+ * after it may have acted: 502 `upstream_unreachable` ("may have taken effect"); one that stalls
+ * past the timeout is cut and answered 504 `upstream_timeout`. Neither is recorded, so a retry
+ * goes upstream again with the same `Idempotency-Key` — instead of a 500 from Keygate, or a key
+ * held "in use" for as long as the upstream keeps the stream open.
  */
-async function readWhole(request: Request, response: Response): Promise<Response> {
+async function readWhole(
+  request: Request,
+  response: Response,
+  abort: () => void,
+  timeoutMs: number,
+): Promise<Response> {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort();
+  }, timeoutMs);
   try {
     const body = await response.arrayBuffer();
     const { status, statusText, headers } = response;
     return new Response(body, { status, statusText, headers });
   } catch (error) {
     forgoRecording(request);
-    throw upstreamFailure({ kind: "unreachable", error });
+    throw upstreamFailure(timedOut ? { kind: "timeout" } : { kind: "unreachable", error });
+  } finally {
+    clearTimeout(timer);
   }
 }
 

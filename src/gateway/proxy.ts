@@ -186,7 +186,12 @@ export function limitedBody(body: ReadableStream<Uint8Array>, limit: number) {
 
 /** What became of a request sent upstream. */
 export type UpstreamOutcome =
-  | { kind: "answered"; response: Response }
+  | {
+      kind: "answered";
+      response: Response;
+      /** Breaks the connection, the body's stream included (a body that stalls). */
+      abort(): void;
+    }
   /** Refused, unreachable, or the body failed before it was sent: the upstream acted on nothing. */
   | { kind: "unreachable"; error: unknown }
   | { kind: "timeout" }
@@ -225,7 +230,7 @@ export async function sendUpstream(
       decompress: false,
       duplex: "half",
     } as RequestInit);
-    return { kind: "answered", response };
+    return { kind: "answered", response, abort: () => abort.abort() };
   } catch (error) {
     if (error instanceof KeygateError) return { kind: "refused", error };
     const cause = (error as { cause?: unknown }).cause;

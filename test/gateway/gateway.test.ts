@@ -429,6 +429,41 @@ describe("upstream failures", () => {
     }
   });
 
+  test("an answer whose body stalls, on a recorded request: cut after the timeout, 504 not recorded — the key is not held 'in use'", async () => {
+    const { call, live } = gatewayApp({ timeout_seconds: 0.2 });
+    let cancelled = false;
+    upstream.answer(
+      () =>
+        new Response(
+          new ReadableStream({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode('{"order":'));
+              // …and nothing more, for as long as the connection stays open.
+            },
+            cancel() {
+              cancelled = true;
+            },
+          }),
+          { status: 201, headers: { "content-type": "application/json" } },
+        ),
+    );
+    try {
+      const send = () => order(call, live, "stalled-body-1");
+      const first = await send();
+      expect([first.status, codeOf(first)]).toEqual([504, "upstream_timeout"]);
+      upstream.answer(echo);
+      const retry = await send();
+      expect(retry.status).toBe(201);
+      expect(retry.headers.get("idempotent-replayed")).toBeNull();
+      expect(upstream.calls).toHaveLength(2);
+      // The stalled stream was not left open behind the answer.
+      for (let i = 0; i < 50 && !cancelled; i++) await Bun.sleep(10);
+      expect(cancelled).toBe(true);
+    } finally {
+      upstream.answer(echo);
+    }
+  });
+
   test("no answer in time: 504 upstream_timeout", async () => {
     const { call, live } = gatewayApp({ timeout_seconds: 0.1 });
     upstream.answer(async () => {
