@@ -13,6 +13,7 @@ import type { Keygate } from "../app/keygate.ts";
 import type { Identity } from "../auth/identity.ts";
 import type { GatewayRoute } from "../config/gateway-config.ts";
 import { invalidRequest, KeygateError, requestTooLarge } from "../errors/keygate-error.ts";
+import { readUpTo, resumed } from "../http/body-prefix.ts";
 import { keygateGuard } from "../http/guard.ts";
 import { type PeerLookup, peerAddressOrUnknown } from "../http/peer-address.ts";
 import { rawBodyOf, readRawBody } from "../http/raw-body.ts";
@@ -135,23 +136,32 @@ async function proxy(
   }
   const response = forClient(outcome.response, upstream);
   return isRecorded(request)
-    ? await readWhole(request, response, outcome.abort, gateway.timeoutMs)
+    ? await readForRecord(
+        request,
+        response,
+        outcome.abort,
+        gateway.timeoutMs,
+        kg.config.idempotency.maxResponseBytes,
+      )
     : response;
 }
 
 /**
- * The upstream's answer read whole, for a request whose answer is recorded (which reads it whole
- * anyway), within `timeoutMs` of its head. A body that breaks off is the upstream's failure
- * after it may have acted: 502 `upstream_unreachable` ("may have taken effect"); one that stalls
- * past the timeout is cut and answered 504 `upstream_timeout`. Neither is recorded, so a retry
- * goes upstream again with the same `Idempotency-Key` — instead of a 500 from Keygate, or a key
- * held "in use" for as long as the upstream keeps the stream open.
+ * The upstream's answer read for a request whose answer is recorded: whole, if it is no larger
+ * than the recording cap — within `timeoutMs` of its head — and otherwise its first bytes, the
+ * rest then streaming on to the client (over the cap it is not kept, and is never held in
+ * memory whole). A body that breaks off first is the upstream's failure after it may have
+ * acted: 502 `upstream_unreachable` ("may have taken effect"); one that stalls past the timeout
+ * is cut and answered 504 `upstream_timeout`. Neither is recorded, so a retry goes upstream
+ * again with the same `Idempotency-Key` — instead of a 500 from Keygate, or a key held
+ * "in use" for as long as the upstream keeps the stream open.
  */
-async function readWhole(
+async function readForRecord(
   request: Request,
   response: Response,
   abort: () => void,
   timeoutMs: number,
+  cap: number,
 ): Promise<Response> {
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -159,9 +169,9 @@ async function readWhole(
     abort();
   }, timeoutMs);
   try {
-    const body = await response.arrayBuffer();
+    const prefix = await readUpTo(response.body, cap);
     const { status, statusText, headers } = response;
-    return new Response(body, { status, statusText, headers });
+    return new Response(resumed(prefix), { status, statusText, headers });
   } catch (error) {
     forgoRecording(request);
     throw upstreamFailure(timedOut ? { kind: "timeout" } : { kind: "unreachable", error });

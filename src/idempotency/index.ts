@@ -18,6 +18,7 @@ import type { Identity } from "../auth/identity.ts";
 import type { AuthenticatedStep } from "../auth/index.ts";
 import type { IdempotencyConfig } from "../config/config.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
+import { readUpTo, resumed } from "../http/body-prefix.ts";
 import { eventMetadata } from "../http/event-metadata.ts";
 import { parseRawBody, rawBodyOf, readRawBody } from "../http/raw-body.ts";
 import {
@@ -66,7 +67,7 @@ function replay(identity: Identity, stored: StoredResponse): Response {
   if (stored.body === null) {
     throw new KeygateError(
       "idempotency_result_too_large",
-      `The first request with this Idempotency-Key completed with status ${stored.status}, but its ${stored.bodyBytes}-byte response was over the size cap and was not kept; it will not run again. Use a new Idempotency-Key to repeat the operation.`,
+      `The first request with this Idempotency-Key completed with status ${stored.status}, but its response (${stored.bodyBytes} bytes or more) was over the size cap and was not kept; it will not run again. Use a new Idempotency-Key to repeat the operation.`,
     );
   }
   const headers = new Headers(stored.headers);
@@ -147,25 +148,27 @@ interface Sent {
   headers: [string, string][];
   /** All the headers the first answer carries, where they are more than the recorded ones. */
   sendHeaders?: Headers;
+  /** The body, or its first bytes when it runs past the recording cap (then see `rest`). */
   body: Uint8Array;
+  /** A body over the cap, whole, to stream to the client: it is not kept. */
+  rest?: ReadableStream<Uint8Array>;
 }
 
 /** What the client is about to receive, as bytes, the way Elysia would have sent it. */
-async function asSent(value: unknown, set: ResponseSet): Promise<Sent> {
+async function asSent(value: unknown, set: ResponseSet, cap: number): Promise<Sent> {
   if (value instanceof ElysiaCustomStatusResponse)
-    return asSent(value.response, { ...set, status: value.code });
+    return asSent(value.response, { ...set, status: value.code }, cap);
   if (value instanceof Response) {
     const own = [...value.headers].filter(([name]) => isReplayedHeader(name));
     // The first answer keeps every header the handler (a gateway's upstream) gave it — its
     // cookies, its own ids — though a replay repeats only the recorded ones.
     const sendHeaders = new Headers(value.headers);
     sendHeaders.delete("content-length");
-    return {
-      status: value.status,
-      headers: own,
-      sendHeaders,
-      body: new Uint8Array(await value.arrayBuffer()),
-    };
+    // Read no further than the cap: a longer body is not kept, and streams on as it comes.
+    const prefix = await readUpTo(value.body, cap);
+    const body = prefix.complete ? prefix.bytes : Buffer.concat(prefix.chunks, prefix.size);
+    const rest = prefix.complete ? undefined : (resumed(prefix) as ReadableStream<Uint8Array>);
+    return { status: value.status, headers: own, sendHeaders, body, rest };
   }
   const status = typeof set.status === "number" ? set.status : 200;
   const fromSet = Object.entries(set.headers)
@@ -264,9 +267,9 @@ async function recordAndSend(
   set: ResponseSet,
   config: IdempotencyConfig,
 ): Promise<Response> {
-  const sent = await asSent(response, set);
+  const sent = await asSent(response, set, config.maxResponseBytes);
   if (isRecordable(sent.status, config.recordServerErrors)) {
-    const tooLarge = sent.body.length > config.maxResponseBytes;
+    const tooLarge = sent.rest !== undefined || sent.body.length > config.maxResponseBytes;
     try {
       await run.ticket.complete(
         {
@@ -287,7 +290,7 @@ async function recordAndSend(
       throw failure;
     }
   }
-  return new Response(sent.body, {
+  return new Response(sent.rest ?? sent.body, {
     status: sent.status,
     headers: sent.sendHeaders ?? sent.headers,
   });

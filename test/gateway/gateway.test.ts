@@ -464,6 +464,65 @@ describe("upstream failures", () => {
     }
   });
 
+  test("an answer over the recording cap streams to the client as it comes, never held whole; a retry is 409 too large", async () => {
+    const cap = 1024;
+    const t = testApp({
+      config: {
+        gateway: { upstream: upstream.url, routes },
+        idempotency: { max_response_bytes: cap },
+      },
+    });
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const chunk = new Uint8Array(cap).fill(120); // "xxx…"
+    upstream.answer(
+      () =>
+        new Response(
+          new ReadableStream({
+            async start(controller) {
+              controller.enqueue(chunk);
+              controller.enqueue(chunk);
+              // The rest only once the client has the answer's head: a gateway that waited for
+              // the whole body before answering would wait here for ever.
+              await released;
+              controller.enqueue(new TextEncoder().encode("end"));
+              controller.close();
+            },
+          }),
+          { status: 201, headers: { "content-type": "text/plain" } },
+        ),
+    );
+    try {
+      const request = () =>
+        t.app.handle(
+          new Request("http://localhost/orders", {
+            method: "POST",
+            headers: {
+              authorization: `Bearer ${t.live}`,
+              "idempotency-key": "over-the-cap-1",
+              "content-type": "application/json",
+            },
+            body: "{}",
+          }),
+        );
+      const first = await request();
+      expect(first.status).toBe(201);
+      release();
+      const text = await first.text();
+      expect(text.length).toBe(2 * cap + 3);
+      expect(text.endsWith("end")).toBe(true);
+      const retry = await request();
+      expect(retry.status).toBe(409);
+      const error = ((await retry.json()) as { error: { code: string; message: string } }).error;
+      expect(error.code).toBe("idempotency_result_too_large");
+      expect(error.message).toContain("status 201");
+    } finally {
+      upstream.answer(echo);
+    }
+  });
+
   test("no answer in time: 504 upstream_timeout", async () => {
     const { call, live } = gatewayApp({ timeout_seconds: 0.1 });
     upstream.answer(async () => {
