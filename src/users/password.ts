@@ -4,6 +4,8 @@
  * invalidating older hashes.
  */
 import { createHash, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { availableParallelism } from "node:os";
+import { KeygateError } from "../errors/keygate-error.ts";
 
 /** scrypt cost parameters. */
 export interface ScryptCost {
@@ -30,12 +32,60 @@ function scryptOffTheLoop(
   length: number,
   cost: ScryptCost,
 ): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scrypt(password.normalize("NFKC"), salt, length, options(cost), (error, key) =>
-      error ? reject(error) : resolve(key),
-    ),
+  return passwordWork.run(
+    () =>
+      new Promise<Buffer>((resolve, reject) =>
+        scrypt(password.normalize("NFKC"), salt, length, options(cost), (error, key) =>
+          error ? reject(error) : resolve(key),
+        ),
+      ),
   );
 }
+
+/**
+ * A bound on work that runs a few at a time, with a few more waiting; past that, refused at
+ * once with 429 (`Retry-After: 1`) rather than queued without end.
+ */
+export class WorkGate {
+  #running = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(
+    /** How many run at once. */
+    readonly concurrency: number,
+    /** How many may wait for a turn. */
+    readonly queue: number,
+  ) {}
+
+  /** Runs `work` when a turn is free, or throws `rate_limited` if too many already wait. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#running < this.concurrency) this.#running++;
+    else if (this.#waiting.length >= this.queue)
+      throw new KeygateError(
+        "rate_limited",
+        "Too many passwords are being checked at once: try again in a moment.",
+        undefined,
+        1,
+      );
+    // A turn is handed straight from the work that ends to the first waiting.
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#running--;
+    }
+  }
+}
+
+/**
+ * All scrypt work of this process: sign-in is open to anyone and each guess costs ~100 ms of
+ * CPU and 32 MiB, so a burst of sign-ins — from many addresses, before the failure limiters
+ * have counted any — must not take every core from the requests being served. Half the cores
+ * hash at once (one, on two), 32 more may wait (about three seconds' worth); the rest are 429.
+ */
+export const passwordWork = new WorkGate(Math.max(1, Math.floor(availableParallelism() / 2)), 32);
 
 /** Hashes a password for storage, off the event loop. */
 export async function hashPassword(

@@ -7,6 +7,7 @@ import {
 } from "../../src/auth/failed-auth-limiter.ts";
 import { createUser } from "../../src/commands/users.ts";
 import { generateKey } from "../../src/keys/key-format.ts";
+import { passwordWork } from "../../src/users/password.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
 import { FakeClock, TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
 
@@ -56,6 +57,28 @@ describe("failed-authentication limiter", () => {
     const right = await login("ops@example.com", "the right password");
     expect([right.status, codeOf(right)]).toEqual([429, "rate_limited"]);
     expect(Number(right.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+
+  test("while passwords are being checked at the gate's limit, a sign-in is 429 at once and is not counted as a failure", async () => {
+    const { login } = await withUser();
+    // Every turn of the process's password work taken, and every place in its queue.
+    let open: () => void = () => {};
+    const opened = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const held = Array.from({ length: passwordWork.concurrency + passwordWork.queue }, () =>
+      passwordWork.run(() => opened),
+    );
+    try {
+      const refused = await login("ops@example.com", "the right password");
+      expect([refused.status, codeOf(refused)]).toEqual([429, "rate_limited"]);
+      expect(refused.headers.get("retry-after")).toBe("1");
+    } finally {
+      open();
+      await Promise.all(held);
+    }
+    // Not a failure of this email or address: the right password works at once.
+    expect((await login("ops@example.com", "the right password")).status).toBe(200);
   });
 
   test("failed sign-ins count per email too: the 11th for one email is 429, the right password included, known email or not", async () => {

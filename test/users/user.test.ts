@@ -1,9 +1,11 @@
 import { describe, expect, test } from "bun:test";
+import type { KeygateError } from "../../src/errors/keygate-error.ts";
 import {
   DEFAULT_SCRYPT_COST,
   hashPassword,
   passwordFingerprint,
   verifyPassword,
+  WorkGate,
 } from "../../src/users/password.ts";
 import {
   decideUser,
@@ -137,5 +139,44 @@ describe("passwords", () => {
     expect(await hashPassword("same password", TEST_SCRYPT_COST)).not.toBe(
       await hashPassword("same password", TEST_SCRYPT_COST),
     );
+  });
+});
+
+describe("the gate on password work", () => {
+  test("runs a few at a time, lets a few wait, and refuses the rest at once with 429", async () => {
+    const gate = new WorkGate(1, 2);
+    let running = 0;
+    let most = 0;
+    const finished: number[] = [];
+    let open: () => void = () => {};
+    const opened = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const work = (id: number) =>
+      gate.run(async () => {
+        running++;
+        most = Math.max(most, running);
+        await opened;
+        running--;
+        finished.push(id);
+        return id;
+      });
+    const runs = [1, 2, 3, 4, 5].map((id) =>
+      work(id).then(
+        (value) => ({ value }),
+        (error: KeygateError) => ({ code: error.code, retryAfter: error.retryAfterSeconds }),
+      ),
+    );
+    open();
+    expect(await Promise.all(runs)).toEqual([
+      { value: 1 },
+      { value: 2 },
+      { value: 3 },
+      { code: "rate_limited", retryAfter: 1 },
+      { code: "rate_limited", retryAfter: 1 },
+    ]);
+    expect([most, finished]).toEqual([1, [1, 2, 3]]);
+    // Its turns all handed back: it runs again.
+    expect(await gate.run(async () => "again")).toBe("again");
   });
 });
