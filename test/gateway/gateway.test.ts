@@ -47,6 +47,24 @@ function order(
   });
 }
 
+/** A 201 JSON answer whose body starts, then does what `then` says: break off, stall… */
+function startedAnswer(
+  then: (controller: ReadableStreamDefaultController<Uint8Array>) => void,
+  onCancel?: () => void,
+) {
+  return () =>
+    new Response(
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('{"order":'));
+          then(controller);
+        },
+        cancel: onCancel,
+      }),
+      { status: 201, headers: { "content-type": "application/json" } },
+    );
+}
+
 function gatewayApp(gateway: object = {}) {
   const app = testApp({ config: { gateway: { upstream: upstream.url, routes, ...gateway } } });
   upstream.calls.length = 0;
@@ -398,16 +416,9 @@ describe("upstream failures", () => {
   test("an answer that breaks off mid-body, on a recorded request: 502 'may have taken effect', not recorded — the retry goes upstream again", async () => {
     const { call, live, internalErrors } = gatewayApp();
     upstream.answer(
-      () =>
-        new Response(
-          new ReadableStream({
-            start(controller) {
-              controller.enqueue(new TextEncoder().encode('{"order":'));
-              setTimeout(() => controller.error(new Error("upstream crashed")), 10);
-            },
-          }),
-          { status: 201, headers: { "content-type": "application/json" } },
-        ),
+      startedAnswer((controller) =>
+        setTimeout(() => controller.error(new Error("upstream crashed")), 10),
+      ),
     );
     try {
       const send = () => order(call, live, "broken-off-01");
@@ -432,20 +443,14 @@ describe("upstream failures", () => {
   test("an answer whose body stalls, on a recorded request: cut after the timeout, 504 not recorded — the key is not held 'in use'", async () => {
     const { call, live } = gatewayApp({ timeout_seconds: 0.2 });
     let cancelled = false;
+    // …and nothing more after its start, for as long as the connection stays open.
     upstream.answer(
-      () =>
-        new Response(
-          new ReadableStream({
-            start(controller) {
-              controller.enqueue(new TextEncoder().encode('{"order":'));
-              // …and nothing more, for as long as the connection stays open.
-            },
-            cancel() {
-              cancelled = true;
-            },
-          }),
-          { status: 201, headers: { "content-type": "application/json" } },
-        ),
+      startedAnswer(
+        () => {},
+        () => {
+          cancelled = true;
+        },
+      ),
     );
     try {
       const send = () => order(call, live, "stalled-body-1");
