@@ -81,6 +81,31 @@ describe("failed-authentication limiter", () => {
     expect((await login("ops@example.com", "the right password")).status).toBe(200);
   });
 
+  test("the hash unknown emails are checked against is made again after a full gate refused it, not refused for ever", async () => {
+    let open: () => void = () => {};
+    const opened = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const hold = () =>
+      Array.from({ length: passwordWork.concurrency + passwordWork.queue }, () =>
+        passwordWork.run(() => opened),
+      );
+    // The gate is full while the app is built: making its hash for unknown emails is refused.
+    const held = hold();
+    const t = openTestApp();
+    const login = (email: string, password: string) =>
+      t.call("POST", "/v1/auth/login", { body: { email, password } });
+    try {
+      const refused = await login("nobody@example.com", "a password");
+      expect([refused.status, codeOf(refused)]).toEqual([429, "rate_limited"]);
+    } finally {
+      open();
+      await Promise.all(held);
+    }
+    const unknown = await login("nobody@example.com", "a password");
+    expect([unknown.status, codeOf(unknown)]).toEqual([401, "invalid_credentials"]);
+  });
+
   test("failed sign-ins count per email too: the 11th for one email is 429, the right password included, known email or not", async () => {
     const { t, login } = await withUser();
     for (const email of ["ops@example.com", "nobody@example.com"]) {

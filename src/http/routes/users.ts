@@ -46,12 +46,23 @@ import { QueryInteger } from "../query-integer.ts";
 /** How long a management token lives: 15 minutes. */
 export const TOKEN_TTL_SECONDS = 15 * 60;
 
-// Checked for unknown emails too, so response time does not reveal which emails exist.
-let dummyHash: Promise<string> | undefined;
-const dummyPasswordHash = (cost: ScryptCost) => {
-  dummyHash ??= hashPassword("keygate-dummy-password", cost);
-  return dummyHash;
-};
+/**
+ * The hash an unknown email's password is checked against, so that a sign-in takes as long
+ * whether its email exists or not. Made once per app, starting when its routes are built, and
+ * made again if making it failed (the password gate was full then): a failure is not kept.
+ */
+function dummyPasswordHash(cost: ScryptCost): () => Promise<string> {
+  let made: Promise<string> | undefined;
+  const make = () => {
+    made ??= hashPassword("keygate-dummy-password", cost).catch((error: unknown) => {
+      made = undefined;
+      throw error;
+    });
+    return made;
+  };
+  make().catch(() => undefined); // ready for the first unknown email, or made again then
+  return make;
+}
 
 /** The user `id` if it exists in the caller's subtree; otherwise throws `resource_missing`. */
 function visibleUser(kg: Keygate, identity: Identity, id: string, param?: string): UserRecord {
@@ -88,6 +99,7 @@ const Credentials = t.Object(
 /** The users and login controller. `cost` lowers scrypt's cost in tests. */
 export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) {
   const { trustedProxies } = kg.config.gateway;
+  const dummyHash = dummyPasswordHash(cost);
   return new Elysia({ name: "keygate/routes/users", normalize: false })
     .use(keygateGuard(kg))
     .post(
@@ -205,7 +217,12 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
     .post(
       "/v1/auth/login",
       async ({ body, request, server, set }) => {
-        const user = await signIn(kg, body, clientAddress(request, server, trustedProxies), cost);
+        const user = await signIn(
+          kg,
+          body,
+          clientAddress(request, server, trustedProxies),
+          dummyHash,
+        );
         forbidCaching(set);
         const now = Math.floor(kg.now().getTime() / 1000);
         const exp = now + TOKEN_TTL_SECONDS;
@@ -227,7 +244,12 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
     .post(
       "/v1/auth/password",
       async ({ body, request, server, set }) => {
-        const user = await signIn(kg, body, clientAddress(request, server, trustedProxies), cost);
+        const user = await signIn(
+          kg,
+          body,
+          clientAddress(request, server, trustedProxies),
+          dummyHash,
+        );
         if (body.new_password === body.password)
           throw invalidRequest("new_password must differ from password.", "new_password");
         return changePassword(
@@ -259,16 +281,13 @@ async function signIn(
   kg: Keygate,
   credentials: { email: string; password: string },
   address: string,
-  cost: ScryptCost,
+  dummyHash: () => Promise<string>,
 ): Promise<UserRecord> {
   const email = normaliseEmail(credentials.email);
   kg.failedAuth.refuseIfBlocked(address);
   kg.failedSignIns.refuseIfBlocked(email);
   const user = findUserByEmail(kg.db, email);
-  const ok = await verifyPassword(
-    credentials.password,
-    user?.password_hash ?? (await dummyPasswordHash(cost)),
-  );
+  const ok = await verifyPassword(credentials.password, user?.password_hash ?? (await dummyHash()));
   if (!user || !ok) {
     kg.failedAuth.fail(address);
     kg.failedSignIns.fail(email);
