@@ -171,7 +171,11 @@ async function readForRecord(
   try {
     const prefix = await readUpTo(response.body, cap);
     const { status, statusText, headers } = response;
-    return new Response(resumed(prefix), { status, statusText, headers });
+    return new Response(prefix.complete ? prefix.bytes : resumed(prefix), {
+      status,
+      statusText,
+      headers,
+    });
   } catch (error) {
     forgoRecording(request);
     throw upstreamFailure(timedOut ? { kind: "timeout" } : { kind: "unreachable", error });

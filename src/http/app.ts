@@ -36,12 +36,6 @@ export interface AppOptions {
   accessLog?: AccessLogger | false;
 }
 
-/** Where access-log lines go: stdout, as a stream that may fail. */
-export interface LogSink {
-  write(text: string): unknown;
-  on(event: "error", listener: (error: unknown) => void): unknown;
-}
-
 /** An access logger that buffers its lines, and writes what it holds on `flush()`. */
 export type BufferedAccessLogger = AccessLogger & { flush(): void };
 
@@ -54,30 +48,27 @@ export type BufferedAccessLogger = AccessLogger & { flush(): void };
  * lines are dropped from then on and that is said once on stderr: the server keeps
  * authenticating rather than dying with its log reader.
  */
-export function stdoutAccessLog(
-  out: LogSink = process.stdout,
-  report: InternalErrorReporter = reportToStderr,
-): BufferedAccessLogger {
+export function stdoutAccessLog(): BufferedAccessLogger {
   let pending: string[] = [];
   let closed = false;
   const close = (error: unknown) => {
     if (closed) return;
     closed = true;
     pending = [];
-    report(
+    reportToStderr(
       new Error("stdout cannot be written: the access log is dropped from now on", {
         cause: error,
       }),
     );
   };
   // A failed write throws, or (written asynchronously) is an "error" event: both end here.
-  out.on("error", close);
+  process.stdout.on("error", close);
   const flush = () => {
     if (pending.length === 0) return;
     const lines = pending;
     pending = [];
     try {
-      out.write(lines.join(""));
+      process.stdout.write(lines.join(""));
     } catch (error) {
       close(error);
     }

@@ -33,9 +33,10 @@ export async function readUpTo(
   return { complete: false, chunks, size, rest: reader };
 }
 
-/** The body again as one stream: the chunks already read, then the rest as it comes. */
-export function resumed(prefix: BodyPrefix): ReadableStream<Uint8Array> | Uint8Array {
-  if (prefix.complete) return prefix.bytes;
+/** A body that ran past the cap, whole again: the chunks already read, then the rest as it comes. */
+export function resumed(
+  prefix: Extract<BodyPrefix, { complete: false }>,
+): ReadableStream<Uint8Array> {
   const { chunks, rest } = prefix;
   let next = 0;
   return new ReadableStream<Uint8Array>({

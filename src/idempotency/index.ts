@@ -148,10 +148,10 @@ interface Sent {
   headers: [string, string][];
   /** All the headers the first answer carries, where they are more than the recorded ones. */
   sendHeaders?: Headers;
-  /** The body, or its first bytes when it runs past the recording cap (then see `rest`). */
+  /** The body, whole (empty when it runs past the recording cap: see `overCap`). */
   body: Uint8Array;
-  /** A body over the cap, whole, to stream to the client: it is not kept. */
-  rest?: ReadableStream<Uint8Array>;
+  /** A body over the cap: the bytes seen before it was let through, and the stream of it all. */
+  overCap?: { seen: number; stream: ReadableStream<Uint8Array> };
 }
 
 /** What the client is about to receive, as bytes, the way Elysia would have sent it. */
@@ -166,9 +166,10 @@ async function asSent(value: unknown, set: ResponseSet, cap: number): Promise<Se
     sendHeaders.delete("content-length");
     // Read no further than the cap: a longer body is not kept, and streams on as it comes.
     const prefix = await readUpTo(value.body, cap);
-    const body = prefix.complete ? prefix.bytes : Buffer.concat(prefix.chunks, prefix.size);
-    const rest = prefix.complete ? undefined : (resumed(prefix) as ReadableStream<Uint8Array>);
-    return { status: value.status, headers: own, sendHeaders, body, rest };
+    const head = { status: value.status, headers: own, sendHeaders };
+    return prefix.complete
+      ? { ...head, body: prefix.bytes }
+      : { ...head, body: EMPTY, overCap: { seen: prefix.size, stream: resumed(prefix) } };
   }
   const status = typeof set.status === "number" ? set.status : 200;
   const fromSet = Object.entries(set.headers)
@@ -269,14 +270,14 @@ async function recordAndSend(
 ): Promise<Response> {
   const sent = await asSent(response, set, config.maxResponseBytes);
   if (isRecordable(sent.status, config.recordServerErrors)) {
-    const tooLarge = sent.rest !== undefined || sent.body.length > config.maxResponseBytes;
+    const tooLarge = sent.overCap !== undefined || sent.body.length > config.maxResponseBytes;
     try {
       await run.ticket.complete(
         {
           status: sent.status,
           headers: sent.headers,
           body: tooLarge ? null : sent.body,
-          bodyBytes: sent.body.length,
+          bodyBytes: sent.overCap?.seen ?? sent.body.length,
           callerScopes: run.scopes,
         },
         run.metadata,
@@ -290,7 +291,7 @@ async function recordAndSend(
       throw failure;
     }
   }
-  return new Response(sent.rest ?? sent.body, {
+  return new Response(sent.overCap?.stream ?? sent.body, {
     status: sent.status,
     headers: sent.sendHeaders ?? sent.headers,
   });

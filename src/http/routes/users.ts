@@ -40,7 +40,7 @@ import { entityInSubtree } from "../entity-in-subtree.ts";
 import { actorMetadata, eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
 import { listPage } from "../list-page.ts";
-import { clientAddress } from "../peer-address.ts";
+import { clientAddress, type PeerLookup } from "../peer-address.ts";
 import { QueryInteger } from "../query-integer.ts";
 
 /** How long a management token lives: 15 minutes. */
@@ -100,6 +100,11 @@ const Credentials = t.Object(
 export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) {
   const { trustedProxies } = kg.config.gateway;
   const dummyHash = dummyPasswordHash(cost);
+  const signInFrom = (
+    credentials: { email: string; password: string },
+    request: Request,
+    server: PeerLookup | null | undefined,
+  ) => signIn(kg, credentials, clientAddress(request, server, trustedProxies), dummyHash);
   return new Elysia({ name: "keygate/routes/users", normalize: false })
     .use(keygateGuard(kg))
     .post(
@@ -217,12 +222,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
     .post(
       "/v1/auth/login",
       async ({ body, request, server, set }) => {
-        const user = await signIn(
-          kg,
-          body,
-          clientAddress(request, server, trustedProxies),
-          dummyHash,
-        );
+        const user = await signInFrom(body, request, server);
         forbidCaching(set);
         const now = Math.floor(kg.now().getTime() / 1000);
         const exp = now + TOKEN_TTL_SECONDS;
@@ -244,12 +244,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
     .post(
       "/v1/auth/password",
       async ({ body, request, server, set }) => {
-        const user = await signIn(
-          kg,
-          body,
-          clientAddress(request, server, trustedProxies),
-          dummyHash,
-        );
+        const user = await signInFrom(body, request, server);
         if (body.new_password === body.password)
           throw invalidRequest("new_password must differ from password.", "new_password");
         return changePassword(
