@@ -16,7 +16,12 @@ import { checkpointKey } from "../audit/checkpoint-key.ts";
 import { appendCheckpoint } from "../audit/checkpoints.ts";
 import { LAST_USED_FLUSH_MS } from "../usage/last-used-tracker.ts";
 import type { Keygate } from "./keygate.ts";
-import { everyInterval, everyIntervalOneAtATime, type FailureReporter } from "./periodic.ts";
+import {
+  everyInterval,
+  everyIntervalOneAtATime,
+  type FailureReporter,
+  reporting,
+} from "./periodic.ts";
 
 /** How often the key index looks for commits made by other processes (the CLI). */
 export const KEY_INDEX_SYNC_MS = 100;
@@ -41,11 +46,7 @@ export function startBackgroundWork(kg: Keygate, report: FailureReporter): Backg
   if (interval > 0) {
     const key = checkpointKey(kg.config);
     const sign = () => appendCheckpoint(kg.db.sql, key, kg.now());
-    try {
-      sign();
-    } catch (error) {
-      report(error);
-    }
+    reporting(sign, report)(); // at start too
     checkpoints = everyInterval(interval * 1000, sign, report);
   }
   return {

@@ -8,19 +8,24 @@
 /** Where a failed run is reported. */
 export type FailureReporter = (error: unknown) => void;
 
+/** `task` as a function that reports what it throws instead of throwing it. */
+export function reporting(task: () => void, report: FailureReporter): () => void {
+  return () => {
+    try {
+      task();
+    } catch (error) {
+      report(error);
+    }
+  };
+}
+
 /** Runs `task` every `ms` milliseconds, reporting what it throws instead of crashing. */
 export function everyInterval(
   ms: number,
   task: () => void,
   report: FailureReporter,
 ): ReturnType<typeof setInterval> {
-  return setInterval(() => {
-    try {
-      task();
-    } catch (error) {
-      report(error);
-    }
-  }, ms);
+  return setInterval(reporting(task, report), ms);
 }
 
 /**
