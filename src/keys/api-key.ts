@@ -74,9 +74,9 @@ export type ApiKeyCommand =
 
 /** A revocation's reason: at most 500 characters of plain text. */
 function checkReason(reason: string | null): string | null {
-  if (reason !== null && reason.length > 500)
-    throw invalidRequest("reason must be at most 500 characters.", "reason");
-  return reason === null ? null : requirePlainText(reason, "reason");
+  if (reason === null) return null;
+  if (reason.length > 500) throw invalidRequest("reason must be at most 500 characters.", "reason");
+  return requirePlainText(reason, "reason");
 }
 
 function checkScopes(scopes: readonly string[]): string[] {
