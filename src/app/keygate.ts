@@ -41,7 +41,10 @@ export interface Keygate {
   jwtSecret: string;
   /** The clock every command reads. */
   now(): Date;
-  /** Flushes pending last-used times and closes the database. */
+  /**
+   * Flushes pending last-used times and closes the database — closed even when the flush
+   * throws (another process holding the write lock past `busy_timeout`), which it rethrows.
+   */
   close(): void;
 }
 
@@ -91,8 +94,11 @@ export function openKeygate(config: KeygateConfig, options: OpenKeygateOptions =
   );
   const usage = new LastUsedTracker(db.sql);
   const close = () => {
-    usage.flush();
-    db.close();
+    try {
+      usage.flush();
+    } finally {
+      db.close();
+    }
   };
   const failedAuth = new FailedAuthLimiter({ now });
   const rateLimiter = new RateLimiter(new InMemoryCounterStore(), now);

@@ -45,15 +45,34 @@ export async function runServe(kg: Keygate): Promise<void> {
     await nextTurn();
     await nextTurn();
     accessLog?.flush();
-    kg.close(); // flushes pending last-used times
+    const closed = closeReporting(kg);
     lock?.release();
-    process.exit(0);
+    process.exit(closed ? 0 : 1);
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   process.stdout.write(
     `Keygate listening on ${server.scheme}://${displayHost(kg.config.host)}:${server.port} (database ${kg.config.dbPath})\n`,
   );
+}
+
+/**
+ * Closes `kg`, flushing its pending last-used times. When that fails — another process holds
+ * the write lock past `busy_timeout`, the disk is full — those times (at most one flush
+ * interval's) are lost: say so on stderr, and let the stop go on to release the serving lock.
+ */
+function closeReporting(kg: Keygate): boolean {
+  try {
+    kg.close();
+    return true;
+  } catch (error) {
+    reportToStderr(
+      new Error("stopping: the last-used times of the last few seconds could not be written", {
+        cause: error,
+      }),
+    );
+    return false;
+  }
 }
 
 /** How the start-up line names the host: `localhost` for every interface, IPv6 in brackets. */

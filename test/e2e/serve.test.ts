@@ -1,3 +1,4 @@
+import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -165,6 +166,40 @@ describe("keygate serve (as the README starts it)", () => {
       await calmony.stop();
     }
   });
+
+  test("a stop whose last flush of last-used times fails says so on stderr, exits 1 and still releases the database", async () => {
+    const dbPath = join(tmp.dir, "flush-fails", "keygate.sqlite");
+    const server = await startServer({ KEYGATE_DB: dbPath });
+    const live = server.startupOutput.match(/live: (sk_live_\w+)/)?.[1];
+    const me = await fetch(`${server.url}/v1/me`, { headers: { authorization: `Bearer ${live}` } });
+    expect(me.status).toBe(200); // a use now pending, written at the stop
+    // Another process holds the write lock past the server's busy_timeout.
+    const other = new Database(dbPath);
+    other.exec("BEGIN IMMEDIATE");
+    try {
+      server.process.kill("SIGTERM");
+      expect(await server.process.exited).toBe(1);
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+    }
+    const stderr = await new Response(server.process.stderr).text();
+    expect(stderr).toContain(
+      "stopping: the last-used times of the last few seconds could not be written",
+    );
+    expect(stderr).toContain("database is locked");
+    expect(existsSync(`${dbPath}.serve.pid`)).toBe(false);
+    // The next start finds the database as it was and serves the same key.
+    const again = await startServer({ KEYGATE_DB: dbPath });
+    try {
+      const after = await fetch(`${again.url}/v1/me`, {
+        headers: { authorization: `Bearer ${live}` },
+      });
+      expect(after.status).toBe(200);
+    } finally {
+      await again.stop();
+    }
+  }, 30_000);
 
   test("when the process reading its stdout goes away (EPIPE), it keeps serving, drops the access log and says so on stderr", async () => {
     const { cmd, cwd } = serveCommand();
