@@ -74,12 +74,12 @@ function readTls(files: TlsFiles): TlsPem {
  */
 export function listen(
   app: AnyElysia,
-  config: Pick<KeygateConfig, "port" | "host" | "tls">,
+  config: Pick<KeygateConfig, "port" | "host" | "tls" | "idleTimeoutSeconds">,
 ): Listening {
   const { port, host, tls: files } = config;
   const tls = files && readTls(files);
   try {
-    return serveOn(app, port, host, tls);
+    return serveOn(app, { port, hostname: host, idleTimeout: config.idleTimeoutSeconds }, tls);
   } catch (error) {
     if (inUse(error))
       throw new ConfigError(
@@ -97,7 +97,15 @@ export function listen(
   }
 }
 
-function serveOn(app: AnyElysia, port: number, hostname: string, tls?: TlsPem): Listening {
+/** Where to listen, and (Bun only) how long a silent connection is kept, in seconds. */
+interface ListenOn {
+  port: number;
+  hostname: string;
+  idleTimeout: number;
+}
+
+function serveOn(app: AnyElysia, on: ListenOn, tls?: TlsPem): Listening {
+  const { port, hostname } = on;
   const scheme = tls ? "https" : "http";
   const deno = (globalThis as { Deno?: DenoServe }).Deno;
   if (!deno) {
@@ -105,7 +113,7 @@ function serveOn(app: AnyElysia, port: number, hostname: string, tls?: TlsPem): 
     // would silently take half its connections, even over another database. A busy port is
     // an error instead. And Elysia asks Bun for development mode unless NODE_ENV=production:
     // an error escaping the app would then be answered with its stack trace. Never here.
-    app.listen({ port, hostname, reusePort: false, development: false, ...(tls ? { tls } : {}) });
+    app.listen({ ...on, reusePort: false, development: false, ...(tls ? { tls } : {}) });
     return {
       port: app.server?.port ?? port,
       scheme,

@@ -36,6 +36,7 @@ export const ConfigFileSchema = Type.Object(
   {
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
     host: Type.Optional(Type.String({ pattern: HOST_PATTERN.source, maxLength: 253 })),
+    idle_timeout_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 255 })),
     tls: Type.Optional(
       Type.Object(
         {

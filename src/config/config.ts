@@ -15,6 +15,8 @@ export interface KeygateConfig {
   port: number;
   /** The address `serve` listens on: every interface (`0.0.0.0`) unless `KEYGATE_HOST` narrows it. */
   host: string;
+  /** Seconds Bun's server keeps a silent connection (`idle_timeout_seconds`, 1–255). */
+  idleTimeoutSeconds: number;
   /** HTTPS: the PEM files `serve` reads at start, or undefined for plain HTTP. */
   tls: TlsFiles | undefined;
   dbPath: string;
@@ -111,6 +113,12 @@ export const DEFAULT_IDEMPOTENCY_KEY_PATTERN = "^[A-Za-z0-9._-]{8,64}$";
 export const DEFAULT_PORT = 3000;
 /** Every interface, as Bun and Deno listen by default. */
 export const DEFAULT_HOST = "0.0.0.0";
+/**
+ * How long Bun's server keeps a connection on which nothing is sent or received (Elysia's
+ * default, made explicit): an idle keep-alive connection, or a request whose answer is slow
+ * to come. The gateway lifts it while it waits on its upstream (gateway/idle-connection.ts).
+ */
+export const DEFAULT_IDLE_TIMEOUT_SECONDS = 30;
 /** Where the database lives unless `KEYGATE_DB` or the file says otherwise. */
 export const DEFAULT_DB_PATH = "./data/keygate.sqlite";
 
@@ -233,6 +241,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     port: env.KEYGATE_PORT ? parsePort(env.KEYGATE_PORT) : (file.port ?? DEFAULT_PORT),
     host: resolveHost(env, file),
+    idleTimeoutSeconds: file.idle_timeout_seconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS,
     tls: resolveTls(env, file, source),
     dbPath: env.KEYGATE_DB || file.database?.path || DEFAULT_DB_PATH,
     durability: file.database?.durability ?? "normal",

@@ -57,7 +57,12 @@ export const GatewaySectionSchema = Type.Object(
   {
     /** The upstream's base URL (`KEYGATE_UPSTREAM` wins). */
     upstream: Type.Optional(Type.String({ pattern: "^https?://" })),
-    timeout_seconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 600 })),
+    /**
+     * How long to wait for the upstream's head (and for a recorded body). At most 300: Bun's
+     * fetch drops a connection silent for 5 minutes itself, which would answer a longer wait
+     * as a broken connection (502) rather than a timeout (504).
+     */
+    timeout_seconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 300 })),
     max_body_bytes: Type.Optional(Type.Integer({ minimum: 0, maximum: 1024 ** 3 })),
     /** Send the client's address upstream in `X-Forwarded-For` (off by default, as in nginx). */
     forwarded_for: Type.Optional(Type.Boolean()),

@@ -19,6 +19,7 @@ import { type PeerLookup, peerAddressOrUnknown } from "../http/peer-address.ts";
 import { rawBodyOf, readRawBody } from "../http/raw-body.ts";
 import { routeServes } from "../http/route-method.ts";
 import { forgoRecording, isRecorded } from "../idempotency/index.ts";
+import { type ConnectionTimeouts, withIdleTimeoutLifted } from "./idle-connection.ts";
 import {
   forClient,
   identityHeadersOf,
@@ -95,7 +96,7 @@ async function proxy(
   request: Request,
   identity: Identity,
   set: { status?: number | string; headers: Record<string, unknown> },
-  server: PeerLookup | null | undefined,
+  server: (PeerLookup & Partial<ConnectionTimeouts>) | null | undefined,
 ): Promise<Response> {
   const gateway = kg.config.gateway;
   if (identity.type !== "api_key")
@@ -115,35 +116,36 @@ async function proxy(
     throw error;
   }
   const auth = kg.config.auth;
-  const outcome = await sendUpstream(`${upstream}${url.pathname}${url.search}`, {
-    method: request.method,
-    headers: upstreamHeaders(request.headers, {
-      identity: identityHeadersOf(request, identity),
-      credentialHeaders: auth.apiKeyHeader
-        ? ["authorization", auth.apiKeyHeader]
-        : ["authorization"],
-      clientAddress,
-      proto,
-      requestId: String(set.headers["x-request-id"] ?? ""),
-      correlationId: String(set.headers["x-correlation-id"] ?? ""),
-    }),
-    body,
-    timeoutMs: gateway.timeoutMs,
+  const headers = upstreamHeaders(request.headers, {
+    identity: identityHeadersOf(request, identity),
+    credentialHeaders: auth.apiKeyHeader ? ["authorization", auth.apiKeyHeader] : ["authorization"],
+    clientAddress,
+    proto,
+    requestId: String(set.headers["x-request-id"] ?? ""),
+    correlationId: String(set.headers["x-correlation-id"] ?? ""),
   });
-  if (outcome.kind !== "answered") {
-    forgoRecording(request);
-    throw upstreamFailure(outcome);
-  }
-  const response = forClient(outcome.response, upstream);
-  return isRecorded(request)
-    ? await readForRecord(
-        request,
-        response,
-        outcome.abort,
-        gateway.timeoutMs,
-        kg.config.idempotency.maxResponseBytes,
-      )
-    : response;
+  return withIdleTimeoutLifted(request, server, kg.config.idleTimeoutSeconds, async () => {
+    const outcome = await sendUpstream(`${upstream}${url.pathname}${url.search}`, {
+      method: request.method,
+      headers,
+      body,
+      timeoutMs: gateway.timeoutMs,
+    });
+    if (outcome.kind !== "answered") {
+      forgoRecording(request);
+      throw upstreamFailure(outcome);
+    }
+    const response = forClient(outcome.response, upstream);
+    return isRecorded(request)
+      ? await readForRecord(
+          request,
+          response,
+          outcome.abort,
+          gateway.timeoutMs,
+          kg.config.idempotency.maxResponseBytes,
+        )
+      : response;
+  });
 }
 
 /**

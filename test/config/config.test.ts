@@ -27,6 +27,7 @@ describe("configuration", () => {
     expect(loadConfig({})).toEqual({
       port: 3000,
       host: "0.0.0.0",
+      idleTimeoutSeconds: 30,
       tls: undefined,
       dbPath: "./data/keygate.sqlite",
       durability: "normal",
@@ -288,6 +289,26 @@ describe("configuration", () => {
     expect(errorOf({ KEYGATE_HOST: "127.0.0.1 " })).toContain("KEYGATE_HOST");
     const bad = file("bad-host.json", JSON.stringify({ host: "a b" }));
     expect(errorOf({ KEYGATE_CONFIG: bad })).toContain("host:");
+  });
+
+  test("idle_timeout_seconds: how long Bun's server keeps a silent connection, 1–255 (Bun's range), 30 by default", () => {
+    const config = file("idle.json", JSON.stringify({ idle_timeout_seconds: 120 }));
+    expect(loadConfig({ KEYGATE_CONFIG: config }).idleTimeoutSeconds).toBe(120);
+    for (const bad of [0, 256, 1.5, "60"]) {
+      const path = file("bad-idle.json", JSON.stringify({ idle_timeout_seconds: bad }));
+      expect(errorOf({ KEYGATE_CONFIG: path })).toContain("bad-idle.json: idle_timeout_seconds:");
+    }
+  });
+
+  test("gateway.timeout_seconds: more than 0, at most 300 (Bun's fetch gives up on a connection silent for 5 minutes)", () => {
+    const at = (timeout: unknown) =>
+      file("timeout.json", JSON.stringify({ gateway: { timeout_seconds: timeout } }));
+    expect(loadConfig({ KEYGATE_CONFIG: at(300) }).gateway.timeoutMs).toBe(300_000);
+    expect(loadConfig({ KEYGATE_CONFIG: at(0.5) }).gateway.timeoutMs).toBe(500);
+    for (const bad of [0, 301])
+      expect(errorOf({ KEYGATE_CONFIG: at(bad) })).toContain(
+        "timeout.json: gateway.timeout_seconds:",
+      );
   });
 
   test("HTTPS: certificate and key together, from the environment or the file; half of it stops the start", () => {
