@@ -113,7 +113,16 @@ function serveOn(app: AnyElysia, on: ListenOn, tls?: TlsPem): Listening {
     // would silently take half its connections, even over another database. A busy port is
     // an error instead. And Elysia asks Bun for development mode unless NODE_ENV=production:
     // an error escaping the app would then be answered with its stack trace. Never here.
-    app.listen({ ...on, reusePort: false, development: false, ...(tls ? { tls } : {}) });
+    // Bun refuses a body over its own cap (128 MiB) with a bare 413 — no envelope, no request
+    // id — before Keygate sees it; Keygate's limit (`gateway.max_body_bytes`, 1 MiB by
+    // default) answers every oversized body itself, reading no more than the limit.
+    app.listen({
+      ...on,
+      reusePort: false,
+      development: false,
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      ...(tls ? { tls } : {}),
+    });
     return {
       port: app.server?.port ?? port,
       scheme,

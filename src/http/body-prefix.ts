@@ -1,7 +1,8 @@
 /**
- * A response body read up to a cap and no further, so that memory stays bounded whatever an
- * upstream sends: a recorded idempotent answer is kept only up to `idempotency.max_response_bytes`,
- * and a longer one is passed on to the client as it streams, its first bytes included.
+ * A body read up to a cap and no further, so that memory stays bounded whatever is sent: a
+ * chunked request body over the size limit is refused once the limit is passed (raw-body.ts);
+ * a recorded idempotent answer is kept only up to `idempotency.max_response_bytes`, and a
+ * longer one is passed on to the client as it streams, its first bytes included.
  */
 
 /** What is still to be read of a body. */

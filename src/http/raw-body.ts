@@ -5,6 +5,7 @@
  * the same bytes; the others are not (a WeakMap entry per request costs the collector).
  */
 import { invalidRequest, requestTooLarge } from "../errors/keygate-error.ts";
+import { readUpTo } from "./body-prefix.ts";
 
 const rawBodies = new WeakMap<Request, Uint8Array>();
 
@@ -18,12 +19,22 @@ export async function readRawBody(request: Request, limit: number): Promise<Uint
   return bytes;
 }
 
-/** Reads `request`'s body whole without keeping it, refusing one over `limit` bytes with 413. */
+/**
+ * Reads `request`'s body whole without keeping it, refusing one over `limit` bytes with 413:
+ * by its Content-Length before reading (the server holds the body to that length), or — sent
+ * in chunks, its length unknown — as soon as more than `limit` bytes have arrived, reading no
+ * further (`request.bytes()` would take it all into memory first, however large).
+ */
 export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
-  if (Number(request.headers.get("content-length") ?? 0) > limit) throw requestTooLarge(limit);
-  const bytes = await request.bytes();
-  if (bytes.length > limit) throw requestTooLarge(limit);
-  return bytes;
+  const declared = request.headers.get("content-length");
+  if (declared !== null) {
+    if (Number(declared) > limit) throw requestTooLarge(limit);
+    return request.bytes();
+  }
+  const prefix = await readUpTo(request.body, limit);
+  if (prefix.complete) return prefix.bytes;
+  await prefix.rest.cancel().catch(() => {});
+  throw requestTooLarge(limit);
 }
 
 /** The bytes already read from `request`'s body, if they were. */

@@ -201,6 +201,28 @@ describe("keygate serve (as the README starts it)", () => {
     }
   }, 30_000);
 
+  test("a body over Bun's own 128 MiB cap gets Keygate's 413 in the envelope, with its request id, not the server's bare one", async () => {
+    const server = await startServer({ KEYGATE_DB: join(tmp.dir, "huge-body", "keygate.sqlite") });
+    try {
+      const live = server.startupOutput.match(/live: (sk_live_\w+)/)?.[1];
+      const reply = await fetch(`${server.url}/v1/api-keys`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${live}`, "content-type": "application/json" },
+        body: new Uint8Array(129 * 1024 * 1024),
+      });
+      expect(reply.status).toBe(413);
+      expect(reply.headers.get("x-request-id")).toMatch(/^req_/);
+      expect(await reply.json()).toMatchObject({
+        error: {
+          code: "request_too_large",
+          message: "The request body is over the limit of 1048576 bytes.",
+        },
+      });
+    } finally {
+      await server.stop();
+    }
+  }, 30_000);
+
   test("when the process reading its stdout goes away (EPIPE), it keeps serving, drops the access log and says so on stderr", async () => {
     const { cmd, cwd } = serveCommand();
     const child = Bun.spawn(cmd, {

@@ -181,6 +181,37 @@ describe("request bodies on every route", () => {
     expect(small.status).toBe(200);
   });
 
+  test("a chunked body far over the limit is refused once past it, read no further and cancelled", async () => {
+    const { app, live } = testApp({ config: { gateway: { max_body_bytes: 1024 } } });
+    let pulled = 0;
+    let cancelled = false;
+    // 1 MiB in 256-byte chunks (as long as a client cares to send: it could be 10 GiB).
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 256;
+        controller.enqueue(new Uint8Array(256).fill(0x20));
+        if (pulled >= 1024 * 1024) controller.close();
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const reply = await readReply(
+      await app.handle(
+        new Request("http://localhost/v1/api-keys", {
+          method: "POST",
+          headers: { authorization: `Bearer ${live}`, "content-type": "application/json" },
+          body: endless,
+          duplex: "half",
+        } as RequestInit),
+      ),
+    );
+    expect([reply.status, codeOf(reply)]).toEqual([413, "request_too_large"]);
+    // Memory stays bounded by the limit, not by what the client keeps sending.
+    expect(pulled).toBeLessThanOrEqual(2048);
+    expect(cancelled).toBe(true);
+  });
+
   test("a route that streams its body on (a gateway route) is left to read it itself", async () => {
     const app = new Elysia()
       .use(requestContext({}, () => {}))
