@@ -10,6 +10,8 @@
  * timers bound that wait — and it is put back once the answer is ready to go out: a streamed
  * body that then stays silent that long is cut, and the idle keep-alive connection after it is
  * closed, as on every other route. Deno's server has no such timeout and no such method.
+ * Serving the gateway from an app of one's own (src/plugin.ts), give `idle_timeout_seconds` the
+ * value that app's server was started with: it is the one put back.
  */
 
 /** What Bun's server offers to change one request's idle timeout (`0`: none). */
