@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 /**
  * The `keygate` command (`bun run keygate <command>`). Exit codes: 0 done; 1 refused
- * (a Keygate error or bad configuration: the message says why); 2 bad usage.
+ * (a Keygate error or bad configuration: the message says why); 2 bad usage; 141 stdout's
+ * reader went away (`… | head`).
  */
 import { type Keygate, openKeygate } from "../app/keygate.ts";
 import { loadConfig } from "../config/config.ts";
@@ -15,6 +16,7 @@ import { runBackup } from "./backup.ts";
 import { ENTITIES_USAGE, runEntities } from "./entities.ts";
 import { runInit } from "./init.ts";
 import { KEYS_USAGE, runKeys } from "./keys.ts";
+import { endQuietlyWhenReaderGoes } from "./output.ts";
 import { runServe } from "./serve.ts";
 import { runUsers, USERS_USAGE } from "./users.ts";
 
@@ -35,6 +37,7 @@ for serve also KEYGATE_HOST (default 0.0.0.0) and KEYGATE_TLS_CERT with KEYGATE_
 
 async function run(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv;
+  if (command !== "serve") endQuietlyWhenReaderGoes();
   if (command === undefined || command === "help" || command === "--help" || command === "-h") {
     process.stdout.write(USAGE);
     return;

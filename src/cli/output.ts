@@ -9,24 +9,39 @@ export function printJson(value: unknown): void {
 }
 
 /**
+ * The exit status of a command whose reader went away (`keygate keys list | head -1`):
+ * 128 + SIGPIPE, what a shell shows for a Unix tool that the closed pipe stopped.
+ */
+export const READER_GONE_STATUS = 141;
+
+/** Ends the command quietly if stdout's reader went away (EPIPE); rethrows anything else. */
+function endIfReaderGone(error: NodeJS.ErrnoException): void {
+  if (error.code === "EPIPE") process.exit(READER_GONE_STATUS);
+  throw error;
+}
+
+/**
+ * From now on, stdout's reader going away ends the command as it ends a Unix tool: at once,
+ * nothing on stderr, status {@link READER_GONE_STATUS} — not with the runtime's report of an
+ * unhandled EPIPE and status 1. (Not for `serve`, whose access log handles it: app.ts.)
+ */
+export function endQuietlyWhenReaderGoes(): void {
+  process.stdout.on("error", endIfReaderGone);
+}
+
+/**
  * stdout as a sink that lets a long writer wait: `flush()` resolves once stdout has taken
  * what was written, so a streaming export holds no more than one batch in memory.
  */
 export function stdoutSink(): { write(chunk: string): void; flush(): Promise<void> | undefined } {
   let drained: Promise<void> | undefined;
-  // The reader went away (`… | head`): stop quietly, as Unix tools do.
-  const gone = (error: NodeJS.ErrnoException) => {
-    if (error.code === "EPIPE") process.exit(0);
-    throw error;
-  };
-  process.stdout.on("error", gone);
   return {
     write(chunk) {
       let accepted = false;
       try {
         accepted = process.stdout.write(chunk);
       } catch (error) {
-        gone(error as NodeJS.ErrnoException);
+        endIfReaderGone(error as NodeJS.ErrnoException);
       }
       if (!accepted && !drained) {
         drained = new Promise((resolve) =>

@@ -66,6 +66,30 @@ describe("keygate init", () => {
   });
 });
 
+describe("a reader that goes away (keygate … | head)", () => {
+  test("ends the command quietly with 141, as a Unix tool the closed pipe stopped: no EPIPE report", () => {
+    const env = freshDb();
+    keygate(["init"], env);
+    for (const args of [
+      ["keys", "list"],
+      ["audit", "export"],
+      ["entities", "list", "--json"],
+    ]) {
+      const { cmd, cwd } = keygateCommand(args);
+      // The reader (`true`) is gone before the command starts writing: every write is EPIPE.
+      const run = Bun.spawnSync(
+        ["bash", "-c", '{ sleep 0.3; exec "$@"; } | true; echo "$PIPESTATUS"', "bash", ...cmd],
+        { cwd, env: { ...process.env, KEYGATE_CONFIG: "", ...env } },
+      );
+      expect([args.join(" "), run.stdout.toString().trim(), run.stderr.toString()]).toEqual([
+        args.join(" "),
+        "141",
+        "",
+      ]);
+    }
+  });
+});
+
 describe("no raw secret is stored", () => {
   test("no secret (nor its random part beyond the display prefix) appears anywhere in the database files", () => {
     const env = freshDb();
