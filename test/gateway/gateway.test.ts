@@ -6,6 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { rememberPeer } from "../../src/http/peer-address.ts";
 import { chunkedPost, codeOf, readReply, testAppPerTest } from "../support/http.ts";
+import { selfSignedCertificate } from "../support/tls.ts";
 import { echo, startUpstream } from "../support/upstream.ts";
 
 const upstream = startUpstream();
@@ -400,7 +401,7 @@ describe("the access log and the metrics", () => {
 
 describe("upstream failures", () => {
   test("unreachable: 502 in the envelope, never recorded — the retry is sent again", async () => {
-    const { call, live } = testApp({
+    const { call, live, internalErrors } = testApp({
       config: { gateway: { upstream: "http://127.0.0.1:9", routes } },
     });
     const send = () => order(call, live, "down-00001");
@@ -408,9 +409,30 @@ describe("upstream failures", () => {
     expect(first.status).toBe(502);
     expect(codeOf(first)).toBe("upstream_unreachable");
     expect(first.body.error.type).toBe("api_error");
+    expect(first.body.error.message).toBe(
+      "The upstream service could not be reached; the request was not delivered.",
+    );
     const retry = await send();
     expect(retry.status).toBe(502);
     expect(retry.headers.get("idempotent-replayed")).toBeNull();
+    // The operator's report says why.
+    expect(String((internalErrors[0] as Error).cause)).toContain("Unable to connect");
+  });
+
+  test("an HTTPS upstream whose certificate is not trusted: 502 'not delivered' (the handshake failed first), the reason reported", async () => {
+    const { cert, key } = selfSignedCertificate();
+    const tls = Bun.serve({ port: 0, tls: { cert, key }, fetch: () => Response.json({}) });
+    try {
+      const { call, live, internalErrors } = testApp({
+        config: { gateway: { upstream: `https://127.0.0.1:${tls.port}`, routes } },
+      });
+      const reply = await order(call, live, "tls-refused-01");
+      expect([reply.status, codeOf(reply)]).toEqual([502, "upstream_unreachable"]);
+      expect(reply.body.error.message).toContain("the request was not delivered");
+      expect(String((internalErrors[0] as Error).cause)).toContain("self signed certificate");
+    } finally {
+      tls.stop(true);
+    }
   });
 
   test("an answer that breaks off mid-body, on a recorded request: 502 'may have taken effect', not recorded — the retry goes upstream again", async () => {
