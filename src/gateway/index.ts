@@ -24,39 +24,11 @@ import {
   forClient,
   identityHeadersOf,
   limitedBody,
+  neverDelivered,
   sendUpstream,
   type UpstreamOutcome,
   upstreamHeaders,
 } from "./proxy.ts";
-
-/**
- * The failures (Bun's fetch error codes) after which the upstream cannot have received the
- * request: the connection was refused or never opened, the name did not resolve, or the
- * upstream's TLS certificate was refused during the handshake — before a byte of the request
- * was sent (OpenSSL's names for a certificate it could not verify, and a name it does not cover).
- */
-const NEVER_DELIVERED = new Set([
-  "ConnectionRefused",
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "FailedToOpenSocket",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "CERT_REVOKED",
-  "CERT_UNTRUSTED",
-  "CERT_REJECTED",
-  "CERT_SIGNATURE_FAILURE",
-  "CERT_CHAIN_TOO_LONG",
-  "INVALID_CA",
-  "PATH_LENGTH_EXCEEDED",
-  "INVALID_PURPOSE",
-  "ERR_TLS_CERT_ALTNAME_INVALID",
-]);
 
 /**
  * The envelope error for an upstream that gave no answer; the runtime's error is its cause, so
@@ -65,14 +37,12 @@ const NEVER_DELIVERED = new Set([
 function upstreamFailure(outcome: Exclude<UpstreamOutcome, { kind: "answered" }>): KeygateError {
   if (outcome.kind === "refused") return outcome.error;
   if (outcome.kind === "timeout") return new KeygateError("upstream_timeout");
-  const code = (outcome.error as { code?: string })?.code;
-  const failure =
-    code && NEVER_DELIVERED.has(code)
-      ? new KeygateError("upstream_unreachable")
-      : new KeygateError(
-          "upstream_unreachable",
-          "The connection to the upstream service failed; the request may have taken effect.",
-        );
+  const failure = neverDelivered(outcome.error)
+    ? new KeygateError("upstream_unreachable")
+    : new KeygateError(
+        "upstream_unreachable",
+        "The connection to the upstream service failed; the request may have taken effect.",
+      );
   failure.cause = outcome.error;
   return failure;
 }

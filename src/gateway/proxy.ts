@@ -206,6 +206,46 @@ export type UpstreamOutcome =
  */
 const FETCH_ALWAYS_DECODES = "Deno" in globalThis;
 
+/**
+ * The failures (Bun's fetch error codes) after which the upstream cannot have received the
+ * request: the connection was refused or never opened (no route to the host), the name did not
+ * resolve, or the upstream's TLS certificate was refused during the handshake — before a byte
+ * of the request was sent (OpenSSL's names for a certificate it could not verify, and for a
+ * name it does not cover). Deno's fetch gives no such codes: its failures count as possibly
+ * delivered.
+ */
+const NEVER_DELIVERED = new Set([
+  "ConnectionRefused",
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "FailedToOpenSocket",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_REVOKED",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_CHAIN_TOO_LONG",
+  "INVALID_CA",
+  "PATH_LENGTH_EXCEEDED",
+  "INVALID_PURPOSE",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/** Whether the fetch that failed with `error` cannot have delivered the request to the upstream. */
+export function neverDelivered(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && NEVER_DELIVERED.has(code);
+}
+
 /** Sends the request upstream; never throws. Bodies are not decompressed on the way back. */
 export async function sendUpstream(
   url: string,

@@ -1,9 +1,10 @@
-/** The gateway's header rules (RFC 9110 hop-by-hop, credentials, identity, X-Forwarded-For). */
+/** The gateway's header rules (RFC 9110 hop-by-hop, credentials, identity, X-Forwarded-For), and which failed fetches cannot have delivered the request. */
 import { describe, expect, test } from "bun:test";
 import {
   clientUrlOf,
   forClient,
   identityHeaders,
+  neverDelivered,
   upstreamHeaders,
 } from "../../src/gateway/proxy.ts";
 
@@ -127,5 +128,23 @@ describe("URLs naming the upstream", () => {
     const passed = forClient(response, UPSTREAM);
     expect(passed.headers.get("location")).toBe("/links/lnk_1");
     expect(passed.headers.get("content-location")).toBe("https://elsewhere.example/x");
+  });
+});
+
+describe("whether a failed fetch can have delivered the request", () => {
+  test("no connection, no name, no route, or a refused certificate: never delivered; a broken connection: maybe", async () => {
+    const refused = await fetch("http://127.0.0.1:9/").catch((error: unknown) => error);
+    expect(neverDelivered(refused)).toBe(true);
+    for (const code of ["ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"])
+      expect([code, neverDelivered({ code })]).toEqual([code, true]);
+    for (const code of [
+      "DEPTH_ZERO_SELF_SIGNED_CERT",
+      "CERT_HAS_EXPIRED",
+      "ERR_TLS_CERT_ALTNAME_INVALID",
+    ])
+      expect([code, neverDelivered({ code })]).toEqual([code, true]);
+    // Sent, then broken: the upstream may have acted on it.
+    for (const error of [{ code: "ECONNRESET" }, new Error("socket closed"), null, "boom"])
+      expect(neverDelivered(error)).toBe(false);
   });
 });
