@@ -15,8 +15,11 @@
  * - **text**: a string (or member name) that is not well-formed Unicode — JSON's `\ud800`, an
  *   unpaired surrogate escape — is refused with 400 `invalid_request`, as I-JSON (RFC 7493
  *   §2.1) requires: it has no UTF-8 form, so it could be neither stored as sent nor hashed
- *   into the event log by a rule another language can follow. Gateway routes are left to
- *   their upstream: Keygate stores nothing of their bodies.
+ *   into the event log by a rule another language can follow;
+ * - **`__proto__`**: a member of that name, at any depth, is refused as the unexpected
+ *   property it is, as validation refuses any other (which does not see this one: it reads it
+ *   as the prototype). Gateway routes are left to their upstream for both: Keygate stores
+ *   nothing of their bodies.
  */
 import { Elysia } from "elysia";
 import { invalidRequest, requestTooLarge } from "../errors/keygate-error.ts";
@@ -26,12 +29,17 @@ import { parseJsonBody, readBody, readRawBody } from "./raw-body.ts";
 /** How deep arrays and objects may nest in a request body. */
 export const MAX_BODY_DEPTH = 32;
 
-/** What is wrong with a parsed body: nothing, too deep, or text that is not well-formed. */
-export type BodyFault = undefined | "too_deep" | "ill_formed_text";
+/**
+ * What is wrong with a parsed body: nothing, too deep, text that is not well-formed, or a
+ * member named `__proto__` (JSON.parse keeps it as data, but JavaScript code that copies or
+ * reads the object meets it as the prototype: no Keygate object has such a field).
+ */
+export type BodyFault = undefined | "too_deep" | "ill_formed_text" | "proto_member";
 
 /**
- * The first fault of a parsed body: arrays and objects nested more than `max` levels deep, or
- * a string or member name holding an unpaired surrogate. Walked without recursion.
+ * The first fault of a parsed body: arrays and objects nested more than `max` levels deep, a
+ * string or member name holding an unpaired surrogate, or a member named `__proto__`. Walked
+ * without recursion.
  */
 export function bodyFault(value: unknown, max: number): BodyFault {
   const pending: [unknown, number][] = [[value, 1]];
@@ -46,6 +54,7 @@ export function bodyFault(value: unknown, max: number): BodyFault {
     const record = node as Record<string, unknown>;
     for (const key of Object.keys(record)) {
       if (!key.isWellFormed()) return "ill_formed_text";
+      if (key === "__proto__") return "proto_member";
       pending.push([record[key], depth + 1]);
     }
   }
@@ -53,19 +62,29 @@ export function bodyFault(value: unknown, max: number): BodyFault {
 }
 
 /**
- * Where in `value` (no deeper than `max`) the first ill-formed string or member name is, as a
- * dotted field path (`name`, `items.0.note`); "" for the body itself.
+ * Where in `value` (no deeper than `max`) the first `fault` is — an ill-formed string or member
+ * name, or a member named `__proto__` — as a dotted field path (`name`, `items.0.note`); ""
+ * for the body itself.
  */
-export function illFormedTextAt(value: unknown, max: number): string | undefined {
+export function faultAt(
+  value: unknown,
+  max: number,
+  fault: "ill_formed_text" | "proto_member",
+): string | undefined {
+  const badMember =
+    fault === "ill_formed_text"
+      ? (key: string) => !key.isWellFormed()
+      : (key: string) => key === "__proto__";
   const pending: [unknown, string, number][] = [[value, "", 1]];
   for (let next = pending.pop(); next; next = pending.pop()) {
     const [node, path, depth] = next;
-    if (typeof node === "string" && !node.isWellFormed()) return path;
+    if (fault === "ill_formed_text" && typeof node === "string" && !node.isWellFormed())
+      return path;
     if (typeof node !== "object" || node === null || depth > max) continue;
     const record = node as Record<string, unknown>;
     for (const key of Object.keys(record)) {
       const at = path ? `${path}.${key}` : key;
-      if (!key.isWellFormed()) return at.toWellFormed();
+      if (badMember(key)) return at.toWellFormed();
       pending.push([record[key], at, depth + 1]);
     }
   }
@@ -98,14 +117,15 @@ export function bodyLimits(limit: number, isGatewayRoute: GatewayRouteTest = () 
           throw invalidRequest(
             `The body nests arrays and objects deeper than ${MAX_BODY_DEPTH} levels.`,
           );
-        // The text rule guards what Keygate stores; a gateway route's body is its upstream's.
-        if (fault === "ill_formed_text" && !isGatewayRoute(request.method, route)) {
-          const field = illFormedTextAt(body, MAX_BODY_DEPTH) || undefined;
+        // These rules guard what Keygate reads and stores; a gateway route's body is its upstream's.
+        if (fault === undefined || isGatewayRoute(request.method, route)) return;
+        const field = faultAt(body, MAX_BODY_DEPTH, fault) || undefined;
+        if (fault === "ill_formed_text")
           throw invalidRequest(
             `${field ?? "The body"} is not well-formed Unicode text: it holds an unpaired surrogate (such as \\ud800), which has no UTF-8 form.`,
             field,
           );
-        }
+        throw invalidRequest(`${field}: Unexpected property.`, field);
       })
   );
 }

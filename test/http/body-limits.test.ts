@@ -1,11 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
-import {
-  bodyFault,
-  bodyLimits,
-  illFormedTextAt,
-  MAX_BODY_DEPTH,
-} from "../../src/http/body-limits.ts";
+import { bodyFault, bodyLimits, faultAt, MAX_BODY_DEPTH } from "../../src/http/body-limits.ts";
 import { requestContext } from "../../src/http/request-context.ts";
 import { chunkedPost, codeOf, readReply, testApp } from "../support/http.ts";
 
@@ -32,11 +27,20 @@ describe("bodyFault", () => {
   test("an unpaired surrogate in a string or a member name is ill-formed text, found with its path; a pair is text", () => {
     const lone = JSON.parse('{"a":[{"ok":"\\ud83d\\ude00","note":"x\\ud800"}]}');
     expect(bodyFault(lone, MAX_BODY_DEPTH)).toBe("ill_formed_text");
-    expect(illFormedTextAt(lone, MAX_BODY_DEPTH)).toBe("a.0.note");
+    expect(faultAt(lone, MAX_BODY_DEPTH, "ill_formed_text")).toBe("a.0.note");
     const key = JSON.parse('{"\\udfff":1}');
     expect(bodyFault(key, MAX_BODY_DEPTH)).toBe("ill_formed_text");
-    expect(illFormedTextAt(key, MAX_BODY_DEPTH)).toBe("\uFFFD");
+    expect(faultAt(key, MAX_BODY_DEPTH, "ill_formed_text")).toBe("\uFFFD");
     expect(bodyFault(JSON.parse('["\\ud83d\\ude00"]'), MAX_BODY_DEPTH)).toBeUndefined();
+  });
+
+  test("a member named __proto__, at any depth, is found with its path; the word as a value is text", () => {
+    const top = JSON.parse('{"__proto__":{"scopes":["*"]},"name":"x"}');
+    expect(bodyFault(top, MAX_BODY_DEPTH)).toBe("proto_member");
+    expect(faultAt(top, MAX_BODY_DEPTH, "proto_member")).toBe("__proto__");
+    const nested = JSON.parse('{"rate_limit":{"__proto__":{"limit":1}}}');
+    expect(faultAt(nested, MAX_BODY_DEPTH, "proto_member")).toBe("rate_limit.__proto__");
+    expect(bodyFault({ name: "__proto__" }, MAX_BODY_DEPTH)).toBeUndefined();
   });
 });
 
@@ -85,6 +89,31 @@ describe("request bodies on every route", () => {
       body: '{"name":"till \\ud83d\\ude00","scopes":["links:read"]}',
     });
     expect([paired.status, paired.body.name]).toEqual([200, "till \u{1F600}"]);
+    expect(internalErrors).toEqual([]);
+  });
+
+  test("a member named __proto__ is 400 as the unexpected property it is, not read as a prototype nor ignored; nothing is written", async () => {
+    const { call, live, kg, internalErrors } = testApp();
+    const head = kg.store.headPosition();
+    for (const [body, field] of [
+      [
+        '{"__proto__":{"rate_limit":{"limit":7,"window_seconds":1}},"name":"x","scopes":["links:read"]}',
+        "__proto__",
+      ],
+      [
+        '{"name":"x","scopes":["links:read"],"rate_limit":{"__proto__":{},"limit":5,"window_seconds":1}}',
+        "rate_limit.__proto__",
+      ],
+    ] as const) {
+      const reply = await call("POST", "/v1/api-keys", { key: live, body });
+      expect([reply.status, codeOf(reply), reply.body.error.param]).toEqual([
+        400,
+        "invalid_request",
+        field,
+      ]);
+      expect(reply.body.error.message).toBe(`${field}: Unexpected property.`);
+    }
+    expect(kg.store.headPosition()).toBe(head);
     expect(internalErrors).toEqual([]);
   });
 
