@@ -26,6 +26,24 @@ describe("rate limiting over HTTP", () => {
     expect((await t.call("GET", "/healthz")).headers.get("x-ratelimit-limit")).toBeNull();
   });
 
+  test("a 403 is decided before the limiter: no headers, not counted; an error after it (404) carries them", async () => {
+    const t = setup();
+    const narrow = await t.call("POST", "/v1/api-keys", {
+      key: t.live,
+      body: { name: "narrow", scopes: ["links:read"] },
+    });
+    const secret = narrow.body.secret as string;
+    const forbidden = await t.call("GET", "/v1/api-keys", { key: secret });
+    expect([forbidden.status, codeOf(forbidden)]).toEqual([403, "insufficient_scope"]);
+    expect(forbidden.headers.get("x-ratelimit-limit")).toBeNull();
+    // Not counted: the key's first counted request leaves 99.
+    const me = await t.call("GET", "/v1/me", { key: secret });
+    expect(me.headers.get("x-ratelimit-remaining")).toBe("99");
+    const missing = await t.call("GET", "/v1/api-keys/key_nope", { key: t.live });
+    expect([missing.status, codeOf(missing)]).toEqual([404, "resource_missing"]);
+    expect(missing.headers.get("x-ratelimit-limit")).toBe("100");
+  });
+
   test("over the limit: 429 rate_limited in the envelope, Retry-After in whole seconds, headers kept", async () => {
     const t = setup();
     for (let i = 0; i < 100; i++)
