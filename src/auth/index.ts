@@ -152,6 +152,22 @@ function userIdentity(kg: Keygate, token: string, now: Date): Identity {
  */
 export type AuthenticatedStep = (identity: Identity, context: StepContext) => Response | undefined;
 
+/**
+ * The steps that follow authentication, in two phases around Elysia's validation of the
+ * request (its body, query and params against the route's schema):
+ *
+ * - `checks` run before it, straight after authentication, and can only refuse (by throwing):
+ *   the target entity, the rate limit. So an unauthenticated request is 401 whatever its body
+ *   (not a 400 that describes the API to anyone), and a key sending invalid requests is
+ *   counted and limited like any other (SPEC §5: 401/403, then 429, then 400);
+ * - `steps` run after it, just before the handler, and may answer instead of it (an
+ *   idempotent replay).
+ */
+export interface AfterAuthentication {
+  checks?: readonly AuthenticatedStep[];
+  steps?: readonly AuthenticatedStep[];
+}
+
 /** What a step sees of the request. */
 export interface StepContext {
   request: Request;
@@ -165,12 +181,15 @@ export interface StepContext {
 }
 
 /**
- * The plugin: adds the `scopes` route option, which authenticates, sets `identity`, then
- * runs `steps` — Elysia runs a macro's hook after any plugin's global hook, so a step that
- * needs the identity has to be chained here rather than be a hook of its own.
+ * The plugin: adds the `scopes` route option, which authenticates (in the route's transform
+ * hook, before validation), sets `identity`, then runs `after`'s checks, and its steps in
+ * the route's beforeHandle — Elysia runs a macro's hook after any plugin's global hook, so a
+ * step that needs the identity has to be chained here rather than be a hook of its own.
  */
-export function keygateAuth(kg: Keygate, steps: readonly AuthenticatedStep[] = []) {
+export function keygateAuth(kg: Keygate, after: AfterAuthentication = {}) {
   const { trustedProxies } = kg.config.gateway;
+  const checks = after.checks ?? [];
+  const steps = after.steps ?? [];
   return (
     new Elysia({ name: "keygate/auth" })
       // Set by the `scopes` macro before the handler runs; read it only on routes that declare
@@ -190,18 +209,38 @@ export function keygateAuth(kg: Keygate, steps: readonly AuthenticatedStep[] = [
             // synchronous and must read as such — no call right after a return or an arrow,
             // not even one the transpiler makes by folding a variable into it (it did, and every
             // authenticated request paid for an await).
-            beforeHandle(context) {
+            transform(context) {
               const { request, server, path, set } = context;
               const address = clientAddressLookup(request, server, trustedProxies);
               const identity = authenticate(kg, request.headers, requirement, address);
               (context as { identity: Identity }).identity = identity;
               const step = { request, method: request.method, path, set, requirement: required };
-              for (const run of steps) {
-                const answer = run(identity, step);
-                if (answer) return answer;
-              }
-              return undefined;
+              for (const check of checks) check(identity, step);
             },
+            ...(steps.length === 0
+              ? {}
+              : {
+                  beforeHandle(context: {
+                    request: Request;
+                    path: string;
+                    set: StepContext["set"];
+                    identity: Identity;
+                  }) {
+                    const { request, path, set, identity } = context;
+                    const step = {
+                      request,
+                      method: request.method,
+                      path,
+                      set,
+                      requirement: required,
+                    };
+                    for (const run of steps) {
+                      const answer = run(identity, step);
+                      if (answer) return answer;
+                    }
+                    return undefined;
+                  },
+                }),
           };
         },
       })

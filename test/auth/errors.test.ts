@@ -29,6 +29,25 @@ describe("authentication errors", () => {
     });
   });
 
+  test("authentication comes before validation: 401 whatever the body or query; a key's invalid request is 400, counted against its limit", async () => {
+    const { call, live } = setup();
+    const invalid = { name: 5, scopes: ["links:read"] };
+    expect(codeOf(await call("POST", "/v1/api-keys", { body: invalid }))).toBe("api_key_missing");
+    expect(codeOf(await call("GET", "/v1/api-keys?limit=abc"))).toBe("api_key_missing");
+    const wrongKey = { authorization: `Bearer ${generateKey("sk", "live")}` };
+    const unknown = await call("POST", "/v1/api-keys", { headers: wrongKey, body: invalid });
+    expect(codeOf(unknown)).toBe("api_key_invalid");
+    const refused = await call("POST", "/v1/api-keys", { key: live, body: invalid });
+    expect([refused.status, codeOf(refused), refused.body.error.param]).toEqual([
+      400,
+      "invalid_request",
+      "name",
+    ]);
+    expect(refused.headers.get("x-ratelimit-remaining")).toBe("99");
+    const query = await call("GET", "/v1/api-keys?limit=abc", { key: live });
+    expect([query.status, query.headers.get("x-ratelimit-remaining")]).toEqual([400, "98"]);
+  });
+
   test("401 api_key_malformed: bad scheme, bad base64, bad checksum, wrong environment tag", async () => {
     const { call, live } = setup();
     const cases: Record<string, string>[] = [
