@@ -153,6 +153,13 @@ function userIdentity(kg: Keygate, token: string, now: Date): Identity {
 export type AuthenticatedStep = (identity: Identity, context: StepContext) => Response | undefined;
 
 /**
+ * What runs straight after authentication, before the request is validated: it refuses the
+ * request by throwing a KeygateError, or sets response headers; it cannot answer instead of the
+ * handler (the target entity, the rate limit). Synchronous.
+ */
+export type AuthenticatedCheck = (identity: Identity, context: StepContext) => void;
+
+/**
  * The steps that follow authentication, in two phases around Elysia's validation of the
  * request (its body, query and params against the route's schema):
  *
@@ -164,7 +171,7 @@ export type AuthenticatedStep = (identity: Identity, context: StepContext) => Re
  *   idempotent replay).
  */
 export interface AfterAuthentication {
-  checks?: readonly AuthenticatedStep[];
+  checks?: readonly AuthenticatedCheck[];
   steps?: readonly AuthenticatedStep[];
 }
 
@@ -199,6 +206,13 @@ export function keygateAuth(kg: Keygate, after: AfterAuthentication = {}) {
       .macro({
         scopes: (requirement: AuthRequirement) => {
           const required = requirementObject(requirement);
+          const stepContext = (request: Request, path: string, set: StepContext["set"]) => ({
+            request,
+            method: request.method,
+            path,
+            set,
+            requirement: required,
+          });
           return {
             // Only named fields of the context are read: Elysia builds the context lazily from
             // what its hooks use, and passing the whole object on would make it build all of
@@ -214,7 +228,7 @@ export function keygateAuth(kg: Keygate, after: AfterAuthentication = {}) {
               const address = clientAddressLookup(request, server, trustedProxies);
               const identity = authenticate(kg, request.headers, requirement, address);
               (context as { identity: Identity }).identity = identity;
-              const step = { request, method: request.method, path, set, requirement: required };
+              const step = stepContext(request, path, set);
               for (const check of checks) check(identity, step);
             },
             ...(steps.length === 0
@@ -227,13 +241,7 @@ export function keygateAuth(kg: Keygate, after: AfterAuthentication = {}) {
                     identity: Identity;
                   }) {
                     const { request, path, set, identity } = context;
-                    const step = {
-                      request,
-                      method: request.method,
-                      path,
-                      set,
-                      requirement: required,
-                    };
+                    const step = stepContext(request, path, set);
                     for (const run of steps) {
                       const answer = run(identity, step);
                       if (answer) return answer;

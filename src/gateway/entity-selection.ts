@@ -11,7 +11,7 @@
  */
 import type { Keygate } from "../app/keygate.ts";
 import type { Identity } from "../auth/identity.ts";
-import type { AuthenticatedStep, StepContext } from "../auth/index.ts";
+import type { AuthenticatedCheck, StepContext } from "../auth/index.ts";
 import type { EntitySelector } from "../config/gateway-config.ts";
 import { badPercentEncoding, invalidRequest, KeygateError } from "../errors/keygate-error.ts";
 import { parseJsonBody, rawBodyOf } from "../http/raw-body.ts";
@@ -126,7 +126,7 @@ function resolve(
 }
 
 /** The entity-selection step of the guard chain: it runs first, right after authentication. */
-export function entitySelectionStep(kg: Keygate): AuthenticatedStep {
+export function entitySelectionStep(kg: Keygate): AuthenticatedCheck {
   return (identity, step) => {
     const target = step.requirement.entity;
     if (!target) return undefined;

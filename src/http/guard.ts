@@ -1,7 +1,8 @@
 /**
  * The guard every Keygate route uses: authentication, then (gateway routes) the target
  * entity, then the per-key rate limit, then the request's validation, then Idempotency-Key.
- * Order matters and is fixed here (SPEC §5): 401/403 → 429 → 400/409 or a replay → handler. The idempotency step needs `idempotencyPlugin` mounted on the app.
+ * Order matters and is fixed here (SPEC §5): 401/403 → 429 → 400/409 or a replay → handler.
+ * The idempotency step needs `idempotencyPlugin` mounted on the app.
  */
 import type { Keygate } from "../app/keygate.ts";
 import { keygateAuth } from "../auth/index.ts";

@@ -7,7 +7,7 @@
  */
 import type { Keygate } from "../app/keygate.ts";
 import type { Identity } from "../auth/identity.ts";
-import type { AuthenticatedStep } from "../auth/index.ts";
+import type { AuthenticatedCheck } from "../auth/index.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { type RateLimitPolicy, RoutePolicies } from "./policy.ts";
 import { setRateLimitHeaders } from "./rate-limiter.ts";
@@ -53,7 +53,7 @@ function keyPolicies(kg: Keygate) {
 }
 
 /** The rate-limit step for the guard chain, configured from `kg.config.rateLimits`. */
-export function rateLimitStep(kg: Keygate): AuthenticatedStep {
+export function rateLimitStep(kg: Keygate): AuthenticatedCheck {
   const routePolicies = new RoutePolicies(kg.config.rateLimits.routes);
   const policiesOfKey = keyPolicies(kg);
   return (identity, { method, path, set }) => {
