@@ -13,8 +13,11 @@ export interface WindowCounts {
 export interface CounterStore {
   /** The counts of `subject` in window `window` (an index: epoch time / window length) and window - 1. */
   read(subject: string, window: number): WindowCounts;
-  /** Adds one to `subject`'s count in `window`; the entry may be dropped after `expiresAtMs`. */
-  increment(subject: string, window: number, expiresAtMs: number): void;
+  /**
+   * Adds one to `subject`'s count in `window` at `nowMs`; the entry may be dropped after
+   * `expiresAtMs`.
+   */
+  increment(subject: string, window: number, expiresAtMs: number, nowMs: number): void;
   /** Drops every entry that can no longer matter at `nowMs`. */
   sweep(nowMs: number): void;
   /** How many entries are held. */
@@ -54,7 +57,7 @@ export class InMemoryCounterStore implements CounterStore {
     return { current: 0, previous: 0 };
   }
 
-  increment(subject: string, window: number, expiresAtMs: number): void {
+  increment(subject: string, window: number, expiresAtMs: number, nowMs: number): void {
     const entry = this.#entries.get(subject);
     if (entry && entry.window === window) {
       entry.current += 1;
@@ -63,7 +66,8 @@ export class InMemoryCounterStore implements CounterStore {
       const previous = entry && entry.window === window - 1 ? entry.current : 0;
       this.#entries.set(subject, { window, current: 1, previous, expiresAtMs });
     }
-    if (++this.#sinceSweep >= this.#sweepEvery) this.sweep(expiresAtMs - 1);
+    // Now, not this entry's expiry: entries of shorter windows still counting must stay.
+    if (++this.#sinceSweep >= this.#sweepEvery) this.sweep(nowMs);
   }
 
   sweep(nowMs: number): void {

@@ -79,7 +79,7 @@ export class RateLimiter {
         const windowMs = state.policy.windowSeconds * 1000;
         const window = Math.floor(nowMs / windowMs);
         // Kept until the end of the next window: a sliding window still reads it then.
-        this.#store.increment(counters[i] as string, window, (window + 2) * windowMs);
+        this.#store.increment(counters[i] as string, window, (window + 2) * windowMs, nowMs);
       }
       const tighter = allowed
         ? state.remaining < tightest.remaining

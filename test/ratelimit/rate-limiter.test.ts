@@ -148,6 +148,34 @@ describe("memory", () => {
     for (let i = 0; i < 1000; i++) limiter.check(`new_${i}`, [DEFAULT_POLICY]);
     expect(limiter.store.size).toBeLessThanOrEqual(1000);
   });
+
+  test("a sweep forgets only what has ended: one set off by a longer window keeps the shorter windows' counts", () => {
+    // The sweep once took the end of the incrementing policy's next window for "now": set off
+    // by a per-day policy, it dropped every per-second count of the current second.
+    const clock = new FakeClock("2026-01-01T00:00:00.000Z");
+    const limiter = new RateLimiter(new InMemoryCounterStore({ sweepEvery: 10 }), clock.now);
+    const perSecond: RateLimitPolicy = {
+      name: "s",
+      limit: 5,
+      windowSeconds: 1,
+      algorithm: "fixed",
+    };
+    const perDay: RateLimitPolicy = {
+      name: "d",
+      limit: 1000,
+      windowSeconds: 86_400,
+      algorithm: "fixed",
+    };
+    for (let i = 0; i < 5; i++) expect(limiter.check("key_a", [perSecond]).allowed).toBe(true);
+    for (let i = 0; i < 10; i++) limiter.check("key_b", [perDay]);
+    expect(limiter.check("key_a", [perSecond]).allowed).toBe(false);
+    // And a sliding window's previous count outlives a sweep of the window it is read in.
+    const sliding = perMinute(10, "sliding", "m");
+    for (let i = 0; i < 10; i++) limiter.check("key_c", [sliding]);
+    clock.advance(60);
+    for (let i = 0; i < 10; i++) limiter.check("key_b", [perDay]);
+    expect(limiter.check("key_c", [sliding]).allowed).toBe(false);
+  });
 });
 
 describe("route policies", () => {
