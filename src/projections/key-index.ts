@@ -201,7 +201,11 @@ export class KeyIndex {
     return this.#entries.get(byPublicCacheKey(publicKey));
   }
 
-  /** Catches up with commits made by other connections to the same file. */
+  /**
+   * Catches up with commits made by other connections to the same file: drops what their
+   * events touched, reading every event after the last one seen. Also runs before this
+   * connection's own commits are taken in, so that they never skip another's.
+   */
   sync(): void {
     const dataVersion = this.#sql.dataVersion();
     if (dataVersion === this.#seenDataVersion) return;
@@ -242,6 +246,9 @@ export class KeyIndex {
   }
 
   #invalidate(events: readonly RecordedEvent[]): void {
+    // Another connection may have committed before this one did: read its events first, or
+    // our positions would move the mark past them and sync() would never read them.
+    this.sync();
     for (const event of events) this.#invalidateOne(event.type, event.streamId, event.position);
   }
 

@@ -137,6 +137,31 @@ describe("key index", () => {
     }
   });
 
+  test("another connection's commit is seen though this one appended after it, before the next sync()", () => {
+    // The server's own appends moved the position sync() reads from past the CLI's revoke,
+    // which it then never read: the revoked key kept working for as long as it stayed cached.
+    const { dir, remove } = tempDir();
+    try {
+      const path = join(dir, "kg.sqlite");
+      const server = start(path);
+      const { key, merchant } = merchantKey(server);
+      const hash = hashSecretKey(key.secret);
+      expect(server.keyIndex.bySecretHash(hash)?.key.status).toBe("active");
+      const cli = start(path);
+      revokeApiKey(cli, key.id, null, TEST_ACTOR);
+      createApiKey(
+        server,
+        { entityId: merchant.id, environment: "live", name: "later", scopes: ["links:read"] },
+        TEST_ACTOR,
+      );
+      server.keyIndex.sync();
+      expect(server.keyIndex.bySecretHash(hash)?.key.status).toBe("revoked");
+    } finally {
+      for (const kg of open.splice(0)) kg.close();
+      remove();
+    }
+  });
+
   test("holds at most maxEntries, dropping the least recently used", () => {
     const kg = start();
     const { entityId } = initPlatform(kg, TEST_ACTOR);
