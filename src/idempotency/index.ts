@@ -18,6 +18,7 @@ import type { Identity } from "../auth/identity.ts";
 import type { AuthenticatedStep } from "../auth/index.ts";
 import type { IdempotencyConfig } from "../config/config.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
+import { selectedEntityOf } from "../gateway/entity-selection.ts";
 import { readUpTo, resumed } from "../http/body-prefix.ts";
 import { eventMetadata } from "../http/event-metadata.ts";
 import { parseRawBody, rawBodyOf, readRawBody } from "../http/raw-body.ts";
@@ -92,10 +93,14 @@ export function idempotencyStep(kg: Keygate): AuthenticatedStep {
       return undefined;
     }
     const key = readIdempotencyKey(header, config.keyPattern);
+    // The entity a gateway route selected (from a header, say) is part of the request: the same
+    // key sent for another merchant is another request, not a retry of the first.
+    const actingFor = selectedEntityOf(request, identity).id;
     const fingerprint = requestFingerprint(
       request.method,
       pathWithQuery(request.url),
       rawBodyOf(request) ?? EMPTY,
+      actingFor === identity.entity.id ? undefined : actingFor,
     );
     const admission = kg.idempotency.begin(scopeOf(identity, key), fingerprint);
     switch (admission.kind) {

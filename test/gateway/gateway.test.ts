@@ -30,6 +30,12 @@ const routes = [
     entity: { from: "body", name: "branch_ref", match: "reference", kinds: ["branch"] },
   },
   { method: "GET", path: "/reports", entity: { from: "header", name: "x-merchant-id" } },
+  {
+    method: "POST",
+    path: "/payouts",
+    idempotency: "required",
+    entity: { from: "header", name: "x-merchant-id" },
+  },
   { method: "GET", path: "/branches/:branch/summary", entity: { from: "path", name: "branch" } },
   { method: "GET", path: "/sales", entity: { from: "query", name: "merchant" } },
 ];
@@ -731,6 +737,27 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
     const nonexistent = await call("GET", "/sales?merchant=ent_nope", { key: partnerKey });
     expect(codeOf(nonexistent)).toBe("entity_forbidden");
     expect(upstream.calls).toHaveLength(3);
+  });
+
+  test("Idempotency-Key: the same key and body for another entity (named in a header) is another request — 409, never the first one's result", async () => {
+    const { call, partnerKey, branchKey, merchant, branch } = await tree();
+    const payout = (key: string, entity?: string) =>
+      call("POST", "/payouts", {
+        key,
+        headers: { "idempotency-key": "order-12345", ...(entity && { "x-merchant-id": entity }) },
+        body: { amount: 100 },
+      });
+    expect((await payout(partnerKey, merchant.id)).status).toBe(201);
+    const forBranch = await payout(partnerKey, branch.id);
+    expect([forBranch.status, codeOf(forBranch)]).toEqual([409, "idempotency_mismatch"]);
+    const retry = await payout(partnerKey, merchant.id);
+    expect(retry.headers.get("idempotent-replayed")).toBe("true");
+    expect(upstream.calls.map((c) => c.headers.get("x-keygate-entity-id"))).toEqual([merchant.id]);
+    // A branch key naming its own branch, or not naming it, sends one and the same request.
+    expect((await payout(branchKey)).status).toBe(201);
+    const named = await payout(branchKey, branch.id);
+    expect(named.headers.get("idempotent-replayed")).toBe("true");
+    expect(upstream.calls).toHaveLength(2);
   });
 
   test("an ambiguous selection is refused before anything is looked up: a query parameter given twice, a path parameter badly encoded", async () => {
