@@ -139,6 +139,25 @@ export class FailedAuthLimiter {
   }
 
   /**
+   * Counts an attempt from `address` as failed before it is judged, for checks that take time
+   * (a password's): attempts judged at the same time would otherwise each pass
+   * {@link refuseIfBlocked} before any of them is counted, as many as arrive at once. Returns
+   * the function that takes the count back — for an attempt that succeeded, or was never
+   * judged — while its window lasts.
+   */
+  countInAdvance(address: string): () => void {
+    this.fail(address);
+    const window = this.#countedWindow;
+    const client = this.#clientOf(address);
+    return () => {
+      const failures = this.#counts.get(client);
+      if (this.#countedWindow !== window || failures === undefined) return;
+      if (failures > 1) this.#counts.set(client, failures - 1);
+      else this.#counts.delete(client);
+    };
+  }
+
+  /**
    * How many clients are counted (those of a finished window too, until the next call drops
    * them): 0 means no request needs its address looked up.
    */

@@ -125,6 +125,41 @@ describe("failed-authentication limiter", () => {
     expect((await login("ops@example.com", "the right password")).status).toBe(200);
   });
 
+  test("sign-ins sent all at once are counted before their passwords are checked: no more than the limit are ever judged", async () => {
+    const { login } = await withUser();
+    // Each used to pass the limit's check before any had failed: 30 at once were all judged.
+    const replies = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => login("ops@example.com", `wrong password ${i}`)),
+    );
+    const codes = replies.map(codeOf);
+    expect(codes.filter((code) => code === "invalid_credentials")).toHaveLength(10);
+    expect(codes.filter((code) => code === "rate_limited")).toHaveLength(20);
+  });
+
+  test("a sign-in counted in advance is taken back when the password is right", async () => {
+    const { login } = await withUser();
+    for (let i = 0; i < 9; i++) await login("ops@example.com", `wrong password ${i}`);
+    const rights = await Promise.all(
+      Array.from({ length: 3 }, () => login("ops@example.com", "the right password")),
+    );
+    // The tenth place is held while the first is checked (the others are refused meanwhile),
+    // then given back.
+    expect(rights.map((r) => r.status).sort()).toEqual([200, 429, 429]);
+    expect((await login("ops@example.com", "the right password")).status).toBe(200);
+    expect(codeOf(await login("ops@example.com", "wrong password 9"))).toBe("invalid_credentials");
+    expect(codeOf(await login("ops@example.com", "the right password"))).toBe("rate_limited");
+  });
+
+  test("a count taken back after its window ended leaves the new window's counts alone", () => {
+    const clock = new FakeClock("2026-01-01T00:00:59.900Z");
+    const limiter = new FailedAuthLimiter({ maxFailures: 1, windowSeconds: 60, now: clock.now });
+    const takeBack = limiter.countInAdvance("203.0.113.7");
+    clock.advance(1);
+    limiter.fail("203.0.113.7");
+    takeBack();
+    expect(limiter.retryAfter("203.0.113.7")).toBeGreaterThan(0);
+  });
+
   test("the per-email limiter counts an email as given, across any number of addresses", () => {
     const clock = new FakeClock();
     const limiter = new FailedAuthLimiter({ ...FAILED_SIGN_IN_LIMIT, now: clock.now });

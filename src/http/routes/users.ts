@@ -281,13 +281,18 @@ async function signIn(
   const email = normaliseEmail(credentials.email);
   kg.failedAuth.refuseIfBlocked(address);
   kg.failedSignIns.refuseIfBlocked(email);
+  // Counted before the password is checked (scrypt takes a while): sign-ins sent all at once
+  // must not each pass the checks above before any of them has failed.
   const user = findUserByEmail(kg.db, email);
-  const ok = await verifyPassword(credentials.password, user?.password_hash ?? (await dummyHash()));
-  if (!user || !ok) {
-    kg.failedAuth.fail(address);
-    kg.failedSignIns.fail(email);
-    throw new KeygateError("invalid_credentials");
+  const counted = [kg.failedAuth.countInAdvance(address), kg.failedSignIns.countInAdvance(email)];
+  let right: boolean | undefined; // stays undefined if the password work is refused: not judged
+  try {
+    const hash = user?.password_hash ?? (await dummyHash());
+    right = (await verifyPassword(credentials.password, hash)) && user !== undefined;
+  } finally {
+    if (right !== false) for (const takeBack of counted) takeBack();
   }
+  if (!right || !user) throw new KeygateError("invalid_credentials");
   if (!user.active) throw new KeygateError("invalid_credentials", "This user is deactivated.");
   if (!findEntity(kg.db, user.entity_id)?.active) throw userEntityInactive();
   return user;
