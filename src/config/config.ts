@@ -9,6 +9,7 @@ import { DEFAULT_POLICY, type RateLimitPolicy, type RoutePolicy } from "../ratel
 import { ConfigError } from "./config-error.ts";
 import { type ConfigFile, HOST_PATTERN, readConfigFile } from "./config-file.ts";
 import { type GatewayConfig, LOOPBACK, reservedPathOf, resolveGateway } from "./gateway-config.ts";
+import { resolveRoutePolicies } from "./route-policies.ts";
 
 /** The resolved configuration every part of Keygate reads. */
 export interface KeygateConfig {
@@ -218,7 +219,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   };
   const gateway = resolveGateway(file.gateway, env.KEYGATE_UPSTREAM, fail);
-  const gatewayRoutes = file.gateway?.routes ?? [];
   for (const [i, alias] of (file.me_aliases ?? []).entries()) {
     if (reservedPathOf(alias))
       throw new ConfigError(`KEYGATE_CONFIG ${source}: me_aliases.${i}: ${alias} is Keygate's own`);
@@ -265,17 +265,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
                 algorithm: file.rate_limits.default.algorithm ?? "fixed",
               }
             : DEFAULT_POLICY,
-      routes: [
-        ...(file.rate_limits?.routes ?? []),
-        ...gatewayRoutes.flatMap((r) => (r.rate_limit ? [{ ...r.rate_limit, ...r }] : [])),
-      ].map((r) => ({
-        name: r.name ?? `${r.method.toUpperCase()} ${r.path}`,
-        method: r.method.toUpperCase(),
-        path: r.path,
-        limit: r.limit,
-        windowSeconds: r.window_seconds,
-        algorithm: r.algorithm ?? "fixed",
-      })),
+      routes: resolveRoutePolicies(file, source),
     },
     idempotency: resolveIdempotency(file, source),
     resultsKey,

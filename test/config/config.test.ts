@@ -200,6 +200,39 @@ describe("configuration", () => {
     expect(errorOf({ KEYGATE_CONFIG: bad })).toMatch(/rate_limits.default.limit/);
   });
 
+  test("each rate-limit policy has a name of its own: not the default's or a key's, not another route policy's", () => {
+    // A route policy named "default" shared the default policy's counter: every request
+    // matching it was counted twice (a 5/s policy let 3 through).
+    const policy = { method: "GET", path: "/v1/me", limit: 5, window_seconds: 1 };
+    const errorWith = (name: string, content: object) =>
+      errorOf({ KEYGATE_CONFIG: file(`${name}.json`, JSON.stringify(content)) });
+    expect(
+      errorWith("default", { rate_limits: { routes: [{ ...policy, name: "default" }] } }),
+    ).toBe(
+      `KEYGATE_CONFIG ${join(tmp.dir, "default.json")}: rate_limits.routes.0.name: "default" is the name of the default policy: give this policy a name of its own`,
+    );
+    expect(errorWith("key", { rate_limits: { routes: [{ ...policy, name: "key" }] } })).toContain(
+      '"key" is the name of a key\'s own limit',
+    );
+    // The default names clash too: the same method and path in both sections.
+    const twice = errorWith("twice", {
+      rate_limits: { routes: [policy] },
+      gateway: {
+        upstream: "http://127.0.0.1:1",
+        routes: [
+          {
+            method: "GET",
+            path: "/v1/me2",
+            rate_limit: { limit: 1, window_seconds: 1, name: "GET /v1/me" },
+          },
+        ],
+      },
+    });
+    expect(twice).toContain(
+      'gateway.routes.0.rate_limit.name: "GET /v1/me" is already the name of rate_limits.routes.0',
+    );
+  });
+
   test("idempotency: methods, key format, window, mismatch status, 5xx, size cap, required routes", () => {
     const path = file(
       "idempotency.json",
