@@ -23,20 +23,23 @@ export interface KeyVerifierSettings {
 
 /**
  * The outcome: the key (and whether the secret presented is one a rotation retired, still
- * working until its expiry), or the error code that refuses it.
+ * working until its expiry), or the error code that refuses it — with the key, when it was
+ * found and refused for its state (revoked, expired, its entity inactive).
  */
 export type Verification =
   | { ok: true; key: IndexedKey; retiredSecret: boolean }
-  | { ok: false; code: KeygateErrorCode };
+  | { ok: false; code: KeygateErrorCode; key?: IndexedKey };
 
-const refuse = (code: KeygateErrorCode): Verification => ({ ok: false, code });
+const refuse = (code: KeygateErrorCode, key?: IndexedKey): Verification =>
+  key ? { ok: false, code, key } : { ok: false, code };
 
 function judge(key: IndexedKey, secret: IndexedSecret, now: Date): Verification {
   const at = now.getTime();
-  if (key.status === "revoked") return refuse("api_key_revoked");
-  if (secret.expiresAtMs !== null && secret.expiresAtMs <= at) return refuse("api_key_revoked");
-  if (key.expiresAtMs !== null && key.expiresAtMs <= at) return refuse("api_key_expired");
-  if (!key.entity.active) return refuse("entity_inactive");
+  if (key.status === "revoked") return refuse("api_key_revoked", key);
+  if (secret.expiresAtMs !== null && secret.expiresAtMs <= at)
+    return refuse("api_key_revoked", key);
+  if (key.expiresAtMs !== null && key.expiresAtMs <= at) return refuse("api_key_expired", key);
+  if (!key.entity.active) return refuse("entity_inactive", key);
   return { ok: true, key, retiredSecret: secret.expiresAtMs !== null };
 }
 

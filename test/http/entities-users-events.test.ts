@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { Keygate } from "../../src/app/keygate.ts";
-import { createApiKey } from "../../src/commands/api-keys.ts";
+import { createApiKey, revokeApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity } from "../../src/commands/entities.ts";
 import { createUser } from "../../src/commands/users.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
@@ -437,5 +437,24 @@ describe("POST /v1/keys/verify", () => {
         }),
       ),
     ).toBe("insufficient_scope");
+  });
+
+  test("a key the caller may not see is api_key_invalid whatever its state: revoked or expired, it is not confirmed to exist", async () => {
+    const { call, kg, partnerKey, partner, other } = setup();
+    const make = (entityId: string, environment: "live" | "test", name: string) =>
+      createApiKey(kg, { entityId, environment, name, scopes: ["links:read"] }, TEST_ACTOR);
+    const outside = make(other.id, "live", "out");
+    const otherEnvironment = make(partner.id, "test", "test");
+    const inside = make(partner.id, "live", "in");
+    for (const key of [outside, otherEnvironment, inside])
+      revokeApiKey(kg, key.id, null, TEST_ACTOR);
+    const verify = async (secret: string) =>
+      (await call("POST", "/v1/keys/verify", { key: partnerKey, body: { key: secret } })).body;
+    expect(await verify(outside.secret)).toEqual({ valid: false, code: "api_key_invalid" });
+    expect(await verify(otherEnvironment.secret)).toEqual({
+      valid: false,
+      code: "api_key_invalid",
+    });
+    expect(await verify(inside.secret)).toEqual({ valid: false, code: "api_key_revoked" });
   });
 });

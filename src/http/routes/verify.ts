@@ -42,10 +42,13 @@ export function verifyRoutes(kg: Keygate) {
           ? verifySecretKey(kg.keyIndex, kg.config.keys, body.key, now)
           : verifyKeyPair(kg.keyIndex, kg.config.keys, body.public_key, body.secret, now);
       const rename = (code: KeygateErrorCode) => wireCode(code, kg.config.errorCodes);
+      // A key the caller may not see is unknown to it, whatever its state: saying it is
+      // revoked or expired would confirm that it exists.
+      const found = verification.key;
+      if (found && !canSeeKey(identity, found.entity.path, found.environment))
+        return { valid: false, code: rename("api_key_invalid") };
       if (!verification.ok) return { valid: false, code: rename(verification.code) };
       const { key } = verification;
-      if (!canSeeKey(identity, key.entity.path, key.environment))
-        return { valid: false, code: rename("api_key_invalid") };
       const missing = (body.scopes ?? []).find((s) => !scopeGrants(key.scopes, s));
       if (missing)
         return { valid: false, code: rename("insufficient_scope"), missing_scope: missing };
