@@ -281,9 +281,9 @@ async function signIn(
   const email = normaliseEmail(credentials.email);
   kg.failedAuth.refuseIfBlocked(address);
   kg.failedSignIns.refuseIfBlocked(email);
+  const user = findUserByEmail(kg.db, email);
   // Counted before the password is checked (scrypt takes a while): sign-ins sent all at once
   // must not each pass the checks above before any of them has failed.
-  const user = findUserByEmail(kg.db, email);
   const counted = [kg.failedAuth.countInAdvance(address), kg.failedSignIns.countInAdvance(email)];
   let right: boolean | undefined; // stays undefined if the password work is refused: not judged
   try {
