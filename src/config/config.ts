@@ -259,7 +259,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           ? null
           : file.rate_limits?.default
             ? {
-                name: "default",
+                name: DEFAULT_POLICY.name,
                 limit: file.rate_limits.default.limit,
                 windowSeconds: file.rate_limits.default.window_seconds,
                 algorithm: file.rate_limits.default.algorithm ?? "fixed",

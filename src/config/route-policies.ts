@@ -6,14 +6,14 @@
  * each request twice, and one named like the default or a key's own limit would share their
  * counters.
  */
-import type { RoutePolicy } from "../ratelimit/policy.ts";
+import { DEFAULT_POLICY, KEY_POLICY_NAME, type RoutePolicy } from "../ratelimit/policy.ts";
 import { ConfigError } from "./config-error.ts";
 import type { ConfigFile } from "./config-file.ts";
 
 /** The names the limiter gives the policies of keys: the default one, and a key's own limit. */
 const RESERVED_NAMES: Record<string, string> = {
-  default: "the name of the default policy",
-  key: "the name of a key's own limit",
+  [DEFAULT_POLICY.name]: "the name of the default policy",
+  [KEY_POLICY_NAME]: "the name of a key's own limit",
 };
 
 /** One policy as written, and the field it was written at. */

@@ -9,7 +9,7 @@ import type { Keygate } from "../app/keygate.ts";
 import type { Identity } from "../auth/identity.ts";
 import type { AuthenticatedCheck } from "../auth/index.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
-import { type RateLimitPolicy, RoutePolicies } from "./policy.ts";
+import { KEY_POLICY_NAME, type RateLimitPolicy, RoutePolicies } from "./policy.ts";
 import { setRateLimitHeaders } from "./rate-limiter.ts";
 
 function subjectOf(identity: Identity): string {
@@ -25,7 +25,7 @@ export function keyPolicy(
   if (!ownLimit) return fallback ? [fallback] : [];
   return [
     {
-      name: "key",
+      name: KEY_POLICY_NAME,
       limit: ownLimit.limit,
       windowSeconds: ownLimit.window_seconds,
       algorithm: fallback?.algorithm ?? "fixed",

@@ -20,6 +20,9 @@ export interface RoutePolicy extends RateLimitPolicy {
   path: string;
 }
 
+/** The name of the policy of a key's own limit (set at creation or by PATCH). */
+export const KEY_POLICY_NAME = "key";
+
 /** SPEC §4's default: 100 requests per second per key (Calmony). */
 export const DEFAULT_POLICY: RateLimitPolicy = {
   name: "default",
