@@ -127,8 +127,12 @@ export class FailedAuthLimiter {
 
   /** Records a failed attempt from `address`. */
   fail(address: string): void {
+    this.#failAs(this.#clientOf(address));
+  }
+
+  /** Records a failed attempt from `client` (an address as {@link clientOf} counts it). */
+  #failAs(client: string): void {
     const counts = this.#current(this.#now().getTime());
-    const client = this.#clientOf(address);
     const failures = counts.get(client);
     if (failures !== undefined) {
       counts.set(client, failures + 1);
@@ -146,9 +150,9 @@ export class FailedAuthLimiter {
    * judged — while its window lasts.
    */
   countInAdvance(address: string): () => void {
-    this.fail(address);
-    const window = this.#countedWindow;
     const client = this.#clientOf(address);
+    this.#failAs(client);
+    const window = this.#countedWindow;
     return () => {
       const failures = this.#counts.get(client);
       if (this.#countedWindow !== window || failures === undefined) return;
