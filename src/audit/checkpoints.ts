@@ -5,6 +5,8 @@
  *     keygate-checkpoint/v1 size=<n> head=<64 hex> time=<ISO 8601>
  */
 import { createPublicKey, type KeyObject, sign, verify } from "node:crypto";
+import { Type } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
 import type { SqlConnection } from "../db/sql.ts";
 import type { CheckpointKey } from "./checkpoint-key.ts";
 
@@ -17,6 +19,33 @@ export interface Checkpoint {
   public_key: string;
   /** The Ed25519 signature of {@link checkpointMessage}, base64. */
   signature: string;
+}
+
+/** A checkpoint as an auditor keeps it: the JSON of `GET /v1/audit/checkpoint` (other fields ignored). */
+const HeldCheckpointSchema = Type.Object({
+  size: Type.Integer({ minimum: 0 }),
+  head_hash: Type.String({ pattern: "^[0-9a-f]{64}$" }),
+  created_at: Type.String(),
+  public_key: Type.String(),
+  signature: Type.String(),
+});
+
+/**
+ * Reads a checkpoint an auditor kept (as `GET /v1/audit/checkpoint` or `keygate audit
+ * checkpoint --json` gave it). Throws an Error naming the first field that is wrong; whether
+ * it is genuine is for {@link signatureValid} to say.
+ */
+export function parseCheckpoint(text: string): Checkpoint {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`not valid JSON (${(error as Error).message})`);
+  }
+  const error = Value.Errors(HeldCheckpointSchema, parsed).First();
+  if (error) throw new Error(`${error.path.slice(1) || "(the whole file)"}: ${error.message}`);
+  const { size, head_hash, created_at, public_key, signature } = parsed as Checkpoint;
+  return { size, head_hash, created_at, public_key, signature };
 }
 
 /** The exact bytes a checkpoint's signature covers. */

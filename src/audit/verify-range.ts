@@ -1,8 +1,8 @@
 /**
  * The per-event half of `audit verify`, over one range of global positions: positions run
  * without a gap, each `prev_hash` is the previous event's hash, each hash is recomputed from
- * the stored bytes, each event validates against its schema, and the event the latest signed
- * checkpoint vouches for carries the hash it signed. Ranges are independent, so a long log is
+ * the stored bytes, each event validates against its schema, and the event each checkpoint
+ * vouches for (the latest signed one, and any the auditor kept) carries the hash it signed. Ranges are independent, so a long log is
  * split into one range per core (verify-worker.ts) and the ranges are joined afterwards
  * (verify.ts): the first event of a range must chain to the last hash of the one before.
  */
@@ -16,12 +16,20 @@ export interface Problem {
   problem: string;
 }
 
-/** What a range asks for: positions `from`..`to` inclusive, and the checkpoint's head. */
+/** A checkpoint as the per-event checks see it: where it vouches, and for what. */
+export interface CheckpointHead {
+  size: number;
+  headHash: string;
+  /** How problems name it: "latest signed checkpoint", "held checkpoint". */
+  name: string;
+}
+
+/** What a range asks for: positions `from`..`to` inclusive, and the checkpoints' heads. */
 export interface RangeRequest {
   from: number;
   to: number;
-  /** The latest signed checkpoint's size and head hash, if there is one. */
-  checkpoint?: { size: number; headHash: string };
+  /** The checkpoints the log is held to (none before the first is signed). */
+  checkpoints: CheckpointHead[];
 }
 
 /** What a verify worker is sent: the database file and its range. */
@@ -53,7 +61,7 @@ const SELECT_RANGE =
 
 /** Verifies the events at positions `from`..`to`, in order, stopping at the first problem. */
 export function verifyRange(sql: SqlConnection, request: RangeRequest): RangeReport {
-  const { from, to, checkpoint } = request;
+  const { from, to, checkpoints } = request;
   const select = sql.prepare(SELECT_RANGE);
   const report: RangeReport = {
     from,
@@ -76,7 +84,7 @@ export function verifyRange(sql: SqlConnection, request: RangeRequest): RangeRep
         return report;
       }
       if (prev === undefined) report.firstPrevHash = row[8] as string;
-      const problem = eventProblem(row, prev, checkpoint);
+      const problem = eventProblem(row, prev, checkpoints);
       if (problem) {
         report.problem = { position, problem };
         return report;
@@ -106,7 +114,7 @@ export function verifyRange(sql: SqlConnection, request: RangeRequest): RangeRep
 function eventProblem(
   row: unknown[],
   prev: string | undefined,
-  checkpoint: RangeRequest["checkpoint"],
+  checkpoints: readonly CheckpointHead[],
 ): string | undefined {
   const [position, streamId, streamVersion, type, schemaVersion, data, metadata, recordedAt] =
     row as [number, string, number, string, number, string, string, string];
@@ -129,7 +137,8 @@ function eventProblem(
   } catch (error) {
     return `the event does not match its schema: ${(error as Error).message}`;
   }
-  if (checkpoint && position === checkpoint.size && hash !== checkpoint.headHash)
-    return "the log differs from the signed checkpoint at its head";
+  for (const checkpoint of checkpoints)
+    if (position === checkpoint.size && hash !== checkpoint.headHash)
+      return `the log differs from the ${checkpoint.name} at its head`;
   return undefined;
 }

@@ -7,10 +7,10 @@
  *   stored bytes (a changed byte anywhere, two events swapped);
  * - each event validates against its schema in `events/`;
  * - each stream's versions run 1..n in log order, and end where the streams table says;
- * - the head matches the latest signed checkpoint: its signature is valid for the
- *   deployment's key, the log still has as many events as it vouched for (a truncated tail),
- *   and the hash at that position is the one it signed (a history rewritten with a
- *   recomputed chain).
+ * - the head matches the latest signed checkpoint, and any checkpoint the auditor kept: its
+ *   signature is valid for the deployment's key, the log still has as many events as it
+ *   vouched for (a truncated tail), and the hash at that position is the one it signed (a
+ *   history rewritten with a recomputed chain).
  *
  * The per-event checks run over ranges of positions (verify-range.ts), one worker thread per
  * core on a long log, joined here; the stream checks are whole-table queries
@@ -25,6 +25,7 @@ import { GENESIS_HASH } from "../store/hash-chain.ts";
 import { type Checkpoint, latestCheckpoint, signatureValid } from "./checkpoints.ts";
 import { streamProblem } from "./stream-checks.ts";
 import {
+  type CheckpointHead,
   type RangeJob,
   type RangeReport,
   type RangeRequest,
@@ -41,6 +42,12 @@ export type VerifyReport =
 export interface VerifyOptions {
   /** The public key (SPKI DER, base64) checkpoints must be signed with, if known. */
   trustedPublicKey?: string;
+  /**
+   * A checkpoint the auditor kept from an earlier time (`GET /v1/audit/checkpoint`): the log
+   * must still reach it and hold the hash it signed, whatever became of the database's own
+   * checkpoints since — a forger who cuts the tail can delete the checkpoints covering it.
+   */
+  heldCheckpoint?: Checkpoint;
 }
 
 /** Options of {@link verifyLogInParallel}. */
@@ -60,42 +67,51 @@ const failure = (events: number, position: number, problem: string): Failure => 
   problem,
 });
 
-/** What is known before any event is read: the checkpoint, vetted, and the log's head. */
-type Start = { checkpoint: Checkpoint | undefined; head: number };
+/** What is known before any event is read: the checkpoints, vetted, and the log's head. */
+type Start = { checkpoint: Checkpoint | undefined; heads: CheckpointHead[]; head: number };
+
+/** What is wrong with a checkpoint's signature or signer, if anything. */
+function signerProblem(
+  checkpoint: Checkpoint,
+  name: string,
+  options: VerifyOptions,
+): string | undefined {
+  if (!signatureValid(checkpoint)) return `the ${name}'s signature is not valid`;
+  if (options.trustedPublicKey && checkpoint.public_key !== options.trustedPublicKey)
+    return `the ${name} is signed with a key that is not the trusted one`;
+  return undefined;
+}
 
 function start(sql: SqlConnection, options: VerifyOptions): Start | Failure {
-  const checkpoint = latestCheckpoint(sql);
-  if (checkpoint && !signatureValid(checkpoint))
-    return failure(0, checkpoint.size, "the latest checkpoint's signature is not valid");
-  if (checkpoint && options.trustedPublicKey && checkpoint.public_key !== options.trustedPublicKey)
-    return failure(
-      0,
-      checkpoint.size,
-      "the latest checkpoint is signed with a key that is not the trusted one",
-    );
-  return { checkpoint, head: headPositionOf(sql) };
+  const vouching: [Checkpoint | undefined, string][] = [
+    [latestCheckpoint(sql), "latest signed checkpoint"],
+    [options.heldCheckpoint, "held checkpoint"],
+  ];
+  const heads: CheckpointHead[] = [];
+  for (const [checkpoint, name] of vouching) {
+    if (!checkpoint) continue;
+    const problem = signerProblem(checkpoint, name, options);
+    if (problem) return failure(0, checkpoint.size, problem);
+    heads.push({ size: checkpoint.size, headHash: checkpoint.head_hash, name });
+  }
+  return { checkpoint: vouching[0]?.[0], heads, head: headPositionOf(sql) };
 }
 
 /** Positions 1..head cut into `parts` contiguous ranges. */
-function ranges({ checkpoint, head }: Start, parts: number): RangeRequest[] {
+function ranges({ heads, head }: Start, parts: number): RangeRequest[] {
   const size = Math.ceil(head / parts);
   const out: RangeRequest[] = [];
-  for (let from = 1; from <= head; from += size) {
-    out.push({
-      from,
-      to: Math.min(head, from + size - 1),
-      checkpoint: checkpoint && { size: checkpoint.size, headHash: checkpoint.head_hash },
-    });
-  }
+  for (let from = 1; from <= head; from += size)
+    out.push({ from, to: Math.min(head, from + size - 1), checkpoints: heads });
   return out;
 }
 
 /**
  * Joins the ranges' reports in log order (each range's first event must chain to the
- * previous range's last hash), then the stream checks and the checkpoint's size.
+ * previous range's last hash), then the stream checks and the checkpoints' sizes.
  */
 function finish(
-  { checkpoint }: Start,
+  { checkpoint, heads }: Start,
   reports: readonly RangeReport[],
   streams: () => ReturnType<typeof streamProblem>,
 ): VerifyReport {
@@ -111,12 +127,13 @@ function finish(
   }
   const stream = streams();
   if (stream) return failure(verified, stream.position, stream.problem);
-  if (checkpoint && verified < checkpoint.size)
-    return failure(
-      verified,
-      verified + 1,
-      `the log ends at ${verified} events but the signed checkpoint vouched for ${checkpoint.size}: its tail is gone`,
-    );
+  for (const { size, name } of heads)
+    if (verified < size)
+      return failure(
+        verified,
+        verified + 1,
+        `the log ends at ${verified} events but the ${name} vouched for ${size}: its tail is gone`,
+      );
   return { ok: true, events: verified, head: prev, checkpoint };
 }
 

@@ -6,7 +6,12 @@ import { createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Keygate } from "../app/keygate.ts";
 import { checkpointKey } from "../audit/checkpoint-key.ts";
-import { appendCheckpoint, checkpointMessage } from "../audit/checkpoints.ts";
+import {
+  appendCheckpoint,
+  type Checkpoint,
+  checkpointMessage,
+  parseCheckpoint,
+} from "../audit/checkpoints.ts";
 import { exportedRows, exportLine, timelineLine, writeExport } from "../audit/export.ts";
 import { replayAndCompare } from "../audit/replay.ts";
 import { verifyLogInParallel } from "../audit/verify.ts";
@@ -15,8 +20,9 @@ import { onePositional, parseCommandArgs, UsageError } from "./args.ts";
 import { printJson, report, say, stdoutSink } from "./output.ts";
 
 /** The audit commands' usage lines. */
-export const AUDIT_USAGE = `  audit verify [--public-key PEM_FILE] [--workers N] [--json]
+export const AUDIT_USAGE = `  audit verify [--public-key PEM_FILE] [--checkpoint JSON_FILE] [--workers N] [--json]
                                      recompute the whole chain; exit 1 at the first bad position
+                                     (--checkpoint: one you kept, which the log must still reach)
   audit checkpoint [--json]          sign the log's head (size, hash, time) with the checkpoint key
   audit public-key                   print the checkpoint key's public half (PEM)
   audit replay [--json]              rebuild every projection into a scratch database and compare
@@ -30,6 +36,24 @@ function trustedKey(path: string | undefined): string | undefined {
     .toString("base64");
 }
 
+/** `--checkpoint FILE`: a checkpoint the auditor kept, as the HTTP API served it. */
+function heldCheckpoint(path: string | undefined): { heldCheckpoint?: Checkpoint } {
+  if (path === undefined) return {};
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UsageError(
+      `--checkpoint ${path}: cannot read the file (${(error as Error).message})`,
+    );
+  }
+  try {
+    return { heldCheckpoint: parseCheckpoint(text) };
+  } catch (error) {
+    throw new UsageError(`--checkpoint ${path}: not a checkpoint: ${(error as Error).message}`);
+  }
+}
+
 /** `--workers N`: split the log into exactly N ranges, whatever its length. */
 function workerCount(raw: string | undefined): { workers?: number; minEventsPerWorker?: number } {
   if (raw === undefined) return {};
@@ -41,10 +65,13 @@ function workerCount(raw: string | undefined): { workers?: number; minEventsPerW
 async function verify(kg: Keygate, argv: string[]): Promise<void> {
   const { values } = parseCommandArgs(argv, {
     "public-key": { type: "string" },
+    checkpoint: { type: "string" },
     workers: { type: "string" },
   });
+  const held = heldCheckpoint(values.checkpoint);
   const result = await verifyLogInParallel(kg.config.dbPath, kg.db.sql, {
     ...workerCount(values.workers),
+    ...held,
     trustedPublicKey: trustedKey(values["public-key"]) ?? checkpointKey(kg.config).publicKeyBase64,
   });
   if (!result.ok) {
@@ -57,8 +84,11 @@ async function verify(kg: Keygate, argv: string[]): Promise<void> {
   const checkpoint = result.checkpoint
     ? `; matches the checkpoint of ${result.checkpoint.created_at} (${result.checkpoint.size} events)`
     : "; no signed checkpoint yet (run `keygate audit checkpoint`)";
+  const kept = held.heldCheckpoint
+    ? `; and the held checkpoint of ${held.heldCheckpoint.created_at} (${held.heldCheckpoint.size} events)`
+    : "";
   report(values.json === true, result, [
-    `intact: ${result.events} events, head ${result.head}${checkpoint}`,
+    `intact: ${result.events} events, head ${result.head}${checkpoint}${kept}`,
   ]);
 }
 

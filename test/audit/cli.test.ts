@@ -50,6 +50,39 @@ describe("keygate audit", () => {
     expect(json).toMatchObject({ ok: false, position });
   });
 
+  test("verify --checkpoint: a checkpoint kept from earlier catches a tail cut with the checkpoints covering it", async () => {
+    const history = await historyDatabase(tmp.dir, "cli-held", { checkpoint: false });
+    const env = { KEYGATE_DB: history.path };
+    const heldPath = join(tmp.dir, "held.json");
+    writeFileSync(heldPath, keygate(["audit", "checkpoint", "--json"], env).stdout);
+    const intact = keygate(["audit", "verify", "--checkpoint", heldPath], env);
+    expect(intact.code).toBe(0);
+    expect(intact.stdout).toContain(`and the held checkpoint of`);
+    const db = new Database(history.path);
+    db.exec("DROP TRIGGER events_no_delete; DROP TRIGGER checkpoints_no_delete;");
+    db.exec(`DELETE FROM checkpoints; DELETE FROM events WHERE position = ${history.events};`);
+    db.exec("DELETE FROM streams WHERE stream_id NOT IN (SELECT stream_id FROM events)");
+    db.exec(
+      "UPDATE streams SET version = (SELECT max(stream_version) FROM events e WHERE e.stream_id = streams.stream_id)",
+    );
+    db.close();
+    expect(keygate(["audit", "verify"], env).code).toBe(0);
+    const cut = keygate(["audit", "verify", "--checkpoint", heldPath, "--json"], env);
+    expect(cut.code).toBe(1);
+    expect(JSON.parse(cut.stdout)).toMatchObject({ ok: false, position: history.events });
+
+    const held = JSON.parse(readFileSync(heldPath, "utf8"));
+    writeFileSync(heldPath, JSON.stringify({ ...held, size: -1 }));
+    const bad = keygate(["audit", "verify", "--checkpoint", heldPath], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(
+      `--checkpoint ${heldPath}: not a checkpoint: size: Expected integer to be greater or equal to 0`,
+    );
+    const missing = keygate(["audit", "verify", "--checkpoint", join(tmp.dir, "nope.json")], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("cannot read the file");
+  });
+
   test("checkpoint and public-key: the signature verifies with the published key", async () => {
     const history = await historyDatabase(tmp.dir, "cli-checkpoint", { checkpoint: false });
     const env = { KEYGATE_DB: history.path };

@@ -6,12 +6,17 @@
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { generateKeyPairSync, sign } from "node:crypto";
-import { checkpointMessage } from "../../src/audit/checkpoints.ts";
-import { verifyLog, verifyLogInParallel } from "../../src/audit/verify.ts";
+import {
+  type Checkpoint,
+  checkpointMessage,
+  latestCheckpoint,
+} from "../../src/audit/checkpoints.ts";
+import { type VerifyOptions, verifyLog, verifyLogInParallel } from "../../src/audit/verify.ts";
+import { createEntity } from "../../src/commands/entities.ts";
 import { openDatabase } from "../../src/db/open.ts";
 import type { EventRow } from "../../src/store/event-store.ts";
 import { canonicalJson, chainHash, GENESIS_HASH } from "../../src/store/hash-chain.ts";
-import { tempDir } from "../support/keygate.ts";
+import { TEST_ACTOR, tempDir, testKeygate } from "../support/keygate.ts";
 import { historyDatabase } from "./fixture.ts";
 
 const tmp = tempDir();
@@ -33,11 +38,15 @@ async function tampered(attack: (db: Database) => void, options: { checkpoint?: 
  * Verifies on this thread, and again with the log split between two worker threads (as
  * `keygate audit verify` does with a long log): both must give the same report.
  */
-async function verify(path: string) {
+async function verify(path: string, options: VerifyOptions = {}) {
   const db = openDatabase(path);
   try {
-    const sequential = verifyLog(db.sql);
-    const split = await verifyLogInParallel(path, db.sql, { workers: 2, minEventsPerWorker: 1 });
+    const sequential = verifyLog(db.sql, options);
+    const split = await verifyLogInParallel(path, db.sql, {
+      ...options,
+      workers: 2,
+      minEventsPerWorker: 1,
+    });
     expect(split).toEqual(sequential);
     return sequential;
   } finally {
@@ -57,6 +66,25 @@ function rowHash(prevHash: string, row: EventRow): string {
     metadata: row.metadata,
     recordedAt: row.recorded_at,
   });
+}
+
+/** Cuts the log's last `count` events, and makes the streams table match, as a careful forger would. */
+function truncateTail(db: Database, count: number): void {
+  db.query("DELETE FROM events WHERE position > (SELECT max(position) - ? FROM events)").run(count);
+  db.exec("DELETE FROM streams WHERE stream_id NOT IN (SELECT stream_id FROM events)");
+  db.exec(
+    "UPDATE streams SET version = (SELECT max(stream_version) FROM events e WHERE e.stream_id = streams.stream_id)",
+  );
+}
+
+/** The database's latest checkpoint, as an auditor fetched and kept it. */
+function keepCheckpoint(path: string): Checkpoint {
+  const db = openDatabase(path);
+  try {
+    return latestCheckpoint(db.sql) as Checkpoint;
+  } finally {
+    db.close();
+  }
 }
 
 /** Recomputes prev_hash and hash of every event from `from` on, as a forger would. */
@@ -120,14 +148,7 @@ describe("tampering is caught, at its position", () => {
   });
 
   test("a truncated tail, the streams table made to match: the checkpoint still vouches for more", async () => {
-    const history = await tampered((db) => {
-      db.exec("DELETE FROM events WHERE position > (SELECT max(position) - 2 FROM events)");
-      // Every stream made to end where its events now do, as a careful forger would.
-      db.exec("DELETE FROM streams WHERE stream_id NOT IN (SELECT stream_id FROM events)");
-      db.exec(
-        "UPDATE streams SET version = (SELECT max(stream_version) FROM events e WHERE e.stream_id = streams.stream_id)",
-      );
-    });
+    const history = await tampered((db) => truncateTail(db, 2));
     const report = await verify(history.path);
     expect(report).toMatchObject({ ok: false, position: history.events - 1 });
     expect(!report.ok && report.problem).toContain("tail is gone");
@@ -249,6 +270,86 @@ describe("tampering is caught, at its position", () => {
     const report = await verify(history.path);
     expect(report).toMatchObject({ ok: false, position: 5 });
     expect(!report.ok && report.problem).toContain("version");
+  });
+});
+
+describe("a checkpoint the auditor kept", () => {
+  /** A history whose checkpoint an auditor kept, then tampered with — its checkpoints deleted too. */
+  async function keptThenTampered(attack: (db: Database) => void) {
+    const history = await historyDatabase(tmp.dir, `h${serial++}`);
+    const held = keepCheckpoint(history.path);
+    const db = new Database(history.path);
+    db.exec("DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;");
+    db.exec("DROP TRIGGER checkpoints_no_delete; DELETE FROM checkpoints;");
+    attack(db);
+    db.close();
+    return { ...history, held };
+  }
+
+  test("a tail cut along with the checkpoints that covered it: the log alone looks intact, the held checkpoint does not", async () => {
+    const history = await keptThenTampered((db) => truncateTail(db, 2));
+    expect(await verify(history.path)).toMatchObject({ ok: true, events: history.events - 2 });
+    const report = await verify(history.path, { heldCheckpoint: history.held });
+    expect(report).toMatchObject({ ok: false, position: history.events - 1 });
+    expect(!report.ok && report.problem).toBe(
+      `the log ends at ${history.events - 2} events but the held checkpoint vouched for ${history.events}: its tail is gone`,
+    );
+  });
+
+  test("a history rewritten with a recomputed chain, the checkpoints gone: the held one names its head", async () => {
+    const history = await keptThenTampered((db) => {
+      db.exec(
+        `UPDATE events SET data = replace(data, '"Partner"', '"Partnes"') WHERE position = 4`,
+      );
+      rechain(db, 4);
+    });
+    expect((await verify(history.path)).ok).toBe(true);
+    expect(await verify(history.path, { heldCheckpoint: history.held })).toMatchObject({
+      ok: false,
+      position: history.events,
+      problem: "the log differs from the held checkpoint at its head",
+    });
+  });
+
+  test("an intact log that grew since: the held checkpoint still matches", async () => {
+    const history = await historyDatabase(tmp.dir, `h${serial++}`);
+    const held = keepCheckpoint(history.path);
+    const kg = testKeygate({ path: history.path });
+    const platform = kg.db.sql
+      .prepare<{ id: string }>("SELECT id FROM entities WHERE kind = 'platform'")
+      .get() as { id: string };
+    createEntity(kg, { kind: "partner", name: "Later", parentId: platform.id }, TEST_ACTOR);
+    kg.close();
+    expect(await verify(history.path, { heldCheckpoint: held })).toMatchObject({
+      ok: true,
+      events: history.events + 1,
+    });
+  });
+
+  test("a held checkpoint whose signature does not hold, or signed by another key, is refused", async () => {
+    const history = await historyDatabase(tmp.dir, `h${serial++}`);
+    const held = keepCheckpoint(history.path);
+    const altered = await verify(history.path, {
+      heldCheckpoint: { ...held, size: held.size - 1 },
+    });
+    expect(altered).toMatchObject({
+      ok: false,
+      problem: "the held checkpoint's signature is not valid",
+    });
+    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+    const forged = {
+      ...held,
+      public_key: publicKey.export({ type: "spki", format: "der" }).toString("base64"),
+      signature: sign(null, Buffer.from(checkpointMessage(held)), privateKey).toString("base64"),
+    };
+    const report = await verify(history.path, {
+      heldCheckpoint: forged,
+      trustedPublicKey: held.public_key,
+    });
+    expect(report).toMatchObject({
+      ok: false,
+      problem: "the held checkpoint is signed with a key that is not the trusted one",
+    });
   });
 });
 
