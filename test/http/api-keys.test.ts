@@ -378,3 +378,162 @@ describe("changing keys", () => {
     ]);
   });
 });
+
+describe("a key never grants more than it holds: its rate limit", () => {
+  /** A partner key with a limit of its own, 10 requests per 60 s, that manages keys. */
+  function throttled() {
+    const t = setup();
+    const key = createApiKey(
+      t.kg,
+      {
+        entityId: t.partner.id,
+        environment: "live",
+        name: "throttled",
+        scopes: ["api_keys:read", "api_keys:write", "links:read"],
+        rateLimit: { limit: 10, window_seconds: 60 },
+      },
+      TEST_ACTOR,
+    );
+    return { ...t, throttled: key };
+  }
+
+  const create = (t: ReturnType<typeof setup>, key: string, rateLimit?: object | null) =>
+    t.call("POST", "/v1/api-keys", {
+      key,
+      body: {
+        name: "made",
+        scopes: ["links:read"],
+        ...(rateLimit === undefined ? {} : { rate_limit: rateLimit }),
+      },
+    });
+
+  test("a throttled key cannot lift its own limit; it may lower it", async () => {
+    const t = throttled();
+    const lifted = await t.call("PATCH", `/v1/api-keys/${t.throttled.id}`, {
+      key: t.throttled.secret,
+      body: { rate_limit: { limit: 1_000_000, window_seconds: 1 } },
+    });
+    expect([lifted.status, codeOf(lifted), lifted.body.error.param]).toEqual([
+      403,
+      "access_denied",
+      "rate_limit",
+    ]);
+    expect(lifted.body.error.message).toContain("more than this caller is held to (10 per 60 s)");
+    const cleared = await t.call("PATCH", `/v1/api-keys/${t.throttled.id}`, {
+      key: t.throttled.secret,
+      body: { rate_limit: null },
+    });
+    expect(codeOf(cleared)).toBe("access_denied");
+    const read = await t.call("GET", `/v1/api-keys/${t.throttled.id}`, { key: t.live });
+    expect(read.body.rate_limit).toEqual({ limit: 10, window_seconds: 60 });
+    const lowered = await t.call("PATCH", `/v1/api-keys/${t.throttled.id}`, {
+      key: t.throttled.secret,
+      body: { rate_limit: { limit: 5, window_seconds: 60 } },
+    });
+    expect([lowered.status, lowered.body.rate_limit]).toEqual([
+      200,
+      { limit: 5, window_seconds: 60 },
+    ]);
+  });
+
+  test("a throttled key makes keys within its limit only: no more at once, no more on average", async () => {
+    const t = throttled();
+    const statuses: Record<string, number> = {};
+    for (const [name, rateLimit] of [
+      ["none (the default, 100/1s)", undefined],
+      ["its own", { limit: 10, window_seconds: 60 }],
+      ["half the burst, the same rate", { limit: 5, window_seconds: 30 }],
+      ["a bigger burst", { limit: 20, window_seconds: 120 }],
+      ["a higher rate", { limit: 1, window_seconds: 1 }],
+    ] as const)
+      statuses[name] = (await create(t, t.throttled.secret, rateLimit)).status;
+    expect(statuses).toEqual({
+      "none (the default, 100/1s)": 403,
+      "its own": 200,
+      "half the burst, the same rate": 200,
+      "a bigger burst": 403,
+      "a higher rate": 403,
+    });
+    const refused = await create(t, t.throttled.secret);
+    expect(refused.body.error.message).toContain("No rate_limit — the default of 100 per 1 s —");
+  });
+
+  test("a key under the default is held to the default; the platform's own keys to nothing", async () => {
+    const t = setup();
+    expect((await create(t, t.partnerKey.secret)).status).toBe(200);
+    expect((await create(t, t.partnerKey.secret, { limit: 60, window_seconds: 60 })).status).toBe(
+      200,
+    );
+    const over = await create(t, t.partnerKey.secret, { limit: 1000, window_seconds: 60 });
+    expect(codeOf(over)).toBe("access_denied");
+    expect(over.body.error.message).toContain("(100 per 1 s)");
+    const big = await t.call("POST", "/v1/api-keys", {
+      key: t.live,
+      body: {
+        name: "high volume",
+        scopes: ["links:read"],
+        entity_id: t.partner.id,
+        rate_limit: { limit: 1_000_000, window_seconds: 1 },
+      },
+    });
+    expect(big.status).toBe(200);
+    // The partner may still manage the key the platform made: rename it, send its limit back
+    // as read, lower it — but not raise it further.
+    const path = `/v1/api-keys/${big.body.id}`;
+    const renamed = await t.call("PATCH", path, {
+      key: t.partnerKey.secret,
+      body: { name: "renamed", rate_limit: { limit: 1_000_000, window_seconds: 1 } },
+    });
+    expect(renamed.status).toBe(200);
+    const raised = await t.call("PATCH", path, {
+      key: t.partnerKey.secret,
+      body: { rate_limit: { limit: 2_000_000, window_seconds: 1 } },
+    });
+    expect(codeOf(raised)).toBe("access_denied");
+    const lowered = await t.call("PATCH", path, {
+      key: t.partnerKey.secret,
+      body: { rate_limit: { limit: 50, window_seconds: 1 } },
+    });
+    expect(lowered.status).toBe(200);
+  });
+
+  test("a dashboard user below the platform is held to the default; with rate limits off, nobody is", async () => {
+    const t = setup();
+    await createUser(
+      t.kg,
+      { email: "p@example.com", password: "partner password", entityId: t.partner.id },
+      TEST_ACTOR,
+      TEST_SCRYPT_COST,
+    );
+    const token = (
+      await t.call("POST", "/v1/auth/login", {
+        body: { email: "p@example.com", password: "partner password" },
+      })
+    ).body.token;
+    expect((await create(t, token)).status).toBe(200);
+    expect(codeOf(await create(t, token, { limit: 101, window_seconds: 1 }))).toBe("access_denied");
+
+    const off = openTestApp({ config: { rate_limits: { enabled: false } } });
+    const partner = createEntity(
+      off.kg,
+      { kind: "partner", name: "P", parentId: off.platform },
+      TEST_ACTOR,
+    );
+    const key = createApiKey(
+      off.kg,
+      {
+        entityId: partner.id,
+        environment: "live",
+        name: "k",
+        scopes: ["api_keys:write"],
+        rateLimit: { limit: 1, window_seconds: 60 },
+      },
+      TEST_ACTOR,
+    );
+    const lifted = await off.call("PATCH", `/v1/api-keys/${key.id}`, {
+      key: key.secret,
+      body: { rate_limit: { limit: 1000, window_seconds: 1 } },
+    });
+    expect(lifted.status).toBe(200);
+  });
+});

@@ -4,8 +4,8 @@
  *
  * A caller sees and acts on keys of its own environment (users: either) whose entity is in
  * its subtree; any other key is `resource_missing`, as if it did not exist. A key it creates
- * or changes never gets a scope the caller lacks, another environment, or an entity outside
- * the caller's subtree.
+ * or changes never gets a scope the caller lacks, a rate limit above the caller's own, another
+ * environment, or an entity outside the caller's subtree.
  */
 import { Elysia, t } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
@@ -27,6 +27,7 @@ import {
   findEntity,
   listApiKeys,
 } from "../../projections/queries.ts";
+import { requireGrantableRate } from "../../ratelimit/grantable-rate.ts";
 import { forbidCaching } from "../cache-control.ts";
 import { entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
@@ -86,13 +87,16 @@ function parseExpiry(raw: string | null | undefined): Date | null {
   return date;
 }
 
-/** The key `id` as the caller may see it, or `resource_missing` (naming `param`, if given). */
+/**
+ * The key `id` as stored (its own `rate_limit`, not yet the effective one {@link presentApiKey}
+ * shows), if the caller may see it; else `resource_missing` (naming `param`, if given).
+ */
 function visibleKey(kg: Keygate, identity: Identity, id: string, param?: string): ApiKeyObject {
   const key = findApiKey(kg.db, id, kg.now());
   const entity = key && findEntity(kg.db, key.entity_id);
   if (!key || !entity || !canSeeKey(identity, entity.path, key.environment))
     throw new KeygateError("resource_missing", `No such API key: ${id}.`, param);
-  return presentApiKey(kg, key);
+  return key;
 }
 
 /** The /v1/api-keys controller. */
@@ -111,6 +115,7 @@ export function apiKeyRoutes(kg: Keygate) {
           "entity_id",
         );
         requireGrantable(identity, body.scopes);
+        requireGrantableRate(kg, identity, body.rate_limit ?? null);
         const created = createApiKey(
           kg,
           {
@@ -157,14 +162,19 @@ export function apiKeyRoutes(kg: Keygate) {
       },
       { scopes: MANAGE_READ, query: ListQuery },
     )
-    .get("/v1/api-keys/:id", ({ params, identity }) => visibleKey(kg, identity, params.id), {
-      scopes: MANAGE_READ,
-    })
+    .get(
+      "/v1/api-keys/:id",
+      ({ params, identity }) => presentApiKey(kg, visibleKey(kg, identity, params.id)),
+      { scopes: MANAGE_READ },
+    )
     .patch(
       "/v1/api-keys/:id",
       ({ params, body, identity, set }) => {
-        requireManageable(identity, visibleKey(kg, identity, params.id));
+        const key = visibleKey(kg, identity, params.id);
+        requireManageable(identity, key);
         if (body.scopes !== undefined) requireGrantable(identity, body.scopes);
+        if (body.rate_limit !== undefined)
+          requireGrantableRate(kg, identity, body.rate_limit, key.rate_limit);
         const updated = updateApiKey(
           kg,
           params.id,

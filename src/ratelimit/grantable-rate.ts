@@ -1,0 +1,78 @@
+/**
+ * A key never grants more than it holds (SPEC §1), its rate limit included: a caller below
+ * the platform cannot give a key — another, or itself — a limit above its own. Otherwise any
+ * key holding `api_keys:write` could lift the limit its operator set on it, by `PATCH` on
+ * itself or by making a key with a limit of a million a second.
+ *
+ * A granted limit is within the caller's when it allows no more requests at once
+ * (`limit` ≤ the caller's) and no more per second on average (`limit / window_seconds` ≤ the
+ * caller's): `60/60s` is within `100/1s`; `1000/60s` (a burst of 1,000) and `200/1s` are not.
+ */
+import type { Keygate } from "../app/keygate.ts";
+import type { Identity } from "../auth/identity.ts";
+import { KeygateError } from "../errors/keygate-error.ts";
+import type { RateLimitSetting } from "../keys/api-key.ts";
+
+/** `null`: not limited at all. */
+type Limit = RateLimitSetting | null;
+
+/** The limit a key with `own` is held to: its own, else the default (null when that is off). */
+function effectiveLimit(kg: Keygate, own: Limit): Limit {
+  if (own) return own;
+  const fallback = kg.config.rateLimits.default;
+  return fallback ? { limit: fallback.limit, window_seconds: fallback.windowSeconds } : null;
+}
+
+/**
+ * The most `identity` may give a key, or null for no ceiling: with rate limits off; for a
+ * caller at the platform entity that has no limit of its own (the operator's keys and
+ * users: they set the limits); for a caller held to no limit.
+ */
+export function rateCeiling(kg: Keygate, identity: Identity): Limit {
+  if (!kg.config.rateLimits.enabled) return null;
+  const own = identity.type === "api_key" ? identity.key.rateLimit : null;
+  if (!own && identity.entity.path.length === 1) return null;
+  return effectiveLimit(kg, own);
+}
+
+/** Whether `granted` (null: unlimited) allows no more at once, nor on average, than `ceiling`. */
+function within(granted: Limit, ceiling: RateLimitSetting): boolean {
+  if (!granted) return false;
+  return (
+    granted.limit <= ceiling.limit &&
+    granted.limit * ceiling.window_seconds <= ceiling.limit * granted.window_seconds
+  );
+}
+
+const describe = (limit: RateLimitSetting) => `${limit.limit} per ${limit.window_seconds} s`;
+
+const same = (a: Limit, b: Limit) =>
+  a === b ||
+  (a !== null && b !== null && a.limit === b.limit && a.window_seconds === b.window_seconds);
+
+/**
+ * Throws `access_denied` (param `rate_limit`) when `granted` — a key's own limit as the
+ * request sets it, null for none (the default then governs it) — goes beyond what the caller
+ * itself is held to. On a change, `current` is the key's own limit now: a limit that governs
+ * the key already is not granted anew (a client may send back what it read).
+ */
+export function requireGrantableRate(
+  kg: Keygate,
+  identity: Identity,
+  granted: Limit,
+  current?: Limit,
+): void {
+  const ceiling = rateCeiling(kg, identity);
+  if (!ceiling) return;
+  const effective = effectiveLimit(kg, granted);
+  if (current !== undefined && same(effective, effectiveLimit(kg, current))) return;
+  if (within(effective, ceiling)) return;
+  const given = granted
+    ? `A rate_limit of ${describe(granted)}`
+    : `No rate_limit — ${effective ? `the default of ${describe(effective)}` : "no limit at all"} —`;
+  throw new KeygateError(
+    "access_denied",
+    `${given} is more than this caller is held to (${describe(ceiling)}): a key never grants more than it holds. Give a rate_limit of at most ${ceiling.limit} at once and ${describe(ceiling)} on average.`,
+    "rate_limit",
+  );
+}
