@@ -131,6 +131,21 @@ export function requireGrantable(identity: Identity, scopes: readonly string[]):
 }
 
 /**
+ * Throws `access_denied` when a key that expires would create one that outlives it (no expiry,
+ * or a later one): a key lent for a week must not mint a permanent one. Users and keys without
+ * an expiry may give any.
+ */
+export function requireWithinLifetime(identity: Identity, expiresAt: Date | null): void {
+  if (identity.type !== "api_key" || identity.key.expiresAtMs === null) return;
+  if (expiresAt !== null && expiresAt.getTime() <= identity.key.expiresAtMs) return;
+  throw new KeygateError(
+    "access_denied",
+    `This key expires at ${identity.key.expiresAt}, and a key it creates cannot outlive it: give an expires_at no later than that.`,
+    "expires_at",
+  );
+}
+
+/**
  * Throws unless the caller may change, rotate or revoke `key`.
  *
  * `insufficient_scope` when the key holds a scope the caller cannot grant. Rotating hands over

@@ -537,3 +537,48 @@ describe("a key never grants more than it holds: its rate limit", () => {
     expect(lifted.status).toBe(200);
   });
 });
+
+test("a key that expires never creates one that outlives it", async () => {
+  const t = setup();
+  const inAWeek = new Date(t.clock.now().getTime() + 7 * 86_400_000);
+  const lent = createApiKey(
+    t.kg,
+    {
+      entityId: t.partner.id,
+      environment: "live",
+      name: "contractor",
+      scopes: ["api_keys:write", "links:read"],
+      expiresAt: inAWeek,
+    },
+    TEST_ACTOR,
+  );
+  const make = (expiresAt?: Date) =>
+    t.call("POST", "/v1/api-keys", {
+      key: lent.secret,
+      body: {
+        name: "made",
+        scopes: ["links:read"],
+        ...(expiresAt ? { expires_at: expiresAt.toISOString() } : {}),
+      },
+    });
+  const forever = await make();
+  expect([forever.status, codeOf(forever), forever.body.error.param]).toEqual([
+    403,
+    "access_denied",
+    "expires_at",
+  ]);
+  expect(forever.body.error.message).toContain(inAWeek.toISOString());
+  expect(codeOf(await make(new Date(inAWeek.getTime() + 1000)))).toBe("access_denied");
+  const within = await make(new Date(inAWeek.getTime() - 86_400_000));
+  expect(within.status).toBe(200);
+  expect((await make(inAWeek)).status).toBe(200);
+  // A key without an expiry gives any.
+  expect(
+    (
+      await t.call("POST", "/v1/api-keys", {
+        key: t.partnerKey.secret,
+        body: { name: "permanent", scopes: ["links:read"] },
+      })
+    ).status,
+  ).toBe(200);
+});

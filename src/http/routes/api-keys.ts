@@ -4,8 +4,8 @@
  *
  * A caller sees and acts on keys of its own environment (users: either) whose entity is in
  * its subtree; any other key is `resource_missing`, as if it did not exist. A key it creates
- * or changes never gets a scope the caller lacks, a rate limit above the caller's own, another
- * environment, or an entity outside the caller's subtree.
+ * or changes never gets a scope the caller lacks, a rate limit above the caller's own, a life
+ * longer than the caller's, another environment, or an entity outside the caller's subtree.
  */
 import { Elysia, t } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
@@ -16,6 +16,7 @@ import {
   requireEnvironment,
   requireGrantable,
   requireManageable,
+  requireWithinLifetime,
 } from "../../auth/identity.ts";
 import { createApiKey, revokeApiKey, rotateApiKey, updateApiKey } from "../../commands/api-keys.ts";
 import { invalidRequest, KeygateError } from "../../errors/keygate-error.ts";
@@ -116,6 +117,8 @@ export function apiKeyRoutes(kg: Keygate) {
         );
         requireGrantable(identity, body.scopes);
         requireGrantableRate(kg, identity, body.rate_limit ?? null);
+        const expiresAt = parseExpiry(body.expires_at);
+        requireWithinLifetime(identity, expiresAt);
         const created = createApiKey(
           kg,
           {
@@ -125,7 +128,7 @@ export function apiKeyRoutes(kg: Keygate) {
             scopes: body.scopes,
             kind: body.kind ?? "secret",
             rateLimit: body.rate_limit ?? null,
-            expiresAt: parseExpiry(body.expires_at),
+            expiresAt,
           },
           eventMetadata(identity, set),
         );
