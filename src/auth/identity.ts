@@ -131,17 +131,25 @@ export function requireGrantable(identity: Identity, scopes: readonly string[]):
 }
 
 /**
- * Throws `access_denied` when a key that expires would create one that outlives it (no expiry,
- * or a later one): a key lent for a week must not mint a permanent one. Users and keys without
- * an expiry may give any.
+ * Throws `access_denied` when a key that expires would give what outlives it: a key with no
+ * expiry or a later one (`expiresAt`, the request's field `param`), or a user (`null`, no
+ * `param`: dashboard access never expires). A key lent for a week must not mint a permanent
+ * one. Users and keys without an expiry may give any.
  */
-export function requireWithinLifetime(identity: Identity, expiresAt: Date | null): void {
+export function requireWithinLifetime(
+  identity: Identity,
+  expiresAt: Date | null,
+  param?: string,
+): void {
   if (identity.type !== "api_key" || identity.key.expiresAtMs === null) return;
   if (expiresAt !== null && expiresAt.getTime() <= identity.key.expiresAtMs) return;
+  const hint = param
+    ? `give an ${param} no later than that`
+    : "a user never expires, so only a key that does not expire (or the CLI) creates one, reactivates one or sets its password";
   throw new KeygateError(
     "access_denied",
-    `This key expires at ${identity.key.expiresAt}, and a key it creates cannot outlive it: give an expires_at no later than that.`,
-    "expires_at",
+    `This key expires at ${identity.key.expiresAt}, and what it gives cannot outlive it: ${hint}.`,
+    param,
   );
 }
 

@@ -292,6 +292,48 @@ describe("/v1/users: no way up", () => {
     });
     expect([reply.status, codeOf(reply)]).toEqual([403, "insufficient_scope"]);
   });
+
+  test("a * key that expires gives no dashboard access, which never does: no user created, reactivated or given a password", async () => {
+    const { call, kg, partner, clock } = setup();
+    const lent = createApiKey(
+      kg,
+      {
+        entityId: partner.id,
+        environment: "live",
+        name: "for a week",
+        scopes: ["*"],
+        expiresAt: new Date(clock.now().getTime() + 7 * 86_400_000),
+      },
+      TEST_ACTOR,
+    );
+    const user = await createUser(
+      kg,
+      { email: "owner@b.co", password: "the owner's password", entityId: partner.id },
+      TEST_ACTOR,
+      TEST_SCRYPT_COST,
+    );
+    const refused = [
+      await call("POST", "/v1/users", {
+        key: lent.secret,
+        body: { email: "lasting@b.co", password: "a long password", entity_id: partner.id },
+      }),
+      await call("POST", `/v1/users/${user.id}/password`, {
+        key: lent.secret,
+        body: { password: "taken over for good" },
+      }),
+      await call("POST", `/v1/users/${user.id}/reactivate`, { key: lent.secret }),
+    ];
+    expect(refused.map((r) => [r.status, codeOf(r)])).toEqual([
+      [403, "access_denied"],
+      [403, "access_denied"],
+      [403, "access_denied"],
+    ]);
+    expect(refused[0]?.body.error.message).toContain("a user never expires");
+    // What does not outlive it, it may do: deactivate the user.
+    expect(
+      (await call("POST", `/v1/users/${user.id}/deactivate`, { key: lent.secret })).status,
+    ).toBe(200);
+  });
 });
 
 describe("/v1/events", () => {

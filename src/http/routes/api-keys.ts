@@ -118,7 +118,7 @@ export function apiKeyRoutes(kg: Keygate) {
         requireGrantable(identity, body.scopes);
         requireGrantableRate(kg, identity, body.rate_limit ?? null);
         const expiresAt = parseExpiry(body.expires_at);
-        requireWithinLifetime(identity, expiresAt);
+        requireWithinLifetime(identity, expiresAt, "expires_at");
         const created = createApiKey(
           kg,
           {

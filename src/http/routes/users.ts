@@ -9,7 +9,13 @@
 
 import { Elysia, t } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
-import { type Identity, inSubtree, requireGrantable, USER_SCOPES } from "../../auth/identity.ts";
+import {
+  type Identity,
+  inSubtree,
+  requireGrantable,
+  requireWithinLifetime,
+  USER_SCOPES,
+} from "../../auth/identity.ts";
 import { signToken } from "../../auth/jwt.ts";
 import {
   changeEmail,
@@ -74,6 +80,15 @@ function visibleUser(kg: Keygate, identity: Identity, id: string, param?: string
 }
 
 /** A page of users, as `/v1/api-keys` pages keys: by id, 10 by default, at most 100. */
+/**
+ * Throws unless the caller may give what a user holds — `*` in its subtree, for good: it holds
+ * every scope, and it is not a key that expires.
+ */
+function requireUserGrantable(identity: Identity): void {
+  requireGrantable(identity, USER_SCOPES);
+  requireWithinLifetime(identity, null);
+}
+
 const ListQuery = t.Object(
   {
     entity_id: t.Optional(t.String({ maxLength: 100 })),
@@ -113,7 +128,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
         const entity = entityInSubtree(kg, identity, body.entity_id, "entity_id");
         // A user's token may issue keys with any scope in its subtree, so only a caller that
         // holds every scope may create one: users:write alone must not be a way up to `*`.
-        requireGrantable(identity, USER_SCOPES);
+        requireUserGrantable(identity);
         return createUser(
           kg,
           { email: body.email, password: body.password, entityId: entity.id },
@@ -194,7 +209,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
       ({ params, identity, set }) => {
         visibleUser(kg, identity, params.id);
         // Like creating one: a reactivated user holds `*` in its subtree again.
-        requireGrantable(identity, USER_SCOPES);
+        requireUserGrantable(identity);
         return reactivateUser(kg, params.id, eventMetadata(identity, set));
       },
       { scopes: ["users:write"] },
@@ -204,7 +219,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
       ({ params, body, identity, set }) => {
         visibleUser(kg, identity, params.id);
         // Whoever sets a user's password can act as that user, who holds `*` in its subtree.
-        requireGrantable(identity, USER_SCOPES);
+        requireUserGrantable(identity);
         return changePassword(
           kg,
           params.id,
