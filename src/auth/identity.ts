@@ -131,6 +131,17 @@ export function requireGrantable(identity: Identity, scopes: readonly string[]):
 }
 
 /**
+ * The calling key's expiry, if something that expires at `expiresAtMs` (null: never) outlives
+ * it; else undefined (it does not, or the caller does not expire).
+ */
+function outlivedExpiry(identity: Identity, expiresAtMs: number | null): string | undefined {
+  if (identity.type !== "api_key") return undefined;
+  const { expiresAt, expiresAtMs: callerMs } = identity.key;
+  if (expiresAt === null || callerMs === null) return undefined;
+  return expiresAtMs === null || expiresAtMs > callerMs ? expiresAt : undefined;
+}
+
+/**
  * Throws `access_denied` when a key that expires would give what outlives it: a key with no
  * expiry or a later one (`expiresAt`, the request's field `param`), or a user (`null`, no
  * `param`: dashboard access never expires). A key lent for a week must not mint a permanent
@@ -141,15 +152,32 @@ export function requireWithinLifetime(
   expiresAt: Date | null,
   param?: string,
 ): void {
-  if (identity.type !== "api_key" || identity.key.expiresAtMs === null) return;
-  if (expiresAt !== null && expiresAt.getTime() <= identity.key.expiresAtMs) return;
+  const callerExpiry = outlivedExpiry(identity, expiresAt?.getTime() ?? null);
+  if (callerExpiry === undefined) return;
   const hint = param
     ? `give an ${param} no later than that`
     : "a user never expires, so only a key that does not expire (or the CLI) creates one, reactivates one or sets its password";
   throw new KeygateError(
     "access_denied",
-    `This key expires at ${identity.key.expiresAt}, and what it gives cannot outlive it: ${hint}.`,
+    `This key expires at ${callerExpiry}, and what it gives cannot outlive it: ${hint}.`,
     param,
+  );
+}
+
+/**
+ * Throws `access_denied` when rotating `key` would hand a key that expires the new secret of
+ * one that outlives it — a way around {@link requireWithinLifetime}.
+ */
+export function requireOutlivesToRotate(
+  identity: Identity,
+  key: { expires_at: string | null },
+): void {
+  const expiresAtMs = key.expires_at === null ? null : Date.parse(key.expires_at);
+  const callerExpiry = outlivedExpiry(identity, expiresAtMs);
+  if (callerExpiry === undefined) return;
+  throw new KeygateError(
+    "access_denied",
+    `Rotating hands over the key's new secret, and this key ${key.expires_at === null ? "never expires" : `expires at ${key.expires_at}`}, later than the caller (${callerExpiry}): only a caller that lives as long may rotate it.`,
   );
 }
 

@@ -76,3 +76,18 @@ export function requireGrantableRate(
     "rate_limit",
   );
 }
+
+/**
+ * Throws `access_denied` when rotating a key whose own limit is `own` would hand the caller
+ * the new secret of a key allowed more than it is — a way around {@link requireGrantableRate}.
+ */
+export function requireRateToRotate(kg: Keygate, identity: Identity, own: Limit): void {
+  const ceiling = rateCeiling(kg, identity);
+  if (!ceiling) return;
+  const effective = effectiveLimit(kg, own);
+  if (within(effective, ceiling)) return;
+  throw new KeygateError(
+    "access_denied",
+    `Rotating hands over the key's new secret, and this key is allowed ${effective ? describe(effective) : "any number of requests"}, more than this caller is held to (${describe(ceiling)}): only a caller allowed as much may rotate it.`,
+  );
+}

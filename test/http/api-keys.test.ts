@@ -582,3 +582,45 @@ test("a key that expires never creates one that outlives it", async () => {
     ).status,
   ).toBe(200);
 });
+
+test("rotating hands over a secret: only of a key allowed no more and living no longer than the caller", async () => {
+  const t = setup();
+  const sibling = (name: string, extra: object) =>
+    createApiKey(
+      t.kg,
+      { entityId: t.partner.id, environment: "live", name, scopes: ["links:read"], ...extra },
+      TEST_ACTOR,
+    );
+  const fast = sibling("fast", { rateLimit: { limit: 1000, window_seconds: 1 } });
+  const permanent = sibling("permanent", {});
+  const rotate = (caller: string, id: string) =>
+    t.call("POST", `/v1/api-keys/${id}/rotate`, { key: caller });
+
+  // The partner key runs under the default (100/1s): it may not take a 1000/1s key's secret.
+  const faster = await rotate(t.partnerKey.secret, fast.id);
+  expect([faster.status, codeOf(faster)]).toEqual([403, "access_denied"]);
+  expect(faster.body.error.message).toContain("allowed 1000 per 1 s");
+  expect(faster.body.secret).toBeUndefined();
+
+  const lent = createApiKey(
+    t.kg,
+    {
+      entityId: t.partner.id,
+      environment: "live",
+      name: "for a week",
+      scopes: ["api_keys:write", "links:read"],
+      expiresAt: new Date(t.clock.now().getTime() + 7 * 86_400_000),
+    },
+    TEST_ACTOR,
+  );
+  const longer = await rotate(lent.secret, permanent.id);
+  expect([longer.status, codeOf(longer)]).toEqual([403, "access_denied"]);
+  expect(longer.body.error.message).toContain("never expires");
+  const shorter = sibling("for a day", {
+    expiresAt: new Date(t.clock.now().getTime() + 86_400_000),
+  });
+  expect((await rotate(lent.secret, shorter.id)).status).toBe(200);
+  // The platform's key may rotate them all; so may the partner's the permanent one.
+  expect((await rotate(t.live, fast.id)).status).toBe(200);
+  expect((await rotate(t.partnerKey.secret, permanent.id)).status).toBe(200);
+});

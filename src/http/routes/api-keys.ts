@@ -16,6 +16,7 @@ import {
   requireEnvironment,
   requireGrantable,
   requireManageable,
+  requireOutlivesToRotate,
   requireWithinLifetime,
 } from "../../auth/identity.ts";
 import { createApiKey, revokeApiKey, rotateApiKey, updateApiKey } from "../../commands/api-keys.ts";
@@ -28,7 +29,7 @@ import {
   findEntity,
   listApiKeys,
 } from "../../projections/queries.ts";
-import { requireGrantableRate } from "../../ratelimit/grantable-rate.ts";
+import { requireGrantableRate, requireRateToRotate } from "../../ratelimit/grantable-rate.ts";
 import { forbidCaching } from "../cache-control.ts";
 import { entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
@@ -191,7 +192,11 @@ export function apiKeyRoutes(kg: Keygate) {
     .post(
       "/v1/api-keys/:id/rotate",
       ({ params, body, identity, set }) => {
-        requireManageable(identity, visibleKey(kg, identity, params.id));
+        const key = visibleKey(kg, identity, params.id);
+        requireManageable(identity, key);
+        // Rotating hands the caller a secret: only of a key that holds no more than it does.
+        requireRateToRotate(kg, identity, key.rate_limit);
+        requireOutlivesToRotate(identity, key);
         const rotated = rotateApiKey(
           kg,
           params.id,
