@@ -141,6 +141,11 @@ function outlivedExpiry(identity: Identity, expiresAtMs: number | null): string 
   return expiresAtMs === null || expiresAtMs > callerMs ? expiresAt : undefined;
 }
 
+/** Whether something that expires at `expiresAtMs` (null: never) outlives the calling key. */
+export function outlivesCaller(identity: Identity, expiresAtMs: number | null): boolean {
+  return outlivedExpiry(identity, expiresAtMs) !== undefined;
+}
+
 /**
  * Throws `access_denied` when a key that expires would give what outlives it: a key with no
  * expiry or a later one (`expiresAt`, the request's field `param`), or a user (`null`, no

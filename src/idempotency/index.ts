@@ -14,7 +14,7 @@
  */
 import { Elysia, ElysiaCustomStatusResponse } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
-import type { Identity } from "../auth/identity.ts";
+import { type Identity, outlivesCaller } from "../auth/identity.ts";
 import type { AuthenticatedStep } from "../auth/index.ts";
 import type { IdempotencyConfig } from "../config/config.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
@@ -28,6 +28,7 @@ import {
   reportToStderr,
 } from "../http/request-context.ts";
 import { scopeGrants } from "../keys/scopes.ts";
+import { holdsLimit, rateCeiling } from "../ratelimit/grantable-rate.ts";
 import { compilePathPattern } from "../ratelimit/policy.ts";
 import type { EventMetadata } from "../store/recorded-event.ts";
 import { pathWithQuery, requestFingerprint } from "./fingerprint.ts";
@@ -42,6 +43,8 @@ interface Admitted {
   ticket: IdempotencyTicket;
   metadata: EventMetadata;
   scopes: readonly string[];
+  limit: StoredResponse["callerLimit"];
+  expiresAtMs: StoredResponse["callerExpiresAtMs"];
 }
 
 /** Requests admitted to run, whose response is to be recorded. */
@@ -56,13 +59,23 @@ function scopeOf(identity: Identity, key: string): IdempotencyScope {
 }
 
 /** A recorded response as a replay: the same status, content headers and bytes. */
-function replay(identity: Identity, stored: StoredResponse): Response {
+function replay(kg: Keygate, identity: Identity, stored: StoredResponse): Response {
   // Results are shared by every key of the entity and environment; a replay must not hand
   // a narrower key what only a wider one could have obtained (a new key's secret, say).
   if (!stored.callerScopes.every((scope) => scopeGrants(identity.scopes, scope))) {
     throw new KeygateError(
       "insufficient_scope",
       "The result recorded for this Idempotency-Key was produced for a caller holding scopes this key lacks.",
+    );
+  }
+  const allowedLess =
+    stored.callerLimit !== undefined && !holdsLimit(kg, identity, stored.callerLimit);
+  const livesLess =
+    stored.callerExpiresAtMs !== undefined && outlivesCaller(identity, stored.callerExpiresAtMs);
+  if (allowedLess || livesLess) {
+    throw new KeygateError(
+      "access_denied",
+      `The result recorded for this Idempotency-Key was produced for a caller ${allowedLess ? "allowed more requests" : "living longer"} than this key.`,
     );
   }
   if (stored.body === null) {
@@ -106,7 +119,7 @@ export function idempotencyStep(kg: Keygate): AuthenticatedStep {
     switch (admission.kind) {
       case "replay":
         kg.metrics.replayed();
-        return replay(identity, admission.response);
+        return replay(kg, identity, admission.response);
       case "mismatch":
         throw new KeygateError(
           "idempotency_mismatch",
@@ -122,6 +135,8 @@ export function idempotencyStep(kg: Keygate): AuthenticatedStep {
           ticket: admission.ticket,
           metadata: eventMetadata(identity, set),
           scopes: identity.scopes,
+          limit: rateCeiling(kg, identity),
+          expiresAtMs: identity.type === "api_key" ? identity.key.expiresAtMs : null,
         });
         return undefined;
     }
@@ -284,6 +299,8 @@ async function recordAndSend(
           body: tooLarge ? null : sent.body,
           bodyBytes: sent.overCap?.seen ?? sent.body.length,
           callerScopes: run.scopes,
+          callerLimit: run.limit,
+          callerExpiresAtMs: run.expiresAtMs,
         },
         run.metadata,
       );

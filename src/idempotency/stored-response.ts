@@ -15,6 +15,13 @@ export interface StoredResponse {
   bodyBytes: number;
   /** The scopes of the caller the response was produced for (a replay must hold them all). */
   callerScopes: readonly string[];
+  /**
+   * The most that caller could grant, as ratelimit/grantable-rate.ts reckons it (null: no
+   * ceiling), and when it expires (null: never): a replay must be allowed as much and live as
+   * long. Undefined in results recorded before 2026-11-24, which are replayed on scopes alone.
+   */
+  callerLimit?: { limit: number; window_seconds: number } | null;
+  callerExpiresAtMs?: number | null;
 }
 
 interface Meta {
@@ -22,13 +29,16 @@ interface Meta {
   h: [string, string][];
   n: number;
   c: readonly string[];
+  l?: StoredResponse["callerLimit"];
+  x?: StoredResponse["callerExpiresAtMs"];
   /** Whether the body follows the metadata. */
   b: boolean;
 }
 
 /**
  * The response as bytes to seal: a 4-byte big-endian length, that many bytes of JSON
- * metadata (status, headers, sizes, caller scopes), then the body bytes as they are.
+ * metadata (status, headers, sizes, the caller's scopes, limit and expiry), then the body
+ * bytes as they are.
  */
 export function serialiseStoredResponse(response: StoredResponse): Uint8Array {
   const meta: Meta = {
@@ -36,6 +46,8 @@ export function serialiseStoredResponse(response: StoredResponse): Uint8Array {
     h: response.headers,
     n: response.bodyBytes,
     c: response.callerScopes,
+    l: response.callerLimit,
+    x: response.callerExpiresAtMs,
     b: response.body !== null,
   };
   const head = Buffer.from(JSON.stringify(meta));
@@ -55,6 +67,8 @@ export function parseStoredResponse(bytes: Uint8Array): StoredResponse {
     body: meta.b ? buffer.subarray(4 + length) : null,
     bodyBytes: meta.n,
     callerScopes: meta.c,
+    ...(meta.l === undefined ? {} : { callerLimit: meta.l }),
+    ...(meta.x === undefined ? {} : { callerExpiresAtMs: meta.x }),
   };
 }
 

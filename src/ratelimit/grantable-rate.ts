@@ -44,6 +44,12 @@ function within(granted: Limit, ceiling: RateLimitSetting): boolean {
   );
 }
 
+/** Whether `identity` is allowed at least `limit` (null: no limit at all). */
+export function holdsLimit(kg: Keygate, identity: Identity, limit: Limit): boolean {
+  const ceiling = rateCeiling(kg, identity);
+  return ceiling === null || within(limit, ceiling);
+}
+
 const describe = (limit: RateLimitSetting) => `${limit.limit} per ${limit.window_seconds} s`;
 
 const same = (a: Limit, b: Limit) =>

@@ -1,7 +1,9 @@
 /** SPEC §5 over HTTP, on Keygate's own POST routes. */
 import { describe, expect, test } from "bun:test";
+import { createApiKey } from "../../src/commands/api-keys.ts";
+import { createEntity } from "../../src/commands/entities.ts";
 import { type CallOptions, codeOf, tampered, testAppPerTest } from "../support/http.ts";
-import { FakeClock } from "../support/keygate.ts";
+import { FakeClock, TEST_ACTOR } from "../support/keygate.ts";
 
 const openTestApp = testAppPerTest();
 function setup(config?: object, clock = new FakeClock("2026-03-01T12:00:00.000Z")) {
@@ -241,6 +243,49 @@ describe("Idempotency-Key on POST", () => {
     });
     expect([attempt.status, codeOf(attempt)]).toEqual([403, "insufficient_scope"]);
     expect(attempt.text).not.toContain(wide.body.secret);
+  });
+
+  test("nor a key allowed fewer requests, or living shorter, than the key that recorded it", async () => {
+    const t = setup();
+    const partner = createEntity(
+      t.kg,
+      { kind: "partner", name: "P", parentId: t.platform },
+      TEST_ACTOR,
+    );
+    const key = (name: string, extra: object) =>
+      createApiKey(
+        t.kg,
+        {
+          entityId: partner.id,
+          environment: "live",
+          name,
+          scopes: ["api_keys:write", "links:read"],
+          ...extra,
+        },
+        TEST_ACTOR,
+      );
+    const fast = key("fast", { rateLimit: { limit: 1000, window_seconds: 1 } });
+    const plain = key("plain", {});
+    const lent = key("lent", { expiresAt: new Date(t.clock.now().getTime() + 7 * 86_400_000) });
+    const make = (caller: string, idempotencyKey: string, body: object) =>
+      createKey(t, idempotencyKey, { key: caller, body: { scopes: ["links:read"], ...body } });
+
+    const quick = { name: "quick", rate_limit: { limit: 500, window_seconds: 1 } };
+    const first = await make(fast.secret, "escalation-0002", quick);
+    expect(first.status).toBe(200);
+    const slower = await make(plain.secret, "escalation-0002", quick);
+    expect([slower.status, codeOf(slower)]).toEqual([403, "access_denied"]);
+    expect(slower.body.error.message).toContain("allowed more requests");
+    expect(slower.text).not.toContain(first.body.secret);
+    // The key that recorded it still gets its replay.
+    expect((await make(fast.secret, "escalation-0002", quick)).text).toBe(first.text);
+
+    const lasting = await make(plain.secret, "escalation-0003", { name: "lasting" });
+    expect(lasting.status).toBe(200);
+    const shorter = await make(lent.secret, "escalation-0003", { name: "lasting" });
+    expect([shorter.status, codeOf(shorter)]).toEqual([403, "access_denied"]);
+    expect(shorter.body.error.message).toContain("living longer");
+    expect(shorter.text).not.toContain(lasting.body.secret);
   });
 
   test("after 24 hours the key is new again", async () => {
