@@ -4,15 +4,15 @@
  * default (as SPEC §6's example and CertoPay's key metadata show it).
  */
 import type { ApiKeyObject } from "../projections/queries.ts";
+import { effectiveRateLimit } from "../ratelimit/index.ts";
 import type { Keygate } from "./keygate.ts";
 
 /** The key as the API and the CLI present it. */
 export function presentApiKey<K extends ApiKeyObject>(kg: Keygate, key: K): K {
-  const fallback = kg.config.rateLimits.default;
-  const rateLimit =
-    key.rate_limit !== null || !kg.config.rateLimits.enabled || !fallback
-      ? key.rate_limit
-      : { limit: fallback.limit, window_seconds: fallback.windowSeconds };
   // One copy, not one per field filled in: this runs on every GET /v1/me.
-  return { ...key, last_used_at: kg.usage.lastUsedAt(key.id), rate_limit: rateLimit };
+  return {
+    ...key,
+    last_used_at: kg.usage.lastUsedAt(key.id),
+    rate_limit: effectiveRateLimit(kg, key.rate_limit),
+  };
 }

@@ -117,7 +117,8 @@ function mutable(state: ApiKeyState, action: string): Exclude<ApiKeyState, { sta
 }
 
 const sameScopes = (a: readonly string[], b: readonly string[]) => a.join(" ") === b.join(" ");
-const sameRateLimit = (a: RateLimitSetting | null, b: RateLimitSetting | null) =>
+/** Whether two own limits are the same (null: none). */
+export const sameRateLimit = (a: RateLimitSetting | null, b: RateLimitSetting | null) =>
   a?.limit === b?.limit && a?.window_seconds === b?.window_seconds;
 
 /** Decides which events a command produces, or throws why it cannot. */

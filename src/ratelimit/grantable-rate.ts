@@ -11,17 +11,11 @@
 import type { Keygate } from "../app/keygate.ts";
 import type { Identity } from "../auth/identity.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
-import type { RateLimitSetting } from "../keys/api-key.ts";
+import { type RateLimitSetting, sameRateLimit } from "../keys/api-key.ts";
+import { effectiveRateLimit } from "./index.ts";
 
 /** `null`: not limited at all. */
 type Limit = RateLimitSetting | null;
-
-/** The limit a key with `own` is held to: its own, else the default (null when that is off). */
-function effectiveLimit(kg: Keygate, own: Limit): Limit {
-  if (own) return own;
-  const fallback = kg.config.rateLimits.default;
-  return fallback ? { limit: fallback.limit, window_seconds: fallback.windowSeconds } : null;
-}
 
 /**
  * The most `identity` may give a key, or null for no ceiling: with rate limits off; for a
@@ -32,7 +26,7 @@ export function rateCeiling(kg: Keygate, identity: Identity): Limit {
   if (!kg.config.rateLimits.enabled) return null;
   const own = identity.type === "api_key" ? identity.key.rateLimit : null;
   if (!own && identity.entity.path.length === 1) return null;
-  return effectiveLimit(kg, own);
+  return effectiveRateLimit(kg, own);
 }
 
 /** Whether `granted` (null: unlimited) allows no more at once, nor on average, than `ceiling`. */
@@ -52,10 +46,6 @@ export function holdsLimit(kg: Keygate, identity: Identity, limit: Limit): boole
 
 const describe = (limit: RateLimitSetting) => `${limit.limit} per ${limit.window_seconds} s`;
 
-const same = (a: Limit, b: Limit) =>
-  a === b ||
-  (a !== null && b !== null && a.limit === b.limit && a.window_seconds === b.window_seconds);
-
 /**
  * Throws `access_denied` (param `rate_limit`) when `granted` — a key's own limit as the
  * request sets it, null for none (the default then governs it) — goes beyond what the caller
@@ -70,8 +60,8 @@ export function requireGrantableRate(
 ): void {
   const ceiling = rateCeiling(kg, identity);
   if (!ceiling) return;
-  const effective = effectiveLimit(kg, granted);
-  if (current !== undefined && same(effective, effectiveLimit(kg, current))) return;
+  const effective = effectiveRateLimit(kg, granted);
+  if (current !== undefined && sameRateLimit(effective, effectiveRateLimit(kg, current))) return;
   if (within(effective, ceiling)) return;
   const given = granted
     ? `A rate_limit of ${describe(granted)}`
@@ -90,7 +80,7 @@ export function requireGrantableRate(
 export function requireRateToRotate(kg: Keygate, identity: Identity, own: Limit): void {
   const ceiling = rateCeiling(kg, identity);
   if (!ceiling) return;
-  const effective = effectiveLimit(kg, own);
+  const effective = effectiveRateLimit(kg, own);
   if (within(effective, ceiling)) return;
   throw new KeygateError(
     "access_denied",

@@ -9,11 +9,25 @@ import type { Keygate } from "../app/keygate.ts";
 import type { Identity } from "../auth/identity.ts";
 import type { AuthenticatedCheck } from "../auth/index.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
+import type { RateLimitSetting } from "../keys/api-key.ts";
 import { KEY_POLICY_NAME, type RateLimitPolicy, RoutePolicies } from "./policy.ts";
 import { setRateLimitHeaders } from "./rate-limiter.ts";
 
 function subjectOf(identity: Identity): string {
   return identity.type === "api_key" ? identity.key.id : identity.userId;
+}
+
+/**
+ * The limit a key whose own is `own` is held to: its own, else the configured default; null when
+ * nothing limits it (rate limits off, or no default). What a key object shows as `rate_limit`.
+ */
+export function effectiveRateLimit(
+  kg: Keygate,
+  own: RateLimitSetting | null,
+): RateLimitSetting | null {
+  const fallback = kg.config.rateLimits.default;
+  if (own || !kg.config.rateLimits.enabled || !fallback) return own;
+  return { limit: fallback.limit, window_seconds: fallback.windowSeconds };
 }
 
 /** The policy that governs a key on every route: its own limit, else the default (none if that is off). */
