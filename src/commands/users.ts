@@ -51,12 +51,21 @@ export async function createUser(
   metadata: EventMetadata,
   cost: ScryptCost = DEFAULT_SCRYPT_COST,
 ): Promise<UserObject> {
-  const entityMissing = () =>
-    new KeygateError("resource_missing", `No such entity: ${input.entityId}.`, "entity_id");
-  if (!findEntity(kg.db, input.entityId)) throw entityMissing();
-  requireAcceptablePassword(input.password, "password");
-  const passwordHash = await hashPassword(input.password, cost);
-  if (!findEntity(kg.db, input.entityId)) throw entityMissing();
+  if (!findEntity(kg.db, input.entityId)) throw entityMissing(input.entityId);
+  const passwordHash = await hashNewPassword({ value: input.password, field: "password" }, cost);
+  return createUserWithHash(kg, { ...input, passwordHash }, metadata);
+}
+
+/**
+ * {@link createUser}'s synchronous half, once the password is hashed: reads what the decision
+ * needs and appends, in one turn (so that a caller can commit it with other writes).
+ */
+export function createUserWithHash(
+  kg: Keygate,
+  input: { email: string; passwordHash: string; entityId: string },
+  metadata: EventMetadata,
+): UserObject {
+  if (!findEntity(kg.db, input.entityId)) throw entityMissing(input.entityId);
   const id = newId("usr");
   const email = normaliseEmail(input.email);
   const events = decideUser(
@@ -65,13 +74,29 @@ export async function createUser(
       id,
       entityId: input.entityId,
       email,
-      passwordHash,
+      passwordHash: input.passwordHash,
       emailTaken: emailTaken(kg.db, email),
     },
     initialUserState,
   );
   kg.store.appendToStream(id, events, { expectedStreamVersion: STREAM_DOES_NOT_EXIST, metadata });
   return userObject(findUser(kg.db, id) as UserRecord);
+}
+
+function entityMissing(entityId: string): KeygateError {
+  return new KeygateError("resource_missing", `No such entity: ${entityId}.`, "entity_id");
+}
+
+/**
+ * Checks a new password (`field` names it in errors) and hashes it off the event loop: the
+ * slow half of setting one.
+ */
+export async function hashNewPassword(
+  password: { value: string; field: string },
+  cost: ScryptCost = DEFAULT_SCRYPT_COST,
+): Promise<string> {
+  requireAcceptablePassword(password.value, password.field);
+  return hashPassword(password.value, cost);
 }
 
 /** Throws `invalid_request` naming `field` unless the password's length is acceptable. */
@@ -106,8 +131,16 @@ export async function changePassword(
   metadata: EventMetadata,
   cost: ScryptCost = DEFAULT_SCRYPT_COST,
 ): Promise<UserObject> {
-  requireAcceptablePassword(password.value, password.field);
-  const passwordHash = await hashPassword(password.value, cost);
+  return setPasswordHash(kg, id, await hashNewPassword(password, cost), metadata);
+}
+
+/** {@link changePassword}'s synchronous half, once the new password is hashed. */
+export function setPasswordHash(
+  kg: Keygate,
+  id: string,
+  passwordHash: string,
+  metadata: EventMetadata,
+): UserObject {
   return changeUser(kg, id, { type: "ChangePassword", passwordHash }, metadata);
 }
 

@@ -7,6 +7,8 @@
  * - {@link idempotencyPlugin} reads the body of requests that carry a key itself (the
  *   fingerprint hashes the bytes as sent) and, after the handler, records its response —
  *   errors it threw included — BEFORE the response is sent.
+ * - {@link commitWithRecord}, around the synchronous last step of a handler whose effect is
+ *   written to Keygate's own log, records the response in the same transaction as that effect.
  *
  * Mount the plugin before the routes: `app.use(idempotencyPlugin(kg)).use(routes)`. Its parse
  * hook is a function, which OpenAPI cannot describe: routes that take a body should name
@@ -33,7 +35,11 @@ import { compilePathPattern } from "../ratelimit/policy.ts";
 import type { EventMetadata } from "../store/recorded-event.ts";
 import { pathWithQuery, requestFingerprint } from "./fingerprint.ts";
 import { readIdempotencyKey } from "./idempotency-key.ts";
-import type { IdempotencyScope, IdempotencyTicket } from "./result-store.ts";
+import {
+  type IdempotencyScope,
+  type IdempotencyTicket,
+  ResultNotRecordedError,
+} from "./result-store.ts";
 import { isReplayedHeader, type StoredResponse } from "./stored-response.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -45,6 +51,8 @@ interface Admitted {
   scopes: readonly string[];
   limit: StoredResponse["callerLimit"];
   expiresAtMs: StoredResponse["callerExpiresAtMs"];
+  /** Set once the response was recorded with the handler's writes: it goes out as recorded. */
+  sent?: Sent;
 }
 
 /** Requests admitted to run, whose response is to be recorded. */
@@ -178,19 +186,24 @@ interface Sent {
 async function asSent(value: unknown, set: ResponseSet, cap: number): Promise<Sent> {
   if (value instanceof ElysiaCustomStatusResponse)
     return asSent(value.response, { ...set, status: value.code }, cap);
-  if (value instanceof Response) {
-    const own = [...value.headers].filter(([name]) => isReplayedHeader(name));
-    // The first answer keeps every header the handler (a gateway's upstream) gave it — its
-    // cookies, its own ids — though a replay repeats only the recorded ones.
-    const sendHeaders = new Headers(value.headers);
-    sendHeaders.delete("content-length");
-    // Read no further than the cap: a longer body is not kept, and streams on as it comes.
-    const prefix = await readUpTo(value.body, cap);
-    const head = { status: value.status, headers: own, sendHeaders };
-    return prefix.complete
-      ? { ...head, body: prefix.bytes }
-      : { ...head, body: EMPTY, overCap: { seen: prefix.size, stream: resumed(prefix) } };
-  }
+  if (!(value instanceof Response)) return valueAsSent(value, set);
+  const own = [...value.headers].filter(([name]) => isReplayedHeader(name));
+  // The first answer keeps every header the handler (a gateway's upstream) gave it — its
+  // cookies, its own ids — though a replay repeats only the recorded ones.
+  const sendHeaders = new Headers(value.headers);
+  sendHeaders.delete("content-length");
+  // Read no further than the cap: a longer body is not kept, and streams on as it comes.
+  const prefix = await readUpTo(value.body, cap);
+  const head = { status: value.status, headers: own, sendHeaders };
+  return prefix.complete
+    ? { ...head, body: prefix.bytes }
+    : { ...head, body: EMPTY, overCap: { seen: prefix.size, stream: resumed(prefix) } };
+}
+
+/** {@link asSent} of a handler's value that is not a `Response`: known at once, no body to read. */
+function valueAsSent(value: unknown, set: ResponseSet): Sent {
+  if (value instanceof ElysiaCustomStatusResponse)
+    return valueAsSent(value.response, { ...set, status: value.code });
   const status = typeof set.status === "number" ? set.status : 200;
   const fromSet = Object.entries(set.headers)
     .filter(([name]) => isReplayedHeader(name))
@@ -281,6 +294,33 @@ async function answerAdmitted(
   }
 }
 
+/** The record of `sent` for an admitted request, or undefined if its status is never recorded. */
+function recordOf(
+  run: Admitted,
+  sent: Sent,
+  config: IdempotencyConfig,
+): StoredResponse | undefined {
+  if (!isRecordable(sent.status, config.recordServerErrors)) return undefined;
+  const tooLarge = sent.overCap !== undefined || sent.body.length > config.maxResponseBytes;
+  return {
+    status: sent.status,
+    headers: sent.headers,
+    body: tooLarge ? null : sent.body,
+    bodyBytes: sent.overCap?.seen ?? sent.body.length,
+    callerScopes: run.scopes,
+    callerLimit: run.limit,
+    callerExpiresAtMs: run.expiresAtMs,
+  };
+}
+
+/** `sent` as the Response that goes out. */
+function responseOf(sent: Sent): Response {
+  return new Response(sent.overCap?.stream ?? sent.body, {
+    status: sent.status,
+    headers: sent.sendHeaders ?? sent.headers,
+  });
+}
+
 /** Records an admitted request's response (unless it is one never recorded), then sends it. */
 async function recordAndSend(
   run: Admitted,
@@ -288,22 +328,13 @@ async function recordAndSend(
   set: ResponseSet,
   config: IdempotencyConfig,
 ): Promise<Response> {
+  // Recorded already, in the transaction of the handler's own writes (see commitWithRecord).
+  if (run.sent) return responseOf(run.sent);
   const sent = await asSent(response, set, config.maxResponseBytes);
-  if (isRecordable(sent.status, config.recordServerErrors)) {
-    const tooLarge = sent.overCap !== undefined || sent.body.length > config.maxResponseBytes;
+  const record = recordOf(run, sent, config);
+  if (record) {
     try {
-      await run.ticket.complete(
-        {
-          status: sent.status,
-          headers: sent.headers,
-          body: tooLarge ? null : sent.body,
-          bodyBytes: sent.overCap?.seen ?? sent.body.length,
-          callerScopes: run.scopes,
-          callerLimit: run.limit,
-          callerExpiresAtMs: run.expiresAtMs,
-        },
-        run.metadata,
-      );
+      await run.ticket.complete(record, run.metadata);
     } catch (error) {
       const failure = new KeygateError(
         "api_error",
@@ -313,8 +344,56 @@ async function recordAndSend(
       throw failure;
     }
   }
-  return new Response(sent.overCap?.stream ?? sent.body, {
-    status: sent.status,
-    headers: sent.sendHeaders ?? sent.headers,
-  });
+  return responseOf(sent);
+}
+
+/**
+ * Runs `effect` — the synchronous last step of a handler: its writes to the log, and the value
+ * it answers with — and, when the request was admitted under an Idempotency-Key, records that
+ * answer in the SAME transaction (one unit of the next group commit). The effect and its record
+ * then commit together or not at all: no crash can leave a key created whose answer was not
+ * recorded (its retry would create a second one), and an answer that cannot be recorded undoes
+ * the effect (`500 api_error`, "did not take effect"; the retry runs afresh). Without a key it
+ * just runs `effect`, at once.
+ *
+ * Only writes to Keygate's own database can join that transaction: work done elsewhere (a
+ * gateway's upstream, an app's own database) is recorded after it, as before. `effect` must
+ * return a plain value, not a promise or a `Response` (await first, then call this with what is
+ * left), and may run twice: it must change nothing but the database until it returns.
+ */
+export async function commitWithRecord<T>(
+  kg: Keygate,
+  request: Request,
+  set: ResponseSet,
+  effect: () => T,
+): Promise<T> {
+  const run = admitted.get(request);
+  if (!run) return effect();
+  const config = kg.config.idempotency;
+  let sent: Sent | undefined;
+  try {
+    const value = await run.ticket.completeWith(
+      effect,
+      (value) => {
+        if (value instanceof Response || value instanceof Promise)
+          throw new TypeError("commitWithRecord: the effect must return a plain value, at once");
+        sent = valueAsSent(value, set);
+        return recordOf(run, sent, config);
+      },
+      run.metadata,
+    );
+    run.sent = sent;
+    return value;
+  } catch (error) {
+    if (!(error instanceof ResultNotRecordedError)) throw error; // the handler's own error: recorded as usual
+    // Nothing was written: the key is free, and this failure is not a result to replay.
+    admitted.delete(request);
+    run.ticket.release();
+    const failure = new KeygateError(
+      "api_error",
+      "The response could not be recorded for Idempotency-Key replay, so the request did not take effect; it is safe to retry.",
+    );
+    failure.cause = error.cause;
+    throw failure;
+  }
 }

@@ -14,7 +14,7 @@ import { LruMap } from "../cache/lru-map.ts";
 import type { SqlConnection } from "../db/sql.ts";
 import { newId } from "../ids/index.ts";
 import { idempotencyScopeKey } from "../projections/idempotency-results.ts";
-import type { EventStore } from "../store/event-store.ts";
+import type { AppendOptions, EventStore } from "../store/event-store.ts";
 import { type ExpectedStreamVersion, NO_CONCURRENCY_CHECK } from "../store/expected-version.ts";
 import type { EventMetadata } from "../store/recorded-event.ts";
 import type { ResultCipher } from "./result-cipher.ts";
@@ -35,8 +35,31 @@ export interface IdempotencyScope {
 export interface IdempotencyTicket {
   /** Records the response durably (resolves after the commit), then frees the key. */
   complete(response: StoredResponse, metadata: EventMetadata): Promise<void>;
+  /**
+   * Runs `effect` (synchronous: a handler's writes and the value it answers with) and records
+   * the response `responseOf` makes of its value in the SAME transaction — one unit of the next
+   * group commit — so the effect and its record commit together or not at all; `responseOf`
+   * returns undefined for a response that is not to be recorded. Resolves with the effect's
+   * value once that is durable, and frees the key. If `effect` throws, nothing is written and
+   * the ticket stays open (the error's answer may still be recorded with `complete`); if the
+   * record fails, the effect is undone too and {@link ResultNotRecordedError} is thrown.
+   * Both functions may run twice (see EventStore.atomicallyGrouped).
+   */
+  completeWith<T>(
+    effect: () => T,
+    responseOf: (value: T) => StoredResponse | undefined,
+    metadata: EventMetadata,
+  ): Promise<T>;
   /** Frees the key without recording anything (the response is not to be replayed). */
   release(): void;
+}
+
+/** The response could not be recorded, so the effect recorded with it was rolled back. */
+export class ResultNotRecordedError extends Error {
+  constructor(cause: unknown) {
+    super("the response could not be recorded; its effect was rolled back", { cause });
+    this.name = "ResultNotRecordedError";
+  }
 }
 
 /** What {@link IdempotencyResults.begin} decided. */
@@ -183,52 +206,88 @@ export class IdempotencyResults {
       if (open) this.#inFlight.delete(scopeKey);
       open = false;
     };
+    const use = () => {
+      if (!open) throw new Error("this idempotency ticket was already used");
+    };
+    const result = (response: StoredResponse, metadata: EventMetadata) =>
+      this.#resultAppend(scope, scopeKey, fingerprint, streamVersion, response, metadata);
     return {
       release,
       complete: async (response, metadata) => {
-        if (!open) throw new Error("this idempotency ticket was already used");
+        use();
         try {
-          const nowMs = this.#now().getTime();
-          const expiresAtMs = nowMs + this.#ttlMs;
-          const dataKeyId = newId("dk", nowMs);
-          const { wrappedKey, sealed } = this.#cipher.seal(
-            serialiseStoredResponse(response),
-            dataKeyId,
-            sealContext(scopeKey, fingerprint),
-          );
-          await this.#store.appendToStreamGrouped(
-            `idempotency:${scopeKey}`,
-            [
-              {
-                type: "idempotency.recorded",
-                data: {
-                  idempotency_key: scope.key,
-                  entity_id: scope.entityId,
-                  scope: scope.scope,
-                  fingerprint,
-                  expires_at: new Date(expiresAtMs).toISOString(),
-                  data_key_id: dataKeyId,
-                  sealed,
-                },
-              },
-            ],
-            {
-              expectedStreamVersion: streamVersion,
-              metadata,
-              alsoInTransaction: () =>
-                this.#sql
-                  .prepare(
-                    "INSERT INTO idempotency_data_keys (id, wrapped_key, expires_at) VALUES (?, ?, ?)",
-                  )
-                  .run(dataKeyId, wrappedKey, expiresAtMs),
-            },
-          );
-          this.#cache.set(scopeKey, { fingerprint, expiresAtMs, response });
+          const append = result(response, metadata);
+          await this.#store.appendToStreamGrouped(append.streamId, append.events, append.options);
+          this.#cache.set(scopeKey, append.cached);
         } finally {
           release();
         }
       },
+      completeWith: async (effect, responseOf, metadata) => {
+        use();
+        let cached: CachedResult | undefined;
+        const value = await this.#store.atomicallyGrouped(() => {
+          cached = undefined; // the unit may run twice
+          const value = effect();
+          const response = responseOf(value);
+          if (response === undefined) return value;
+          const append = result(response, metadata);
+          try {
+            this.#store.appendToStream(append.streamId, append.events, append.options);
+          } catch (error) {
+            throw new ResultNotRecordedError(error);
+          }
+          cached = append.cached;
+          return value;
+        });
+        if (cached) this.#cache.set(scopeKey, cached);
+        release();
+        return value;
+      },
     };
+  }
+
+  /** The append that records `response`: its event, its data key, and its cached copy. */
+  #resultAppend(
+    scope: IdempotencyScope,
+    scopeKey: string,
+    fingerprint: string,
+    streamVersion: ExpectedStreamVersion,
+    response: StoredResponse,
+    metadata: EventMetadata,
+  ) {
+    const nowMs = this.#now().getTime();
+    const expiresAtMs = nowMs + this.#ttlMs;
+    const dataKeyId = newId("dk", nowMs);
+    const { wrappedKey, sealed } = this.#cipher.seal(
+      serialiseStoredResponse(response),
+      dataKeyId,
+      sealContext(scopeKey, fingerprint),
+    );
+    const event = {
+      type: "idempotency.recorded" as const,
+      data: {
+        idempotency_key: scope.key,
+        entity_id: scope.entityId,
+        scope: scope.scope,
+        fingerprint,
+        expires_at: new Date(expiresAtMs).toISOString(),
+        data_key_id: dataKeyId,
+        sealed,
+      },
+    };
+    const options: AppendOptions = {
+      expectedStreamVersion: streamVersion,
+      metadata,
+      alsoInTransaction: () =>
+        this.#sql
+          .prepare(
+            "INSERT INTO idempotency_data_keys (id, wrapped_key, expires_at) VALUES (?, ?, ?)",
+          )
+          .run(dataKeyId, wrappedKey, expiresAtMs),
+    };
+    const cached: CachedResult = { fingerprint, expiresAtMs, response };
+    return { streamId: `idempotency:${scopeKey}`, events: [event], options, cached };
   }
 
   #fromCache(scopeKey: string, nowMs: number): CachedResult | undefined {

@@ -65,15 +65,20 @@ export interface EventStoreOptions {
   now?: () => Date;
 }
 
-interface QueuedAppend {
-  streamId: string;
-  events: readonly KeygateEvent[];
-  options: AppendOptions;
-  resolve: (result: AppendResult) => void;
+/** Work queued for the next group commit: an append, or a unit of several writes. */
+interface QueuedWork {
+  /** Runs inside the batch's transaction; returns what to resolve with and the events written. */
+  run: () => Done;
+  resolve: (value: never) => void;
   reject: (error: unknown) => void;
 }
 
-type Outcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
+interface Done {
+  value: unknown;
+  events: readonly RecordedEvent[];
+}
+
+type Outcome = { ok: true; done: Done } | { ok: false; error: unknown };
 
 /** Called after an append has committed, with the events it wrote. */
 export type CommitListener = (events: readonly RecordedEvent[]) => void;
@@ -109,12 +114,17 @@ export class EventStore {
   readonly #projections: readonly InlineProjection[];
   readonly #now: () => Date;
   readonly #listeners = new Set<CommitListener>();
-  readonly #queue: QueuedAppend[] = [];
+  readonly #queue: QueuedWork[] = [];
   /**
    * The chain head while a group commit holds the write lock: each append of the batch
    * starts where the previous one ended, without reading it back. Undefined otherwise.
    */
   #batchHead: { position: number; hash: string } | undefined;
+  /**
+   * While a unit of {@link EventStore.atomicallyGrouped} runs: the events its appends wrote,
+   * told to the listeners only once the batch has committed. Undefined otherwise.
+   */
+  #unitEvents: RecordedEvent[] | undefined;
 
   constructor(sql: SqlConnection, options: EventStoreOptions = {}) {
     this.#sql = sql;
@@ -150,8 +160,35 @@ export class EventStore {
     events: readonly KeygateEvent[],
     options: AppendOptions,
   ): Promise<AppendResult> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ streamId, events, options, resolve, reject });
+    return this.#enqueue(() => {
+      const result = this.#appendInTransaction(streamId, events, options);
+      return { value: result, events: result.events };
+    });
+  }
+
+  /**
+   * Runs `fn` — several appends ({@link appendToStream}) and other writes — as ONE unit of the
+   * next group commit: all of it commits, or (when `fn` throws) none of it, and one unit
+   * failing never undoes another. Resolves with what `fn` returned once the shared commit is
+   * durable; the listeners hear of its events only then, never of events a rollback took back.
+   * `fn` must be synchronous and may run twice (a batch in which something failed is redone),
+   * so it writes nothing but SQL until it returns.
+   */
+  atomicallyGrouped<T>(fn: () => T): Promise<T> {
+    return this.#enqueue(() => {
+      const events: RecordedEvent[] = [];
+      this.#unitEvents = events;
+      try {
+        return { value: fn(), events };
+      } finally {
+        this.#unitEvents = undefined;
+      }
+    });
+  }
+
+  #enqueue<T>(run: () => Done): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ run, resolve: resolve as (value: never) => void, reject });
       if (this.#queue.length === 1) setImmediate(() => this.#flushQueue());
     });
   }
@@ -163,7 +200,7 @@ export class EventStore {
       // Optimistically, without savepoints: almost every batch succeeds whole.
       outcomes = this.#runBatch(batch, false);
     } catch {
-      // Something failed: redo the batch with a savepoint per append, refusing only the failures.
+      // Something failed: redo the batch with a savepoint per piece, refusing only the failures.
       try {
         outcomes = this.#runBatch(batch, true);
       } catch (error) {
@@ -171,24 +208,23 @@ export class EventStore {
         return;
       }
     }
-    this.#notify(outcomes.flatMap((o) => (o.ok ? o.result.events : [])));
+    this.#notify(outcomes.flatMap((o) => (o.ok ? o.done.events : [])));
     batch.forEach((item, i) => {
       const outcome = outcomes[i] as Outcome;
-      if (outcome.ok) item.resolve(outcome.result);
+      if (outcome.ok) item.resolve(outcome.done.value as never);
       else item.reject(outcome.error);
     });
   }
 
-  /** Runs a batch in one transaction; with `isolate`, each append in its own savepoint. */
-  #runBatch(batch: readonly QueuedAppend[], isolate: boolean): Outcome[] {
+  /** Runs a batch in one transaction; with `isolate`, each piece of work in its own savepoint. */
+  #runBatch(batch: readonly QueuedWork[], isolate: boolean): Outcome[] {
     return this.#sql.transaction(() => {
       this.#batchHead = this.#chainHead();
       try {
         return batch.map((item): Outcome => {
-          const append = () => this.#appendInTransaction(item.streamId, item.events, item.options);
-          if (!isolate) return { ok: true, result: append() };
+          if (!isolate) return { ok: true, done: item.run() };
           try {
-            return { ok: true, result: this.#sql.transaction(append) };
+            return { ok: true, done: this.#sql.transaction(item.run) };
           } catch (error) {
             this.#batchHead = this.#chainHead(); // the savepoint rolled back
             return { ok: false, error };
@@ -212,7 +248,8 @@ export class EventStore {
   }
 
   #notify(events: readonly RecordedEvent[]): void {
-    if (events.length > 0) for (const listener of this.#listeners) listener(events);
+    if (this.#unitEvents) this.#unitEvents.push(...events);
+    else if (events.length > 0) for (const listener of this.#listeners) listener(events);
   }
 
   #appendInTransaction(

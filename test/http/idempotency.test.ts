@@ -174,7 +174,31 @@ describe("Idempotency-Key on POST", () => {
         expect(reply.text).toBe(firsts[0]?.text as string);
       }
     }
-    expect(replies.filter((r) => r.status === 409).length).toBeGreaterThan(0);
+  });
+
+  test("while the first request is still running (hashing a password), a concurrent one is 409 in use, with Retry-After", async () => {
+    const t = setup();
+    const createUser = () =>
+      t.call("POST", "/v1/users", {
+        key: t.live,
+        body: {
+          email: "ops@example.com",
+          password: "a long enough password",
+          entity_id: t.platform,
+        },
+        headers: { "idempotency-key": "create-user-0001" },
+      });
+    const replies = await Promise.all(Array.from({ length: 10 }, createUser));
+    expect(replies.filter((r) => r.status === 200)).toHaveLength(1);
+    const inUse = replies.filter((r) => r.status === 409);
+    expect(inUse).toHaveLength(9);
+    for (const reply of inUse) {
+      expect(codeOf(reply)).toBe("idempotency_key_in_use");
+      expect(reply.headers.get("retry-after")).toBe("1");
+    }
+    const again = await createUser();
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.text).toBe((replies.find((r) => r.status === 200) as { text: string }).text);
   });
 
   test("live and test keys of one entity never share results", async () => {

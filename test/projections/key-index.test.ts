@@ -162,6 +162,36 @@ describe("key index", () => {
     }
   });
 
+  test("events a rolled-back unit appended do not move the mark: another connection's commit at their position is still read", async () => {
+    // Told of them, the index would take their positions as seen; the CLI's revoke, committed
+    // next at the first of those positions, would then never be read by sync().
+    const { dir, remove } = tempDir();
+    try {
+      const path = join(dir, "kg.sqlite");
+      const server = start(path);
+      const { key, merchant } = merchantKey(server);
+      const hash = hashSecretKey(key.secret);
+      expect(server.keyIndex.bySecretHash(hash)?.key.status).toBe("active");
+      await expect(
+        server.store.atomicallyGrouped(() => {
+          createApiKey(
+            server,
+            { entityId: merchant.id, environment: "live", name: "undone", scopes: ["links:read"] },
+            TEST_ACTOR,
+          );
+          throw new Error("the answer could not be recorded");
+        }),
+      ).rejects.toThrow();
+      const cli = start(path);
+      revokeApiKey(cli, key.id, null, TEST_ACTOR);
+      server.keyIndex.sync();
+      expect(server.keyIndex.bySecretHash(hash)?.key.status).toBe("revoked");
+    } finally {
+      for (const kg of open.splice(0)) kg.close();
+      remove();
+    }
+  });
+
   test("holds at most maxEntries, dropping the least recently used", () => {
     const kg = start();
     const { entityId } = initPlatform(kg, TEST_ACTOR);

@@ -182,6 +182,92 @@ describe("one transaction", () => {
   });
 });
 
+describe("atomicallyGrouped: several appends, one unit of a group commit", () => {
+  const append = (store: EventStore, id: string) =>
+    store.appendToStream(id, [created(id)], { expectedStreamVersion: 0, metadata: TEST_ACTOR });
+
+  test("what a unit appends commits together; subscribers hear it once, after the commit", async () => {
+    const store = new EventStore(open().sql);
+    const heard: number[][] = [];
+    store.subscribe((events) => heard.push(events.map((e) => e.position)));
+    const done = store.atomicallyGrouped(() => {
+      append(store, "ent_a");
+      append(store, "ent_b");
+      expect(heard).toEqual([]);
+      return "value";
+    });
+    expect(store.headPosition()).toBe(0); // queued, not yet run
+    expect(await done).toBe("value");
+    expect(heard).toEqual([[1, 2]]);
+    expect(store.headPosition()).toBe(2);
+  });
+
+  test("a unit that throws leaves nothing and is heard by no one; the others in its batch commit", async () => {
+    const store = new EventStore(open().sql);
+    const heard: string[] = [];
+    store.subscribe((events) => heard.push(...events.map((e) => e.streamId)));
+    const [before, failing, after] = await Promise.allSettled([
+      store.atomicallyGrouped(() => append(store, "ent_a")),
+      store.atomicallyGrouped(() => {
+        append(store, "ent_b");
+        throw new Error("the answer could not be recorded");
+      }),
+      store.atomicallyGrouped(() => append(store, "ent_c")),
+    ]);
+    expect([before.status, failing.status, after.status]).toEqual([
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+    ]);
+    expect(store.streamVersion("ent_b")).toBeUndefined();
+    expect(heard).toEqual(["ent_a", "ent_c"]);
+    expect(store.readAll().map((e) => [e.position, e.streamId])).toEqual([
+      [1, "ent_a"],
+      [2, "ent_c"],
+    ]);
+  });
+
+  test("a batch redone because one unit failed runs the others again: each resolves with its second run's value", async () => {
+    const store = new EventStore(open().sql);
+    let runs = 0;
+    const [ok, failed] = await Promise.allSettled([
+      store.atomicallyGrouped(() => {
+        runs += 1;
+        append(store, "ent_a");
+        return runs;
+      }),
+      store.atomicallyGrouped(() => {
+        throw new Error("refused");
+      }),
+    ]);
+    expect(runs).toBe(2);
+    expect(ok).toEqual({ status: "fulfilled", value: 2 });
+    expect(failed.status).toBe("rejected");
+    expect(store.headPosition()).toBe(1);
+  });
+
+  test("units and plain grouped appends share one batch, and the chain runs through both", async () => {
+    const store = new EventStore(open().sql);
+    await Promise.all([
+      store.appendToStreamGrouped("ent_a", [created("ent_a")], {
+        expectedStreamVersion: 0,
+        metadata: TEST_ACTOR,
+      }),
+      store.atomicallyGrouped(() => append(store, "ent_b")),
+      store.appendToStreamGrouped("ent_c", [created("ent_c")], {
+        expectedStreamVersion: 0,
+        metadata: TEST_ACTOR,
+      }),
+    ]);
+    const events = store.readAll();
+    expect(events.map((e) => e.streamId)).toEqual(["ent_a", "ent_b", "ent_c"]);
+    expect(events.map((e) => e.prevHash)).toEqual([
+      GENESIS_HASH,
+      ...events.slice(0, 2).map((e) => e.hash),
+    ]);
+  });
+});
+
 describe("the events table is append-only", () => {
   test("UPDATE and DELETE are refused by triggers", () => {
     const db = open();

@@ -21,6 +21,7 @@ import {
 } from "../../auth/identity.ts";
 import { createApiKey, revokeApiKey, rotateApiKey, updateApiKey } from "../../commands/api-keys.ts";
 import { invalidRequest, KeygateError } from "../../errors/keygate-error.ts";
+import { commitWithRecord } from "../../idempotency/index.ts";
 import { ISO_TIME_EXAMPLE, parseIsoTime } from "../../input/iso-time.ts";
 import {
   type ApiKeyObject,
@@ -107,7 +108,7 @@ export function apiKeyRoutes(kg: Keygate) {
     .use(keygateGuard(kg))
     .post(
       "/v1/api-keys",
-      ({ body, identity, set }) => {
+      ({ body, identity, set, request }) => {
         const environment = body.environment ?? identity.environment ?? "test";
         requireEnvironment(identity, environment, "environment");
         const entity = entityInSubtree(
@@ -120,21 +121,23 @@ export function apiKeyRoutes(kg: Keygate) {
         requireGrantableRate(kg, identity, body.rate_limit ?? null);
         const expiresAt = parseExpiry(body.expires_at);
         requireWithinLifetime(identity, expiresAt, "expires_at");
-        const created = createApiKey(
-          kg,
-          {
-            entityId: entity.id,
-            environment,
-            name: body.name,
-            scopes: body.scopes,
-            kind: body.kind ?? "secret",
-            rateLimit: body.rate_limit ?? null,
-            expiresAt,
-          },
-          eventMetadata(identity, set),
-        );
         forbidCaching(set);
-        return presentApiKey(kg, created);
+        return commitWithRecord(kg, request, set, () => {
+          const created = createApiKey(
+            kg,
+            {
+              entityId: entity.id,
+              environment,
+              name: body.name,
+              scopes: body.scopes,
+              kind: body.kind ?? "secret",
+              rateLimit: body.rate_limit ?? null,
+              expiresAt,
+            },
+            eventMetadata(identity, set),
+          );
+          return presentApiKey(kg, created);
+        });
       },
       { scopes: MANAGE_WRITE, parse: "json", body: CreateBody },
     )
@@ -173,38 +176,42 @@ export function apiKeyRoutes(kg: Keygate) {
     )
     .patch(
       "/v1/api-keys/:id",
-      ({ params, body, identity, set }) => {
+      ({ params, body, identity, set, request }) => {
         const key = visibleKey(kg, identity, params.id);
         requireManageable(identity, key);
         if (body.scopes !== undefined) requireGrantable(identity, body.scopes);
         if (body.rate_limit !== undefined)
           requireGrantableRate(kg, identity, body.rate_limit, key.rate_limit);
-        const updated = updateApiKey(
-          kg,
-          params.id,
-          { name: body.name, scopes: body.scopes, rateLimit: body.rate_limit },
-          eventMetadata(identity, set),
-        );
-        return presentApiKey(kg, updated);
+        return commitWithRecord(kg, request, set, () => {
+          const updated = updateApiKey(
+            kg,
+            params.id,
+            { name: body.name, scopes: body.scopes, rateLimit: body.rate_limit },
+            eventMetadata(identity, set),
+          );
+          return presentApiKey(kg, updated);
+        });
       },
       { scopes: MANAGE_WRITE, parse: "json", body: UpdateBody },
     )
     .post(
       "/v1/api-keys/:id/rotate",
-      ({ params, body, identity, set }) => {
+      ({ params, body, identity, set, request }) => {
         const key = visibleKey(kg, identity, params.id);
         requireManageable(identity, key);
         // Rotating hands the caller a secret: only of a key that holds no more than it does.
         requireRateToRotate(kg, identity, key.rate_limit);
         requireOutlivesToRotate(identity, key);
-        const rotated = rotateApiKey(
-          kg,
-          params.id,
-          body?.expire_previous_in ?? 0,
-          eventMetadata(identity, set),
-        );
         forbidCaching(set);
-        return presentApiKey(kg, rotated);
+        return commitWithRecord(kg, request, set, () => {
+          const rotated = rotateApiKey(
+            kg,
+            params.id,
+            body?.expire_previous_in ?? 0,
+            eventMetadata(identity, set),
+          );
+          return presentApiKey(kg, rotated);
+        });
       },
       {
         scopes: MANAGE_WRITE,
@@ -219,15 +226,17 @@ export function apiKeyRoutes(kg: Keygate) {
     )
     .post(
       "/v1/api-keys/:id/revoke",
-      ({ params, body, identity, set }) => {
+      ({ params, body, identity, set, request }) => {
         requireManageable(identity, visibleKey(kg, identity, params.id));
-        const revoked = revokeApiKey(
-          kg,
-          params.id,
-          body?.reason ?? null,
-          eventMetadata(identity, set),
-        );
-        return presentApiKey(kg, revoked);
+        return commitWithRecord(kg, request, set, () => {
+          const revoked = revokeApiKey(
+            kg,
+            params.id,
+            body?.reason ?? null,
+            eventMetadata(identity, set),
+          );
+          return presentApiKey(kg, revoked);
+        });
       },
       {
         scopes: MANAGE_WRITE,

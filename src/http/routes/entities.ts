@@ -12,6 +12,7 @@ import {
   updateEntity,
 } from "../../commands/entities.ts";
 import { KeygateError } from "../../errors/keygate-error.ts";
+import { commitWithRecord } from "../../idempotency/index.ts";
 import { findEntity, listEntities } from "../../projections/queries.ts";
 import { entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
@@ -53,22 +54,24 @@ export function entityRoutes(kg: Keygate) {
     .use(keygateGuard(kg))
     .post(
       "/v1/entities",
-      ({ body, identity, set }) => {
+      ({ body, identity, set, request }) => {
         const parent = entityInSubtree(
           kg,
           identity,
           body.parent_id ?? identity.entity.id,
           "parent_id",
         );
-        return createEntity(
-          kg,
-          {
-            kind: body.kind,
-            name: body.name,
-            parentId: parent.id,
-            reference: body.reference ?? null,
-          },
-          eventMetadata(identity, set),
+        return commitWithRecord(kg, request, set, () =>
+          createEntity(
+            kg,
+            {
+              kind: body.kind,
+              name: body.name,
+              parentId: parent.id,
+              reference: body.reference ?? null,
+            },
+            eventMetadata(identity, set),
+          ),
         );
       },
       { scopes: ["entities:write"], parse: "json", body: CreateBody },
@@ -78,13 +81,15 @@ export function entityRoutes(kg: Keygate) {
     })
     .patch(
       "/v1/entities/:id",
-      ({ params, body, identity, set }) => {
+      ({ params, body, identity, set, request }) => {
         entityInSubtree(kg, identity, params.id);
-        return updateEntity(
-          kg,
-          params.id,
-          { name: body.name, reference: body.reference },
-          eventMetadata(identity, set),
+        return commitWithRecord(kg, request, set, () =>
+          updateEntity(
+            kg,
+            params.id,
+            { name: body.name, reference: body.reference },
+            eventMetadata(identity, set),
+          ),
         );
       },
       { scopes: ["entities:write"], parse: "json", body: UpdateBody },
@@ -115,17 +120,21 @@ export function entityRoutes(kg: Keygate) {
     )
     .post(
       "/v1/entities/:id/deactivate",
-      ({ params, identity, set }) => {
+      ({ params, identity, set, request }) => {
         entityInSubtree(kg, identity, params.id);
-        return deactivateEntity(kg, params.id, identity.entity.id, eventMetadata(identity, set));
+        return commitWithRecord(kg, request, set, () =>
+          deactivateEntity(kg, params.id, identity.entity.id, eventMetadata(identity, set)),
+        );
       },
       { scopes: ["entities:write"] },
     )
     .post(
       "/v1/entities/:id/reactivate",
-      ({ params, identity, set }) => {
+      ({ params, identity, set, request }) => {
         entityInSubtree(kg, identity, params.id);
-        return reactivateEntity(kg, params.id, identity.entity.id, eventMetadata(identity, set));
+        return commitWithRecord(kg, request, set, () =>
+          reactivateEntity(kg, params.id, identity.entity.id, eventMetadata(identity, set)),
+        );
       },
       { scopes: ["entities:write"] },
     );

@@ -20,12 +20,15 @@ import { signToken } from "../../auth/jwt.ts";
 import {
   changeEmail,
   changePassword,
-  createUser,
+  createUserWithHash,
   deactivateUser,
+  hashNewPassword,
   reactivateUser,
+  setPasswordHash,
   userObject,
 } from "../../commands/users.ts";
 import { invalidRequest, KeygateError, userEntityInactive } from "../../errors/keygate-error.ts";
+import { commitWithRecord } from "../../idempotency/index.ts";
 import {
   findEntity,
   findUser,
@@ -124,16 +127,21 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
     .use(keygateGuard(kg))
     .post(
       "/v1/users",
-      ({ body, identity, set }) => {
+      async ({ body, identity, set, request }) => {
         const entity = entityInSubtree(kg, identity, body.entity_id, "entity_id");
         // A user's token may issue keys with any scope in its subtree, so only a caller that
         // holds every scope may create one: users:write alone must not be a way up to `*`.
         requireUserGrantable(identity);
-        return createUser(
-          kg,
-          { email: body.email, password: body.password, entityId: entity.id },
-          eventMetadata(identity, set),
+        const passwordHash = await hashNewPassword(
+          { value: body.password, field: "password" },
           cost,
+        );
+        return commitWithRecord(kg, request, set, () =>
+          createUserWithHash(
+            kg,
+            { email: body.email, passwordHash, entityId: entity.id },
+            eventMetadata(identity, set),
+          ),
         );
       },
       {
@@ -180,12 +188,15 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
     )
     .patch(
       "/v1/users/:id",
-      ({ params, body, identity, set }) => {
+      ({ params, body, identity, set, request }) => {
         const user = visibleUser(kg, identity, params.id);
         // An email is a login name, not a credential: changing it gives no access to the user,
         // so users:write is enough (as for deactivating one).
-        if (body.email === undefined) return userObject(user);
-        return changeEmail(kg, params.id, body.email, eventMetadata(identity, set));
+        const { email } = body;
+        if (email === undefined) return userObject(user);
+        return commitWithRecord(kg, request, set, () =>
+          changeEmail(kg, params.id, email, eventMetadata(identity, set)),
+        );
       },
       {
         scopes: ["users:write"],
@@ -198,34 +209,38 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
     )
     .post(
       "/v1/users/:id/deactivate",
-      ({ params, identity, set }) => {
+      ({ params, identity, set, request }) => {
         visibleUser(kg, identity, params.id);
-        return deactivateUser(kg, params.id, eventMetadata(identity, set));
+        return commitWithRecord(kg, request, set, () =>
+          deactivateUser(kg, params.id, eventMetadata(identity, set)),
+        );
       },
       { scopes: ["users:write"] },
     )
     .post(
       "/v1/users/:id/reactivate",
-      ({ params, identity, set }) => {
+      ({ params, identity, set, request }) => {
         visibleUser(kg, identity, params.id);
         // Like creating one: a reactivated user holds `*` in its subtree again.
         requireUserGrantable(identity);
-        return reactivateUser(kg, params.id, eventMetadata(identity, set));
+        return commitWithRecord(kg, request, set, () =>
+          reactivateUser(kg, params.id, eventMetadata(identity, set)),
+        );
       },
       { scopes: ["users:write"] },
     )
     .post(
       "/v1/users/:id/password",
-      ({ params, body, identity, set }) => {
+      async ({ params, body, identity, set, request }) => {
         visibleUser(kg, identity, params.id);
         // Whoever sets a user's password can act as that user, who holds `*` in its subtree.
         requireUserGrantable(identity);
-        return changePassword(
-          kg,
-          params.id,
+        const passwordHash = await hashNewPassword(
           { value: body.password, field: "password" },
-          eventMetadata(identity, set),
           cost,
+        );
+        return commitWithRecord(kg, request, set, () =>
+          setPasswordHash(kg, params.id, passwordHash, eventMetadata(identity, set)),
         );
       },
       {

@@ -1,0 +1,222 @@
+/**
+ * SPEC §5 under failure, on every one of Keygate's own write routes: a request admitted under
+ * an Idempotency-Key writes its effect and the record of its answer in ONE transaction. So an
+ * answer that cannot be recorded leaves no effect behind (and the retry runs afresh), and no
+ * crash between two commits can leave a key created whose answer a retry cannot replay.
+ */
+import { describe, expect, test } from "bun:test";
+import { createApiKey } from "../../src/commands/api-keys.ts";
+import { createEntity, deactivateEntity } from "../../src/commands/entities.ts";
+import { createUser, deactivateUser } from "../../src/commands/users.ts";
+import { codeOf, testAppPerTest } from "../support/http.ts";
+import { FakeClock, TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
+
+const openTestApp = testAppPerTest();
+type App = ReturnType<typeof openTestApp>;
+
+/** One write route, and what it needs to exist first. */
+interface WriteRoute {
+  method: "POST" | "PATCH";
+  /** The path, given what `prepare` made. */
+  path: (made: string) => string;
+  body?: object;
+  /** Makes what the route acts on; returns its id. */
+  prepare: (t: App) => string | Promise<string>;
+}
+
+const key = (t: App) =>
+  createApiKey(
+    t.kg,
+    { entityId: t.platform, environment: "live", name: "target", scopes: ["links:read"] },
+    TEST_ACTOR,
+  ).id;
+const merchant = (t: App) =>
+  createEntity(t.kg, { kind: "merchant", name: "Shop", parentId: t.platform }, TEST_ACTOR).id;
+const user = async (t: App) =>
+  (
+    await createUser(
+      t.kg,
+      { email: "ops@example.com", password: "a long enough password", entityId: t.platform },
+      TEST_ACTOR,
+      TEST_SCRYPT_COST,
+    )
+  ).id;
+
+const ROUTES: Record<string, WriteRoute> = {
+  "create a key": {
+    method: "POST",
+    path: () => "/v1/api-keys",
+    body: { name: "checkout", scopes: ["links:read"] },
+    prepare: () => "",
+  },
+  "change a key": {
+    method: "PATCH",
+    path: (id) => `/v1/api-keys/${id}`,
+    body: { name: "renamed" },
+    prepare: key,
+  },
+  "rotate a key": { method: "POST", path: (id) => `/v1/api-keys/${id}/rotate`, prepare: key },
+  "revoke a key": { method: "POST", path: (id) => `/v1/api-keys/${id}/revoke`, prepare: key },
+  "create an entity": {
+    method: "POST",
+    path: () => "/v1/entities",
+    body: { kind: "merchant", name: "Shop" },
+    prepare: () => "",
+  },
+  "change an entity": {
+    method: "PATCH",
+    path: (id) => `/v1/entities/${id}`,
+    body: { name: "Renamed" },
+    prepare: merchant,
+  },
+  "deactivate an entity": {
+    method: "POST",
+    path: (id) => `/v1/entities/${id}/deactivate`,
+    prepare: merchant,
+  },
+  "reactivate an entity": {
+    method: "POST",
+    path: (id) => `/v1/entities/${id}/reactivate`,
+    prepare: (t) => {
+      const id = merchant(t);
+      deactivateEntity(t.kg, id, t.platform, TEST_ACTOR);
+      return id;
+    },
+  },
+  "create a user": {
+    method: "POST",
+    path: () => "/v1/users",
+    body: { email: "new@example.com", password: "a long enough password" },
+    prepare: () => "",
+  },
+  "change a user's email": {
+    method: "PATCH",
+    path: (id) => `/v1/users/${id}`,
+    body: { email: "other@example.com" },
+    prepare: user,
+  },
+  "deactivate a user": {
+    method: "POST",
+    path: (id) => `/v1/users/${id}/deactivate`,
+    prepare: user,
+  },
+  "reactivate a user": {
+    method: "POST",
+    path: (id) => `/v1/users/${id}/reactivate`,
+    prepare: async (t) => {
+      const id = await user(t);
+      deactivateUser(t.kg, id, TEST_ACTOR);
+      return id;
+    },
+  },
+  "set a user's password": {
+    method: "POST",
+    path: (id) => `/v1/users/${id}/password`,
+    body: { password: "another long password" },
+    prepare: user,
+  },
+};
+
+/** Every statement writing a data key fails from now on, as a full disk would fail it. */
+function breakRecording(t: App): void {
+  t.kg.db.sql.exec(
+    "CREATE TRIGGER fail_records BEFORE INSERT ON idempotency_data_keys BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+  );
+}
+
+function repairRecording(t: App): void {
+  t.kg.db.sql.exec("DROP TRIGGER fail_records");
+}
+
+/** Every table's row count, the log's included: what a request changed, if anything. */
+function snapshot(t: App): Record<string, number> {
+  const tables = t.kg.db.sql
+    .prepare<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .all();
+  return Object.fromEntries(
+    tables.map(({ name }) => [
+      name,
+      (
+        t.kg.db.sql.prepare<{ n: number }>(`SELECT COUNT(*) AS n FROM "${name}"`).get() as {
+          n: number;
+        }
+      ).n,
+    ]),
+  );
+}
+
+describe("an idempotent write and the record of its answer commit together", () => {
+  for (const [name, route] of Object.entries(ROUTES)) {
+    test(`${name}: an answer that cannot be recorded leaves no effect; the retry runs afresh`, async () => {
+      // PATCH is made idempotent too, so that every write route is covered.
+      const t = openTestApp({
+        clock: new FakeClock(),
+        config: { idempotency: { methods: ["POST", "PATCH"] } },
+      });
+      const made = await route.prepare(t);
+      const body =
+        route.path(made) === "/v1/users" ? { ...route.body, entity_id: t.platform } : route.body;
+      const send = () =>
+        t.call(route.method, route.path(made), {
+          key: t.live,
+          headers: { "idempotency-key": "atomic-write-0001" },
+          ...(body ? { body } : {}),
+        });
+      const before = snapshot(t);
+      const head = t.kg.store.headPosition();
+
+      breakRecording(t);
+      const failed = await send();
+      expect(failed.status).toBe(500);
+      expect(codeOf(failed)).toBe("api_error");
+      expect(failed.body.error.message).toContain("did not take effect");
+      expect(t.kg.store.headPosition()).toBe(head);
+      expect(snapshot(t)).toEqual(before);
+
+      repairRecording(t);
+      const retried = await send();
+      expect(retried.status).toBe(200);
+      expect(retried.headers.get("idempotent-replayed")).toBeNull();
+      const written = t.kg.db.sql
+        .prepare<{ type: string }>("SELECT type FROM events WHERE position > ? ORDER BY position")
+        .all(head)
+        .map((e) => e.type);
+      // The effect's events, then its record: one of each write, never two.
+      expect(written.length).toBeGreaterThan(1);
+      expect(written.filter((type) => type === "idempotency.recorded")).toHaveLength(1);
+      expect(written.at(-1)).toBe("idempotency.recorded");
+      const replayed = await send();
+      expect(replayed.headers.get("idempotent-replayed")).toBe("true");
+      expect(replayed.text).toBe(retried.text);
+    });
+  }
+
+  test("a key creation whose batch is redone (a rotation of a revoked key failed in it) answers with the secret that was stored", async () => {
+    const t = openTestApp({ clock: new FakeClock() });
+    const revoked = key(t);
+    await t.call("POST", `/v1/api-keys/${revoked}/revoke`, { key: t.live });
+    const [created, refused] = await Promise.all([
+      t.call("POST", "/v1/api-keys", {
+        key: t.live,
+        headers: { "idempotency-key": "rerun-create-0001" },
+        body: { name: "rerun", scopes: ["links:read"] },
+      }),
+      t.call("POST", `/v1/api-keys/${revoked}/rotate`, {
+        key: t.live,
+        headers: { "idempotency-key": "rerun-rotate-0001" },
+      }),
+    ]);
+    expect(created.status).toBe(200);
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    // The secret sent is the one the log holds: it authenticates, and the replay repeats it.
+    expect((await t.call("GET", "/v1/me", { key: created.body.secret })).status).toBe(200);
+    const replay = await t.call("POST", "/v1/api-keys", {
+      key: t.live,
+      headers: { "idempotency-key": "rerun-create-0001" },
+      body: { name: "rerun", scopes: ["links:read"] },
+    });
+    expect(replay.text).toBe(created.text);
+  });
+});
