@@ -49,6 +49,35 @@ export interface ApiKeyObject {
 type EntityRow = typeof entities.$inferSelect;
 type ApiKeyRow = typeof apiKeys.$inferSelect;
 
+/** The one value a prepared lookup is given. */
+const VALUE = sql.placeholder("value");
+
+/**
+ * The lookups by one value that management requests make several times each, prepared once
+ * per database: drizzle's query builder costs ~85 µs a call here (building the SQL, then
+ * SQLite preparing it), a prepared query ~7 µs. SQLite re-prepares them itself if the schema
+ * changes under them.
+ */
+function prepareLookups(db: KeygateDatabase) {
+  return {
+    entityById: db.orm.select().from(entities).where(eq(entities.id, VALUE)).prepare(),
+    keyById: db.orm.select().from(apiKeys).where(eq(apiKeys.id, VALUE)).prepare(),
+    userById: db.orm.select().from(users).where(eq(users.id, VALUE)).prepare(),
+    userByEmail: db.orm.select().from(users).where(eq(users.email, VALUE)).prepare(),
+  };
+}
+
+const preparedLookups = new WeakMap<KeygateDatabase, ReturnType<typeof prepareLookups>>();
+
+function lookupsOf(db: KeygateDatabase): ReturnType<typeof prepareLookups> {
+  let lookups = preparedLookups.get(db);
+  if (!lookups) {
+    lookups = prepareLookups(db);
+    preparedLookups.set(db, lookups);
+  }
+  return lookups;
+}
+
 /** Maps an entities row to the entity object. */
 export function toEntityObject(row: EntityRow): EntityObject {
   return entityObjectOf({ ...row, path: row.path.split("/"), active: row.effectiveActive });
@@ -143,7 +172,7 @@ export function entityObjectOf(entity: IndexedEntity): EntityObject {
 
 /** One entity by id. */
 export function findEntity(db: KeygateDatabase, id: string): EntityObject | undefined {
-  const row = db.orm.select().from(entities).where(eq(entities.id, id)).get();
+  const row = lookupsOf(db).entityById.get({ value: id });
   return row && toEntityObject(row);
 }
 
@@ -202,7 +231,7 @@ export function listEntities(
 
 /** One key by id. */
 export function findApiKey(db: KeygateDatabase, id: string, now: Date): ApiKeyObject | undefined {
-  const row = db.orm.select().from(apiKeys).where(eq(apiKeys.id, id)).get();
+  const row = lookupsOf(db).keyById.get({ value: id });
   return row && toApiKeyObject(row, now);
 }
 
@@ -258,9 +287,7 @@ export function listApiKeys(db: KeygateDatabase, filter: KeyListFilter, now: Dat
 
 /** Whether a user already has this (normalised) email. */
 export function emailTaken(db: KeygateDatabase, email: string): boolean {
-  return (
-    db.orm.select({ id: users.id }).from(users).where(eq(users.email, email)).get() !== undefined
-  );
+  return lookupsOf(db).userByEmail.get({ value: email }) !== undefined;
 }
 
 /** A user as authentication needs it (with the password hash: never serialise this). */
@@ -290,7 +317,7 @@ function toUserRecord(row: typeof users.$inferSelect): UserRecord {
 
 /** One user by id. */
 export function findUser(db: KeygateDatabase, id: string): UserRecord | undefined {
-  const row = db.orm.select().from(users).where(eq(users.id, id)).get();
+  const row = lookupsOf(db).userById.get({ value: id });
   return row && toUserRecord(row);
 }
 
@@ -325,7 +352,7 @@ export function listUsers(db: KeygateDatabase, filter: UserListFilter): UserReco
 
 /** One user by (normalised) email. */
 export function findUserByEmail(db: KeygateDatabase, email: string): UserRecord | undefined {
-  const row = db.orm.select().from(users).where(eq(users.email, email)).get();
+  const row = lookupsOf(db).userByEmail.get({ value: email });
   return row && toUserRecord(row);
 }
 
