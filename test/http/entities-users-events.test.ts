@@ -392,6 +392,49 @@ describe("/v1/events", () => {
     expect(JSON.stringify(liveSeen.body)).toContain(secretName);
   });
 
+  test("below the platform, a key sees the idempotent results recorded for its subtree in its environment, no one else's", async () => {
+    const { call, live, kg, partner, other, partnerKey } = setup();
+    const eventsKey = (entityId: string, environment: "live" | "test") =>
+      createApiKey(
+        kg,
+        { entityId, environment, name: "reader", scopes: ["events:read", "entities:write"] },
+        TEST_ACTOR,
+      ).secret;
+    const merchant = await call("POST", "/v1/entities", {
+      key: partnerKey,
+      headers: { "idempotency-key": "partner-merchant-0001" },
+      body: { kind: "merchant", name: "Acme" },
+    });
+    const merchantKey = eventsKey(merchant.body.id, "live");
+    await call("POST", "/v1/entities", {
+      key: merchantKey,
+      headers: { "idempotency-key": "merchant-branch-0001" },
+      body: { kind: "branch", name: "BR" },
+    });
+    await call("POST", "/v1/entities", {
+      key: live,
+      headers: { "idempotency-key": "platform-partner-0001" },
+      body: { kind: "partner", name: "Elsewhere" },
+    });
+    const resultsSeenBy = async (key: string) =>
+      (await call("GET", "/v1/events?limit=1000", { key })).body.data
+        .filter((e: { type: string }) => e.type === "idempotency.recorded")
+        .map((e: { data: { idempotency_key: string } }) => e.data.idempotency_key)
+        .sort();
+    expect(await resultsSeenBy(partnerKey)).toEqual([
+      "merchant-branch-0001",
+      "partner-merchant-0001",
+    ]);
+    expect(await resultsSeenBy(merchantKey)).toEqual(["merchant-branch-0001"]);
+    expect(await resultsSeenBy(eventsKey(other.id, "live"))).toEqual([]);
+    expect(await resultsSeenBy(eventsKey(partner.id, "test"))).toEqual([]);
+    expect(await resultsSeenBy(live)).toEqual([
+      "merchant-branch-0001",
+      "partner-merchant-0001",
+      "platform-partner-0001",
+    ]);
+  });
+
   test("after and limit are whole numbers in range; a bad one is 400 naming it", async () => {
     const { call, live } = setup();
     for (const [query, param] of [

@@ -1,9 +1,10 @@
 /**
  * `GET /v1/events?after=&limit=`: the log, in order. A platform key sees every event; any
- * other caller sees the events of the entities, keys and users in its subtree. Either way, a
- * key sees nothing of the other environment: not its keys' events, not its idempotent results
- * (a test key, the kind handed to developers and CI, never reads a live key's name, scopes or
- * secret hash).
+ * other caller sees the events of the entities, keys and users in its subtree, and the
+ * idempotent results recorded for those entities (sealed: no response is in the log). Either
+ * way, a key sees nothing of the other environment: not its keys' events, not its idempotent
+ * results (a test key, the kind handed to developers and CI, never reads a live key's name,
+ * scopes or secret hash).
  */
 import { Elysia, t } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
@@ -19,13 +20,22 @@ const ALL_EVENTS = `SELECT * FROM events WHERE position > ?1
   AND NOT (type = 'idempotency.recorded' AND json_extract(data, '$.scope') != ?2)
   ORDER BY position LIMIT ?3`;
 
-/** The events of the subtree at path ?2, its keys of environment ?4 only, from ?1 on. */
+/**
+ * The events of the subtree at path ?2 — its entities, users, keys of environment ?4, and the
+ * idempotent results recorded for its entities in ?4 — from ?1 on. A result's stream is
+ * `idempotency:<entity>:<environment>:<key>` (idempotencyScopeKey): the streams of one entity
+ * and environment are the ids from that prefix up to the same prefix ending in ';' instead of
+ * ':', one range of the streams table's primary key.
+ */
 const SUBTREE_EVENTS = `WITH subtree AS (
     SELECT id FROM entities WHERE path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/')
   SELECT * FROM events WHERE position > ?1 AND stream_id IN (
     SELECT id FROM subtree
     UNION ALL SELECT id FROM api_keys WHERE entity_id IN subtree AND environment = ?4
-    UNION ALL SELECT id FROM users WHERE entity_id IN subtree)
+    UNION ALL SELECT id FROM users WHERE entity_id IN subtree
+    UNION ALL SELECT st.stream_id FROM subtree s JOIN streams st
+      ON st.stream_id >= 'idempotency:' || s.id || ':' || ?4 || ':'
+      AND st.stream_id < 'idempotency:' || s.id || ':' || ?4 || ';')
   ORDER BY position LIMIT ?3`;
 
 /** The /v1/events controller. */
