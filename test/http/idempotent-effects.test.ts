@@ -19,11 +19,19 @@ interface WriteRoute {
   method: "POST" | "PATCH";
   /** The path, given what `prepare` made. */
   path: (made: string) => string;
-  body?: object;
   /** Makes what the route acts on; returns its id. */
   prepare: (t: App) => string | Promise<string>;
+  body?: (t: App) => object;
 }
 
+const write = (
+  method: WriteRoute["method"],
+  path: WriteRoute["path"],
+  prepare: WriteRoute["prepare"],
+  body?: WriteRoute["body"],
+): WriteRoute => ({ method, path, prepare, body });
+
+const nothing = () => "";
 const key = (t: App) =>
   createApiKey(
     t.kg,
@@ -32,6 +40,11 @@ const key = (t: App) =>
   ).id;
 const merchant = (t: App) =>
   createEntity(t.kg, { kind: "merchant", name: "Shop", parentId: t.platform }, TEST_ACTOR).id;
+const inactiveMerchant = (t: App) => {
+  const id = merchant(t);
+  deactivateEntity(t.kg, id, t.platform, TEST_ACTOR);
+  return id;
+};
 const user = async (t: App) =>
   (
     await createUser(
@@ -41,80 +54,77 @@ const user = async (t: App) =>
       TEST_SCRYPT_COST,
     )
   ).id;
+const inactiveUser = async (t: App) => {
+  const id = await user(t);
+  deactivateUser(t.kg, id, TEST_ACTOR);
+  return id;
+};
 
 const ROUTES: Record<string, WriteRoute> = {
-  "create a key": {
-    method: "POST",
-    path: () => "/v1/api-keys",
-    body: { name: "checkout", scopes: ["links:read"] },
-    prepare: () => "",
-  },
-  "change a key": {
-    method: "PATCH",
-    path: (id) => `/v1/api-keys/${id}`,
-    body: { name: "renamed" },
-    prepare: key,
-  },
-  "rotate a key": { method: "POST", path: (id) => `/v1/api-keys/${id}/rotate`, prepare: key },
-  "revoke a key": { method: "POST", path: (id) => `/v1/api-keys/${id}/revoke`, prepare: key },
-  "create an entity": {
-    method: "POST",
-    path: () => "/v1/entities",
-    body: { kind: "merchant", name: "Shop" },
-    prepare: () => "",
-  },
-  "change an entity": {
-    method: "PATCH",
-    path: (id) => `/v1/entities/${id}`,
-    body: { name: "Renamed" },
-    prepare: merchant,
-  },
-  "deactivate an entity": {
-    method: "POST",
-    path: (id) => `/v1/entities/${id}/deactivate`,
-    prepare: merchant,
-  },
-  "reactivate an entity": {
-    method: "POST",
-    path: (id) => `/v1/entities/${id}/reactivate`,
-    prepare: (t) => {
-      const id = merchant(t);
-      deactivateEntity(t.kg, id, t.platform, TEST_ACTOR);
-      return id;
-    },
-  },
-  "create a user": {
-    method: "POST",
-    path: () => "/v1/users",
-    body: { email: "new@example.com", password: "a long enough password" },
-    prepare: () => "",
-  },
-  "change a user's email": {
-    method: "PATCH",
-    path: (id) => `/v1/users/${id}`,
-    body: { email: "other@example.com" },
-    prepare: user,
-  },
-  "deactivate a user": {
-    method: "POST",
-    path: (id) => `/v1/users/${id}/deactivate`,
-    prepare: user,
-  },
-  "reactivate a user": {
-    method: "POST",
-    path: (id) => `/v1/users/${id}/reactivate`,
-    prepare: async (t) => {
-      const id = await user(t);
-      deactivateUser(t.kg, id, TEST_ACTOR);
-      return id;
-    },
-  },
-  "set a user's password": {
-    method: "POST",
-    path: (id) => `/v1/users/${id}/password`,
-    body: { password: "another long password" },
-    prepare: user,
-  },
+  "create a key": write(
+    "POST",
+    () => "/v1/api-keys",
+    nothing,
+    () => ({
+      name: "checkout",
+      scopes: ["links:read"],
+    }),
+  ),
+  "change a key": write(
+    "PATCH",
+    (id) => `/v1/api-keys/${id}`,
+    key,
+    () => ({ name: "renamed" }),
+  ),
+  "rotate a key": write("POST", (id) => `/v1/api-keys/${id}/rotate`, key),
+  "revoke a key": write("POST", (id) => `/v1/api-keys/${id}/revoke`, key),
+  "create an entity": write(
+    "POST",
+    () => "/v1/entities",
+    nothing,
+    () => ({
+      kind: "merchant",
+      name: "Shop",
+    }),
+  ),
+  "change an entity": write(
+    "PATCH",
+    (id) => `/v1/entities/${id}`,
+    merchant,
+    () => ({
+      name: "Renamed",
+    }),
+  ),
+  "deactivate an entity": write("POST", (id) => `/v1/entities/${id}/deactivate`, merchant),
+  "reactivate an entity": write("POST", (id) => `/v1/entities/${id}/reactivate`, inactiveMerchant),
+  "create a user": write(
+    "POST",
+    () => "/v1/users",
+    nothing,
+    (t) => ({
+      email: "new@example.com",
+      password: "a long enough password",
+      entity_id: t.platform,
+    }),
+  ),
+  "change a user's email": write(
+    "PATCH",
+    (id) => `/v1/users/${id}`,
+    user,
+    () => ({
+      email: "other@example.com",
+    }),
+  ),
+  "deactivate a user": write("POST", (id) => `/v1/users/${id}/deactivate`, user),
+  "reactivate a user": write("POST", (id) => `/v1/users/${id}/reactivate`, inactiveUser),
+  "set a user's password": write(
+    "POST",
+    (id) => `/v1/users/${id}/password`,
+    user,
+    () => ({
+      password: "another long password",
+    }),
+  ),
 };
 
 /** Every statement writing a data key fails from now on, as a full disk would fail it. */
@@ -156,8 +166,7 @@ describe("an idempotent write and the record of its answer commit together", () 
         config: { idempotency: { methods: ["POST", "PATCH"] } },
       });
       const made = await route.prepare(t);
-      const body =
-        route.path(made) === "/v1/users" ? { ...route.body, entity_id: t.platform } : route.body;
+      const body = route.body?.(t);
       const send = () =>
         t.call(route.method, route.path(made), {
           key: t.live,

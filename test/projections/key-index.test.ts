@@ -119,78 +119,67 @@ describe("key index", () => {
     expect(kg.keyIndex.cachedByPublicKey(pair.public_key as string)).toBe(match);
   });
 
-  test("commits by another connection (the CLI) are seen after sync()", () => {
+  /**
+   * A server whose index holds a merchant's key, and the CLI on the same file: `steps` acts on
+   * them, then the server's sync() must show the key revoked.
+   */
+  async function revokedByTheCli(
+    steps: (s: {
+      server: Keygate;
+      cli: Keygate;
+      keyId: string;
+      merchantId: string;
+    }) => void | Promise<void>,
+  ) {
     const { dir, remove } = tempDir();
     try {
       const path = join(dir, "kg.sqlite");
       const server = start(path);
-      const { key } = merchantKey(server);
+      const { key, merchant } = merchantKey(server);
       const hash = hashSecretKey(key.secret);
       expect(server.keyIndex.bySecretHash(hash)?.key.status).toBe("active");
-      const cli = start(path);
-      revokeApiKey(cli, key.id, null, TEST_ACTOR);
+      await steps({ server, cli: start(path), keyId: key.id, merchantId: merchant.id });
       server.keyIndex.sync();
       expect(server.keyIndex.bySecretHash(hash)?.key.status).toBe("revoked");
     } finally {
       for (const kg of open.splice(0)) kg.close();
       remove();
     }
-  });
+  }
 
-  test("another connection's commit is seen though this one appended after it, before the next sync()", () => {
+  test("commits by another connection (the CLI) are seen after sync()", () =>
+    revokedByTheCli(({ cli, keyId }) => {
+      revokeApiKey(cli, keyId, null, TEST_ACTOR);
+    }));
+
+  test("another connection's commit is seen though this one appended after it, before the next sync()", () =>
     // The server's own appends moved the position sync() reads from past the CLI's revoke,
     // which it then never read: the revoked key kept working for as long as it stayed cached.
-    const { dir, remove } = tempDir();
-    try {
-      const path = join(dir, "kg.sqlite");
-      const server = start(path);
-      const { key, merchant } = merchantKey(server);
-      const hash = hashSecretKey(key.secret);
-      expect(server.keyIndex.bySecretHash(hash)?.key.status).toBe("active");
-      const cli = start(path);
-      revokeApiKey(cli, key.id, null, TEST_ACTOR);
+    revokedByTheCli(({ server, cli, keyId, merchantId }) => {
+      revokeApiKey(cli, keyId, null, TEST_ACTOR);
       createApiKey(
         server,
-        { entityId: merchant.id, environment: "live", name: "later", scopes: ["links:read"] },
+        { entityId: merchantId, environment: "live", name: "later", scopes: ["links:read"] },
         TEST_ACTOR,
       );
-      server.keyIndex.sync();
-      expect(server.keyIndex.bySecretHash(hash)?.key.status).toBe("revoked");
-    } finally {
-      for (const kg of open.splice(0)) kg.close();
-      remove();
-    }
-  });
+    }));
 
-  test("events a rolled-back unit appended do not move the mark: another connection's commit at their position is still read", async () => {
+  test("events a rolled-back unit appended do not move the mark: another connection's commit at their position is still read", () =>
     // Told of them, the index would take their positions as seen; the CLI's revoke, committed
     // next at the first of those positions, would then never be read by sync().
-    const { dir, remove } = tempDir();
-    try {
-      const path = join(dir, "kg.sqlite");
-      const server = start(path);
-      const { key, merchant } = merchantKey(server);
-      const hash = hashSecretKey(key.secret);
-      expect(server.keyIndex.bySecretHash(hash)?.key.status).toBe("active");
+    revokedByTheCli(async ({ server, cli, keyId, merchantId }) => {
       await expect(
         server.store.atomicallyGrouped(() => {
           createApiKey(
             server,
-            { entityId: merchant.id, environment: "live", name: "undone", scopes: ["links:read"] },
+            { entityId: merchantId, environment: "live", name: "undone", scopes: ["links:read"] },
             TEST_ACTOR,
           );
           throw new Error("the answer could not be recorded");
         }),
       ).rejects.toThrow();
-      const cli = start(path);
-      revokeApiKey(cli, key.id, null, TEST_ACTOR);
-      server.keyIndex.sync();
-      expect(server.keyIndex.bySecretHash(hash)?.key.status).toBe("revoked");
-    } finally {
-      for (const kg of open.splice(0)) kg.close();
-      remove();
-    }
-  });
+      revokeApiKey(cli, keyId, null, TEST_ACTOR);
+    }));
 
   test("holds at most maxEntries, dropping the least recently used", () => {
     const kg = start();
