@@ -387,8 +387,7 @@ export async function commitWithRecord<T>(
   } catch (error) {
     if (!(error instanceof ResultNotRecordedError)) throw error; // the handler's own error: recorded as usual
     // Nothing was written: the key is free, and this failure is not a result to replay.
-    admitted.delete(request);
-    run.ticket.release();
+    forgoRecording(request);
     const failure = new KeygateError(
       "api_error",
       "The response could not be recorded for Idempotency-Key replay, so the request did not take effect; it is safe to retry.",
