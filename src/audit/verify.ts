@@ -13,8 +13,8 @@
  *   history rewritten with a recomputed chain).
  *
  * The per-event checks run over ranges of positions (verify-range.ts), one worker thread per
- * core on a long log, joined here; the stream checks are whole-table queries
- * (stream-checks.ts) that run meanwhile. The first problem in log order is reported, with
+ * core on a long log, joined here; the stream checks, two ordered scans merged
+ * (stream-checks.ts), run on this thread meanwhile. The first problem in log order is reported, with
  * its position.
  */
 
