@@ -35,10 +35,13 @@ interface MigratableDatabase {
   session: unknown;
 }
 
-/** Applies every embedded migration not yet applied to `orm`. */
-export function applyMigrations(orm: object): void {
+/** Applies every migration of `migrations` (default: all embedded) not yet applied to `orm`. */
+export function applyMigrations(
+  orm: object,
+  migrations: readonly EmbeddedMigration[] = MIGRATIONS,
+): void {
   const db = orm as MigratableDatabase;
-  db.dialect.migrate(migrationMeta(), db.session, {});
+  db.dialect.migrate(migrationMeta(migrations), db.session, {});
 }
 
 /**

@@ -25,7 +25,11 @@ export const events = sqliteTable(
   (t) => [uniqueIndex("events_stream_version").on(t.streamId, t.streamVersion)],
 );
 
-/** One row per stream: its current version, the compare-and-swap target of every append. */
+/**
+ * One row per stream: its current version, the compare-and-swap target of every append.
+ * Created `WITHOUT ROWID` (migration 0009; drizzle's builder cannot say so): the table is the
+ * B-tree of its key, with no separate index for it.
+ */
 export const streams = sqliteTable("streams", {
   streamId: text("stream_id").primaryKey(),
   version: integer("version").notNull(),

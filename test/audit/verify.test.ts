@@ -354,9 +354,11 @@ describe("a checkpoint the auditor kept", () => {
 });
 
 describe("the streams table is held to the log", () => {
+  const SECOND_STREAM = "SELECT stream_id FROM streams ORDER BY stream_id LIMIT 1 OFFSET 1";
+
   test("a stream's version raised in the table", async () => {
     const history = await tampered((db) =>
-      db.exec("UPDATE streams SET version = version + 1 WHERE rowid = 2"),
+      db.exec(`UPDATE streams SET version = version + 1 WHERE stream_id = (${SECOND_STREAM})`),
     );
     const report = await verify(history.path);
     expect(report).toMatchObject({ ok: false, position: history.events + 1 });
@@ -366,7 +368,9 @@ describe("the streams table is held to the log", () => {
   });
 
   test("a stream's row deleted from the table", async () => {
-    const history = await tampered((db) => db.exec("DELETE FROM streams WHERE rowid = 2"));
+    const history = await tampered((db) =>
+      db.exec(`DELETE FROM streams WHERE stream_id = (${SECOND_STREAM})`),
+    );
     const report = await verify(history.path);
     expect(report).toMatchObject({ ok: false, position: history.events });
     expect(!report.ok && report.problem).toContain("has events but no row in the streams table");
