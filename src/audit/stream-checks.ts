@@ -64,7 +64,11 @@ function scanStreams(
   };
   /** Holds the streams table to one stream of the log, whose last version is `version`. */
   const endOfStream = (id: string, version: number) => {
-    for (let row = rows.row; row && codePointOrder(String(row[0]), id) < 0; row = rows.next())
+    for (
+      let row = rows.row;
+      row && row[0] !== id && codePointOrder(String(row[0]), id) < 0;
+      row = rows.next()
+    )
       tableProblem(
         events + 1,
         `stream ${row[0]} has 0 events in the log but the streams table says ${row[1]}`,
