@@ -36,6 +36,11 @@ function tableOf(events: [string, number][]): Map<string, number> {
   return new Map(events);
 }
 
+/** Where event `version` of `stream` sits in `events` (its position is one more). */
+function indexOf(events: [string, number][], stream: string, version: number): number {
+  return events.findIndex(([s, v]) => s === stream && v === version);
+}
+
 /** 9,000 streams (two batches and more), of one to three events each, interleaved in the log. */
 function manyStreams(): [string, number][] {
   const events: [string, number][] = [];
@@ -52,7 +57,7 @@ describe("stream checks over many batches", () => {
 
   test("a version missing from a stream past the first batch is named at its position", () => {
     const events = manyStreams();
-    const at = events.findIndex(([s, v]) => s === "key_08000" && v === 2);
+    const at = indexOf(events, "key_08000", 2);
     events[at] = ["key_08000", 5];
     expect(problemOf(events, tableOf(manyStreams()))).toEqual({
       position: at + 1,
@@ -62,8 +67,8 @@ describe("stream checks over many batches", () => {
 
   test("two versions swapped in the log: the first out of place is named", () => {
     const events = manyStreams();
-    const first = events.findIndex(([s, v]) => s === "key_07001" && v === 2);
-    const second = events.findIndex(([s, v]) => s === "key_07001" && v === 3);
+    const first = indexOf(events, "key_07001", 2);
+    const second = indexOf(events, "key_07001", 3);
     [events[first], events[second]] = [
       events[second] as [string, number],
       events[first] as [string, number],
@@ -76,8 +81,8 @@ describe("stream checks over many batches", () => {
 
   test("of two broken streams, the one broken earlier in the log is named, whatever its id", () => {
     const events = manyStreams();
-    const late = events.findIndex(([s, v]) => s === "key_00002" && v === 3);
-    const early = events.findIndex(([s, v]) => s === "key_08999" && v === 1);
+    const late = indexOf(events, "key_00002", 3);
+    const early = indexOf(events, "key_08999", 1);
     events[late] = ["key_00002", 4];
     events[early] = ["key_08999", 7];
     expect(early).toBeLessThan(late);
@@ -91,7 +96,7 @@ describe("stream checks over many batches", () => {
     const events = manyStreams();
     const table = tableOf(events);
     table.set("key_00000", 9);
-    const at = events.findIndex(([s, v]) => s === "key_05000" && v === 1);
+    const at = indexOf(events, "key_05000", 1);
     events[at] = ["key_05000", 7];
     expect(problemOf(events, table)?.problem).toBe(
       "stream key_05000 is at version 7 where 1 was due",
