@@ -62,6 +62,12 @@ function scanStreams(
   const tableProblem = (position: number, problem: string) => {
     table ??= { position, problem };
   };
+  /** A `streams` row whose version is not the count of its stream's events (0: it has none). */
+  const miscounted = (id: SqlValue | undefined, count: number, said: SqlValue | undefined) =>
+    tableProblem(
+      events + 1,
+      `stream ${id} has ${count} events in the log but the streams table says ${said}`,
+    );
   /** Holds the streams table to one stream of the log, whose last version is `version`. */
   const endOfStream = (id: string, version: number) => {
     for (
@@ -69,18 +75,11 @@ function scanStreams(
       row && row[0] !== id && codePointOrder(String(row[0]), id) < 0;
       row = rows.next()
     )
-      tableProblem(
-        events + 1,
-        `stream ${row[0]} has 0 events in the log but the streams table says ${row[1]}`,
-      );
+      miscounted(row[0], 0, row[1]);
     const row = rows.row;
     if (row?.[0] !== id)
       return tableProblem(events, `stream ${id} has events but no row in the streams table`);
-    if (row[1] !== version)
-      tableProblem(
-        events + 1,
-        `stream ${id} has ${version} events in the log but the streams table says ${row[1]}`,
-      );
+    if (row[1] !== version) miscounted(id, version, row[1]);
     rows.next();
   };
   let stream: string | undefined;
@@ -103,11 +102,7 @@ function scanStreams(
     after = position;
   }
   if (stream !== undefined) endOfStream(stream, due - 1);
-  for (let row = rows.row; row; row = rows.next())
-    tableProblem(
-      events + 1,
-      `stream ${row[0]} has 0 events in the log but the streams table says ${row[1]}`,
-    );
+  for (let row = rows.row; row; row = rows.next()) miscounted(row[0], 0, row[1]);
   return { broken: broken?.id, table };
 }
 
