@@ -12,6 +12,7 @@
  * The same counter, keyed by email instead ({@link FAILED_SIGN_IN_LIMIT}), limits the
  * password guesses against one user, from however many addresses.
  */
+import { forwardOnly } from "../clock/forward-only.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 
 /** The defaults: 30 failures per 60 seconds per client. */
@@ -72,7 +73,8 @@ export function clientOf(address: string): string {
 export class FailedAuthLimiter {
   readonly #max: number;
   readonly #windowMs: number;
-  readonly #now: () => Date;
+  /** Epoch ms that never go back (clock/forward-only.ts): a clock stepped back resets no count. */
+  readonly #nowMs: () => number;
   readonly #message: string;
   readonly #clientOf: (subject: string) => string;
   /** Failures per client in the counted window, in the order clients first failed. */
@@ -96,7 +98,7 @@ export class FailedAuthLimiter {
     this.#windowMs = (options.windowSeconds ?? FAILED_AUTH_LIMIT.windowSeconds) * 1000;
     this.#message = options.message ?? "Too many failed authentication attempts from this address.";
     this.#clientOf = options.clientOf ?? clientOf;
-    this.#now = options.now ?? (() => new Date());
+    this.#nowMs = forwardOnly(options.now ?? (() => new Date()));
   }
 
   /** The counts of the current window: those of a finished one are dropped first. */
@@ -111,7 +113,7 @@ export class FailedAuthLimiter {
 
   /** Seconds until the client at `address` may try again, or 0 if it may now. */
   retryAfter(address: string): number {
-    const nowMs = this.#now().getTime();
+    const nowMs = this.#nowMs();
     const failures = this.#current(nowMs).get(this.#clientOf(address)) ?? 0;
     if (failures < this.#max) return 0;
     return Math.max(1, Math.ceil(((this.#countedWindow + 1) * this.#windowMs - nowMs) / 1000));
@@ -132,7 +134,7 @@ export class FailedAuthLimiter {
 
   /** Records a failed attempt from `client` (an address as {@link clientOf} counts it). */
   #failAs(client: string): void {
-    const counts = this.#current(this.#now().getTime());
+    const counts = this.#current(this.#nowMs());
     const failures = counts.get(client);
     if (failures !== undefined) {
       counts.set(client, failures + 1);

@@ -3,6 +3,7 @@
  * request that passes is counted (refused requests do not use up the window). Counters are
  * keyed by API key id and policy name, so a rotated key keeps its count.
  */
+import { forwardOnly } from "../clock/forward-only.ts";
 import type { CounterStore } from "./counter-store.ts";
 import type { RateLimitPolicy } from "./policy.ts";
 
@@ -38,11 +39,12 @@ export interface RateLimitDecision {
 /** Checks and counts requests against policies. */
 export class RateLimiter {
   readonly #store: CounterStore;
-  readonly #now: () => Date;
+  /** Epoch ms that never go back (clock/forward-only.ts): a clock stepped back resets no count. */
+  readonly #nowMs: () => number;
 
   constructor(store: CounterStore, now: () => Date = () => new Date()) {
     this.#store = store;
-    this.#now = now;
+    this.#nowMs = forwardOnly(now);
   }
 
   /** The store (for its size in tests and metrics). */
@@ -59,7 +61,7 @@ export class RateLimiter {
    * authenticated request path more than the limiter's own work.
    */
   check(subject: string, policies: readonly RateLimitPolicy[]): RateLimitDecision {
-    const nowMs = this.#now().getTime();
+    const nowMs = this.#nowMs();
     const count = policies.length;
     const states: PolicyState[] = [];
     const counters: string[] = [];

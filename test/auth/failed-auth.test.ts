@@ -179,6 +179,19 @@ describe("failed-authentication limiter", () => {
     expect(limiter.retryAfter("10.0.0.2")).toBe(0);
   });
 
+  test("a wall clock stepped back does not drop the counts: the client stays blocked until the window's length has passed", () => {
+    const clock = new FakeClock("2026-01-01T00:00:05.000Z");
+    const limiter = new FailedAuthLimiter({ maxFailures: 2, windowSeconds: 10, now: clock.now });
+    limiter.fail("10.0.0.1");
+    limiter.fail("10.0.0.1");
+    clock.advance(-10); // the window before, by the wall clock
+    expect(limiter.retryAfter("10.0.0.1")).toBe(5);
+    clock.advance(4);
+    expect(limiter.retryAfter("10.0.0.1")).toBe(1);
+    clock.advance(1);
+    expect(limiter.retryAfter("10.0.0.1")).toBe(0);
+  });
+
   test("a finished window's counts are dropped at the next call", () => {
     const clock = new FakeClock();
     const limiter = new FailedAuthLimiter({ now: clock.now });

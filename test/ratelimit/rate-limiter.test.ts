@@ -37,6 +37,19 @@ describe("fixed windows", () => {
     expect(limiter.check("key_a", [DEFAULT_POLICY]).allowed).toBe(true);
   });
 
+  test("a wall clock stepped back grants no fresh allowance: the window keeps its count and ends when its second has passed", () => {
+    const { clock, limiter } = limiterAt("2026-01-01T00:00:10.500Z");
+    for (let i = 0; i < 100; i++) limiter.check("key_a", [DEFAULT_POLICY]);
+    expect(limiter.check("key_a", [DEFAULT_POLICY]).allowed).toBe(false);
+    clock.advance(-1.3); // 00:00:09.200: a window this key has already left
+    const refused = limiter.check("key_a", [DEFAULT_POLICY]);
+    expect([refused.allowed, refused.retryAfterSeconds]).toEqual([false, 1]);
+    clock.advance(0.4);
+    expect(limiter.check("key_a", [DEFAULT_POLICY]).allowed).toBe(false);
+    clock.advance(0.1); // half a second after the refusal: the window has ended
+    expect(limiter.check("key_a", [DEFAULT_POLICY]).allowed).toBe(true);
+  });
+
   test("windows are aligned to the epoch: header values at the start, middle and end of a window", () => {
     const { clock, limiter } = limiterAt("2026-01-01T00:00:00.000Z");
     const policy = perMinute(10);
