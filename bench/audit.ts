@@ -1,8 +1,9 @@
 /**
  * Audit scenario (issue 7): `verify` over BENCH_EVENTS events (default 1,000,000) in events
- * per second (the median of {@link VERIFY_ROUNDS} runs, with the fastest and slowest), and `keygate audit export` of that log against one of 10,000 events: the peak
- * resident memory of the export process, to show it streams. (The databases are rebuilt on
- * every run: about a minute.)
+ * per second (the median of {@link VERIFY_ROUNDS} runs, with the fastest and slowest), and
+ * `keygate audit export` of that log against one of 10,000 events: the peak resident memory
+ * of the export process, to show it streams. (The databases are rebuilt on every run: about
+ * a minute.)
  */
 import { join } from "node:path";
 import { verifyLogInParallel } from "../src/audit/verify.ts";

@@ -46,7 +46,7 @@ describe("fixed windows", () => {
     expect([refused.allowed, refused.retryAfterSeconds]).toEqual([false, 1]);
     clock.advance(0.4);
     expect(limiter.check("key_a", [DEFAULT_POLICY]).allowed).toBe(false);
-    clock.advance(0.1); // half a second after the refusal: the window has ended
+    clock.advance(0.1); // half a second of wall time since the step: the window's second is over
     expect(limiter.check("key_a", [DEFAULT_POLICY]).allowed).toBe(true);
   });
 

@@ -19,7 +19,7 @@ export class FakeClock {
   }
   /** The current fake time. */
   now = (): Date => new Date(this.#ms);
-  /** Moves the clock forward. */
+  /** Moves the clock forward by `seconds`; back when they are negative, as a stepped clock. */
   advance(seconds: number): void {
     this.#ms += seconds * 1000;
   }
