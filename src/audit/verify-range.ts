@@ -2,9 +2,10 @@
  * The per-event half of `audit verify`, over one range of global positions: positions run
  * without a gap, each `prev_hash` is the previous event's hash, each hash is recomputed from
  * the stored bytes, each event validates against its schema, and the event each checkpoint
- * vouches for (the latest signed one, and any the auditor kept) carries the hash it signed. Ranges are independent, so a long log is
- * split into one range per core (verify-worker.ts) and the ranges are joined afterwards
- * (verify.ts): the first event of a range must chain to the last hash of the one before.
+ * vouches for (the latest signed one, and any the auditor kept) carries the hash it signed.
+ * Ranges are independent, so a long log is split into one range per core (verify-worker.ts)
+ * and the ranges are joined afterwards (verify.ts): the first event of a range must chain to
+ * the last hash of the one before.
  */
 import { upcastStoredEvent } from "../../events/index.ts";
 import type { SqlConnection } from "../db/sql.ts";

@@ -14,8 +14,8 @@
  *
  * The per-event checks run over ranges of positions (verify-range.ts), one worker thread per
  * core on a long log, joined here; the stream checks, two ordered scans merged
- * (stream-checks.ts), run on this thread meanwhile. The first problem in log order is reported, with
- * its position.
+ * (stream-checks.ts), run on this thread meanwhile. The first problem in log order is
+ * reported, with its position.
  */
 
 import { availableParallelism } from "node:os";
