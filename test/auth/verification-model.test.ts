@@ -34,24 +34,7 @@ import { KeyIndex } from "../../src/projections/key-index.ts";
 import { allProjections, rebuildProjections } from "../../src/projections/rebuild.ts";
 import { dumpProjections } from "../support/history.ts";
 import { FakeClock, TEST_ACTOR, tempDir, testKeygate } from "../support/keygate.ts";
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed from its seed. */
-function random(seed: number) {
-  let a = seed;
-  const next = () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    int: (below: number) => Math.floor(next() * below),
-    chance: (p: number) => next() < p,
-    pick<T>(items: readonly T[]): T {
-      return items[Math.floor(next() * items.length)] as T;
-    },
-  };
-}
+import { seededRandom } from "../support/random.ts";
 
 interface ModelEntity {
   id: string;
@@ -182,7 +165,7 @@ describe("verification against a reference model", () => {
       const other = testKeygate({ path, clock, env });
       open = [writer, other];
       const evicting = new KeyIndex(writer.db.sql, writer.store, { maxEntries: 4 });
-      const rng = random(seed);
+      const rng = seededRandom(seed);
       const model = new Model();
 
       const init = initPlatform(writer, TEST_ACTOR);
