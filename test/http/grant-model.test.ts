@@ -12,131 +12,31 @@
  * must authenticate as exactly what was asked for.
  */
 import { describe, expect, test } from "bun:test";
-import { createApiKey } from "../../src/commands/api-keys.ts";
-import { createEntity, deactivateEntity } from "../../src/commands/entities.ts";
-import type { EntityKind } from "../../src/entities/entity.ts";
+import {
+  buildTree,
+  ceilingOf,
+  DAY_MS,
+  DEFAULT_RATE,
+  holds,
+  RATE_POOL,
+  type Rate,
+  randomKeys,
+  rateWithin,
+  SCOPE_POOL,
+  type TreeEntity,
+} from "../support/grant-rules.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
-import { TEST_ACTOR } from "../support/keygate.ts";
 import { seededRandom } from "../support/random.ts";
 
 const openTestApp = testAppPerTest();
-
-const SCOPE_POOL = [
-  "*",
-  "api_keys:*",
-  "api_keys:write",
-  "api_keys:read",
-  "links:*",
-  "links:read",
-  "links:write",
-  "sessions:write",
-];
-const RATE_POOL = [
-  { limit: 1, window_seconds: 1 },
-  { limit: 10, window_seconds: 1 },
-  { limit: 100, window_seconds: 1 },
-  { limit: 500, window_seconds: 1 },
-  { limit: 60, window_seconds: 60 },
-  { limit: 1000, window_seconds: 60 },
-];
-/** SPEC §4's default policy: what a key without its own limit is held to. */
-const DEFAULT_RATE = { limit: 100, window_seconds: 1 };
-const DAY_MS = 86_400_000;
-
-interface Rate {
-  limit: number;
-  window_seconds: number;
-}
-interface TreeEntity {
-  id: string;
-  kind: EntityKind;
-  path: string[];
-  active: boolean;
-}
-interface Caller {
-  secret: string;
-  entity: TreeEntity;
-  environment: "live" | "test";
-  scopes: string[];
-  rate: Rate | null;
-  expiresAtMs: number | null;
-}
-
-/** Whether `held` holds `needed`, as SPEC §1 words it: `*` all, `resource:*` every action. */
-function holds(held: readonly string[], needed: string): boolean {
-  if (held.includes("*") || held.includes(needed)) return true;
-  const [resource] = needed.split(":");
-  return needed !== "*" && held.includes(`${resource}:*`);
-}
-
-/** Whether `granted` allows no more at once and no more on average than `ceiling`. */
-function rateWithin(granted: Rate, ceiling: Rate): boolean {
-  return (
-    granted.limit <= ceiling.limit &&
-    granted.limit / granted.window_seconds <= ceiling.limit / ceiling.window_seconds
-  );
-}
-
-/** The most a caller may give: none for an unlimited caller at the platform. */
-function ceilingOf(caller: Caller): Rate | null {
-  if (caller.rate === null && caller.entity.kind === "platform") return null;
-  return caller.rate ?? DEFAULT_RATE;
-}
 
 describe("granting keys against a reference model", () => {
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
     test(`seed ${seed}: 150 random key creations; each answer as the model says, each key within its creator`, async () => {
       const rng = seededRandom(seed);
       const t = openTestApp();
-      const root: TreeEntity = {
-        id: t.platform,
-        kind: "platform",
-        path: [t.platform],
-        active: true,
-      };
-      const tree: TreeEntity[] = [root];
-      const add = (kind: EntityKind, parent: TreeEntity) => {
-        const e = createEntity(t.kg, { kind, name: kind, parentId: parent.id }, TEST_ACTOR);
-        const entity = { id: e.id, kind, path: [...parent.path, e.id], active: true };
-        tree.push(entity);
-        return entity;
-      };
-      const partnerA = add("partner", root);
-      const partnerB = add("partner", root);
-      const merchantA = add("merchant", partnerA);
-      add("merchant", root);
-      add("branch", merchantA);
-      const closed = add("branch", merchantA);
-      add("merchant", partnerB);
-      deactivateEntity(t.kg, closed.id, null, TEST_ACTOR);
-      closed.active = false;
-
-      const callers: Caller[] = [];
-      for (let i = 0; i < 14; i++) {
-        const entity = rng.pick(tree.filter((e) => e.active));
-        const scopes = [
-          ...new Set([rng.pick(SCOPE_POOL), rng.pick(SCOPE_POOL), rng.pick(SCOPE_POOL)]),
-        ];
-        if (rng.chance(0.6)) scopes.push(rng.pick(["api_keys:write", "api_keys:*"]));
-        const environment = rng.chance(0.5) ? "live" : "test";
-        const rate = rng.chance(0.4) ? rng.pick(RATE_POOL) : null;
-        const expiresAtMs = rng.chance(0.3)
-          ? t.clock.now().getTime() + (10 + rng.int(20)) * DAY_MS
-          : null;
-        const key = createApiKey(
-          t.kg,
-          {
-            entityId: entity.id,
-            environment,
-            name: `caller ${i}`,
-            scopes,
-            rateLimit: rate,
-            expiresAt: expiresAtMs === null ? null : new Date(expiresAtMs),
-          },
-          TEST_ACTOR,
-        );
-        callers.push({ secret: key.secret, entity, environment, scopes, rate, expiresAtMs });
-      }
+      const tree = buildTree(t);
+      const callers = randomKeys(t, rng, tree, 14);
 
       let created = 0;
       for (let step = 1; step <= 150; step++) {
