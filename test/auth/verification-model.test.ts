@@ -32,6 +32,7 @@ import { KeygateError } from "../../src/errors/keygate-error.ts";
 import { generateKey } from "../../src/keys/key-format.ts";
 import { KeyIndex } from "../../src/projections/key-index.ts";
 import { allProjections, rebuildProjections } from "../../src/projections/rebuild.ts";
+import { PARENT_KINDS } from "../support/grant-rules.ts";
 import { dumpProjections } from "../support/history.ts";
 import { FakeClock, TEST_ACTOR, tempDir, testKeygate } from "../support/keygate.ts";
 import { seededRandom } from "../support/random.ts";
@@ -67,13 +68,6 @@ type Expected =
   | { code: string }
   | { code: "valid"; scopes: string[]; entityName: string; retired: boolean };
 
-/** Which parent kinds each kind may sit under (SPEC §1). */
-const PARENTS: Record<EntityKind, (EntityKind | null)[]> = {
-  platform: [null],
-  partner: ["platform"],
-  merchant: ["platform", "partner"],
-  branch: ["merchant"],
-};
 const SCOPES = ["links:read", "links:write", "sessions:*", "api_keys:read", "*"];
 
 /** The model: entities, keys, and what each command does or refuses, by the SPEC's rules. */
@@ -190,10 +184,10 @@ describe("verification against a reference model", () => {
         createEntity(kg) {
           const kind = rng.pick<EntityKind>(["partner", "merchant", "branch", "branch"]);
           // Mostly under a parent of a kind it may have; now and then under any, to be refused.
-          const fitting = entities().filter((e) => PARENTS[kind].includes(e.kind));
+          const fitting = entities().filter((e) => PARENT_KINDS[kind].includes(e.kind));
           const parent = rng.pick(fitting.length > 0 && rng.chance(0.7) ? fitting : entities());
           const name = `${kind} ${model.entities.size}`;
-          const allowed = PARENTS[kind].includes(parent.kind);
+          const allowed = PARENT_KINDS[kind].includes(parent.kind);
           const expected = !allowed
             ? "invalid_request"
             : !model.effectiveActive(parent.id)

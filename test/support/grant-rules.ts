@@ -59,6 +59,14 @@ export interface ModelKey {
   revoked: boolean;
 }
 
+/** Which parent kinds each kind may sit under (SPEC §1). */
+export const PARENT_KINDS: Record<EntityKind, readonly (EntityKind | null)[]> = {
+  platform: [null],
+  partner: ["platform"],
+  merchant: ["platform", "partner"],
+  branch: ["merchant"],
+};
+
 /** Whether `held` holds `needed`, as SPEC §1 words it: `*` all, `resource:*` every action. */
 export function holds(held: readonly string[], needed: string): boolean {
   if (held.includes("*") || held.includes(needed)) return true;
@@ -106,20 +114,22 @@ export function buildTree(t: ReturnType<typeof testApp>): TreeEntity[] {
 }
 
 /**
- * `count` keys on random active entities, in either environment, with random scopes (most
- * with a way to write keys), some with a limit or an expiry 10–30 days away.
+ * `count` keys on random active entities, in either environment, with random scopes from
+ * `pool` (most also holding one of `writers`, by default the ways to write keys), some with a
+ * limit or an expiry 10–30 days away.
  */
 export function randomKeys(
   t: ReturnType<typeof testApp>,
   rng: Random,
   tree: readonly TreeEntity[],
   count: number,
+  { pool = SCOPE_POOL, writers = ["api_keys:write", "api_keys:*"] } = {},
 ): ModelKey[] {
   const keys: ModelKey[] = [];
   for (let i = 0; i < count; i++) {
     const entity = rng.pick(tree.filter((e) => e.active));
-    const scopes = [...new Set([rng.pick(SCOPE_POOL), rng.pick(SCOPE_POOL), rng.pick(SCOPE_POOL)])];
-    if (rng.chance(0.6)) scopes.push(rng.pick(["api_keys:write", "api_keys:*"]));
+    const scopes = [...new Set([rng.pick(pool), rng.pick(pool), rng.pick(pool)])];
+    if (rng.chance(0.6)) scopes.push(rng.pick(writers));
     const environment = rng.chance(0.5) ? "live" : "test";
     const rate = rng.chance(0.4) ? rng.pick(RATE_POOL) : null;
     const expiresAtMs = rng.chance(0.3)
