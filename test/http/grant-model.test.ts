@@ -2,7 +2,8 @@
  * "A key never grants more than it holds" (SPEC §1), over seeded random callers and requests
  * to `POST /v1/api-keys`. Callers are keys of random entities of a small tree, in either
  * environment, holding random scopes (wildcards included), some with their own rate limit or
- * an expiry. Each request asks for random scopes, an environment, an entity (its own, another
+ * an expiry; and dashboard users (JWT) at the platform, a partner and below, who choose the
+ * environment (`test` by default) and are held to the default limit below the platform. Each request asks for random scopes, an environment, an entity (its own, another
  * anywhere in the tree, an inactive one or none that exists), a rate limit and an expiry.
  *
  * Two checks per request. A reference model of the rules, in the order the route applies
@@ -12,12 +13,14 @@
  * must authenticate as exactly what was asked for.
  */
 import { describe, expect, test } from "bun:test";
+import { createUser } from "../../src/commands/users.ts";
 import {
   buildTree,
   ceilingOf,
   DAY_MS,
   DEFAULT_RATE,
   holds,
+  type ModelKey,
   RATE_POOL,
   type Rate,
   randomKeys,
@@ -26,9 +29,16 @@ import {
   type TreeEntity,
 } from "../support/grant-rules.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
+import { TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
 import { seededRandom } from "../support/random.ts";
 
 const openTestApp = testAppPerTest();
+
+/** A key, or a dashboard user: environment null (it chooses), a login to get its token. */
+type Caller = Omit<ModelKey, "environment"> & {
+  environment: "live" | "test" | null;
+  login?: { email: string; password: string };
+};
 
 describe("granting keys against a reference model", () => {
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
@@ -36,7 +46,29 @@ describe("granting keys against a reference model", () => {
       const rng = seededRandom(seed);
       const t = openTestApp();
       const tree = buildTree(t);
-      const callers = randomKeys(t, rng, tree, 14);
+      // Callers: keys, and dashboard users (a JWT: either environment, every scope, no expiry).
+      const callers: Caller[] = randomKeys(t, rng, tree, 14);
+      for (const [i, entity] of [tree[0], tree[1], tree[2]].entries()) {
+        const email = `user${i}@example.com`;
+        const password = "a long enough password";
+        await createUser(
+          t.kg,
+          { email, password, entityId: (entity as TreeEntity).id },
+          TEST_ACTOR,
+          TEST_SCRYPT_COST,
+        );
+        callers.push({
+          id: email,
+          secret: "",
+          entity: entity as TreeEntity,
+          environment: null,
+          scopes: ["*"],
+          rate: null,
+          expiresAtMs: null,
+          revoked: false,
+          login: { email, password },
+        });
+      }
 
       let created = 0;
       for (let step = 1; step <= 150; step++) {
@@ -53,7 +85,7 @@ describe("granting keys against a reference model", () => {
           scopes: Array.from({ length: rng.int(4) }, () => rng.pick(scopePool)),
         };
         if (rng.chance(0.6))
-          body.environment = fair() ? caller.environment : rng.pick(["live", "test"]);
+          body.environment = (fair() && caller.environment) || rng.pick(["live", "test"]);
         if (rng.chance(0.7)) {
           if (rng.chance(0.1)) body.entity_id = "ent_doesnotexist";
           else body.entity_id = rng.pick(fair() ? subtree : tree).id;
@@ -69,7 +101,8 @@ describe("granting keys against a reference model", () => {
         }
 
         // The model, in the route's order.
-        const environment = (body.environment as string | undefined) ?? caller.environment;
+        const environment =
+          (body.environment as string | undefined) ?? caller.environment ?? "test";
         const targetId = (body.entity_id as string | undefined) ?? caller.entity.id;
         const target = tree.find((e) => e.id === targetId);
         const scopes = body.scopes as string[];
@@ -79,7 +112,8 @@ describe("granting keys against a reference model", () => {
           typeof body.expires_at === "string" ? Date.parse(body.expires_at) : null;
         let want: [number, string];
         if (!holds(caller.scopes, "api_keys:write")) want = [403, "insufficient_scope"];
-        else if (environment !== caller.environment) want = [403, "environment_forbidden"];
+        else if (caller.environment !== null && environment !== caller.environment)
+          want = [403, "environment_forbidden"];
         else if (!target) want = [404, "resource_missing"];
         else if (!target.path.includes(caller.entity.id)) want = [403, "entity_forbidden"];
         else if (!scopes.every((s) => holds(caller.scopes, s))) want = [403, "insufficient_scope"];
@@ -94,6 +128,11 @@ describe("granting keys against a reference model", () => {
         else if (scopes.length === 0) want = [400, "invalid_request"];
         else want = [200, "ok"];
 
+        if (caller.login) {
+          // Tokens live 15 minutes; the clock moves a minute a step: a fresh one each time.
+          const login = await t.call("POST", "/v1/auth/login", { body: caller.login });
+          caller.secret = login.body.token;
+        }
         const reply = await t.call("POST", "/v1/api-keys", { key: caller.secret, body });
         const label = `seed ${seed} step ${step}: ${JSON.stringify(body)} by ${JSON.stringify({ ...caller, secret: undefined })}`;
         const got: [number, string] = [reply.status, reply.status === 200 ? "ok" : codeOf(reply)];
@@ -105,7 +144,7 @@ describe("granting keys against a reference model", () => {
         const key = reply.body;
         const keyEntity = tree.find((e) => e.id === key.entity_id) as TreeEntity;
         expect(key.scopes.every((s: string) => holds(caller.scopes, s))).toBe(true);
-        expect(key.environment).toBe(caller.environment);
+        if (caller.environment !== null) expect(key.environment).toBe(caller.environment);
         expect(keyEntity.path).toContain(caller.entity.id);
         if (ceiling) expect(rateWithin(key.rate_limit, ceiling)).toBe(true);
         if (caller.expiresAtMs !== null)

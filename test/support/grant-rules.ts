@@ -83,7 +83,7 @@ export function rateWithin(granted: Rate, ceiling: Rate): boolean {
 }
 
 /** The most a key may give: no ceiling for a key at the platform without a limit of its own. */
-export function ceilingOf(key: ModelKey): Rate | null {
+export function ceilingOf(key: Pick<ModelKey, "rate" | "entity">): Rate | null {
   if (key.rate === null && key.entity.kind === "platform") return null;
   return key.rate ?? DEFAULT_RATE;
 }
