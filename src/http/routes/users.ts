@@ -82,7 +82,6 @@ function visibleUser(kg: Keygate, identity: Identity, id: string, param?: string
   return user;
 }
 
-/** A page of users, as `/v1/api-keys` pages keys: by id, 10 by default, at most 100. */
 /**
  * Throws unless the caller may give what a user holds — `*` in its subtree, for good: it holds
  * every scope, and it is not a key that expires.
@@ -92,6 +91,7 @@ function requireUserGrantable(identity: Identity): void {
   requireWithinLifetime(identity, null);
 }
 
+/** A page of users, as `/v1/api-keys` pages keys: by id, 10 by default, at most 100. */
 const ListQuery = t.Object(
   {
     entity_id: t.Optional(t.String({ maxLength: 100 })),
