@@ -3,6 +3,7 @@
  * string (`"…"`, as the IETF draft sends it), checked against the configured format.
  */
 import { KeygateError } from "../errors/keygate-error.ts";
+import { holdsKeyShapedText } from "../keys/key-format.ts";
 
 /** Unwraps an sf-string (`"a\"b"` → `a"b`); undefined if it is not one. */
 function unquoteStructuredString(value: string): string | undefined {
@@ -26,7 +27,8 @@ function unquoteStructuredString(value: string): string | undefined {
 
 /**
  * The key the client sent, or a 400 `idempotency_key_invalid` that says what a key must
- * look like.
+ * look like. An API key sent as an Idempotency-Key (it fits the default format) is refused
+ * too: the Idempotency-Key is kept in the event log, which is append-only.
  */
 export function readIdempotencyKey(header: string, pattern: RegExp): string {
   const trimmed = header.trim();
@@ -35,6 +37,12 @@ export function readIdempotencyKey(header: string, pattern: RegExp): string {
     throw new KeygateError(
       "idempotency_key_invalid",
       `The Idempotency-Key header must match ${pattern.source} (sent bare or as a quoted string).`,
+    );
+  }
+  if (holdsKeyShapedText(key)) {
+    throw new KeygateError(
+      "idempotency_key_invalid",
+      "The Idempotency-Key header must not be an API key: it would be kept in the append-only event log for good. If the key is a real one, rotate it.",
     );
   }
   return key;

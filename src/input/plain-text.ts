@@ -3,9 +3,12 @@
  * emails — is plain text: no control characters. Such text is printed later, by `keygate
  * keys list` in an operator's terminal among other places, where a name holding an escape
  * sequence could rewrite what the screen shows (`ESC[2K`) and a bidirectional override could
- * show `key_abc` as something else. It is refused when given, as a clear 400 or exit 1.
+ * show `key_abc` as something else. Nor may it hold an API key: the text is kept in events,
+ * and the log is append-only, so a secret pasted into a name could never be removed from it.
+ * Both are refused when given, as a clear 400 or exit 1.
  */
 import { invalidRequest } from "../errors/keygate-error.ts";
+import { holdsKeyShapedText } from "../keys/key-format.ts";
 
 /**
  * C0 controls (tab and newline included), DEL and C1 controls (`\p{Cc}`), the line and paragraph
@@ -17,12 +20,20 @@ const CONTROLS = new RegExp(CONTROL.source, "gu");
 const codePoint = (c: string) =>
   `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
 
-/** `value` unchanged, or `invalid_request` naming `param` if it holds a control character. */
+/**
+ * `value` unchanged, or `invalid_request` naming `param` if it holds a control character or
+ * anything shaped like an API key.
+ */
 export function requirePlainText(value: string, param: string): string {
   const found = CONTROL.exec(value);
   if (found)
     throw invalidRequest(
       `${param} must be plain text: it holds the control character ${codePoint(found[0])}.`,
+      param,
+    );
+  if (holdsKeyShapedText(value))
+    throw invalidRequest(
+      `${param} must not hold an API key: it would be kept in the append-only event log for good. If the key is a real one, rotate it.`,
       param,
     );
   return value;

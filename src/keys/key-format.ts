@@ -103,6 +103,15 @@ export function maskKey(key: string): string {
 
 /** Anything shaped like a key of any prefix: `sk_live_` and 32 base62 characters. */
 const KEY_SHAPED = /[a-z]{2,12}_(?:live|test)_[0-9A-Za-z]{32}/g;
+const HOLDS_KEY_SHAPED = new RegExp(KEY_SHAPED.source);
+
+/**
+ * Whether `text` holds anything shaped like a key of any prefix (a secret or a public key):
+ * what must not be stored where a caller's text is kept for good.
+ */
+export function holdsKeyShapedText(text: string): boolean {
+  return (text.includes("_live_") || text.includes("_test_")) && HOLDS_KEY_SHAPED.test(text);
+}
 
 /**
  * `text` with every key-shaped run in its masked form: for text that may hold what a client

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
 import { reportToStderr, requestContext } from "../../src/http/request-context.ts";
-import { codeOf, testAppPerTest } from "../support/http.ts";
+import { headPositionOf } from "../../src/store/event-store.ts";
+import { codeOf, type Reply, testAppPerTest } from "../support/http.ts";
 
 const setup = testAppPerTest();
 
@@ -216,6 +217,92 @@ describe("request ids and the error envelope", () => {
       expect(reply.text).not.toContain(live);
       expect(reply.body.error.message).toContain(masked);
     }
+  });
+
+  test("a key sent as text that would be kept — a name, reference, reason, email or Idempotency-Key — is 400 and nothing is written", async () => {
+    const t = setup();
+    const { call, live } = t;
+    const created = await call("POST", "/v1/api-keys", {
+      key: live,
+      body: { name: "k", scopes: ["links:read"] },
+    });
+    const entity = await call("POST", "/v1/entities", {
+      key: live,
+      body: { kind: "merchant", name: "m", parent_id: t.platform },
+    });
+    const user = await call("POST", "/v1/users", {
+      key: live,
+      body: { email: "ops@example.com", password: "a long enough password", entity_id: t.platform },
+    });
+    for (const reply of [created, entity, user]) expect(reply.status).toBe(200);
+    const head = headPositionOf(t.kg.db.sql);
+    const keyBody = { name: "k", scopes: ["links:read"] };
+    const refused: [Reply, string][] = [
+      [await call("POST", "/v1/api-keys", { key: live, body: { ...keyBody, name: live } }), "name"],
+      [
+        await call("PATCH", `/v1/api-keys/${created.body.id}`, {
+          key: live,
+          body: { name: `old ${live}` },
+        }),
+        "name",
+      ],
+      [
+        await call("POST", `/v1/api-keys/${created.body.id}/revoke`, {
+          key: live,
+          body: { reason: `leaked: ${live}` },
+        }),
+        "reason",
+      ],
+      [
+        await call("POST", "/v1/entities", {
+          key: live,
+          body: { kind: "merchant", name: "m2", parent_id: t.platform, reference: live },
+        }),
+        "reference",
+      ],
+      [
+        await call("PATCH", `/v1/entities/${entity.body.id}`, { key: live, body: { name: live } }),
+        "name",
+      ],
+      [
+        await call("POST", "/v1/users", {
+          key: live,
+          body: {
+            email: `${live}@example.com`,
+            password: "a long enough password",
+            entity_id: t.platform,
+          },
+        }),
+        "email",
+      ],
+      [
+        await call("PATCH", `/v1/users/${user.body.id}`, {
+          key: live,
+          body: { email: `${live}@example.com` },
+        }),
+        "email",
+      ],
+    ];
+    for (const [reply, param] of refused) {
+      expect([reply.status, codeOf(reply), reply.body.error.param]).toEqual([
+        400,
+        "invalid_request",
+        param,
+      ]);
+      expect(reply.body.error.message).toContain("must not hold an API key");
+      expect(reply.text).not.toContain(live);
+    }
+    const asIdempotencyKey = await call("POST", "/v1/api-keys", {
+      key: live,
+      body: keyBody,
+      headers: { "idempotency-key": live },
+    });
+    expect([asIdempotencyKey.status, codeOf(asIdempotencyKey)]).toEqual([
+      400,
+      "idempotency_key_invalid",
+    ]);
+    expect(asIdempotencyKey.text).not.toContain(live);
+    expect(headPositionOf(t.kg.db.sql)).toBe(head);
   });
 
   test("the stderr report of an unexpected failure masks a key its message holds", () => {

@@ -3,6 +3,7 @@ import { DEFAULT_IDEMPOTENCY_KEY_PATTERN } from "../../src/config/config.ts";
 import { KeygateError } from "../../src/errors/keygate-error.ts";
 import { pathWithQuery, requestFingerprint } from "../../src/idempotency/fingerprint.ts";
 import { readIdempotencyKey } from "../../src/idempotency/idempotency-key.ts";
+import { generateKey } from "../../src/keys/key-format.ts";
 
 const pattern = new RegExp(DEFAULT_IDEMPOTENCY_KEY_PATTERN);
 
@@ -39,6 +40,15 @@ describe("the Idempotency-Key header", () => {
       '"two""strings"',
     ]) {
       expect(refusal(bad)).toBe("idempotency_key_invalid");
+    }
+  });
+
+  test("an API key sent as the Idempotency-Key is refused: it fits the format, but would be logged", () => {
+    for (const key of [generateKey("sk", "live"), generateKey("pk", "test")]) {
+      expect(pattern.test(key)).toBe(true);
+      expect(refusal(key)).toBe("idempotency_key_invalid");
+      expect(refusal(`"${key}"`)).toBe("idempotency_key_invalid");
+      expect(refusal(`retry-${key}`, /^.{8,255}$/)).toBe("idempotency_key_invalid");
     }
   });
 

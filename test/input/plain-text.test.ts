@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { KeygateError } from "../../src/errors/keygate-error.ts";
 import { checkName, escapeControls, requirePlainText } from "../../src/input/plain-text.ts";
+import { generateKey, maskKey } from "../../src/keys/key-format.ts";
 
 describe("plain text", () => {
   test("letters of any script, punctuation and emoji pass unchanged", () => {
@@ -30,6 +31,36 @@ describe("plain text", () => {
       expect(caught).toMatchObject({ code: "invalid_request", param: "reference" });
       expect((caught as Error).message).toContain(point);
     }
+  });
+
+  test("text holding anything shaped like a key is refused, naming the field; near misses pass", () => {
+    const secret = generateKey("sk", "live");
+    for (const text of [
+      secret,
+      generateKey("pk", "test"),
+      generateKey("ck", "test"),
+      `my key is ${secret}, keep it safe`,
+      `sk_live_${"51HxYzAbCdEfGh".repeat(7)}`, // a longer body (another vendor's key) holds 32
+    ]) {
+      let caught: unknown;
+      try {
+        requirePlainText(text, "reason");
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toMatchObject({ code: "invalid_request", param: "reason" });
+      expect((caught as Error).message).toContain("must not hold an API key");
+      expect((caught as Error).message).not.toContain(secret);
+    }
+    for (const text of [
+      secret.slice(0, 16), // the display prefix
+      maskKey(secret),
+      secret.slice(0, -1), // 31 characters of body
+      secret.replace("_live_", "_prod_"),
+      "sk_live_ and then words",
+    ])
+      expect(requirePlainText(text, "name")).toBe(text);
+    expect(() => checkName(` ${secret} `)).toThrow("must not hold an API key");
   });
 
   test("a name is trimmed, 1–200 characters", () => {
