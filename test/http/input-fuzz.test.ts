@@ -164,6 +164,10 @@ function valueFor(
   }
 }
 
+/** The envelope's types (SPEC §3). */
+const ERROR_TYPES =
+  /^(authentication|permission|rate_limited|idempotency|invalid_request|api_error)$/;
+
 /** Bodies that are not what any route reads. */
 const RAW_BODIES = ["", "null", "[]", "{", '"text"', "1e999", `${"[".repeat(40)}${"]".repeat(40)}`];
 
@@ -295,12 +299,13 @@ describe("random bad input to every route", () => {
           expect({ where, error: reply.body?.error }).toMatchObject({
             where,
             error: {
-              type: expect.any(String),
+              type: expect.stringMatching(ERROR_TYPES),
               code: expect.any(String),
               message: expect.stringMatching(/./),
               requestId,
             },
           });
+          expect(reply.headers.get("content-type")).toStartWith("application/json");
           expect({
             where,
             written: written.filter((type) => type !== "idempotency.recorded"),
