@@ -2,7 +2,7 @@
  * `keygate audit …`: verify the log, sign and show checkpoints, replay the projections,
  * export the log, read one key's timeline (issue 7, docs/audit.md).
  */
-import { createPublicKey } from "node:crypto";
+import { createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Keygate } from "../app/keygate.ts";
 import { checkpointKey } from "../audit/checkpoint-key.ts";
@@ -29,11 +29,28 @@ export const AUDIT_USAGE = `  audit verify [--public-key PEM_FILE] [--checkpoint
   audit export [--after N] [--stream S] [--type T]   JSON Lines on stdout
   audit timeline KEY_ID [--json]     one key's life, in order`;
 
+/** The base64 SPKI of an Ed25519 public key in the file at `path` (`--public-key`). */
 function trustedKey(path: string | undefined): string | undefined {
   if (path === undefined) return undefined;
-  return createPublicKey(readFileSync(path, "utf8"))
-    .export({ type: "spki", format: "der" })
-    .toString("base64");
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UsageError(
+      `--public-key ${path}: cannot read the file (${(error as Error).message})`,
+    );
+  }
+  let key: KeyObject;
+  try {
+    key = createPublicKey(text);
+  } catch (error) {
+    throw new UsageError(`--public-key ${path}: not a PEM key (${(error as Error).message})`);
+  }
+  if (key.asymmetricKeyType !== "ed25519")
+    throw new UsageError(
+      `--public-key ${path}: not an Ed25519 key (${key.asymmetricKeyType}); checkpoints are signed with Ed25519, and keygate audit public-key prints the key to keep`,
+    );
+  return key.export({ type: "spki", format: "der" }).toString("base64");
 }
 
 /** `--checkpoint FILE`: a checkpoint the auditor kept, as the HTTP API served it. */

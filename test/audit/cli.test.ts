@@ -4,7 +4,7 @@
  */
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
-import { createPublicKey, verify } from "node:crypto";
+import { createPublicKey, generateKeyPairSync, type KeyObject, verify } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/keygate.ts";
@@ -81,6 +81,50 @@ describe("keygate audit", () => {
     const missing = keygate(["audit", "verify", "--checkpoint", join(tmp.dir, "nope.json")], env);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("cannot read the file");
+  });
+
+  test("verify --public-key: the kept key verifies; another key's checkpoint is NOT intact; a file that holds no Ed25519 key is bad usage", async () => {
+    const history = await historyDatabase(tmp.dir, "cli-public-key");
+    const env = { KEYGATE_DB: history.path };
+    const pemFile = (name: string, pem: string) => {
+      const path = join(tmp.dir, name);
+      writeFileSync(path, pem);
+      return path;
+    };
+    const spki = (key: KeyObject) => key.export({ type: "spki", format: "pem" }).toString();
+    const kept = pemFile("kept.pem", keygate(["audit", "public-key"], env).stdout);
+    const trusted = keygate(["audit", "verify", "--public-key", kept], env);
+    expect([trusted.code, trusted.stdout]).toEqual([
+      0,
+      expect.stringContaining("matches the checkpoint"),
+    ]);
+
+    const other = keygate(
+      [
+        "audit",
+        "verify",
+        "--public-key",
+        pemFile("other.pem", spki(generateKeyPairSync("ed25519").publicKey)),
+      ],
+      env,
+    );
+    expect(other.code).toBe(1);
+    expect(other.stdout).toContain("not the trusted one");
+
+    const refusals: [string, string][] = [
+      [join(tmp.dir, "absent.pem"), "cannot read the file"],
+      [pemFile("not-pem.txt", "hello\n"), "not a PEM key"],
+      [
+        pemFile("rsa.pem", spki(generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey)),
+        "not an Ed25519 key (rsa)",
+      ],
+    ];
+    for (const [path, why] of refusals) {
+      const refused = keygate(["audit", "verify", "--public-key", path], env);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`--public-key ${path}: ${why}`);
+      expect(refused.stderr).not.toContain("unexpected failure");
+    }
   });
 
   test("checkpoint and public-key: the signature verifies with the published key", async () => {
