@@ -271,7 +271,8 @@ describe("entities, keys and users commands", () => {
 
   test("entities update renames an entity and sets or drops its reference", () => {
     const env = freshDb();
-    keygateJson(["init"], env);
+    const init = keygateJson<InitJson>(["init"], env);
+    const live = init.keys?.live as string;
     const shop = keygateJson<{ id: string }>(
       ["entities", "create", "--kind", "merchant", "--name", "Shop", "--reference", "M-1"],
       env,
@@ -302,9 +303,11 @@ describe("entities, keys and users commands", () => {
       [["entities", "update", shop.id, "--reference", "R", "--no-reference"], 2, /at most one/],
       [["entities", "update", "ent_missing", "--name", "x"], 1, /No such entity/],
       [["entities", "update", shop.id, "--name", "Shop\u001b[2J"], 1, /name must be plain text/],
+      [["entities", "update", shop.id, "--reference", live], 1, /must not hold an API key/],
     ] as [string[], number, RegExp][]) {
       const result = keygate(args, env);
       expect([result.code, result.stderr]).toEqual([code, expect.stringMatching(message)]);
+      expect(result.stderr).not.toContain(live);
     }
   });
 
