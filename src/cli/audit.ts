@@ -29,17 +29,19 @@ export const AUDIT_USAGE = `  audit verify [--public-key PEM_FILE] [--checkpoint
   audit export [--after N] [--stream S] [--type T]   JSON Lines on stdout
   audit timeline KEY_ID [--json]     one key's life, in order`;
 
+/** The text of the file `option` names, or a usage error naming both. */
+function readOptionFile(option: string, path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UsageError(`${option} ${path}: cannot read the file (${(error as Error).message})`);
+  }
+}
+
 /** The base64 SPKI of an Ed25519 public key in the file at `path` (`--public-key`). */
 function trustedKey(path: string | undefined): string | undefined {
   if (path === undefined) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new UsageError(
-      `--public-key ${path}: cannot read the file (${(error as Error).message})`,
-    );
-  }
+  const text = readOptionFile("--public-key", path);
   let key: KeyObject;
   try {
     key = createPublicKey(text);
@@ -56,14 +58,7 @@ function trustedKey(path: string | undefined): string | undefined {
 /** `--checkpoint FILE`: a checkpoint the auditor kept, as the HTTP API served it. */
 function heldCheckpoint(path: string | undefined): { heldCheckpoint?: Checkpoint } {
   if (path === undefined) return {};
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new UsageError(
-      `--checkpoint ${path}: cannot read the file (${(error as Error).message})`,
-    );
-  }
+  const text = readOptionFile("--checkpoint", path);
   try {
     return { heldCheckpoint: parseCheckpoint(text) };
   } catch (error) {
