@@ -11,6 +11,7 @@ import { explained } from "../errors/schema-issue.ts";
 import { KEY_PREFIX_PATTERN } from "../keys/key-format.ts";
 import { ConfigError } from "./config-error.ts";
 import { GatewaySectionSchema } from "./gateway-config.ts";
+import { HttpMethodSchema } from "./http-method.ts";
 
 const Prefix = Type.String({ pattern: KEY_PREFIX_PATTERN.source });
 const HeaderName = Type.String({ pattern: "^[A-Za-z0-9-]{1,64}$" });
@@ -90,7 +91,7 @@ export const ConfigFileSchema = Type.Object(
                     name: Type.Optional(
                       Type.String({ minLength: 1, maxLength: 64, pattern: '^[^"\\\\]+$' }),
                     ),
-                    method: Type.String({ pattern: "^[A-Za-z]+$" }),
+                    method: HttpMethodSchema,
                     path: Type.String({ pattern: "^/" }),
                   }),
                 ],
@@ -106,9 +107,7 @@ export const ConfigFileSchema = Type.Object(
       Type.Object(
         {
           enabled: Type.Optional(Type.Boolean()),
-          methods: Type.Optional(
-            Type.Array(Type.String({ pattern: "^[A-Za-z]+$" }), { minItems: 1, maxItems: 10 }),
-          ),
+          methods: Type.Optional(Type.Array(HttpMethodSchema, { minItems: 1, maxItems: 10 })),
           key_pattern: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
           ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86400 })),
           mismatch_status: Type.Optional(Type.Union([Type.Literal(409), Type.Literal(422)])),
@@ -118,7 +117,7 @@ export const ConfigFileSchema = Type.Object(
             Type.Array(
               Type.Object(
                 {
-                  method: Type.String({ pattern: "^[A-Za-z]+$" }),
+                  method: HttpMethodSchema,
                   path: Type.String({ pattern: "^/" }),
                 },
                 { additionalProperties: false },

@@ -9,6 +9,7 @@ import { DEFAULT_POLICY, type RateLimitPolicy, type RoutePolicy } from "../ratel
 import { ConfigError } from "./config-error.ts";
 import { type ConfigFile, HOST_PATTERN, readConfigFile } from "./config-file.ts";
 import { type GatewayConfig, LOOPBACK, reservedPathOf, resolveGateway } from "./gateway-config.ts";
+import { compileKeyPattern } from "./key-pattern.ts";
 import { resolveRoutePolicies } from "./route-policies.ts";
 
 /** The resolved configuration every part of Keygate reads. */
@@ -174,14 +175,9 @@ function resolveTls(
 function resolveIdempotency(file: ConfigFile, source: string | undefined): IdempotencyConfig {
   const section = file.idempotency ?? {};
   const patternSource = section.key_pattern ?? DEFAULT_IDEMPOTENCY_KEY_PATTERN;
-  let keyPattern: RegExp;
-  try {
-    keyPattern = new RegExp(patternSource);
-  } catch (error) {
-    throw new ConfigError(
-      `KEYGATE_CONFIG ${source}: idempotency.key_pattern: not a regular expression (${(error as Error).message})`,
-    );
-  }
+  const keyPattern = compileKeyPattern(patternSource);
+  if (typeof keyPattern === "string")
+    throw new ConfigError(`KEYGATE_CONFIG ${source}: idempotency.key_pattern: ${keyPattern}`);
   return {
     enabled: section.enabled ?? true,
     methods: (section.methods ?? ["POST"]).map((m) => m.toUpperCase()),

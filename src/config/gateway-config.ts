@@ -4,6 +4,7 @@
  * `GET /v1/forward-auth`, before a proxy in front (nginx, Traefik, Caddy) forwards them.
  */
 import { type Static, Type } from "@sinclair/typebox";
+import { HttpMethodSchema } from "./http-method.ts";
 
 /** Where a route's target entity is named in the request (Modulus's branch reference). */
 export const EntitySelectorSchema = Type.Object(
@@ -31,7 +32,7 @@ export const EntitySelectorSchema = Type.Object(
 
 const GatewayRouteSchema = Type.Object(
   {
-    method: Type.String({ pattern: "^[A-Za-z]+$" }),
+    method: HttpMethodSchema,
     /** `/checkout`, `/checkout/:id`, `/files/*`. */
     path: Type.String({ pattern: "^/[A-Za-z0-9._~:/*-]*$" }),
     scopes: Type.Optional(Type.Array(Type.String({ pattern: "^[a-z0-9_*]+(:[a-z0-9_*]+)?$" }))),

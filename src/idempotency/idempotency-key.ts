@@ -26,6 +26,13 @@ function unquoteStructuredString(value: string): string | undefined {
 }
 
 /**
+ * The longest key tested against the configured pattern, whatever the pattern allows (Stripe's
+ * limit): a longer header is refused without running the operator's regular expression on it,
+ * so that no pattern can be made to backtrack over kilobytes of a client's text.
+ */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+/**
  * The key the client sent, or a 400 `idempotency_key_invalid` that says what a key must
  * look like. An API key sent as an Idempotency-Key (it fits the default format) is refused
  * too: the Idempotency-Key is kept in the event log, which is append-only.
@@ -33,6 +40,12 @@ function unquoteStructuredString(value: string): string | undefined {
 export function readIdempotencyKey(header: string, pattern: RegExp): string {
   const trimmed = header.trim();
   const key = trimmed.startsWith('"') ? unquoteStructuredString(trimmed) : trimmed;
+  if (key !== undefined && key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    throw new KeygateError(
+      "idempotency_key_invalid",
+      `The Idempotency-Key header must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters.`,
+    );
+  }
   if (key === undefined || !pattern.test(key)) {
     throw new KeygateError(
       "idempotency_key_invalid",

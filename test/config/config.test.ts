@@ -273,6 +273,76 @@ describe("configuration", () => {
     expect(errorOf({ KEYGATE_RESULTS_KEY: "too-short" })).toContain("KEYGATE_RESULTS_KEY");
   });
 
+  test("idempotency.key_pattern must match whole keys and must not repeat a repetition (the header is the client's text)", () => {
+    const patternError = (keyPattern: string) =>
+      errorOf({
+        KEYGATE_CONFIG: file(
+          "pattern.json",
+          JSON.stringify({ idempotency: { key_pattern: keyPattern } }),
+        ),
+      });
+    // Exponential backtracking on a crafted header: refused, naming the field and the group.
+    for (const nested of [
+      "^([A-Za-z0-9]+)+$",
+      "^(a*)*$",
+      "^((ab+)c)+$",
+      "^(?:[a-z]{2,})+$",
+      "^(?:x|(y+)){2,5}$",
+    ]) {
+      expect(patternError(nested)).toMatch(
+        /idempotency\.key_pattern: the group ending at character \d+ repeats a repetition/,
+      );
+    }
+    // A key that merely contains a match would pass: refused.
+    for (const partial of [
+      "[A-Za-z0-9]{8,64}",
+      "^[a-z]{8,64}",
+      "[a-z]{8,64}$",
+      "^a{8}|b{8}$",
+      "^[a-z]{8}\\$",
+    ]) {
+      expect(patternError(partial)).toContain("idempotency.key_pattern: must match the whole key");
+    }
+    // Repetition of fixed-length groups, lookaheads, classes holding quantifier characters,
+    // escaped parentheses and alternatives inside a group are fine.
+    for (const fine of [
+      "^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$",
+      "^(?=.*[0-9])[A-Za-z0-9]{8,64}$",
+      "^[+*(){}]{8,64}$",
+      "^\\([a-z]+\\)+$",
+      "^(?:live|test)-[a-z0-9]{8,32}$",
+    ]) {
+      const path = file("fine.json", JSON.stringify({ idempotency: { key_pattern: fine } }));
+      expect(loadConfig({ KEYGATE_CONFIG: path }).idempotency.keyPattern).toEqual(new RegExp(fine));
+    }
+  });
+
+  test("a configured method must be one an HTTP API is called with: a typo stops the start", () => {
+    const routes = (method: string) => ({
+      gateway: { routes: [{ method, path: "/charges", scopes: ["charges:write"] }] },
+    });
+    for (const [name, config] of [
+      ["gateway.routes.0.method", routes("PSOT")],
+      [
+        "rate_limits.routes.0.method",
+        { rate_limits: { routes: [{ method: "GTE", path: "/a", limit: 1, window_seconds: 1 }] } },
+      ],
+      ["idempotency.methods.0", { idempotency: { methods: ["BREW"] } }],
+      [
+        "idempotency.required.0.method",
+        { idempotency: { required: [{ method: "CONNECT", path: "/a" }] } },
+      ],
+    ] as const) {
+      const path = file("method.json", JSON.stringify(config));
+      expect(
+        errorOf({ KEYGATE_CONFIG: path, KEYGATE_UPSTREAM: "http://127.0.0.1:4000" }),
+      ).toContain(`${name}: Expected string to match '^(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|`);
+    }
+    const lower = file("lower.json", JSON.stringify(routes("delete")));
+    const config = loadConfig({ KEYGATE_CONFIG: lower, KEYGATE_UPSTREAM: "http://127.0.0.1:4000" });
+    expect(config.gateway.routes[0]?.method).toBe("DELETE");
+  });
+
   test("renaming an error code that does not exist is refused", () => {
     const path = file(
       "bad-code.json",

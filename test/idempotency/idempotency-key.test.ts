@@ -18,6 +18,18 @@ function refusal(header: string, with_ = pattern): string {
 }
 
 describe("the Idempotency-Key header", () => {
+  test("longer than 255 characters: refused before the configured pattern runs, whatever it allows", () => {
+    const long = /^[a-z]{1,4096}$/;
+    expect(readIdempotencyKey("a".repeat(255), long)).toBe("a".repeat(255));
+    expect(refusal("a".repeat(256), long)).toBe("idempotency_key_invalid");
+    expect(() => readIdempotencyKey(`"${"a".repeat(256)}"`, long)).toThrow(
+      "at most 255 characters",
+    );
+    // The pattern never sees the long header: one that would backtrack for hours is not run.
+    const exponential = /^([a-z]+)+$/;
+    expect(refusal(`${"a".repeat(300)}!`, exponential)).toBe("idempotency_key_invalid");
+  });
+
   test("bare, or as a structured-field string", () => {
     expect(readIdempotencyKey("order-1234.retry_2", pattern)).toBe("order-1234.retry_2");
     expect(readIdempotencyKey('"order-1234"', pattern)).toBe("order-1234");
