@@ -4,8 +4,7 @@
  * the whole key and must not let that text cost the server more than a glance: a pattern with a
  * repeated group that holds a repetition (`^([a-z0-9]+)+$`) backtracks for over a minute on 34
  * crafted characters (each one doubles the time), holding the event loop and every request
- * behind it. Such a pattern, or one
- * that is not anchored at both ends, stops the start.
+ * behind it. Such a pattern, or one that is not anchored at both ends, stops the start.
  */
 
 /** Why a pattern was refused: the message, for the configuration error. */
@@ -32,16 +31,15 @@ export function compileKeyPattern(source: string): RegExp | KeyPatternFault {
   return pattern;
 }
 
-/** A quantifier that repeats: `*`, `+`, `{n,}` or `{n,m}` with m > n (not `?`, not `{n}`). */
-function repeatingQuantifierAt(source: string, at: number): { repeats: boolean; end: number } {
+/**
+ * Whether a quantifier that repeats starts at `at`: `*`, `+`, `{n,}` or `{n,m}` with m > n
+ * (not `?`, not `{n}`).
+ */
+function repeatsAt(source: string, at: number): boolean {
   const char = source[at];
-  if (char === "*" || char === "+") return { repeats: true, end: at + 1 };
-  if (char !== "{") return { repeats: false, end: at };
-  const bound = /^\{(\d+)(,(\d*))?\}/.exec(source.slice(at));
-  if (!bound) return { repeats: false, end: at };
-  const [whole, low, comma, high] = bound as unknown as [string, string, string?, string?];
-  const repeats = comma !== undefined && (high === "" || Number(high) > Number(low));
-  return { repeats, end: at + whole.length };
+  if (char === "*" || char === "+") return true;
+  const bound = char === "{" ? /^\{(\d+),(\d*)\}/.exec(source.slice(at)) : null;
+  return bound !== null && (bound[2] === "" || Number(bound[2]) > Number(bound[1]));
 }
 
 /** What {@link scanPattern} found. */
@@ -76,13 +74,13 @@ function scanPattern(source: string): PatternScan {
       if (source[i + 1] === "?") i++;
     } else if (char === ")") {
       const inner = holdsRepetition.pop() ?? false;
-      const after = repeatingQuantifierAt(source, i + 1);
-      if (inner && after.repeats) nestedRepetitionAt ??= i;
+      const repeated = repeatsAt(source, i + 1);
+      if (inner && repeated) nestedRepetitionAt ??= i;
       const top = holdsRepetition.length - 1;
-      holdsRepetition[top] = (holdsRepetition[top] ?? false) || inner || after.repeats;
+      holdsRepetition[top] = (holdsRepetition[top] ?? false) || inner || repeated;
     } else if (char === "|" && holdsRepetition.length === 1) {
       topLevelAlternation = true;
-    } else if (repeatingQuantifierAt(source, i).repeats) {
+    } else if (repeatsAt(source, i)) {
       holdsRepetition[holdsRepetition.length - 1] = true;
     }
   }

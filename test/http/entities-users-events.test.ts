@@ -3,6 +3,7 @@ import type { Keygate } from "../../src/app/keygate.ts";
 import { createApiKey, revokeApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity } from "../../src/commands/entities.ts";
 import { createUser } from "../../src/commands/users.ts";
+import { EVENTS_SCAN_WINDOW } from "../../src/http/routes/events.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
 import { partnerAndOutsider, TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
 
@@ -433,6 +434,66 @@ describe("/v1/events", () => {
       "partner-merchant-0001",
       "platform-partner-0001",
     ]);
+  });
+
+  test("a platform key's request reads at most EVENTS_SCAN_WINDOW positions: a sparse environment's pages come back short, with has_more, and reading on finds every event it may see", async () => {
+    const { call, live, test: testKey, kg, platform } = setup();
+    // More live key events than one window, then one the test key may see.
+    for (let i = 0; i < EVENTS_SCAN_WINDOW + 200; i++) {
+      createApiKey(
+        kg,
+        { entityId: platform, environment: "live", name: `l${i}`, scopes: ["links:read"] },
+        TEST_ACTOR,
+      );
+    }
+    const late = createApiKey(
+      kg,
+      { entityId: platform, environment: "test", name: "late", scopes: ["links:read"] },
+      TEST_ACTOR,
+    );
+    const head = kg.store.headPosition();
+
+    const first = await call("GET", "/v1/events?limit=1000", { key: testKey });
+    expect(first.status).toBe(200);
+    expect(first.body.has_more).toBe(true);
+    expect(first.body.next_after).toBe(EVENTS_SCAN_WINDOW);
+    expect(
+      first.body.data.every((e: { position: number }) => e.position <= EVENTS_SCAN_WINDOW),
+    ).toBe(true);
+    // The window after it holds nothing the test key may see: an empty page, and read on.
+    const empty = await call(
+      "GET",
+      `/v1/events?after=${head - 1 - EVENTS_SCAN_WINDOW}&limit=1000`,
+      { key: testKey },
+    );
+    expect(empty.body).toMatchObject({ data: [], has_more: true, next_after: head - 1 });
+
+    const read = async (key: string) => {
+      const seen: number[] = [];
+      let after = 0;
+      for (let page = 0; page < 100; page++) {
+        const reply = await call("GET", `/v1/events?after=${after}&limit=1000`, { key });
+        seen.push(...reply.body.data.map((e: { position: number }) => e.position));
+        expect(reply.body.next_after).toBeGreaterThan(after);
+        after = reply.body.next_after;
+        if (!reply.body.has_more) break;
+      }
+      expect(after).toBe(head);
+      return seen;
+    };
+    // Every event of the log but those of the other environment's keys, each once, in order.
+    const environmentOf = new Map<string, string>();
+    const all = kg.store.readAll({ limit: head });
+    for (const e of all)
+      if (e.type === "api_key.created") environmentOf.set(e.streamId, e.data.environment as string);
+    const visibleTo = (environment: string) =>
+      all
+        .filter((e) => (environmentOf.get(e.streamId) ?? environment) === environment)
+        .map((e) => e.position);
+    const testSeen = await read(testKey);
+    expect(testSeen).toEqual(visibleTo("test"));
+    expect(testSeen.at(-1)).toBe(kg.store.readStream(late.id)[0]?.position as number);
+    expect(await read(live)).toEqual(visibleTo("live"));
   });
 
   test("after and limit are whole numbers in range; a bad one is 400 naming it", async () => {

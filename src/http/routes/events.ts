@@ -14,8 +14,21 @@ import { eventFromRow } from "../../store/event-store.ts";
 import { keygateGuard } from "../guard.ts";
 import { QueryInteger, queryInteger } from "../query-integer.ts";
 
-/** Every event but the other environment's (?2: the caller's environment), from ?1 on. */
-const ALL_EVENTS = `SELECT * FROM events WHERE position > ?1
+/**
+ * The most positions of the log a platform key's request reads. Its environment's events can
+ * be few and far between (the test key on a log of live traffic): scanning until a page is full
+ * would read the whole log, synchronously, holding every other request for about a second per
+ * million events. So a request reads at most this window past `after` (about 10 ms) and answers
+ * what it found there — a short or even empty page, with `has_more` and a `next_after` at the
+ * window's end — and the client reads on from there.
+ */
+export const EVENTS_SCAN_WINDOW = 10_000;
+
+/**
+ * The events from ?1 (exclusive) to ?4 (inclusive) but the other environment's (?2: the
+ * caller's environment): its keys' events and its idempotent results.
+ */
+const ALL_EVENTS = `SELECT * FROM events WHERE position > ?1 AND position <= ?4
   AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.id = events.stream_id AND k.environment != ?2)
   AND NOT (type = 'idempotency.recorded' AND json_extract(data, '$.scope') != ?2)
   ORDER BY position LIMIT ?3`;
@@ -28,7 +41,7 @@ const ALL_EVENTS = `SELECT * FROM events WHERE position > ?1
  * ':', one range of the streams table's primary key.
  */
 const SUBTREE_EVENTS = `WITH subtree AS (
-    SELECT id FROM entities WHERE path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/')
+    SELECT id FROM entities WHERE path = ?2 OR (path > ?2 || '/' AND path < ?2 || '0'))
   SELECT * FROM events WHERE position > ?1 AND stream_id IN (
     SELECT id FROM subtree
     UNION ALL SELECT id FROM api_keys WHERE entity_id IN subtree AND environment = ?4
@@ -49,17 +62,22 @@ export function eventRoutes(kg: Keygate) {
       const { environment } = identity;
       if (environment === null) throw new Error("unreachable: /v1/events accepts API keys only");
       const root = identity.entity.path.length === 1;
+      // Where a platform key's scan stops (the end of the log for anyone else's).
+      const head = kg.store.headPosition();
+      const until = root ? Math.max(after, Math.min(after + EVENTS_SCAN_WINDOW, head)) : head;
       const rows = root
-        ? kg.db.sql.prepare<EventRow>(ALL_EVENTS).all(after, environment, limit + 1)
+        ? kg.db.sql.prepare<EventRow>(ALL_EVENTS).all(after, environment, limit + 1, until)
         : kg.db.sql
             .prepare<EventRow>(SUBTREE_EVENTS)
             .all(after, identity.entity.path.join("/"), limit + 1, environment);
+      const full = rows.length > limit;
       const data = rows.slice(0, limit).map((row) => eventObjectOf(eventFromRow(row)));
       return {
         object: "list",
         data,
-        has_more: rows.length > limit,
-        next_after: data.at(-1)?.position ?? after,
+        // A full page ends at its last event; a short one has read everything up to `until`.
+        has_more: full || until < head,
+        next_after: full || !root ? (data.at(-1)?.position ?? after) : until,
       };
     },
     {
