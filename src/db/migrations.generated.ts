@@ -62,5 +62,11 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "when": 1795503509284,
     "breakpoints": true,
     "sql": "-- The streams table keyed by its primary key alone (WITHOUT ROWID): one B-tree instead of a\n-- rowid table plus the index of its text key. A new stream is one B-tree write, not two, and\n-- `audit verify` reads it in key order without a second lookup per row. Rows are kept as they are.\nCREATE TABLE `streams_by_id` (\n\t`stream_id` text PRIMARY KEY NOT NULL,\n\t`version` integer NOT NULL,\n\t`updated_at` text NOT NULL\n) WITHOUT ROWID;\n--> statement-breakpoint\nINSERT INTO `streams_by_id` (`stream_id`, `version`, `updated_at`) SELECT `stream_id`, `version`, `updated_at` FROM `streams`;\n--> statement-breakpoint\nDROP TABLE `streams`;\n--> statement-breakpoint\nALTER TABLE `streams_by_id` RENAME TO `streams`;\n"
+  },
+  {
+    "tag": "0010_api_key_list_indexes",
+    "when": 1795514949313,
+    "breakpoints": true,
+    "sql": "CREATE INDEX `api_keys_environment` ON `api_keys` (`environment`,`id`);--> statement-breakpoint\nCREATE INDEX `api_keys_environment_status` ON `api_keys` (`environment`,`status`,`id`);--> statement-breakpoint\nCREATE INDEX `api_keys_expiring` ON `api_keys` (`environment`,`id`) WHERE \"api_keys\".\"expires_at\" IS NOT NULL;"
   }
 ];

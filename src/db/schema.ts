@@ -69,6 +69,13 @@ export const apiKeys = sqliteTable(
   },
   (t) => [
     index("api_keys_entity").on(t.entityId, t.id),
+    // Listings in id order by environment, and by status: without them, the keys of an
+    // environment or a status that few keys have (the test keys, the revoked ones) were found
+    // by reading every key — 0.3 s on a million, holding the server.
+    index("api_keys_environment").on(t.environment, t.id),
+    index("api_keys_environment_status").on(t.environment, t.status, t.id),
+    // Partial: keys that never expire (most) add no entry to it.
+    index("api_keys_expiring").on(t.environment, t.id).where(sql`${t.expiresAt} IS NOT NULL`),
     // Partial: secret keys (no public key) add no entry to it.
     uniqueIndex("api_keys_public_key").on(t.publicKey).where(sql`${t.publicKey} IS NOT NULL`),
   ],

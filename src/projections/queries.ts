@@ -249,40 +249,63 @@ export interface KeyListFilter {
   limit?: number;
 }
 
-/** An SQL condition: the row's entity is `path`'s entity or below it. */
+/**
+ * An SQL condition: the row's entity is `path`'s entity or below it. The entities are found
+ * through the path index: the descendants' paths sort between `root/` and `root0`.
+ */
 export function inSubtreeSql(
   entityIdColumn: SQL | typeof apiKeys.entityId | typeof entities.id | typeof users.entityId,
   path: readonly string[],
 ): SQL {
   const root = path.join("/");
-  return sql`${entityIdColumn} IN (SELECT id FROM entities WHERE path = ${root} OR substr(path, 1, ${root.length + 1}) = ${`${root}/`})`;
+  return sql`${entityIdColumn} IN (SELECT id FROM entities WHERE path = ${root} OR (path > ${`${root}/`} AND path < ${`${root}0`}))`;
 }
 
 /** A page of keys, ordered by id (so by creation), after the cursor `startingAfter`. */
 export function listApiKeys(db: KeygateDatabase, filter: KeyListFilter, now: Date): ApiKeyObject[] {
+  return keyListQuery(db, filter, now)
+    .all()
+    .map((row) => toApiKeyObject(row, now));
+}
+
+/**
+ * The query {@link listApiKeys} runs, not yet run (its plan is tested: no listing reads every
+ * key to find a few).
+ */
+export function keyListQuery(db: KeygateDatabase, filter: KeyListFilter, now: Date) {
   const at = now.toISOString();
   const conditions: SQL[] = [];
-  if (filter.subtreePath) conditions.push(inSubtreeSql(apiKeys.entityId, filter.subtreePath));
-  if (filter.environment) conditions.push(eq(apiKeys.environment, filter.environment));
+  // The platform's subtree is every entity: no condition, so that the environment and status
+  // indexes serve its listings. Below it, or for one entity, the entity index does, and the
+  // other terms are kept from the planner (`+column`): it would otherwise walk a whole
+  // environment in id order to avoid sorting a subtree's few keys.
+  const byEntity =
+    filter.entityId !== undefined ||
+    (filter.subtreePath !== undefined && filter.subtreePath.length > 1);
+  const column = (c: typeof apiKeys.environment | typeof apiKeys.status) =>
+    byEntity ? sql`+${c}` : sql`${c}`;
+  if (filter.subtreePath && filter.subtreePath.length > 1)
+    conditions.push(inSubtreeSql(apiKeys.entityId, filter.subtreePath));
+  if (filter.environment)
+    conditions.push(sql`${column(apiKeys.environment)} = ${filter.environment}`);
   if (filter.entityId !== undefined) conditions.push(eq(apiKeys.entityId, filter.entityId));
   if (filter.startingAfter !== undefined) conditions.push(gt(apiKeys.id, filter.startingAfter));
-  if (filter.status === "revoked") conditions.push(eq(apiKeys.status, "revoked"));
+  if (filter.status === "revoked") conditions.push(sql`${column(apiKeys.status)} = 'revoked'`);
   if (filter.status === "active") {
     conditions.push(
-      sql`${apiKeys.status} = 'active' AND (${apiKeys.expiresAt} IS NULL OR ${apiKeys.expiresAt} > ${at})`,
+      sql`${column(apiKeys.status)} = 'active' AND (${apiKeys.expiresAt} IS NULL OR ${apiKeys.expiresAt} > ${at})`,
     );
   }
   if (filter.status === "expired") {
-    conditions.push(sql`${apiKeys.status} = 'active' AND ${apiKeys.expiresAt} <= ${at}`);
+    // `+status`: the partial index of expiring keys holds the few, not every active key.
+    conditions.push(sql`${apiKeys.expiresAt} <= ${at} AND +${apiKeys.status} = 'active'`);
   }
   return db.orm
     .select()
     .from(apiKeys)
     .where(and(...conditions))
     .orderBy(asc(apiKeys.id))
-    .limit(filter.limit ?? 100)
-    .all()
-    .map((row) => toApiKeyObject(row, now));
+    .limit(filter.limit ?? 100);
 }
 
 /** Whether a user already has this (normalised) email. */
