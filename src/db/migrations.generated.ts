@@ -68,5 +68,11 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "when": 1795514949313,
     "breakpoints": true,
     "sql": "CREATE INDEX `api_keys_environment` ON `api_keys` (`environment`,`id`);--> statement-breakpoint\nCREATE INDEX `api_keys_environment_status` ON `api_keys` (`environment`,`status`,`id`);--> statement-breakpoint\nCREATE INDEX `api_keys_expiring` ON `api_keys` (`environment`,`id`) WHERE \"api_keys\".\"expires_at\" IS NOT NULL;"
+  },
+  {
+    "tag": "0011_event_viewers",
+    "when": 1795515377098,
+    "breakpoints": true,
+    "sql": "-- Who below the platform may read which event on GET /v1/events (src/projections/event-viewers.ts):\n-- keyed by its primary key alone (WITHOUT ROWID), so a subtree's page is one range of one B-tree.\n-- Filled by the projection's rebuild at the first start after this migration.\nCREATE TABLE `event_viewers` (\n\t`viewer` text NOT NULL,\n\t`position` integer NOT NULL,\n\tPRIMARY KEY(`viewer`, `position`)\n) WITHOUT ROWID;\n"
   }
 ];

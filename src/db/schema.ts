@@ -5,7 +5,15 @@
  * Migrations in `drizzle/` are generated from this file by `bun run db:generate`.
  */
 import { sql } from "drizzle-orm";
-import { blob, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import {
+  blob,
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
 
 /** Every event ever recorded, in global order, hash-chained. Never updated or deleted. */
 export const events = sqliteTable(
@@ -79,6 +87,22 @@ export const apiKeys = sqliteTable(
     // Partial: secret keys (no public key) add no entry to it.
     uniqueIndex("api_keys_public_key").on(t.publicKey).where(sql`${t.publicKey} IS NOT NULL`),
   ],
+);
+
+/**
+ * Read model: who below the platform may read which event on `GET /v1/events` — one row per
+ * event for the entity it belongs to and each of that entity's ancestors below the platform,
+ * in each environment that sees it (`viewer` = `<entity id>:<environment>`). A subtree's page
+ * is then one range of the primary key, however long the log and however busy the subtree.
+ * Created `WITHOUT ROWID` (migration 0011; drizzle's builder cannot say so).
+ */
+export const eventViewers = sqliteTable(
+  "event_viewers",
+  {
+    viewer: text("viewer").notNull(),
+    position: integer("position").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.viewer, t.position] })],
 );
 
 /**

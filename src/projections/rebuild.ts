@@ -8,6 +8,7 @@ import { type EventRow, eventFromRow } from "../store/event-store.ts";
 import type { InlineProjection } from "../store/recorded-event.ts";
 import { apiKeysProjection } from "./api-keys.ts";
 import { entitiesProjection } from "./entities.ts";
+import { eventViewersProjection } from "./event-viewers.ts";
 import { idempotencyResultsProjection } from "./idempotency-results.ts";
 import { usersProjection } from "./users.ts";
 
@@ -18,6 +19,8 @@ export function allProjections(sql: SqlConnection): InlineProjection[] {
     apiKeysProjection(sql),
     usersProjection(sql),
     idempotencyResultsProjection(sql),
+    // Last: it reads the entity, key and user rows the others have just written.
+    eventViewersProjection(sql),
   ];
 }
 

@@ -4,6 +4,7 @@ import { createApiKey, revokeApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity } from "../../src/commands/entities.ts";
 import { createUser } from "../../src/commands/users.ts";
 import { EVENTS_SCAN_WINDOW } from "../../src/http/routes/events.ts";
+import { allProjections, rebuildProjections } from "../../src/projections/rebuild.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
 import { partnerAndOutsider, TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
 
@@ -494,6 +495,126 @@ describe("/v1/events", () => {
     expect(testSeen).toEqual(visibleTo("test"));
     expect(testSeen.at(-1)).toBe(kg.store.readStream(late.id)[0]?.position as number);
     expect(await read(live)).toEqual(visibleTo("live"));
+  });
+
+  test("below the platform, what each entity and environment reads is what the log's streams say it may: entities, users, its environment's keys and results, in the whole subtree", async () => {
+    const { call, kg, live, partner, other } = setup();
+    const merchant = createEntity(
+      kg,
+      { kind: "merchant", name: "M", parentId: partner.id },
+      TEST_ACTOR,
+    );
+    const branch = createEntity(
+      kg,
+      { kind: "branch", name: "B", parentId: merchant.id },
+      TEST_ACTOR,
+    );
+    const entities = [partner.id, merchant.id, branch.id, other.id];
+    const readers = new Map<string, string>();
+    let n = 0;
+    for (const entityId of entities) {
+      for (const environment of ["live", "test"] as const) {
+        const reader = createApiKey(
+          kg,
+          {
+            entityId,
+            environment,
+            name: "r",
+            scopes: ["events:read", "api_keys:write", "entities:write", "links:read"],
+          },
+          TEST_ACTOR,
+        );
+        readers.set(`${entityId}:${environment}`, reader.secret);
+        // Results recorded for this entity and environment, and a key each with a life.
+        const made = await call("POST", "/v1/api-keys", {
+          key: reader.secret,
+          headers: { "idempotency-key": `made-${n++}-abcdef` },
+          body: { name: "k", scopes: ["links:read"] },
+        });
+        const rotated = await call("POST", `/v1/api-keys/${made.body.id}/rotate`, {
+          key: reader.secret,
+          headers: { "idempotency-key": `rotate-${n++}-abcdef` },
+          body: {},
+        });
+        const revoked = await call("POST", `/v1/api-keys/${made.body.id}/revoke`, {
+          key: reader.secret,
+          body: {},
+        });
+        expect([made.status, rotated.status, revoked.status]).toEqual([200, 200, 200]);
+      }
+      await createUser(
+        kg,
+        { email: `u${n++}@example.com`, password: "a long password", entityId },
+        TEST_ACTOR,
+        TEST_SCRYPT_COST,
+      );
+    }
+    // A dashboard user's result: for no API key to read.
+    const email = `dash${n}@example.com`;
+    await createUser(
+      kg,
+      { email, password: "a long password", entityId: merchant.id },
+      TEST_ACTOR,
+      TEST_SCRYPT_COST,
+    );
+    const token = (
+      await call("POST", "/v1/auth/login", { body: { email, password: "a long password" } })
+    ).body.token;
+    const dashboard = await call("POST", "/v1/api-keys", {
+      key: token,
+      headers: { "idempotency-key": "dashboard-made-0001" },
+      body: { name: "d", scopes: ["links:read"], environment: "live" },
+    });
+    const off = await call("POST", `/v1/entities/${branch.id}/deactivate`, { key: live, body: {} });
+    const on = await call("POST", `/v1/entities/${branch.id}/reactivate`, { key: live, body: {} });
+    expect([dashboard.status, off.status, on.status]).toEqual([200, 200, 200]);
+
+    // What the log's streams say a subtree may read (the query /v1/events ran before 2026-11-24).
+    const byStreams = (path: string, environment: string) =>
+      kg.db.sql
+        .prepare<{ position: number }>(
+          `WITH subtree AS (SELECT id FROM entities WHERE path = ?1 OR substr(path, 1, length(?1) + 1) = ?1 || '/')
+          SELECT position FROM events WHERE stream_id IN (
+            SELECT id FROM subtree
+            UNION ALL SELECT id FROM api_keys WHERE entity_id IN subtree AND environment = ?2
+            UNION ALL SELECT id FROM users WHERE entity_id IN subtree
+            UNION ALL SELECT st.stream_id FROM subtree s JOIN streams st
+              ON st.stream_id >= 'idempotency:' || s.id || ':' || ?2 || ':'
+              AND st.stream_id < 'idempotency:' || s.id || ':' || ?2 || ';')
+          ORDER BY position`,
+        )
+        .all(path, environment)
+        .map((r) => r.position);
+    const read = async (key: string) => {
+      const seen: number[] = [];
+      for (let after = 0; ; ) {
+        const page = await call("GET", `/v1/events?after=${after}&limit=7`, { key });
+        seen.push(...page.body.data.map((e: { position: number }) => e.position));
+        after = page.body.next_after;
+        if (!page.body.has_more) return seen;
+      }
+    };
+    for (const entityId of entities) {
+      const path = kg.db.sql
+        .prepare<{ path: string }>("SELECT path FROM entities WHERE id = ?")
+        .get(entityId)?.path as string;
+      for (const environment of ["live", "test"]) {
+        const expected = byStreams(path, environment);
+        expect(expected.length).toBeGreaterThan(5);
+        expect(await read(readers.get(`${entityId}:${environment}`) as string)).toEqual(expected);
+      }
+    }
+    // And the projection is what a replay of the log makes of it.
+    const rebuilt = kg.db.sql
+      .prepare<{ n: number }>("SELECT count(*) AS n FROM event_viewers")
+      .get()?.n;
+    rebuildProjections(
+      kg.db.sql,
+      allProjections(kg.db.sql).filter((p) => p.name === "event_viewers"),
+    );
+    expect(
+      kg.db.sql.prepare<{ n: number }>("SELECT count(*) AS n FROM event_viewers").get()?.n,
+    ).toBe(rebuilt as number);
   });
 
   test("after and limit are whole numbers in range; a bad one is 400 naming it", async () => {

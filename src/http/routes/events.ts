@@ -8,6 +8,7 @@
  */
 import { Elysia, t } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
+import { viewerOf } from "../../projections/event-viewers.ts";
 import { eventObjectOf } from "../../projections/queries.ts";
 import type { EventRow } from "../../store/event-store.ts";
 import { eventFromRow } from "../../store/event-store.ts";
@@ -34,22 +35,11 @@ const ALL_EVENTS = `SELECT * FROM events WHERE position > ?1 AND position <= ?4
   ORDER BY position LIMIT ?3`;
 
 /**
- * The events of the subtree at path ?2 — its entities, users, keys of environment ?4, and the
- * idempotent results recorded for its entities in ?4 — from ?1 on. A result's stream is
- * `idempotency:<entity>:<environment>:<key>` (idempotencyScopeKey): the streams of one entity
- * and environment are the ids from that prefix up to the same prefix ending in ';' instead of
- * ':', one range of the streams table's primary key.
+ * The events from ?2 on that viewer ?1 — an entity below the platform, in one environment —
+ * may read (src/projections/event-viewers.ts): one range of `event_viewers`, in log order.
  */
-const SUBTREE_EVENTS = `WITH subtree AS (
-    SELECT id FROM entities WHERE path = ?2 OR (path > ?2 || '/' AND path < ?2 || '0'))
-  SELECT * FROM events WHERE position > ?1 AND stream_id IN (
-    SELECT id FROM subtree
-    UNION ALL SELECT id FROM api_keys WHERE entity_id IN subtree AND environment = ?4
-    UNION ALL SELECT id FROM users WHERE entity_id IN subtree
-    UNION ALL SELECT st.stream_id FROM subtree s JOIN streams st
-      ON st.stream_id >= 'idempotency:' || s.id || ':' || ?4 || ':'
-      AND st.stream_id < 'idempotency:' || s.id || ':' || ?4 || ';')
-  ORDER BY position LIMIT ?3`;
+const SUBTREE_EVENTS = `SELECT e.* FROM event_viewers v JOIN events e ON e.position = v.position
+  WHERE v.viewer = ?1 AND v.position > ?2 ORDER BY v.position LIMIT ?3`;
 
 /** The /v1/events controller. */
 export function eventRoutes(kg: Keygate) {
@@ -69,7 +59,7 @@ export function eventRoutes(kg: Keygate) {
         ? kg.db.sql.prepare<EventRow>(ALL_EVENTS).all(after, environment, limit + 1, until)
         : kg.db.sql
             .prepare<EventRow>(SUBTREE_EVENTS)
-            .all(after, identity.entity.path.join("/"), limit + 1, environment);
+            .all(viewerOf(identity.entity.id, environment), after, limit + 1);
       const full = rows.length > limit;
       const data = rows.slice(0, limit).map((row) => eventObjectOf(eventFromRow(row)));
       return {
