@@ -29,13 +29,14 @@ export function entitiesProjection(sql: SqlConnection): InlineProjection {
     sql
       .prepare("UPDATE entities SET active = ?, updated_at = ? WHERE id = ?")
       .run(active ? 1 : 0, at, id);
-    // Recompute the effective flag for the entity and its whole subtree.
+    // Recompute the effective flag for the entity and its whole subtree (found through the path
+    // index: the descendants' paths sort between `path/` and `path0`).
     sql
       .prepare(
         `UPDATE entities SET effective_active = NOT EXISTS (
            SELECT 1 FROM entities a WHERE a.active = 0
              AND (entities.path = a.path OR substr(entities.path, 1, length(a.path) + 1) = a.path || '/'))
-         WHERE path = ?1 OR substr(path, 1, length(?1) + 1) = ?1 || '/'`,
+         WHERE path = ?1 OR (path > ?1 || '/' AND path < ?1 || '0')`,
       )
       .run(row.path);
   };
