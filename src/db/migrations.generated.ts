@@ -74,5 +74,11 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "when": 1795515377098,
     "breakpoints": true,
     "sql": "-- Who below the platform may read which event on GET /v1/events (src/projections/event-viewers.ts):\n-- keyed by its primary key alone (WITHOUT ROWID), so a subtree's page is one range of one B-tree.\n-- Filled by the projection's rebuild at the first start after this migration.\nCREATE TABLE `event_viewers` (\n\t`viewer` text NOT NULL,\n\t`position` integer NOT NULL,\n\tPRIMARY KEY(`viewer`, `position`)\n) WITHOUT ROWID;\n"
+  },
+  {
+    "tag": "0012_users_entity_index",
+    "when": 1795516628577,
+    "breakpoints": true,
+    "sql": "CREATE INDEX `users_entity` ON `users` (`entity_id`,`id`);"
   }
 ];

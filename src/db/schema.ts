@@ -165,7 +165,12 @@ export const users = sqliteTable(
     /** When the password was last changed (null: never since creation). */
     passwordChangedAt: text("password_changed_at"),
   },
-  (t) => [uniqueIndex("users_email").on(t.email)],
+  (t) => [
+    uniqueIndex("users_email").on(t.email),
+    // A subtree's users, in id order per entity: without it, listing one merchant's users read
+    // every user.
+    index("users_entity").on(t.entityId, t.id),
+  ],
 );
 
 /**

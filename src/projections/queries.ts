@@ -358,8 +358,15 @@ export interface UserListFilter {
 
 /** A page of users, ordered by id (so by creation), after the cursor `startingAfter`. */
 export function listUsers(db: KeygateDatabase, filter: UserListFilter): UserRecord[] {
+  return userListQuery(db, filter).all().map(toUserRecord);
+}
+
+/** The query {@link listUsers} runs, not yet run (its plan is tested, as the keys' is). */
+export function userListQuery(db: KeygateDatabase, filter: UserListFilter) {
   const conditions: SQL[] = [];
-  if (filter.subtreePath) conditions.push(inSubtreeSql(users.entityId, filter.subtreePath));
+  // The platform's subtree is every entity: no condition (see keyListQuery).
+  if (filter.subtreePath && filter.subtreePath.length > 1)
+    conditions.push(inSubtreeSql(users.entityId, filter.subtreePath));
   if (filter.entityId !== undefined) conditions.push(eq(users.entityId, filter.entityId));
   if (filter.email !== undefined) conditions.push(eq(users.email, filter.email));
   if (filter.startingAfter !== undefined) conditions.push(gt(users.id, filter.startingAfter));
@@ -368,9 +375,7 @@ export function listUsers(db: KeygateDatabase, filter: UserListFilter): UserReco
     .from(users)
     .where(and(...conditions))
     .orderBy(asc(users.id))
-    .limit(filter.limit)
-    .all()
-    .map(toUserRecord);
+    .limit(filter.limit);
 }
 
 /** One user by (normalised) email. */

@@ -1,14 +1,19 @@
 /**
- * Key listings (`GET /v1/api-keys`, `keygate keys list`) read an index, not every key: the
- * keys a listing asks for can be few among many (the test keys on a live platform, the revoked
- * ones, one merchant's), and a listing that walked the whole table to find them held the server
- * for 0.3 s per million keys. What is asserted is SQLite's plan for each kind of listing, which
- * does not depend on how many rows the tables hold.
+ * Key and user listings (`GET /v1/api-keys`, `GET /v1/users`, the CLI's lists) read an index,
+ * not every row: the rows a listing asks for can be few among many (the test keys on a live
+ * platform, the revoked ones, one merchant's), and a listing that walked the whole table to find
+ * them held the server for 0.3 s per million keys. What is asserted is SQLite's plan for each
+ * kind of listing, which does not depend on how many rows the tables hold.
  */
 import { describe, expect, test } from "bun:test";
 import { createApiKey, revokeApiKey } from "../../src/commands/api-keys.ts";
 import { initPlatform } from "../../src/commands/init.ts";
-import { type KeyListFilter, keyListQuery, listApiKeys } from "../../src/projections/queries.ts";
+import {
+  type KeyListFilter,
+  keyListQuery,
+  listApiKeys,
+  userListQuery,
+} from "../../src/projections/queries.ts";
 import { partnerAndOutsider, TEST_ACTOR, testKeygate } from "../support/keygate.ts";
 
 function setup() {
@@ -79,6 +84,27 @@ describe("key listings", () => {
         }
       }
     }
+  });
+
+  test("a subtree's users are found through the entity index; the platform's listing looks up no entity", () => {
+    const { kg, platformPath, partnerPath, partner } = setup();
+    const planOf = (query: ReturnType<typeof userListQuery>) => {
+      const { sql, params } = query.toSQL();
+      return kg.db.sql
+        .prepare<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
+        .all(...(params as (string | number)[]))
+        .map((row) => row.detail);
+    };
+    for (const filter of [
+      { subtreePath: partnerPath, limit: 11 },
+      { subtreePath: platformPath, entityId: partner.id, limit: 11 },
+    ]) {
+      const below = planOf(userListQuery(kg.db, filter));
+      expect(below.filter((d) => /^SCAN (users|entities)\b/.test(d))).toEqual([]);
+      expect(below.some((d) => d.includes("users_entity"))).toBe(true);
+    }
+    const platform = planOf(userListQuery(kg.db, { subtreePath: platformPath, limit: 11 }));
+    expect(platform.filter((d) => d.includes("entities"))).toEqual([]);
   });
 
   test("the listings find the same keys as before the indexes: environment, status, subtree, entity, expiry", () => {

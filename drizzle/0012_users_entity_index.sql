@@ -1,0 +1,1 @@
+CREATE INDEX `users_entity` ON `users` (`entity_id`,`id`);
