@@ -44,13 +44,7 @@ function setup() {
 describe("key listings", () => {
   test("each kind of listing reads an index: none scans the keys table, and the platform's need no sort", () => {
     const { kg, platformPath, partnerPath, partner } = setup();
-    const planOf = (filter: KeyListFilter) => {
-      const { sql, params } = keyListQuery(kg.db, filter, kg.now()).toSQL();
-      return kg.db.sql
-        .prepare<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
-        .all(...(params as (string | number)[]))
-        .map((row) => row.detail);
-    };
+    const planOf = (filter: KeyListFilter) => planLines(kg, keyListQuery(kg.db, filter, kg.now()));
     // The index each of the platform's listings reads: a range holding just the keys asked for.
     const indexFor = {
       all: "api_keys_environment",
@@ -88,13 +82,7 @@ describe("key listings", () => {
 
   test("a subtree's users are found through the entity index; the platform's listing looks up no entity", () => {
     const { kg, platformPath, partnerPath, partner } = setup();
-    const planOf = (query: ReturnType<typeof userListQuery>) => {
-      const { sql, params } = query.toSQL();
-      return kg.db.sql
-        .prepare<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
-        .all(...(params as (string | number)[]))
-        .map((row) => row.detail);
-    };
+    const planOf = (query: ReturnType<typeof userListQuery>) => planLines(kg, query);
     for (const filter of [
       { subtreePath: partnerPath, limit: 11 },
       { subtreePath: platformPath, entityId: partner.id, limit: 11 },
@@ -138,6 +126,18 @@ describe("key listings", () => {
     expect(ids(platform({ environment: "live" }))).toContain(keys.live);
   });
 });
+
+/** SQLite's plan for a query built but not run, one line per step. */
+function planLines(
+  kg: ReturnType<typeof setup>["kg"],
+  query: { toSQL(): { sql: string; params: unknown[] } },
+): string[] {
+  const { sql, params } = query.toSQL();
+  return kg.db.sql
+    .prepare<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
+    .all(...(params as (string | number)[]))
+    .map((row) => row.detail);
+}
 
 /** The platform's own test key (made by init). */
 function testPlatformKeys(kg: ReturnType<typeof setup>["kg"]): string[] {
