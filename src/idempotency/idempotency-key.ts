@@ -30,7 +30,7 @@ function unquoteStructuredString(value: string): string | undefined {
  * limit): a longer header is refused without running the operator's regular expression on it,
  * so that no pattern can be made to backtrack over kilobytes of a client's text.
  */
-export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
 /**
  * The key the client sent, or a 400 `idempotency_key_invalid` that says what a key must
