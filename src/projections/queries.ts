@@ -251,12 +251,15 @@ export interface KeyListFilter {
 
 /**
  * An SQL condition: the row's entity is `path`'s entity or below it. The entities are found
- * through the path index: the descendants' paths sort between `root/` and `root0`.
+ * through the path index: the descendants' paths sort between `root/` and `root0`. None
+ * (undefined) for the platform's path: its subtree is every entity, so that a query over the
+ * whole deployment looks nothing up and its other indexes serve it.
  */
 export function inSubtreeSql(
   entityIdColumn: SQL | typeof apiKeys.entityId | typeof entities.id | typeof users.entityId,
   path: readonly string[],
-): SQL {
+): SQL | undefined {
+  if (path.length === 1) return undefined;
   const root = path.join("/");
   return sql`${entityIdColumn} IN (SELECT id FROM entities WHERE path = ${root} OR (path > ${`${root}/`} AND path < ${`${root}0`}))`;
 }
@@ -275,17 +278,15 @@ export function listApiKeys(db: KeygateDatabase, filter: KeyListFilter, now: Dat
 export function keyListQuery(db: KeygateDatabase, filter: KeyListFilter, now: Date) {
   const at = now.toISOString();
   const conditions: SQL[] = [];
-  // The platform's subtree is every entity: no condition, so that the environment and status
-  // indexes serve its listings. Below it, or for one entity, the entity index does, and the
-  // other terms are kept from the planner (`+column`): it would otherwise walk a whole
-  // environment in id order to avoid sorting a subtree's few keys.
-  const byEntity =
-    filter.entityId !== undefined ||
-    (filter.subtreePath !== undefined && filter.subtreePath.length > 1);
+  // The platform's listings have no subtree condition, so that the environment and status
+  // indexes serve them. Below it, or for one entity, the entity index does, and the other
+  // terms are kept from the planner (`+column`): it would otherwise walk a whole environment
+  // in id order to avoid sorting a subtree's few keys.
+  const inSubtree = filter.subtreePath && inSubtreeSql(apiKeys.entityId, filter.subtreePath);
+  const byEntity = filter.entityId !== undefined || inSubtree !== undefined;
   const column = (c: typeof apiKeys.environment | typeof apiKeys.status) =>
     byEntity ? sql`+${c}` : sql`${c}`;
-  if (filter.subtreePath && filter.subtreePath.length > 1)
-    conditions.push(inSubtreeSql(apiKeys.entityId, filter.subtreePath));
+  if (inSubtree) conditions.push(inSubtree);
   if (filter.environment)
     conditions.push(sql`${column(apiKeys.environment)} = ${filter.environment}`);
   if (filter.entityId !== undefined) conditions.push(eq(apiKeys.entityId, filter.entityId));
@@ -363,10 +364,8 @@ export function listUsers(db: KeygateDatabase, filter: UserListFilter): UserReco
 
 /** The query {@link listUsers} runs, not yet run (its plan is tested, as the keys' is). */
 export function userListQuery(db: KeygateDatabase, filter: UserListFilter) {
-  const conditions: SQL[] = [];
-  // The platform's subtree is every entity: no condition (see keyListQuery).
-  if (filter.subtreePath && filter.subtreePath.length > 1)
-    conditions.push(inSubtreeSql(users.entityId, filter.subtreePath));
+  const conditions: (SQL | undefined)[] = [];
+  if (filter.subtreePath) conditions.push(inSubtreeSql(users.entityId, filter.subtreePath));
   if (filter.entityId !== undefined) conditions.push(eq(users.entityId, filter.entityId));
   if (filter.email !== undefined) conditions.push(eq(users.email, filter.email));
   if (filter.startingAfter !== undefined) conditions.push(gt(users.id, filter.startingAfter));

@@ -41,6 +41,14 @@ const ALL_EVENTS = `SELECT * FROM events WHERE position > ?1 AND position <= ?4
 const SUBTREE_EVENTS = `SELECT e.* FROM event_viewers v JOIN events e ON e.position = v.position
   WHERE v.viewer = ?1 AND v.position > ?2 ORDER BY v.position LIMIT ?3`;
 
+/**
+ * The positions a platform key's request reads past `after`: up to `until`, of a log ending
+ * at `head`.
+ */
+function windowFrom(after: number, head: number): { until: number; head: number } {
+  return { until: Math.max(after, Math.min(after + EVENTS_SCAN_WINDOW, head)), head };
+}
+
 /** The /v1/events controller. */
 export function eventRoutes(kg: Keygate) {
   return new Elysia({ name: "keygate/routes/events", normalize: false }).use(keygateGuard(kg)).get(
@@ -51,12 +59,11 @@ export function eventRoutes(kg: Keygate) {
       // Only API keys reach here (a JWT is for /v1/api-keys* alone); each has an environment.
       const { environment } = identity;
       if (environment === null) throw new Error("unreachable: /v1/events accepts API keys only");
-      const root = identity.entity.path.length === 1;
-      // Where a platform key's scan stops (the end of the log for anyone else's).
-      const head = kg.store.headPosition();
-      const until = root ? Math.max(after, Math.min(after + EVENTS_SCAN_WINDOW, head)) : head;
-      const rows = root
-        ? kg.db.sql.prepare<EventRow>(ALL_EVENTS).all(after, environment, limit + 1, until)
+      // A platform key's scan: where it stops, and where the log ends.
+      const scan =
+        identity.entity.path.length === 1 ? windowFrom(after, kg.store.headPosition()) : undefined;
+      const rows = scan
+        ? kg.db.sql.prepare<EventRow>(ALL_EVENTS).all(after, environment, limit + 1, scan.until)
         : kg.db.sql
             .prepare<EventRow>(SUBTREE_EVENTS)
             .all(viewerOf(identity.entity.id, environment), after, limit + 1);
@@ -65,9 +72,9 @@ export function eventRoutes(kg: Keygate) {
       return {
         object: "list",
         data,
-        // A full page ends at its last event; a short one has read everything up to `until`.
-        has_more: full || until < head,
-        next_after: full || !root ? (data.at(-1)?.position ?? after) : until,
+        // A full page ends at its last event; a short scan has read everything up to `until`.
+        has_more: full || (scan !== undefined && scan.until < scan.head),
+        next_after: full || !scan ? (data.at(-1)?.position ?? after) : scan.until,
       };
     },
     {
