@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { createUser } from "../../src/commands/users.ts";
 import { tampered, testAppPerTest } from "../support/http.ts";
+import { TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
 
 const openTestApp = testAppPerTest();
 
@@ -28,6 +30,9 @@ describe("access log", () => {
       key_prefix: created.body.secret.slice(0, 16),
     });
     expect(me?.request_id).toMatch(/^req_/);
+    // Measured from the request's arrival, in milliseconds to the microsecond: a key creation
+    // (an append, a commit) takes more than a microsecond.
+    expect(create?.latency_ms).toBeGreaterThan(0);
     expect(typeof me?.latency_ms).toBe("number");
     expect(refused).toMatchObject({ path: "/v1/me", key_id: null, key_prefix: null });
     const text = JSON.stringify(t.accessLog);
@@ -42,5 +47,29 @@ describe("access log", () => {
     for (let waited = 0; t.accessLog.length < 1 && waited < 2000; waited += 10) await Bun.sleep(10);
     expect(t.accessLog[0]?.path).toBe(`/v1/api-keys/${t.live.slice(0, 8)}••••${t.live.slice(-4)}`);
     expect(JSON.stringify(t.accessLog)).not.toContain(t.live.slice(8, 28));
+  });
+
+  test("each entry's time is its own, and a dashboard user is logged as the actor, with no key", async () => {
+    const t = openTestApp();
+    await createUser(
+      t.kg,
+      { email: "u@example.com", password: "a user password", entityId: t.platform },
+      TEST_ACTOR,
+      TEST_SCRYPT_COST,
+    );
+    const login = await t.call("POST", "/v1/auth/login", {
+      body: { email: "u@example.com", password: "a user password" },
+    });
+    const before = Date.now();
+    await Bun.sleep(5);
+    await t.call("GET", "/v1/api-keys", { key: login.body.token });
+    for (let waited = 0; t.accessLog.length < 2 && waited < 2000; waited += 10) await Bun.sleep(10);
+    const listing = t.accessLog.find((e) => e.path === "/v1/api-keys");
+    expect(listing).toMatchObject({ status: 200, key_id: null, key_prefix: null });
+    expect(listing?.actor).toMatch(/^usr_/);
+    expect(Date.parse(listing?.time ?? "")).toBeGreaterThan(before);
+    expect(listing?.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    const loginEntry = t.accessLog.find((e) => e.path === "/v1/auth/login");
+    expect(Date.parse(loginEntry?.time ?? "")).toBeLessThanOrEqual(before);
   });
 });
