@@ -31,7 +31,10 @@ function bunConnection(db: Database): SqlConnection {
     exec: (sql) => {
       db.exec(sql);
     },
+    // bun:sqlite's wrapper undoes a failed transaction or savepoint only if SQLite has not
+    // ended the transaction itself already.
     transaction: <T>(fn: () => T): T => immediate(fn) as T,
+    inTransaction: () => db.inTransaction,
     dataVersion: () =>
       (db.query("PRAGMA data_version").get() as { data_version: number }).data_version,
     close: () => db.close(),

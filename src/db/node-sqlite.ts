@@ -89,20 +89,25 @@ function nodeConnection(db: DatabaseSync): SqlConnection {
     },
     exec: (sql) => db.exec(sql),
     transaction<T>(fn: () => T): T {
+      // Nested in an open transaction: a savepoint, as bun:sqlite's wrapper does.
+      const nested = db.isTransaction;
       const savepoint = `kg_sp${depth}`;
-      db.exec(depth === 0 ? "BEGIN IMMEDIATE" : `SAVEPOINT ${savepoint}`);
+      db.exec(nested ? `SAVEPOINT ${savepoint}` : "BEGIN IMMEDIATE");
       depth++;
       try {
         const result = fn();
-        depth--;
-        db.exec(depth === 0 ? "COMMIT" : `RELEASE ${savepoint}`);
+        db.exec(nested ? `RELEASE ${savepoint}` : "COMMIT");
         return result;
       } catch (error) {
-        depth--;
-        db.exec(depth === 0 ? "ROLLBACK" : `ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
+        // Unless SQLite has ended the whole transaction itself (a full disk): nothing to undo.
+        if (db.isTransaction)
+          db.exec(nested ? `ROLLBACK TO ${savepoint}; RELEASE ${savepoint}` : "ROLLBACK");
         throw error;
+      } finally {
+        depth--;
       }
     },
+    inTransaction: () => db.isTransaction,
     dataVersion: () =>
       Number((db.prepare("PRAGMA data_version").get() as { data_version: number }).data_version),
     close: () => db.close(),

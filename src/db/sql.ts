@@ -36,6 +36,11 @@ export interface SqlConnection {
    * savepoints. `fn` must be synchronous: a promise it returns is not awaited.
    */
   transaction<T>(fn: () => T): T;
+  /**
+   * Whether a transaction is open. SQLite ends a whole transaction by itself on some errors
+   * (a full disk, an I/O error, out of memory), savepoints and all: this is how to tell.
+   */
+  inTransaction(): boolean;
   /** SQLite's data_version: changes when another connection commits to the file. */
   dataVersion(): number;
   /** Closes the connection. */

@@ -32,6 +32,7 @@ import {
 import { scopeGrants } from "../keys/scopes.ts";
 import { holdsLimit, rateCeiling } from "../ratelimit/grantable-rate.ts";
 import { compilePathPattern } from "../ratelimit/policy.ts";
+import { CommitFailedError } from "../store/commit-failed-error.ts";
 import type { EventMetadata } from "../store/recorded-event.ts";
 import { pathWithQuery, requestFingerprint } from "./fingerprint.ts";
 import { readIdempotencyKey } from "./idempotency-key.ts";
@@ -385,6 +386,12 @@ export async function commitWithRecord<T>(
     run.sent = sent;
     return value;
   } catch (error) {
+    // Nothing was written — the batch's commit failed — so this is no result to replay: the
+    // key is freed, and the retry runs afresh.
+    if (error instanceof CommitFailedError) {
+      forgoRecording(request);
+      throw error;
+    }
     if (!(error instanceof ResultNotRecordedError)) throw error; // the handler's own error: recorded as usual
     // Nothing was written: the key is free, and this failure is not a result to replay.
     forgoRecording(request);

@@ -12,6 +12,7 @@ import {
   validateForAppend,
 } from "../../events/index.ts";
 import type { SqlConnection } from "../db/sql.ts";
+import { CommitFailedError } from "./commit-failed-error.ts";
 import {
   assertExpectedVersion,
   type ExpectedStreamVersion,
@@ -204,7 +205,9 @@ export class EventStore {
       try {
         outcomes = this.#runBatch(batch, true);
       } catch (error) {
-        for (const item of batch) item.reject(error);
+        // Nothing of the batch was written: say so to every caller.
+        const failure = error instanceof CommitFailedError ? error : new CommitFailedError(error);
+        for (const item of batch) item.reject(failure);
         return;
       }
     }
@@ -216,24 +219,40 @@ export class EventStore {
     });
   }
 
-  /** Runs a batch in one transaction; with `isolate`, each piece of work in its own savepoint. */
+  /**
+   * Runs a batch in one transaction; with `isolate`, each piece of work in its own savepoint.
+   * Throws {@link CommitFailedError} if SQLite ends the transaction itself on the way (a full
+   * disk, an I/O error): what ran before is undone with it, and what would run after it would
+   * commit on its own, outside the batch, unknown to its caller and to the listeners.
+   */
   #runBatch(batch: readonly QueuedWork[], isolate: boolean): Outcome[] {
     return this.#sql.transaction(() => {
       this.#batchHead = this.#chainHead();
       try {
         return batch.map((item): Outcome => {
-          if (!isolate) return { ok: true, done: item.run() };
-          try {
-            return { ok: true, done: this.#sql.transaction(item.run) };
-          } catch (error) {
-            this.#batchHead = this.#chainHead(); // the savepoint rolled back
-            return { ok: false, error };
-          }
+          const outcome = isolate
+            ? this.#runIsolated(item)
+            : { ok: true as const, done: item.run() };
+          if (!this.#sql.inTransaction())
+            throw new CommitFailedError(
+              outcome.ok ? new Error("the transaction ended") : outcome.error,
+            );
+          return outcome;
         });
       } finally {
         this.#batchHead = undefined;
       }
     });
+  }
+
+  /** Runs one piece of a batch in a savepoint of its own; its failure undoes it alone. */
+  #runIsolated(item: QueuedWork): Outcome {
+    try {
+      return { ok: true, done: this.#sql.transaction(item.run) };
+    } catch (error) {
+      if (this.#sql.inTransaction()) this.#batchHead = this.#chainHead(); // the savepoint rolled back
+      return { ok: false, error };
+    }
   }
 
   /** The last event's position and hash (0 and the genesis hash for an empty log). */

@@ -228,4 +228,38 @@ describe("an idempotent write and the record of its answer commit together", () 
     });
     expect(replay.text).toBe(created.text);
   });
+
+  test("a write the disk has no room for: 500 saying nothing changed, nothing recorded, and the retry runs afresh once there is room", async () => {
+    const t = openTestApp({ clock: new FakeClock() });
+    const pages = t.kg.db.sql.prepare<{ page_count: number }>("PRAGMA page_count").get();
+    // The database may not grow: the first write that needs a new page fails (SQLITE_FULL).
+    t.kg.db.sql.exec(`PRAGMA max_page_count = ${pages?.page_count}`);
+    const send = (i: number) =>
+      t.call("POST", "/v1/api-keys", {
+        key: t.live,
+        headers: { "idempotency-key": `no-room-${String(i).padStart(4, "0")}` },
+        body: { name: `k${i}`, scopes: ["links:read"] },
+      });
+    let attempt = 0;
+    let failed = await send(attempt);
+    while (failed.status === 200 && attempt < 100) failed = await send(++attempt);
+    expect(failed.status).toBe(500);
+    expect(codeOf(failed)).toBe("api_error");
+    expect(failed.body.error.message).toContain("nothing was changed");
+    const head = t.kg.store.headPosition();
+    const before = snapshot(t);
+
+    t.kg.db.sql.exec("PRAGMA max_page_count = 1000000");
+    const retried = await send(attempt);
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get("idempotent-replayed")).toBeNull();
+    expect(retried.body.name).toBe(`k${attempt}`);
+    // One key and one record, written by the retry alone.
+    expect(snapshot(t).api_keys).toBe((before.api_keys ?? 0) + 1);
+    const written = t.kg.db.sql
+      .prepare<{ type: string }>("SELECT type FROM events WHERE position > ? ORDER BY position")
+      .all(head)
+      .map((e) => e.type);
+    expect(written).toEqual(["api_key.created", "idempotency.recorded"]);
+  });
 });

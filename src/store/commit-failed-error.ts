@@ -1,0 +1,17 @@
+/**
+ * A group commit that did not happen. Every append and unit of the batch is refused with it,
+ * and none of them was written: the transaction was rolled back, by Keygate or by SQLite
+ * itself (a full disk, an I/O error, the write lock held elsewhere past the busy timeout).
+ */
+import { KeygateError } from "../errors/keygate-error.ts";
+
+/** 500 `api_error` saying that nothing was changed, with SQLite's own error as its `cause`. */
+export class CommitFailedError extends KeygateError {
+  constructor(cause: unknown) {
+    super(
+      "api_error",
+      "The change could not be saved, so nothing was changed; it is safe to retry.",
+    );
+    this.cause = cause;
+  }
+}
