@@ -7,11 +7,12 @@
  * handed a whole /64, and counting each of its 2^64 addresses apart would let it fail forever.
  * Memory and time stay bounded whatever the clients do: only the current window is kept (the
  * counts are dropped whole when it ends), and at most {@link MAX_TRACKED_CLIENTS} clients are
- * counted in it — past that the longest-tracked one is forgotten, in constant time.
+ * counted in it — past that the one whose last failure is oldest is forgotten, in constant time.
  *
  * The same counter, keyed by email instead ({@link FAILED_SIGN_IN_LIMIT}), limits the
  * password guesses against one user, from however many addresses.
  */
+import { LruMap } from "../cache/lru-map.ts";
 import { forwardOnly } from "../clock/forward-only.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 
@@ -77,8 +78,8 @@ export class FailedAuthLimiter {
   readonly #nowMs: () => number;
   readonly #message: string;
   readonly #clientOf: (subject: string) => string;
-  /** Failures per client in the counted window, in the order clients first failed. */
-  readonly #counts = new Map<string, number>();
+  /** Failures per client in the counted window; the client whose last failure is oldest goes first. */
+  readonly #counts = new LruMap<string, number>({ maxEntries: MAX_TRACKED_CLIENTS });
   #countedWindow = Number.NaN;
 
   /**
@@ -102,7 +103,7 @@ export class FailedAuthLimiter {
   }
 
   /** The counts of the current window: those of a finished one are dropped first. */
-  #current(nowMs: number): Map<string, number> {
+  #current(nowMs: number): LruMap<string, number> {
     const window = Math.floor(nowMs / this.#windowMs);
     if (window !== this.#countedWindow) {
       this.#counts.clear();
@@ -135,13 +136,7 @@ export class FailedAuthLimiter {
   /** Records a failed attempt from `client` (an address as {@link clientOf} counts it). */
   #failAs(client: string): void {
     const counts = this.#current(this.#nowMs());
-    const failures = counts.get(client);
-    if (failures !== undefined) {
-      counts.set(client, failures + 1);
-      return;
-    }
-    if (counts.size >= MAX_TRACKED_CLIENTS) counts.delete(counts.keys().next().value as string);
-    counts.set(client, 1);
+    counts.set(client, (counts.get(client) ?? 0) + 1);
   }
 
   /**

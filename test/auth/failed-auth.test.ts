@@ -211,11 +211,25 @@ describe("failed-authentication limiter", () => {
       `2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}`;
     for (let i = 0; i < MAX_TRACKED_CLIENTS + 50_000; i++) limiter.fail(`${network(i)}::1`);
     expect(limiter.size).toBe(MAX_TRACKED_CLIENTS);
-    // The longest-tracked clients were forgotten first; the newest are still counted.
+    // The clients whose last failure is oldest were forgotten first; the newest are still counted.
     expect(limiter.retryAfter("192.0.2.1")).toBe(0);
     const newest = `${network(MAX_TRACKED_CLIENTS + 49_999)}::2`;
     limiter.fail(newest);
     expect(limiter.retryAfter(newest)).toBeGreaterThan(0);
+  });
+
+  test("a client that keeps failing stays counted while a flood of others is forgotten", () => {
+    const clock = new FakeClock();
+    const limiter = new FailedAuthLimiter({ maxFailures: 3, now: clock.now });
+    const network = (i: number) =>
+      `2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}`;
+    for (let i = 0; i < MAX_TRACKED_CLIENTS * 2; i++) {
+      // One failure from the guesser for every 40,000 of the flood: its count is kept.
+      if (i % 40_000 === 0) limiter.fail("192.0.2.1");
+      limiter.fail(`${network(i)}::1`);
+    }
+    expect(limiter.size).toBe(MAX_TRACKED_CLIENTS);
+    expect(limiter.retryAfter("192.0.2.1")).toBeGreaterThan(0);
   });
 
   test("an IPv6 client is its /64: its other addresses share its count; another /64 does not", () => {
