@@ -53,7 +53,9 @@ const NAME = sequence(set(sequence(objectId("2.5.4.3"), der(0x0c, text("localhos
 export function selfSignedCertificate(now = new Date()): TestCertificate {
   const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const serial = randomBytes(16);
-  serial[0] = (serial[0] as number) & 0x7f; // a positive INTEGER
+  // A DER INTEGER is positive (top bit clear) and minimal (no leading zero byte before a byte
+  // with its top bit clear): strict parsers such as BoringSSL's refuse the certificate otherwise.
+  serial[0] = ((serial[0] as number) & 0x7f) | 0x40;
   const altNames = sequence(der(0x87, Uint8Array.of(127, 0, 0, 1)), der(0x82, text("localhost")));
   const extensions = explicit(
     3,
