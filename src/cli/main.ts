@@ -109,10 +109,13 @@ function fail(error: unknown, json: boolean): number {
         ...(error.param ? { param: error.param } : {}),
       },
     };
+    // A failure of Keygate's own (a full disk) names what went wrong underneath, for the operator.
+    const cause =
+      error.cause instanceof Error ? `\n  cause: ${maskKeysIn(error.cause.message)}` : "";
     process.stderr.write(
       json
         ? `${JSON.stringify(envelope)}\n`
-        : `keygate: ${message}${error.param ? ` (${error.param})` : ""}\n`,
+        : `keygate: ${message}${error.param ? ` (${error.param})` : ""}${cause}\n`,
     );
     return 1;
   }

@@ -1,5 +1,5 @@
 /** The SQLite driver on Bun: bun:sqlite, with drizzle's bun-sqlite driver over it. */
-import { Database, type Statement } from "bun:sqlite";
+import { Database, SQLiteError, type Statement } from "bun:sqlite";
 import { drizzle } from "drizzle-orm/bun-sqlite";
 import type { DriverConnection } from "./driver.ts";
 import * as schema from "./schema.ts";
@@ -35,6 +35,7 @@ function bunConnection(db: Database): SqlConnection {
     // ended the transaction itself already.
     transaction: <T>(fn: () => T): T => immediate(fn) as T,
     inTransaction: () => db.inTransaction,
+    isSqliteError: (error) => error instanceof SQLiteError,
     dataVersion: () =>
       (db.query("PRAGMA data_version").get() as { data_version: number }).data_version,
     close: () => db.close(),

@@ -108,6 +108,7 @@ function nodeConnection(db: DatabaseSync): SqlConnection {
       }
     },
     inTransaction: () => db.isTransaction,
+    isSqliteError: (error) => (error as { code?: unknown } | null)?.code === "ERR_SQLITE_ERROR",
     dataVersion: () =>
       Number((db.prepare("PRAGMA data_version").get() as { data_version: number }).data_version),
     close: () => db.close(),

@@ -41,6 +41,11 @@ export interface SqlConnection {
    * (a full disk, an I/O error, out of memory), savepoints and all: this is how to tell.
    */
   inTransaction(): boolean;
+  /**
+   * Whether `error` is SQLite's own (a full disk, an I/O error, a constraint, a busy lock),
+   * not one the caller's code threw.
+   */
+  isSqliteError(error: unknown): boolean;
   /** SQLite's data_version: changes when another connection commits to the file. */
   dataVersion(): number;
   /** Closes the connection. */

@@ -1,7 +1,8 @@
 /**
- * A group commit that did not happen. Every append and unit of the batch is refused with it,
- * and none of them was written: the transaction was rolled back, by Keygate or by SQLite
- * itself (a full disk, an I/O error, the write lock held elsewhere past the busy timeout).
+ * A commit that did not happen: an append's, or a group commit's (every append and unit of
+ * the batch is then refused with it). Nothing it was to write was written: the transaction was
+ * rolled back, by Keygate or by SQLite itself (a full disk, an I/O error, the write lock held
+ * elsewhere past the busy timeout).
  */
 import { KeygateError } from "../errors/keygate-error.ts";
 

@@ -137,15 +137,23 @@ export class EventStore {
    * Appends `events` to `streamId` if its version meets `expectedStreamVersion`, chaining
    * each to the log's head and running every inline projection, all in one transaction:
    * if anything throws, nothing is written. Returns after the commit.
+   *
+   * SQLite's own failures (a full disk, an I/O error, the write lock held past the busy
+   * timeout) are thrown as {@link CommitFailedError}, which says that nothing was written and
+   * carries SQLite's error as its cause; any other (a version conflict, a unique value taken,
+   * an event its schema refuses) as it is.
    */
   appendToStream(
     streamId: string,
     events: readonly KeygateEvent[],
     options: AppendOptions,
   ): AppendResult {
-    const result = this.#sql.transaction(() =>
-      this.#appendInTransaction(streamId, events, options),
-    );
+    let result: AppendResult;
+    try {
+      result = this.#sql.transaction(() => this.#appendInTransaction(streamId, events, options));
+    } catch (error) {
+      throw this.#sql.isSqliteError(error) ? new CommitFailedError(error) : error;
+    }
     this.#notify(result.events);
     return result;
   }
@@ -233,10 +241,12 @@ export class EventStore {
           const outcome = isolate
             ? this.#runIsolated(item)
             : { ok: true as const, done: item.run() };
-          if (!this.#sql.inTransaction())
+          if (!this.#sql.inTransaction()) {
+            if (!outcome.ok && outcome.error instanceof CommitFailedError) throw outcome.error;
             throw new CommitFailedError(
               outcome.ok ? new Error("the transaction ended") : outcome.error,
             );
+          }
           return outcome;
         });
       } finally {

@@ -17,6 +17,19 @@ afterAll(tmp.remove);
 let n = 0;
 const freshDb = () => ({ KEYGATE_DB: join(tmp.dir, `cli-${n++}`, "keygate.sqlite") });
 
+/**
+ * Runs `keygate ...args` with no file allowed to grow past `kib` KiB. SIGXFSZ is ignored, so a
+ * write past it fails with EFBIG, as it does on a full disk, instead of killing the process.
+ */
+function keygateWithFileSizeLimit(kib: number, args: string[], env: Record<string, string>) {
+  const { cmd, cwd } = keygateCommand(args);
+  const script = `trap '' XFSZ; ulimit -f ${kib}; exec ${cmd.map((a) => `'${a}'`).join(" ")}`;
+  return Bun.spawnSync(["bash", "-c", script], {
+    cwd,
+    env: { ...process.env, KEYGATE_CONFIG: "", ...env },
+  });
+}
+
 /** Runs `read` on the CLI's database file, opened read-only and closed after. */
 function withDb<T>(env: { KEYGATE_DB: string }, read: (db: Database) => T): T {
   const db = new Database(env.KEYGATE_DB, { readonly: true });
@@ -572,14 +585,8 @@ describe("entities, keys and users commands", () => {
     const env = freshDb();
     keygateJson(["init"], env);
     const target = join(tmp.dir, `too-big-${n++}.sqlite`);
-    // The database is well over 64 KiB; the copy may not grow past it. SIGXFSZ is ignored so
-    // the write fails with EFBIG, as it does on a full disk, instead of killing the process.
-    const { cmd, cwd } = keygateCommand(["backup", target]);
-    const script = `trap '' XFSZ; ulimit -f 64; exec ${cmd.map((a) => `'${a}'`).join(" ")}`;
-    const result = Bun.spawnSync(["bash", "-c", script], {
-      cwd,
-      env: { ...process.env, KEYGATE_CONFIG: "", ...env },
-    });
+    // The database is well over 64 KiB; the copy may not grow past it.
+    const result = keygateWithFileSizeLimit(64, ["backup", target], env);
     const stderr = result.stderr.toString();
     expect(result.exitCode).toBe(1);
     expect(stderr).toStartWith("keygate: the backup failed (");
@@ -588,6 +595,42 @@ describe("entities, keys and users commands", () => {
     // Nothing that could pass for a backup is left, and the same path works once it can.
     expect(existsSync(target)).toBe(false);
     expect(keygate(["backup", target], env).code).toBe(0);
+  });
+
+  test("a change the disk has no room for: exit 1, the message says nothing changed and names the cause, nothing is written", () => {
+    const env = freshDb();
+    keygateJson(["init"], env);
+    const entity = keygateJson<{ data: { id: string }[] }>(["entities", "list"], env).data[0]?.id;
+    const count = (table: string) =>
+      withDb(env, (db) => db.query(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    const before = { events: count("events"), keys: count("api_keys") };
+    const create = [
+      "keys",
+      "create",
+      "--entity",
+      String(entity),
+      "--name",
+      "no room",
+      "--scopes",
+      "links:read",
+    ];
+    // Room for the shared-memory index (32 KiB), none for the write-ahead log's frames.
+    const human = keygateWithFileSizeLimit(36, create, env);
+    expect(human.exitCode).toBe(1);
+    // EFBIG is an I/O error to SQLite; ENOSPC, a real full disk, would be "database or disk is full".
+    expect(human.stderr.toString()).toMatch(
+      /^keygate: The change could not be saved, so nothing was changed; it is safe to retry\.\n {2}cause: disk I\/O error\n$/,
+    );
+    const json = keygateWithFileSizeLimit(36, [...create, "--json"], env);
+    expect(json.exitCode).toBe(1);
+    expect(JSON.parse(json.stderr.toString()).error).toMatchObject({
+      type: "api_error",
+      message: "The change could not be saved, so nothing was changed; it is safe to retry.",
+    });
+    expect({ events: count("events"), keys: count("api_keys") }).toEqual(before);
+    // With room again, the same command creates the key.
+    expect(keygate(create, env).code).toBe(0);
+    expect(count("api_keys")).toBe(before.keys + 1);
   });
 
   test("a key given where an id belongs is shown masked in the error, never whole", () => {

@@ -98,5 +98,27 @@ for (const [name, driver] of DRIVERS) {
       expect(values(sql)).toEqual(["next"]);
       expect(sql.inTransaction()).toBe(false);
     });
+
+    test("SQLite's own errors are told apart from the caller's", () => {
+      const sql = open(driver);
+      const thrown = (fn: () => void): unknown => {
+        try {
+          fn();
+        } catch (error) {
+          return error;
+        }
+        throw new Error("nothing was thrown");
+      };
+      expect(sql.isSqliteError(thrown(() => sql.exec("SELECT nonsense FROM nowhere")))).toBe(true);
+      expect(sql.isSqliteError(thrown(() => sql.transaction(() => sql.exec("BEGIN"))))).toBe(true);
+      const own = thrown(() =>
+        sql.transaction(() => {
+          throw new Error("the caller's");
+        }),
+      );
+      expect(sql.isSqliteError(own)).toBe(false);
+      expect(sql.isSqliteError(null)).toBe(false);
+      expect(sql.isSqliteError("SQLITE_FULL")).toBe(false);
+    });
   });
 }

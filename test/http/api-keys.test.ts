@@ -28,6 +28,36 @@ function setup() {
 }
 
 describe("POST /v1/api-keys", () => {
+  test("a key the disk has no room for: 500 saying nothing changed, nothing written, and the same request works once there is room", async () => {
+    const { call, partnerKey, kg } = setup();
+    const count = (sql: string) =>
+      kg.db.sql.prepare<{ n: number }>(`SELECT COUNT(*) AS n FROM ${sql}`).get()?.n;
+    const pages = kg.db.sql.prepare<{ page_count: number }>("PRAGMA page_count").get();
+    // The database may not grow: the first write that needs a new page fails (SQLITE_FULL).
+    kg.db.sql.exec(`PRAGMA max_page_count = ${pages?.page_count}`);
+    const send = (i: number) =>
+      call("POST", "/v1/api-keys", {
+        key: partnerKey.secret,
+        body: { name: `k${i}`, scopes: ["links:read"] },
+      });
+    let attempt = 0;
+    let failed = await send(attempt);
+    while (failed.status === 200 && attempt < 100) failed = await send(++attempt);
+    expect(failed.status).toBe(500);
+    expect(failed.body.error).toMatchObject({
+      type: "api_error",
+      message: "The change could not be saved, so nothing was changed; it is safe to retry.",
+    });
+    const before = { events: count("events"), keys: count("api_keys") };
+    expect(await send(attempt)).toMatchObject({ status: 500 });
+    expect({ events: count("events"), keys: count("api_keys") }).toEqual(before);
+
+    kg.db.sql.exec("PRAGMA max_page_count = 1000000");
+    const retried = await send(attempt);
+    expect(retried.status).toBe(200);
+    expect(count("api_keys")).toBe((before.keys ?? 0) + 1);
+  });
+
   test("defaults to the caller's environment and entity; the secret is shown once", async () => {
     const { call, partnerKey, partner } = setup();
     const created = await call("POST", "/v1/api-keys", {
