@@ -79,5 +79,16 @@ export async function awayFromMinuteBoundary(seconds = 5): Promise<void> {
   if (left < seconds * 1000) await Bun.sleep(left + 50);
 }
 
-/** How long a change made by the CLI takes to reach the server's key index (it syncs every 100 ms). */
-export const CLI_SYNC_MS = 300;
+/**
+ * Asks again, every 50 ms for up to 5 s, until `reached(reply)`: a change made by the CLI
+ * reaches the server's key index at its next sync (every 100 ms), later on a busy machine.
+ * Returns the last reply, for the test to assert on.
+ */
+export async function untilServerSees<R>(ask: () => Promise<R>, reached: (reply: R) => boolean) {
+  let reply = await ask();
+  for (let waited = 0; !reached(reply) && waited < 5_000; waited += 50) {
+    await Bun.sleep(50);
+    reply = await ask();
+  }
+  return reply;
+}

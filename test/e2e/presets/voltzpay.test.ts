@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { tempDir } from "../../support/keygate.ts";
-import { basic, CLI_SYNC_MS, type RunningPreset, startPreset } from "../../support/preset.ts";
+import { basic, type RunningPreset, startPreset, untilServerSees } from "../../support/preset.ts";
 
 const tmp = tempDir();
 let voltz: RunningPreset;
@@ -114,8 +114,10 @@ test("rotation: both pairs work until the old one is revoked, which then gets ap
   expect(rolled.status).toBe(200);
   expect(rolled.body.livemode).toBe(true);
   voltz.cli("keys", "revoke", old.id);
-  await Bun.sleep(CLI_SYNC_MS);
-  const revoked = await voltz.call("GET", "/me", as(old));
+  const revoked = await untilServerSees(
+    () => voltz.call("GET", "/me", as(old)),
+    (reply) => reply.status !== 200,
+  );
   expect(revoked.status).toBe(401);
   expect(revoked.body.error.code).toBe("api_key_revoked");
   expect((await voltz.call("GET", "/me", as(replacement))).status).toBe(200);
@@ -124,13 +126,12 @@ test("rotation: both pairs work until the old one is revoked, which then gets ap
 
 test("a disabled merchant: 401 merchant_inactive", async () => {
   voltz.cli("entities", "deactivate", merchant.id);
-  await Bun.sleep(CLI_SYNC_MS);
-  const reply = await voltz.call("GET", "/me", as(testPair));
+  const me = () => voltz.call("GET", "/me", as(testPair));
+  const reply = await untilServerSees(me, (r) => r.status !== 200);
   expect(reply.status).toBe(401);
   expect(reply.body.error.code).toBe("merchant_inactive");
   voltz.cli("entities", "reactivate", merchant.id);
-  await Bun.sleep(CLI_SYNC_MS);
-  expect((await voltz.call("GET", "/me", as(testPair))).status).toBe(200);
+  expect((await untilServerSees(me, (r) => r.status === 200)).status).toBe(200);
 });
 
 test("no secret key is ever logged; public keys may be", async () => {
