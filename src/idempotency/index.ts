@@ -355,7 +355,8 @@ async function recordAndSend(
  * then commit together or not at all: no crash can leave a key created whose answer was not
  * recorded (its retry would create a second one), and an answer that cannot be recorded undoes
  * the effect (`500 api_error`, "did not take effect"; the retry runs afresh). Without a key it
- * just runs `effect`, at once.
+ * runs `effect` as a unit of the group commit too, with nothing to record: concurrent writes
+ * share commits instead of each taking one of its own.
  *
  * Only writes to Keygate's own database can join that transaction: work done elsewhere (a
  * gateway's upstream, an app's own database) is recorded after it, as before. `effect` must
@@ -369,7 +370,7 @@ export async function commitWithRecord<T>(
   effect: () => T,
 ): Promise<T> {
   const run = admitted.get(request);
-  if (!run) return effect();
+  if (!run) return kg.store.atomicallyGrouped(effect);
   const config = kg.config.idempotency;
   let sent: Sent | undefined;
   try {

@@ -263,3 +263,35 @@ describe("an idempotent write and the record of its answer commit together", () 
     expect(written).toEqual(["api_key.created", "idempotency.recorded"]);
   });
 });
+
+describe("writes without an Idempotency-Key", () => {
+  test("concurrent ones share a commit; one refused in the batch leaves the others, each created once, with the secret that was stored", async () => {
+    const t = openTestApp({ clock: new FakeClock() });
+    const revoked = key(t);
+    await t.call("POST", `/v1/api-keys/${revoked}/revoke`, { key: t.live });
+    const commits: number[] = [];
+    t.kg.store.subscribe((events) => commits.push(events.length));
+    const before = snapshot(t).api_keys ?? 0;
+    const [refused, ...created] = await Promise.all([
+      t.call("POST", `/v1/api-keys/${revoked}/rotate`, { key: t.live }),
+      ...Array.from({ length: 12 }, (_, i) =>
+        t.call("POST", "/v1/api-keys", {
+          key: t.live,
+          body: { name: `batch ${i}`, scopes: ["links:read"] },
+        }),
+      ),
+    ]);
+    expect(refused?.status).toBe(400);
+    expect(created.map((r) => r.status)).toEqual(Array(12).fill(200));
+    // Twelve key creations, heard in fewer commits than there were requests.
+    expect(commits.reduce((a, b) => a + b, 0)).toBe(12);
+    expect(commits.length).toBeLessThan(12);
+    // The batch was redone without the refused rotation, yet each key exists once, and the
+    // secret each client got is the one stored: it authenticates as that key.
+    expect(snapshot(t).api_keys).toBe(before + 12);
+    for (const reply of created) {
+      const me = await t.call("GET", "/v1/me", { key: reply.body.secret });
+      expect(me.body.key.id).toBe(reply.body.id);
+    }
+  });
+});
