@@ -3,6 +3,7 @@
  * an Idempotency-Key writes its effect and the record of its answer in ONE transaction. So an
  * answer that cannot be recorded leaves no effect behind (and the retry runs afresh), and no
  * crash between two commits can leave a key created whose answer a retry cannot replay.
+ * Without a key, the same routes' writes are units of the group commit too.
  */
 import { describe, expect, test } from "bun:test";
 import { createApiKey } from "../../src/commands/api-keys.ts";
@@ -286,8 +287,8 @@ describe("writes without an Idempotency-Key", () => {
     // Twelve key creations, heard in fewer commits than there were requests.
     expect(commits.reduce((a, b) => a + b, 0)).toBe(12);
     expect(commits.length).toBeLessThan(12);
-    // The batch was redone without the refused rotation, yet each key exists once, and the
-    // secret each client got is the one stored: it authenticates as that key.
+    // A batch the refused rotation shared is redone without it; either way each key exists
+    // once, and the secret each client got is the one stored: it authenticates as that key.
     expect(snapshot(t).api_keys).toBe(before + 12);
     for (const reply of created) {
       const me = await t.call("GET", "/v1/me", { key: reply.body.secret });
