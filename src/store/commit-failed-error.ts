@@ -15,4 +15,9 @@ export class CommitFailedError extends KeygateError {
     );
     this.cause = cause;
   }
+
+  /** `failure` itself if it already says that nothing was written, else one with it as cause. */
+  static of(failure: unknown): CommitFailedError {
+    return failure instanceof CommitFailedError ? failure : new CommitFailedError(failure);
+  }
 }

@@ -214,7 +214,7 @@ export class EventStore {
         outcomes = this.#runBatch(batch, true);
       } catch (error) {
         // Nothing of the batch was written: say so to every caller.
-        const failure = error instanceof CommitFailedError ? error : new CommitFailedError(error);
+        const failure = CommitFailedError.of(error);
         for (const item of batch) item.reject(failure);
         return;
       }
@@ -241,12 +241,10 @@ export class EventStore {
           const outcome = isolate
             ? this.#runIsolated(item)
             : { ok: true as const, done: item.run() };
-          if (!this.#sql.inTransaction()) {
-            if (!outcome.ok && outcome.error instanceof CommitFailedError) throw outcome.error;
-            throw new CommitFailedError(
+          if (!this.#sql.inTransaction())
+            throw CommitFailedError.of(
               outcome.ok ? new Error("the transaction ended") : outcome.error,
             );
-          }
           return outcome;
         });
       } finally {
