@@ -43,9 +43,7 @@ export function eventViewersProjection(sql: SqlConnection): InlineProjection {
     event: RecordedEvent,
   ): { entityId: string; environments: readonly string[] } | undefined => {
     const d = event.data as Record<string, unknown>;
-    if (event.type.startsWith("entity."))
-      return { entityId: d.entity_id as string, environments: BOTH };
-    if (event.type === "user.created")
+    if (event.type.startsWith("entity.") || event.type === "user.created")
       return { entityId: d.entity_id as string, environments: BOTH };
     if (event.type.startsWith("user.")) {
       const user = one<{ entity_id: string }>(
