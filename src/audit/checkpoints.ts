@@ -8,6 +8,7 @@ import { createPublicKey, type KeyObject, sign, verify } from "node:crypto";
 import { Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import type { SqlConnection } from "../db/sql.ts";
+import { transactionOrCommitFailed } from "../store/commit-failed-error.ts";
 import type { CheckpointKey } from "./checkpoint-key.ts";
 
 /** One checkpoint as stored and served. */
@@ -81,7 +82,8 @@ export function latestCheckpoint(sql: SqlConnection): Checkpoint | undefined {
 
 /**
  * Signs the log's current head and appends it, unless the latest checkpoint already covers
- * it (`force` signs anyway). Returns the checkpoint that covers the head now.
+ * it (`force` signs anyway). Returns the checkpoint that covers the head now. A write SQLite
+ * refuses (a full disk) is thrown as `CommitFailedError`: no checkpoint was kept.
  */
 export function appendCheckpoint(
   sql: SqlConnection,
@@ -89,7 +91,7 @@ export function appendCheckpoint(
   now: Date,
   force = false,
 ): { checkpoint: Checkpoint; created: boolean } {
-  return sql.transaction(() => {
+  return transactionOrCommitFailed(sql, () => {
     const head = sql
       .prepare<{ position: number; hash: string }>(
         "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1",

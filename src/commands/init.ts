@@ -4,6 +4,7 @@
  */
 import type { Keygate } from "../app/keygate.ts";
 import { findPlatformEntity } from "../projections/queries.ts";
+import { transactionOrCommitFailed } from "../store/commit-failed-error.ts";
 import type { EventMetadata } from "../store/recorded-event.ts";
 import { createApiKey } from "./api-keys.ts";
 import { createEntity } from "./entities.ts";
@@ -17,7 +18,8 @@ export type InitResult =
 export function initPlatform(kg: Keygate, metadata: EventMetadata): InitResult {
   // One outer transaction: the three appends become savepoints of it, so a crash
   // leaves either everything or nothing, and a concurrent init waits and then finds it done.
-  return kg.db.sql.transaction((): InitResult => {
+  // A commit SQLite refuses (a full disk) says that nothing was changed, as an append's does.
+  return transactionOrCommitFailed(kg.db.sql, (): InitResult => {
     const existing = findPlatformEntity(kg.db);
     if (existing) return { created: false, entityId: existing.id };
     const platform = createEntity(

@@ -95,6 +95,30 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): K
     close();
     throw new DatabaseOpenError(path, new Error(newer));
   }
-  applyMigrations(orm);
+  try {
+    applyMigrations(orm);
+  } catch (error) {
+    close();
+    throw new DatabaseOpenError(
+      path,
+      new Error(
+        `its schema could not be brought up to date; no migration was applied (${migrationFailure(error)})`,
+      ),
+    );
+  }
   return { sql: db, orm, path, close };
+}
+
+/**
+ * What stopped the migrations. drizzle's migrator runs them in one transaction and rolls it back
+ * when one fails; when SQLite has ended that transaction itself (a full disk, an I/O error),
+ * the ROLLBACK fails too and its error is the one thrown, the first being lost.
+ */
+function migrationFailure(error: unknown): string {
+  let innermost = error;
+  while (innermost instanceof Error && innermost.cause !== undefined) innermost = innermost.cause;
+  const message = innermost instanceof Error ? innermost.message : String(innermost);
+  return /no transaction is active/.test(message)
+    ? "SQLite ended the transaction itself: a full disk or an I/O error"
+    : message;
 }

@@ -12,7 +12,7 @@ import {
   validateForAppend,
 } from "../../events/index.ts";
 import type { SqlConnection } from "../db/sql.ts";
-import { CommitFailedError } from "./commit-failed-error.ts";
+import { CommitFailedError, transactionOrCommitFailed } from "./commit-failed-error.ts";
 import {
   assertExpectedVersion,
   type ExpectedStreamVersion,
@@ -148,12 +148,9 @@ export class EventStore {
     events: readonly KeygateEvent[],
     options: AppendOptions,
   ): AppendResult {
-    let result: AppendResult;
-    try {
-      result = this.#sql.transaction(() => this.#appendInTransaction(streamId, events, options));
-    } catch (error) {
-      throw this.#sql.isSqliteError(error) ? new CommitFailedError(error) : error;
-    }
+    const result = transactionOrCommitFailed(this.#sql, () =>
+      this.#appendInTransaction(streamId, events, options),
+    );
     this.#notify(result.events);
     return result;
   }

@@ -77,6 +77,34 @@ describe("keygate init", () => {
     expect(keys.map((k) => k.environment).sort()).toEqual(["live", "test"]);
     for (const key of keys) expect(key).toMatchObject({ scopes: ["*"], entity_id: init.entity_id });
   });
+
+  test("init with no room for its commit: exit 1, the message says nothing changed, no platform is half made", () => {
+    const env = freshDb();
+    // Migrated first, so that what meets the full disk is init's own transaction.
+    expect(keygate(["entities", "list"], env).code).toBe(0);
+    const human = keygateWithFileSizeLimit(36, ["init"], env);
+    expect(human.exitCode).toBe(1);
+    expect(human.stderr.toString()).toMatch(
+      /^keygate: The change could not be saved, so nothing was changed; it is safe to retry\.\n {2}cause: disk I\/O error\n$/,
+    );
+    const count = (table: string) =>
+      withDb(env, (db) => db.query(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    expect([count("events"), count("entities"), count("api_keys")]).toEqual([0, 0, 0]);
+    // With room again, init makes the whole platform, not a remainder.
+    const done = keygateJson<InitJson>(["init"], env);
+    expect(done.keys?.live).toMatch(/^sk_live_/);
+    expect([count("events"), count("entities"), count("api_keys")]).toEqual([3, 1, 2]);
+  });
+
+  test("a new database whose schema finds no room: exit 1, says no migration was applied, no stack trace", () => {
+    const env = freshDb();
+    const result = keygateWithFileSizeLimit(36, ["init"], env);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.toString()).toBe(
+      `keygate: cannot open the database ${env.KEYGATE_DB}: its schema could not be brought up to date; no migration was applied (SQLite ended the transaction itself: a full disk or an I/O error)\n`,
+    );
+    expect(keygateJson<InitJson>(["init"], env).keys?.test).toMatch(/^sk_test_/);
+  });
 });
 
 describe("a reader that goes away (keygate … | head)", () => {
