@@ -21,6 +21,7 @@ import {
   reportToStderr,
   requestContext,
 } from "./http/request-context.ts";
+import { type RouteMethods, routeMethodsOf } from "./http/route-methods.ts";
 import { idempotencyPlugin } from "./idempotency/index.ts";
 
 export { startBackgroundWork } from "./app/background-work.ts";
@@ -39,15 +40,22 @@ export { KeygateError } from "./errors/keygate-error.ts";
 export function keygate(kg: Keygate, options: { reportInternal?: InternalErrorReporter } = {}) {
   const report = options.reportInternal ?? reportToStderr;
   let work: BackgroundWork | undefined;
+  // The app's routes are known once it starts: from then on a 404 names what a path takes.
+  let routeMethods: RouteMethods = () => [];
   return new Elysia({ name: "keygate/plugin" })
-    .onStart(() => {
+    .onStart((app) => {
+      routeMethods = routeMethodsOf(app.routes);
       work ??= startBackgroundWork(kg, report);
     })
     .onStop(async () => {
       await work?.stop();
       work = undefined;
     })
-    .use(requestContext(kg.config.errorCodes, report, undefined, kg.metrics))
+    .use(
+      requestContext(kg.config.errorCodes, report, undefined, kg.metrics, (path) =>
+        routeMethods(path),
+      ),
+    )
     .use(idempotencyPlugin(kg, report))
     .use(keygateGuard(kg));
 }

@@ -18,6 +18,7 @@ import {
   requestContext,
 } from "./request-context.ts";
 import { requestParams } from "./request-params.ts";
+import { type RouteMethods, routeMethodsOf } from "./route-methods.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { entityRoutes } from "./routes/entities.ts";
@@ -84,13 +85,16 @@ export function stdoutAccessLog(): BufferedAccessLogger {
 /** Builds the Keygate HTTP app over an open core (no port: tests call `app.handle`). */
 export function createApp(kg: Keygate, options: AppOptions = {}) {
   const isGatewayRoute = gatewayRouteTest(kg);
-  return new Elysia({ name: "keygate", normalize: false })
+  // The route table exists once every route is mounted, after the plugin that reads it.
+  let routeMethods: RouteMethods = () => [];
+  const app = new Elysia({ name: "keygate", normalize: false })
     .use(
       requestContext(
         kg.config.errorCodes,
         options.reportInternal ?? reportToStderr,
         options.accessLog === false ? undefined : (options.accessLog ?? stdoutAccessLog()),
         kg.metrics,
+        (path) => routeMethods(path),
       ),
     )
     .use(
@@ -135,4 +139,6 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
     .use(verifyRoutes(kg))
     .use(forwardAuthRoutes(kg, options.reportInternal))
     .use(gatewayRoutes(kg));
+  routeMethods = routeMethodsOf(app.routes);
+  return app;
 }

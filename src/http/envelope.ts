@@ -51,11 +51,26 @@ export function toKeygateError(code: string | number, error: unknown): KeygateEr
     }
     case "PARSE":
       return new KeygateError("invalid_request", "The body is not valid JSON.");
-    case "NOT_FOUND":
-      return new KeygateError("resource_missing", "No such route.");
     default:
       return new KeygateError("api_error");
   }
+}
+
+/** The longest path a message repeats: a client's 64 KiB URL is not echoed back whole. */
+const SHOWN_PATH_CHARS = 200;
+
+/**
+ * 404 `resource_missing` for a request no route answers, naming its method and path and, when
+ * the path is a route's under other methods, those methods.
+ */
+export function routeNotFound(
+  method: string,
+  path: string,
+  allowed: readonly string[],
+): KeygateError {
+  const shown = path.length > SHOWN_PATH_CHARS ? `${path.slice(0, SHOWN_PATH_CHARS)}…` : path;
+  const others = allowed.length > 0 ? `; ${shown} takes ${allowed.join(", ")}` : "";
+  return new KeygateError("resource_missing", `No route answers ${method} ${shown}${others}.`);
 }
 
 /** The code as the wire shows it: renamed when the configuration says so. */

@@ -9,7 +9,14 @@ import type { Identity } from "../auth/identity.ts";
 import { newId } from "../ids/index.ts";
 import { maskKeysIn } from "../keys/key-format.ts";
 import type { Metrics } from "../metrics/metrics.ts";
-import { type CodeNames, type ErrorEnvelope, envelopeOf, toKeygateError } from "./envelope.ts";
+import {
+  type CodeNames,
+  type ErrorEnvelope,
+  envelopeOf,
+  routeNotFound,
+  toKeygateError,
+} from "./envelope.ts";
+import type { RouteMethods } from "./route-methods.ts";
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
@@ -98,13 +105,23 @@ function sentStatus(response: unknown, status: unknown): number {
   return typeof status === "number" ? status : 200;
 }
 
-/** The request-context plugin: ids on every response, the error envelope, the access log. */
+/**
+ * The request-context plugin: ids on every response, the error envelope, the access log.
+ * `routeMethods`, when given, names the methods a known path takes in the 404 of a request
+ * that asked it with another.
+ */
 export function requestContext(
   codeNames: CodeNames,
   reportInternal: InternalErrorReporter,
   accessLog?: AccessLogger,
   metrics?: Metrics,
+  routeMethods?: RouteMethods,
 ) {
+  const notFound = (method: string, path: string, set: { headers: Record<string, unknown> }) => {
+    const allowed = routeMethods?.(path) ?? [];
+    if (allowed.length > 0) set.headers.allow = allowed.join(", ");
+    return routeNotFound(method, path, allowed);
+  };
   return new Elysia({ name: "keygate/request-context" })
     .onRequest((context) => {
       const { request, set } = context;
@@ -114,8 +131,14 @@ export function requestContext(
       set.headers["x-correlation-id"] =
         inbound && UUID_V4.test(inbound) ? inbound : crypto.randomUUID();
     })
-    .onError({ as: "global" }, ({ code, error, set }) =>
-      answerFailure(code, error, set, codeNames, reportInternal),
+    .onError({ as: "global" }, ({ code, error, set, request, path }) =>
+      answerFailure(
+        code,
+        code === "NOT_FOUND" ? notFound(request.method, path, set) : error,
+        set,
+        codeNames,
+        reportInternal,
+      ),
     )
     .onAfterResponse({ as: "global" }, (context) => {
       const { request, set, route, path, response } = context;

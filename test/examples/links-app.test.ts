@@ -112,3 +112,28 @@ test("listening, the app runs Keygate's background work: a key revoked by anothe
     remove();
   }
 });
+
+test("a 404 names the method and path; listening, it also names what the app's own path takes", async () => {
+  const { call } = setup();
+  const unheard = await call("DELETE", "/links");
+  expect([unheard.status, unheard.body.error.message]).toEqual([
+    404,
+    "No route answers DELETE /links.",
+  ]);
+  const { dir, remove } = tempDir();
+  const kg = testKeygate({ path: join(dir, "keygate.sqlite") });
+  const app = linksApp(kg).listen(0);
+  try {
+    const reply = await fetch(`http://localhost:${app.server?.port}/links`, { method: "DELETE" });
+    const body = (await reply.json()) as { error: { message: string } };
+    expect([reply.status, body.error.message, reply.headers.get("allow")]).toEqual([
+      404,
+      "No route answers DELETE /links; /links takes GET, HEAD, POST.",
+      "GET, HEAD, POST",
+    ]);
+  } finally {
+    await app.stop();
+    kg.close();
+    remove();
+  }
+});

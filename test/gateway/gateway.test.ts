@@ -280,6 +280,11 @@ describe("proxying", () => {
     expect(codeOf(unknown)).toBe("resource_missing");
     const wrongMethod = await call("DELETE", "/links", { key: live });
     expect(wrongMethod.status).toBe(404);
+    // The gateway's routes are in the table a 404 reads: the methods /links takes are named.
+    expect(wrongMethod.body.error.message).toMatch(
+      /^No route answers DELETE \/links; \/links takes /,
+    );
+    expect(wrongMethod.headers.get("allow")?.split(", ")).toContain("POST");
     expect(upstream.calls).toHaveLength(0);
   });
 

@@ -170,7 +170,7 @@ describe("request ids and the error envelope", () => {
     expect(internalErrors).toEqual([]);
   });
 
-  test("an unknown route is 404 resource_missing in the envelope", async () => {
+  test("an unknown route is 404 resource_missing in the envelope, naming the method and path", async () => {
     const { call } = setup();
     const reply = await call("GET", "/v2/everything");
     expect([reply.status, codeOf(reply), reply.body.error.type]).toEqual([
@@ -178,6 +178,40 @@ describe("request ids and the error envelope", () => {
       "resource_missing",
       "invalid_request",
     ]);
+    expect(reply.body.error.message).toBe("No route answers GET /v2/everything.");
+    expect(reply.headers.get("allow")).toBeNull();
+  });
+
+  test("a known path asked with another method: 404 naming the methods it takes, and Allow", async () => {
+    const { call, live } = setup();
+    const me = await call("POST", "/v1/me", { key: live });
+    expect([me.status, codeOf(me), me.body.error.message]).toEqual([
+      404,
+      "resource_missing",
+      "No route answers POST /v1/me; /v1/me takes GET, HEAD.",
+    ]);
+    expect(me.headers.get("allow")).toBe("GET, HEAD");
+    const key = await call("DELETE", "/v1/api-keys/key_abc", { key: live });
+    expect([key.status, key.body.error.message, key.headers.get("allow")]).toEqual([
+      404,
+      "No route answers DELETE /v1/api-keys/key_abc; /v1/api-keys/key_abc takes GET, HEAD, PATCH.",
+      "GET, HEAD, PATCH",
+    ]);
+    // One segment too many is no route at all.
+    const deeper = await call("POST", "/v1/api-keys/key_abc/rotate/now", { key: live });
+    expect([deeper.body.error.message, deeper.headers.get("allow")]).toEqual([
+      "No route answers POST /v1/api-keys/key_abc/rotate/now.",
+      null,
+    ]);
+  });
+
+  test("the path a 404 repeats is cut at 200 characters, and a key in it is masked", async () => {
+    const { call, live } = setup();
+    const long = await call("GET", `/v2/${"a".repeat(5000)}`);
+    expect(long.body.error.message).toBe(`No route answers GET /v2/${"a".repeat(196)}….`);
+    const pasted = await call("GET", `/v2/keys/${live}`);
+    expect(pasted.body.error.message).not.toContain(live);
+    expect(pasted.body.error.message).toContain(`/v2/keys/sk_live_••••${live.slice(-4)}`);
   });
 
   test("an unexpected failure is 500 api_error: reported, its details never sent", async () => {
