@@ -21,7 +21,7 @@ import {
   reportToStderr,
   requestContext,
 } from "./http/request-context.ts";
-import { type RouteMethods, routeMethodsOf } from "./http/route-methods.ts";
+import { routeTableLearnedLater } from "./http/route-methods.ts";
 import { idempotencyPlugin } from "./idempotency/index.ts";
 
 export { startBackgroundWork } from "./app/background-work.ts";
@@ -41,21 +41,17 @@ export function keygate(kg: Keygate, options: { reportInternal?: InternalErrorRe
   const report = options.reportInternal ?? reportToStderr;
   let work: BackgroundWork | undefined;
   // The app's routes are known once it starts: from then on a 404 names what a path takes.
-  let routeMethods: RouteMethods = () => [];
+  const routeTable = routeTableLearnedLater();
   return new Elysia({ name: "keygate/plugin" })
     .onStart((app) => {
-      routeMethods = routeMethodsOf(app.routes);
+      routeTable.learn(app.routes);
       work ??= startBackgroundWork(kg, report);
     })
     .onStop(async () => {
       await work?.stop();
       work = undefined;
     })
-    .use(
-      requestContext(kg.config.errorCodes, report, undefined, kg.metrics, (path) =>
-        routeMethods(path),
-      ),
-    )
+    .use(requestContext(kg.config.errorCodes, report, undefined, kg.metrics, routeTable.methodsAt))
     .use(idempotencyPlugin(kg, report))
     .use(keygateGuard(kg));
 }

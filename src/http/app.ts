@@ -18,7 +18,7 @@ import {
   requestContext,
 } from "./request-context.ts";
 import { requestParams } from "./request-params.ts";
-import { type RouteMethods, routeMethodsOf } from "./route-methods.ts";
+import { routeTableLearnedLater } from "./route-methods.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { entityRoutes } from "./routes/entities.ts";
@@ -86,7 +86,7 @@ export function stdoutAccessLog(): BufferedAccessLogger {
 export function createApp(kg: Keygate, options: AppOptions = {}) {
   const isGatewayRoute = gatewayRouteTest(kg);
   // The route table exists once every route is mounted, after the plugin that reads it.
-  let routeMethods: RouteMethods = () => [];
+  const routeTable = routeTableLearnedLater();
   const app = new Elysia({ name: "keygate", normalize: false })
     .use(
       requestContext(
@@ -94,7 +94,7 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
         options.reportInternal ?? reportToStderr,
         options.accessLog === false ? undefined : (options.accessLog ?? stdoutAccessLog()),
         kg.metrics,
-        (path) => routeMethods(path),
+        routeTable.methodsAt,
       ),
     )
     .use(
@@ -139,6 +139,6 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
     .use(verifyRoutes(kg))
     .use(forwardAuthRoutes(kg, options.reportInternal))
     .use(gatewayRoutes(kg));
-  routeMethods = routeMethodsOf(app.routes);
+  routeTable.learn(app.routes);
   return app;
 }

@@ -41,3 +41,20 @@ function matches(pattern: readonly string[], segments: readonly string[]): boole
   }
   return pattern.length === segments.length;
 }
+
+/**
+ * A {@link RouteMethods} for a plugin mounted before the routes it answers for: it knows no
+ * route until `learn` is given the app's table (once every route is mounted, or at start).
+ */
+export function routeTableLearnedLater(): {
+  methodsAt: RouteMethods;
+  learn(routes: readonly RouteEntry[]): void;
+} {
+  let methodsAt: RouteMethods = () => [];
+  return {
+    methodsAt: (path) => methodsAt(path),
+    learn(routes) {
+      methodsAt = routeMethodsOf(routes);
+    },
+  };
+}
