@@ -16,6 +16,11 @@
  *   unpaired surrogate escape — is refused with 400 `invalid_request`, as I-JSON (RFC 7493
  *   §2.1) requires: it has no UTF-8 form, so it could be neither stored as sent nor hashed
  *   into the event log by a rule another language can follow;
+ * - **shape**: every body Keygate's own routes take is a JSON object (SPEC §6). Any other JSON
+ *   value (an array, a string, a number, `true`, `null`) is refused with 400 `invalid_request`
+ *   saying so; left to validation, Elysia would read it as `{}` (a rotation sent `5` rotated
+ *   the key) or report it as a missing field. An empty body is no body: a route whose body is
+ *   optional runs without one, the others say the body is missing (envelope.ts);
  * - **`__proto__`**: a member of that name, at any depth, is refused as the unexpected
  *   property it is, as validation refuses any other (which does not see this one: it reads it
  *   as the prototype). Gateway routes are left to their upstream for both: Keygate stores
@@ -92,6 +97,22 @@ export function faultAt(
 }
 
 /**
+ * What the parse hook hands on for a request to one of Keygate's own routes that has no body:
+ * not `undefined`, which would send Elysia on to its own JSON parser (it fails on a body that
+ * is not there), but this, which the transform hook turns back into no body before validation.
+ */
+const NO_BODY = Object.freeze({ noBody: true });
+
+/** How a message names a JSON value that is not an object. */
+function jsonKindOf(value: unknown): string {
+  if (Array.isArray(value)) return "an array";
+  if (value === null) return "null";
+  if (typeof value === "string") return "a string";
+  if (typeof value === "number") return "a number";
+  return String(value);
+}
+
+/**
  * The body-limits plugin; mount it before anything that parses bodies. `isGatewayRoute`: which
  * requests are the gateway's, whose routes read their own bodies as streams.
  */
@@ -102,23 +123,36 @@ export function bodyLimits(limit: number, isGatewayRoute: GatewayRouteTest = () 
         const declared = request.headers.get("content-length");
         if (declared !== null && Number(declared) > limit) throw requestTooLarge(limit);
         // A gateway route's body is its upstream's: streamed on, never parsed here.
-        if (!request.body || isGatewayRoute(request.method, route)) return undefined;
+        if (isGatewayRoute(request.method, route)) return undefined;
+        if (!request.body) return NO_BODY;
         // Keygate's own routes: read here, up to the limit (a chunked body has no length to
         // refuse it by), and parsed as strict UTF-8 JSON.
         // The bytes are kept only for a request whose Idempotency-Key fingerprints them.
         const read = request.headers.has("idempotency-key") ? readRawBody : readBody;
-        return read(request, limit).then(parseJsonBody);
+        return read(request, limit).then((bytes) => {
+          const body = parseJsonBody(bytes);
+          return body === undefined ? NO_BODY : body;
+        });
       })
       // Transform hooks run after parsing and before validation.
-      .onTransform({ as: "global" }, ({ body, request, route }) => {
-        if (body === undefined || body === null) return;
+      .onTransform({ as: "global" }, (context) => {
+        const { body, request, route } = context;
+        if (body === NO_BODY) {
+          (context as { body: unknown }).body = undefined;
+          return;
+        }
+        if (body === undefined) return;
+        // These rules guard what Keygate reads and stores; a gateway route's body is its
+        // upstream's, only its depth checked (the idempotency plugin parsed it to fingerprint it).
+        const ownRoute = !isGatewayRoute(request.method, route);
+        if (ownRoute && (typeof body !== "object" || body === null || Array.isArray(body)))
+          throw invalidRequest(`The body must be a JSON object, not ${jsonKindOf(body)}.`);
         const fault = bodyFault(body, MAX_BODY_DEPTH);
         if (fault === "too_deep")
           throw invalidRequest(
             `The body nests arrays and objects deeper than ${MAX_BODY_DEPTH} levels.`,
           );
-        // These rules guard what Keygate reads and stores; a gateway route's body is its upstream's.
-        if (fault === undefined || isGatewayRoute(request.method, route)) return;
+        if (fault === undefined || !ownRoute) return;
         const field = faultAt(body, MAX_BODY_DEPTH, fault) || undefined;
         if (fault === "ill_formed_text")
           throw invalidRequest(

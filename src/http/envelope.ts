@@ -39,6 +39,12 @@ export function toKeygateError(code: string | number, error: unknown): KeygateEr
   if (cause instanceof KeygateError) return cause;
   switch (code) {
     case "VALIDATION": {
+      const { type, value } = error as { type?: string; value?: unknown };
+      if (type === "body" && value === undefined)
+        return new KeygateError(
+          "invalid_request",
+          "The body is missing: this route takes a JSON object.",
+        );
       const all = (error as { all?: SchemaIssue[] }).all ?? [];
       const first = all[0] && explained(all[0]);
       const field = paramOf(first?.path ?? "");

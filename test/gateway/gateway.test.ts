@@ -257,12 +257,14 @@ describe("proxying", () => {
     ]);
   });
 
-  test("a body Keygate reads but does not store is the upstream's to judge: an unpaired surrogate goes through", async () => {
+  test("a body Keygate reads but does not store is the upstream's to judge: an unpaired surrogate, an array, null go through", async () => {
     const { call, live } = gatewayApp();
-    const body = '{"note":"\\ud800"}';
-    const reply = await order(call, live, "lone-surrogate-1", body);
-    expect(reply.status).toBe(201);
-    expect(upstream.calls[0]?.body).toBe(body);
+    const bodies = ['{"note":"\\ud800"}', '[{"amount":1}]', "null", '"text"'];
+    for (const [at, body] of bodies.entries()) {
+      const reply = await order(call, live, `upstream-judges-${at}`, body);
+      expect(reply.status).toBe(201);
+      expect(upstream.calls[at]?.body).toBe(body);
+    }
   });
 
   test("refused before the upstream: no key 401, a missing scope 403, an unknown path 404", async () => {

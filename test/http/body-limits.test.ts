@@ -56,7 +56,9 @@ describe("request bodies on every route", () => {
         const reply = await call("POST", "/v1/api-keys", { key: live, headers, body });
         expect([reply.status, codeOf(reply)]).toEqual([400, "invalid_request"]);
         expect(reply.body.error.message).toBe(
-          `The body nests arrays and objects deeper than ${MAX_BODY_DEPTH} levels.`,
+          body.startsWith("[")
+            ? "The body must be a JSON object, not an array."
+            : `The body nests arrays and objects deeper than ${MAX_BODY_DEPTH} levels.`,
         );
       }
     // One level under the limit is only a wrong type: validation names the field.
@@ -65,6 +67,84 @@ describe("request bodies on every route", () => {
       body: `{"name":${nested(MAX_BODY_DEPTH - 1)},"scopes":[]}`,
     });
     expect([shallow.status, shallow.body.error.param]).toEqual([400, "name"]);
+    expect(internalErrors).toEqual([]);
+  });
+
+  test("a body that is JSON but not an object is 400 saying what it is, and changes nothing (a rotation sent 5 used to rotate)", async () => {
+    const { call, live, kg, internalErrors } = testApp();
+    const created = await call("POST", "/v1/api-keys", {
+      key: live,
+      body: { name: "target", scopes: ["links:read"] },
+    });
+    const id = created.body.id as string;
+    const head = kg.store.headPosition();
+    const cases: [string, string, string][] = [
+      ["POST", "/v1/api-keys", "[1,2]"],
+      ["POST", `/v1/api-keys/${id}/rotate`, "5"],
+      ["POST", `/v1/api-keys/${id}/rotate`, "null"],
+      ["POST", `/v1/api-keys/${id}/revoke`, '"soon"'],
+      ["PATCH", `/v1/api-keys/${id}`, '[{"name":"x"}]'],
+      ["POST", "/v1/entities", "true"],
+      ["POST", "/v1/auth/login", "[]"],
+    ];
+    const kinds: Record<string, string> = {
+      "[": "an array",
+      "5": "a number",
+      n: "null",
+      '"': "a string",
+      t: "true",
+    };
+    for (const [method, path, body] of cases)
+      for (const headers of [{}, { "idempotency-key": `not-an-object-${body.length}` }] as Record<
+        string,
+        string
+      >[]) {
+        const reply = await call(method, path, { key: live, body, headers });
+        expect([reply.status, codeOf(reply), reply.body.error.message]).toEqual([
+          400,
+          "invalid_request",
+          `The body must be a JSON object, not ${kinds[body[0] as string]}.`,
+        ]);
+      }
+    expect(kg.store.headPosition()).toBe(head);
+    const me = await call("GET", "/v1/me", { key: created.body.secret as string });
+    expect(me.status).toBe(200);
+    expect(internalErrors).toEqual([]);
+  });
+
+  test("no body: a route whose body is optional runs; one that needs a body says so, not 'not valid JSON'", async () => {
+    const { app, call, live, internalErrors } = testApp();
+    const created = await call("POST", "/v1/api-keys", {
+      key: live,
+      body: { name: "target", scopes: ["links:read"] },
+    });
+    const post = async (path: string, headers: Record<string, string>) =>
+      readReply(
+        await app.handle(
+          new Request(`http://localhost${path}`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${live}`, ...headers },
+          }),
+        ),
+      );
+    const bodiless: Record<string, string>[] = [
+      {},
+      { "content-type": "application/json" },
+      { "content-length": "0", "content-type": "application/json" },
+      { "idempotency-key": "no-body-at-all-1" },
+    ];
+    for (const headers of bodiless) {
+      const rotated = await post(`/v1/api-keys/${created.body.id}/rotate`, headers);
+      expect([rotated.status, rotated.body.object]).toEqual([200, "api_key"]);
+      const login = await post("/v1/auth/login", headers);
+      expect([login.status, login.body.error.message]).toEqual([
+        400,
+        "The body is missing: this route takes a JSON object.",
+      ]);
+      // The key-creation body has defaults, which Elysia fills in: the first missing field is named.
+      const create = await post("/v1/api-keys", headers);
+      expect([create.status, create.body.error.param]).toEqual([400, "name"]);
+    }
     expect(internalErrors).toEqual([]);
   });
 
