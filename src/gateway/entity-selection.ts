@@ -60,7 +60,10 @@ function bodyField(request: Request, name: string): string | undefined {
   const bytes = rawBodyOf(request);
   if (!bytes) return undefined;
   const body = parseJsonBody(bytes);
-  const value = (body as Record<string, unknown> | null)?.[name];
+  // Only a member of a JSON object counts: not an array's, nor a property every string has.
+  const isObject = typeof body === "object" && body !== null && !Array.isArray(body);
+  const value =
+    isObject && Object.hasOwn(body, name) ? (body as Record<string, unknown>)[name] : undefined;
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "string") throw invalidRequest(`${name}: must be a string.`, name);
   return value;
@@ -137,8 +140,9 @@ export function entitySelectionStep(kg: Keygate): AuthenticatedCheck {
       const ownKindAllowed =
         !selector.kinds || (kind && (selector.kinds as string[]).includes(kind));
       if (kind === "branch" && ownKindAllowed) return undefined;
+      const where = selector.from === "body" ? " as a member of the body's JSON object" : "";
       throw invalidRequest(
-        `${selector.name}: required for an API key above the branch level; name the entity to act for.`,
+        `${selector.name}: required for an API key above the branch level; name the entity to act for${where}.`,
         selector.name,
       );
     }

@@ -622,7 +622,7 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
       branchKey: await keyFor(branch),
     };
   }
-  const checkout = (body: object, key: string, idem = crypto.randomUUID()) => ({
+  const checkout = (body: unknown, key: string, idem = crypto.randomUUID()) => ({
     key,
     headers: { "idempotency-key": idem },
     body,
@@ -630,9 +630,15 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
 
   test("from a body field by reference: missing 400, outside 403, inside proxied as that branch", async () => {
     const { call, partnerKey, branch, partner, merchant } = await tree();
-    const missing = await call("POST", "/checkout", checkout({ amount: 1 }, partnerKey));
-    expect(missing.status).toBe(400);
-    expect(missing.body.error.param).toBe("branch_ref");
+    // A JSON string body is sent as it is: '"BR-001"'.
+    for (const body of [{ amount: 1 }, [{ branch_ref: "BR-001" }], '"BR-001"']) {
+      const missing = await call("POST", "/checkout", checkout(body, partnerKey));
+      expect([missing.status, missing.body.error.param, missing.body.error.message]).toEqual([
+        400,
+        "branch_ref",
+        "branch_ref: required for an API key above the branch level; name the entity to act for as a member of the body's JSON object.",
+      ]);
+    }
     const outside = await call(
       "POST",
       "/checkout",
