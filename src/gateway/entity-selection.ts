@@ -140,6 +140,11 @@ export function entitySelectionStep(kg: Keygate): AuthenticatedCheck {
       const ownKindAllowed =
         !selector.kinds || (kind && (selector.kinds as string[]).includes(kind));
       if (kind === "branch" && ownKindAllowed) return undefined;
+      if (selector.from === "body" && step.originalUri !== undefined)
+        throw invalidRequest(
+          `${selector.name}: this route names the entity to act for in the request body, which forward-auth never sees; send the request through the gateway, or name the entity in a header.`,
+          selector.name,
+        );
       const where = selector.from === "body" ? " as a member of the body's JSON object" : "";
       throw invalidRequest(
         `${selector.name}: required for an API key above the branch level; name the entity to act for${where}.`,

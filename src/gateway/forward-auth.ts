@@ -44,9 +44,14 @@ const AMBIGUOUS_PATH = /\/\/|\\|%2f|%5c|%2e|(?:^|\/)\.{1,2}(?:\/|$)/i;
 function originalRequest(headers: Headers): { method: string; uri: string; path: string } {
   const method = headers.get("x-original-method") ?? headers.get("x-forwarded-method");
   const uri = headers.get("x-original-uri") ?? headers.get("x-forwarded-uri");
-  if (!method || !uri?.startsWith("/"))
+  if (!method || !uri)
     throw invalidRequest(
       "Forward-auth needs the original request: X-Original-Method and X-Original-URI (or X-Forwarded-Method and X-Forwarded-Uri).",
+    );
+  if (!uri.startsWith("/"))
+    throw invalidRequest(
+      "The original URI must be the request's path, starting with / (as nginx's $request_uri is), not a full URL or a relative path.",
+      "X-Original-URI",
     );
   const query = uri.indexOf("?");
   const path = query === -1 ? uri : uri.slice(0, query);

@@ -19,6 +19,7 @@ const gateway = {
       rate_limit: { limit: 1, window_seconds: 60 },
     },
     { method: "GET", path: "/reports", entity: { from: "query", name: "merchant" } },
+    { method: "POST", path: "/checkout", entity: { from: "body", name: "branch_ref" } },
   ],
 };
 const ask = (method: string, uri: string, extra: Record<string, string> = {}) => ({
@@ -84,7 +85,28 @@ describe("forward-auth", () => {
     });
     expect(unrouted.status).toBe(404);
     const noOriginal = await call("GET", "/v1/forward-auth", { key: live });
-    expect(noOriginal.status).toBe(400);
+    expect([noOriginal.status, noOriginal.body.error.message]).toEqual([
+      400,
+      "Forward-auth needs the original request: X-Original-Method and X-Original-URI (or X-Forwarded-Method and X-Forwarded-Uri).",
+    ]);
+    for (const uri of ["http://upstream.example/links/lnk_1", "links/lnk_1"]) {
+      const notAPath = await call("GET", "/v1/forward-auth", { key: live, ...ask("GET", uri) });
+      expect([notAPath.status, notAPath.body.error.param, notAPath.body.error.message]).toEqual([
+        400,
+        "X-Original-URI",
+        "The original URI must be the request's path, starting with / (as nginx's $request_uri is), not a full URL or a relative path.",
+      ]);
+    }
+  });
+
+  test("a route that selects its entity from the body says forward-auth cannot see it, rather than that the field is missing", async () => {
+    const { call, live } = testApp({ config: { gateway } });
+    const reply = await call("GET", "/v1/forward-auth", { key: live, ...ask("POST", "/checkout") });
+    expect([reply.status, reply.body.error.param, reply.body.error.message]).toEqual([
+      400,
+      "branch_ref",
+      "branch_ref: this route names the entity to act for in the request body, which forward-auth never sees; send the request through the gateway, or name the entity in a header.",
+    ]);
   });
 
   test("the original route's rate limit applies: 429 with Retry-After", async () => {
