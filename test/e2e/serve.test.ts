@@ -76,16 +76,36 @@ describe("keygate serve (as the README starts it)", () => {
     }
   });
 
-  test("bodies over 1 MiB get 413 and bodies nested thousands deep get 400, in the envelope", async () => {
+  test("bodies over 1 MiB get 413; nested thousands deep, not an object, or missing, 400 — in the envelope", async () => {
     const server = await startServer({ KEYGATE_DB: join(tmp.dir, "bodies", "keygate.sqlite") });
     try {
       const live = server.startupOutput.match(/live: (sk_live_\w+)/)?.[1];
-      const post = (body: string) =>
-        fetch(`${server.url}/v1/api-keys`, {
+      const post = (body?: string, path = "/v1/api-keys") =>
+        fetch(`${server.url}${path}`, {
           method: "POST",
           headers: { authorization: `Bearer ${live}`, "content-type": "application/json" },
           body,
         });
+      const messageOf = async (reply: Response) => [
+        reply.status,
+        ((await reply.json()) as { error: { message: string } }).error.message,
+      ];
+      expect(await messageOf(await post("[]"))).toEqual([
+        400,
+        "The body must be a JSON object, not an array.",
+      ]);
+      expect(await messageOf(await post(undefined, "/v1/auth/login"))).toEqual([
+        400,
+        "The body is missing: this route takes a JSON object.",
+      ]);
+      const created = (await (
+        await post(JSON.stringify({ name: "x", scopes: ["links:read"] }))
+      ).json()) as { id: string };
+      expect(await messageOf(await post("5", `/v1/api-keys/${created.id}/rotate`))).toEqual([
+        400,
+        "The body must be a JSON object, not a number.",
+      ]);
+      expect((await post(undefined, `/v1/api-keys/${created.id}/rotate`)).status).toBe(200);
       const large = await post(JSON.stringify({ name: "x".repeat(2 * 1024 * 1024), scopes: [] }));
       expect(large.status).toBe(413);
       expect(((await large.json()) as { error: { code: string } }).error.code).toBe(
