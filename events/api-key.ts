@@ -9,7 +9,10 @@ import { defineEvent, type EventOf } from "./define.ts";
 const KeyId = Type.String({ pattern: "^key_[0-9A-Za-z]+$" });
 
 /** `resource:action`, `resource:*` or `*`. */
-export const Scope = Type.String({ pattern: "^(\\*|[a-z][a-z0-9_]*:(\\*|[a-z][a-z0-9_]*))$" });
+export const Scope = Type.String({
+  pattern: "^(\\*|[a-z][a-z0-9_]*:(\\*|[a-z][a-z0-9_]*))$",
+  description: "a scope: resource:action in lowercase (links:read), resource:* or *",
+});
 
 /** A per-key rate limit: `limit` requests per `window_seconds`. */
 export const RateLimit = Type.Object(

@@ -31,6 +31,19 @@ function paramOf(pointer: string): string {
   return param;
 }
 
+/**
+ * What a string that failed its schema's pattern should have been, when the schema says in
+ * its `description` (which the OpenAPI document shows too): "a whole number, in digits" reads
+ * better than the regular expression.
+ */
+function patternDescribed(issue: SchemaIssue): string | undefined {
+  const schema = issue.schema as { pattern?: string; description?: string } | undefined;
+  if (!schema?.pattern || !schema.description) return undefined;
+  return typeof issue.value === "string" && !new RegExp(schema.pattern).test(issue.value)
+    ? schema.description
+    : undefined;
+}
+
 /** Turns a failure of any kind into a KeygateError (unknown failures become `api_error`). */
 export function toKeygateError(code: string | number, error: unknown): KeygateError {
   if (error instanceof KeygateError) return error;
@@ -48,6 +61,9 @@ export function toKeygateError(code: string | number, error: unknown): KeygateEr
       const all = (error as { all?: SchemaIssue[] }).all ?? [];
       const first = all[0] && explained(all[0]);
       const field = paramOf(first?.path ?? "");
+      const described = first && patternDescribed(first);
+      if (field && described)
+        return new KeygateError("invalid_request", `${field} must be ${described}.`, field);
       const message = first?.message ?? "does not match the schema";
       return new KeygateError(
         "invalid_request",

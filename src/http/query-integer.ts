@@ -7,7 +7,10 @@ import { t } from "elysia";
 import { invalidRequest } from "../errors/keygate-error.ts";
 
 /** The query schema of a whole number: digits only. */
-export const QueryInteger = t.String({ pattern: "^[0-9]{1,15}$" });
+export const QueryInteger = t.String({
+  pattern: "^[0-9]{1,15}$",
+  description: "a whole number, in digits (at most 15)",
+});
 
 /** The value of an optional whole-number query parameter, within [min, max]. */
 export function queryInteger(

@@ -130,9 +130,40 @@ describe("request ids and the error envelope", () => {
       key: live,
       body: { key: live, scopes: ["links:read", "x"] },
     });
-    expect((await said(verifyScopes))[0]).toBe("scopes[1]");
+    expect(await said(verifyScopes)).toEqual([
+      "scopes[1]",
+      "scopes[1] must be a scope: resource:action in lowercase (links:read), resource:* or *.",
+    ]);
     // A field whose name holds a slash is named as sent (JSON Pointer's ~1 undone).
     expect(await said(create({ "a/b": 1 }))).toEqual(["a/b", "a/b: Unexpected property."]);
+  });
+
+  test("a string that fails its pattern is told what it should be, in words, not the regular expression", async () => {
+    const { call, live, platform } = setup();
+    const said = async (path: string) => {
+      const { error } = (await call("GET", path, { key: live })).body;
+      return [error.param, error.message];
+    };
+    expect(await said("/v1/events?after=-1")).toEqual([
+      "after",
+      "after must be a whole number, in digits (at most 15).",
+    ]);
+    expect(await said("/v1/api-keys?limit=2.5")).toEqual([
+      "limit",
+      "limit must be a whole number, in digits (at most 15).",
+    ]);
+    expect(await said("/v1/api-keys?starting_after=ent_1")).toEqual([
+      "starting_after",
+      "starting_after must be an API key id (key_…).",
+    ]);
+    expect(await said(`/v1/entities/${platform}/children?starting_after=key_1`)).toEqual([
+      "starting_after",
+      "starting_after must be an entity id (ent_…).",
+    ]);
+    expect(await said("/v1/users?starting_after=x")).toEqual([
+      "starting_after",
+      "starting_after must be a user id (usr_…).",
+    ]);
   });
 
   test("a path parameter whose percent-encoding is broken, or a query parameter given twice, is 400 naming it", async () => {

@@ -48,7 +48,10 @@ const RateLimit = t.Union([
 ]);
 const Name = t.String({ minLength: 1, maxLength: 200 });
 const Scopes = t.Array(t.String({ maxLength: 100 }), { maxItems: 100 });
-const KeyId = t.String({ pattern: "^key_[0-9A-Za-z]{1,64}$" });
+const KeyId = t.String({
+  pattern: "^key_[0-9A-Za-z]{1,64}$",
+  description: "an API key id (key_…)",
+});
 
 const CreateBody = t.Object(
   {

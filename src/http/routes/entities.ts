@@ -42,7 +42,9 @@ const UpdateBody = t.Object(
 /** A page of children, as `/v1/api-keys` pages keys: by id, 10 by default, at most 100. */
 const ChildrenQuery = t.Object(
   {
-    starting_after: t.Optional(t.String({ pattern: "^ent_[0-9A-Za-z]{1,64}$" })),
+    starting_after: t.Optional(
+      t.String({ pattern: "^ent_[0-9A-Za-z]{1,64}$", description: "an entity id (ent_…)" }),
+    ),
     limit: t.Optional(QueryInteger),
   },
   { additionalProperties: false },

@@ -96,7 +96,9 @@ const ListQuery = t.Object(
   {
     entity_id: t.Optional(t.String({ maxLength: 100 })),
     email: t.Optional(t.String({ minLength: 1, maxLength: 254 })),
-    starting_after: t.Optional(t.String({ pattern: "^usr_[0-9A-Za-z]{1,64}$" })),
+    starting_after: t.Optional(
+      t.String({ pattern: "^usr_[0-9A-Za-z]{1,64}$", description: "a user id (usr_…)" }),
+    ),
     limit: t.Optional(QueryInteger),
   },
   { additionalProperties: false },
