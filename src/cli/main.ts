@@ -20,11 +20,26 @@ import { endQuietlyWhenReaderGoes } from "./output.ts";
 import { runServe } from "./serve.ts";
 import { runUsers, USERS_USAGE } from "./users.ts";
 
+const SERVE_USAGE = `  serve                      start the server (runs init first on an empty database)`;
+const INIT_USAGE = `  init [--json]              create the platform entity and one live and one test key holding *`;
+const BACKUP_USAGE = `  backup PATH [--json]       a consistent copy of the database, safe while serving (VACUUM INTO)`;
+
+/** Each command's own usage lines, shown under a usage error of that command. */
+const COMMAND_USAGE: Record<string, string> = {
+  serve: SERVE_USAGE,
+  init: INIT_USAGE,
+  backup: BACKUP_USAGE,
+  entities: ENTITIES_USAGE,
+  keys: KEYS_USAGE,
+  users: USERS_USAGE,
+  audit: AUDIT_USAGE,
+};
+
 const USAGE = `Usage: keygate <command> [options]
 
-  serve                      start the server (runs init first on an empty database)
-  init [--json]              create the platform entity and one live and one test key holding *
-  backup PATH [--json]       a consistent copy of the database, safe while serving (VACUUM INTO)
+${SERVE_USAGE}
+${INIT_USAGE}
+${BACKUP_USAGE}
 ${ENTITIES_USAGE}
 ${KEYS_USAGE}
 ${USERS_USAGE}
@@ -42,8 +57,11 @@ async function run(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const known = ["serve", "init", "backup", "entities", "keys", "users", "audit"];
-  if (!known.includes(command)) throw new UsageError(`unknown command "${command}"`);
+  if (!Object.hasOwn(COMMAND_USAGE, command)) throw new UsageError(`unknown command "${command}"`);
+  if (sub === "help" || sub === "--help" || sub === "-h") {
+    process.stdout.write(usageFor(command));
+    return;
+  }
   // serve is configured by the environment alone: a flag it ignored would leave the operator
   // believing a setting (a port, say) that is not in force.
   if (command === "serve" && sub !== undefined)
@@ -93,9 +111,18 @@ function openedOnFirstUse(open: () => Keygate): { kg: Keygate; close(): void } {
   return { kg, close: () => opened?.close() };
 }
 
-function fail(error: unknown, json: boolean): number {
+/**
+ * The usage shown under a usage error: the command's own lines when the command is known (the
+ * 40 lines of every command would bury the one that matters), else all of it.
+ */
+function usageFor(command: string | undefined): string {
+  if (command === undefined || !Object.hasOwn(COMMAND_USAGE, command)) return USAGE;
+  return `Usage: keygate <command> [options]\n\n${COMMAND_USAGE[command]}\n\nEvery command and the environment it reads: keygate help\n`;
+}
+
+function fail(error: unknown, json: boolean, command: string | undefined): number {
   if (error instanceof UsageError) {
-    process.stderr.write(`keygate: ${maskKeysIn(error.message)}\n\n${USAGE}`);
+    process.stderr.write(`keygate: ${maskKeysIn(error.message)}\n\n${usageFor(command)}`);
     return 2;
   }
   if (error instanceof KeygateError) {
@@ -137,5 +164,5 @@ const argv = process.argv.slice(2);
 try {
   await run(argv);
 } catch (error) {
-  process.exitCode = fail(error, argv.includes("--json"));
+  process.exitCode = fail(error, argv.includes("--json"), argv[0]);
 }

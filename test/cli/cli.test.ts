@@ -559,19 +559,31 @@ describe("entities, keys and users commands", () => {
     });
   });
 
-  test("bad usage exits 2 with the usage text", () => {
+  test("bad usage exits 2 with the usage text: the command's own lines, or all of it for an unknown command", () => {
     const env = freshDb();
-    for (const args of [
-      ["frobnicate"],
-      ["keys", "create", "--bogus"],
-      ["keys", "rotate"],
-      ["keys", "create", "--env", "prod"],
-      ["init", "--force"],
-    ]) {
-      const result = keygate(args, env);
+    const unknown = keygate(["frobnicate"], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("Usage: keygate <command> [options]");
+    expect(unknown.stderr).toContain("  keys create --entity");
+    expect(unknown.stderr).toContain("  audit verify");
+    for (const [args, own, other] of [
+      [["keys", "create", "--bogus"], "  keys create --entity", "  entities create"],
+      [["keys", "rotate"], "  keys rotate KEY_ID", "  users create"],
+      [["keys", "create", "--env", "prod"], "  keys create --entity", "  audit verify"],
+      [["init", "--force"], "  init [--json]", "  keys create"],
+      [["entities", "create"], "  entities create --kind", "  keys create"],
+      [["serve", "--port", "1"], "  serve ", "  keys create"],
+    ] as const) {
+      const result = keygate([...args], env);
       expect(result.code).toBe(2);
-      expect(result.stderr).toContain("Usage: keygate");
+      expect(result.stderr).toContain(own);
+      expect(result.stderr).not.toContain(other);
+      expect(result.stderr).toContain("Every command and the environment it reads: keygate help");
     }
+    const help = keygate(["keys", "--help"], env);
+    expect([help.code, help.stderr]).toEqual([0, ""]);
+    expect(help.stdout).toContain("  keys revoke KEY_ID");
+    expect(help.stdout).not.toContain("  users create");
   });
 
   test("a bad config file stops the command with a message naming the field", () => {
