@@ -5,6 +5,8 @@
 
 /** One schema complaint, as TypeBox reports it (`ValueError`) and Elysia passes it on. */
 export interface SchemaIssue {
+  /** What kind of complaint it is (TypeBox's `ValueErrorType`). */
+  type?: number;
   path?: string;
   message?: string;
   value?: unknown;

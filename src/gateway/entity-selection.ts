@@ -14,7 +14,7 @@ import type { Identity } from "../auth/identity.ts";
 import type { AuthenticatedCheck, StepContext } from "../auth/index.ts";
 import type { EntitySelector } from "../config/gateway-config.ts";
 import { badPercentEncoding, invalidRequest, KeygateError } from "../errors/keygate-error.ts";
-import { parseJsonBody, rawBodyOf } from "../http/raw-body.ts";
+import { isJsonObject, parseJsonBody, rawBodyOf } from "../http/raw-body.ts";
 import { type EntityObject, findEntitiesByReference, findEntity } from "../projections/queries.ts";
 
 /** The entity a request acts for. */
@@ -61,9 +61,7 @@ function bodyField(request: Request, name: string): string | undefined {
   if (!bytes) return undefined;
   const body = parseJsonBody(bytes);
   // Only a member of a JSON object counts: not an array's, nor a property every string has.
-  const isObject = typeof body === "object" && body !== null && !Array.isArray(body);
-  const value =
-    isObject && Object.hasOwn(body, name) ? (body as Record<string, unknown>)[name] : undefined;
+  const value = isJsonObject(body) && Object.hasOwn(body, name) ? body[name] : undefined;
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "string") throw invalidRequest(`${name}: must be a string.`, name);
   return value;

@@ -29,7 +29,7 @@
 import { Elysia } from "elysia";
 import { invalidRequest, requestTooLarge } from "../errors/keygate-error.ts";
 import type { GatewayRouteTest } from "../gateway/index.ts";
-import { parseJsonBody, readBody, readRawBody } from "./raw-body.ts";
+import { isJsonObject, parseJsonBody, readBody, readRawBody } from "./raw-body.ts";
 
 /** How deep arrays and objects may nest in a request body. */
 export const MAX_BODY_DEPTH = 32;
@@ -145,7 +145,7 @@ export function bodyLimits(limit: number, isGatewayRoute: GatewayRouteTest = () 
         // These rules guard what Keygate reads and stores; a gateway route's body is its
         // upstream's, only its depth checked (the idempotency plugin parsed it to fingerprint it).
         const ownRoute = !isGatewayRoute(request.method, route);
-        if (ownRoute && (typeof body !== "object" || body === null || Array.isArray(body)))
+        if (ownRoute && !isJsonObject(body))
           throw invalidRequest(`The body must be a JSON object, not ${jsonKindOf(body)}.`);
         const fault = bodyFault(body, MAX_BODY_DEPTH);
         if (fault === "too_deep")

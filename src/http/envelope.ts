@@ -4,6 +4,7 @@
  * `{"error":{"type","code","message","requestId"[,"param"]}}` with its HTTP status.
  * Codes are renamed here, and only here, by the configuration.
  */
+import { ValueErrorType } from "@sinclair/typebox/errors";
 import { ERROR_CATALOGUE, KeygateError, type KeygateErrorCode } from "../errors/keygate-error.ts";
 import { explained, type SchemaIssue } from "../errors/schema-issue.ts";
 import { maskKeysIn } from "../keys/key-format.ts";
@@ -37,11 +38,8 @@ function paramOf(pointer: string): string {
  * better than the regular expression.
  */
 function patternDescribed(issue: SchemaIssue): string | undefined {
-  const schema = issue.schema as { pattern?: string; description?: string } | undefined;
-  if (!schema?.pattern || !schema.description) return undefined;
-  return typeof issue.value === "string" && !new RegExp(schema.pattern).test(issue.value)
-    ? schema.description
-    : undefined;
+  if (issue.type !== ValueErrorType.StringPattern) return undefined;
+  return (issue.schema as { description?: string } | undefined)?.description;
 }
 
 /** Turns a failure of any kind into a KeygateError (unknown failures become `api_error`). */

@@ -42,6 +42,11 @@ export function rawBodyOf(request: Request): Uint8Array | undefined {
   return rawBodies.get(request);
 }
 
+/** Whether a parsed JSON value is an object (not an array, not null, not a scalar). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /** Refuses bytes that are not UTF-8 instead of turning them into U+FFFD, as TextDecoder does by default. */
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 
