@@ -27,6 +27,49 @@ function setup() {
   return { ...t, partner, merchant, other, partnerKey };
 }
 
+describe("numbers in a key's body", () => {
+  test("are JSON numbers: a string of digits is 400 naming the field, and nothing changes", async () => {
+    const { call, partnerKey, kg } = setup();
+    const events = () => kg.db.sql.prepare<{ n: number }>("SELECT COUNT(*) AS n FROM events").get();
+    const before = events();
+    for (const [method, path, body, param] of [
+      [
+        "POST",
+        "/v1/api-keys",
+        { name: "n", scopes: ["links:read"], rate_limit: { limit: "5", window_seconds: 1 } },
+        "rate_limit.limit",
+      ],
+      [
+        "PATCH",
+        `/v1/api-keys/${partnerKey.id}`,
+        { rate_limit: { limit: 5, window_seconds: "60" } },
+        "rate_limit.window_seconds",
+      ],
+      [
+        "POST",
+        `/v1/api-keys/${partnerKey.id}/rotate`,
+        { expire_previous_in: "30" },
+        "expire_previous_in",
+      ],
+      [
+        "POST",
+        `/v1/api-keys/${partnerKey.id}/rotate`,
+        { expire_previous_in: 1.5 },
+        "expire_previous_in",
+      ],
+    ] as const) {
+      const reply = await call(method, path, { key: partnerKey.secret, body });
+      expect(reply.status, `${method} ${path}`).toBe(400);
+      expect(reply.body.error).toMatchObject({
+        code: "invalid_request",
+        param,
+        message: `${param}: Expected integer.`,
+      });
+    }
+    expect(events()).toEqual(before);
+  });
+});
+
 describe("POST /v1/api-keys", () => {
   test("a key the disk has no room for: 500 saying nothing changed, nothing written, and the same request works once there is room", async () => {
     const { call, partnerKey, kg } = setup();

@@ -49,3 +49,26 @@ describe("GET /openapi.json", () => {
     ]);
   });
 });
+
+/** Every schema under `node`, depth first. */
+function* schemasIn(node: unknown): Generator<Record<string, unknown>> {
+  if (!node || typeof node !== "object") return;
+  if (!Array.isArray(node)) yield node as Record<string, unknown>;
+  for (const child of Object.values(node)) yield* schemasIn(child);
+}
+
+describe("request bodies in the OpenAPI document", () => {
+  test("a whole number is an integer, not also a string of digits (with a default of 0) a generated client may send", async () => {
+    const t = openTestApp();
+    const spec = (await t.call("GET", "/openapi.json")).body;
+    const integers: string[] = [];
+    for (const [path, methods] of Object.entries<Record<string, any>>(spec.paths))
+      for (const [method, op] of Object.entries<any>(methods))
+        for (const schema of schemasIn(op.requestBody)) {
+          expect(schema.format, `${method} ${path}`).not.toBe("integer");
+          if (schema.type === "integer") integers.push(`${method} ${path}`);
+        }
+    // The rate limit's two fields on create and patch, and the rotation's overlap.
+    expect(integers.length).toBeGreaterThanOrEqual(5);
+  });
+});

@@ -7,6 +7,7 @@
  * or changes never gets a scope the caller lacks, a rate limit above the caller's own, a life
  * longer than the caller's, another environment, or an entity outside the caller's subtree.
  */
+import { Type } from "@sinclair/typebox";
 import { Elysia, t } from "elysia";
 import type { Keygate } from "../../app/keygate.ts";
 import { presentApiKey } from "../../app/present-api-key.ts";
@@ -39,10 +40,18 @@ import { listPage } from "../list-page.ts";
 import { QueryInteger } from "../query-integer.ts";
 
 const Environment = t.Union([t.Literal("live"), t.Literal("test")]);
+/**
+ * A JSON number that is whole. TypeBox's own, not Elysia's `t.Integer`, which also takes a
+ * string of digits ("60") and so told the OpenAPI document `string | integer, default 0`.
+ */
+const WholeNumber = Type.Integer;
 const RateLimit = t.Union([
   t.Null(),
   t.Object(
-    { limit: t.Integer({ minimum: 1 }), window_seconds: t.Integer({ minimum: 1, maximum: 86400 }) },
+    {
+      limit: WholeNumber({ minimum: 1 }),
+      window_seconds: WholeNumber({ minimum: 1, maximum: 86400 }),
+    },
     { additionalProperties: false },
   ),
 ]);
@@ -221,7 +230,7 @@ export function apiKeyRoutes(kg: Keygate) {
         parse: "json",
         body: t.Optional(
           t.Object(
-            { expire_previous_in: t.Optional(t.Integer({ minimum: 0 })) },
+            { expire_previous_in: t.Optional(WholeNumber({ minimum: 0 })) },
             { additionalProperties: false },
           ),
         ),
