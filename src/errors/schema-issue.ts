@@ -1,7 +1,9 @@
 /**
  * Schema complaints a client or an operator can act on: what TypeBox reports for a value that
- * fits no branch of a union ("Expected union value") replaced by what is actually wrong.
+ * fits no branch of a union ("Expected union value") replaced by what is actually wrong, and
+ * a field the object does not take told which fields it does.
  */
+import { ValueErrorType } from "@sinclair/typebox/errors";
 
 /** One schema complaint, as TypeBox reports it (`ValueError`) and Elysia passes it on. */
 export interface SchemaIssue {
@@ -36,9 +38,11 @@ function schemaTypesOf(value: unknown): string[] {
  * as "Expected union value"; this names what is wrong instead: within the branches of the
  * value's own type, the one with the fewest complaints
  * (`rate_limit.limit: Expected integer to be greater or equal to 1`), or, when no branch is of
- * that type, the choices (`environment: Expected one of "live", "test"`).
+ * that type, the choices (`environment: Expected one of "live", "test"`). A field the object
+ * does not take lists those it does.
  */
 export function explained(issue: SchemaIssue): SchemaIssue {
+  if (issue.type === ValueErrorType.ObjectAdditionalProperties) return withFieldsTaken(issue);
   const branches = (issue.schema as { anyOf?: Branch[] } | undefined)?.anyOf;
   if (!issue.errors?.length || !branches) return issue;
   const types = schemaTypesOf(issue.value);
@@ -55,4 +59,16 @@ export function explained(issue: SchemaIssue): SchemaIssue {
     branch.const !== undefined ? JSON.stringify(branch.const) : String(branch.type),
   );
   return { ...issue, message: `Expected one of ${choices.join(", ")}` };
+}
+
+/**
+ * A field the object does not take, with the fields it does: "kind: Unexpected property"
+ * alone leaves the reader guessing whether the name is misspelt or the field cannot be set
+ * here (an entity's kind after creation).
+ */
+function withFieldsTaken(issue: SchemaIssue): SchemaIssue {
+  const properties = (issue.schema as { properties?: object } | undefined)?.properties;
+  const names = Object.keys(properties ?? {});
+  const taken = names.length ? `the fields here are ${names.join(", ")}` : "no field is taken here";
+  return { ...issue, message: `Unexpected property (${taken})` };
 }

@@ -470,7 +470,9 @@ describe("configuration", () => {
 
   test("an unknown field is named rather than ignored", () => {
     const path = file("unknown.json", JSON.stringify({ keys: { prefix: "sk" } }));
-    expect(errorOf({ KEYGATE_CONFIG: path })).toMatch(/keys.prefix: Unexpected property/);
+    expect(errorOf({ KEYGATE_CONFIG: path })).toMatch(
+      /keys.prefix: Unexpected property \(the fields here are secret_prefix, public_prefix\)$/,
+    );
   });
 
   test("unreadable, non-JSON and clashing settings are refused with the reason", () => {

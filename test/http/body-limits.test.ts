@@ -136,14 +136,15 @@ describe("request bodies on every route", () => {
     for (const headers of bodiless) {
       const rotated = await post(`/v1/api-keys/${created.body.id}/rotate`, headers);
       expect([rotated.status, rotated.body.object]).toEqual([200, "api_key"]);
-      const login = await post("/v1/auth/login", headers);
-      expect([login.status, login.body.error.message]).toEqual([
-        400,
-        "The body is missing: this route takes a JSON object.",
-      ]);
-      // The key-creation body has defaults, which Elysia fills in: the first missing field is named.
-      const create = await post("/v1/api-keys", headers);
-      expect([create.status, create.body.error.param]).toEqual([400, "name"]);
+      // Key creation too: its body once said `name` was missing, because Elysia's t.Integer
+      // gave the rate limit a default of 0 and so built a body from nothing.
+      for (const path of ["/v1/auth/login", "/v1/api-keys"]) {
+        const refused = await post(path, headers);
+        expect([refused.status, refused.body.error.message]).toEqual([
+          400,
+          "The body is missing: this route takes a JSON object.",
+        ]);
+      }
     }
     expect(internalErrors).toEqual([]);
   });

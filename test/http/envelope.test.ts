@@ -100,7 +100,7 @@ describe("request ids and the error envelope", () => {
   });
 
   test("a value that fits none of a field's forms is told what would fit, not 'Expected union value'", async () => {
-    const { call, live } = setup();
+    const { call, live, platform } = setup();
     const create = (extra: object) =>
       call("POST", "/v1/api-keys", { key: live, body: { name: "k", scopes: ["*"], ...extra } });
     const said = async (
@@ -135,7 +135,21 @@ describe("request ids and the error envelope", () => {
       "scopes[1] must be a scope: resource:action in lowercase (links:read), resource:* or *.",
     ]);
     // A field whose name holds a slash is named as sent (JSON Pointer's ~1 undone).
-    expect(await said(create({ "a/b": 1 }))).toEqual(["a/b", "a/b: Unexpected property."]);
+    expect(await said(create({ "a/b": 1 }))).toEqual([
+      "a/b",
+      "a/b: Unexpected property (the fields here are name, scopes, environment, entity_id, kind, rate_limit, expires_at).",
+    ]);
+    // A field the route does not change is told what it does change.
+    const entity = call("PATCH", `/v1/entities/${platform}`, { key: live, body: { kind: "x" } });
+    expect(await said(entity)).toEqual([
+      "kind",
+      "kind: Unexpected property (the fields here are name, reference).",
+    ]);
+    const nested = create({ rate_limit: { limit: 1, window_seconds: 1, burst: 2 } });
+    expect(await said(nested)).toEqual([
+      "rate_limit.burst",
+      "rate_limit.burst: Unexpected property (the fields here are limit, window_seconds).",
+    ]);
   });
 
   test("a string that fails its pattern is told what it should be, in words, not the regular expression", async () => {
