@@ -21,6 +21,7 @@ import { routeServes } from "../http/route-method.ts";
 import { forgoRecording, isRecorded } from "../idempotency/index.ts";
 import { type ConnectionTimeouts, withIdleTimeoutLifted } from "./idle-connection.ts";
 import {
+  credentialHeadersOf,
   forClient,
   identityHeadersOf,
   limitedBody,
@@ -94,6 +95,7 @@ async function proxy(
   identity: Identity,
   set: { status?: number | string; headers: Record<string, unknown> },
   server: (PeerLookup & Partial<ConnectionTimeouts>) | null | undefined,
+  credentialHeaders: ReadonlySet<string>,
 ): Promise<Response> {
   const gateway = kg.config.gateway;
   if (identity.type !== "api_key")
@@ -112,10 +114,9 @@ async function proxy(
     forgoRecording(request);
     throw error;
   }
-  const auth = kg.config.auth;
   const headers = upstreamHeaders(request.headers, {
     identity: identityHeadersOf(request, identity),
-    credentialHeaders: auth.apiKeyHeader ? ["authorization", auth.apiKeyHeader] : ["authorization"],
+    credentialHeaders,
     clientAddress,
     proto,
     requestId: String(set.headers["x-request-id"] ?? ""),
@@ -208,11 +209,13 @@ export function gatewayRoutes(kg: Keygate) {
   const app = new Elysia({ name: "keygate/gateway", normalize: false }).use(keygateGuard(kg));
   if (!upstream) return app;
   const { maxBodyBytes: limit } = kg.config.gateway;
+  const credentialHeaders = credentialHeadersOf(kg.config.auth.apiKeyHeader);
   for (const route of routes) {
     app.route(
       route.method,
       route.path,
-      ({ request, set, server, identity }) => proxy(kg, upstream, request, identity, set, server),
+      ({ request, set, server, identity }) =>
+        proxy(kg, upstream, request, identity, set, server, credentialHeaders),
       {
         scopes: {
           all: route.scopes,

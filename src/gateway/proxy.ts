@@ -68,11 +68,23 @@ function connectionTokens(headers: Headers): Set<string> {
   return new Set(value ? value.split(",").map((t) => t.trim().toLowerCase()) : []);
 }
 
+/**
+ * The headers that may carry a caller's key, lower-cased, which never go upstream:
+ * `Authorization`, the configured API-key header, and `X-Api-Key` even where that scheme is
+ * switched off or renamed — a client that sends its key there by habit (or beside its Bearer
+ * credential) must not hand the secret to the upstream, which may log it.
+ */
+export function credentialHeadersOf(apiKeyHeader: string | false): ReadonlySet<string> {
+  const names = ["authorization", "x-api-key"];
+  if (apiKeyHeader) names.push(apiKeyHeader.toLowerCase());
+  return new Set(names);
+}
+
 /** What the upstream request carries besides the client's own headers. */
 export interface ForwardedFor {
   identity: IdentityHeaders;
-  /** The credential header(s) to drop: `authorization` and the API-key header. */
-  credentialHeaders: readonly string[];
+  /** The credential headers to drop, lower-cased ({@link credentialHeadersOf}). */
+  credentialHeaders: ReadonlySet<string>;
   /** The client's address, for `X-Forwarded-For`, when it is to be sent. */
   clientAddress: string | undefined;
   /** `X-Forwarded-Proto`: the scheme the client used (see gateway/index.ts). */
@@ -84,10 +96,10 @@ export interface ForwardedFor {
 /** The headers sent upstream: the client's, less credentials, hop-by-hop and `X-Keygate-*`. */
 export function upstreamHeaders(inbound: Headers, forwarded: ForwardedFor): Headers {
   const connection = connectionTokens(inbound);
-  const drop = new Set(forwarded.credentialHeaders.map((h) => h.toLowerCase()));
   const headers = new Headers();
   for (const [name, value] of inbound) {
-    if (isHopByHop(name, connection) || drop.has(name) || name === "host") continue;
+    if (isHopByHop(name, connection) || forwarded.credentialHeaders.has(name) || name === "host")
+      continue;
     if (name.startsWith("x-keygate-")) continue;
     headers.append(name, value);
   }

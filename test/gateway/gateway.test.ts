@@ -161,6 +161,28 @@ describe("proxying", () => {
     }
   });
 
+  test("a key in X-Api-Key never goes upstream, even where that scheme is off or renamed", async () => {
+    for (const api_key_header of [false, "X-Partner-Key"]) {
+      const { call, live } = testApp({
+        config: {
+          auth: { api_key_header },
+          gateway: { upstream: upstream.url, routes },
+        },
+      });
+      upstream.calls.length = 0;
+      const reply = await call("GET", "/links", {
+        key: live,
+        headers: { "x-api-key": live, "x-partner-key": live },
+      });
+      expect(reply.status).toBe(200);
+      const sent = upstream.calls[0]?.headers;
+      expect([sent?.get("x-api-key"), sent?.get("x-partner-key")]).toEqual([
+        null,
+        api_key_header ? null : live,
+      ]);
+    }
+  });
+
   test("a POST body reaches the upstream byte for byte", async () => {
     const { call, live } = gatewayApp();
     const body = '{"amount": 1000,  "currency":"eur"}';

@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import {
   clientUrlOf,
+  credentialHeadersOf,
   forClient,
   identityHeaders,
   neverDelivered,
@@ -31,7 +32,7 @@ test("upstream headers: identity set, credentials and hop-by-hop gone, X-Forward
   });
   const common = {
     proto: "https",
-    credentialHeaders: ["authorization", "X-Api-Key"],
+    credentialHeaders: credentialHeadersOf("X-Api-Key"),
     requestId: "req_1",
     correlationId: "c",
   };
