@@ -10,17 +10,45 @@ export class UsageError extends Error {
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
-/** Parses `argv` strictly: unknown flags and missing values are usage errors. */
+/**
+ * What node:util's parseArgs said, in the CLI's words: its unknown-option message goes on about
+ * positional arguments after `--`, which no Keygate command takes.
+ */
+function usageMessage(error: Error, options: Options): string {
+  const code = (error as { code?: string }).code;
+  const named = /'(-{1,2}[^' <]+)/.exec(error.message)?.[1] ?? "";
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const taken = Object.keys(options).map((name) => `--${name}`);
+    return `unknown option ${named}; this command takes ${taken.join(", ")}`;
+  }
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE")
+    return options[named.replace(/^-+/, "")]?.type === "boolean"
+      ? `${named} takes no value`
+      : `${named} needs a value`;
+  return error.message;
+}
+
+/**
+ * Parses `argv` strictly: an unknown flag, a missing value and a flag given twice are usage
+ * errors (parseArgs would keep the last of two, so `--entity A --entity B` acted on B).
+ */
 export function parseCommandArgs<O extends Options>(argv: string[], options: O) {
+  const parsed = parseStrictly(argv, { ...options, json: { type: "boolean" } } as const);
+  const seen = new Set<string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== "option") continue;
+    if (seen.has(token.name)) throw new UsageError(`--${token.name} is given twice; give it once`);
+    seen.add(token.name);
+  }
+  return parsed;
+}
+
+/** parseArgs with its tokens, its errors turned into usage errors. */
+function parseStrictly<O extends Options>(argv: string[], options: O) {
   try {
-    return parseArgs({
-      args: argv,
-      options: { ...options, json: { type: "boolean" } },
-      allowPositionals: true,
-      strict: true,
-    });
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(usageMessage(error as Error, options));
   }
 }
 

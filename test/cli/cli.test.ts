@@ -586,6 +586,38 @@ describe("entities, keys and users commands", () => {
     expect(help.stdout).not.toContain("  users create");
   });
 
+  test("an option unknown, without its value, with a value it does not take or given twice: exit 2 saying which, nothing done", () => {
+    const env = freshDb();
+    const { entity_id } = keygateJson(["init"], env);
+    for (const [args, said] of [
+      [
+        ["keys", "list", "--limit", "5"],
+        "unknown option --limit; this command takes --entity, --status, --json",
+      ],
+      [["keys", "create", "--entity"], "--entity needs a value"],
+      [["keys", "list", "--json=yes"], "--json takes no value"],
+      [
+        [
+          "keys",
+          "create",
+          "--entity",
+          entity_id,
+          "--entity",
+          entity_id,
+          "--name",
+          "k",
+          "--scopes",
+          "a:read",
+        ],
+        "--entity is given twice; give it once",
+      ],
+    ] as const) {
+      const result = keygate([...args], env);
+      expect([result.code, result.stderr.split("\n")[0]]).toEqual([2, `keygate: ${said}`]);
+    }
+    expect(keygateJson(["keys", "list"], env).data).toHaveLength(2);
+  });
+
   test("a bad config file stops the command with a message naming the field", () => {
     const path = join(tmp.dir, "bad.json");
     writeFileSync(path, JSON.stringify({ keys: { secret_prefix: 7 } }));
