@@ -588,7 +588,7 @@ describe("entities, keys and users commands", () => {
 
   test("an option unknown, without its value, with a value it does not take or given twice: exit 2 saying which, nothing done", () => {
     const env = freshDb();
-    const { entity_id } = keygateJson(["init"], env);
+    const { entity_id } = keygateJson<{ entity_id: string }>(["init"], env);
     for (const [args, said] of [
       [
         ["keys", "list", "--limit", "5"],
