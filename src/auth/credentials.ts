@@ -38,11 +38,18 @@ export function readCredential(headers: Headers, schemes: CredentialSchemes): Cr
   return { kind: "none" };
 }
 
+/**
+ * The credential in an `Authorization` value. Each way it can be wrong has its own reason, for
+ * the message a developer reads: a key sent without a scheme, a scheme with nothing after it,
+ * a secret key alone in Basic (`curl -u sk_live_…:`, as some APIs take it), a scheme switched
+ * off. The reason never quotes the value.
+ */
 function readAuthorization(value: string, schemes: CredentialSchemes): Credential {
   const space = value.indexOf(" ");
   const scheme = (space === -1 ? value : value.slice(0, space)).toLowerCase();
   const rest = space === -1 ? "" : value.slice(space + 1).trim();
-  if (scheme === "bearer" && rest) {
+  if (scheme === "bearer") {
+    if (!rest) return { kind: "malformed", reason: "nothing follows Bearer in Authorization" };
     if (JWT_SHAPE.test(rest)) {
       return schemes.jwt
         ? { kind: "jwt", token: rest }
@@ -52,15 +59,31 @@ function readAuthorization(value: string, schemes: CredentialSchemes): Credentia
       ? { kind: "secret", secret: rest }
       : { kind: "malformed", reason: "Bearer keys are not accepted" };
   }
-  if (scheme === "basic" && rest && schemes.basic) {
-    if (!BASE64.test(rest))
-      return { kind: "malformed", reason: "the Basic credential is not base64" };
-    const decoded = Buffer.from(rest, "base64").toString("utf8");
-    const colon = decoded.indexOf(":");
-    if (colon <= 0 || colon === decoded.length - 1) {
-      return { kind: "malformed", reason: "the Basic credential is not public_key:secret_key" };
-    }
-    return { kind: "pair", publicKey: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
+  if (scheme === "basic") {
+    if (!schemes.basic) return { kind: "malformed", reason: "Basic credentials are not accepted" };
+    if (!rest) return { kind: "malformed", reason: "nothing follows Basic in Authorization" };
+    return readBasic(rest, schemes);
   }
+  if (!rest)
+    return {
+      kind: "malformed",
+      reason: `Authorization is not "<scheme> <credential>"${schemes.bearer ? " (a secret key goes after Bearer)" : ""}`,
+    };
   return { kind: "malformed", reason: "unsupported Authorization scheme" };
+}
+
+/** A Basic credential: `public_key:secret_key`, base64-encoded. */
+function readBasic(encoded: string, schemes: CredentialSchemes): Credential {
+  if (!BASE64.test(encoded))
+    return { kind: "malformed", reason: "the Basic credential is not base64" };
+  const decoded = Buffer.from(encoded, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon <= 0 || colon === decoded.length - 1) {
+    const alone = colon === decoded.length - 1 && schemes.bearer;
+    return {
+      kind: "malformed",
+      reason: `the Basic credential is not public_key:secret_key${alone ? " (a secret key alone goes after Bearer)" : ""}`,
+    };
+  }
+  return { kind: "pair", publicKey: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
 }

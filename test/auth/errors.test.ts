@@ -66,6 +66,27 @@ describe("authentication errors", () => {
     }
   });
 
+  test("a malformed Authorization header is told what is wrong with it, never quoted back", async () => {
+    const { call, live } = setup();
+    const said = async (authorization: string) =>
+      (await call("GET", "/v1/me", { headers: { authorization } })).body.error.message;
+    const base64 = (text: string) => Buffer.from(text).toString("base64");
+    const cases: [string, string][] = [
+      [live, 'Authorization is not "<scheme> <credential>" (a secret key goes after Bearer)'],
+      ["Bearer", "nothing follows Bearer in Authorization"],
+      ["Basic ", "nothing follows Basic in Authorization"],
+      [
+        `Basic ${base64(`${live}:`)}`,
+        "the Basic credential is not public_key:secret_key (a secret key alone goes after Bearer)",
+      ],
+      [`Basic ${base64("no-colon")}`, "the Basic credential is not public_key:secret_key"],
+      [`Token ${live}`, "unsupported Authorization scheme"],
+    ];
+    for (const [authorization, reason] of cases) {
+      expect(await said(authorization)).toBe(`The credential is not well formed: ${reason}.`);
+    }
+  });
+
   test("a malformed key is refused without a storage lookup", async () => {
     const { call, kg, live } = setup();
     kg.db.sql.exec("DROP TABLE api_key_secrets"); // a lookup would now throw a 500
@@ -241,6 +262,11 @@ describe("configuration: schemes and renamed codes", () => {
       TEST_ACTOR,
     );
     expect(codeOf(await call("GET", "/v1/me", { key: pair.secret }))).toBe("api_key_malformed");
+    // With Bearer off, no message points a developer to it.
+    const secretAlone = `Basic ${Buffer.from(`${pair.secret}:`).toString("base64")}`;
+    expect(
+      (await call("GET", "/v1/me", { headers: { authorization: secretAlone } })).body.error.message,
+    ).toBe("The credential is not well formed: the Basic credential is not public_key:secret_key.");
     expect(codeOf(await call("GET", "/v1/me", { headers: { "x-api-key": pair.secret } }))).toBe(
       "api_key_missing",
     );
