@@ -152,6 +152,30 @@ describe("request ids and the error envelope", () => {
     ]);
   });
 
+  test("an empty entity id is refused as empty, not looked up as 'No such entity: .'", async () => {
+    const { call, live, internalErrors } = setup();
+    for (const [method, path, body, param] of [
+      ["GET", "/v1/api-keys?entity_id=", undefined, "entity_id"],
+      ["GET", "/v1/users?entity_id=", undefined, "entity_id"],
+      ["POST", "/v1/api-keys", { name: "k", scopes: ["links:read"], entity_id: "" }, "entity_id"],
+      ["POST", "/v1/entities", { kind: "partner", name: "P", parent_id: "" }, "parent_id"],
+      [
+        "POST",
+        "/v1/users",
+        { email: "e@example.com", password: "long enough", entity_id: "" },
+        "entity_id",
+      ],
+    ] as const) {
+      const reply = await call(method, path, { key: live, body });
+      expect([reply.status, reply.body.error.param, reply.body.error.message]).toEqual([
+        400,
+        param,
+        `${param}: Expected string length greater or equal to 1.`,
+      ]);
+    }
+    expect(internalErrors).toEqual([]);
+  });
+
   test("a string that fails its pattern is told what it should be, in words, not the regular expression", async () => {
     const { call, live, platform } = setup();
     const said = async (path: string) => {

@@ -33,7 +33,7 @@ import {
 } from "../../projections/queries.ts";
 import { requireGrantableRate, requireRateToRotate } from "../../ratelimit/grantable-rate.ts";
 import { forbidCaching } from "../cache-control.ts";
-import { entityInSubtree } from "../entity-in-subtree.ts";
+import { EntityIdField, entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
 import { listPage } from "../list-page.ts";
@@ -67,7 +67,7 @@ const CreateBody = t.Object(
     name: Name,
     scopes: Scopes,
     environment: t.Optional(Environment),
-    entity_id: t.Optional(t.String({ maxLength: 100 })),
+    entity_id: t.Optional(EntityIdField),
     kind: t.Optional(t.Union([t.Literal("secret"), t.Literal("pair")])),
     rate_limit: t.Optional(RateLimit),
     expires_at: t.Optional(t.Union([t.Null(), t.String({ maxLength: 40 })])),
@@ -80,7 +80,7 @@ const UpdateBody = t.Object(
 );
 const ListQuery = t.Object(
   {
-    entity_id: t.Optional(t.String({ maxLength: 100 })),
+    entity_id: t.Optional(EntityIdField),
     status: t.Optional(t.Union([t.Literal("active"), t.Literal("revoked"), t.Literal("expired")])),
     starting_after: t.Optional(KeyId),
     limit: t.Optional(QueryInteger),

@@ -14,7 +14,7 @@ import {
 import { KeygateError } from "../../errors/keygate-error.ts";
 import { commitWithRecord } from "../../idempotency/index.ts";
 import { findEntity, listEntities } from "../../projections/queries.ts";
-import { entityInSubtree } from "../entity-in-subtree.ts";
+import { EntityIdField, entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
 import { listPage } from "../list-page.ts";
@@ -27,7 +27,7 @@ const CreateBody = t.Object(
   {
     kind: t.Union([t.Literal("partner"), t.Literal("merchant"), t.Literal("branch")]),
     name: Name,
-    parent_id: t.Optional(t.String({ maxLength: 100 })),
+    parent_id: t.Optional(EntityIdField),
     reference: Reference,
   },
   { additionalProperties: false },

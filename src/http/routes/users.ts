@@ -45,7 +45,7 @@ import {
 } from "../../users/password.ts";
 import { normaliseEmail } from "../../users/user.ts";
 import { forbidCaching } from "../cache-control.ts";
-import { entityInSubtree } from "../entity-in-subtree.ts";
+import { EntityIdField, entityInSubtree } from "../entity-in-subtree.ts";
 import { actorMetadata, eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
 import { listPage } from "../list-page.ts";
@@ -94,7 +94,7 @@ function requireUserGrantable(identity: Identity): void {
 /** A page of users, as `/v1/api-keys` pages keys: by id, 10 by default, at most 100. */
 const ListQuery = t.Object(
   {
-    entity_id: t.Optional(t.String({ maxLength: 100 })),
+    entity_id: t.Optional(EntityIdField),
     email: t.Optional(t.String({ minLength: 1, maxLength: 254 })),
     starting_after: t.Optional(
       t.String({ pattern: "^usr_[0-9A-Za-z]{1,64}$", description: "a user id (usr_…)" }),
@@ -153,7 +153,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
           {
             email: t.String({ minLength: 3, maxLength: 254 }),
             password: Password,
-            entity_id: t.String({ maxLength: 100 }),
+            entity_id: EntityIdField,
           },
           { additionalProperties: false },
         ),
