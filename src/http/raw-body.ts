@@ -6,6 +6,7 @@
  */
 import { invalidRequest, requestTooLarge } from "../errors/keygate-error.ts";
 import { readUpTo } from "./body-prefix.ts";
+import { duplicateMember } from "./duplicate-member.ts";
 
 const rawBodies = new WeakMap<Request, Uint8Array>();
 
@@ -54,8 +55,9 @@ const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
  * A body of one of Keygate's own routes, which all take JSON (SPEC §6), whatever the
  * `Content-Type` says (as Elysia's `parse: "json"` reads it). The bytes must be UTF-8
  * (RFC 8259 §8.1): any other encoding would reach storage with its non-ASCII characters
- * replaced by U+FFFD — a name silently altered — so it is refused instead. A leading BOM is
- * dropped; an empty body is no body (undefined).
+ * replaced by U+FFFD — a name silently altered — so it is refused instead. So is a member
+ * given twice in one object (duplicate-member.ts). A leading BOM is dropped; an empty body is
+ * no body (undefined).
  */
 export function parseJsonBody(bytes: Uint8Array): unknown {
   if (bytes.length === 0) return undefined;
@@ -67,11 +69,19 @@ export function parseJsonBody(bytes: Uint8Array): unknown {
       "The body is not UTF-8 text: JSON is exchanged in UTF-8 (RFC 8259 §8.1); send it as UTF-8.",
     );
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw invalidRequest("The body is not valid JSON.");
   }
+  const twice = duplicateMember(text);
+  if (twice !== undefined)
+    throw invalidRequest(
+      `${twice || '""'} is given twice in its object; name each member once (readers disagree on which of the two counts).`,
+      twice || undefined,
+    );
+  return value;
 }
 
 /**

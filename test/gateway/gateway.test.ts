@@ -279,9 +279,9 @@ describe("proxying", () => {
     ]);
   });
 
-  test("a body Keygate reads but does not store is the upstream's to judge: an unpaired surrogate, an array, null go through", async () => {
+  test("a body Keygate reads but does not store is the upstream's to judge: an unpaired surrogate, an array, null, a member given twice go through", async () => {
     const { call, live } = gatewayApp();
-    const bodies = ['{"note":"\\ud800"}', '[{"amount":1}]', "null", '"text"'];
+    const bodies = ['{"note":"\\ud800"}', '[{"amount":1}]', "null", '"text"', '{"a":1,"a":2}'];
     for (const [at, body] of bodies.entries()) {
       const reply = await order(call, live, `upstream-judges-${at}`, body);
       expect(reply.status).toBe(201);
@@ -688,7 +688,7 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
     expect(upstream.calls[0]?.body).toBe(JSON.stringify({ amount: 1, branch_ref: "BR-001" }));
   });
 
-  test("a body the field cannot be read from: not JSON, not UTF-8 — 400, nothing proxied", async () => {
+  test("a body the field cannot be read from: not JSON, not UTF-8, the field named twice — 400, nothing proxied", async () => {
     const { app, partnerKey } = await tree();
     const post = async (body: Uint8Array) =>
       readReply(
@@ -718,6 +718,13 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
     const notUtf8 = await post(latin1);
     expect(notUtf8.status).toBe(400);
     expect(notUtf8.body.error.message).toStartWith("The body is not UTF-8 text");
+    // Named twice: Keygate (reading the last) would authorise BR-001, inside the key's subtree,
+    // while an upstream reading the first acted for BR-002, outside it.
+    const twice = await post(
+      new TextEncoder().encode('{"branch_ref":"BR-002","amount":1,"branch_ref":"BR-001"}'),
+    );
+    expect([twice.status, twice.body.error.param]).toEqual([400, "branch_ref"]);
+    expect(twice.body.error.message).toStartWith("branch_ref is given twice in its object");
     expect(upstream.calls).toHaveLength(0);
   });
 

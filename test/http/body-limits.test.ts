@@ -198,6 +198,31 @@ describe("request bodies on every route", () => {
     expect(internalErrors).toEqual([]);
   });
 
+  test("a member given twice in one object is 400 naming it, whichever reader would count which; nothing is written", async () => {
+    const { call, live, kg, internalErrors } = testApp();
+    const head = kg.store.headPosition();
+    for (const [body, field, headers] of [
+      ['{"name":"x","scopes":["links:read"],"scopes":["*"]}', "scopes", {}],
+      [
+        '{"name":"x","scopes":["links:read"],"rate_limit":{"limit":5,"window_seconds":1,"\u006cimit":500}}',
+        "rate_limit.limit",
+        { "idempotency-key": "twice-member-1" },
+      ],
+    ] as const) {
+      const reply = await call("POST", "/v1/api-keys", { key: live, body, headers });
+      expect([reply.status, codeOf(reply), reply.body.error.param]).toEqual([
+        400,
+        "invalid_request",
+        field,
+      ]);
+      expect(reply.body.error.message).toBe(
+        `${field} is given twice in its object; name each member once (readers disagree on which of the two counts).`,
+      );
+    }
+    expect(kg.store.headPosition()).toBe(head);
+    expect(internalErrors).toEqual([]);
+  });
+
   test("bytes that are not UTF-8 are 400, not stored with U+FFFD; any Content-Type is read as JSON", async () => {
     const { app, live, kg, internalErrors } = testApp();
     const post = async (bytes: Uint8Array, headers: Record<string, string> = {}) =>
