@@ -8,6 +8,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { ERROR_CATALOGUE, type KeygateErrorCode } from "../errors/keygate-error.ts";
 import { explained } from "../errors/schema-issue.ts";
+import { duplicateMember } from "../input/duplicate-member.ts";
 import { KEY_PREFIX_PATTERN } from "../keys/key-format.ts";
 import { ConfigError } from "./config-error.ts";
 import { GatewaySectionSchema } from "./gateway-config.ts";
@@ -190,6 +191,12 @@ export function readConfigFile(path: string): ConfigFile {
   } catch (error) {
     throw new ConfigError(`KEYGATE_CONFIG ${path}: not valid JSON (${(error as Error).message})`);
   }
+  // JSON.parse keeps the last of two; the operator who wrote both meant one of them.
+  const twice = duplicateMember(text);
+  if (twice !== undefined)
+    throw new ConfigError(
+      `KEYGATE_CONFIG ${path}: ${twice || '""'}: given twice in its object; keep one`,
+    );
   const error = Value.Errors(ConfigFileSchema, parsed).First();
   if (error) {
     const first = explained(error);

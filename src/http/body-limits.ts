@@ -7,7 +7,7 @@
  *   route, which counts the bytes as it forwards them);
  * - **encoding**: Keygate's own routes take JSON in UTF-8 (raw-body.ts, `parseJsonBody`): bytes
  *   that are not UTF-8 are refused with 400 `invalid_request`, not stored with their
- *   characters replaced, and so is an object naming a member twice (duplicate-member.ts);
+ *   characters replaced, and so is an object naming a member twice (input/duplicate-member.ts);
  * - **depth**: a parsed body nesting arrays and objects deeper than {@link MAX_BODY_DEPTH} is
  *   refused with 400 `invalid_request` before it is validated. No Keygate body nests more
  *   than three levels, and a body nested thousands deep exhausts the stack of whatever walks

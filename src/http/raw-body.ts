@@ -5,8 +5,8 @@
  * the same bytes; the others are not (a WeakMap entry per request costs the collector).
  */
 import { invalidRequest, requestTooLarge } from "../errors/keygate-error.ts";
+import { duplicateMember } from "../input/duplicate-member.ts";
 import { readUpTo } from "./body-prefix.ts";
-import { duplicateMember } from "./duplicate-member.ts";
 
 const rawBodies = new WeakMap<Request, Uint8Array>();
 
@@ -56,7 +56,7 @@ const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
  * `Content-Type` says (as Elysia's `parse: "json"` reads it). The bytes must be UTF-8
  * (RFC 8259 §8.1): any other encoding would reach storage with its non-ASCII characters
  * replaced by U+FFFD — a name silently altered — so it is refused instead. So is a member
- * given twice in one object (duplicate-member.ts). A leading BOM is dropped; an empty body is
+ * given twice in one object (input/duplicate-member.ts). A leading BOM is dropped; an empty body is
  * no body (undefined).
  */
 export function parseJsonBody(bytes: Uint8Array): unknown {

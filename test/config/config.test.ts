@@ -468,6 +468,13 @@ describe("configuration", () => {
     );
   });
 
+  test("a field given twice is named rather than the last one silently kept", () => {
+    const path = file("twice.json", '{"auth":{"bearer":true,"basic":false,"bearer":false}}');
+    expect(errorOf({ KEYGATE_CONFIG: path })).toMatch(
+      /twice.json: auth.bearer: given twice in its object; keep one$/,
+    );
+  });
+
   test("an unknown field is named rather than ignored", () => {
     const path = file("unknown.json", JSON.stringify({ keys: { prefix: "sk" } }));
     expect(errorOf({ KEYGATE_CONFIG: path })).toMatch(

@@ -2,7 +2,8 @@
  * Member names given twice in one JSON object. JSON.parse keeps the last of `{"a":1,"a":2}`;
  * other readers keep the first, or refuse it. A body Keygate reads must mean one thing to every
  * reader — above all one a gateway route reads to choose the entity a request acts for, which
- * its upstream reads again — so, as I-JSON (RFC 7493 §2.3) requires, such a body is refused.
+ * its upstream reads again — so, as I-JSON (RFC 7493 §2.3) requires, such a body is refused;
+ * so is a configuration file that sets one field twice.
  */
 
 const QUOTE = 0x22;

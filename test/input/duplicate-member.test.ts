@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { duplicateMember } from "../../src/http/duplicate-member.ts";
+import { duplicateMember } from "../../src/input/duplicate-member.ts";
 import { type Random, seededRandom } from "../support/random.ts";
 
 /** A JSON value as written: an object is its members in order, names possibly repeated. */
