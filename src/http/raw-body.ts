@@ -56,8 +56,8 @@ const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
  * `Content-Type` says (as Elysia's `parse: "json"` reads it). The bytes must be UTF-8
  * (RFC 8259 §8.1): any other encoding would reach storage with its non-ASCII characters
  * replaced by U+FFFD — a name silently altered — so it is refused instead. So is a member
- * given twice in one object (input/duplicate-member.ts). A leading BOM is dropped; an empty body is
- * no body (undefined).
+ * given twice in one object (input/duplicate-member.ts). A leading BOM is dropped; an empty
+ * body is no body (undefined).
  */
 export function parseJsonBody(bytes: Uint8Array): unknown {
   if (bytes.length === 0) return undefined;
