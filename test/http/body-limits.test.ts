@@ -219,6 +219,9 @@ describe("request bodies on every route", () => {
         `${field} is given twice in its object; name each member once (readers disagree on which of the two counts).`,
       );
     }
+    // Settled before authentication, as every other way a body cannot be read.
+    const anonymous = await call("POST", "/v1/auth/login", { body: '{"email":"a","email":"b"}' });
+    expect([anonymous.status, anonymous.body.error.param]).toEqual([400, "email"]);
     expect(kg.store.headPosition()).toBe(head);
     expect(internalErrors).toEqual([]);
   });
