@@ -9,6 +9,12 @@ import { ERROR_CATALOGUE, KeygateError, type KeygateErrorCode } from "../errors/
 import { explained, type SchemaIssue } from "../errors/schema-issue.ts";
 import { maskKeysIn } from "../keys/key-format.ts";
 
+/**
+ * The content type of every JSON answer, errors included: the one Elysia gives an object a
+ * handler returns, so that a client sees a single value whatever the status.
+ */
+export const JSON_CONTENT_TYPE = "application/json;charset=utf-8";
+
 /** The JSON body of every error response. */
 export interface ErrorEnvelope {
   error: { type: string; code: string; message: string; requestId: string; param?: string };

@@ -13,6 +13,7 @@ import {
   type CodeNames,
   type ErrorEnvelope,
   envelopeOf,
+  JSON_CONTENT_TYPE,
   routeNotFound,
   toKeygateError,
 } from "./envelope.ts";
@@ -60,7 +61,7 @@ export function answerFailure(
   set.status = failure.status;
   if (failure.retryAfterSeconds !== undefined)
     set.headers["retry-after"] = String(failure.retryAfterSeconds);
-  set.headers["content-type"] = "application/json";
+  set.headers["content-type"] = JSON_CONTENT_TYPE;
   return envelopeOf(failure, requestId, codeNames);
 }
 

@@ -22,6 +22,7 @@ import type { IdempotencyConfig } from "../config/config.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { selectedEntityOf } from "../gateway/entity-selection.ts";
 import { readUpTo, resumed } from "../http/body-prefix.ts";
+import { JSON_CONTENT_TYPE } from "../http/envelope.ts";
 import { eventMetadata } from "../http/event-metadata.ts";
 import { parseRawBody, rawBodyOf, readRawBody } from "../http/raw-body.ts";
 import {
@@ -217,7 +218,7 @@ function valueAsSent(value: unknown, set: ResponseSet): Sent {
   else if (value instanceof Uint8Array) [body, type] = [value, "application/octet-stream"];
   else if (value instanceof ArrayBuffer)
     [body, type] = [new Uint8Array(value), "application/octet-stream"];
-  else [body, type] = [Buffer.from(JSON.stringify(value)), "application/json;charset=utf-8"];
+  else [body, type] = [Buffer.from(JSON.stringify(value)), JSON_CONTENT_TYPE];
   const headers = fromSet.some(([name]) => name === "content-type")
     ? fromSet
     : type
@@ -288,7 +289,7 @@ async function answerAdmitted(
     const envelope = answerFailure("UNKNOWN", error, set, kg.config.errorCodes, reportInternal);
     return new Response(JSON.stringify(envelope), {
       status: set.status as number,
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": JSON_CONTENT_TYPE },
     });
   } finally {
     run.ticket.release();

@@ -24,6 +24,25 @@ describe("request ids and the error envelope", () => {
     expect(a.headers.get("x-request-id")).not.toBe(b.headers.get("x-request-id"));
   });
 
+  test("every JSON answer, success or error, has one content type", async () => {
+    const { call, live } = setup();
+    const replies = [
+      await call("GET", "/v1/me", { key: live }),
+      await call("GET", "/healthz"),
+      await call("GET", "/v1/me"),
+      await call("GET", "/nowhere"),
+      await call("POST", "/v1/api-keys", { key: live, body: { name: 7 } }),
+      await call("POST", "/v1/api-keys", {
+        key: live,
+        body: { name: 7 },
+        headers: { "idempotency-key": "short" },
+      }),
+    ];
+    expect(replies.map((reply) => reply.status)).toEqual([200, 200, 401, 404, 400, 400]);
+    for (const reply of replies)
+      expect(reply.headers.get("content-type")).toBe("application/json;charset=utf-8");
+  });
+
   test("a valid inbound correlation id is echoed; anything else is replaced", async () => {
     const { call } = setup();
     const mine = "0b0f2a5e-7d5c-4c2e-9f1a-3b6d8e9c1a2b";
