@@ -1,7 +1,7 @@
 /**
  * Schema complaints a client or an operator can act on: what TypeBox reports for a value that
  * fits no branch of a union ("Expected union value") replaced by what is actually wrong, and
- * a field the object does not take told which fields it does.
+ * a field the object does not take told which fields it does, and one it lacks called missing.
  */
 import { ValueErrorType } from "@sinclair/typebox/errors";
 
@@ -39,10 +39,13 @@ function schemaTypesOf(value: unknown): string[] {
  * value's own type, the one with the fewest complaints
  * (`rate_limit.limit: Expected integer to be greater or equal to 1`), or, when no branch is of
  * that type, the choices (`environment: Expected one of "live", "test"`). A field the object
- * does not take lists those it does.
+ * does not take lists those it does; one it needs and did not get is called missing rather
+ * than "Expected required property".
  */
 export function explained(issue: SchemaIssue): SchemaIssue {
   if (issue.type === ValueErrorType.ObjectAdditionalProperties) return withFieldsTaken(issue);
+  if (issue.type === ValueErrorType.ObjectRequiredProperty)
+    return { ...issue, message: "Missing; this field is required" };
   const branches = (issue.schema as { anyOf?: Branch[] } | undefined)?.anyOf;
   if (!issue.errors?.length || !branches) return issue;
   const types = schemaTypesOf(issue.value);

@@ -475,6 +475,14 @@ describe("configuration", () => {
     );
   });
 
+  test("a field that must be given is called missing, by its path", () => {
+    const routes = { routes: [{ method: "POST", path: "/checkout", limit: 60 }] };
+    const path = file("missing-window.json", JSON.stringify({ rate_limits: routes }));
+    expect(errorOf({ KEYGATE_CONFIG: path })).toMatch(
+      /rate_limits.routes.0.window_seconds: Missing; this field is required$/,
+    );
+  });
+
   test("an unknown field is named rather than ignored", () => {
     const path = file("unknown.json", JSON.stringify({ keys: { prefix: "sk" } }));
     expect(errorOf({ KEYGATE_CONFIG: path })).toMatch(

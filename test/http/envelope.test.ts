@@ -141,7 +141,7 @@ describe("request ids and the error envelope", () => {
       "rate_limit: Expected one of null, object.",
     ]);
     const pairHalf = call("POST", "/v1/keys/verify", { key: live, body: { public_key: "pk" } });
-    expect(await said(pairHalf)).toEqual(["secret", "secret: Expected required property."]);
+    expect(await said(pairHalf)).toEqual(["secret", "secret: Missing; this field is required."]);
     // An array item is named as the domain's own checks name it: scopes[1], not scopes.1.
     expect((await said(create({ scopes: ["links:read", 7] })))[0]).toBe("scopes[1]");
     expect((await said(create({ scopes: ["links:read", "Links"] })))[0]).toBe("scopes[1]");
