@@ -93,6 +93,15 @@ function checkReference(reference: string | null): string | null {
   return requirePlainText(reference, "reference");
 }
 
+/** Why an entity of `kind` cannot sit under a parent of `parentKind` (none: null). */
+function misplaced(kind: EntityKind, parentKind: EntityKind | null): string {
+  if (kind === "platform") return "The platform entity sits under no parent.";
+  const named = (k: EntityKind | null) => (k === "platform" ? "the platform" : `a ${k}`);
+  const allowed = ALLOWED_PARENTS[kind].map(named).join(" or ");
+  const given = parentKind === null ? "" : `, not ${named(parentKind)}`;
+  return `A ${kind} must sit under ${allowed}${given}.`;
+}
+
 /** Decides which events a command produces, or throws why it cannot. */
 export function decideEntity(command: EntityCommand, state: EntityState): EntityEvent[] {
   switch (command.type) {
@@ -101,11 +110,7 @@ export function decideEntity(command: EntityCommand, state: EntityState): Entity
         throw new KeygateError("resource_conflict", "The entity already exists.");
       const parentKind = command.parent?.kind ?? null;
       if (!ALLOWED_PARENTS[command.kind].includes(parentKind)) {
-        const allowed = ALLOWED_PARENTS[command.kind].map((k) => k ?? "no parent").join(" or ");
-        throw invalidRequest(
-          `A ${command.kind} must sit under ${allowed}, not ${parentKind ?? "no parent"}.`,
-          "parent_id",
-        );
+        throw invalidRequest(misplaced(command.kind, parentKind), "parent_id");
       }
       if (command.kind === "platform" && command.platformExists) {
         throw new KeygateError(

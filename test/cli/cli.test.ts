@@ -528,7 +528,10 @@ describe("entities, keys and users commands", () => {
         ["keys", "create", "--entity", "ent_missing", "--name", "k", "--scopes", "links:read"],
         /No such entity: ent_missing/,
       ],
-      [["entities", "create", "--kind", "branch", "--name", "B"], /branch must sit under merchant/],
+      [
+        ["entities", "create", "--kind", "branch", "--name", "B"],
+        /branch must sit under a merchant/,
+      ],
       [["entities", "deactivate", "ent_missing"], /No such entity/],
       [
         ["users", "create", "--email", "x@y.co", "--entity", init.entity_id, "--password", "short"],

@@ -80,11 +80,23 @@ describe("entity decider", () => {
     spec
       .given([])
       .when(create("branch", "partner"))
-      .thenThrows("invalid_request", /branch must sit under merchant/);
-    spec.given([]).when(create("branch", "platform")).thenThrows("invalid_request");
-    spec.given([]).when(create("partner", "merchant")).thenThrows("invalid_request");
-    spec.given([]).when(create("merchant", null)).thenThrows("invalid_request");
-    spec.given([]).when(create("platform", "platform")).thenThrows("invalid_request");
+      .thenThrows("invalid_request", /^A branch must sit under a merchant, not a partner\.$/);
+    spec
+      .given([])
+      .when(create("branch", "platform"))
+      .thenThrows("invalid_request", /^A branch must sit under a merchant, not the platform\.$/);
+    spec
+      .given([])
+      .when(create("partner", "merchant"))
+      .thenThrows("invalid_request", /^A partner must sit under the platform, not a merchant\.$/);
+    spec
+      .given([])
+      .when(create("merchant", null))
+      .thenThrows("invalid_request", /^A merchant must sit under the platform or a partner\.$/);
+    spec
+      .given([])
+      .when(create("platform", "platform"))
+      .thenThrows("invalid_request", /^The platform entity sits under no parent\.$/);
   });
 
   test("one platform per deployment; no child under an inactive parent", () => {
