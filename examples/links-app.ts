@@ -8,6 +8,7 @@
  * Keys come from the same database: `bun run keygate init` / `keys create …`, or a Keygate
  * server running beside it.
  */
+import { Type } from "@sinclair/typebox";
 import { Elysia, t } from "elysia";
 import { type Keygate, keygate, loadConfig, openKeygate } from "../src/plugin.ts";
 
@@ -24,7 +25,8 @@ interface Link {
 /** The links API: list and create, each link kept with its entity and environment. */
 export function linksApp(kg: Keygate) {
   const links: Link[] = [];
-  return new Elysia()
+  // normalize: false, so that a body's unknown field is refused rather than silently dropped.
+  return new Elysia({ normalize: false })
     .use(keygate(kg))
     .get(
       "/links",
@@ -54,10 +56,15 @@ export function linksApp(kg: Keygate) {
       {
         scopes: ["links:write"],
         parse: "json",
-        body: t.Object({
-          amount: t.Integer({ minimum: 1 }),
-          currency: t.String({ minLength: 3, maxLength: 3 }),
-        }),
+        // TypeBox's own Integer: Elysia's t.Integer also takes the string "100" for 100.
+        // With normalize off, a field the schema does not name is an error the client sees.
+        body: t.Object(
+          {
+            amount: Type.Integer({ minimum: 1 }),
+            currency: t.String({ minLength: 3, maxLength: 3 }),
+          },
+          { additionalProperties: false },
+        ),
       },
     );
 }

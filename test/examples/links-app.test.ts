@@ -73,6 +73,14 @@ test("routes demand their scopes; the handler sees the caller's entity and envir
   const bad = await call("POST", "/links", init.keys.live, { amount: "lots", currency: "eur" });
   expect(bad.status).toBe(400);
   expect(bad.body.error.code).toBe("invalid_request");
+  // Money is a JSON number, never a string that looks like one; an unknown field is named.
+  const posted = (body: object) => call("POST", "/links", init.keys.live, body);
+  expect((await posted({ amount: "100", currency: "eur" })).body.error).toMatchObject({
+    param: "amount",
+    message: "amount: Expected integer.",
+  });
+  expect((await posted({ amount: 100, currency: "eur", amont: 1 })).body.error.param).toBe("amont");
+  expect((await call("GET", "/links", init.keys.live)).body.data).toHaveLength(1);
 });
 
 test("listening, the app runs Keygate's background work: a key revoked by another process (the CLI) stops working", async () => {
