@@ -21,10 +21,13 @@ function usageMessage(error: Error, options: Options): string {
     const taken = Object.keys(options).map((name) => `--${name}`);
     return `unknown option ${named}; this command takes ${taken.join(", ")}`;
   }
-  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE")
-    return options[named.replace(/^-+/, "")]?.type === "boolean"
-      ? `${named} takes no value`
-      : `${named} needs a value`;
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    if (options[named.replace(/^-+/, "")]?.type === "boolean") return `${named} takes no value`;
+    // Followed by something that starts with a dash (`--after -3`, `--name --json`).
+    if (error.message.includes("ambiguous"))
+      return `${named} needs a value; write one that starts with a dash as ${named}=-…`;
+    return `${named} needs a value`;
+  }
   return error.message;
 }
 

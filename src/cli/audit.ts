@@ -4,6 +4,7 @@
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { eventCatalogue } from "../../events/index.ts";
 import type { Keygate } from "../app/keygate.ts";
 import { checkpointKey } from "../audit/checkpoint-key.ts";
 import {
@@ -169,6 +170,11 @@ export async function runAudit(
       const after = values.after === undefined ? 0 : Number(values.after);
       if (!Number.isInteger(after) || after < 0)
         throw new UsageError("--after must be a position (0 or more)");
+      // A misspelt type would export nothing and exit 0, as if the log held none of it.
+      if (values.type !== undefined && !eventCatalogue.has(values.type))
+        throw new UsageError(
+          `--type must be an event type (${[...eventCatalogue.keys()].join(", ")}), not "${values.type}"`,
+        );
       // Lines go out as they are read, waiting for stdout: the memory stays flat.
       await writeExport(kg.db.sql, stdoutSink(), {
         after,

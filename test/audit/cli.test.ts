@@ -189,6 +189,11 @@ describe("keygate audit", () => {
       "api_key.revoked",
     ]);
     expect(keygate(["audit", "export", "--after", "x"], env).code).toBe(2);
+    const misspelt = keygate(["audit", "export", "--type", "api_key.revoke"], env);
+    expect([misspelt.code, misspelt.stdout]).toEqual([2, ""]);
+    expect(misspelt.stderr).toStartWith("keygate: --type must be an event type (entity.created, ");
+    expect(misspelt.stderr).toContain("api_key.revoked, ");
+    expect(misspelt.stderr).toContain('), not "api_key.revoke"\n');
   });
 
   test("timeline: one key's life in order, for people or as JSON", async () => {

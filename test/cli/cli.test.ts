@@ -598,6 +598,10 @@ describe("entities, keys and users commands", () => {
         "unknown option --limit; this command takes --entity, --status, --json",
       ],
       [["keys", "create", "--entity"], "--entity needs a value"],
+      [
+        ["keys", "create", "--entity", entity_id, "--name", "--json", "--scopes", "a:read"],
+        "--name needs a value; write one that starts with a dash as --name=-…",
+      ],
       [["keys", "list", "--json=yes"], "--json takes no value"],
       [
         [
