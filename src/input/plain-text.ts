@@ -42,8 +42,13 @@ export function requirePlainText(value: string, param: string): string {
 /** A name (of a key or an entity): trimmed, 1–200 characters of plain text. */
 export function checkName(raw: string): string {
   const name = raw.trim();
-  if (name.length === 0 || name.length > 200)
-    throw invalidRequest("name must be 1–200 characters.", "name");
+  if (name.length === 0)
+    throw invalidRequest("name must not be blank: it holds only white space.", "name");
+  if (name.length > 200)
+    throw invalidRequest(
+      `name must be 1–200 characters, spaces at its ends aside; it has ${name.length}.`,
+      "name",
+    );
   return requirePlainText(name, "name");
 }
 

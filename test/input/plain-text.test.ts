@@ -65,8 +65,11 @@ describe("plain text", () => {
 
   test("a name is trimmed, 1–200 characters", () => {
     expect(checkName("  shop  ")).toBe("shop");
-    expect(() => checkName("   ")).toThrow("1–200");
-    expect(() => checkName("x".repeat(201))).toThrow("1–200");
+    expect(() => checkName(" \t ")).toThrow("name must not be blank: it holds only white space.");
+    expect(checkName(` ${"x".repeat(200)} `)).toHaveLength(200);
+    expect(() => checkName("x".repeat(201))).toThrow(
+      "name must be 1–200 characters, spaces at its ends aside; it has 201.",
+    );
     expect(() => checkName(" sh\u001bop ")).toThrow("plain text");
   });
 
