@@ -76,27 +76,16 @@ describe("entity decider", () => {
       .then([createdEvent("branch", "ent_parent")]);
   });
 
-  test("any other placement is refused", () => {
-    spec
-      .given([])
-      .when(create("branch", "partner"))
-      .thenThrows("invalid_request", /^A branch must sit under a merchant, not a partner\.$/);
-    spec
-      .given([])
-      .when(create("branch", "platform"))
-      .thenThrows("invalid_request", /^A branch must sit under a merchant, not the platform\.$/);
-    spec
-      .given([])
-      .when(create("partner", "merchant"))
-      .thenThrows("invalid_request", /^A partner must sit under the platform, not a merchant\.$/);
-    spec
-      .given([])
-      .when(create("merchant", null))
-      .thenThrows("invalid_request", /^A merchant must sit under the platform or a partner\.$/);
-    spec
-      .given([])
-      .when(create("platform", "platform"))
-      .thenThrows("invalid_request", /^The platform entity sits under no parent\.$/);
+  test("any other placement is refused, saying where the entity may sit", () => {
+    const refusals: [EntityKind, EntityKind | null, string][] = [
+      ["branch", "partner", "A branch must sit under a merchant, not a partner."],
+      ["branch", "platform", "A branch must sit under a merchant, not the platform."],
+      ["partner", "merchant", "A partner must sit under the platform, not a merchant."],
+      ["merchant", null, "A merchant must sit under the platform or a partner."],
+      ["platform", "platform", "The platform entity sits under no parent."],
+    ];
+    for (const [kind, parentKind, message] of refusals)
+      spec.given([]).when(create(kind, parentKind)).thenThrows("invalid_request", message);
   });
 
   test("one platform per deployment; no child under an inactive parent", () => {

@@ -26,8 +26,8 @@ export function deciderSpec<C, E, S>(decider: Decider<C, E, S>) {
             then(expected: E[]) {
               expect(run()).toEqual(expected);
             },
-            /** The command is refused with this error code (and a message matching `message`). */
-            thenThrows(code: KeygateErrorCode, message?: RegExp) {
+            /** Refused with this error code, and a message that matches `message` or is it. */
+            thenThrows(code: KeygateErrorCode, message?: RegExp | string) {
               let caught: unknown;
               try {
                 run();
@@ -36,7 +36,9 @@ export function deciderSpec<C, E, S>(decider: Decider<C, E, S>) {
               }
               expect(caught).toBeInstanceOf(KeygateError);
               expect((caught as KeygateError).code).toBe(code);
-              if (message) expect((caught as KeygateError).message).toMatch(message);
+              const said = (caught as KeygateError).message;
+              if (typeof message === "string") expect(said).toBe(message);
+              else if (message) expect(said).toMatch(message);
             },
           };
         },
