@@ -18,6 +18,24 @@ export interface SchemaIssue {
   schema?: object;
 }
 
+/** What the members of the object are called: a body's fields, a query's parameters. */
+export interface Member {
+  singular: string;
+  plural: string;
+  /** What one it does not take is called: TypeBox's "property", or "query parameter". */
+  unexpected: string;
+}
+
+/** The members of a JSON object: a body's, a config file's. */
+const FIELD: Member = { singular: "field", plural: "fields", unexpected: "property" };
+
+/** The members of a query string. */
+export const QUERY_PARAMETER: Member = {
+  singular: "parameter",
+  plural: "parameters",
+  unexpected: "query parameter",
+};
+
 /** One branch of a union schema, as far as the explanation reads it. */
 interface Branch {
   const?: unknown;
@@ -42,8 +60,9 @@ function schemaTypesOf(value: unknown): string[] {
  * does not take lists those it does; one it needs and did not get is called missing rather
  * than "Expected required property".
  */
-export function explained(issue: SchemaIssue): SchemaIssue {
-  if (issue.type === ValueErrorType.ObjectAdditionalProperties) return withFieldsTaken(issue);
+export function explained(issue: SchemaIssue, member: Member = FIELD): SchemaIssue {
+  if (issue.type === ValueErrorType.ObjectAdditionalProperties)
+    return withFieldsTaken(issue, member);
   if (issue.type === ValueErrorType.ObjectRequiredProperty)
     return { ...issue, message: "Missing; this field is required" };
   const branches = (issue.schema as { anyOf?: Branch[] } | undefined)?.anyOf;
@@ -57,7 +76,7 @@ export function explained(issue: SchemaIssue): SchemaIssue {
     )
     .sort((a, b) => a.found.length - b.found.length);
   const closest = complaints[0]?.found[0];
-  if (closest) return explained(closest);
+  if (closest) return explained(closest, member);
   const choices = branches.map((branch) =>
     branch.const !== undefined ? JSON.stringify(branch.const) : String(branch.type),
   );
@@ -69,9 +88,11 @@ export function explained(issue: SchemaIssue): SchemaIssue {
  * alone leaves the reader guessing whether the name is misspelt or the field cannot be set
  * here (an entity's kind after creation).
  */
-function withFieldsTaken(issue: SchemaIssue): SchemaIssue {
+function withFieldsTaken(issue: SchemaIssue, member: Member): SchemaIssue {
   const properties = (issue.schema as { properties?: object } | undefined)?.properties;
   const names = Object.keys(properties ?? {});
-  const taken = names.length ? `the fields here are ${names.join(", ")}` : "no field is taken here";
-  return { ...issue, message: `Unexpected property (${taken})` };
+  const taken = names.length
+    ? `the ${member.plural} here are ${names.join(", ")}`
+    : `no ${member.singular} is taken here`;
+  return { ...issue, message: `Unexpected ${member.unexpected} (${taken})` };
 }

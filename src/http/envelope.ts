@@ -6,7 +6,7 @@
  */
 import { ValueErrorType } from "@sinclair/typebox/errors";
 import { ERROR_CATALOGUE, KeygateError, type KeygateErrorCode } from "../errors/keygate-error.ts";
-import { explained, type SchemaIssue } from "../errors/schema-issue.ts";
+import { explained, QUERY_PARAMETER, type SchemaIssue } from "../errors/schema-issue.ts";
 import { maskKeysIn } from "../keys/key-format.ts";
 
 /**
@@ -63,7 +63,7 @@ export function toKeygateError(code: string | number, error: unknown): KeygateEr
           "The body is missing: this route takes a JSON object.",
         );
       const all = (error as { all?: SchemaIssue[] }).all ?? [];
-      const first = all[0] && explained(all[0]);
+      const first = all[0] && explained(all[0], type === "query" ? QUERY_PARAMETER : undefined);
       const field = paramOf(first?.path ?? "");
       const described = first && patternDescribed(first);
       if (field && described)

@@ -169,6 +169,12 @@ describe("request ids and the error envelope", () => {
       "rate_limit.burst",
       "rate_limit.burst: Unexpected property (the fields here are limit, window_seconds).",
     ]);
+    // A query's members are its parameters: Stripe's ending_before is not one of ours.
+    const before = call("GET", "/v1/api-keys?ending_before=key_x", { key: live });
+    expect(await said(before)).toEqual([
+      "ending_before",
+      "ending_before: Unexpected query parameter (the parameters here are entity_id, status, starting_after, limit).",
+    ]);
   });
 
   test("an empty entity id is refused as empty, not looked up as 'No such entity: .'", async () => {
