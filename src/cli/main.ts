@@ -19,6 +19,7 @@ import { KEYS_USAGE, runKeys } from "./keys.ts";
 import { endQuietlyWhenReaderGoes } from "./output.ts";
 import { runServe } from "./serve.ts";
 import { runUsers, USERS_USAGE } from "./users.ts";
+import { runVersion, VERSION_USAGE } from "./version.ts";
 
 const SERVE_USAGE = `  serve                      start the server (runs init first on an empty database)`;
 const INIT_USAGE = `  init [--json]              create the platform entity and one live and one test key holding *`;
@@ -33,6 +34,7 @@ const COMMAND_USAGE: Record<string, string> = {
   keys: KEYS_USAGE,
   users: USERS_USAGE,
   audit: AUDIT_USAGE,
+  version: VERSION_USAGE,
 };
 
 const USAGE = `Usage: keygate <command> [options]
@@ -44,6 +46,7 @@ ${ENTITIES_USAGE}
 ${KEYS_USAGE}
 ${USERS_USAGE}
 ${AUDIT_USAGE}
+${VERSION_USAGE}
 
 Environment: KEYGATE_DB (default ./data/keygate.sqlite), KEYGATE_PORT (default 3000),
 KEYGATE_CONFIG (a JSON config file), KEYGATE_PEPPER (optional HMAC pepper for secret hashes);
@@ -57,6 +60,7 @@ async function run(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  if (command === "--version" || command === "-V") return runVersion(argv.slice(1));
   if (!Object.hasOwn(COMMAND_USAGE, command)) throw new UsageError(`unknown command "${command}"`);
   if (sub === "help" || sub === "--help" || sub === "-h") {
     process.stdout.write(usageFor(command));
@@ -68,6 +72,8 @@ async function run(argv: string[]): Promise<void> {
     throw new UsageError(
       `serve takes no arguments, got "${sub}": set KEYGATE_PORT, KEYGATE_HOST, KEYGATE_DB, KEYGATE_CONFIG instead`,
     );
+  // It reads no configuration and opens no database: it answers wherever it is run.
+  if (command === "version") return runVersion(argv.slice(1));
   const open = () => openKeygate(loadConfig(process.env));
   if (command === "serve") return runServe(open());
   const { kg, close } = openedOnFirstUse(open);
@@ -115,7 +121,8 @@ function openedOnFirstUse(open: () => Keygate): { kg: Keygate; close(): void } {
  * The usage shown under a usage error: the command's own lines when the command is known (the
  * 40 lines of every command would bury the one that matters), else all of it.
  */
-function usageFor(command: string | undefined): string {
+function usageFor(given: string | undefined): string {
+  const command = given === "--version" || given === "-V" ? "version" : given;
   if (command === undefined || !Object.hasOwn(COMMAND_USAGE, command)) return USAGE;
   return `Usage: keygate <command> [options]\n\n${COMMAND_USAGE[command]}\n\nEvery command and the environment it reads: keygate help\n`;
 }
