@@ -21,6 +21,8 @@ export type Credential =
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+/** A value that starts with an Authorization scheme's name and a space. */
+const SCHEME_FIRST = /^(?:bearer|basic|token)\s/i;
 
 /** Reads the credential from the request headers. */
 export function readCredential(headers: Headers, schemes: CredentialSchemes): Credential {
@@ -30,9 +32,15 @@ export function readCredential(headers: Headers, schemes: CredentialSchemes): Cr
     const key = headers.get(schemes.apiKeyHeader);
     if (key !== null) {
       const secret = key.trim();
-      return secret
-        ? { kind: "secret", secret }
-        : { kind: "malformed", reason: `the ${schemes.apiKeyHeader} header is empty` };
+      if (!secret)
+        return { kind: "malformed", reason: `the ${schemes.apiKeyHeader} header is empty` };
+      // `X-Api-Key: Bearer sk_…`: the header carries the key alone, as the scheme's name says.
+      if (SCHEME_FIRST.test(secret))
+        return {
+          kind: "malformed",
+          reason: `the ${schemes.apiKeyHeader} header holds the key alone, with no scheme before it`,
+        };
+      return { kind: "secret", secret };
     }
   }
   return { kind: "none" };

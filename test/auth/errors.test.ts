@@ -66,7 +66,7 @@ describe("authentication errors", () => {
     }
   });
 
-  test("a malformed Authorization header is told what is wrong with it, never quoted back", async () => {
+  test("a malformed Authorization or X-Api-Key header is told what is wrong with it, never quoted back", async () => {
     const { call, live } = setup();
     const said = async (authorization: string) =>
       (await call("GET", "/v1/me", { headers: { authorization } })).body.error.message;
@@ -85,6 +85,12 @@ describe("authentication errors", () => {
     for (const [authorization, reason] of cases) {
       expect(await said(authorization)).toBe(`The credential is not well formed: ${reason}.`);
     }
+    const inApiKeyHeader = await call("GET", "/v1/me", {
+      headers: { "x-api-key": `Bearer ${live}` },
+    });
+    expect(inApiKeyHeader.body.error.message).toBe(
+      "The credential is not well formed: the X-Api-Key header holds the key alone, with no scheme before it.",
+    );
   });
 
   test("a malformed key is refused without a storage lookup", async () => {
