@@ -17,14 +17,19 @@
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import type { EntitySelector } from "../config/gateway-config.ts";
-import { KeygateError, userEntityInactive } from "../errors/keygate-error.ts";
+import {
+  KeygateError,
+  type KeygateErrorCode,
+  userEntityInactive,
+} from "../errors/keygate-error.ts";
 import { clientAddressLookup } from "../http/peer-address.ts";
 import { findEntity, findUser } from "../projections/queries.ts";
 import { passwordFingerprint } from "../users/password.ts";
-import { readCredential } from "./credentials.ts";
+import { type Credential, readCredential } from "./credentials.ts";
 import { type Identity, requireScopes, USER_SCOPES } from "./identity.ts";
 import { verifyToken } from "./jwt.ts";
-import { verifyKeyPair, verifySecretKey } from "./verify-key.ts";
+import { keyPairMalformed, secretKeyMalformed } from "./malformed-key.ts";
+import { type KeyVerifierSettings, verifyKeyPair, verifySecretKey } from "./verify-key.ts";
 
 /** What a route needs, in full. */
 export interface RequirementObject {
@@ -104,7 +109,7 @@ function identify(kg: Keygate, headers: Headers, management: boolean): Identity 
               credential.secret,
               now,
             );
-      if (!verification.ok) throw new KeygateError(verification.code);
+      if (!verification.ok) throw refusal(verification.code, credential, kg.config.keys);
       const { key, retiredSecret } = verification;
       kg.usage.touch(key.id, now);
       return {
@@ -121,6 +126,22 @@ function identify(kg: Keygate, headers: Headers, management: boolean): Identity 
       return _exhaustive;
     }
   }
+}
+
+/** The error refusing a key; a malformed one is told why ({@link secretKeyMalformed}). */
+function refusal(
+  code: KeygateErrorCode,
+  credential: Extract<Credential, { kind: "secret" | "pair" }>,
+  prefixes: KeyVerifierSettings,
+): KeygateError {
+  if (code !== "api_key_malformed") return new KeygateError(code);
+  const why =
+    credential.kind === "secret"
+      ? secretKeyMalformed(credential.secret, prefixes)
+      : keyPairMalformed(credential.publicKey, credential.secret, prefixes);
+  return why
+    ? new KeygateError(code, `The API key is not well formed: ${why}.`)
+    : new KeygateError(code);
 }
 
 function userIdentity(kg: Keygate, token: string, now: Date): Identity {

@@ -93,6 +93,71 @@ describe("authentication errors", () => {
     );
   });
 
+  test("a malformed key is told what is wrong with it, quoting no more than its prefix", async () => {
+    const { call, kg, platform, live } = setup();
+    const pair = createApiKey(
+      kg,
+      { entityId: platform, environment: "live", name: "p", scopes: ["*"], kind: "pair" },
+      TEST_ACTOR,
+    );
+    const pk = pair.public_key as string;
+    const said = async (headers: Record<string, string>) => {
+      const reply = await call("GET", "/v1/me", { headers });
+      expect(codeOf(reply)).toBe("api_key_malformed");
+      const message: string = reply.body.error.message;
+      expect(message).not.toContain(live.slice(8, 20));
+      return message.replace("The API key is not well formed: ", "");
+    };
+    const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+    const cases: [Record<string, string>, string][] = [
+      [
+        bearer("billing-key"),
+        "the secret key is not sk_live_… or sk_test_… followed by 32 letters and digits.",
+      ],
+      [
+        bearer(live.slice(0, -1)),
+        "the secret key has 31 characters after sk_live_, not 32: it was cut short or runs into other text.",
+      ],
+      [
+        bearer(tampered(live)),
+        "the secret key's checksum does not match: a character was mistyped or changed.",
+      ],
+      [
+        bearer(live.replace("sk_live_", "sk_prod_")),
+        "the secret key's environment tag is neither live nor test.",
+      ],
+      [
+        bearer(live.replace("sk_", "ck_")),
+        "the secret key starts with ck_, but this deployment's start with sk_.",
+      ],
+      [
+        bearer(pk),
+        "a public key (pk_…) was sent where the secret key goes; a key pair is sent as Basic public_key:secret_key.",
+      ],
+      [
+        { "x-api-key": tampered(live) },
+        "the secret key's checksum does not match: a character was mistyped or changed.",
+      ],
+      [
+        basic(tampered(pk), pair.secret),
+        "the public key's checksum does not match: a character was mistyped or changed.",
+      ],
+      [
+        basic(pk, pair.secret.slice(0, -2)),
+        "the secret key has 30 characters after sk_live_, not 32: it was cut short or runs into other text.",
+      ],
+      [
+        basic(pk, generateKey("sk", "test")),
+        "the public key is live and the secret key test; the two halves of a pair share one environment.",
+      ],
+      [
+        basic(pk, tampered(pair.secret)),
+        "the secret key's checksum does not match: a character was mistyped or changed.",
+      ],
+    ];
+    for (const [headers, reason] of cases) expect(await said(headers)).toBe(reason);
+  });
+
   test("a malformed key is refused without a storage lookup", async () => {
     const { call, kg, live } = setup();
     kg.db.sql.exec("DROP TABLE api_key_secrets"); // a lookup would now throw a 500
