@@ -18,6 +18,7 @@ import type { Keygate } from "../app/keygate.ts";
 import { authenticate, requirementObject } from "../auth/index.ts";
 import type { GatewayRoute } from "../config/gateway-config.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
+import { documented } from "../http/openapi.ts";
 import { clientAddress } from "../http/peer-address.ts";
 import {
   answerFailure,
@@ -130,6 +131,15 @@ export function forwardAuthRoutes(
         set.headers["x-keygate-error"] = asciiJson(envelope);
         return envelope;
       }
+    },
+    {
+      detail: documented({
+        summary:
+          "For nginx auth_request, Traefik or Caddy: 200 with the X-Keygate-* identity headers when the request in X-Original-* may pass",
+        id: "forwardAuth",
+        tag: "Gateway",
+        returns: "empty",
+      }),
     },
   );
 }

@@ -1,6 +1,5 @@
 /** The HTTP application: the request context, then every route module. */
 import { setImmediate } from "node:timers";
-import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import { forwardAuthRoutes } from "../gateway/forward-auth.ts";
@@ -10,6 +9,7 @@ import { metricsRoutes } from "../metrics/index.ts";
 import type { ScryptCost } from "../users/password.ts";
 import { bodyLimits } from "./body-limits.ts";
 import { healthRoutes } from "./health.ts";
+import { openapiRoute } from "./openapi.ts";
 import {
   type AccessLogEntry,
   type AccessLogger,
@@ -97,34 +97,7 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
         routeTable.methodsAt,
       ),
     )
-    .use(
-      openapi({
-        path: "/docs",
-        specPath: "/openapi.json",
-        // No UI: a self-hosted payments service should not load a page from a CDN.
-        provider: null,
-        documentation: {
-          info: {
-            title: "Keygate",
-            version: "1",
-            description:
-              "API-key authentication layer: keys, entities, users, events, verification.",
-          },
-          components: {
-            securitySchemes: {
-              secretKey: {
-                type: "http",
-                scheme: "bearer",
-                description: "A secret key: sk_live_… or sk_test_…",
-              },
-              apiKeyHeader: { type: "apiKey", in: "header", name: "X-Api-Key" },
-              keyPair: { type: "http", scheme: "basic", description: "public_key:secret_key" },
-            },
-          },
-          security: [{ secretKey: [] }, { apiKeyHeader: [] }, { keyPair: [] }],
-        },
-      }),
-    )
+    .use(openapiRoute(kg))
     .use(bodyLimits(kg.config.gateway.maxBodyBytes, isGatewayRoute))
     .use(requestParams(isGatewayRoute))
     .use(idempotencyPlugin(kg, options.reportInternal))

@@ -8,6 +8,7 @@ import { timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
+import { documented } from "../http/openapi.ts";
 import { clientAddress } from "../http/peer-address.ts";
 
 /** Whether a scraper may read the metrics. */
@@ -28,16 +29,28 @@ export function metricsRoutes(kg: Keygate) {
   const app = new Elysia({ name: "keygate/metrics", normalize: false });
   if (!kg.config.metrics.enabled) return app;
   const { trustedProxies } = kg.config.gateway;
-  return app.get("/metrics", ({ request, server, set }) => {
-    // Through a trusted proxy (nginx on the same machine), the peer is the proxy: the client
-    // it forwarded is the one judged, or every client of the proxy would pass as loopback.
-    const client = clientAddress(request, server, trustedProxies);
-    if (!mayScrape(kg.config.metrics, client, request.headers.get("authorization")))
-      throw new KeygateError(
-        "access_denied",
-        "Metrics are open to the configured addresses or token only.",
-      );
-    set.headers["content-type"] = "text/plain; version=0.0.4; charset=utf-8";
-    return kg.metrics.render();
-  });
+  return app.get(
+    "/metrics",
+    ({ request, server, set }) => {
+      // Through a trusted proxy (nginx on the same machine), the peer is the proxy: the client
+      // it forwarded is the one judged, or every client of the proxy would pass as loopback.
+      const client = clientAddress(request, server, trustedProxies);
+      if (!mayScrape(kg.config.metrics, client, request.headers.get("authorization")))
+        throw new KeygateError(
+          "access_denied",
+          "Metrics are open to the configured addresses or token only.",
+        );
+      set.headers["content-type"] = "text/plain; version=0.0.4; charset=utf-8";
+      return kg.metrics.render();
+    },
+    {
+      detail: documented({
+        summary: "Counters in Prometheus' text format, for the configured addresses or token",
+        id: "getMetrics",
+        tag: "Health",
+        returns: "text",
+        access: "public",
+      }),
+    },
+  );
 }

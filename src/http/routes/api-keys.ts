@@ -37,6 +37,7 @@ import { EntityIdField, entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
 import { listPage } from "../list-page.ts";
+import { documented } from "../openapi.ts";
 import { QueryInteger } from "../query-integer.ts";
 
 const Environment = t.Union([t.Literal("live"), t.Literal("test")]);
@@ -87,6 +88,9 @@ const ListQuery = t.Object(
   },
   { additionalProperties: false },
 );
+
+/** The group of these routes in the OpenAPI document. */
+const TAG = "API keys";
 
 const MANAGE_READ = { all: ["api_keys:read"], management: true } as const;
 const MANAGE_WRITE = { all: ["api_keys:write"], management: true } as const;
@@ -151,7 +155,20 @@ export function apiKeyRoutes(kg: Keygate) {
           return presentApiKey(kg, created);
         });
       },
-      { scopes: MANAGE_WRITE, parse: "json", body: CreateBody },
+      {
+        scopes: MANAGE_WRITE,
+        parse: "json",
+        body: CreateBody,
+        detail: documented({
+          summary: "Create an API key",
+          id: "createApiKey",
+          tag: TAG,
+          returns: "ApiKeyWithSecret",
+          access: "management",
+          description:
+            "Its secret is in this answer only; a retry with the same Idempotency-Key gets it again within the replay window.",
+        }),
+      },
     )
     .get(
       "/v1/api-keys",
@@ -179,12 +196,31 @@ export function apiKeyRoutes(kg: Keygate) {
           (key) => presentApiKey(kg, key),
         );
       },
-      { scopes: MANAGE_READ, query: ListQuery },
+      {
+        scopes: MANAGE_READ,
+        query: ListQuery,
+        detail: documented({
+          summary: "List API keys",
+          id: "listApiKeys",
+          tag: TAG,
+          returns: "ApiKeyList",
+          access: "management",
+        }),
+      },
     )
     .get(
       "/v1/api-keys/:id",
       ({ params, identity }) => presentApiKey(kg, visibleKey(kg, identity, params.id)),
-      { scopes: MANAGE_READ },
+      {
+        scopes: MANAGE_READ,
+        detail: documented({
+          summary: "Get an API key",
+          id: "getApiKey",
+          tag: TAG,
+          returns: "ApiKey",
+          access: "management",
+        }),
+      },
     )
     .patch(
       "/v1/api-keys/:id",
@@ -204,7 +240,18 @@ export function apiKeyRoutes(kg: Keygate) {
           return presentApiKey(kg, updated);
         });
       },
-      { scopes: MANAGE_WRITE, parse: "json", body: UpdateBody },
+      {
+        scopes: MANAGE_WRITE,
+        parse: "json",
+        body: UpdateBody,
+        detail: documented({
+          summary: "Update an API key's name, scopes or rate limit",
+          id: "updateApiKey",
+          tag: TAG,
+          returns: "ApiKey",
+          access: "management",
+        }),
+      },
     )
     .post(
       "/v1/api-keys/:id/rotate",
@@ -230,10 +277,26 @@ export function apiKeyRoutes(kg: Keygate) {
         parse: "json",
         body: t.Optional(
           t.Object(
-            { expire_previous_in: t.Optional(WholeNumber({ minimum: 0 })) },
+            {
+              expire_previous_in: t.Optional(
+                WholeNumber({
+                  minimum: 0,
+                  description:
+                    "seconds the old secret keeps working, up to 2592000 (30 days); 0, the default, ends it now",
+                }),
+              ),
+            },
             { additionalProperties: false },
           ),
         ),
+        detail: documented({
+          summary: "Rotate an API key's secret",
+          id: "rotateApiKey",
+          tag: TAG,
+          returns: "ApiKeyWithSecret",
+          access: "management",
+          bodyOptional: true,
+        }),
       },
     )
     .post(
@@ -259,6 +322,15 @@ export function apiKeyRoutes(kg: Keygate) {
             { additionalProperties: false },
           ),
         ),
+        detail: documented({
+          summary: "Revoke an API key",
+          id: "revokeApiKey",
+          tag: TAG,
+          returns: "ApiKey",
+          access: "management",
+          description: "Revoking a revoked key is not an error: it answers the key as it is.",
+          bodyOptional: true,
+        }),
       },
     )
     .get(
@@ -268,6 +340,15 @@ export function apiKeyRoutes(kg: Keygate) {
         const data = kg.store.readStream(params.id).map(eventObjectOf);
         return { object: "list", data, has_more: false };
       },
-      { scopes: { any: ["api_keys:read", "events:read"], management: true } },
+      {
+        scopes: { any: ["api_keys:read", "events:read"], management: true },
+        detail: documented({
+          summary: "Read an API key's timeline: its events, in order",
+          id: "listApiKeyEvents",
+          tag: TAG,
+          returns: "KeyTimeline",
+          access: "management",
+        }),
+      },
     );
 }

@@ -12,6 +12,7 @@ import {
 } from "../../audit/checkpoints.ts";
 import { KeygateError } from "../../errors/keygate-error.ts";
 import { keygateGuard } from "../guard.ts";
+import { documented } from "../openapi.ts";
 
 /** The /v1/audit controller. */
 export function auditRoutes(kg: Keygate) {
@@ -29,6 +30,14 @@ export function auditRoutes(kg: Keygate) {
         public_key_pem: publicKey.export({ type: "spki", format: "pem" }).toString(),
       };
     },
-    { scopes: ["events:read"] },
+    {
+      scopes: ["events:read"],
+      detail: documented({
+        summary: "Get the latest signed checkpoint of the log",
+        id: "getLatestCheckpoint",
+        tag: "Events",
+        returns: "Checkpoint",
+      }),
+    },
   );
 }

@@ -18,7 +18,11 @@ import { EntityIdField, entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
 import { listPage } from "../list-page.ts";
+import { documented } from "../openapi.ts";
 import { QueryInteger } from "../query-integer.ts";
+
+/** The group of these routes in the OpenAPI document. */
+const TAG = "Entities";
 
 const Name = t.String({ minLength: 1, maxLength: 200 });
 const Reference = t.Optional(t.Union([t.Null(), t.String({ minLength: 1, maxLength: 100 })]));
@@ -76,10 +80,26 @@ export function entityRoutes(kg: Keygate) {
           ),
         );
       },
-      { scopes: ["entities:write"], parse: "json", body: CreateBody },
+      {
+        scopes: ["entities:write"],
+        parse: "json",
+        body: CreateBody,
+        detail: documented({
+          summary: "Create an entity under the caller's own, or under parent_id",
+          id: "createEntity",
+          tag: TAG,
+          returns: "Entity",
+        }),
+      },
     )
     .get("/v1/entities/:id", ({ params, identity }) => entityInSubtree(kg, identity, params.id), {
       scopes: ["entities:read"],
+      detail: documented({
+        summary: "Get an entity",
+        id: "getEntity",
+        tag: TAG,
+        returns: "Entity",
+      }),
     })
     .patch(
       "/v1/entities/:id",
@@ -94,7 +114,17 @@ export function entityRoutes(kg: Keygate) {
           ),
         );
       },
-      { scopes: ["entities:write"], parse: "json", body: UpdateBody },
+      {
+        scopes: ["entities:write"],
+        parse: "json",
+        body: UpdateBody,
+        detail: documented({
+          summary: "Update an entity's name or reference",
+          id: "updateEntity",
+          tag: TAG,
+          returns: "Entity",
+        }),
+      },
     )
     .get(
       "/v1/entities/:id/children",
@@ -118,7 +148,16 @@ export function entityRoutes(kg: Keygate) {
           (entity) => entity,
         );
       },
-      { scopes: ["entities:read"], query: ChildrenQuery },
+      {
+        scopes: ["entities:read"],
+        query: ChildrenQuery,
+        detail: documented({
+          summary: "List an entity's children",
+          id: "listEntityChildren",
+          tag: TAG,
+          returns: "EntityList",
+        }),
+      },
     )
     .post(
       "/v1/entities/:id/deactivate",
@@ -128,7 +167,15 @@ export function entityRoutes(kg: Keygate) {
           deactivateEntity(kg, params.id, identity.entity.id, eventMetadata(identity, set)),
         );
       },
-      { scopes: ["entities:write"] },
+      {
+        scopes: ["entities:write"],
+        detail: documented({
+          summary: "Deactivate an entity: its whole subtree is locked out at once",
+          id: "deactivateEntity",
+          tag: TAG,
+          returns: "Entity",
+        }),
+      },
     )
     .post(
       "/v1/entities/:id/reactivate",
@@ -138,6 +185,14 @@ export function entityRoutes(kg: Keygate) {
           reactivateEntity(kg, params.id, identity.entity.id, eventMetadata(identity, set)),
         );
       },
-      { scopes: ["entities:write"] },
+      {
+        scopes: ["entities:write"],
+        detail: documented({
+          summary: "Reactivate an entity",
+          id: "reactivateEntity",
+          tag: TAG,
+          returns: "Entity",
+        }),
+      },
     );
 }

@@ -13,6 +13,7 @@ import { eventObjectOf } from "../../projections/queries.ts";
 import type { EventRow } from "../../store/event-store.ts";
 import { eventFromRow } from "../../store/event-store.ts";
 import { keygateGuard } from "../guard.ts";
+import { documented } from "../openapi.ts";
 import { QueryInteger, queryInteger } from "../query-integer.ts";
 
 /**
@@ -86,6 +87,12 @@ export function eventRoutes(kg: Keygate) {
         },
         { additionalProperties: false },
       ),
+      detail: documented({
+        summary: "Read the event log from a position on",
+        id: "listEvents",
+        tag: "Events",
+        returns: "EventList",
+      }),
     },
   );
 }

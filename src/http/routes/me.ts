@@ -4,6 +4,7 @@ import type { Keygate } from "../../app/keygate.ts";
 import { presentApiKey } from "../../app/present-api-key.ts";
 import { apiKeyObjectOf, entityObjectOf } from "../../projections/queries.ts";
 import { keygateGuard } from "../guard.ts";
+import { documented } from "../openapi.ts";
 
 /** The /v1/me controller, also answering at each path of `me_aliases` (VoltzPay's `/me`). */
 export function meRoutes(kg: Keygate) {
@@ -21,7 +22,15 @@ export function meRoutes(kg: Keygate) {
           livemode: key.environment === "live",
         };
       },
-      { scopes: [] },
+      {
+        scopes: [],
+        detail: documented({
+          summary: "The calling key and its entity",
+          ...(path === "/v1/me" ? { id: "getMe" } : {}),
+          tag: "API keys",
+          returns: "Me",
+        }),
+      },
     );
   }
   return app;

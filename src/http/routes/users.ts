@@ -49,8 +49,13 @@ import { EntityIdField, entityInSubtree } from "../entity-in-subtree.ts";
 import { actorMetadata, eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
 import { listPage } from "../list-page.ts";
+import { documented } from "../openapi.ts";
 import { clientAddress, type PeerLookup } from "../peer-address.ts";
 import { QueryInteger } from "../query-integer.ts";
+
+/** The groups of these routes in the OpenAPI document. */
+const TAG = "Users";
+const SIGN_IN = "Sign-in";
 
 /** How long a management token lives: 15 minutes. */
 export const TOKEN_TTL_SECONDS = 15 * 60;
@@ -157,6 +162,12 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
           },
           { additionalProperties: false },
         ),
+        detail: documented({
+          summary: "Create a dashboard user",
+          id: "createUser",
+          tag: TAG,
+          returns: "User",
+        }),
       },
     )
     .get(
@@ -179,13 +190,23 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
           userObject,
         );
       },
-      { scopes: ["users:read"], query: ListQuery },
+      {
+        scopes: ["users:read"],
+        query: ListQuery,
+        detail: documented({
+          summary: "List users",
+          id: "listUsers",
+          tag: TAG,
+          returns: "UserList",
+        }),
+      },
     )
     .get(
       "/v1/users/:id",
       ({ params, identity }) => userObject(visibleUser(kg, identity, params.id)),
       {
         scopes: ["users:read"],
+        detail: documented({ summary: "Get a user", id: "getUser", tag: TAG, returns: "User" }),
       },
     )
     .patch(
@@ -207,6 +228,12 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
           { email: t.Optional(t.String({ minLength: 3, maxLength: 254 })) },
           { additionalProperties: false },
         ),
+        detail: documented({
+          summary: "Change a user's email (its login)",
+          id: "updateUser",
+          tag: TAG,
+          returns: "User",
+        }),
       },
     )
     .post(
@@ -217,7 +244,15 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
           deactivateUser(kg, params.id, eventMetadata(identity, set)),
         );
       },
-      { scopes: ["users:write"] },
+      {
+        scopes: ["users:write"],
+        detail: documented({
+          summary: "Deactivate a user: no more sign-ins, its tokens refused at once",
+          id: "deactivateUser",
+          tag: TAG,
+          returns: "User",
+        }),
+      },
     )
     .post(
       "/v1/users/:id/reactivate",
@@ -229,7 +264,15 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
           reactivateUser(kg, params.id, eventMetadata(identity, set)),
         );
       },
-      { scopes: ["users:write"] },
+      {
+        scopes: ["users:write"],
+        detail: documented({
+          summary: "Reactivate a user",
+          id: "reactivateUser",
+          tag: TAG,
+          returns: "User",
+        }),
+      },
     )
     .post(
       "/v1/users/:id/password",
@@ -249,6 +292,12 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
         scopes: ["users:write"],
         parse: "json",
         body: t.Object({ password: Password }, { additionalProperties: false }),
+        detail: documented({
+          summary: "Set a user's password: the tokens issued before are refused",
+          id: "setUserPassword",
+          tag: TAG,
+          returns: "User",
+        }),
       },
     )
     .post(
@@ -271,7 +320,17 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
           expires_at: new Date(exp * 1000).toISOString(),
         };
       },
-      { parse: "json", body: Credentials },
+      {
+        parse: "json",
+        body: Credentials,
+        detail: documented({
+          summary: "Sign in: a management token for /v1/api-keys*",
+          id: "login",
+          tag: SIGN_IN,
+          returns: "Token",
+          access: "public",
+        }),
+      },
     )
     .post(
       "/v1/auth/password",
@@ -293,6 +352,13 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
           { ...Credentials.properties, new_password: Password },
           { additionalProperties: false },
         ),
+        detail: documented({
+          summary: "Change one's own password, with the current one",
+          id: "changePassword",
+          tag: SIGN_IN,
+          returns: "User",
+          access: "public",
+        }),
       },
     );
 }

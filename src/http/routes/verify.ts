@@ -15,6 +15,7 @@ import { apiKeyObjectOf, entityObjectOf } from "../../projections/queries.ts";
 import { keyPolicy } from "../../ratelimit/index.ts";
 import { wireCode } from "../envelope.ts";
 import { keygateGuard } from "../guard.ts";
+import { documented } from "../openapi.ts";
 
 const VerifyBody = t.Union([
   t.Object(
@@ -74,6 +75,16 @@ export function verifyRoutes(kg: Keygate) {
         rate_limit: shown.rate_limit,
       };
     },
-    { scopes: ["api_keys:verify"], parse: "json", body: VerifyBody },
+    {
+      scopes: ["api_keys:verify"],
+      parse: "json",
+      body: VerifyBody,
+      detail: documented({
+        summary: "Verify a key: valid, or the code it would be refused with",
+        id: "verifyKey",
+        tag: "API keys",
+        returns: "Verification",
+      }),
+    },
   );
 }

@@ -1,0 +1,184 @@
+/**
+ * `GET /openapi.json`: the OpenAPI 3.1 document a client generator reads (docs/http.md). The
+ * paths, parameters and request bodies come from the routes' own TypeBox schemas (the same that
+ * validate every request, read by @elysiajs/openapi's `toOpenAPISchema`); each route adds what
+ * its schemas cannot say with {@link documented}: a summary, a method name, the object it
+ * answers with (api-objects.ts) and who may call it. The credential schemes are the ones this
+ * deployment's configuration switches on, under the names and prefixes it gives them. No page:
+ * a self-hosted payments service should not load a viewer from a CDN.
+ */
+import { toOpenAPISchema } from "@elysiajs/openapi";
+import { Elysia } from "elysia";
+import type { Keygate } from "../app/keygate.ts";
+import type { KeygateConfig } from "../config/config.ts";
+import { API_OBJECTS, type ApiObjectName } from "./api-objects.ts";
+
+/** Who may call an operation: anyone, any API key, or API keys and management tokens. */
+export type Access = "public" | "key" | "management";
+
+/** What a success answers with: a named object, text, nothing, or the upstream's answer. */
+export type Answer = ApiObjectName | "text" | "empty" | "upstream";
+
+/** What a route says of itself in the document, beyond its schemas. */
+export interface OperationDoc {
+  summary: string;
+  /** The generated client's method name: camelCase, unique (default: from method and path). */
+  id?: string;
+  /** The group it is listed under. */
+  tag: string;
+  /** What a success answers with. */
+  returns: Answer;
+  /** Who may call it; default `key`. */
+  access?: Access;
+  description?: string;
+  /** The request body may be left out (`POST …/rotate` with no overlap). */
+  bodyOptional?: boolean;
+}
+
+/** Where the vendor extensions that {@link openapiDocument} turns into OpenAPI fields live. */
+const ACCESS = "x-keygate-access";
+const BODY_OPTIONAL = "x-keygate-body-optional";
+
+const jsonOf = (name: ApiObjectName) => ({
+  "application/json": { schema: { $ref: `#/components/schemas/${name}` } },
+});
+
+/** The OpenAPI response of a success. */
+function success(summary: string, answer: Answer) {
+  switch (answer) {
+    case "text":
+      return {
+        description: summary,
+        content: { "text/plain": { schema: { type: "string" as const } } },
+      };
+    case "empty":
+      return { description: summary };
+    case "upstream":
+      return { description: "The upstream's answer, passed on" };
+    default:
+      return { description: summary, content: jsonOf(answer) };
+  }
+}
+
+/** The `detail` of a route: its operation's summary, method name, answers and access. */
+export function documented(op: OperationDoc) {
+  return {
+    summary: op.summary,
+    ...(op.id ? { operationId: op.id } : {}),
+    tags: [op.tag],
+    ...(op.description ? { description: op.description } : {}),
+    responses: {
+      "200": success(op.summary, op.returns),
+      "4XX": { description: "Refused, in the error envelope", content: jsonOf("Error") },
+      "5XX": { description: "Failed, in the error envelope", content: jsonOf("Error") },
+    },
+    [ACCESS]: op.access ?? "key",
+    ...(op.bodyOptional ? { [BODY_OPTIONAL]: true } : {}),
+  };
+}
+
+/** A JSON Schema as published: a named schema nested in another becomes a reference to it. */
+function published(schema: unknown, root = true): unknown {
+  if (Array.isArray(schema)) return schema.map((item) => published(item, false));
+  if (!schema || typeof schema !== "object") return schema;
+  const { $id, ...rest } = schema as Record<string, unknown>;
+  if (!root && typeof $id === "string" && $id in API_OBJECTS)
+    return { $ref: `#/components/schemas/${$id}` };
+  return Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, published(v, false)]));
+}
+
+/** The credential schemes this deployment accepts, by name. */
+function securitySchemes({ auth, keys }: Pick<KeygateConfig, "auth" | "keys">) {
+  const secret = `${keys.secretPrefix}_live_… or ${keys.secretPrefix}_test_…`;
+  return {
+    ...(auth.bearer
+      ? { secretKey: { type: "http", scheme: "bearer", description: `A secret key: ${secret}` } }
+      : {}),
+    ...(auth.apiKeyHeader
+      ? {
+          apiKeyHeader: {
+            type: "apiKey",
+            in: "header",
+            name: auth.apiKeyHeader,
+            description: `A secret key: ${secret}`,
+          },
+        }
+      : {}),
+    ...(auth.basic
+      ? {
+          keyPair: {
+            type: "http",
+            scheme: "basic",
+            description: `A key pair: ${keys.publicPrefix}_… as the user name, its ${keys.secretPrefix}_… as the password`,
+          },
+        }
+      : {}),
+    ...(auth.jwt
+      ? {
+          managementToken: {
+            type: "http",
+            scheme: "bearer",
+            bearerFormat: "JWT",
+            description: "A dashboard user's token from POST /v1/auth/login: /v1/api-keys* only",
+          },
+        }
+      : {}),
+  };
+}
+
+type Operation = Record<string, unknown> & { requestBody?: { required?: boolean } };
+
+/** The whole document, for the routes `app` serves. */
+export function openapiDocument(app: Elysia, kg: Keygate) {
+  const { paths, components } = toOpenAPISchema(app);
+  const schemes = securitySchemes(kg.config);
+  const keySchemes = Object.keys(schemes)
+    .filter((name) => name !== "managementToken")
+    .map((name) => ({ [name]: [] }));
+  const managementSchemes = Object.keys(schemes).map((name) => ({ [name]: [] }));
+  for (const methods of Object.values(paths ?? {}))
+    for (const operation of Object.values(methods as Record<string, Operation>)) {
+      const access = operation[ACCESS];
+      if (access === "public") operation.security = [];
+      if (access === "management") operation.security = managementSchemes;
+      if (operation[BODY_OPTIONAL] && operation.requestBody) operation.requestBody.required = false;
+      delete operation[ACCESS];
+      delete operation[BODY_OPTIONAL];
+    }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Keygate",
+      version: "1",
+      description: "API-key authentication layer: keys, entities, users, events, verification.",
+    },
+    // The document is served by the Keygate it describes: its paths are relative to it.
+    servers: [{ url: "/", description: "this Keygate" }],
+    security: keySchemes,
+    paths,
+    components: {
+      ...components,
+      securitySchemes: schemes,
+      schemas: {
+        ...components.schemas,
+        ...Object.fromEntries(
+          Object.entries(API_OBJECTS).map(([name, schema]) => [name, published(schema)]),
+        ),
+      },
+    },
+  };
+}
+
+/** The `GET /openapi.json` route: the document is made once, at the first request. */
+export function openapiRoute(kg: Keygate) {
+  let document: unknown;
+  const app: Elysia = new Elysia({ name: "keygate/openapi" });
+  return app.get(
+    "/openapi.json",
+    () => {
+      document ??= openapiDocument(app, kg);
+      return document;
+    },
+    { detail: { hide: true } },
+  );
+}
