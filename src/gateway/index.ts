@@ -15,7 +15,7 @@ import type { GatewayRoute } from "../config/gateway-config.ts";
 import { invalidRequest, KeygateError, requestTooLarge } from "../errors/keygate-error.ts";
 import { readUpTo, resumed } from "../http/body-prefix.ts";
 import { keygateGuard } from "../http/guard.ts";
-import { documented } from "../http/openapi.ts";
+import { documented, operationIdOf } from "../http/openapi.ts";
 import { type PeerLookup, peerAddressOrUnknown } from "../http/peer-address.ts";
 import { rawBodyOf, readRawBody } from "../http/raw-body.ts";
 import { routeServes } from "../http/route-method.ts";
@@ -231,6 +231,7 @@ export function gatewayRoutes(kg: Keygate) {
             : readRawBody(request, limit).then((bytes) => bytes.length),
         detail: documented({
           summary: `Forwarded to the upstream${route.scopes.length ? ` (needs ${route.scopes.join(", ")})` : ""}`,
+          id: operationIdOf(route.method, route.path),
           tag: "Gateway",
           returns: "upstream",
         }),

@@ -44,7 +44,7 @@ const jsonOf = (name: ApiObjectName) => ({
 });
 
 /** The OpenAPI response of a success. */
-function success(summary: string, answer: Answer) {
+function success(summary: string, answer: Exclude<Answer, "upstream">) {
   switch (answer) {
     case "text":
       return {
@@ -53,12 +53,27 @@ function success(summary: string, answer: Answer) {
       };
     case "empty":
       return { description: summary };
-    case "upstream":
-      return { description: "The upstream's answer, passed on" };
     default:
       return { description: summary, content: jsonOf(answer) };
   }
 }
+
+/** The answers of one of Keygate's own routes: its object, or an error in the envelope. */
+function answered(summary: string, answer: Exclude<Answer, "upstream">) {
+  return {
+    "200": success(summary, answer),
+    "4XX": { description: "Refused, in the error envelope", content: jsonOf("Error") },
+    "5XX": { description: "Failed, in the error envelope", content: jsonOf("Error") },
+  };
+}
+
+/** The answers of a gateway route: whatever the upstream sends, unless Keygate refuses first. */
+const FORWARDED = {
+  default: {
+    description:
+      "The upstream's answer, passed on; or Keygate's refusal (401, 403, 429, …) in the error envelope",
+  },
+};
 
 /** The `detail` of a route: its operation's summary, method name, answers and access. */
 export function documented(op: OperationDoc) {
@@ -67,14 +82,26 @@ export function documented(op: OperationDoc) {
     ...(op.id ? { operationId: op.id } : {}),
     tags: [op.tag],
     ...(op.description ? { description: op.description } : {}),
-    responses: {
-      "200": success(op.summary, op.returns),
-      "4XX": { description: "Refused, in the error envelope", content: jsonOf("Error") },
-      "5XX": { description: "Failed, in the error envelope", content: jsonOf("Error") },
-    },
+    responses: op.returns === "upstream" ? FORWARDED : answered(op.summary, op.returns),
     [ACCESS]: op.access ?? "key",
     ...(op.bodyOptional ? { [BODY_OPTIONAL]: true } : {}),
   };
+}
+
+/**
+ * A method name for a route that has none of its own (a gateway route, a `/v1/me` alias):
+ * `POST /api/payment-gateway/process` → `postApiPaymentGatewayProcess`, `:id` → `ById`.
+ */
+export function operationIdOf(method: string, path: string): string {
+  const words = path
+    .split("/")
+    .filter(Boolean)
+    .flatMap((segment) =>
+      segment.startsWith(":") ? ["by", ...segment.slice(1).split(/[-_.]/)] : segment.split(/[-_.]/),
+    )
+    .filter(Boolean);
+  const camel = words.map((w) => w[0]?.toUpperCase() + w.slice(1)).join("");
+  return `${method.toLowerCase() === "all" ? "any" : method.toLowerCase()}${camel}`;
 }
 
 /** A JSON Schema as published: a named schema nested in another becomes a reference to it. */

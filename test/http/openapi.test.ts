@@ -1,9 +1,12 @@
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Value } from "@sinclair/typebox/value";
 import { checkpointKey } from "../../src/audit/checkpoint-key.ts";
 import { appendCheckpoint } from "../../src/audit/checkpoints.ts";
 import { API_OBJECTS } from "../../src/http/api-objects.ts";
 import { testAppPerTest } from "../support/http.ts";
+import { ROOT } from "../support/target.ts";
 
 const openTestApp = testAppPerTest();
 
@@ -96,7 +99,7 @@ describe("operations in the OpenAPI document", () => {
       const where = `${method} ${path}`;
       expect(op.summary, where).toBeString();
       expect(op.tags, where).toHaveLength(1);
-      expect(op.operationId, where).toMatch(/^[a-z][A-Za-z]+$/);
+      expect(op.operationId, where).toMatch(/^[a-z][A-Za-z0-9]+$/);
       expect(op.responses["4XX"].content["application/json"].schema.$ref, where).toBe(
         "#/components/schemas/Error",
       );
@@ -269,5 +272,30 @@ describe("answers against the objects the document names", () => {
       .filter(({ op }) => op.responses["200"].content?.["application/json"])
       .map(({ method, path }) => `${method} ${path}`);
     expect(named.filter((operation) => !checked.has(operation))).toEqual([]);
+  });
+});
+
+describe("a preset's document", () => {
+  test("gateway routes and /me aliases get unique camelCase names and the upstream's answer", async () => {
+    for (const preset of ["certopay", "voltzpay", "modulus"]) {
+      const config = JSON.parse(readFileSync(join(ROOT, "presets", `${preset}.json`), "utf8"));
+      config.gateway.upstream = "http://127.0.0.1:9";
+      const spec = (await openTestApp({ config }).call("GET", "/openapi.json")).body;
+      const operations = operationsOf(spec);
+      const ids = operations.map(({ op }) => op.operationId);
+      expect(new Set(ids).size, preset).toBe(ids.length);
+      for (const id of ids) expect(id, preset).toMatch(/^[a-z][A-Za-z0-9]+$/);
+      const forwarded = operations.filter(
+        ({ op }) => op.tags[0] === "Gateway" && op.responses.default,
+      );
+      expect(forwarded.length, preset).toBeGreaterThan(0);
+      for (const { op } of forwarded) expect(op.responses.default.content).toBeUndefined();
+    }
+    const certopay = JSON.parse(readFileSync(join(ROOT, "presets", "certopay.json"), "utf8"));
+    certopay.gateway.upstream = "http://127.0.0.1:9";
+    const spec = (await openTestApp({ config: certopay }).call("GET", "/openapi.json")).body;
+    expect(spec.paths["/api/payment-gateway/process"].post.operationId).toBe(
+      "postApiPaymentGatewayProcess",
+    );
   });
 });

@@ -4,7 +4,7 @@ import type { Keygate } from "../../app/keygate.ts";
 import { presentApiKey } from "../../app/present-api-key.ts";
 import { apiKeyObjectOf, entityObjectOf } from "../../projections/queries.ts";
 import { keygateGuard } from "../guard.ts";
-import { documented } from "../openapi.ts";
+import { documented, operationIdOf } from "../openapi.ts";
 
 /** The /v1/me controller, also answering at each path of `me_aliases` (VoltzPay's `/me`). */
 export function meRoutes(kg: Keygate) {
@@ -26,7 +26,7 @@ export function meRoutes(kg: Keygate) {
         scopes: [],
         detail: documented({
           summary: "The calling key and its entity",
-          ...(path === "/v1/me" ? { id: "getMe" } : {}),
+          id: path === "/v1/me" ? "getMe" : operationIdOf("get", `/me-at${path}`),
           tag: "API keys",
           returns: "Me",
         }),
