@@ -14,6 +14,14 @@ const basic = (pk: string, sk: string) => ({
   authorization: `Basic ${Buffer.from(`${pk}:${sk}`).toString("base64")}`,
 });
 
+/** A live key pair on `entityId`, holding everything. */
+const livePair = (kg: Parameters<typeof createApiKey>[0], entityId: string) =>
+  createApiKey(
+    kg,
+    { entityId, environment: "live", name: "p", scopes: ["*"], kind: "pair" },
+    TEST_ACTOR,
+  );
+
 describe("authentication errors", () => {
   test("401 api_key_missing: no credential", async () => {
     const { call } = setup();
@@ -95,11 +103,7 @@ describe("authentication errors", () => {
 
   test("a malformed key is told what is wrong with it, quoting no more than its prefix", async () => {
     const { call, kg, platform, live } = setup();
-    const pair = createApiKey(
-      kg,
-      { entityId: platform, environment: "live", name: "p", scopes: ["*"], kind: "pair" },
-      TEST_ACTOR,
-    );
+    const pair = livePair(kg, platform);
     const pk = pair.public_key as string;
     const said = async (headers: Record<string, string>) => {
       const reply = await call("GET", "/v1/me", { headers });
@@ -169,11 +173,7 @@ describe("authentication errors", () => {
 
   test("a known key's answers do not depend on whether the index holds it in memory", async () => {
     const { call, kg, platform, live } = setup();
-    const pair = createApiKey(
-      kg,
-      { entityId: platform, environment: "live", name: "p", scopes: ["*"], kind: "pair" },
-      TEST_ACTOR,
-    );
+    const pair = livePair(kg, platform);
     const pk = pair.public_key as string;
     const sk = pair.secret;
     const codes = async () => [
