@@ -10,7 +10,8 @@
 import { toOpenAPISchema } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
-import type { KeygateConfig } from "../config/config.ts";
+import type { IdempotencyConfig, KeygateConfig } from "../config/config.ts";
+import { compilePathPattern } from "../ratelimit/policy.ts";
 import { API_OBJECTS, type ApiObjectName } from "./api-objects.ts";
 
 /** Who may call an operation: anyone, any API key, or API keys and management tokens. */
@@ -153,7 +154,33 @@ function securitySchemes({ auth, keys }: Pick<KeygateConfig, "auth" | "keys">) {
   };
 }
 
-type Operation = Record<string, unknown> & { requestBody?: { required?: boolean } };
+type Operation = Record<string, unknown> & {
+  requestBody?: { required?: boolean };
+  parameters?: unknown[];
+};
+
+/**
+ * The `Idempotency-Key` header parameter of an operation, for the methods it is honoured on
+ * (docs/idempotency.md): required where the configuration requires it, in its configured form.
+ */
+function idempotencyHeader(config: IdempotencyConfig) {
+  const methods = new Set(config.methods.map((m) => m.toLowerCase()));
+  const required = config.required.map((r) => ({
+    method: r.method.toLowerCase(),
+    pattern: compilePathPattern(r.path),
+  }));
+  return (method: string, documentedPath: string) => {
+    if (!config.enabled || !methods.has(method)) return undefined;
+    const path = documentedPath.replace(/\{([^}]+)\}/g, ":$1");
+    return {
+      name: "Idempotency-Key",
+      in: "header",
+      required: required.some((r) => r.method === method && r.pattern.test(path)),
+      description: `Makes a retry safe: the first answer is recorded and replayed for ${config.ttlSeconds} s (sent bare or as a quoted string)`,
+      schema: { type: "string", pattern: config.keyPattern.source },
+    };
+  };
+}
 
 /** The whole document, for the routes `app` serves. */
 export function openapiDocument(app: Elysia, kg: Keygate) {
@@ -163,11 +190,15 @@ export function openapiDocument(app: Elysia, kg: Keygate) {
     .filter((name) => name !== "managementToken")
     .map((name) => ({ [name]: [] }));
   const managementSchemes = Object.keys(schemes).map((name) => ({ [name]: [] }));
-  for (const methods of Object.values(paths ?? {}))
-    for (const operation of Object.values(methods as Record<string, Operation>)) {
+  const retrySafe = idempotencyHeader(kg.config.idempotency);
+  for (const [path, methods] of Object.entries(paths ?? {}))
+    for (const [method, operation] of Object.entries(methods as Record<string, Operation>)) {
       const access = operation[ACCESS];
       if (access === "public") operation.security = [];
       if (access === "management") operation.security = managementSchemes;
+      // The header is read after authentication: on the routes that need a credential.
+      const header = access === "public" ? undefined : retrySafe(method, path);
+      if (header) operation.parameters = [...(operation.parameters ?? []), header];
       if (operation[BODY_OPTIONAL] && operation.requestBody) operation.requestBody.required = false;
       delete operation[ACCESS];
       delete operation[BODY_OPTIONAL];

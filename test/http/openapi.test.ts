@@ -142,6 +142,17 @@ describe("operations in the OpenAPI document", () => {
     expect(op("get", "/v1/api-keys").security).toContainEqual({ managementToken: [] });
     expect(op("get", "/v1/api-keys").security).toContainEqual({ secretKey: [] });
     expect(op("get", "/v1/me").security).toBeUndefined();
+    // Idempotency-Key: on the POSTs that need a credential, in its configured form.
+    const header = (method: string, path: string) =>
+      op(method, path).parameters?.find((p: { name: string }) => p.name === "Idempotency-Key");
+    expect(header("post", "/v1/api-keys")).toMatchObject({
+      in: "header",
+      required: false,
+      schema: { type: "string", pattern: "^[A-Za-z0-9._-]{8,64}$" },
+    });
+    expect(header("post", "/v1/api-keys/{id}/rotate")).toBeDefined();
+    expect(header("patch", "/v1/api-keys/{id}")).toBeUndefined();
+    expect(header("post", "/v1/auth/login")).toBeUndefined();
     expect(spec.security).toEqual([{ secretKey: [] }, { apiKeyHeader: [] }, { keyPair: [] }]);
   });
 
@@ -297,5 +308,13 @@ describe("a preset's document", () => {
     expect(spec.paths["/api/payment-gateway/process"].post.operationId).toBe(
       "postApiPaymentGatewayProcess",
     );
+    // Modulus requires the header on POST /ecom/v1/checkout, and only there.
+    const modulus = JSON.parse(readFileSync(join(ROOT, "presets", "modulus.json"), "utf8"));
+    modulus.gateway.upstream = "http://127.0.0.1:9";
+    const paths = (await openTestApp({ config: modulus }).call("GET", "/openapi.json")).body.paths;
+    const required = (op: { parameters?: { name: string; required: boolean }[] }) =>
+      op.parameters?.find((p) => p.name === "Idempotency-Key")?.required;
+    expect(required(paths["/ecom/v1/checkout"].post)).toBe(true);
+    expect(required(paths["/ecom/v1/checkout/{id}/cancel"].post)).toBe(false);
   });
 });
