@@ -68,8 +68,8 @@ export function bodyFault(value: unknown, max: number): BodyFault {
 
 /**
  * Where in `value` (no deeper than `max`) the first `fault` is — an ill-formed string or member
- * name, or a member named `__proto__` — as a dotted field path (`name`, `items.0.note`); ""
- * for the body itself.
+ * name, or a member named `__proto__` — as a field path (`name`, `items[0].note`); "" for
+ * the body itself.
  */
 export function faultAt(
   value: unknown,
@@ -88,7 +88,8 @@ export function faultAt(
     if (typeof node !== "object" || node === null || depth > max) continue;
     const record = node as Record<string, unknown>;
     for (const key of Object.keys(record)) {
-      const at = path ? `${path}.${key}` : key;
+      // Named as `param` names fields everywhere else (envelope.ts): `items[0].note`.
+      const at = Array.isArray(node) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
       if (badMember(key)) return at.toWellFormed();
       pending.push([record[key], at, depth + 1]);
     }

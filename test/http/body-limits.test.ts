@@ -27,7 +27,7 @@ describe("bodyFault", () => {
   test("an unpaired surrogate in a string or a member name is ill-formed text, found with its path; a pair is text", () => {
     const lone = JSON.parse('{"a":[{"ok":"\\ud83d\\ude00","note":"x\\ud800"}]}');
     expect(bodyFault(lone, MAX_BODY_DEPTH)).toBe("ill_formed_text");
-    expect(faultAt(lone, MAX_BODY_DEPTH, "ill_formed_text")).toBe("a.0.note");
+    expect(faultAt(lone, MAX_BODY_DEPTH, "ill_formed_text")).toBe("a[0].note");
     const key = JSON.parse('{"\\udfff":1}');
     expect(bodyFault(key, MAX_BODY_DEPTH)).toBe("ill_formed_text");
     expect(faultAt(key, MAX_BODY_DEPTH, "ill_formed_text")).toBe("\uFFFD");
@@ -164,6 +164,12 @@ describe("request bodies on every route", () => {
     expect(reply.body.error.message).toBe(
       "name is not well-formed Unicode text: it holds an unpaired surrogate (such as \\ud800), which has no UTF-8 form.",
     );
+    // An array item is named as the schema's own errors name it: scopes[1], not scopes.1.
+    const inArray = await call("POST", "/v1/api-keys", {
+      key: live,
+      body: '{"name":"till","scopes":["links:read","\\udfff"]}',
+    });
+    expect([inArray.status, inArray.body.error.param]).toEqual([400, "scopes[1]"]);
     expect(kg.store.headPosition()).toBe(head);
     const paired = await call("POST", "/v1/api-keys", {
       key: live,
