@@ -64,7 +64,7 @@ export function explained(issue: SchemaIssue, member: Member = FIELD): SchemaIss
   if (issue.type === ValueErrorType.ObjectAdditionalProperties)
     return withFieldsTaken(issue, member);
   if (issue.type === ValueErrorType.ObjectRequiredProperty)
-    return { ...issue, message: "Missing; this field is required" };
+    return { ...issue, message: `Missing; this ${member.singular} is required` };
   const branches = (issue.schema as { anyOf?: Branch[] } | undefined)?.anyOf;
   if (!issue.errors?.length || !branches) return issue;
   const types = schemaTypesOf(issue.value);
