@@ -3,7 +3,10 @@
  * `limit` rows (1–100, 10 by default), and whether more follow — known by asking the query for
  * one row more than it shows.
  */
-import { queryInteger } from "./query-integer.ts";
+import { wholeNumberParameter } from "./query-integer.ts";
+
+/** The `limit` of a list route's page. */
+export const LIST_LIMIT = wholeNumberParameter("limit", 1, 100, 10);
 
 /** The list object of the API. */
 export interface ListPage<T> {
@@ -21,7 +24,7 @@ export function listPage<R, T>(
   fetch: (limit: number) => R[],
   present: (row: R) => T,
 ): ListPage<T> {
-  const limit = queryInteger(rawLimit, "limit", 1, 100, 10);
+  const limit = LIST_LIMIT.read(rawLimit);
   const rows = fetch(limit + 1);
   return { object: "list", data: rows.slice(0, limit).map(present), has_more: rows.length > limit };
 }

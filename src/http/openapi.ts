@@ -13,6 +13,7 @@ import type { Keygate } from "../app/keygate.ts";
 import type { IdempotencyConfig, KeygateConfig } from "../config/config.ts";
 import { compilePathPattern } from "../ratelimit/policy.ts";
 import { API_OBJECTS, type ApiObjectName } from "./api-objects.ts";
+import { PUBLISHED_AS } from "./query-integer.ts";
 
 /** Who may call an operation: anyone, any API key, or API keys and management tokens. */
 export type Access = "public" | "key" | "management";
@@ -154,6 +155,13 @@ function securitySchemes({ auth, keys }: Pick<KeygateConfig, "auth" | "keys">) {
   };
 }
 
+/** A parameter as the document shows it: a whole number sent as digits is an integer. */
+function asPublished(parameter: unknown): unknown {
+  const schema = (parameter as { schema?: Record<string, unknown> }).schema;
+  const integer = schema?.[PUBLISHED_AS];
+  return integer ? { ...(parameter as object), schema: integer } : parameter;
+}
+
 type Operation = Record<string, unknown> & {
   requestBody?: { required?: boolean };
   parameters?: unknown[];
@@ -198,7 +206,11 @@ export function openapiDocument(app: Elysia, kg: Keygate) {
       if (access === "management") operation.security = managementSchemes;
       // The header is read after authentication: on the routes that need a credential.
       const header = access === "public" ? undefined : retrySafe(method, path);
-      if (header) operation.parameters = [...(operation.parameters ?? []), header];
+      operation.parameters = [
+        ...(operation.parameters ?? []).map(asPublished),
+        ...(header ? [header] : []),
+      ];
+      if (operation.parameters.length === 0) delete operation.parameters;
       if (operation[BODY_OPTIONAL] && operation.requestBody) operation.requestBody.required = false;
       delete operation[ACCESS];
       delete operation[BODY_OPTIONAL];

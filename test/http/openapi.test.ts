@@ -79,6 +79,33 @@ describe("request bodies in the OpenAPI document", () => {
     // The rate limit's two fields on create and patch, and the rotation's overlap.
     expect(integers.length).toBeGreaterThanOrEqual(5);
   });
+
+  test("a whole-number query parameter is published as an integer with its range and default, though sent as digits", async () => {
+    const t = openTestApp();
+    const spec = (await t.call("GET", "/openapi.json")).body;
+    const parameter = (path: string, name: string) =>
+      spec.paths[path].get.parameters.find((p: { name: string }) => p.name === name).schema;
+    expect(parameter("/v1/api-keys", "limit")).toEqual({
+      type: "integer",
+      minimum: 1,
+      maximum: 100,
+      default: 10,
+    });
+    expect(parameter("/v1/events", "limit")).toEqual({
+      type: "integer",
+      minimum: 1,
+      maximum: 1000,
+      default: 100,
+    });
+    expect(parameter("/v1/events", "after")).toMatchObject({ type: "integer", minimum: 0 });
+    // What the document says is what the route holds to.
+    const said = async (path: string) => (await t.call("GET", path, { key: t.live })).body.error;
+    expect((await said("/v1/api-keys?limit=101")).message).toBe("limit must be between 1 and 100.");
+    expect((await said("/v1/events?limit=1001")).message).toBe("limit must be between 1 and 1000.");
+    expect((await said("/v1/events?limit=1.5")).message).toBe(
+      "limit must be a whole number, in digits (at most 15).",
+    );
+  });
 });
 
 /** Every operation of the document, with its method and path. */

@@ -36,9 +36,8 @@ import { forbidCaching } from "../cache-control.ts";
 import { EntityIdField, entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
-import { listPage } from "../list-page.ts";
+import { LIST_LIMIT, listPage } from "../list-page.ts";
 import { documented } from "../openapi.ts";
-import { QueryInteger } from "../query-integer.ts";
 
 const Environment = t.Union([t.Literal("live"), t.Literal("test")]);
 /**
@@ -84,7 +83,7 @@ const ListQuery = t.Object(
     entity_id: t.Optional(EntityIdField),
     status: t.Optional(t.Union([t.Literal("active"), t.Literal("revoked"), t.Literal("expired")])),
     starting_after: t.Optional(KeyId),
-    limit: t.Optional(QueryInteger),
+    limit: t.Optional(LIST_LIMIT.schema),
   },
   { additionalProperties: false },
 );

@@ -17,9 +17,8 @@ import { findEntity, listEntities } from "../../projections/queries.ts";
 import { EntityIdField, entityInSubtree } from "../entity-in-subtree.ts";
 import { eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
-import { listPage } from "../list-page.ts";
+import { LIST_LIMIT, listPage } from "../list-page.ts";
 import { documented } from "../openapi.ts";
-import { QueryInteger } from "../query-integer.ts";
 
 /** The group of these routes in the OpenAPI document. */
 const TAG = "Entities";
@@ -49,7 +48,7 @@ const ChildrenQuery = t.Object(
     starting_after: t.Optional(
       t.String({ pattern: "^ent_[0-9A-Za-z]{1,64}$", description: "an entity id (ent_…)" }),
     ),
-    limit: t.Optional(QueryInteger),
+    limit: t.Optional(LIST_LIMIT.schema),
   },
   { additionalProperties: false },
 );

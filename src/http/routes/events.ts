@@ -14,7 +14,7 @@ import type { EventRow } from "../../store/event-store.ts";
 import { eventFromRow } from "../../store/event-store.ts";
 import { keygateGuard } from "../guard.ts";
 import { documented } from "../openapi.ts";
-import { QueryInteger, queryInteger } from "../query-integer.ts";
+import { wholeNumberParameter } from "../query-integer.ts";
 
 /**
  * The most positions of the log a platform key's request reads. Its environment's events can
@@ -50,13 +50,18 @@ function windowFrom(after: number, head: number): { until: number; head: number 
   return { until: Math.max(after, Math.min(after + EVENTS_SCAN_WINDOW, head)), head };
 }
 
+/** How many events a page holds: 1–1,000, 100 by default. */
+const EVENTS_LIMIT = wholeNumberParameter("limit", 1, 1000, 100);
+/** The position a page starts after: 0, the default, reads from the first event. */
+const AFTER = wholeNumberParameter("after", 0, Number.MAX_SAFE_INTEGER, 0);
+
 /** The /v1/events controller. */
 export function eventRoutes(kg: Keygate) {
   return new Elysia({ name: "keygate/routes/events", normalize: false }).use(keygateGuard(kg)).get(
     "/v1/events",
     ({ query, identity }) => {
-      const limit = queryInteger(query.limit, "limit", 1, 1000, 100);
-      const after = queryInteger(query.after, "after", 0, Number.MAX_SAFE_INTEGER, 0);
+      const limit = EVENTS_LIMIT.read(query.limit);
+      const after = AFTER.read(query.after);
       // Only API keys reach here (a JWT is for /v1/api-keys* alone); each has an environment.
       const { environment } = identity;
       if (environment === null) throw new Error("unreachable: /v1/events accepts API keys only");
@@ -82,8 +87,8 @@ export function eventRoutes(kg: Keygate) {
       scopes: ["events:read"],
       query: t.Object(
         {
-          after: t.Optional(QueryInteger),
-          limit: t.Optional(QueryInteger),
+          after: t.Optional(AFTER.schema),
+          limit: t.Optional(EVENTS_LIMIT.schema),
         },
         { additionalProperties: false },
       ),

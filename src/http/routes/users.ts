@@ -48,10 +48,9 @@ import { forbidCaching } from "../cache-control.ts";
 import { EntityIdField, entityInSubtree } from "../entity-in-subtree.ts";
 import { actorMetadata, eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
-import { listPage } from "../list-page.ts";
+import { LIST_LIMIT, listPage } from "../list-page.ts";
 import { documented } from "../openapi.ts";
 import { clientAddress, type PeerLookup } from "../peer-address.ts";
-import { QueryInteger } from "../query-integer.ts";
 
 /** The groups of these routes in the OpenAPI document. */
 const TAG = "Users";
@@ -104,7 +103,7 @@ const ListQuery = t.Object(
     starting_after: t.Optional(
       t.String({ pattern: "^usr_[0-9A-Za-z]{1,64}$", description: "a user id (usr_…)" }),
     ),
-    limit: t.Optional(QueryInteger),
+    limit: t.Optional(LIST_LIMIT.schema),
   },
   { additionalProperties: false },
 );
