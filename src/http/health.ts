@@ -33,6 +33,9 @@ export function healthRoutes(kg: Keygate) {
           tag: "Health",
           returns: "Health",
           access: "public",
+          alsoAnswers: {
+            "503": { description: "Not ready: the database does not answer", returns: "Health" },
+          },
         }),
       },
     );

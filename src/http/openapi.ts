@@ -35,6 +35,8 @@ export interface OperationDoc {
   description?: string;
   /** The request body may be left out (`POST …/rotate` with no overlap). */
   bodyOptional?: boolean;
+  /** Answers other than success and the envelope, by status (`/readyz`'s 503). */
+  alsoAnswers?: Record<string, { description: string; returns: ApiObjectName }>;
 }
 
 /** Where the vendor extensions that {@link openapiDocument} turns into OpenAPI fields live. */
@@ -84,7 +86,18 @@ export function documented(op: OperationDoc) {
     ...(op.id ? { operationId: op.id } : {}),
     tags: [op.tag],
     ...(op.description ? { description: op.description } : {}),
-    responses: op.returns === "upstream" ? FORWARDED : answered(op.summary, op.returns),
+    responses:
+      op.returns === "upstream"
+        ? FORWARDED
+        : {
+            ...answered(op.summary, op.returns),
+            ...Object.fromEntries(
+              Object.entries(op.alsoAnswers ?? {}).map(([status, { description, returns }]) => [
+                status,
+                { description, content: jsonOf(returns) },
+              ]),
+            ),
+          },
     [ACCESS]: op.access ?? "key",
     ...(op.bodyOptional ? { [BODY_OPTIONAL]: true } : {}),
   };
