@@ -11,7 +11,7 @@ import { toOpenAPISchema } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import type { IdempotencyConfig, KeygateConfig } from "../config/config.ts";
-import { compilePathPattern } from "../ratelimit/policy.ts";
+import { keyRequiredAt } from "../idempotency/key-required.ts";
 import { API_OBJECTS, type ApiObjectName } from "./api-objects.ts";
 import { PUBLISHED_AS } from "./query-integer.ts";
 
@@ -186,17 +186,14 @@ type Operation = Record<string, unknown> & {
  */
 function idempotencyHeader(config: IdempotencyConfig) {
   const methods = new Set(config.methods.map((m) => m.toLowerCase()));
-  const required = config.required.map((r) => ({
-    method: r.method.toLowerCase(),
-    pattern: compilePathPattern(r.path),
-  }));
+  const required = keyRequiredAt(config);
   return (method: string, documentedPath: string) => {
     if (!config.enabled || !methods.has(method)) return undefined;
     const path = documentedPath.replace(/\{([^}]+)\}/g, ":$1");
     return {
       name: "Idempotency-Key",
       in: "header",
-      required: required.some((r) => r.method === method && r.pattern.test(path)),
+      required: required(method.toUpperCase(), path),
       description: `Makes a retry safe: the first answer is recorded and replayed for ${config.ttlSeconds} s (sent bare or as a quoted string)`,
       schema: { type: "string", pattern: config.keyPattern.source },
     };

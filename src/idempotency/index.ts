@@ -32,11 +32,11 @@ import {
 } from "../http/request-context.ts";
 import { scopeGrants } from "../keys/scopes.ts";
 import { holdsLimit, rateCeiling } from "../ratelimit/grantable-rate.ts";
-import { compilePathPattern } from "../ratelimit/policy.ts";
 import { CommitFailedError } from "../store/commit-failed-error.ts";
 import type { EventMetadata } from "../store/recorded-event.ts";
 import { pathWithQuery, requestFingerprint } from "./fingerprint.ts";
 import { readIdempotencyKey } from "./idempotency-key.ts";
+import { keyRequiredAt } from "./key-required.ts";
 import {
   type IdempotencyScope,
   type IdempotencyTicket,
@@ -103,16 +103,12 @@ function replay(kg: Keygate, identity: Identity, stored: StoredResponse): Respon
 export function idempotencyStep(kg: Keygate): AuthenticatedStep {
   const config = kg.config.idempotency;
   const methods = new Set(config.methods);
-  const required = config.required.map((r) => ({
-    method: r.method,
-    pattern: compilePathPattern(r.path),
-  }));
+  const required = keyRequiredAt(config);
   return (identity, { request, method, path, set }) => {
     if (!methods.has(method)) return undefined;
     const header = request.headers.get("idempotency-key");
     if (header === null) {
-      if (required.some((r) => r.method === method && r.pattern.test(path)))
-        throw new KeygateError("idempotency_key_missing");
+      if (required(method, path)) throw new KeygateError("idempotency_key_missing");
       return undefined;
     }
     const key = readIdempotencyKey(header, config.keyPattern);
