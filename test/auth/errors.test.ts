@@ -3,10 +3,9 @@ import { describe, expect, test } from "bun:test";
 import { type ManagementClaims, signToken } from "../../src/auth/jwt.ts";
 import { createApiKey, revokeApiKey, rotateApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity, deactivateEntity } from "../../src/commands/entities.ts";
-import { createUser } from "../../src/commands/users.ts";
 import { generateKey } from "../../src/keys/key-format.ts";
 import { codeOf, tampered, testAppPerTest } from "../support/http.ts";
-import { TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
+import { givenUser, TEST_ACTOR } from "../support/keygate.ts";
 
 const openTestApp = testAppPerTest();
 const setup = (config?: object) => openTestApp(config ? { config } : {});
@@ -381,12 +380,11 @@ describe("configuration: schemes and renamed codes", () => {
 
 describe("management JWTs", () => {
   async function login(t: ReturnType<typeof setup>) {
-    await createUser(
-      t.kg,
-      { email: "ops@example.com", password: "correct horse battery", entityId: t.platform },
-      TEST_ACTOR,
-      TEST_SCRYPT_COST,
-    );
+    await givenUser(t.kg, {
+      email: "ops@example.com",
+      password: "correct horse battery",
+      entityId: t.platform,
+    });
     const reply = await t.call("POST", "/v1/auth/login", {
       body: { email: "OPS@example.com", password: "correct horse battery" },
     });
@@ -437,7 +435,7 @@ describe("management JWTs", () => {
       TEST_ACTOR,
     );
     const credentials = { email: "p@example.com", password: "correct horse battery" };
-    await createUser(t.kg, { ...credentials, entityId: partner.id }, TEST_ACTOR, TEST_SCRYPT_COST);
+    await givenUser(t.kg, { ...credentials, entityId: partner.id });
     const token = (await t.call("POST", "/v1/auth/login", { body: credentials })).body.token;
     await t.call("POST", `/v1/entities/${partner.id}/deactivate`, { key: t.live });
     for (const reply of [

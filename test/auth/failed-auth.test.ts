@@ -5,23 +5,21 @@ import {
   FailedAuthLimiter,
   MAX_TRACKED_CLIENTS,
 } from "../../src/auth/failed-auth-limiter.ts";
-import { createUser } from "../../src/commands/users.ts";
 import { generateKey } from "../../src/keys/key-format.ts";
 import { passwordWork } from "../../src/users/password.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
-import { FakeClock, TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
+import { FakeClock, givenUser } from "../support/keygate.ts";
 
 const openTestApp = testAppPerTest();
 
 /** A test app with the user ops@example.com ("the right password"), and a login call. */
 async function withUser() {
   const t = openTestApp();
-  await createUser(
-    t.kg,
-    { email: "ops@example.com", password: "the right password", entityId: t.platform },
-    TEST_ACTOR,
-    TEST_SCRYPT_COST,
-  );
+  await givenUser(t.kg, {
+    email: "ops@example.com",
+    password: "the right password",
+    entityId: t.platform,
+  });
   const login = (email: string, password: string) =>
     t.call("POST", "/v1/auth/login", { body: { email, password } });
   return { t, login };

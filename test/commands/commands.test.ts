@@ -3,9 +3,8 @@ import type { Keygate } from "../../src/app/keygate.ts";
 import { createApiKey, rotateApiKey, updateApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity, deactivateEntity } from "../../src/commands/entities.ts";
 import { initPlatform } from "../../src/commands/init.ts";
-import { createUser } from "../../src/commands/users.ts";
 import { KeygateError } from "../../src/errors/keygate-error.ts";
-import { FakeClock, TEST_ACTOR, TEST_SCRYPT_COST, testKeygate } from "../support/keygate.ts";
+import { FakeClock, givenUser, TEST_ACTOR, testKeygate } from "../support/keygate.ts";
 
 let kg: Keygate;
 afterEach(() => kg.close());
@@ -93,7 +92,7 @@ describe("command handlers", () => {
   test("users: one per email (case-insensitive), a known entity, a long enough password", async () => {
     const root = platform();
     const input = { email: "Ops@Example.com", password: "long enough password", entityId: root };
-    const user = await createUser(kg, input, TEST_ACTOR, TEST_SCRYPT_COST);
+    const user = await givenUser(kg, input);
     expect(user).toEqual({
       object: "user",
       id: user.id,
@@ -103,8 +102,7 @@ describe("command handlers", () => {
       password_changed_at: null,
       created_at: kg.now().toISOString(),
     });
-    const refused = (changes: Partial<typeof input>) =>
-      createUser(kg, { ...input, ...changes }, TEST_ACTOR, TEST_SCRYPT_COST);
+    const refused = (changes: Partial<typeof input>) => givenUser(kg, { ...input, ...changes });
     await expect(refused({ email: "OPS@example.com" })).rejects.toMatchObject({
       code: "resource_conflict",
     });

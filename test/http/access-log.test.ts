@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { createUser } from "../../src/commands/users.ts";
 import { tampered, testAppPerTest } from "../support/http.ts";
-import { TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
+import { givenUser } from "../support/keygate.ts";
 
 const openTestApp = testAppPerTest();
 
@@ -51,12 +50,11 @@ describe("access log", () => {
 
   test("each entry's time is its own, and a dashboard user is logged as the actor, with no key", async () => {
     const t = openTestApp();
-    await createUser(
-      t.kg,
-      { email: "u@example.com", password: "a user password", entityId: t.platform },
-      TEST_ACTOR,
-      TEST_SCRYPT_COST,
-    );
+    await givenUser(t.kg, {
+      email: "u@example.com",
+      password: "a user password",
+      entityId: t.platform,
+    });
     const login = await t.call("POST", "/v1/auth/login", {
       body: { email: "u@example.com", password: "a user password" },
     });

@@ -1,9 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { createApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity } from "../../src/commands/entities.ts";
-import { createUser } from "../../src/commands/users.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
-import { partnerAndOutsider, TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
+import { givenUser, partnerAndOutsider, TEST_ACTOR } from "../support/keygate.ts";
 
 const openTestApp = testAppPerTest();
 function setup() {
@@ -419,12 +418,11 @@ describe("changing keys", () => {
 
   test("a dashboard user's JWT creates keys of either environment inside its subtree", async () => {
     const { call, kg, partner, other } = setup();
-    await createUser(
-      kg,
-      { email: "p@example.com", password: "partner password", entityId: partner.id },
-      TEST_ACTOR,
-      TEST_SCRYPT_COST,
-    );
+    await givenUser(kg, {
+      email: "p@example.com",
+      password: "partner password",
+      entityId: partner.id,
+    });
     const token = (
       await call("POST", "/v1/auth/login", {
         body: { email: "p@example.com", password: "partner password" },
@@ -572,12 +570,11 @@ describe("a key never grants more than it holds: its rate limit", () => {
 
   test("a dashboard user below the platform is held to the default; with rate limits off, nobody is", async () => {
     const t = setup();
-    await createUser(
-      t.kg,
-      { email: "p@example.com", password: "partner password", entityId: t.partner.id },
-      TEST_ACTOR,
-      TEST_SCRYPT_COST,
-    );
+    await givenUser(t.kg, {
+      email: "p@example.com",
+      password: "partner password",
+      entityId: t.partner.id,
+    });
     const token = (
       await t.call("POST", "/v1/auth/login", {
         body: { email: "p@example.com", password: "partner password" },

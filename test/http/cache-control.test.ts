@@ -1,8 +1,7 @@
 /** Responses carrying a secret or a token are marked `Cache-Control: no-store`, replays too. */
 import { describe, expect, test } from "bun:test";
-import { createUser } from "../../src/commands/users.ts";
 import { testAppPerTest } from "../support/http.ts";
-import { TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
+import { givenUser } from "../support/keygate.ts";
 
 const openTestApp = testAppPerTest();
 
@@ -32,12 +31,11 @@ describe("Cache-Control: no-store on secrets and tokens", () => {
 
   test("a login token may not be cached; a refused login and reads of key metadata carry no such header", async () => {
     const { call, kg, live, platform } = openTestApp();
-    await createUser(
-      kg,
-      { email: "ops@example.com", password: "correct horse battery", entityId: platform },
-      TEST_ACTOR,
-      TEST_SCRYPT_COST,
-    );
+    await givenUser(kg, {
+      email: "ops@example.com",
+      password: "correct horse battery",
+      entityId: platform,
+    });
     const login = await call("POST", "/v1/auth/login", {
       body: { email: "ops@example.com", password: "correct horse battery" },
     });

@@ -2,11 +2,10 @@ import { describe, expect, test } from "bun:test";
 import type { Keygate } from "../../src/app/keygate.ts";
 import { createApiKey, revokeApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity } from "../../src/commands/entities.ts";
-import { createUser } from "../../src/commands/users.ts";
 import { EVENTS_SCAN_WINDOW } from "../../src/http/routes/events.ts";
 import { allProjections, rebuildProjections } from "../../src/projections/rebuild.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
-import { partnerAndOutsider, TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
+import { givenUser, partnerAndOutsider, TEST_ACTOR } from "../support/keygate.ts";
 
 const openTestApp = testAppPerTest();
 function setup() {
@@ -209,7 +208,7 @@ describe("/v1/users", () => {
 
 /** A dashboard user made directly (no HTTP), at `entityId`. */
 async function userAt(kg: Keygate, entityId: string, email: string, password: string) {
-  return createUser(kg, { email, password, entityId }, TEST_ACTOR, TEST_SCRYPT_COST);
+  return givenUser(kg, { email, password, entityId });
 }
 
 describe("/v1/users/{id}/deactivate and /reactivate", () => {
@@ -308,12 +307,11 @@ describe("/v1/users: no way up", () => {
       },
       TEST_ACTOR,
     );
-    const user = await createUser(
-      kg,
-      { email: "owner@b.co", password: "the owner's password", entityId: partner.id },
-      TEST_ACTOR,
-      TEST_SCRYPT_COST,
-    );
+    const user = await givenUser(kg, {
+      email: "owner@b.co",
+      password: "the owner's password",
+      entityId: partner.id,
+    });
     const refused = [
       await call("POST", "/v1/users", {
         key: lent.secret,
@@ -542,21 +540,11 @@ describe("/v1/events", () => {
         });
         expect([made.status, rotated.status, revoked.status]).toEqual([200, 200, 200]);
       }
-      await createUser(
-        kg,
-        { email: `u${n++}@example.com`, password: "a long password", entityId },
-        TEST_ACTOR,
-        TEST_SCRYPT_COST,
-      );
+      await givenUser(kg, { email: `u${n++}@example.com`, password: "a long password", entityId });
     }
     // A dashboard user's result: for no API key to read.
     const email = `dash${n}@example.com`;
-    await createUser(
-      kg,
-      { email, password: "a long password", entityId: merchant.id },
-      TEST_ACTOR,
-      TEST_SCRYPT_COST,
-    );
+    await givenUser(kg, { email, password: "a long password", entityId: merchant.id });
     const token = (
       await call("POST", "/v1/auth/login", { body: { email, password: "a long password" } })
     ).body.token;

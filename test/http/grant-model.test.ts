@@ -13,7 +13,6 @@
  * must authenticate as exactly what was asked for.
  */
 import { describe, expect, test } from "bun:test";
-import { createUser } from "../../src/commands/users.ts";
 import {
   buildTree,
   ceilingOf,
@@ -29,7 +28,7 @@ import {
   type TreeEntity,
 } from "../support/grant-rules.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
-import { TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
+import { givenUser } from "../support/keygate.ts";
 import { seededRandom } from "../support/random.ts";
 
 const openTestApp = testAppPerTest();
@@ -51,12 +50,7 @@ describe("granting keys against a reference model", () => {
       for (const [i, entity] of [tree[0], tree[1], tree[2]].entries()) {
         const email = `user${i}@example.com`;
         const password = "a long enough password";
-        await createUser(
-          t.kg,
-          { email, password, entityId: (entity as TreeEntity).id },
-          TEST_ACTOR,
-          TEST_SCRYPT_COST,
-        );
+        await givenUser(t.kg, { email, password, entityId: (entity as TreeEntity).id });
         callers.push({
           id: email,
           secret: "",

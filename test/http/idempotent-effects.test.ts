@@ -8,9 +8,9 @@
 import { describe, expect, test } from "bun:test";
 import { createApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity, deactivateEntity } from "../../src/commands/entities.ts";
-import { createUser, deactivateUser } from "../../src/commands/users.ts";
+import { deactivateUser } from "../../src/commands/users.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
-import { FakeClock, TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
+import { FakeClock, givenUser, TEST_ACTOR } from "../support/keygate.ts";
 
 const openTestApp = testAppPerTest();
 type App = ReturnType<typeof openTestApp>;
@@ -48,12 +48,11 @@ const inactiveMerchant = (t: App) => {
 };
 const user = async (t: App) =>
   (
-    await createUser(
-      t.kg,
-      { email: "ops@example.com", password: "a long enough password", entityId: t.platform },
-      TEST_ACTOR,
-      TEST_SCRYPT_COST,
-    )
+    await givenUser(t.kg, {
+      email: "ops@example.com",
+      password: "a long enough password",
+      entityId: t.platform,
+    })
   ).id;
 const inactiveUser = async (t: App) => {
   const id = await user(t);

@@ -1,8 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createApiKey } from "../../src/commands/api-keys.ts";
-import { createUser } from "../../src/commands/users.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
-import { partnerAndOutsider, TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
+import { givenUser, partnerAndOutsider, TEST_ACTOR } from "../support/keygate.ts";
 
 const openTestApp = testAppPerTest();
 
@@ -13,7 +12,7 @@ async function setup() {
   const keyAt = (entityId: string, scopes: string[]) =>
     createApiKey(t.kg, { entityId, environment: "live", name: "k", scopes }, TEST_ACTOR).secret;
   const userAt = (entityId: string, email: string) =>
-    createUser(t.kg, { email, password: "first password", entityId }, TEST_ACTOR, TEST_SCRYPT_COST);
+    givenUser(t.kg, { email, password: "first password", entityId });
   const login = (email: string) =>
     t.call("POST", "/v1/auth/login", { body: { email, password: "first password" } });
   return {
@@ -98,12 +97,11 @@ describe("PATCH /v1/users/{id} (an administrator changes a user's email)", () =>
   test("a changed email frees the old one for another user", async () => {
     const { call, kg, user, writer } = await setup();
     await call("PATCH", `/v1/users/${user.id}`, { key: writer, body: { email: "ops2@b.co" } });
-    const reused = await createUser(
-      kg,
-      { email: "ops@b.co", password: "first password", entityId: user.entity_id },
-      TEST_ACTOR,
-      TEST_SCRYPT_COST,
-    );
+    const reused = await givenUser(kg, {
+      email: "ops@b.co",
+      password: "first password",
+      entityId: user.entity_id,
+    });
     expect(reused.email).toBe("ops@b.co");
   });
 });

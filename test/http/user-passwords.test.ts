@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { createApiKey } from "../../src/commands/api-keys.ts";
-import { createUser, deactivateUser } from "../../src/commands/users.ts";
+import { deactivateUser } from "../../src/commands/users.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
-import { partnerAndOutsider, TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
+import { givenUser, partnerAndOutsider, TEST_ACTOR } from "../support/keygate.ts";
 
 const openTestApp = testAppPerTest();
 
@@ -13,12 +13,11 @@ async function setup() {
   const keyAt = (scopes: string[]) =>
     createApiKey(t.kg, { entityId: partner.id, environment: "live", name: "k", scopes }, TEST_ACTOR)
       .secret;
-  const user = await createUser(
-    t.kg,
-    { email: "ops@b.co", password: "first password", entityId: partner.id },
-    TEST_ACTOR,
-    TEST_SCRYPT_COST,
-  );
+  const user = await givenUser(t.kg, {
+    email: "ops@b.co",
+    password: "first password",
+    entityId: partner.id,
+  });
   const login = (password: string) =>
     t.call("POST", "/v1/auth/login", { body: { email: "ops@b.co", password } });
   /** Whether a management token is still accepted. */
@@ -75,12 +74,11 @@ describe("POST /v1/users/{id}/password (an administrator's reset)", () => {
 
     const notAll = await reset(writer, user.id);
     expect([notAll.status, codeOf(notAll)]).toEqual([403, "insufficient_scope"]);
-    const outsider = await createUser(
-      kg,
-      { email: "x@o.co", password: "outsider password", entityId: other.id },
-      TEST_ACTOR,
-      TEST_SCRYPT_COST,
-    );
+    const outsider = await givenUser(kg, {
+      email: "x@o.co",
+      password: "outsider password",
+      entityId: other.id,
+    });
     for (const id of [outsider.id, "usr_missing"]) {
       const missing = await reset(admin, id);
       expect([missing.status, codeOf(missing)]).toEqual([404, "resource_missing"]);

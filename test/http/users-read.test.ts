@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { createApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity } from "../../src/commands/entities.ts";
-import { createUser, deactivateUser } from "../../src/commands/users.ts";
+import { deactivateUser } from "../../src/commands/users.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
-import { TEST_ACTOR, TEST_SCRYPT_COST } from "../support/keygate.ts";
+import { givenUser, TEST_ACTOR } from "../support/keygate.ts";
 
 const openTestApp = testAppPerTest();
 
@@ -16,12 +16,7 @@ async function setup() {
   const merchant = entity("merchant", partner.id);
   const other = entity("merchant", t.platform);
   const user = (email: string, entityId: string) =>
-    createUser(
-      t.kg,
-      { email, password: "a long password", entityId },
-      TEST_ACTOR,
-      TEST_SCRYPT_COST,
-    );
+    givenUser(t.kg, { email, password: "a long password", entityId });
   const users = {
     partner: await user("partner@p.co", partner.id),
     merchant: await user("merchant@p.co", merchant.id),

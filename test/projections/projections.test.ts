@@ -4,7 +4,6 @@ import type { Keygate } from "../../src/app/keygate.ts";
 import { createApiKey, revokeApiKey, rotateApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity, deactivateEntity, reactivateEntity } from "../../src/commands/entities.ts";
 import { initPlatform } from "../../src/commands/init.ts";
-import { createUser } from "../../src/commands/users.ts";
 import { findApiKey, findEntity, listApiKeys } from "../../src/projections/queries.ts";
 import {
   type ExpectedStreamVersion,
@@ -14,9 +13,9 @@ import {
 } from "../../src/store/expected-version.ts";
 import {
   FakeClock,
+  givenUser,
   keygateErrorOf,
   TEST_ACTOR,
-  TEST_SCRYPT_COST,
   testKeygate,
 } from "../support/keygate.ts";
 
@@ -176,18 +175,16 @@ describe("entities projection", () => {
 describe("users projection", () => {
   test("an email another process took meanwhile is 409, and writes nothing", async () => {
     const t = tree();
-    const first = await createUser(
-      kg,
-      { email: "ops@example.com", password: "correct horse battery", entityId: t.root },
-      TEST_ACTOR,
-      TEST_SCRYPT_COST,
-    );
-    const second = await createUser(
-      kg,
-      { email: "dev@example.com", password: "correct horse battery", entityId: t.root },
-      TEST_ACTOR,
-      TEST_SCRYPT_COST,
-    );
+    const first = await givenUser(kg, {
+      email: "ops@example.com",
+      password: "correct horse battery",
+      entityId: t.root,
+    });
+    const second = await givenUser(kg, {
+      email: "dev@example.com",
+      password: "correct horse battery",
+      entityId: t.root,
+    });
     const head = kg.store.headPosition();
     const events: [string, KeygateEvent][] = [
       [

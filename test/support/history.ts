@@ -13,14 +13,9 @@ import {
   updateEntity,
 } from "../../src/commands/entities.ts";
 import { initPlatform } from "../../src/commands/init.ts";
-import {
-  changeEmail,
-  changePassword,
-  createUser,
-  deactivateUser,
-} from "../../src/commands/users.ts";
+import { changeEmail, changePassword, deactivateUser } from "../../src/commands/users.ts";
 import type { FakeClock } from "./keygate.ts";
-import { TEST_ACTOR, TEST_SCRYPT_COST } from "./keygate.ts";
+import { givenUser, TEST_ACTOR, TEST_SCRYPT_COST } from "./keygate.ts";
 
 /** Creates a partner → merchant → branch tree, keys of every kind, renames, rotations, revocations, users, a password and an email change. */
 export async function buildHistory(kg: Keygate, clock: FakeClock) {
@@ -80,28 +75,25 @@ export async function buildHistory(kg: Keygate, clock: FakeClock) {
   deactivateEntity(kg, merchant.id, null, TEST_ACTOR);
   deactivateEntity(kg, partner.id, null, TEST_ACTOR);
   reactivateEntity(kg, partner.id, null, TEST_ACTOR);
-  const user = await createUser(
-    kg,
-    { email: "ops@example.com", password: "long enough password", entityId: partner.id },
-    TEST_ACTOR,
-    TEST_SCRYPT_COST,
-  );
-  const former = await createUser(
-    kg,
-    { email: "former@example.com", password: "another long password", entityId: merchant.id },
-    TEST_ACTOR,
-    TEST_SCRYPT_COST,
-  );
+  const user = await givenUser(kg, {
+    email: "ops@example.com",
+    password: "long enough password",
+    entityId: partner.id,
+  });
+  const former = await givenUser(kg, {
+    email: "former@example.com",
+    password: "another long password",
+    entityId: merchant.id,
+  });
   deactivateUser(kg, former.id, TEST_ACTOR);
   // The former user's email moves, and its old one goes to a new user: a rebuild must apply
   // the two in log order for the unique email index to take them.
   changeEmail(kg, former.id, "former.left@example.com", TEST_ACTOR);
-  await createUser(
-    kg,
-    { email: "former@example.com", password: "a successor's password", entityId: merchant.id },
-    TEST_ACTOR,
-    TEST_SCRYPT_COST,
-  );
+  await givenUser(kg, {
+    email: "former@example.com",
+    password: "a successor's password",
+    entityId: merchant.id,
+  });
   clock.advance(10);
   await changePassword(
     kg,

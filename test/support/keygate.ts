@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Keygate, openKeygate } from "../../src/app/keygate.ts";
 import { createEntity } from "../../src/commands/entities.ts";
+import { createUser, type UserObject } from "../../src/commands/users.ts";
 import { type KeygateConfig, loadConfig } from "../../src/config/config.ts";
 import { KeygateError } from "../../src/errors/keygate-error.ts";
 import type { EventMetadata } from "../../src/store/recorded-event.ts";
@@ -57,6 +58,14 @@ export function testKeygate(
 
 /** Cheap scrypt cost for tests (the default takes tens of milliseconds per hash). */
 export const TEST_SCRYPT_COST = { N: 1024, r: 8, p: 1 };
+
+/** Creates a user as the test actor, with the cheap test scrypt cost. */
+export function givenUser(
+  kg: Keygate,
+  input: { email: string; password: string; entityId: string },
+): Promise<UserObject> {
+  return createUser(kg, input, TEST_ACTOR, TEST_SCRYPT_COST);
+}
 
 /** A partner under the platform, and a merchant beside it: outside the partner's subtree. */
 export function partnerAndOutsider(kg: Keygate, platform: string) {
