@@ -18,6 +18,7 @@ import type { Keygate } from "../app/keygate.ts";
 import { authenticate, requirementObject } from "../auth/index.ts";
 import type { GatewayRoute } from "../config/gateway-config.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
+import { IDENTITY_HEADERS } from "../http/api-headers.ts";
 import { documented } from "../http/openapi.ts";
 import { clientAddress } from "../http/peer-address.ts";
 import {
@@ -139,6 +140,8 @@ export function forwardAuthRoutes(
         id: "forwardAuth",
         tag: "Gateway",
         returns: "empty",
+        successHeaders: IDENTITY_HEADERS,
+        errorHeaders: ["X-Keygate-Error"],
       }),
     },
   );

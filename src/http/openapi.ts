@@ -3,7 +3,8 @@
  * paths, parameters and request bodies come from the routes' own TypeBox schemas (the same that
  * validate every request, read by @elysiajs/openapi's `toOpenAPISchema`); each route adds what
  * its schemas cannot say with {@link documented}: a summary, a method name, the object it
- * answers with (api-objects.ts) and who may call it. The credential schemes are the ones this
+ * answers with (api-objects.ts), the headers it sends (api-headers.ts) and who may call it. The
+ * credential schemes are the ones this
  * deployment's configuration switches on, under the names and prefixes it gives them. No page:
  * a self-hosted payments service should not load a viewer from a CDN.
  */
@@ -12,6 +13,7 @@ import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import type { IdempotencyConfig, KeygateConfig } from "../config/config.ts";
 import { keyRequiredAt } from "../idempotency/key-required.ts";
+import { API_HEADERS, type ApiHeaderName, ID_HEADERS, RATE_LIMIT_HEADERS } from "./api-headers.ts";
 import { API_OBJECTS, type ApiObjectName } from "./api-objects.ts";
 import { PUBLISHED_AS } from "./query-integer.ts";
 
@@ -37,6 +39,10 @@ export interface OperationDoc {
   bodyOptional?: boolean;
   /** Answers other than success and the envelope, by status (`/readyz`'s 503). */
   alsoAnswers?: Record<string, { description: string; returns: ApiObjectName }>;
+  /** Headers of its own on a success, beyond those every answer gets (forward-auth's identity). */
+  successHeaders?: readonly ApiHeaderName[];
+  /** Headers of its own on a refusal or failure. */
+  errorHeaders?: readonly ApiHeaderName[];
 }
 
 /** Where the vendor extensions that {@link openapiDocument} turns into OpenAPI fields live. */
@@ -62,12 +68,34 @@ function success(summary: string, answer: Exclude<Answer, "upstream">) {
   }
 }
 
+/** A response with these headers added to those it declares already, by reference. */
+function withHeaders<R extends object>(response: R, names: readonly ApiHeaderName[]): R {
+  if (names.length === 0) return response;
+  const declared = (response as { headers?: Record<string, unknown> }).headers ?? {};
+  const added = names.map((name) => [name, { $ref: `#/components/headers/${name}` }]);
+  return { ...response, headers: { ...declared, ...Object.fromEntries(added) } };
+}
+
+/** The objects that hold a secret: their answers are sent with `Cache-Control: no-store`. */
+const SECRET_HOLDERS: ReadonlySet<Answer> = new Set(["ApiKeyWithSecret", "Token"]);
+
 /** The answers of one of Keygate's own routes: its object, or an error in the envelope. */
-function answered(summary: string, answer: Exclude<Answer, "upstream">) {
+function answered(op: OperationDoc, answer: Exclude<Answer, "upstream">) {
+  const failed = op.errorHeaders ?? [];
+  const succeeded = [
+    ...(op.successHeaders ?? []),
+    ...(SECRET_HOLDERS.has(answer) ? (["Cache-Control"] as const) : []),
+  ];
   return {
-    "200": success(summary, answer),
-    "4XX": { description: "Refused, in the error envelope", content: jsonOf("Error") },
-    "5XX": { description: "Failed, in the error envelope", content: jsonOf("Error") },
+    "200": withHeaders(success(op.summary, answer), succeeded),
+    "4XX": withHeaders(
+      { description: "Refused, in the error envelope", content: jsonOf("Error") },
+      failed,
+    ),
+    "5XX": withHeaders(
+      { description: "Failed, in the error envelope", content: jsonOf("Error") },
+      failed,
+    ),
   };
 }
 
@@ -90,7 +118,7 @@ export function documented(op: OperationDoc) {
       op.returns === "upstream"
         ? FORWARDED
         : {
-            ...answered(op.summary, op.returns),
+            ...answered(op, op.returns),
             ...Object.fromEntries(
               Object.entries(op.alsoAnswers ?? {}).map(([status, { description, returns }]) => [
                 status,
@@ -200,6 +228,31 @@ function idempotencyHeader(config: IdempotencyConfig) {
   };
 }
 
+/**
+ * Adds the headers every answer of an operation shares to each of its responses: the ids;
+ * the rate-limit fields where a credential is needed and limits are on; `Idempotent-Replayed`
+ * where an `Idempotency-Key` is honoured; `Retry-After` on refusals. Returns the names used.
+ */
+function addSharedHeaders(
+  responses: Record<string, object>,
+  shared: { rateLimited: boolean; replayable: boolean },
+): ApiHeaderName[] {
+  const names: ApiHeaderName[] = [
+    ...ID_HEADERS,
+    ...(shared.rateLimited ? RATE_LIMIT_HEADERS : []),
+    ...(shared.replayable ? (["Idempotent-Replayed"] as const) : []),
+  ];
+  const used = new Set<ApiHeaderName>();
+  for (const [status, response] of Object.entries(responses)) {
+    const refused = status === "4XX" || status === "default";
+    const all = refused ? [...names, "Retry-After" as const] : names;
+    responses[status] = withHeaders(response, all);
+    for (const name of Object.keys((responses[status] as { headers: object }).headers))
+      used.add(name as ApiHeaderName);
+  }
+  return [...used];
+}
+
 /** The whole document, for the routes `app` serves. */
 export function openapiDocument(app: Elysia, kg: Keygate) {
   const { paths, components } = toOpenAPISchema(app);
@@ -209,6 +262,7 @@ export function openapiDocument(app: Elysia, kg: Keygate) {
     .map((name) => ({ [name]: [] }));
   const managementSchemes = Object.keys(schemes).map((name) => ({ [name]: [] }));
   const retrySafe = idempotencyHeader(kg.config.idempotency);
+  const headersUsed = new Set<ApiHeaderName>();
   for (const [path, methods] of Object.entries(paths ?? {}))
     for (const [method, operation] of Object.entries(methods as Record<string, Operation>)) {
       const access = operation[ACCESS];
@@ -221,6 +275,12 @@ export function openapiDocument(app: Elysia, kg: Keygate) {
         ...(header ? [header] : []),
       ];
       if (operation.parameters.length === 0) delete operation.parameters;
+      const responses = operation.responses as Record<string, object>;
+      const shared = {
+        rateLimited: access !== "public" && kg.config.rateLimits.enabled,
+        replayable: header !== undefined,
+      };
+      for (const name of addSharedHeaders(responses, shared)) headersUsed.add(name);
       if (operation[BODY_OPTIONAL] && operation.requestBody) operation.requestBody.required = false;
       delete operation[ACCESS];
       delete operation[BODY_OPTIONAL];
@@ -239,6 +299,7 @@ export function openapiDocument(app: Elysia, kg: Keygate) {
     components: {
       ...components,
       securitySchemes: schemes,
+      headers: Object.fromEntries([...headersUsed].sort().map((name) => [name, API_HEADERS[name]])),
       schemas: {
         ...components.schemas,
         ...Object.fromEntries(

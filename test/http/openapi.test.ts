@@ -4,9 +4,11 @@ import { join } from "node:path";
 import { Value } from "@sinclair/typebox/value";
 import { checkpointKey } from "../../src/audit/checkpoint-key.ts";
 import { appendCheckpoint } from "../../src/audit/checkpoints.ts";
+import { API_HEADERS } from "../../src/http/api-headers.ts";
 import { API_OBJECTS } from "../../src/http/api-objects.ts";
 import { testAppPerTest } from "../support/http.ts";
 import { ROOT } from "../support/target.ts";
+import { startUpstream } from "../support/upstream.ts";
 
 const openTestApp = testAppPerTest();
 
@@ -107,6 +109,43 @@ describe("request bodies in the OpenAPI document", () => {
     );
   });
 });
+
+/** Whether a header's value fits the schema the document gives it. */
+function headerFits(
+  schema: { type: string; minimum?: number; enum?: string[]; format?: string },
+  value: string,
+) {
+  if (schema.type === "integer")
+    return /^\d+$/.test(value) && Number(value) >= (schema.minimum ?? 0);
+  if (schema.enum) return schema.enum.includes(value);
+  if (schema.format === "uuid")
+    return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(value);
+  return true;
+}
+
+/**
+ * What is wrong with the headers of an answer, against those its response declares: one sent
+ * but not declared (any but the content's type and length), one declared required but not
+ * sent, or a value that does not fit its schema.
+ */
+function headerFaults(spec: any, declared: any, headers: Headers): string[] {
+  const byName = new Map<string, any>(
+    Object.entries<any>(declared.headers ?? {}).map(([name, ref]) => [
+      name.toLowerCase(),
+      spec.components.headers[ref.$ref.split("/").at(-1)],
+    ]),
+  );
+  const faults: string[] = [];
+  for (const [name, value] of headers) {
+    if (name === "content-type" || name === "content-length") continue;
+    const header = byName.get(name);
+    if (!header) faults.push(`${name} is sent but not declared`);
+    else if (!headerFits(header.schema, value)) faults.push(`${name}: ${value} does not fit`);
+  }
+  for (const [name, header] of byName)
+    if (header.required && !headers.has(name)) faults.push(`${name} is required but not sent`);
+  return faults;
+}
 
 /** Every operation of the document, with its method and path. */
 function operationsOf(spec: any): { method: string; path: string; op: any }[] {
@@ -214,21 +253,27 @@ describe("operations in the OpenAPI document", () => {
 });
 
 describe("answers against the objects the document names", () => {
-  test("every route's success fits the schema its operation names, and its errors the envelope", async () => {
+  test("every route's success fits the schema its operation names, and its errors the envelope; every header sent is declared", async () => {
     const t = openTestApp();
     const { call, kg, live, platform, clock } = t;
     const spec = (await call("GET", "/openapi.json")).body;
     const checked = new Set<string>();
+    const headersSeen: string[] = [];
     /** Calls `path` (its template `route`) and checks the answer against the document. */
     const fits = async (method: string, route: string, path: string, options: object = {}) => {
       const reply = await call(method.toUpperCase(), path, { key: live, ...options });
       const answers = spec.paths[route][method].responses;
       const status = reply.status < 300 ? "200" : String(reply.status);
       const declared = answers[status] ?? answers[`${status[0]}XX`];
-      const name = declared.content["application/json"].schema.$ref.split("/").at(-1);
+      const where = `${method} ${path} (${reply.status})`;
+      expect(headerFaults(spec, declared, reply.headers), where).toEqual([]);
+      headersSeen.push(...reply.headers.keys());
+      const content = declared.content?.["application/json"];
+      if (!content) return reply;
+      const name = content.schema.$ref.split("/").at(-1);
       const schema = API_OBJECTS[name as keyof typeof API_OBJECTS];
       const errors = [...Value.Errors(schema, reply.body)].map((e) => `${e.path}: ${e.message}`);
-      expect(errors, `${method} ${path} (${reply.status}) as ${name}`).toEqual([]);
+      expect(errors, `${where} as ${name}`).toEqual([]);
       if (reply.status < 300) checked.add(`${method} ${route}`);
       return reply.body;
     };
@@ -266,6 +311,24 @@ describe("answers against the objects the document names", () => {
     });
     await fits("post", "/v1/keys/verify", "/v1/keys/verify", { body: { key: key.secret } });
     await fits("get", "/v1/api-keys/{id}/events", `/v1/api-keys/${id}/events`);
+    // A replay, a refusal over a rate limit, forward-auth's pass and refusal.
+    const retried = {
+      body: { kind: "partner", name: "R" },
+      headers: { "idempotency-key": "retry-1234" },
+    };
+    await fits("post", "/v1/entities", "/v1/entities", retried);
+    await fits("post", "/v1/entities", "/v1/entities", retried);
+    const limited = await fits("post", "/v1/api-keys", "/v1/api-keys", {
+      body: { name: "one a second", scopes: ["*"], rate_limit: { limit: 1, window_seconds: 1 } },
+    });
+    await fits("get", "/v1/me", "/v1/me", { key: limited.secret });
+    await fits("get", "/v1/me", "/v1/me", { key: limited.secret });
+    const original = { "x-original-method": "GET", "x-original-uri": "/anything" };
+    await fits("get", "/v1/forward-auth", "/v1/forward-auth", { headers: original });
+    await fits("get", "/v1/forward-auth", "/v1/forward-auth", {
+      headers: original,
+      key: "sk_live_x",
+    });
     const partner = await fits("post", "/v1/entities", "/v1/entities", {
       body: { kind: "partner", name: "P", reference: "P-1" },
     });
@@ -323,6 +386,10 @@ describe("answers against the objects the document names", () => {
       .filter(({ op }) => op.responses["200"].content?.["application/json"])
       .map(({ method, path }) => `${method} ${path}`);
     expect(named.filter((operation) => !checked.has(operation))).toEqual([]);
+    // Every header the document names was sent by some answer above.
+    const seen = new Set(headersSeen);
+    const never = Object.keys(spec.components.headers).filter((n) => !seen.has(n.toLowerCase()));
+    expect(never).toEqual([]);
   });
 });
 
@@ -356,5 +423,38 @@ describe("a preset's document", () => {
       op.parameters?.find((p) => p.name === "Idempotency-Key")?.required;
     expect(required(paths["/ecom/v1/checkout"].post)).toBe(true);
     expect(required(paths["/ecom/v1/checkout/{id}/cancel"].post)).toBe(false);
+  });
+
+  test("a gateway route declares the headers Keygate adds to the upstream's answer, and sends those it requires", async () => {
+    const upstream = startUpstream();
+    try {
+      const config = JSON.parse(readFileSync(join(ROOT, "presets", "calmony.json"), "utf8"));
+      config.gateway.upstream = upstream.url;
+      const { call, live } = openTestApp({ config });
+      const spec = (await call("GET", "/openapi.json")).body;
+      const declared = spec.paths["/v1/payments"].post.responses.default;
+      const ours = new Set(Object.keys(API_HEADERS).map((name) => name.toLowerCase()));
+      const pay = {
+        key: live,
+        body: { amount: 100 },
+        headers: { "idempotency-key": "pay-12345678" },
+      };
+      for (const reply of [
+        await call("POST", "/v1/payments", pay),
+        await call("POST", "/v1/payments", pay),
+      ]) {
+        expect(reply.status).toBe(201);
+        // The upstream's own headers pass; of Keygate's, only those declared.
+        const own = new Headers([...reply.headers].filter(([name]) => ours.has(name)));
+        expect(headerFaults(spec, declared, own)).toEqual([]);
+      }
+      expect(upstream.calls).toHaveLength(1);
+      upstream.stop();
+      const failed = await call("POST", "/v1/payments", { key: live, body: { amount: 100 } });
+      expect(failed.status).toBe(502);
+      expect(headerFaults(spec, declared, failed.headers)).toEqual([]);
+    } finally {
+      upstream.stop();
+    }
   });
 });
