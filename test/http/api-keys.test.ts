@@ -67,6 +67,28 @@ describe("numbers in a key's body", () => {
     }
     expect(events()).toEqual(before);
   });
+
+  test("expire_previous_in is bounded by its schema, 0 to 30 days, as the OpenAPI document publishes it", async () => {
+    const { call, partnerKey } = setup();
+    const rotate = (expire_previous_in: number) =>
+      call("POST", `/v1/api-keys/${partnerKey.id}/rotate`, {
+        key: partnerKey.secret,
+        body: { expire_previous_in },
+      });
+    for (const [value, bound] of [
+      [-1, "greater or equal to 0"],
+      [2_592_001, "less or equal to 2592000"],
+    ] as const)
+      expect((await rotate(value)).body.error).toMatchObject({
+        param: "expire_previous_in",
+        message: `expire_previous_in: Expected integer to be ${bound}.`,
+      });
+    const spec = (await call("GET", "/openapi.json")).body;
+    const schema =
+      spec.paths["/v1/api-keys/{id}/rotate"].post.requestBody.content["application/json"].schema;
+    expect(schema.properties.expire_previous_in).toMatchObject({ minimum: 0, maximum: 2_592_000 });
+    expect((await rotate(2_592_000)).status).toBe(200);
+  });
 });
 
 describe("POST /v1/api-keys", () => {

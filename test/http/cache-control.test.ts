@@ -29,6 +29,23 @@ describe("Cache-Control: no-store on secrets and tokens", () => {
     expect(rotated.body.secret).toMatch(/^sk_live_/);
   });
 
+  test("a refused rotation carries no such header: it holds no secret", async () => {
+    const { call, clock, live } = openTestApp();
+    const created = await call("POST", "/v1/api-keys", {
+      key: live,
+      body: { name: "short-lived", scopes: ["links:read"], expires_at: "2026-01-01T00:10:00Z" },
+    });
+    clock.advance(3600);
+    const refused = await call("POST", `/v1/api-keys/${created.body.id}/rotate`, {
+      key: live,
+      body: {},
+    });
+    expect(refused.body.error.message).toBe(
+      "An expired API key cannot be rotated; create a new one.",
+    );
+    expect([refused.status, refused.headers.get("cache-control")]).toEqual([400, null]);
+  });
+
   test("a login token may not be cached; a refused login and reads of key metadata carry no such header", async () => {
     const { call, kg, live, platform } = openTestApp();
     await givenUser(kg, {

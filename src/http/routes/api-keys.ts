@@ -24,6 +24,7 @@ import { createApiKey, revokeApiKey, rotateApiKey, updateApiKey } from "../../co
 import { invalidRequest, KeygateError } from "../../errors/keygate-error.ts";
 import { commitWithRecord } from "../../idempotency/index.ts";
 import { ISO_TIME_EXAMPLE, parseIsoTime } from "../../input/iso-time.ts";
+import { MAX_ROTATION_OVERLAP_SECONDS } from "../../keys/api-key.ts";
 import {
   type ApiKeyObject,
   eventObjectOf,
@@ -136,7 +137,6 @@ export function apiKeyRoutes(kg: Keygate) {
         requireGrantableRate(kg, identity, body.rate_limit ?? null);
         const expiresAt = parseExpiry(body.expires_at);
         requireWithinLifetime(identity, expiresAt, "expires_at");
-        forbidCaching(set);
         return commitWithRecord(kg, request, set, () => {
           const created = createApiKey(
             kg,
@@ -151,6 +151,7 @@ export function apiKeyRoutes(kg: Keygate) {
             },
             eventMetadata(identity, set),
           );
+          forbidCaching(set);
           return presentApiKey(kg, created);
         });
       },
@@ -260,7 +261,6 @@ export function apiKeyRoutes(kg: Keygate) {
         // Rotating hands the caller a secret: only of a key that holds no more than it does.
         requireRateToRotate(kg, identity, key.rate_limit);
         requireOutlivesToRotate(identity, key);
-        forbidCaching(set);
         return commitWithRecord(kg, request, set, () => {
           const rotated = rotateApiKey(
             kg,
@@ -268,6 +268,7 @@ export function apiKeyRoutes(kg: Keygate) {
             body?.expire_previous_in ?? 0,
             eventMetadata(identity, set),
           );
+          forbidCaching(set);
           return presentApiKey(kg, rotated);
         });
       },
@@ -280,8 +281,9 @@ export function apiKeyRoutes(kg: Keygate) {
               expire_previous_in: t.Optional(
                 WholeNumber({
                   minimum: 0,
+                  maximum: MAX_ROTATION_OVERLAP_SECONDS,
                   description:
-                    "seconds the old secret keeps working, up to 2592000 (30 days); 0, the default, ends it now",
+                    "seconds the old secret keeps working, up to 30 days; 0, the default, ends it now",
                 }),
               ),
             },
