@@ -15,7 +15,7 @@ import type { IdempotencyConfig, KeygateConfig } from "../config/config.ts";
 import { keyRequiredAt } from "../idempotency/key-required.ts";
 import { API_HEADERS, type ApiHeaderName, ID_HEADERS, RATE_LIMIT_HEADERS } from "./api-headers.ts";
 import { API_OBJECTS, type ApiObjectName } from "./api-objects.ts";
-import { PUBLISHED_AS } from "./query-integer.ts";
+import { asPublished } from "./published-schema.ts";
 
 /** Who may call an operation: anyone, any API key, or API keys and management tokens. */
 export type Access = "public" | "key" | "management";
@@ -196,15 +196,8 @@ function securitySchemes({ auth, keys }: Pick<KeygateConfig, "auth" | "keys">) {
   };
 }
 
-/** A parameter as the document shows it: a whole number sent as digits is an integer. */
-function asPublished(parameter: unknown): unknown {
-  const schema = (parameter as { schema?: Record<string, unknown> }).schema;
-  const integer = schema?.[PUBLISHED_AS];
-  return integer ? { ...(parameter as object), schema: integer } : parameter;
-}
-
 type Operation = Record<string, unknown> & {
-  requestBody?: { required?: boolean };
+  requestBody?: { required?: boolean; content?: unknown };
   parameters?: unknown[];
 };
 
@@ -281,7 +274,12 @@ export function openapiDocument(app: Elysia, kg: Keygate) {
         replayable: header !== undefined,
       };
       for (const name of addSharedHeaders(responses, shared)) headersUsed.add(name);
-      if (operation[BODY_OPTIONAL] && operation.requestBody) operation.requestBody.required = false;
+      if (operation.requestBody)
+        operation.requestBody = {
+          ...operation.requestBody,
+          content: asPublished(operation.requestBody.content),
+          ...(operation[BODY_OPTIONAL] ? { required: false } : {}),
+        };
       delete operation[ACCESS];
       delete operation[BODY_OPTIONAL];
     }

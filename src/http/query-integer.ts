@@ -6,9 +6,7 @@
  */
 import { t } from "elysia";
 import { invalidRequest } from "../errors/keygate-error.ts";
-
-/** Where a parameter's schema keeps the integer schema the OpenAPI document shows instead. */
-export const PUBLISHED_AS = "x-keygate-published-as";
+import { PUBLISHED_AS } from "./published-schema.ts";
 
 /** A whole-number query parameter: the schema its route validates with, and its reader. */
 export interface WholeNumberParameter {

@@ -4,8 +4,10 @@ import { join } from "node:path";
 import { Value } from "@sinclair/typebox/value";
 import { checkpointKey } from "../../src/audit/checkpoint-key.ts";
 import { appendCheckpoint } from "../../src/audit/checkpoints.ts";
+import { MIN_PASSWORD_LENGTH } from "../../src/commands/users.ts";
 import { API_HEADERS } from "../../src/http/api-headers.ts";
 import { API_OBJECTS } from "../../src/http/api-objects.ts";
+import { SCOPE_PATTERN } from "../../src/keys/scopes.ts";
 import { testAppPerTest } from "../support/http.ts";
 import { ROOT } from "../support/target.ts";
 import { startUpstream } from "../support/upstream.ts";
@@ -107,6 +109,50 @@ describe("request bodies in the OpenAPI document", () => {
     expect((await said("/v1/events?limit=1.5")).message).toBe(
       "limit must be a whole number, in digits (at most 15).",
     );
+  });
+});
+
+describe("rules a route's code checks, published as schema keywords", () => {
+  test("a new password's length, a scope's grammar and expires_at's format are in the document, and held to", async () => {
+    const { call, live, platform } = openTestApp();
+    const spec = (await call("GET", "/openapi.json")).body;
+    const body = (method: string, path: string) =>
+      spec.paths[path][method].requestBody.content["application/json"].schema.properties;
+    const password = { type: "string", minLength: MIN_PASSWORD_LENGTH, maxLength: 1024 };
+    expect(body("post", "/v1/users").password).toEqual(password);
+    expect(body("post", "/v1/users/{id}/password").password).toEqual(password);
+    expect(body("post", "/v1/auth/password").new_password).toEqual(password);
+    // Signing in takes any password held, whatever the rule when it was set.
+    expect(body("post", "/v1/auth/login").password.minLength).toBe(1);
+    for (const [method, path] of [
+      ["post", "/v1/api-keys"],
+      ["patch", "/v1/api-keys/{id}"],
+    ] as const)
+      expect(body(method, path).scopes.items.pattern).toBe(SCOPE_PATTERN.source);
+    expect(body("post", "/v1/api-keys").expires_at).toEqual({
+      type: ["string", "null"],
+      maxLength: 40,
+      format: "date-time",
+    });
+    for (const schema of schemasIn(spec.paths))
+      expect(Object.keys(schema).filter((k) => k.startsWith("x-"))).toEqual([]);
+    // What the document says is what the routes hold to.
+    const user = (length: number) =>
+      call("POST", "/v1/users", {
+        key: live,
+        body: {
+          email: `u${length}@example.com`,
+          password: "p".repeat(length),
+          entity_id: platform,
+        },
+      });
+    expect((await user(MIN_PASSWORD_LENGTH - 1)).status).toBe(400);
+    expect((await user(MIN_PASSWORD_LENGTH)).status).toBe(200);
+    const key = (scopes: string[]) =>
+      call("POST", "/v1/api-keys", { key: live, body: { name: "k", scopes } });
+    expect(new RegExp(SCOPE_PATTERN.source).test("Links:Read")).toBe(false);
+    expect((await key(["Links:Read"])).status).toBe(400);
+    expect((await key(["links:read"])).status).toBe(200);
   });
 });
 

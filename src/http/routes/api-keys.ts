@@ -25,6 +25,7 @@ import { invalidRequest, KeygateError } from "../../errors/keygate-error.ts";
 import { commitWithRecord } from "../../idempotency/index.ts";
 import { ISO_TIME_EXAMPLE, parseIsoTime } from "../../input/iso-time.ts";
 import { MAX_ROTATION_OVERLAP_SECONDS } from "../../keys/api-key.ts";
+import { SCOPE_PATTERN } from "../../keys/scopes.ts";
 import {
   type ApiKeyObject,
   eventObjectOf,
@@ -39,6 +40,7 @@ import { eventMetadata } from "../event-metadata.ts";
 import { keygateGuard } from "../guard.ts";
 import { LIST_LIMIT, listPage } from "../list-page.ts";
 import { documented } from "../openapi.ts";
+import { publishedWith } from "../published-schema.ts";
 
 const Environment = t.Union([t.Literal("live"), t.Literal("test")]);
 /**
@@ -57,7 +59,13 @@ const RateLimit = t.Union([
   ),
 ]);
 const Name = t.String({ minLength: 1, maxLength: 200 });
-const Scopes = t.Array(t.String({ maxLength: 100 }), { maxItems: 100 });
+/** Scopes; their grammar is checked by the command, with a message naming the one at fault. */
+const Scopes = t.Array(
+  publishedWith(t.String({ maxLength: 100 }), { pattern: SCOPE_PATTERN.source }),
+  {
+    maxItems: 100,
+  },
+);
 const KeyId = t.String({
   pattern: "^key_[0-9A-Za-z]{1,64}$",
   description: "an API key id (key_…)",
@@ -71,7 +79,9 @@ const CreateBody = t.Object(
     entity_id: t.Optional(EntityIdField),
     kind: t.Optional(t.Union([t.Literal("secret"), t.Literal("pair")])),
     rate_limit: t.Optional(RateLimit),
-    expires_at: t.Optional(t.Union([t.Null(), t.String({ maxLength: 40 })])),
+    expires_at: t.Optional(
+      t.Union([t.Null(), publishedWith(t.String({ maxLength: 40 }), { format: "date-time" })]),
+    ),
   },
   { additionalProperties: false },
 );

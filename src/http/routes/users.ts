@@ -23,6 +23,7 @@ import {
   createUserWithHash,
   deactivateUser,
   hashNewPassword,
+  MIN_PASSWORD_LENGTH,
   reactivateUser,
   setPasswordHash,
   userObject,
@@ -51,6 +52,7 @@ import { keygateGuard } from "../guard.ts";
 import { LIST_LIMIT, listPage } from "../list-page.ts";
 import { documented } from "../openapi.ts";
 import { clientAddress, type PeerLookup } from "../peer-address.ts";
+import { publishedWith } from "../published-schema.ts";
 
 /** The groups of these routes in the OpenAPI document. */
 const TAG = "Users";
@@ -111,6 +113,9 @@ const ListQuery = t.Object(
 /** A password as any route takes it (its rules are the command's: users/password.ts). */
 const Password = t.String({ minLength: 1, maxLength: 1024 });
 
+/** A password being set: its length is checked by the command, with a message naming its range. */
+const NewPassword = publishedWith(Password, { minLength: MIN_PASSWORD_LENGTH });
+
 /** What a user signs in with. */
 const Credentials = t.Object(
   {
@@ -156,7 +161,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
         body: t.Object(
           {
             email: t.String({ minLength: 3, maxLength: 254 }),
-            password: Password,
+            password: NewPassword,
             entity_id: EntityIdField,
           },
           { additionalProperties: false },
@@ -290,7 +295,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
       {
         scopes: ["users:write"],
         parse: "json",
-        body: t.Object({ password: Password }, { additionalProperties: false }),
+        body: t.Object({ password: NewPassword }, { additionalProperties: false }),
         detail: documented({
           summary: "Set a user's password: the tokens issued before are refused",
           id: "setUserPassword",
@@ -348,7 +353,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
       {
         parse: "json",
         body: t.Object(
-          { ...Credentials.properties, new_password: Password },
+          { ...Credentials.properties, new_password: NewPassword },
           { additionalProperties: false },
         ),
         detail: documented({
