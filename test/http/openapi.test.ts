@@ -113,7 +113,7 @@ describe("request bodies in the OpenAPI document", () => {
 });
 
 describe("rules a route's code checks, published as schema keywords", () => {
-  test("a new password's length, a scope's grammar and expires_at's format are in the document, and held to", async () => {
+  test("a new password's length, scopes' grammar and count, and expires_at's format are in the document, and held to", async () => {
     const { call, live, platform } = openTestApp();
     const spec = (await call("GET", "/openapi.json")).body;
     const body = (method: string, path: string) =>
@@ -128,7 +128,10 @@ describe("rules a route's code checks, published as schema keywords", () => {
       ["post", "/v1/api-keys"],
       ["patch", "/v1/api-keys/{id}"],
     ] as const)
-      expect(body(method, path).scopes.items.pattern).toBe(SCOPE_PATTERN.source);
+      expect(body(method, path).scopes).toMatchObject({
+        minItems: 1,
+        items: { pattern: SCOPE_PATTERN.source },
+      });
     expect(body("post", "/v1/api-keys").expires_at).toEqual({
       type: ["string", "null"],
       maxLength: 40,
@@ -152,6 +155,7 @@ describe("rules a route's code checks, published as schema keywords", () => {
       call("POST", "/v1/api-keys", { key: live, body: { name: "k", scopes } });
     expect(new RegExp(SCOPE_PATTERN.source).test("Links:Read")).toBe(false);
     expect((await key(["Links:Read"])).status).toBe(400);
+    expect((await key([])).status).toBe(400);
     expect((await key(["links:read"])).status).toBe(200);
   });
 });

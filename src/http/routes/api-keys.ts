@@ -59,12 +59,12 @@ const RateLimit = t.Union([
   ),
 ]);
 const Name = t.String({ minLength: 1, maxLength: 200 });
-/** Scopes; their grammar is checked by the command, with a message naming the one at fault. */
-const Scopes = t.Array(
-  publishedWith(t.String({ maxLength: 100 }), { pattern: SCOPE_PATTERN.source }),
-  {
+/** Scopes: at least one, and their grammar, checked by the command (naming the one at fault). */
+const Scopes = publishedWith(
+  t.Array(publishedWith(t.String({ maxLength: 100 }), { pattern: SCOPE_PATTERN.source }), {
     maxItems: 100,
-  },
+  }),
+  { minItems: 1 },
 );
 const KeyId = t.String({
   pattern: "^key_[0-9A-Za-z]{1,64}$",
