@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { fieldPath } from "../errors/field-path.ts";
 import { ERROR_CATALOGUE, type KeygateErrorCode } from "../errors/keygate-error.ts";
 import { explained } from "../errors/schema-issue.ts";
 import { duplicateMember } from "../input/duplicate-member.ts";
@@ -201,7 +202,7 @@ export function readConfigFile(path: string): ConfigFile {
   if (error) {
     const first = explained(error);
     const at = first.path ?? "";
-    const field = at === "" ? "(the whole file)" : at.slice(1).replaceAll("/", ".");
+    const field = at === "" ? "(the whole file)" : fieldPath(at);
     throw new ConfigError(`KEYGATE_CONFIG ${path}: ${field}: ${first.message}`);
   }
   return parsed as ConfigFile;

@@ -217,7 +217,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const gateway = resolveGateway(file.gateway, env.KEYGATE_UPSTREAM, fail);
   for (const [i, alias] of (file.me_aliases ?? []).entries()) {
     if (reservedPathOf(alias))
-      throw new ConfigError(`KEYGATE_CONFIG ${source}: me_aliases.${i}: ${alias} is Keygate's own`);
+      throw new ConfigError(
+        `KEYGATE_CONFIG ${source}: me_aliases[${i}]: ${alias} is Keygate's own`,
+      );
   }
   const metricsToken = env.KEYGATE_METRICS_TOKEN || undefined;
   if (metricsToken !== undefined && metricsToken.length < 16)

@@ -136,9 +136,9 @@ export function resolveGateway(
     fail("upstream", "must be an http:// or https:// URL");
   const routes = (section?.routes ?? []).map((route, i): GatewayRoute => {
     const clash = reservedPathOf(route.path);
-    if (clash) fail(`gateway.routes.${i}.path`, `${route.path} is Keygate's own ${clash}`);
+    if (clash) fail(`gateway.routes[${i}].path`, `${route.path} is Keygate's own ${clash}`);
     if (route.entity?.from === "path" && !route.path.split("/").includes(`:${route.entity.name}`))
-      fail(`gateway.routes.${i}.entity.name`, `${route.path} has no :${route.entity.name}`);
+      fail(`gateway.routes[${i}].entity.name`, `${route.path} has no :${route.entity.name}`);
     return {
       method: route.method.toUpperCase(),
       path: route.path,

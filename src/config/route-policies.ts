@@ -30,7 +30,10 @@ interface WrittenPolicy {
 /** The route policies of `file`, named (`METHOD /path` by default); throws on a name clash. */
 export function resolveRoutePolicies(file: ConfigFile, source: string | undefined): RoutePolicy[] {
   const written: WrittenPolicy[] = [
-    ...(file.rate_limits?.routes ?? []).map((r, i) => ({ ...r, field: `rate_limits.routes.${i}` })),
+    ...(file.rate_limits?.routes ?? []).map((r, i) => ({
+      ...r,
+      field: `rate_limits.routes[${i}]`,
+    })),
     ...(file.gateway?.routes ?? []).flatMap((r, i) =>
       r.rate_limit
         ? [
@@ -38,7 +41,7 @@ export function resolveRoutePolicies(file: ConfigFile, source: string | undefine
               ...r.rate_limit,
               method: r.method,
               path: r.path,
-              field: `gateway.routes.${i}.rate_limit`,
+              field: `gateway.routes[${i}].rate_limit`,
             },
           ]
         : [],

@@ -5,6 +5,7 @@
  * Codes are renamed here, and only here, by the configuration.
  */
 import { ValueErrorType } from "@sinclair/typebox/errors";
+import { fieldPath } from "../errors/field-path.ts";
 import { ERROR_CATALOGUE, KeygateError, type KeygateErrorCode } from "../errors/keygate-error.ts";
 import { explained, QUERY_PARAMETER, type SchemaIssue } from "../errors/schema-issue.ts";
 import { maskKeysIn } from "../keys/key-format.ts";
@@ -22,21 +23,6 @@ export interface ErrorEnvelope {
 
 /** Renamed codes, e.g. `{ api_key_invalid: "invalid_api_key" }`. */
 export type CodeNames = Partial<Record<KeygateErrorCode, string>>;
-
-/**
- * A schema issue's JSON Pointer (`/rate_limit/limit`, `/scopes/1`) as `param` names fields
- * everywhere else: properties joined by dots, array items in brackets (`rate_limit.limit`,
- * `scopes[1]`), and the pointer's escapes undone (`~1` is `/`, `~0` is `~`).
- */
-function paramOf(pointer: string): string {
-  let param = "";
-  for (const raw of pointer.split("/").slice(1)) {
-    const segment = raw.replaceAll("~1", "/").replaceAll("~0", "~");
-    if (param && /^\d+$/.test(segment)) param += `[${segment}]`;
-    else param += param ? `.${segment}` : segment;
-  }
-  return param;
-}
 
 /**
  * What a string that failed its schema's pattern should have been, when the schema says in
@@ -64,7 +50,7 @@ export function toKeygateError(code: string | number, error: unknown): KeygateEr
         );
       const all = (error as { all?: SchemaIssue[] }).all ?? [];
       const first = all[0] && explained(all[0], type === "query" ? QUERY_PARAMETER : undefined);
-      const field = paramOf(first?.path ?? "");
+      const field = fieldPath(first?.path ?? "");
       const described = first && patternDescribed(first);
       if (field && described)
         return new KeygateError("invalid_request", `${field} must be ${described}.`, field);

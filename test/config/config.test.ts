@@ -127,7 +127,7 @@ describe("configuration", () => {
       "own.json",
       JSON.stringify({ gateway: { routes: [{ method: "GET", path: "/v1/api-keys/:id" }] } }),
     );
-    expect(errorOf({ KEYGATE_CONFIG: own })).toContain("gateway.routes.0.path");
+    expect(errorOf({ KEYGATE_CONFIG: own })).toContain("gateway.routes[0].path");
     const param = file(
       "param.json",
       JSON.stringify({
@@ -136,7 +136,7 @@ describe("configuration", () => {
         },
       }),
     );
-    expect(errorOf({ KEYGATE_CONFIG: param })).toContain("gateway.routes.0.entity.name");
+    expect(errorOf({ KEYGATE_CONFIG: param })).toContain("gateway.routes[0].entity.name");
     expect(errorOf({ KEYGATE_UPSTREAM: "ftp://x" })).toContain("KEYGATE_UPSTREAM");
     expect(errorOf({ KEYGATE_METRICS_TOKEN: "short" })).toContain("KEYGATE_METRICS_TOKEN");
     expect(errorOf({ KEYGATE_ACCESS_LOG: "yes" })).toContain("KEYGATE_ACCESS_LOG");
@@ -209,7 +209,7 @@ describe("configuration", () => {
     expect(
       errorWith("default", { rate_limits: { routes: [{ ...policy, name: "default" }] } }),
     ).toBe(
-      `KEYGATE_CONFIG ${join(tmp.dir, "default.json")}: rate_limits.routes.0.name: "default" is the name of the default policy: give this policy a name of its own`,
+      `KEYGATE_CONFIG ${join(tmp.dir, "default.json")}: rate_limits.routes[0].name: "default" is the name of the default policy: give this policy a name of its own`,
     );
     expect(errorWith("key", { rate_limits: { routes: [{ ...policy, name: "key" }] } })).toContain(
       '"key" is the name of a key\'s own limit',
@@ -229,7 +229,7 @@ describe("configuration", () => {
       },
     });
     expect(twice).toContain(
-      'gateway.routes.0.rate_limit.name: "GET /v1/me" is already the name of rate_limits.routes.0',
+      'gateway.routes[0].rate_limit.name: "GET /v1/me" is already the name of rate_limits.routes[0]',
     );
   });
 
@@ -322,14 +322,14 @@ describe("configuration", () => {
       gateway: { routes: [{ method, path: "/charges", scopes: ["charges:write"] }] },
     });
     for (const [name, config] of [
-      ["gateway.routes.0.method", routes("PSOT")],
+      ["gateway.routes[0].method", routes("PSOT")],
       [
-        "rate_limits.routes.0.method",
+        "rate_limits.routes[0].method",
         { rate_limits: { routes: [{ method: "GTE", path: "/a", limit: 1, window_seconds: 1 }] } },
       ],
-      ["idempotency.methods.0", { idempotency: { methods: ["BREW"] } }],
+      ["idempotency.methods[0]", { idempotency: { methods: ["BREW"] } }],
       [
-        "idempotency.required.0.method",
+        "idempotency.required[0].method",
         { idempotency: { required: [{ method: "CONNECT", path: "/a" }] } },
       ],
     ] as const) {
@@ -479,7 +479,7 @@ describe("configuration", () => {
     const routes = { routes: [{ method: "POST", path: "/checkout", limit: 60 }] };
     const path = file("missing-window.json", JSON.stringify({ rate_limits: routes }));
     expect(errorOf({ KEYGATE_CONFIG: path })).toMatch(
-      /rate_limits.routes.0.window_seconds: Missing; this field is required$/,
+      /rate_limits\.routes\[0\]\.window_seconds: Missing; this field is required$/,
     );
   });
 
