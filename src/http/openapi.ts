@@ -3,10 +3,11 @@
  * paths, parameters and request bodies come from the routes' own TypeBox schemas (the same that
  * validate every request, read by @elysiajs/openapi's `toOpenAPISchema`); each route adds what
  * its schemas cannot say with {@link documented}: a summary, a method name, the object it
- * answers with (api-objects.ts), the headers it sends (api-headers.ts) and who may call it. The
- * credential schemes are the ones this
- * deployment's configuration switches on, under the names and prefixes it gives them. No page:
- * a self-hosted payments service should not load a viewer from a CDN.
+ * answers with (api-objects.ts), the headers it sends (api-headers.ts) and who may call it.
+ * Rules a route checks in code are published as the schema keywords they amount to
+ * (published-schema.ts). The credential schemes are the ones this deployment's configuration
+ * switches on, under the names and prefixes it gives them. No page: a self-hosted payments
+ * service should not load a viewer from a CDN.
  */
 import { toOpenAPISchema } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
