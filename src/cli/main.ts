@@ -53,6 +53,9 @@ KEYGATE_CONFIG (a JSON config file), KEYGATE_PEPPER (optional HMAC pepper for se
 for serve also KEYGATE_HOST (default 0.0.0.0) and KEYGATE_TLS_CERT with KEYGATE_TLS_KEY (HTTPS).
 `;
 
+/** The flags that stand for `version`, as most CLIs take them. */
+const VERSION_FLAGS: ReadonlySet<string | undefined> = new Set(["--version", "-V"]);
+
 async function run(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv;
   if (command !== "serve") endQuietlyWhenReaderGoes();
@@ -60,7 +63,7 @@ async function run(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  if (command === "--version" || command === "-V") return runVersion(argv.slice(1));
+  if (VERSION_FLAGS.has(command)) return runVersion(argv.slice(1));
   if (!Object.hasOwn(COMMAND_USAGE, command)) throw new UsageError(`unknown command "${command}"`);
   if (sub === "help" || sub === "--help" || sub === "-h") {
     process.stdout.write(usageFor(command));
@@ -122,7 +125,7 @@ function openedOnFirstUse(open: () => Keygate): { kg: Keygate; close(): void } {
  * 40 lines of every command would bury the one that matters), else all of it.
  */
 function usageFor(given: string | undefined): string {
-  const command = given === "--version" || given === "-V" ? "version" : given;
+  const command = VERSION_FLAGS.has(given) ? "version" : given;
   if (command === undefined || !Object.hasOwn(COMMAND_USAGE, command)) return USAGE;
   return `Usage: keygate <command> [options]\n\n${COMMAND_USAGE[command]}\n\nEvery command and the environment it reads: keygate help\n`;
 }
