@@ -113,6 +113,11 @@ export const ERROR_CATALOGUE = {
     type: "invalid_request",
     message: "The request body is larger than this route accepts.",
   },
+  unsupported_content_encoding: {
+    status: 415,
+    type: "invalid_request",
+    message: "The request body is compressed; send it uncompressed.",
+  },
   access_denied: {
     status: 403,
     type: "permission",

@@ -14,7 +14,7 @@ import type { Identity } from "../auth/identity.ts";
 import type { AuthenticatedCheck, StepContext } from "../auth/index.ts";
 import type { EntitySelector } from "../config/gateway-config.ts";
 import { badPercentEncoding, invalidRequest, KeygateError } from "../errors/keygate-error.ts";
-import { isJsonObject, parseJsonBody, rawBodyOf } from "../http/raw-body.ts";
+import { isJsonObject, parseJsonBody, rawBodyOf, refuseContentEncoding } from "../http/raw-body.ts";
 import { type EntityObject, findEntitiesByReference, findEntity } from "../projections/queries.ts";
 
 /** The entity a request acts for. */
@@ -59,6 +59,7 @@ function queryParameter(uri: string, name: string): string | undefined {
 function bodyField(request: Request, name: string): string | undefined {
   const bytes = rawBodyOf(request);
   if (!bytes) return undefined;
+  refuseContentEncoding(request);
   const body = parseJsonBody(bytes);
   // Only a member of a JSON object counts: not an array's, nor a property every string has.
   const value = isJsonObject(body) && Object.hasOwn(body, name) ? body[name] : undefined;

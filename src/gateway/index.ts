@@ -234,6 +234,8 @@ export function gatewayRoutes(kg: Keygate) {
           id: operationIdOf(route.method, route.path),
           tag: "Gateway",
           returns: "upstream",
+          // Keygate reads the body it selects the entity from: a compressed one is 415.
+          ...(readsBody(route) ? { errorHeaders: ["Accept-Encoding"] as const } : {}),
         }),
       },
     );

@@ -1,7 +1,8 @@
 /**
  * The response headers the HTTP API sends, as `/openapi.json` publishes them under
  * `components.headers` (docs/http.md): the two ids on every answer, the rate-limit fields on
- * every answer to an authenticated request, `Retry-After`, `Idempotent-Replayed`,
+ * every answer to an authenticated request, `Retry-After`, `Accept-Encoding` on a refused
+ * compressed body, `Idempotent-Replayed`,
  * `Cache-Control` on answers holding a secret, and forward-auth's identity headers. Like the
  * objects of api-objects.ts they describe and are not checked on the way out; the OpenAPI test
  * checks every header of every route's real answer against what its operation declares.
@@ -35,6 +36,10 @@ export const API_HEADERS = {
   RateLimit: text('The tightest policy\'s state, as an IETF field: "name";r=remaining;t=seconds'),
   "Retry-After": whole(
     "Whole seconds to wait: on 429, and on 409 idempotency_key_in_use while the first request runs",
+  ),
+  "Accept-Encoding": text(
+    "identity: on 415 unsupported_content_encoding, the one Content-Encoding a body is taken in",
+    { enum: ["identity"] },
   ),
   "Idempotent-Replayed": text("true when this is the recorded answer to an earlier request", {
     enum: ["true"],

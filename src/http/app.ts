@@ -100,7 +100,7 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
     .use(openapiRoute(kg))
     .use(bodyLimits(kg.config.gateway.maxBodyBytes, isGatewayRoute))
     .use(requestParams(isGatewayRoute))
-    .use(idempotencyPlugin(kg, options.reportInternal))
+    .use(idempotencyPlugin(kg, options.reportInternal, isGatewayRoute))
     .use(healthRoutes(kg))
     .use(metricsRoutes(kg))
     .use(meRoutes(kg))

@@ -1,10 +1,16 @@
 /**
- * Limits every request body must keep, on every route, before anything reads it whole:
+ * Limits request bodies must keep, before anything reads them whole. On every route:
  *
  * - **size**: a body over `limit` bytes (`gateway.max_body_bytes`, 1 MiB by default) is
  *   refused with 413 `request_too_large` — on its `Content-Length` before a byte is read; a
  *   body is then read here, never past the limit, unless its route streams it on (a gateway
- *   route, which counts the bytes as it forwards them);
+ *   route, which counts the bytes as it forwards them).
+ *
+ * On Keygate's own routes (a gateway route's body is its upstream's, whatever it holds):
+ *
+ * - **compression**: a body sent with a `Content-Encoding` (gzip, br, …) is refused with 415
+ *   `unsupported_content_encoding` (raw-body.ts, `refuseContentEncoding`): Keygate reads bodies
+ *   as sent, and a few compressed bytes can expand past any limit;
  * - **encoding**: Keygate's own routes take JSON in UTF-8 (raw-body.ts, `parseJsonBody`): bytes
  *   that are not UTF-8 are refused with 400 `invalid_request`, not stored with their
  *   characters replaced, and so is an object naming a member twice (input/duplicate-member.ts);
@@ -23,13 +29,18 @@
  *   optional runs without one, the others say the body is missing (envelope.ts);
  * - **`__proto__`**: a member of that name, at any depth, is refused as the unexpected
  *   property it is, as validation refuses any other (which does not see this one: it reads it
- *   as the prototype). Gateway routes are left to their upstream for both: Keygate stores
- *   nothing of their bodies.
+ *   as the prototype).
  */
 import { Elysia } from "elysia";
 import { invalidRequest, requestTooLarge } from "../errors/keygate-error.ts";
 import type { GatewayRouteTest } from "../gateway/index.ts";
-import { isJsonObject, parseJsonBody, readBody, readRawBody } from "./raw-body.ts";
+import {
+  isJsonObject,
+  parseJsonBody,
+  readBody,
+  readRawBody,
+  refuseContentEncoding,
+} from "./raw-body.ts";
 
 /** How deep arrays and objects may nest in a request body. */
 export const MAX_BODY_DEPTH = 32;
@@ -126,6 +137,7 @@ export function bodyLimits(limit: number, isGatewayRoute: GatewayRouteTest = () 
         // A gateway route's body is its upstream's: streamed on, never parsed here.
         if (isGatewayRoute(request.method, route)) return undefined;
         if (!request.body) return NO_BODY;
+        refuseContentEncoding(request);
         // Keygate's own routes: read here, up to the limit (a chunked body has no length to
         // refuse it by), and parsed as strict UTF-8 JSON.
         // The bytes are kept only for a request whose Idempotency-Key fingerprints them.
@@ -142,18 +154,17 @@ export function bodyLimits(limit: number, isGatewayRoute: GatewayRouteTest = () 
           (context as { body: unknown }).body = undefined;
           return;
         }
-        if (body === undefined) return;
         // These rules guard what Keygate reads and stores; a gateway route's body is its
-        // upstream's, only its depth checked (the idempotency plugin parsed it to fingerprint it).
-        const ownRoute = !isGatewayRoute(request.method, route);
-        if (ownRoute && !isJsonObject(body))
+        // upstream's, never parsed here (the idempotency plugin reads its bytes, no more).
+        if (body === undefined || isGatewayRoute(request.method, route)) return;
+        if (!isJsonObject(body))
           throw invalidRequest(`The body must be a JSON object, not ${jsonKindOf(body)}.`);
         const fault = bodyFault(body, MAX_BODY_DEPTH);
         if (fault === "too_deep")
           throw invalidRequest(
             `The body nests arrays and objects deeper than ${MAX_BODY_DEPTH} levels.`,
           );
-        if (fault === undefined || !ownRoute) return;
+        if (fault === undefined) return;
         const field = faultAt(body, MAX_BODY_DEPTH, fault) || undefined;
         if (fault === "ill_formed_text")
           throw invalidRequest(

@@ -101,12 +101,13 @@ function answered(op: OperationDoc, answer: Exclude<Answer, "upstream">) {
 }
 
 /** The answers of a gateway route: whatever the upstream sends, unless Keygate refuses first. */
-const FORWARDED = {
-  default: {
+function forwarded(op: OperationDoc) {
+  const answer = {
     description:
       "The upstream's answer, passed on; or Keygate's refusal (401, 403, 429, …) in the error envelope",
-  },
-};
+  };
+  return { default: withHeaders(answer, op.errorHeaders ?? []) } as Record<string, typeof answer>;
+}
 
 /** The `detail` of a route: its operation's summary, method name, answers and access. */
 export function documented(op: OperationDoc) {
@@ -117,7 +118,7 @@ export function documented(op: OperationDoc) {
     ...(op.description ? { description: op.description } : {}),
     responses:
       op.returns === "upstream"
-        ? FORWARDED
+        ? forwarded(op)
         : {
             ...answered(op, op.returns),
             ...Object.fromEntries(
@@ -225,21 +226,27 @@ function idempotencyHeader(config: IdempotencyConfig) {
 /**
  * Adds the headers every answer of an operation shares to each of its responses: the ids;
  * the rate-limit fields where a credential is needed and limits are on; `Idempotent-Replayed`
- * where an `Idempotency-Key` is honoured; `Retry-After` on refusals. Returns the names used.
+ * where an `Idempotency-Key` is honoured; `Retry-After` on refusals, and `Accept-Encoding`
+ * where Keygate reads a body (its 415 for a compressed one). Returns the names used.
  */
 function addSharedHeaders(
   responses: Record<string, object>,
-  shared: { rateLimited: boolean; replayable: boolean },
+  shared: { rateLimited: boolean; replayable: boolean; readsBody: boolean },
 ): ApiHeaderName[] {
   const names: ApiHeaderName[] = [
     ...ID_HEADERS,
     ...(shared.rateLimited ? RATE_LIMIT_HEADERS : []),
     ...(shared.replayable ? (["Idempotent-Replayed"] as const) : []),
   ];
+  const refusal: ApiHeaderName[] = [
+    ...names,
+    "Retry-After",
+    ...(shared.readsBody ? (["Accept-Encoding"] as const) : []),
+  ];
   const used = new Set<ApiHeaderName>();
   for (const [status, response] of Object.entries(responses)) {
     const refused = status === "4XX" || status === "default";
-    const all = refused ? [...names, "Retry-After" as const] : names;
+    const all = refused ? refusal : names;
     responses[status] = withHeaders(response, all);
     for (const name of Object.keys((responses[status] as { headers: object }).headers))
       used.add(name as ApiHeaderName);
@@ -273,6 +280,8 @@ export function openapiDocument(app: Elysia, kg: Keygate) {
       const shared = {
         rateLimited: access !== "public" && kg.config.rateLimits.enabled,
         replayable: header !== undefined,
+        // Keygate's own routes read their bodies; a gateway route's is its upstream's.
+        readsBody: operation.requestBody !== undefined,
       };
       for (const name of addSharedHeaders(responses, shared)) headersUsed.add(name);
       if (operation.requestBody)

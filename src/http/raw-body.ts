@@ -4,7 +4,7 @@
  * selects its entity from are kept per request, so that whoever comes next (the proxy) sends
  * the same bytes; the others are not (a WeakMap entry per request costs the collector).
  */
-import { invalidRequest, requestTooLarge } from "../errors/keygate-error.ts";
+import { invalidRequest, KeygateError, requestTooLarge } from "../errors/keygate-error.ts";
 import { duplicateMember } from "../input/duplicate-member.ts";
 import { readUpTo } from "./body-prefix.ts";
 
@@ -46,6 +46,24 @@ export function rawBodyOf(request: Request): Uint8Array | undefined {
 /** Whether a parsed JSON value is an object (not an array, not null, not a scalar). */
 export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Refuses, with 415 `unsupported_content_encoding`, a body Keygate must read that was sent with
+ * a `Content-Encoding` (gzip, br, …): it reads bodies as sent, without decompressing them — a
+ * few compressed bytes can expand past any size limit. Left unsaid, gzip bytes were refused as
+ * "not UTF-8 text". `identity` is no encoding. The answer's `Accept-Encoding: identity` says
+ * what would be taken (RFC 9110 §15.5.16).
+ */
+export function refuseContentEncoding(request: Request): void {
+  const sent = request.headers.get("content-encoding");
+  if (sent === null) return;
+  const codings = sent.split(",").map((coding) => coding.trim().toLowerCase());
+  if (codings.every((coding) => coding === "" || coding === "identity")) return;
+  throw new KeygateError(
+    "unsupported_content_encoding",
+    "The body is compressed (Content-Encoding); Keygate reads request bodies as sent: send it uncompressed, with no Content-Encoding.",
+  );
 }
 
 /** Refuses bytes that are not UTF-8 instead of turning them into U+FFFD, as TextDecoder does by default. */

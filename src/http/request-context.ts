@@ -45,8 +45,9 @@ export const reportToStderr: InternalErrorReporter = (error, requestId) => {
 };
 
 /**
- * Turns any failure into its envelope, setting the response's status, `Retry-After` and
- * content type on `set`; a 5xx is reported with the request id first.
+ * Turns any failure into its envelope, setting the response's status, `Retry-After` (or a
+ * 415's `Accept-Encoding`) and content type on `set`; a 5xx is reported with the request id
+ * first.
  */
 export function answerFailure(
   code: string | number,
@@ -61,6 +62,8 @@ export function answerFailure(
   set.status = failure.status;
   if (failure.retryAfterSeconds !== undefined)
     set.headers["retry-after"] = String(failure.retryAfterSeconds);
+  // What a compressed body's 415 would have been taken in (RFC 9110 §15.5.16).
+  if (failure.code === "unsupported_content_encoding") set.headers["accept-encoding"] = "identity";
   set.headers["content-type"] = JSON_CONTENT_TYPE;
   return envelopeOf(failure, requestId, codeNames);
 }

@@ -21,6 +21,7 @@ import type { AuthenticatedStep } from "../auth/index.ts";
 import type { IdempotencyConfig } from "../config/config.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { selectedEntityOf } from "../gateway/entity-selection.ts";
+import type { GatewayRouteTest } from "../gateway/index.ts";
 import { readUpTo, resumed } from "../http/body-prefix.ts";
 import { JSON_CONTENT_TYPE } from "../http/envelope.ts";
 import { eventMetadata } from "../http/event-metadata.ts";
@@ -231,11 +232,13 @@ function isRecordable(status: number, recordServerErrors: boolean): boolean {
 
 /**
  * The plugin: reads the body of requests that carry a key before the route does, and records the
- * response of every admitted request before it goes out.
+ * response of every admitted request before it goes out. `forwardsBody`: which requests' routes
+ * pass their body on unread (the gateway's), so that it is fingerprinted but not parsed.
  */
 export function idempotencyPlugin(
   kg: Keygate,
   reportInternal: InternalErrorReporter = reportToStderr,
+  forwardsBody: GatewayRouteTest = () => false,
 ) {
   const config = kg.config.idempotency;
   const methods = new Set(config.methods);
@@ -244,10 +247,13 @@ export function idempotencyPlugin(
     new Elysia({ name: "keygate/idempotency" })
       // Only requests with a key are read here (and parsed here, the body being consumed);
       // every other request goes on to the route's own parser.
-      .onParse({ as: "global" }, async ({ request }, contentType) => {
+      .onParse({ as: "global" }, async ({ request, route }, contentType) => {
         if (!methods.has(request.method) || !request.headers.has("idempotency-key")) return;
         // The body is read whole to fingerprint it: never more than the configured limit.
         const bytes = await readRawBody(request, bodyLimit);
+        // A body the route forwards is its upstream's, whatever it holds (a form, gzip bytes,
+        // JSON Keygate would refuse): kept as bytes, never parsed. The value is only a marker.
+        if (forwardsBody(request.method, route)) return bytes.length;
         return parseRawBody(bytes, contentType);
       })
       // Elysia decides from a hook's source text whether to await it. This one answers an

@@ -76,7 +76,7 @@ describe("keygate serve (as the README starts it)", () => {
     }
   });
 
-  test("bodies over 1 MiB get 413; nested thousands deep, not an object, or missing, 400 — in the envelope", async () => {
+  test("bodies over 1 MiB get 413; nested thousands deep, not an object, or missing, 400; compressed, 415 — in the envelope", async () => {
     const server = await startServer({ KEYGATE_DB: join(tmp.dir, "bodies", "keygate.sqlite") });
     try {
       const live = server.startupOutput.match(/live: (sk_live_\w+)/)?.[1];
@@ -115,6 +115,15 @@ describe("keygate serve (as the README starts it)", () => {
       expect(deep.status).toBe(400);
       expect(((await deep.json()) as { error: { message: string } }).error.message).toContain(
         "deeper than 32 levels",
+      );
+      const zipped = await fetch(`${server.url}/v1/api-keys`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${live}`, "content-encoding": "gzip" },
+        body: Bun.gzipSync(JSON.stringify({ name: "x", scopes: ["links:read"] })),
+      });
+      expect([zipped.status, zipped.headers.get("accept-encoding")]).toEqual([415, "identity"]);
+      expect(((await zipped.json()) as { error: { code: string } }).error.code).toBe(
+        "unsupported_content_encoding",
       );
     } finally {
       await server.stop();

@@ -289,6 +289,46 @@ describe("proxying", () => {
     }
   });
 
+  test("with an Idempotency-Key too, a body Keygate only fingerprints is passed on unparsed: a form, broken JSON, gzip bytes, JSON nested past Keygate's own limit", async () => {
+    const { app, live } = gatewayApp();
+    const text = (body: string) => new TextEncoder().encode(body);
+    const bodies: [Uint8Array, Record<string, string>][] = [
+      [text("amount=1000&currency=eur"), { "content-type": "application/x-www-form-urlencoded" }],
+      [text('{"amount":'), { "content-type": "application/json" }],
+      [
+        Bun.gzipSync(text('{"amount":1000}')),
+        { "content-type": "application/json", "content-encoding": "gzip" },
+      ],
+      [text("[".repeat(1_000) + "]".repeat(1_000)), { "content-type": "application/json" }],
+    ];
+    for (const [at, [body, headers]] of bodies.entries()) {
+      const send = async () =>
+        readReply(
+          await app.handle(
+            new Request("http://localhost/orders", {
+              method: "POST",
+              headers: {
+                authorization: `Bearer ${live}`,
+                "idempotency-key": `passed-on-${at}`,
+                ...headers,
+              },
+              body,
+            }),
+          ),
+        );
+      const first = await send();
+      expect(first.status, `body ${at}`).toBe(201);
+      expect(upstream.calls[at]?.bytes).toEqual(body);
+      expect(upstream.calls[at]?.headers.get("content-encoding")).toBe(
+        headers["content-encoding"] ?? null,
+      );
+      const retry = await send();
+      expect([retry.status, retry.headers.get("idempotent-replayed")]).toEqual([201, "true"]);
+      expect(retry.text).toBe(first.text);
+    }
+    expect(upstream.calls).toHaveLength(bodies.length);
+  });
+
   test("refused before the upstream: no key 401, a missing scope 403, an unknown path 404", async () => {
     const { call, live } = gatewayApp();
     const reader = await call("POST", "/v1/api-keys", {
@@ -688,9 +728,9 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
     expect(upstream.calls[0]?.body).toBe(JSON.stringify({ amount: 1, branch_ref: "BR-001" }));
   });
 
-  test("a body the field cannot be read from: not JSON, not UTF-8, the field named twice — 400, nothing proxied", async () => {
+  test("a body the field cannot be read from: not JSON, not UTF-8, the field named twice — 400; compressed — 415; nothing proxied", async () => {
     const { app, partnerKey } = await tree();
-    const post = async (body: Uint8Array) =>
+    const post = async (body: Uint8Array, headers: Record<string, string> = {}) =>
       readReply(
         await app.handle(
           new Request("http://localhost/checkout", {
@@ -699,6 +739,7 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
               authorization: `Bearer ${partnerKey}`,
               "content-type": "application/json",
               "idempotency-key": crypto.randomUUID(),
+              ...headers,
             },
             body,
           }),
@@ -725,6 +766,11 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
     );
     expect([twice.status, twice.body.error.param]).toEqual([400, "branch_ref"]);
     expect(twice.body.error.message).toStartWith("branch_ref is given twice in its object");
+    // Compressed: Keygate does not decompress what it must read; it says so, not "not UTF-8".
+    const gzipped = Bun.gzipSync(new TextEncoder().encode('{"branch_ref":"BR-001"}'));
+    const compressed = await post(gzipped, { "content-encoding": "gzip" });
+    expect([compressed.status, codeOf(compressed)]).toEqual([415, "unsupported_content_encoding"]);
+    expect(compressed.headers.get("accept-encoding")).toBe("identity");
     expect(upstream.calls).toHaveLength(0);
   });
 

@@ -281,6 +281,40 @@ describe("request bodies on every route", () => {
     expect(internalErrors).toEqual([]);
   });
 
+  test("a compressed body is 415 unsupported_content_encoding with Accept-Encoding: identity, not 'not UTF-8'; identity is no encoding", async () => {
+    const { app, live, kg, internalErrors } = testApp();
+    const post = async (bytes: Uint8Array, headers: Record<string, string>) =>
+      readReply(
+        await app.handle(
+          new Request("http://localhost/v1/api-keys", {
+            method: "POST",
+            headers: { authorization: `Bearer ${live}`, ...headers },
+            body: bytes,
+          }),
+        ),
+      );
+    const json = new TextEncoder().encode('{"name":"zipped","scopes":["links:read"]}');
+    const head = kg.store.headPosition();
+    for (const [bytes, headers] of [
+      [Bun.gzipSync(json), { "content-encoding": "gzip" }],
+      [Bun.gzipSync(json), { "content-encoding": "GZIP", "idempotency-key": "zipped-body-0001" }],
+      [Bun.deflateSync(json), { "content-encoding": "deflate" }],
+      // Uncompressed bytes labelled compressed: refused all the same, by what they say they are.
+      [json, { "content-encoding": "identity, br" }],
+    ] as [Uint8Array, Record<string, string>][]) {
+      const refused = await post(bytes, headers);
+      expect([refused.status, codeOf(refused)]).toEqual([415, "unsupported_content_encoding"]);
+      expect(refused.body.error.type).toBe("invalid_request");
+      expect(refused.body.error.message).toContain("send it uncompressed");
+      expect(refused.headers.get("accept-encoding")).toBe("identity");
+    }
+    expect(kg.store.headPosition()).toBe(head);
+    const plain = await post(json, { "content-encoding": "identity" });
+    expect([plain.status, plain.body.name]).toEqual([200, "zipped"]);
+    expect(plain.headers.get("accept-encoding")).toBeNull();
+    expect(internalErrors).toEqual([]);
+  });
+
   test("a body over gateway.max_body_bytes is 413 request_too_large, by Content-Length or as it arrives", async () => {
     const { app, call, live, kg } = testApp({ config: { gateway: { max_body_bytes: 64 } } });
     const big = JSON.stringify({ name: "x".repeat(100), scopes: ["links:read"] });

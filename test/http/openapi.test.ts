@@ -361,7 +361,12 @@ describe("answers against the objects the document names", () => {
     });
     await fits("post", "/v1/keys/verify", "/v1/keys/verify", { body: { key: key.secret } });
     await fits("get", "/v1/api-keys/{id}/events", `/v1/api-keys/${id}/events`);
-    // A replay, a refusal over a rate limit, forward-auth's pass and refusal.
+    // A compressed body's 415, a replay, a refusal over a rate limit, forward-auth's pass and
+    // refusal.
+    await fits("post", "/v1/entities", "/v1/entities", {
+      body: { kind: "partner", name: "Z" },
+      headers: { "content-encoding": "gzip" },
+    });
     const retried = {
       body: { kind: "partner", name: "R" },
       headers: { "idempotency-key": "retry-1234" },
@@ -473,6 +478,13 @@ describe("a preset's document", () => {
       op.parameters?.find((p) => p.name === "Idempotency-Key")?.required;
     expect(required(paths["/ecom/v1/checkout"].post)).toBe(true);
     expect(required(paths["/ecom/v1/checkout/{id}/cancel"].post)).toBe(false);
+    // Keygate reads the checkout's body (the branch is named there): a compressed one is its 415.
+    const refusalHeaders = (op: { responses: { default: { headers: object } } }) =>
+      Object.keys(op.responses.default.headers);
+    expect(refusalHeaders(paths["/ecom/v1/checkout"].post)).toContain("Accept-Encoding");
+    expect(refusalHeaders(paths["/ecom/v1/checkout/{id}/cancel"].post)).not.toContain(
+      "Accept-Encoding",
+    );
   });
 
   test("a gateway route declares the headers Keygate adds to the upstream's answer, and sends those it requires", async () => {

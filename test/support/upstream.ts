@@ -7,7 +7,10 @@ export interface UpstreamCall {
   /** Path with query. */
   url: string;
   headers: Headers;
+  /** The body as UTF-8 text. */
   body: string;
+  /** The body's bytes, as they arrived. */
+  bytes: Uint8Array;
 }
 
 /** How the stub answers; the default echoes the identity headers it received as JSON. */
@@ -44,11 +47,13 @@ export function startUpstream(): StubUpstream {
     port: 0,
     async fetch(request) {
       const url = new URL(request.url);
+      const bytes = await request.bytes();
       const call = {
         method: request.method,
         url: `${url.pathname}${url.search}`,
         headers: request.headers,
-        body: await request.text(),
+        body: new TextDecoder().decode(bytes),
+        bytes,
       };
       calls.push(call);
       return answer(call);
