@@ -5,6 +5,7 @@
  */
 import type { Durability } from "../db/open.ts";
 import type { KeygateErrorCode } from "../errors/keygate-error.ts";
+import { pathPatternFault } from "../http/path-pattern.ts";
 import { DEFAULT_POLICY, type RateLimitPolicy, type RoutePolicy } from "../ratelimit/policy.ts";
 import { ConfigError } from "./config-error.ts";
 import { type ConfigFile, HOST_PATTERN, readConfigFile } from "./config-file.ts";
@@ -193,6 +194,22 @@ function resolveIdempotency(file: ConfigFile, source: string | undefined): Idemp
   };
 }
 
+/**
+ * Refuses a path pattern the router would read otherwise than the rules matched against it
+ * (http/path-pattern.ts), naming its field.
+ */
+function checkPathPatterns(file: ConfigFile, source: string | undefined): void {
+  const written = [
+    ...(file.rate_limits?.routes ?? []).map((r, i) => [`rate_limits.routes[${i}]`, r.path]),
+    ...(file.idempotency?.required ?? []).map((r, i) => [`idempotency.required[${i}]`, r.path]),
+    ...(file.gateway?.routes ?? []).map((r, i) => [`gateway.routes[${i}]`, r.path]),
+  ];
+  for (const [field, path] of written) {
+    const fault = pathPatternFault(path as string);
+    if (fault) throw new ConfigError(`KEYGATE_CONFIG ${source}: ${field}.path: ${path}: ${fault}`);
+  }
+}
+
 /** Resolves the configuration from the environment (and the file it names). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): KeygateConfig {
   const file = env.KEYGATE_CONFIG ? readConfigFile(env.KEYGATE_CONFIG) : {};
@@ -214,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         : `KEYGATE_CONFIG ${source}: ${field.startsWith("gateway") ? field : `gateway.${field}`}: ${message}`,
     );
   };
+  checkPathPatterns(file, source);
   const gateway = resolveGateway(file.gateway, env.KEYGATE_UPSTREAM, fail);
   for (const [i, alias] of (file.me_aliases ?? []).entries()) {
     if (reservedPathOf(alias))

@@ -20,6 +20,7 @@ import type { GatewayRoute } from "../config/gateway-config.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
 import { IDENTITY_HEADERS } from "../http/api-headers.ts";
 import { documented } from "../http/openapi.ts";
+import { compilePathPattern } from "../http/path-pattern.ts";
 import { clientAddress } from "../http/peer-address.ts";
 import {
   answerFailure,
@@ -28,7 +29,6 @@ import {
 } from "../http/request-context.ts";
 import { routeServes } from "../http/route-method.ts";
 import { rateLimitStep } from "../ratelimit/index.ts";
-import { compilePathPattern } from "../ratelimit/policy.ts";
 import { entitySelectionStep } from "./entity-selection.ts";
 import { identityHeadersOf } from "./proxy.ts";
 

@@ -3,6 +3,7 @@
  * path with another method is told them, in its 404's message and an `Allow` header (which
  * RFC 9110 §10.2.1 lets any response carry).
  */
+import { compilePathPattern } from "./path-pattern.ts";
 
 /** The methods routes answer at `path` (HEAD wherever GET is), in route order; none: []. */
 export type RouteMethods = (path: string) => string[];
@@ -13,33 +14,21 @@ interface RouteEntry {
   path: string;
 }
 
-/**
- * {@link RouteMethods} over `routes`, whose paths are Elysia patterns: a `:name` segment
- * matches any one non-empty segment, a `*` segment the rest of the path.
- */
+/** {@link RouteMethods} over `routes`, whose paths are patterns (path-pattern.ts). */
 export function routeMethodsOf(routes: readonly RouteEntry[]): RouteMethods {
-  const table = routes.map((r) => ({ method: r.method.toUpperCase(), pattern: r.path.split("/") }));
+  const table = routes.map((r) => ({
+    method: r.method.toUpperCase(),
+    pattern: compilePathPattern(r.path),
+  }));
   return (path) => {
-    const segments = path.split("/");
     const methods = new Set<string>();
     for (const { method, pattern } of table) {
-      if (!matches(pattern, segments)) continue;
+      if (!pattern.test(path)) continue;
       methods.add(method);
       if (method === "GET") methods.add("HEAD");
     }
     return [...methods];
   };
-}
-
-function matches(pattern: readonly string[], segments: readonly string[]): boolean {
-  for (let i = 0; i < pattern.length; i++) {
-    const expected = pattern[i] as string;
-    if (expected === "*") return true;
-    const actual = segments[i];
-    if (actual === undefined) return false;
-    if (expected.startsWith(":") ? actual === "" : actual !== expected) return false;
-  }
-  return pattern.length === segments.length;
 }
 
 /**

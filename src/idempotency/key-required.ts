@@ -4,7 +4,7 @@
  * refuses a request without one and for the OpenAPI document that marks the header required.
  */
 import type { IdempotencyConfig } from "../config/config.ts";
-import { compilePathPattern } from "../ratelimit/policy.ts";
+import { compilePathPattern } from "../http/path-pattern.ts";
 
 /** Whether a request of `method` (upper case) to `path` must carry an Idempotency-Key. */
 export function keyRequiredAt(

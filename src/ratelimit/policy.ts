@@ -1,4 +1,5 @@
 /** Rate-limit policies: how many requests per window, and which requests a policy covers. */
+import { compilePathPattern } from "../http/path-pattern.ts";
 import { routeServes } from "../http/route-method.ts";
 
 /** Fixed windows (aligned to the epoch) or the sliding approximation (weighted previous window). */
@@ -16,7 +17,7 @@ export interface RateLimitPolicy {
 /** A policy for the requests whose method and path match. */
 export interface RoutePolicy extends RateLimitPolicy {
   method: string;
-  /** A path pattern: `/checkout`, `/checkout/:id`, `/checkout/*`. */
+  /** A path pattern (http/path-pattern.ts): `/checkout`, `/checkout/:id`, `/checkout/*`. */
   path: string;
 }
 
@@ -30,19 +31,6 @@ export const DEFAULT_POLICY: RateLimitPolicy = {
   windowSeconds: 1,
   algorithm: "fixed",
 };
-
-const escapeRegExp = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
-
-/** Compiles a path pattern: `:param` matches one segment, a trailing `*` anything below. */
-export function compilePathPattern(pattern: string): RegExp {
-  const body = pattern
-    .split("/")
-    .map((segment) =>
-      segment === "*" ? ".*" : segment.startsWith(":") ? "[^/]+" : escapeRegExp(segment),
-    )
-    .join("/");
-  return new RegExp(`^${body}/?$`);
-}
 
 const NONE: readonly RoutePolicy[] = Object.freeze([]);
 

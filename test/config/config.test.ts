@@ -343,6 +343,40 @@ describe("configuration", () => {
     expect(config.gateway.routes[0]?.method).toBe("DELETE");
   });
 
+  test("a path pattern the router would read otherwise stops the start, wherever it is written", () => {
+    for (const [field, config] of [
+      [
+        "gateway.routes[0].path: /files/*/raw",
+        { gateway: { routes: [{ method: "GET", path: "/files/*/raw" }] } },
+      ],
+      [
+        "rate_limits.routes[0].path: /v1/api-keys/x:id",
+        {
+          rate_limits: {
+            routes: [{ method: "GET", path: "/v1/api-keys/x:id", limit: 1, window_seconds: 1 }],
+          },
+        },
+      ],
+      [
+        "idempotency.required[0].path: /charges?expand=x",
+        { idempotency: { required: [{ method: "POST", path: "/charges?expand=x" }] } },
+      ],
+    ] as const) {
+      const path = file("pattern.json", JSON.stringify(config));
+      expect(errorOf({ KEYGATE_CONFIG: path })).toStartWith(`KEYGATE_CONFIG ${path}: ${field}: `);
+    }
+    // A star at the end covers what starts so, here and in the router alike.
+    const prefix = file(
+      "prefix.json",
+      JSON.stringify({
+        rate_limits: {
+          routes: [{ method: "GET", path: "/v1/api-keys*", limit: 1, window_seconds: 1 }],
+        },
+      }),
+    );
+    expect(loadConfig({ KEYGATE_CONFIG: prefix }).rateLimits.routes[0]?.path).toBe("/v1/api-keys*");
+  });
+
   test("renaming an error code that does not exist is refused", () => {
     const path = file(
       "bad-code.json",

@@ -20,9 +20,15 @@ test("a parameter matches one non-empty segment; HEAD comes with GET", () => {
 
 test("a literal matches itself only; a wildcard matches the rest of the path", () => {
   expect(methodsAt("/v1/me")).toEqual(["GET", "HEAD"]);
-  expect(methodsAt("/v1/me/")).toEqual([]);
   expect(methodsAt("/v1/mine")).toEqual([]);
   expect(methodsAt("/checkout/a/b")).toEqual(["POST"]);
   expect(methodsAt("/checkout/")).toEqual(["POST"]);
+  expect(methodsAt("/checkout")).toEqual([]);
   expect(methodsAt("/nowhere")).toEqual([]);
+});
+
+test("a trailing slash is ignored, as the router serves it (GET /v1/me/ is GET /v1/me)", () => {
+  expect(methodsAt("/v1/me/")).toEqual(["GET", "HEAD"]);
+  expect(methodsAt("/v1/api-keys/key_1/")).toEqual(["GET", "HEAD", "PATCH"]);
+  expect(methodsAt("/v1/me//")).toEqual([]);
 });

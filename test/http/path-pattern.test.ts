@@ -1,0 +1,88 @@
+/** Path patterns read as the router reads them (src/http/path-pattern.ts). */
+import { describe, expect, test } from "bun:test";
+import { Elysia } from "elysia";
+import { compilePathPattern, pathPatternFault } from "../../src/http/path-pattern.ts";
+
+const PATTERNS = [
+  "/",
+  "/v1/me",
+  "/v1/api-keys/:id",
+  "/v1/api-keys/:id/rotate",
+  "/files/*",
+  "/v1/api-keys*",
+  "/*",
+  "/a/:id/*",
+  "/a.b",
+  "/files/:name.json",
+  "/x-y/~z",
+];
+
+const PATHS = [
+  "/",
+  "/v1/me",
+  "/v1/me/",
+  "/v1/me//",
+  "/v1/mex",
+  "/v1/api-keys",
+  "/v1/api-keys/",
+  "/v1/api-keys/key_1",
+  "/v1/api-keys/key_1/",
+  "/v1/api-keys/key_1/rotate",
+  "/v1/api-keys/key_1/rotate/",
+  "/v1/api-keys/key_1/x/rotate",
+  "/v1/api-keysx",
+  "/files",
+  "/files/",
+  "/files/a/b",
+  "/a",
+  "/a/1",
+  "/a/1/",
+  "/a/1/2/3",
+  "/a.b",
+  "/aXb",
+  "/files/report.json",
+  "/x-y/~z",
+];
+
+describe("compilePathPattern", () => {
+  test("covers exactly the paths Elysia's router serves with the same pattern", async () => {
+    const disagreements: string[] = [];
+    for (const pattern of PATTERNS) {
+      const app = new Elysia().get(pattern, () => "served");
+      const regexp = compilePathPattern(pattern);
+      for (const path of PATHS) {
+        const reply = await app.handle(new Request(`http://localhost${path}`));
+        const served = reply.status === 200 && (await reply.text()) === "served";
+        if (regexp.test(path) !== served)
+          disagreements.push(`${pattern} ${path}: router ${served}, pattern ${!served}`);
+      }
+    }
+    expect(disagreements).toEqual([]);
+  });
+
+  test("a literal is matched as written, never as a regular expression", () => {
+    expect(compilePathPattern("/a.b").test("/aXb")).toBe(false);
+    expect(compilePathPattern("/a+b(c)").test("/a+b(c)")).toBe(true);
+  });
+});
+
+describe("pathPatternFault", () => {
+  test("passes what the router and the rules read alike", () => {
+    for (const pattern of PATTERNS) expect(pathPatternFault(pattern), pattern).toBeUndefined();
+  });
+
+  test("refuses what the router would read otherwise, saying how to write it", () => {
+    expect(pathPatternFault("/a/*/b")).toBe(
+      "a * stands for the rest of the path, so it comes last (/files/*)",
+    );
+    expect(pathPatternFault("/orders/x:id")).toBe(
+      'a :parameter is a whole segment (/orders/:id): "x:id" has a : inside it',
+    );
+    expect(pathPatternFault("/orders/:")).toBe("a :parameter needs a name (/orders/:id)");
+    expect(pathPatternFault("/orders/:id*")).toBe(
+      "a * cannot end a :parameter; put it in a segment of its own (/orders/:id/*)",
+    );
+    expect(pathPatternFault("/orders/:id?")).toStartWith("a pattern matches the path, never");
+    expect(pathPatternFault("orders")).toBe("must start with /");
+  });
+});
