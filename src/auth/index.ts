@@ -202,6 +202,8 @@ export interface StepContext {
   /** The method and path the policies apply to (forward-auth: the original request's). */
   method: string;
   path: string;
+  /** The pattern of the route serving it (forward-auth: the gateway route it picked; "" none). */
+  route: string;
   /** The original path with its query, when it is not `request.url`'s (forward-auth). */
   originalUri?: string;
   set: { headers: Record<string, unknown> };
@@ -227,10 +229,16 @@ export function keygateAuth(kg: Keygate, after: AfterAuthentication = {}) {
       .macro({
         scopes: (requirement: AuthRequirement) => {
           const required = requirementObject(requirement);
-          const stepContext = (request: Request, path: string, set: StepContext["set"]) => ({
+          const stepContext = (
+            request: Request,
+            path: string,
+            route: string,
+            set: StepContext["set"],
+          ) => ({
             request,
             method: request.method,
             path,
+            route,
             set,
             requirement: required,
           });
@@ -245,11 +253,11 @@ export function keygateAuth(kg: Keygate, after: AfterAuthentication = {}) {
             // not even one the transpiler makes by folding a variable into it (it did, and every
             // authenticated request paid for an await).
             transform(context) {
-              const { request, server, path, set } = context;
+              const { request, server, path, route, set } = context;
               const address = clientAddressLookup(request, server, trustedProxies);
               const identity = authenticate(kg, request.headers, requirement, address);
               (context as { identity: Identity }).identity = identity;
-              const step = stepContext(request, path, set);
+              const step = stepContext(request, path, route, set);
               for (const check of checks) check(identity, step);
             },
             ...(steps.length === 0
@@ -258,11 +266,12 @@ export function keygateAuth(kg: Keygate, after: AfterAuthentication = {}) {
                   beforeHandle(context: {
                     request: Request;
                     path: string;
+                    route: string;
                     set: StepContext["set"];
                     identity: Identity;
                   }) {
-                    const { request, path, set, identity } = context;
-                    const step = stepContext(request, path, set);
+                    const { request, path, route, set, identity } = context;
+                    const step = stepContext(request, path, route, set);
                     for (const run of steps) {
                       const answer = run(identity, step);
                       if (answer) return answer;

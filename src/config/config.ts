@@ -105,8 +105,11 @@ export interface IdempotencyConfig {
   recordServerErrors: boolean;
   /** Larger response bodies are not stored. Default: 1 MiB. */
   maxResponseBytes: number;
-  /** Routes (method + path pattern) where the header is required. */
-  required: { method: string; path: string }[];
+  /**
+   * Where the header is required: method + path pattern, for every path it covers, or (a
+   * gateway route's `"idempotency": "required"`, `routeOwned`) for the requests that route serves.
+   */
+  required: { method: string; path: string; routeOwned: boolean }[];
 }
 
 /** The default Idempotency-Key format of SPEC §5. */
@@ -188,9 +191,11 @@ function resolveIdempotency(file: ConfigFile, source: string | undefined): Idemp
     recordServerErrors: section.record_server_errors ?? true,
     maxResponseBytes: section.max_response_bytes ?? 1024 * 1024,
     required: [
-      ...(section.required ?? []),
-      ...(file.gateway?.routes ?? []).filter((r) => r.idempotency === "required"),
-    ].map((r) => ({ method: r.method.toUpperCase(), path: r.path })),
+      ...(section.required ?? []).map((r) => ({ ...r, routeOwned: false })),
+      ...(file.gateway?.routes ?? [])
+        .filter((r) => r.idempotency === "required")
+        .map((r) => ({ ...r, routeOwned: true })),
+    ].map((r) => ({ method: r.method.toUpperCase(), path: r.path, routeOwned: r.routeOwned })),
   };
 }
 

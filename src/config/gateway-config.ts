@@ -4,6 +4,7 @@
  * `GET /v1/forward-auth`, before a proxy in front (nginx, Traefik, Caddy) forwards them.
  */
 import { type Static, Type } from "@sinclair/typebox";
+import { routeSetFault } from "../http/route-finder.ts";
 import { HttpMethodSchema } from "./http-method.ts";
 
 /** Where a route's target entity is named in the request (Modulus's branch reference). */
@@ -146,6 +147,8 @@ export function resolveGateway(
       entity: route.entity && { ...route.entity, match: route.entity.match ?? "id" },
     };
   });
+  const clash = routeSetFault(routes, (i) => `gateway.routes[${i}]`);
+  if (clash) fail(`gateway.routes[${clash.index}].path`, clash.message);
   return {
     upstream: base?.replace(/\/+$/, ""),
     timeoutMs: Math.round((section?.timeout_seconds ?? 30) * 1000),

@@ -19,6 +19,8 @@ const RESERVED_NAMES: Record<string, string> = {
 /** One policy as written, and the field it was written at. */
 interface WrittenPolicy {
   field: string;
+  /** A gateway route's own (RoutePolicy.routeOwned). */
+  routeOwned: boolean;
   name?: string;
   method: string;
   path: string;
@@ -33,6 +35,7 @@ export function resolveRoutePolicies(file: ConfigFile, source: string | undefine
     ...(file.rate_limits?.routes ?? []).map((r, i) => ({
       ...r,
       field: `rate_limits.routes[${i}]`,
+      routeOwned: false,
     })),
     ...(file.gateway?.routes ?? []).flatMap((r, i) =>
       r.rate_limit
@@ -42,6 +45,7 @@ export function resolveRoutePolicies(file: ConfigFile, source: string | undefine
               method: r.method,
               path: r.path,
               field: `gateway.routes[${i}].rate_limit`,
+              routeOwned: true,
             },
           ]
         : [],
@@ -67,6 +71,7 @@ export function resolveRoutePolicies(file: ConfigFile, source: string | undefine
       limit: r.limit,
       windowSeconds: r.window_seconds,
       algorithm: r.algorithm ?? "fixed",
+      ...(r.routeOwned ? { routeOwned: true } : {}),
     };
   });
 }

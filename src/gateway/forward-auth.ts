@@ -20,14 +20,13 @@ import type { GatewayRoute } from "../config/gateway-config.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
 import { IDENTITY_HEADERS } from "../http/api-headers.ts";
 import { documented } from "../http/openapi.ts";
-import { compilePathPattern } from "../http/path-pattern.ts";
 import { clientAddress } from "../http/peer-address.ts";
 import {
   answerFailure,
   type InternalErrorReporter,
   reportToStderr,
 } from "../http/request-context.ts";
-import { routeServes } from "../http/route-method.ts";
+import { routeFinder } from "../http/route-finder.ts";
 import { rateLimitStep } from "../ratelimit/index.ts";
 import { entitySelectionStep } from "./entity-selection.ts";
 import { identityHeadersOf } from "./proxy.ts";
@@ -74,7 +73,7 @@ function asciiJson(value: unknown): string {
 }
 
 /** With no gateway routes configured, any valid key passes for any request (default limits). */
-const ANY_ROUTE = { requirement: requirementObject([]) };
+const ANY_ROUTE = { path: "", requirement: requirementObject([]) };
 
 /** Where proxies ask about a request (nginx `auth_request`, Traefik `forwardAuth`, Caddy `forward_auth`). */
 export const FORWARD_AUTH_PATH = "/v1/forward-auth";
@@ -85,13 +84,15 @@ export function forwardAuthRoutes(
   reportInternal: InternalErrorReporter = reportToStderr,
 ) {
   const routes = kg.config.gateway.routes.map((route: GatewayRoute) => ({
-    route,
-    pattern: compilePathPattern(route.path),
+    method: route.method,
+    path: route.path,
     requirement: requirementObject({
       all: route.scopes,
       ...(route.entity ? { entity: { selector: route.entity, routePath: route.path } } : {}),
     }),
   }));
+  // The route the gateway would serve the request with, not the first whose pattern matches.
+  const routeFor = routeFinder(routes);
   const steps = [entitySelectionStep(kg), rateLimitStep(kg)];
   const { trustedProxies } = kg.config.gateway;
   return new Elysia({ name: "keygate/forward-auth", normalize: false }).get(
@@ -100,13 +101,7 @@ export function forwardAuthRoutes(
       const { request, server, set } = context;
       try {
         const original = originalRequest(request.headers);
-        const match =
-          routes.length === 0
-            ? ANY_ROUTE
-            : routes.find(
-                (r) =>
-                  routeServes(r.route.method, original.method) && r.pattern.test(original.path),
-              );
+        const match = routes.length === 0 ? ANY_ROUTE : routeFor(original.method, original.path);
         if (!match)
           throw new KeygateError(
             "resource_missing",
@@ -120,6 +115,7 @@ export function forwardAuthRoutes(
           request,
           method: original.method,
           path: original.path,
+          route: match.path,
           originalUri: original.uri,
           set,
           requirement: match.requirement,

@@ -87,7 +87,10 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
   const isGatewayRoute = gatewayRouteTest(kg);
   // The route table exists once every route is mounted, after the plugin that reads it.
   const routeTable = routeTableLearnedLater();
-  const app = new Elysia({ name: "keygate", normalize: false })
+  // One router on every runtime, Elysia's: which route serves a request — its scopes, limits
+  // and Idempotency-Key rule — is then the one forward-auth picks (route-finder.ts). Left to it,
+  // Elysia hands Bun's server the routes without `*`, whose router ranks them otherwise.
+  const app = new Elysia({ name: "keygate", normalize: false, systemRouter: false })
     .use(
       requestContext(
         kg.config.errorCodes,

@@ -216,7 +216,7 @@ function idempotencyHeader(config: IdempotencyConfig) {
     return {
       name: "Idempotency-Key",
       in: "header",
-      required: required(method.toUpperCase(), path),
+      required: required(method.toUpperCase(), path, path),
       description: `Makes a retry safe: the first answer is recorded and replayed for ${config.ttlSeconds} s (sent bare or as a quoted string)`,
       schema: { type: "string", pattern: config.keyPattern.source },
     };

@@ -105,11 +105,11 @@ export function idempotencyStep(kg: Keygate): AuthenticatedStep {
   const config = kg.config.idempotency;
   const methods = new Set(config.methods);
   const required = keyRequiredAt(config);
-  return (identity, { request, method, path, set }) => {
+  return (identity, { request, method, path, route, set }) => {
     if (!methods.has(method)) return undefined;
     const header = request.headers.get("idempotency-key");
     if (header === null) {
-      if (required(method, path)) throw new KeygateError("idempotency_key_missing");
+      if (required(method, path, route)) throw new KeygateError("idempotency_key_missing");
       return undefined;
     }
     const key = readIdempotencyKey(header, config.keyPattern);

@@ -70,9 +70,9 @@ function keyPolicies(kg: Keygate) {
 export function rateLimitStep(kg: Keygate): AuthenticatedCheck {
   const routePolicies = new RoutePolicies(kg.config.rateLimits.routes);
   const policiesOfKey = keyPolicies(kg);
-  return (identity, { method, path, set }) => {
+  return (identity, { method, path, route, set }) => {
     const ofKey = policiesOfKey(identity.type === "api_key" ? identity.key.rateLimit : null);
-    const ofRoute = routePolicies.matching(method, path);
+    const ofRoute = routePolicies.matching(method, path, route);
     const policies = ofRoute.length === 0 ? ofKey : [...ofKey, ...ofRoute];
     if (policies.length === 0) return undefined;
     const decision = kg.rateLimiter.check(subjectOf(identity), policies);

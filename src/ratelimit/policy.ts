@@ -19,6 +19,12 @@ export interface RoutePolicy extends RateLimitPolicy {
   method: string;
   /** A path pattern (http/path-pattern.ts): `/checkout`, `/checkout/:id`, `/checkout/*`. */
   path: string;
+  /**
+   * A gateway route's own limit: it counts the requests that route serves, not every path its
+   * pattern covers (`GET /accounts/:id`'s limit is not `GET /accounts/export`'s, a route of its
+   * own). A `rate_limits.routes` policy covers its pattern's paths, whichever route serves them.
+   */
+  routeOwned?: boolean;
 }
 
 /** The name of the policy of a key's own limit (set at creation or by PATCH). */
@@ -46,11 +52,18 @@ export class RoutePolicies {
     }));
   }
 
-  /** The policies that cover `method` and `path` (query string excluded). */
-  matching(method: string, path: string): readonly RoutePolicy[] {
+  /**
+   * The policies that cover `method` and `path` (query string excluded), served by the route
+   * of pattern `route` ("" for none).
+   */
+  matching(method: string, path: string, route: string): readonly RoutePolicy[] {
     if (this.#compiled.length === 0) return NONE;
     return this.#compiled
-      .filter((c) => routeServes(c.method, method) && c.pattern.test(path))
+      .filter(
+        (c) =>
+          routeServes(c.method, method) &&
+          (c.policy.routeOwned ? c.policy.path === route : c.pattern.test(path)),
+      )
       .map((c) => c.policy);
   }
 }

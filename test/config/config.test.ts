@@ -109,9 +109,12 @@ describe("configuration", () => {
         limit: 60,
         windowSeconds: 60,
         algorithm: "fixed",
+        routeOwned: true,
       },
     ]);
-    expect(config.idempotency.required).toEqual([{ method: "POST", path: "/ecom/v1/checkout" }]);
+    expect(config.idempotency.required).toEqual([
+      { method: "POST", path: "/ecom/v1/checkout", routeOwned: true },
+    ]);
     expect(
       loadConfig({ KEYGATE_CONFIG: path, KEYGATE_UPSTREAM: "http://up:81" }).gateway.upstream,
     ).toBe("http://up:81");
@@ -140,6 +143,30 @@ describe("configuration", () => {
     expect(errorOf({ KEYGATE_UPSTREAM: "ftp://x" })).toContain("KEYGATE_UPSTREAM");
     expect(errorOf({ KEYGATE_METRICS_TOKEN: "short" })).toContain("KEYGATE_METRICS_TOKEN");
     expect(errorOf({ KEYGATE_ACCESS_LOG: "yes" })).toContain("KEYGATE_ACCESS_LOG");
+  });
+
+  test("gateway routes one router cannot tell apart stop the start, naming the later route (Elysia would stop it with a stack trace)", () => {
+    const routes = (...list: { method: string; path: string }[]) =>
+      file("routes.json", JSON.stringify({ gateway: { routes: list } }));
+    expect(
+      errorOf({
+        KEYGATE_CONFIG: routes(
+          { method: "GET", path: "/orders" },
+          { method: "POST", path: "/orders" },
+          { method: "get", path: "/orders/" },
+        ),
+      }),
+    ).toEndWith("gateway.routes[2].path: GET /orders/ is also gateway.routes[0]: list it once");
+    expect(
+      errorOf({
+        KEYGATE_CONFIG: routes(
+          { method: "GET", path: "/orders/:id" },
+          { method: "GET", path: "/orders/:order/items" },
+        ),
+      }),
+    ).toEndWith(
+      "gateway.routes[1].path: /orders/:order/items: :order stands where another GET route has :id; the router tells parameters apart by place, not name: name it :id",
+    );
   });
 
   test("a JWT signing secret too short to resist guessing stops the start", () => {
@@ -257,7 +284,7 @@ describe("configuration", () => {
       mismatchStatus: 422,
       recordServerErrors: false,
       maxResponseBytes: 4096,
-      required: [{ method: "POST", path: "/ecom/v1/checkout" }],
+      required: [{ method: "POST", path: "/ecom/v1/checkout", routeOwned: false }],
     });
     expect(config.resultsKey).toBe("ab".repeat(32));
     const badPattern = file(

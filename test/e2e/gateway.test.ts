@@ -130,3 +130,53 @@ describe("the gateway passes the upstream's answer on", () => {
     }
   }, 40_000);
 });
+
+describe("which route serves a request", () => {
+  test("as served, a literal segment outranks a parameter, also against a * route: the gateway and forward-auth judge alike", async () => {
+    // Bun's own router, were it given the routes without *, would serve /files/private/raw
+    // with /files/:name/raw and its lesser scope; Elysia's router (and forward-auth) takes
+    // /files/private/*.
+    const dir = join(tmp.dir, "overlapping-routes");
+    mkdirSync(dir, { recursive: true });
+    const routes = [
+      { method: "GET", path: "/files/:name/raw", scopes: ["files:read"] },
+      { method: "GET", path: "/files/private/*", scopes: ["private:read"] },
+    ];
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ gateway: { routes } }));
+    const upstream = startUpstream();
+    const server = await startServer({
+      KEYGATE_DB: join(dir, "keygate.sqlite"),
+      KEYGATE_CONFIG: join(dir, "config.json"),
+      KEYGATE_UPSTREAM: upstream.url,
+    });
+    try {
+      const live = /live: (sk_live_\w+)/.exec(server.startupOutput)?.[1] as string;
+      const created = await fetch(`${server.url}/v1/api-keys`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${live}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: "reader", scopes: ["files:read"] }),
+      });
+      const { secret } = (await created.json()) as { secret: string };
+      const get = (path: string, headers: Record<string, string> = {}) =>
+        fetch(`${server.url}${path}`, {
+          headers: { authorization: `Bearer ${secret}`, ...headers },
+        });
+      const ask = (uri: string) =>
+        get("/v1/forward-auth", { "x-original-method": "GET", "x-original-uri": uri });
+      expect((await get("/files/report/raw")).status).toBe(200);
+      expect((await ask("/files/report/raw")).status).toBe(200);
+      for (const path of ["/files/private/raw", "/files/private/raw/"]) {
+        const served = await get(path);
+        expect([path, served.status]).toEqual([path, 403]);
+        expect(((await served.json()) as { error: { message: string } }).error.message).toContain(
+          "private:read",
+        );
+        expect([path, (await ask(path)).status]).toEqual([path, 403]);
+      }
+      expect(upstream.calls.map((call) => call.url)).toEqual(["/files/report/raw"]);
+    } finally {
+      await server.stop();
+      upstream.stop();
+    }
+  });
+});

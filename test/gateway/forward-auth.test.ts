@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { clientAddressOf } from "../../src/http/peer-address.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
+import { startUpstream } from "../support/upstream.ts";
 
 const testApp = testAppPerTest();
 const gateway = {
@@ -165,6 +166,44 @@ describe("forward-auth", () => {
         "X-Original-URI",
       ]);
       expect(reply.headers.get("x-keygate-key-id")).toBeNull();
+    }
+  });
+
+  test("a request is judged by the route the gateway serves it with, not the first pattern listed that matches", async () => {
+    const upstream = startUpstream();
+    try {
+      const overlapping = {
+        upstream: upstream.url,
+        routes: [
+          { method: "GET", path: "/accounts/:id", scopes: ["accounts:read"] },
+          { method: "GET", path: "/accounts/export", scopes: ["exports:read"] },
+          { method: "GET", path: "/files/:name/raw", scopes: ["files:read"] },
+          { method: "GET", path: "/files/private/*", scopes: ["private:read"] },
+        ],
+      };
+      const { call, live } = testApp({ config: { gateway: overlapping } });
+      const reader = await call("POST", "/v1/api-keys", {
+        key: live,
+        body: { name: "reader", scopes: ["accounts:read", "files:read"] },
+      });
+      const key = reader.body.secret as string;
+      for (const [path, status] of [
+        ["/accounts/acc_1", 200],
+        ["/accounts/export", 403],
+        ["/accounts/export/", 403],
+        ["/files/report/raw", 200],
+        ["/files/private/raw", 403],
+      ] as const) {
+        const asked = await call("GET", "/v1/forward-auth", { key, ...ask("GET", path) });
+        const served = await call("GET", path, { key });
+        expect([path, asked.status, served.status]).toEqual([path, status, status]);
+        if (status === 403)
+          expect(asked.body.error.message).toContain(
+            path.startsWith("/files") ? "private:read" : "exports:read",
+          );
+      }
+    } finally {
+      upstream.stop();
     }
   });
 

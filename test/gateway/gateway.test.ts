@@ -377,6 +377,41 @@ describe("proxying", () => {
     expect(upstream.calls[0]?.headers.get("idempotency-key")).toBe("order-00001");
   });
 
+  test("a route's own limit and Idempotency-Key rule hold for the requests it serves, not for a route its pattern overlaps", async () => {
+    const { call, live } = testApp({
+      config: {
+        gateway: {
+          upstream: upstream.url,
+          routes: [
+            { method: "GET", path: "/accounts/:id", rate_limit: { limit: 1, window_seconds: 60 } },
+            { method: "GET", path: "/accounts/export" },
+            { method: "POST", path: "/orders/:id", idempotency: "required" },
+            { method: "POST", path: "/orders/bulk" },
+          ],
+        },
+      },
+    });
+    upstream.calls.length = 0;
+    const statuses = async (method: string, path: string, times: number) => {
+      const seen: number[] = [];
+      for (let i = 0; i < times; i++) seen.push((await call(method, path, { key: live })).status);
+      return seen;
+    };
+    expect(await statuses("GET", "/accounts/acc_1", 2)).toEqual([200, 429]);
+    expect(await statuses("GET", "/accounts/export", 3)).toEqual([200, 200, 200]);
+    expect(await statuses("POST", "/orders/bulk", 1)).toEqual([201]);
+    const missing = await call("POST", "/orders/ord_1", { key: live });
+    expect([missing.status, codeOf(missing)]).toEqual([400, "idempotency_key_missing"]);
+    // Forward-auth judges by the same route.
+    const ask = (method: string, uri: string) =>
+      call("GET", "/v1/forward-auth", {
+        key: live,
+        headers: { "x-original-method": method, "x-original-uri": uri },
+      });
+    expect((await ask("GET", "/accounts/export")).status).toBe(200);
+    expect((await ask("GET", "/accounts/acc_2")).status).toBe(429);
+  });
+
   test("the body limit: 413 in the envelope, nothing sent upstream", async () => {
     const { call, live } = gatewayApp({ max_body_bytes: 16 });
     const reply = await call("POST", "/links", { key: live, body: { note: "x".repeat(100) } });

@@ -193,11 +193,31 @@ describe("route policies", () => {
       { ...perMinute(120, "fixed", "read"), method: "GET", path: "/ecom/v1/checkout/:id" },
       { ...perMinute(5, "fixed", "all"), method: "GET", path: "/admin/*" },
     ]);
-    expect(routes.matching("POST", "/ecom/v1/checkout").map((p) => p.name)).toEqual(["create"]);
-    expect(routes.matching("GET", "/ecom/v1/checkout").map((p) => p.name)).toEqual([]);
-    expect(routes.matching("GET", "/ecom/v1/checkout/lnk_1").map((p) => p.name)).toEqual(["read"]);
-    expect(routes.matching("GET", "/ecom/v1/checkout/lnk_1/x")).toEqual([]);
-    expect(routes.matching("GET", "/admin/a/b").map((p) => p.name)).toEqual(["all"]);
+    const names = (method: string, path: string) =>
+      routes.matching(method, path, "").map((p) => p.name);
+    expect(names("POST", "/ecom/v1/checkout")).toEqual(["create"]);
+    expect(names("GET", "/ecom/v1/checkout")).toEqual([]);
+    expect(names("GET", "/ecom/v1/checkout/lnk_1")).toEqual(["read"]);
+    expect(names("HEAD", "/ecom/v1/checkout/lnk_1")).toEqual(["read"]);
+    expect(names("GET", "/ecom/v1/checkout/lnk_1/x")).toEqual([]);
+    expect(names("GET", "/admin/a/b")).toEqual(["all"]);
+  });
+
+  test("a gateway route's own policy counts the requests that route serves, not every path its pattern covers", () => {
+    const routes = new RoutePolicies([
+      {
+        ...perMinute(5, "fixed", "one account"),
+        method: "GET",
+        path: "/accounts/:id",
+        routeOwned: true,
+      },
+      { ...perMinute(100, "fixed", "accounts"), method: "GET", path: "/accounts/*" },
+    ]);
+    const names = (path: string, route: string) =>
+      routes.matching("GET", path, route).map((p) => p.name);
+    expect(names("/accounts/acc_1", "/accounts/:id")).toEqual(["one account", "accounts"]);
+    // Served by a route of its own (GET /accounts/export): only the path-wide policy.
+    expect(names("/accounts/export", "/accounts/export")).toEqual(["accounts"]);
   });
 });
 
