@@ -10,6 +10,7 @@ import type { EntityKind } from "../entities/entity.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { findEntity, findPlatformEntity, listEntities } from "../projections/queries.ts";
 import { CLI_ACTOR, onePositional, parseCommandArgs, required, UsageError } from "./args.ts";
+import { existingEntity } from "./lookups.ts";
 import { describeEntity, report } from "./output.ts";
 
 const KINDS: readonly string[] = ["partner", "merchant", "branch"];
@@ -51,6 +52,7 @@ export function runEntities(kg: Keygate, sub: string | undefined, argv: string[]
     }
     case "list": {
       const { values } = parseCommandArgs(argv, { parent: { type: "string" } });
+      if (values.parent !== undefined) existingEntity(kg, values.parent);
       const data = listEntities(
         kg.db,
         values.parent === undefined ? {} : { parentId: values.parent },

@@ -11,14 +11,8 @@ import {
   rotateApiKey,
   updateApiKey,
 } from "../commands/api-keys.ts";
-import { KeygateError } from "../errors/keygate-error.ts";
 import type { RateLimitSetting } from "../keys/api-key.ts";
-import {
-  type ApiKeyObject,
-  findApiKey,
-  type KeyListFilter,
-  listApiKeys,
-} from "../projections/queries.ts";
+import { type ApiKeyObject, type KeyListFilter, listApiKeys } from "../projections/queries.ts";
 import {
   CLI_ACTOR,
   onePositional,
@@ -30,6 +24,7 @@ import {
   required,
   UsageError,
 } from "./args.ts";
+import { existingEntity, existingKey } from "./lookups.ts";
 import { describeKey, everyPage, printJson, report, say } from "./output.ts";
 
 const STATUSES: readonly string[] = ["active", "revoked", "expired"];
@@ -100,6 +95,7 @@ export function runKeys(kg: Keygate, sub: string | undefined, argv: string[]): v
       if (values.status !== undefined && !STATUSES.includes(values.status)) {
         throw new UsageError(`--status must be active, revoked or expired, not "${values.status}"`);
       }
+      if (values.entity !== undefined) existingEntity(kg, values.entity);
       const data = listAll(kg, {
         ...(values.entity === undefined ? {} : { entityId: values.entity }),
         ...(values.status === undefined ? {} : { status: values.status as ApiKeyObject["status"] }),
@@ -157,13 +153,6 @@ export function runKeys(kg: Keygate, sub: string | undefined, argv: string[]): v
     default:
       throw new UsageError(sub ? `unknown keys command "${sub}"` : "keys needs a command");
   }
-}
-
-/** The key with that id, or the error the CLI prints (exit 1). */
-function existingKey(kg: Keygate, id: string): ApiKeyObject {
-  const key = findApiKey(kg.db, id, kg.now());
-  if (!key) throw new KeygateError("resource_missing", `No such API key: ${id}.`);
-  return key;
 }
 
 /**

@@ -9,15 +9,10 @@ import {
   type UserObject,
   userObject,
 } from "../commands/users.ts";
-import { KeygateError } from "../errors/keygate-error.ts";
-import {
-  findUser,
-  listUsers,
-  type UserListFilter,
-  type UserRecord,
-} from "../projections/queries.ts";
+import { listUsers, type UserListFilter } from "../projections/queries.ts";
 import { normaliseEmail } from "../users/user.ts";
 import { CLI_ACTOR, onePositional, parseCommandArgs, required, UsageError } from "./args.ts";
+import { existingEntity, existingUser } from "./lookups.ts";
 import { describeUser, everyPage, report } from "./output.ts";
 
 /** Usage of the users commands. */
@@ -73,6 +68,7 @@ export async function runUsers(
       entity: { type: "string" },
       email: { type: "string" },
     });
+    if (values.entity !== undefined) existingEntity(kg, values.entity);
     const data = listAll(kg, {
       ...(values.entity === undefined ? {} : { entityId: values.entity }),
       ...(values.email === undefined ? {} : { email: normaliseEmail(values.email) }),
@@ -116,13 +112,6 @@ export async function runUsers(
   report(values.json === true, user, [
     `Created user ${user.id} <${user.email}> on ${user.entity_id}`,
   ]);
-}
-
-/** The user with that id, or the error the CLI prints (exit 1). */
-function existingUser(kg: Keygate, id: string): UserRecord {
-  const user = findUser(kg.db, id);
-  if (!user) throw new KeygateError("resource_missing", "No such user.");
-  return user;
 }
 
 /** Every user the filter covers. */

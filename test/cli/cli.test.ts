@@ -533,6 +533,10 @@ describe("entities, keys and users commands", () => {
         /branch must sit under a merchant/,
       ],
       [["entities", "deactivate", "ent_missing"], /No such entity/],
+      // A list filtered by an entity that does not exist says so, rather than listing nothing.
+      [["keys", "list", "--entity", "ent_typo"], /No such entity: ent_typo\./],
+      [["users", "list", "--entity", "ent_typo"], /No such entity: ent_typo\./],
+      [["entities", "list", "--parent", "ent_typo"], /No such entity: ent_typo\./],
       [
         ["users", "create", "--email", "x@y.co", "--entity", init.entity_id, "--password", "short"],
         /password must be/,
