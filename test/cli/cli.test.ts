@@ -466,9 +466,16 @@ describe("entities, keys and users commands", () => {
     expect(byEmail.stdout.trim()).toBe(
       `${user.id}  active    ops@example.com  entity=${init.entity_id}`,
     );
+    const partner = keygateJson<{ id: string }>(
+      ["entities", "create", "--kind", "partner", "--name", "P"],
+      env,
+    );
     expect(
-      keygateJson<{ data: unknown[] }>(["users", "list", "--entity", "ent_x"], env).data,
+      keygateJson<{ data: unknown[] }>(["users", "list", "--entity", partner.id], env).data,
     ).toEqual([]);
+    expect(
+      keygateJson<{ data: unknown[] }>(["users", "list", "--entity", init.entity_id], env).data,
+    ).toHaveLength(1);
     const off = keygate(["users", "deactivate", user.id], env);
     expect([off.code, off.stdout.trim()]).toEqual([
       0,
