@@ -15,6 +15,8 @@
  * another for the rules matched against it.
  */
 
+import { routeServes } from "./route-method.ts";
+
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** What is wrong with `pattern`, in words for a configuration error; undefined if nothing. */
@@ -47,4 +49,32 @@ export function compilePathPattern(pattern: string): RegExp {
     .map((segment) => (segment.startsWith(":") ? "[^/]+" : escapeRegExp(segment)))
     .join("/");
   return new RegExp(wildcard ? `^${body}.*$` : `^${body}/?$`);
+}
+
+/** A rule naming requests by method and path pattern: a route rate-limit policy, a required key. */
+export interface RouteRule {
+  method: string;
+  /** A path pattern: `/checkout`, `/checkout/:id`, `/checkout/*`. */
+  path: string;
+  /**
+   * A gateway route's own rule: it covers the requests that route serves, not every path its
+   * pattern covers. Any other rule covers its pattern's paths, whichever route serves them.
+   */
+  routeOwned?: boolean;
+}
+
+/**
+ * The test of whether `rule` covers a request of `method` to `path` (no query), served by the
+ * route of pattern `route` ("" for none). `methodCovers(ruleMethod, method)`: by default a GET
+ * rule covers HEAD too, as the GET route serves it (route-method.ts).
+ */
+export function ruleCovers(
+  rule: RouteRule,
+  methodCovers: (ruleMethod: string, method: string) => boolean = routeServes,
+): (method: string, path: string, route: string) => boolean {
+  const ruleMethod = rule.method.toUpperCase();
+  if (rule.routeOwned)
+    return (method, _path, route) => route === rule.path && methodCovers(ruleMethod, method);
+  const pattern = compilePathPattern(rule.path);
+  return (method, path) => methodCovers(ruleMethod, method) && pattern.test(path);
 }

@@ -4,7 +4,7 @@
  * refuses a request without one and for the OpenAPI document that marks the header required.
  */
 import type { IdempotencyConfig } from "../config/config.ts";
-import { compilePathPattern } from "../http/path-pattern.ts";
+import { ruleCovers } from "../http/path-pattern.ts";
 
 /**
  * Whether a request of `method` (upper case) to `path`, served by the route of pattern `route`,
@@ -14,14 +14,7 @@ import { compilePathPattern } from "../http/path-pattern.ts";
 export function keyRequiredAt(
   config: Pick<IdempotencyConfig, "required">,
 ): (method: string, path: string, route: string) => boolean {
-  const required = config.required.map((r) => ({
-    method: r.method,
-    path: r.path,
-    routeOwned: r.routeOwned,
-    pattern: compilePathPattern(r.path),
-  }));
-  return (method, path, route) =>
-    required.some(
-      (r) => r.method === method && (r.routeOwned ? r.path === route : r.pattern.test(path)),
-    );
+  // The method exactly: the header is read on the configured methods only (HEAD is none of them).
+  const required = config.required.map((r) => ruleCovers(r, (a, b) => a === b));
+  return (method, path, route) => required.some((covers) => covers(method, path, route));
 }

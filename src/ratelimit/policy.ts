@@ -1,6 +1,5 @@
 /** Rate-limit policies: how many requests per window, and which requests a policy covers. */
-import { compilePathPattern } from "../http/path-pattern.ts";
-import { routeServes } from "../http/route-method.ts";
+import { type RouteRule, ruleCovers } from "../http/path-pattern.ts";
 
 /** Fixed windows (aligned to the epoch) or the sliding approximation (weighted previous window). */
 export type WindowAlgorithm = "fixed" | "sliding";
@@ -14,18 +13,8 @@ export interface RateLimitPolicy {
   algorithm: WindowAlgorithm;
 }
 
-/** A policy for the requests whose method and path match. */
-export interface RoutePolicy extends RateLimitPolicy {
-  method: string;
-  /** A path pattern (http/path-pattern.ts): `/checkout`, `/checkout/:id`, `/checkout/*`. */
-  path: string;
-  /**
-   * A gateway route's own limit: it counts the requests that route serves, not every path its
-   * pattern covers (`GET /accounts/:id`'s limit is not `GET /accounts/export`'s, a route of its
-   * own). A `rate_limits.routes` policy covers its pattern's paths, whichever route serves them.
-   */
-  routeOwned?: boolean;
-}
+/** A policy for the requests whose method and path match (`routeOwned`: see path-pattern.ts). */
+export interface RoutePolicy extends RateLimitPolicy, RouteRule {}
 
 /** The name of the policy of a key's own limit (set at creation or by PATCH). */
 export const KEY_POLICY_NAME = "key";
@@ -42,14 +31,10 @@ const NONE: readonly RoutePolicy[] = Object.freeze([]);
 
 /** Route policies with their compiled patterns, matched per request. */
 export class RoutePolicies {
-  readonly #compiled: { policy: RoutePolicy; method: string; pattern: RegExp }[];
+  readonly #compiled: { policy: RoutePolicy; covers: ReturnType<typeof ruleCovers> }[];
 
   constructor(policies: readonly RoutePolicy[]) {
-    this.#compiled = policies.map((policy) => ({
-      policy,
-      method: policy.method.toUpperCase(),
-      pattern: compilePathPattern(policy.path),
-    }));
+    this.#compiled = policies.map((policy) => ({ policy, covers: ruleCovers(policy) }));
   }
 
   /**
@@ -58,12 +43,6 @@ export class RoutePolicies {
    */
   matching(method: string, path: string, route: string): readonly RoutePolicy[] {
     if (this.#compiled.length === 0) return NONE;
-    return this.#compiled
-      .filter(
-        (c) =>
-          routeServes(c.method, method) &&
-          (c.policy.routeOwned ? c.policy.path === route : c.pattern.test(path)),
-      )
-      .map((c) => c.policy);
+    return this.#compiled.filter((c) => c.covers(method, path, route)).map((c) => c.policy);
   }
 }
