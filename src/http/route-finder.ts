@@ -64,7 +64,9 @@ export function routeSetFault(
 
 /**
  * The {@link RouteFinder} over `routes` (a set {@link routeSetFault} passes). A `GET` route
- * serves `HEAD` too, where no route of its own does.
+ * serves `HEAD` too, ranked as the router ranks it: a literal `HEAD` route, then a literal
+ * `GET` one, then a `GET` pattern, and a `HEAD` pattern only where no `GET` route matches —
+ * Elysia tries a request's `GET` route before looking at a `HEAD` pattern of its own.
  */
 export function routeFinder<R extends RouteEntry>(routes: readonly R[]): RouteFinder<R> {
   const literal = new Map<string, R>();
@@ -84,7 +86,12 @@ export function routeFinder<R extends RouteEntry>(routes: readonly R[]): RouteFi
   const find = (method: string, path: string) =>
     literal.get(`${method} ${path}`) ?? tree.find(method, path)?.store;
   return (method, path) => {
-    const found = find(method, path);
-    return found || method !== "HEAD" ? found : find("GET", path);
+    if (method !== "HEAD") return find(method, path);
+    return (
+      literal.get(`HEAD ${path}`) ??
+      literal.get(`GET ${path}`) ??
+      tree.find("GET", path)?.store ??
+      tree.find("HEAD", path)?.store
+    );
   };
 }

@@ -57,7 +57,7 @@ describe("routeFinder", () => {
       const routes: RouteEntry[] = [];
       const count = 2 + Math.floor(next() * 4);
       for (let i = 0; i < count; i++)
-        routes.push({ method: pick(next, ["GET", "GET", "POST"]), path: pattern(next) });
+        routes.push({ method: pick(next, ["GET", "GET", "POST", "HEAD"]), path: pattern(next) });
       if (routes.some((r) => pathPatternFault(r.path)) || routeSetFault(routes)) continue;
       sets++;
       const app = new Elysia();
