@@ -30,8 +30,10 @@ const isLiteral = (path: string) => !path.includes(":") && !path.includes("*");
 
 /**
  * Why `routes` cannot share one router, naming the route at fault by its index: a method and
- * path given twice (a trailing slash aside), or a `:param` where an earlier route of the method has one of another
- * name (the router tells parameters apart by place, not by name: Elysia refuses to start).
+ * path given twice (a trailing slash aside); a `:param` where an earlier route of the method
+ * has one of another name (the router tells parameters apart by place, not by name: Elysia
+ * refuses to start); or a `HEAD` pattern that `GET` routes keep from ever serving (the router
+ * answers a `HEAD` with a `GET` route that matches first), whose rules would never apply.
  */
 export function routeSetFault(
   routes: readonly RouteEntry[],
@@ -59,7 +61,42 @@ export function routeSetFault(
       };
     }
   }
+  const find = routeFinder(routes);
+  for (const [index, route] of routes.entries()) {
+    if (route.method !== "HEAD" || isLiteral(route.path)) continue;
+    const probes = probesOf(route.path, Math.max(...routes.map((r) => r.path.split("/").length)));
+    if (probes.some((probe) => find("HEAD", probe) === route)) continue;
+    const get = probes.map((probe) => find("GET", probe)).find((r) => r !== undefined);
+    return {
+      index,
+      message: get
+        ? `HEAD ${route.path} would never serve a request: the router answers a HEAD with a GET route that matches first (GET ${get.path}, ${nameOf(routes.indexOf(get))}), and with that route's rules; drop this one or narrow the GET route`
+        : `HEAD ${route.path} would never serve a request: routes the router ranks first cover every path it does`,
+    };
+  }
   return undefined;
+}
+
+/** A segment no configured path holds (their characters are `[A-Za-z0-9._~:/*-]`). */
+const FRESH = "!";
+
+/**
+ * Paths `pattern` covers that favour it the most: each `:param` a segment no route names, and a
+ * final `*` every form of rest up to `depth` segments, each with and without a trailing slash.
+ * A route of another method covers one of them only by a `:param` or `*` of its own, so it
+ * covers every path of the same form: if the route serves none of them, it serves no path.
+ */
+function probesOf(pattern: string, depth: number): string[] {
+  const fixed = pattern
+    .split("/")
+    .map((segment) => (segment.startsWith(":") ? FRESH : segment))
+    .join("/");
+  if (!fixed.endsWith("*")) return [fixed, loosePath(fixed)];
+  const base = fixed.slice(0, -1);
+  const rests = [""];
+  for (let k = 1; k <= depth; k++)
+    rests.push(`${FRESH}${`/${FRESH}`.repeat(k - 1)}`, `/${FRESH}`.repeat(k));
+  return rests.flatMap((rest) => [`${base}${rest}`, `${base}${rest}/`]);
 }
 
 /**

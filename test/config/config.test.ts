@@ -167,6 +167,17 @@ describe("configuration", () => {
     ).toEndWith(
       "gateway.routes[1].path: /orders/:order/items: :order stands where another GET route has :id; the router tells parameters apart by place, not name: name it :id",
     );
+    // Its scopes would never apply: the router answers a HEAD with the GET route first.
+    expect(
+      errorOf({
+        KEYGATE_CONFIG: routes(
+          { method: "GET", path: "/orders/*" },
+          { method: "head", path: "/orders/:id" },
+        ),
+      }),
+    ).toEndWith(
+      "gateway.routes[1].path: HEAD /orders/:id would never serve a request: the router answers a HEAD with a GET route that matches first (GET /orders/*, gateway.routes[0]), and with that route's rules; drop this one or narrow the GET route",
+    );
   });
 
   test("a JWT signing secret too short to resist guessing stops the start", () => {
