@@ -28,18 +28,9 @@ import {
 } from "../http/request-context.ts";
 import { routeFinder } from "../http/route-finder.ts";
 import { rateLimitStep } from "../ratelimit/index.ts";
+import { ambiguousPathFault } from "./ambiguous-path.ts";
 import { entitySelectionStep } from "./entity-selection.ts";
 import { identityHeadersOf } from "./proxy.ts";
-
-/**
- * Paths that upstream routers read in different ways: dot segments (`.`, `..`, also as
- * `%2e`), empty segments (`//`, which a URL parser would even take for a host), backslashes
- * and encoded slashes. A proxy forwards the URI as the client sent it (nginx `proxy_pass`
- * without a URI part does), so Keygate cannot know which reading the upstream will make:
- * judging `/admin/%2e%2e/links/1` as `/links/1` would authorise a request the upstream may
- * route to `/admin/…`. Such a path is refused, not guessed at.
- */
-const AMBIGUOUS_PATH = /\/\/|\\|%2f|%5c|%2e|(?:^|\/)\.{1,2}(?:\/|$)/i;
 
 /** The original request a proxy asks about; its path is judged exactly as it was sent. */
 function originalRequest(headers: Headers): { method: string; uri: string; path: string } {
@@ -56,9 +47,12 @@ function originalRequest(headers: Headers): { method: string; uri: string; path:
     );
   const query = uri.indexOf("?");
   const path = query === -1 ? uri : uri.slice(0, query);
-  if (AMBIGUOUS_PATH.test(path))
+  // A proxy forwards the URI as the client sent it (nginx's `proxy_pass` without a URI part
+  // does): judged as Keygate reads it, it must be one the upstream cannot read otherwise.
+  const ambiguous = ambiguousPathFault(path);
+  if (ambiguous)
     throw invalidRequest(
-      "The original URI's path has dot segments, empty segments, backslashes or encoded slashes or dots; an upstream may read it differently from Keygate, so it is refused.",
+      `The original URI's path ${ambiguous}; an upstream may route it differently from Keygate, so it is refused.`,
       "X-Original-URI",
     );
   return { method: method.toUpperCase(), uri, path };

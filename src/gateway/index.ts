@@ -20,6 +20,7 @@ import { type PeerLookup, peerAddressOrUnknown } from "../http/peer-address.ts";
 import { rawBodyOf, readRawBody } from "../http/raw-body.ts";
 import { routeServes } from "../http/route-method.ts";
 import { forgoRecording, isRecorded } from "../idempotency/index.ts";
+import { ambiguousPathFault } from "./ambiguous-path.ts";
 import { type ConnectionTimeouts, withIdleTimeoutLifted } from "./idle-connection.ts";
 import {
   credentialHeadersOf,
@@ -48,14 +49,6 @@ function upstreamFailure(outcome: Exclude<UpstreamOutcome, { kind: "answered" }>
   failure.cause = outcome.error;
   return failure;
 }
-
-/**
- * An encoded `/` or `\` in a path. The route was matched with it as part of a segment (the
- * server resolves dot segments before routing, and the upstream gets that same path), but an
- * upstream that decodes it first would see other segments: `/public/..%2fadmin` matched
- * `/public/*` and could be served as `/admin`.
- */
-const ENCODED_SEPARATOR = /%2f|%5c/i;
 
 /** The request body to forward, checked against the size limit. */
 function bodyToForward(request: Request, limit: number): RequestInit["body"] | null {
@@ -106,9 +99,10 @@ async function proxy(
   const proto = forwardedProto(url, request, server, gateway.trustedProxies);
   let body: RequestInit["body"] | null;
   try {
-    if (ENCODED_SEPARATOR.test(url.pathname))
+    const ambiguous = ambiguousPathFault(url.pathname);
+    if (ambiguous)
       throw invalidRequest(
-        "The path has an encoded slash or backslash; an upstream may read it as a separator, so it is refused.",
+        `The path ${ambiguous}; an upstream may route it differently from Keygate, so it is refused.`,
       );
     body = bodyToForward(request, gateway.maxBodyBytes);
   } catch (error) {

@@ -132,7 +132,7 @@ describe("the gateway passes the upstream's answer on", () => {
 });
 
 describe("which route serves a request", () => {
-  test("as served, a literal segment outranks a parameter, also against a * route: the gateway and forward-auth judge alike", async () => {
+  test("as served, a literal segment outranks a parameter, also against a * route, and cannot be disguised: the gateway and forward-auth judge alike", async () => {
     // Bun's own router, were it given the routes without *, would serve /files/private/raw
     // with /files/:name/raw and its lesser scope; Elysia's router (and forward-auth) takes
     // /files/private/*.
@@ -173,6 +173,14 @@ describe("which route serves a request", () => {
         );
         expect([path, (await ask(path)).status]).toEqual([path, 403]);
       }
+      // The same path in disguise matches /files/:name/raw here, and an upstream that decodes
+      // or drops path parameters would read it as /files/private/raw: refused.
+      for (const path of ["/files/%70rivate/raw", "/files/private;x=1/raw"])
+        expect([path, (await get(path)).status, (await ask(path)).status]).toEqual([
+          path,
+          400,
+          400,
+        ]);
       expect(upstream.calls.map((call) => call.url)).toEqual(["/files/report/raw"]);
     } finally {
       await server.stop();

@@ -142,9 +142,15 @@ describe("forward-auth", () => {
     expect(codeOf(outside)).toBe("entity_forbidden");
   });
 
-  test("a path an upstream could read differently (dot or empty segments, backslashes, encoded slashes or dots) is refused, not guessed at", async () => {
+  test("a path an upstream could read differently (dot or empty segments, backslashes, path parameters, needless or double encodings) is refused, not guessed at", async () => {
     const { call, live } = testApp({ config: { gateway } });
-    for (const plain of ["/public/x", "/public/x?next=/a/../b", "/public/a.b", "/public/..x"])
+    for (const plain of [
+      "/public/x",
+      "/public/x?next=/a/../b;c=%61",
+      "/public/a.b",
+      "/public/..x",
+      "/public/a%20b",
+    ])
       expect(
         (await call("GET", "/v1/forward-auth", { key: live, ...ask("GET", plain) })).status,
       ).toBe(200);
@@ -158,6 +164,10 @@ describe("forward-auth", () => {
       "/admin\\..\\public/x",
       "/admin%2fpublic/x",
       "/public/x/.",
+      "/%61dmin/x",
+      "/public/x;jsessionid=1",
+      "/public/..;/admin",
+      "/public/%252e%252e/admin",
     ]) {
       const reply = await call("GET", "/v1/forward-auth", { key: live, ...ask("GET", uri) });
       expect([reply.status, codeOf(reply), reply.body.error.param]).toEqual([

@@ -1,0 +1,57 @@
+/**
+ * Paths an upstream may route differently from Keygate, which are refused rather than guessed
+ * at, in the gateway and in forward-auth alike. Keygate picks a route on the path as sent:
+ * Elysia's router compares each segment's raw text. Upstream servers read paths in their own
+ * ways, and where they read one as another path, a request Keygate judged by a weaker route
+ * reaches a stronger one — with `GET /files/:name/raw` (`files:read`) beside `GET
+ * /files/private/*` (`private:read`), each of these matched the first and could be served as
+ * `/files/private/raw`:
+ *
+ * - `/files/%70rivate/raw`: an upstream that decodes the path before routing (Go's `net/http`,
+ *   Django, Flask, Spring) reads `private` — so a character RFC 3986 §2.3 calls unreserved
+ *   (letters, digits, `-._~`), which no client needs to encode, is refused encoded;
+ * - `/files//private/raw`: nginx (`merge_slashes`) and others merge the empty segment;
+ * - `/files/private;x=1/raw`, `/files/x/..;/private/raw`: Java servlet containers drop a path
+ *   parameter (`;…`) before routing;
+ * - an encoded `/`, `\`, `;` or `%` (`..%2f`, `%253B`), decoded once or twice, and a backslash,
+ *   which some servers take for a slash; dot segments (`.`, `..`), which a URL parser resolves
+ *   (the gateway's server already has, before routing; a forward-auth URI arrives as sent);
+ *   and encoded control characters (`%00`, at which some servers cut the path).
+ *
+ * What no check here can see is an upstream that routes without regard to case (ASP.NET's
+ * default): `/FILES/private/raw` matches no literal `files` here. Such an upstream must be
+ * given routes whose literals Keygate can match exactly (docs/gateway.md).
+ */
+
+const DOT_SEGMENT = /(?:^|\/)\.{1,2}(?:\/|$)/;
+const PERCENT_ENCODED = /%([0-9A-Fa-f]{2})/g;
+const UNRESERVED = /^[A-Za-z0-9._~-]$/;
+
+/** Why an upstream may read an encoded character as something else; undefined if it cannot. */
+function encodedFault(encoded: string, char: string): string | undefined {
+  if (UNRESERVED.test(char))
+    return `percent-encodes "${char}" (${encoded}), which needs no encoding`;
+  if (char === "/" || char === "\\") return `percent-encodes a separator (${encoded})`;
+  if (char === ";") return `percent-encodes a ; (${encoded})`;
+  if (char === "%")
+    return `percent-encodes a % (${encoded}), so a second decoding reads another path`;
+  if (char < " " || char === "\u007f") return `percent-encodes a control character (${encoded})`;
+  return undefined;
+}
+
+/**
+ * What makes `path` (no query) one an upstream may route differently from Keygate, as words
+ * for the error message ("has an empty segment (//)"); undefined if nothing does.
+ */
+export function ambiguousPathFault(path: string): string | undefined {
+  if (path.includes("//")) return "has an empty segment (//)";
+  if (path.includes("\\")) return "has a backslash";
+  if (DOT_SEGMENT.test(path)) return "has a dot segment (. or ..)";
+  if (path.includes(";")) return "has a path parameter (;)";
+  if (!path.includes("%")) return undefined;
+  for (const [encoded, hex] of path.matchAll(PERCENT_ENCODED)) {
+    const fault = encodedFault(encoded, String.fromCharCode(Number.parseInt(hex as string, 16)));
+    if (fault) return fault;
+  }
+  return undefined;
+}
