@@ -28,7 +28,11 @@ import {
 } from "../http/request-context.ts";
 import { routeFinder } from "../http/route-finder.ts";
 import { rateLimitStep } from "../ratelimit/index.ts";
-import { ambiguousPathFault } from "./ambiguous-path.ts";
+import {
+  ambiguousPathFault,
+  methodOverrideOf,
+  methodOverrideRefused,
+} from "./ambiguous-request.ts";
 import { entitySelectionStep } from "./entity-selection.ts";
 import { identityHeadersOf } from "./proxy.ts";
 
@@ -55,6 +59,8 @@ function originalRequest(headers: Headers): { method: string; uri: string; path:
       `The original URI's path ${ambiguous}; an upstream may route it differently from Keygate, so it is refused.`,
       "X-Original-URI",
     );
+  const override = methodOverrideOf(headers, new URLSearchParams(uri.slice(path.length)));
+  if (override) throw methodOverrideRefused(override, method.toUpperCase());
   return { method: method.toUpperCase(), uri, path };
 }
 

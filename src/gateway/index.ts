@@ -20,7 +20,11 @@ import { type PeerLookup, peerAddressOrUnknown } from "../http/peer-address.ts";
 import { rawBodyOf, readRawBody } from "../http/raw-body.ts";
 import { routeServes } from "../http/route-method.ts";
 import { forgoRecording, isRecorded } from "../idempotency/index.ts";
-import { ambiguousPathFault } from "./ambiguous-path.ts";
+import {
+  ambiguousPathFault,
+  methodOverrideOf,
+  methodOverrideRefused,
+} from "./ambiguous-request.ts";
 import { type ConnectionTimeouts, withIdleTimeoutLifted } from "./idle-connection.ts";
 import {
   credentialHeadersOf,
@@ -104,6 +108,8 @@ async function proxy(
       throw invalidRequest(
         `The path ${ambiguous}; an upstream may route it differently from Keygate, so it is refused.`,
       );
+    const override = methodOverrideOf(request.headers, url.searchParams);
+    if (override) throw methodOverrideRefused(override, request.method);
     body = bodyToForward(request, gateway.maxBodyBytes);
   } catch (error) {
     forgoRecording(request);

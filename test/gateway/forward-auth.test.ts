@@ -179,6 +179,24 @@ describe("forward-auth", () => {
     }
   });
 
+  test("an original request claiming another method (X-HTTP-Method-Override, _method) is refused: the upstream might run it", async () => {
+    const { call, live } = testApp({ config: { gateway } });
+    const asked = (uri: string, headers: Record<string, string> = {}) =>
+      call("GET", "/v1/forward-auth", { key: live, ...ask("POST", uri, headers) });
+    expect((await asked("/links")).status).toBe(200);
+    for (const [reply, param] of [
+      [await asked("/links", { "x-http-method-override": "DELETE" }), "x-http-method-override"],
+      [await asked("/links?_method=DELETE"), "_method"],
+    ] as const) {
+      expect([reply.status, codeOf(reply), reply.body.error.param]).toEqual([
+        400,
+        "invalid_request",
+        param,
+      ]);
+      expect(reply.headers.get("x-keygate-key-id")).toBeNull();
+    }
+  });
+
   test("a request is judged by the route the gateway serves it with, not the first pattern listed that matches", async () => {
     const upstream = startUpstream();
     try {

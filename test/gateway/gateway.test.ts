@@ -479,6 +479,34 @@ test("a path an upstream may route to another route than Keygate matched is refu
   ]);
 });
 
+test("a request claiming another method than its own (X-HTTP-Method-Override, _method) is refused, never sent upstream", async () => {
+  // A key allowed to POST /orders must not DELETE through an upstream that honours overrides.
+  const { call, live } = gatewayApp();
+  for (const [path, headers, param] of [
+    ["/orders", { "x-http-method-override": "DELETE" }, "x-http-method-override"],
+    ["/orders", { "X-HTTP-Method": "PUT" }, "x-http-method"],
+    ["/orders", { "x-method-override": "PATCH" }, "x-method-override"],
+    ["/orders?_method=DELETE", {}, "_method"],
+  ] as const) {
+    const reply = await call("POST", path, {
+      key: live,
+      headers: { ...headers, "idempotency-key": `override-${param}` },
+      body: {},
+    });
+    expect([param, reply.status, codeOf(reply), reply.body.error.param]).toEqual([
+      param,
+      400,
+      "invalid_request",
+      param,
+    ]);
+    expect(reply.body.error.message).toContain("by its own method (POST)");
+  }
+  expect(upstream.calls).toHaveLength(0);
+  // Refused, not recorded: the same key goes upstream once the request is sent as meant.
+  expect((await order(call, live, "override-_method")).status).toBe(201);
+  expect(upstream.calls).toHaveLength(1);
+});
+
 test("a gateway route reads its streamed body itself, after authentication: no key is 401, not 413", async () => {
   const { app } = gatewayApp({ max_body_bytes: 1024 });
   const response = await app.handle(

@@ -1,6 +1,17 @@
 /**
- * Paths an upstream may route differently from Keygate, which are refused rather than guessed
- * at, in the gateway and in forward-auth alike. Keygate picks a route on the path as sent:
+ * Requests an upstream may read differently from Keygate, which are refused rather than
+ * guessed at, in the gateway and in forward-auth alike: Keygate judges a request by the route
+ * its method and path select, and an upstream that reads another method or path into it runs
+ * a route Keygate never judged.
+ *
+ * **The method.** Many frameworks let a `POST` say it is another method: the
+ * `X-HTTP-Method-Override` header (and its variants) in Symfony, Laravel, ASP.NET Core's
+ * middleware, Express's `method-override`; the `_method` query parameter in Laravel and
+ * Symfony. A key allowed to `POST /orders/:id` could `DELETE` it. Both forms are refused; a
+ * `_method` field in a form body, which Keygate streams unread, is the upstream's to ignore
+ * (docs/gateway.md).
+ *
+ * **The path.** Keygate picks a route on the path as sent:
  * Elysia's router compares each segment's raw text. Upstream servers read paths in their own
  * ways, and where they read one as another path, a request Keygate judged by a weaker route
  * reaches a stronger one — with `GET /files/:name/raw` (`files:read`) beside `GET
@@ -22,6 +33,8 @@
  * default): `/FILES/private/raw` matches no literal `files` here. Such an upstream must be
  * given routes whose literals Keygate can match exactly (docs/gateway.md).
  */
+
+import { invalidRequest, type KeygateError } from "../errors/keygate-error.ts";
 
 const DOT_SEGMENT = /(?:^|\/)\.{1,2}(?:\/|$)/;
 const PERCENT_ENCODED = /%([0-9A-Fa-f]{2})/g;
@@ -54,4 +67,27 @@ export function ambiguousPathFault(path: string): string | undefined {
     if (fault) return fault;
   }
   return undefined;
+}
+
+/** The headers through which frameworks let a request claim another method. */
+const METHOD_OVERRIDE_HEADERS = ["x-http-method-override", "x-http-method", "x-method-override"];
+
+/**
+ * The header or query parameter (`_method`) by which the request claims a method other than
+ * its own, as named in the request; undefined if it claims none.
+ */
+export function methodOverrideOf(headers: Headers, query: URLSearchParams): string | undefined {
+  for (const name of METHOD_OVERRIDE_HEADERS) if (headers.has(name)) return name;
+  return query.has("_method") ? "_method" : undefined;
+}
+
+/**
+ * The envelope error for a request {@link methodOverrideOf} found claiming another method
+ * (`param`: the header or parameter).
+ */
+export function methodOverrideRefused(name: string, method: string): KeygateError {
+  return invalidRequest(
+    `${name}: Keygate authorizes a request by its own method (${method}); an upstream that honours ${name} would run another, so it is refused. Send the method itself.`,
+    name,
+  );
 }

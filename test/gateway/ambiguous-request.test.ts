@@ -1,6 +1,6 @@
-/** Paths an upstream may route differently from Keygate: what each refusal says, and what passes. */
+/** Requests an upstream may read differently from Keygate: what each refusal says, and what passes. */
 import { describe, expect, test } from "bun:test";
-import { ambiguousPathFault } from "../../src/gateway/ambiguous-path.ts";
+import { ambiguousPathFault, methodOverrideOf } from "../../src/gateway/ambiguous-request.ts";
 
 describe("ambiguousPathFault", () => {
   test("each reading an upstream may make differently is named", () => {
@@ -65,5 +65,22 @@ describe("ambiguousPathFault", () => {
       "/files/%zz",
     ])
       expect([path, ambiguousPathFault(path)]).toEqual([path, undefined]);
+  });
+});
+
+describe("methodOverrideOf", () => {
+  test("the headers and the query parameter by which frameworks let a POST claim another method", () => {
+    const none = new URLSearchParams();
+    for (const name of ["X-HTTP-Method-Override", "x-http-method", "X-Method-Override"])
+      expect(methodOverrideOf(new Headers({ [name]: "DELETE" }), none)).toBe(name.toLowerCase());
+    expect(methodOverrideOf(new Headers(), new URLSearchParams("a=1&_method=DELETE"))).toBe(
+      "_method",
+    );
+    expect(
+      methodOverrideOf(
+        new Headers({ "x-method": "DELETE", "x-original-method": "GET" }),
+        new URLSearchParams("method=DELETE&_methods=x"),
+      ),
+    ).toBeUndefined();
   });
 });
