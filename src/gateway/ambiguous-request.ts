@@ -9,7 +9,8 @@
  * middleware, Express's `method-override`; the `_method` query parameter in Laravel and
  * Symfony. A key allowed to `POST /orders/:id` could `DELETE` it. Both forms are refused; a
  * `_method` field in a form body, which Keygate streams unread, is the upstream's to ignore
- * (docs/gateway.md).
+ * (docs/gateway.md). So, for the path, are `X-Original-URL` and `X-Rewrite-URL`, which IIS
+ * and older Symfony and Zend releases take for the request's own path.
  *
  * **The path.** Keygate picks a route on the path as sent:
  * Elysia's router compares each segment's raw text. Upstream servers read paths in their own
@@ -72,20 +73,27 @@ export function ambiguousPathFault(path: string): string | undefined {
 /** The headers through which frameworks let a request claim another method. */
 const METHOD_OVERRIDE_HEADERS = ["x-http-method-override", "x-http-method", "x-method-override"];
 
-/**
- * The header or query parameter (`_method`) by which the request claims a method other than
- * its own, as named in the request; undefined if it claims none.
- */
-export function methodOverrideOf(headers: Headers, query: URLSearchParams): string | undefined {
-  for (const name of METHOD_OVERRIDE_HEADERS) if (headers.has(name)) return name;
-  return query.has("_method") ? "_method" : undefined;
-}
+/** The headers through which servers let a request claim another path (IIS, older Symfony, Zend). */
+const PATH_OVERRIDE_HEADERS = ["x-original-url", "x-rewrite-url"];
 
 /**
- * The envelope error for a request {@link methodOverrideOf} found claiming another method
- * (`param`: the header or parameter).
+ * The envelope error for a request that claims a method or path other than its own — by a
+ * header, or by the `_method` query parameter (`param`: its name, as sent) — or undefined.
  */
-export function methodOverrideRefused(name: string, method: string): KeygateError {
+export function overrideRefusal(
+  headers: Headers,
+  query: URLSearchParams,
+  method: string,
+): KeygateError | undefined {
+  for (const name of PATH_OVERRIDE_HEADERS)
+    if (headers.has(name))
+      return invalidRequest(
+        `${name}: Keygate authorizes a request by its own path; an upstream that honours ${name} would serve another, so it is refused.`,
+        name,
+      );
+  let name = METHOD_OVERRIDE_HEADERS.find((header) => headers.has(header));
+  if (name === undefined && query.has("_method")) name = "_method";
+  if (name === undefined) return undefined;
   return invalidRequest(
     `${name}: Keygate authorizes a request by its own method (${method}); an upstream that honours ${name} would run another, so it is refused. Send the method itself.`,
     name,

@@ -28,11 +28,7 @@ import {
 } from "../http/request-context.ts";
 import { routeFinder } from "../http/route-finder.ts";
 import { rateLimitStep } from "../ratelimit/index.ts";
-import {
-  ambiguousPathFault,
-  methodOverrideOf,
-  methodOverrideRefused,
-} from "./ambiguous-request.ts";
+import { ambiguousPathFault, overrideRefusal } from "./ambiguous-request.ts";
 import { entitySelectionStep } from "./entity-selection.ts";
 import { identityHeadersOf } from "./proxy.ts";
 
@@ -59,8 +55,12 @@ function originalRequest(headers: Headers): { method: string; uri: string; path:
       `The original URI's path ${ambiguous}; an upstream may route it differently from Keygate, so it is refused.`,
       "X-Original-URI",
     );
-  const override = methodOverrideOf(headers, new URLSearchParams(uri.slice(path.length)));
-  if (override) throw methodOverrideRefused(override, method.toUpperCase());
+  const refused = overrideRefusal(
+    headers,
+    new URLSearchParams(uri.slice(path.length)),
+    method.toUpperCase(),
+  );
+  if (refused) throw refused;
   return { method: method.toUpperCase(), uri, path };
 }
 

@@ -20,11 +20,7 @@ import { type PeerLookup, peerAddressOrUnknown } from "../http/peer-address.ts";
 import { rawBodyOf, readRawBody } from "../http/raw-body.ts";
 import { routeServes } from "../http/route-method.ts";
 import { forgoRecording, isRecorded } from "../idempotency/index.ts";
-import {
-  ambiguousPathFault,
-  methodOverrideOf,
-  methodOverrideRefused,
-} from "./ambiguous-request.ts";
+import { ambiguousPathFault, overrideRefusal } from "./ambiguous-request.ts";
 import { type ConnectionTimeouts, withIdleTimeoutLifted } from "./idle-connection.ts";
 import {
   credentialHeadersOf,
@@ -108,8 +104,8 @@ async function proxy(
       throw invalidRequest(
         `The path ${ambiguous}; an upstream may route it differently from Keygate, so it is refused.`,
       );
-    const override = methodOverrideOf(request.headers, url.searchParams);
-    if (override) throw methodOverrideRefused(override, request.method);
+    const refused = overrideRefusal(request.headers, url.searchParams, request.method);
+    if (refused) throw refused;
     body = bodyToForward(request, gateway.maxBodyBytes);
   } catch (error) {
     forgoRecording(request);

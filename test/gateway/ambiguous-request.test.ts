@@ -1,6 +1,6 @@
 /** Requests an upstream may read differently from Keygate: what each refusal says, and what passes. */
 import { describe, expect, test } from "bun:test";
-import { ambiguousPathFault, methodOverrideOf } from "../../src/gateway/ambiguous-request.ts";
+import { ambiguousPathFault, overrideRefusal } from "../../src/gateway/ambiguous-request.ts";
 
 describe("ambiguousPathFault", () => {
   test("each reading an upstream may make differently is named", () => {
@@ -68,18 +68,30 @@ describe("ambiguousPathFault", () => {
   });
 });
 
-describe("methodOverrideOf", () => {
-  test("the headers and the query parameter by which frameworks let a POST claim another method", () => {
-    const none = new URLSearchParams();
+describe("overrideRefusal", () => {
+  const param = (headers: Record<string, string>, query = "") =>
+    overrideRefusal(new Headers(headers), new URLSearchParams(query), "POST")?.param;
+
+  test("the headers and the query parameter by which frameworks let a request claim another method or path", () => {
     for (const name of ["X-HTTP-Method-Override", "x-http-method", "X-Method-Override"])
-      expect(methodOverrideOf(new Headers({ [name]: "DELETE" }), none)).toBe(name.toLowerCase());
-    expect(methodOverrideOf(new Headers(), new URLSearchParams("a=1&_method=DELETE"))).toBe(
-      "_method",
-    );
+      expect(param({ [name]: "DELETE" })).toBe(name.toLowerCase());
+    expect(param({}, "a=1&_method=DELETE")).toBe("_method");
+    for (const name of ["X-Original-URL", "x-rewrite-url"])
+      expect(param({ [name]: "/admin" })).toBe(name.toLowerCase());
     expect(
-      methodOverrideOf(
-        new Headers({ "x-method": "DELETE", "x-original-method": "GET" }),
-        new URLSearchParams("method=DELETE&_methods=x"),
+      overrideRefusal(new Headers({ "x-original-url": "/a" }), new URLSearchParams(), "GET")
+        ?.message,
+    ).toBe(
+      "x-original-url: Keygate authorizes a request by its own path; an upstream that honours x-original-url would serve another, so it is refused.",
+    );
+    expect(param({ "x-http-method": "PUT" })).toBe("x-http-method");
+  });
+
+  test("look-alikes pass: forward-auth's own X-Original-URI and X-Original-Method, other parameters", () => {
+    expect(
+      param(
+        { "x-method": "DELETE", "x-original-method": "GET", "x-original-uri": "/a" },
+        "method=DELETE&_methods=x",
       ),
     ).toBeUndefined();
   });

@@ -179,7 +179,7 @@ describe("forward-auth", () => {
     }
   });
 
-  test("an original request claiming another method (X-HTTP-Method-Override, _method) is refused: the upstream might run it", async () => {
+  test("an original request claiming another method or path (X-HTTP-Method-Override, _method, X-Original-URL) is refused: the upstream might run it", async () => {
     const { call, live } = testApp({ config: { gateway } });
     const asked = (uri: string, headers: Record<string, string> = {}) =>
       call("GET", "/v1/forward-auth", { key: live, ...ask("POST", uri, headers) });
@@ -187,6 +187,7 @@ describe("forward-auth", () => {
     for (const [reply, param] of [
       [await asked("/links", { "x-http-method-override": "DELETE" }), "x-http-method-override"],
       [await asked("/links?_method=DELETE"), "_method"],
+      [await asked("/links", { "x-original-url": "/admin" }), "x-original-url"],
     ] as const) {
       expect([reply.status, codeOf(reply), reply.body.error.param]).toEqual([
         400,

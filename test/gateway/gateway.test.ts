@@ -479,14 +479,17 @@ test("a path an upstream may route to another route than Keygate matched is refu
   ]);
 });
 
-test("a request claiming another method than its own (X-HTTP-Method-Override, _method) is refused, never sent upstream", async () => {
-  // A key allowed to POST /orders must not DELETE through an upstream that honours overrides.
+test("a request claiming another method or path than its own (X-HTTP-Method-Override, _method, X-Original-URL) is refused, never sent upstream", async () => {
+  // A key allowed to POST /orders must not DELETE, or reach another path, through an upstream
+  // that honours overrides.
   const { call, live } = gatewayApp();
   for (const [path, headers, param] of [
     ["/orders", { "x-http-method-override": "DELETE" }, "x-http-method-override"],
     ["/orders", { "X-HTTP-Method": "PUT" }, "x-http-method"],
     ["/orders", { "x-method-override": "PATCH" }, "x-method-override"],
     ["/orders?_method=DELETE", {}, "_method"],
+    ["/orders", { "X-Original-URL": "/admin/orders" }, "x-original-url"],
+    ["/orders", { "x-rewrite-url": "/admin/orders" }, "x-rewrite-url"],
   ] as const) {
     const reply = await call("POST", path, {
       key: live,
@@ -499,7 +502,9 @@ test("a request claiming another method than its own (X-HTTP-Method-Override, _m
       "invalid_request",
       param,
     ]);
-    expect(reply.body.error.message).toContain("by its own method (POST)");
+    expect(reply.body.error.message).toContain(
+      param.endsWith("url") ? "by its own path" : "by its own method (POST)",
+    );
   }
   expect(upstream.calls).toHaveLength(0);
   // Refused, not recorded: the same key goes upstream once the request is sent as meant.
