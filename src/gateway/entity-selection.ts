@@ -43,11 +43,29 @@ function pathParameter(routePath: string, path: string, name: string): string | 
 }
 
 /**
+ * Refuses a name that differs from the selector's only in case (`Merchant` for `merchant`):
+ * an upstream that binds names without regard to case (ASP.NET Core's model binding does)
+ * could take its value for the entity, while Keygate, seeing none, acted for another.
+ */
+function refuseCaseVariant(names: Iterable<string>, name: string): void {
+  const lower = name.toLowerCase();
+  for (const given of names)
+    if (given !== name && given.toLowerCase() === lower)
+      throw invalidRequest(
+        `${given}: differs from ${name} only in case; an upstream may read it as ${name}, so name it exactly, once.`,
+        given,
+      );
+}
+
+/**
  * A query parameter's one value. Given twice, Keygate and the upstream could each take a
- * different one (`?merchant=mine&merchant=theirs`), so the request is refused.
+ * different one (`?merchant=mine&merchant=theirs`), so the request is refused; so it is when
+ * the name is also given in another case ({@link refuseCaseVariant}).
  */
 function queryParameter(uri: string, name: string): string | undefined {
-  const values = new URL(uri, "http://localhost").searchParams.getAll(name);
+  const query = new URL(uri, "http://localhost").searchParams;
+  refuseCaseVariant(query.keys(), name);
+  const values = query.getAll(name);
   if (values.length > 1)
     throw invalidRequest(
       `${name} is given ${values.length} times; the entity a request acts for must be named once.`,
@@ -62,7 +80,9 @@ function bodyField(request: Request, name: string): string | undefined {
   refuseContentEncoding(request);
   const body = parseJsonBody(bytes);
   // Only a member of a JSON object counts: not an array's, nor a property every string has.
-  const value = isJsonObject(body) && Object.hasOwn(body, name) ? body[name] : undefined;
+  if (!isJsonObject(body)) return undefined;
+  refuseCaseVariant(Object.keys(body), name);
+  const value = Object.hasOwn(body, name) ? body[name] : undefined;
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "string") throw invalidRequest(`${name}: must be a string.`, name);
   return value;

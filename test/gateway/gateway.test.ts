@@ -945,8 +945,21 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
     expect(upstream.calls).toHaveLength(2);
   });
 
-  test("an ambiguous selection is refused before anything is looked up: a query parameter given twice, a path parameter badly encoded", async () => {
-    const { call, partnerKey, merchant, internalErrors } = await tree();
+  test("an ambiguous selection is refused before anything is looked up: a query parameter given twice or in another case, a body member in another case, a path parameter badly encoded", async () => {
+    const { call, partnerKey, branchKey, merchant, internalErrors } = await tree();
+    // In another case, beside the field or instead of it: an upstream binding names without
+    // regard to case could act for ent_theirs, or for BR-009, while Keygate judged another.
+    for (const query of [`merchant=${merchant.id}&MERCHANT=ent_theirs`, "Merchant=ent_theirs"]) {
+      const variant = await call("GET", `/sales?${query}`, { key: partnerKey });
+      expect([query, variant.status, codeOf(variant)]).toEqual([query, 400, "invalid_request"]);
+      expect(variant.body.error.message).toContain("only in case");
+    }
+    const member = await call("POST", "/checkout", checkout({ Branch_Ref: "BR-009" }, branchKey));
+    expect([member.status, codeOf(member), member.body.error.param]).toEqual([
+      400,
+      "invalid_request",
+      "Branch_Ref",
+    ]);
     const twice = await call("GET", `/sales?merchant=${merchant.id}&merchant=ent_theirs`, {
       key: partnerKey,
     });
