@@ -99,3 +99,23 @@ export function overrideRefusal(
     name,
   );
 }
+
+/**
+ * A header name as servers that map headers to CGI-style variables see it (PHP, Django, Rack:
+ * `X_Keygate_Entity_Id` and `X-Keygate-Entity-Id` are both `HTTP_X_KEYGATE_ENTITY_ID`), so that
+ * an underscore spelling of a credential or identity header is dropped like the header itself.
+ */
+export const dashed = (name: string) => (name.includes("_") ? name.replaceAll("_", "-") : name);
+
+/**
+ * A header the client sent that is an `X-Keygate-*` identity header spelled with `_`
+ * (`X_Keygate_Entity_Id`), if any. The gateway drops such headers; behind forward-auth the
+ * proxy sends them on — it overwrites the identity headers by their names only, and an
+ * upstream that reads both spellings as one could take the forged value — so forward-auth
+ * refuses the request.
+ */
+export function spoofedIdentityHeaderOf(headers: Headers): string | undefined {
+  for (const name of headers.keys())
+    if (name.includes("_") && dashed(name).startsWith("x-keygate-")) return name;
+  return undefined;
+}

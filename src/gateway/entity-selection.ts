@@ -16,6 +16,7 @@ import type { EntitySelector } from "../config/gateway-config.ts";
 import { badPercentEncoding, invalidRequest, KeygateError } from "../errors/keygate-error.ts";
 import { isJsonObject, parseJsonBody, rawBodyOf, refuseContentEncoding } from "../http/raw-body.ts";
 import { type EntityObject, findEntitiesByReference, findEntity } from "../projections/queries.ts";
+import { dashed } from "./ambiguous-request.ts";
 
 /** The entity a request acts for. */
 export interface SelectedEntity {
@@ -58,6 +59,21 @@ function refuseCaseVariant(names: Iterable<string>, name: string): void {
 }
 
 /**
+ * Refuses a header that is the selector's with `_` for `-` (`X_Merchant_Id`): servers that map
+ * headers to CGI-style variables (PHP, Django, Rack) read both as one, and could take its value
+ * for the entity while Keygate, reading the header by its name, acted for another.
+ */
+function refuseUnderscoreVariant(headers: Headers, name: string): void {
+  const lower = name.toLowerCase();
+  for (const given of headers.keys())
+    if (given !== lower && given.includes("_") && dashed(given) === dashed(lower))
+      throw invalidRequest(
+        `${given}: is the ${name} header spelled with underscores; an upstream may read it as ${name}, so send ${name} alone.`,
+        given,
+      );
+}
+
+/**
  * A query parameter's one value. Given twice, Keygate and the upstream could each take a
  * different one (`?merchant=mine&merchant=theirs`), so the request is refused; so it is when
  * the name is also given in another case ({@link refuseCaseVariant}).
@@ -93,6 +109,7 @@ function namedValue(selector: EntitySelector, routePath: string, step: StepConte
   const { request } = step;
   switch (selector.from) {
     case "header":
+      refuseUnderscoreVariant(request.headers, selector.name);
       return request.headers.get(selector.name) ?? undefined;
     case "query":
       return queryParameter(step.originalUri ?? request.url, selector.name);

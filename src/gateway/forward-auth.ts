@@ -28,7 +28,11 @@ import {
 } from "../http/request-context.ts";
 import { routeFinder } from "../http/route-finder.ts";
 import { rateLimitStep } from "../ratelimit/index.ts";
-import { ambiguousPathFault, overrideRefusal } from "./ambiguous-request.ts";
+import {
+  ambiguousPathFault,
+  overrideRefusal,
+  spoofedIdentityHeaderOf,
+} from "./ambiguous-request.ts";
 import { entitySelectionStep } from "./entity-selection.ts";
 import { identityHeadersOf } from "./proxy.ts";
 
@@ -61,6 +65,12 @@ function originalRequest(headers: Headers): { method: string; uri: string; path:
     method.toUpperCase(),
   );
   if (refused) throw refused;
+  const spoofed = spoofedIdentityHeaderOf(headers);
+  if (spoofed)
+    throw invalidRequest(
+      `${spoofed}: is an X-Keygate-* identity header spelled with underscores, which the proxy would pass on and an upstream may read as Keygate's; it is refused.`,
+      spoofed,
+    );
   return { method: method.toUpperCase(), uri, path };
 }
 

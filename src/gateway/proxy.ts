@@ -6,6 +6,7 @@
 
 import type { Identity } from "../auth/identity.ts";
 import { KeygateError, requestTooLarge } from "../errors/keygate-error.ts";
+import { dashed } from "./ambiguous-request.ts";
 import { type SelectedEntity, selectedEntityOf } from "./entity-selection.ts";
 
 /** The identity headers an upstream (or a proxy using forward-auth) receives. */
@@ -93,14 +94,17 @@ export interface ForwardedFor {
   correlationId: string;
 }
 
-/** The headers sent upstream: the client's, less credentials, hop-by-hop and `X-Keygate-*`. */
+/**
+ * The headers sent upstream: the client's, less credentials, hop-by-hop and `X-Keygate-*` —
+ * the last two in any spelling of `-` as `_`.
+ */
 export function upstreamHeaders(inbound: Headers, forwarded: ForwardedFor): Headers {
   const connection = connectionTokens(inbound);
   const headers = new Headers();
   for (const [name, value] of inbound) {
-    if (isHopByHop(name, connection) || forwarded.credentialHeaders.has(name) || name === "host")
-      continue;
-    if (name.startsWith("x-keygate-")) continue;
+    if (isHopByHop(name, connection) || name === "host") continue;
+    const spelled = dashed(name);
+    if (forwarded.credentialHeaders.has(spelled) || spelled.startsWith("x-keygate-")) continue;
     headers.append(name, value);
   }
   for (const [name, value] of Object.entries(forwarded.identity)) headers.set(name, value);

@@ -1,6 +1,11 @@
 /** Requests an upstream may read differently from Keygate: what each refusal says, and what passes. */
 import { describe, expect, test } from "bun:test";
-import { ambiguousPathFault, overrideRefusal } from "../../src/gateway/ambiguous-request.ts";
+import {
+  ambiguousPathFault,
+  dashed,
+  overrideRefusal,
+  spoofedIdentityHeaderOf,
+} from "../../src/gateway/ambiguous-request.ts";
 
 describe("ambiguousPathFault", () => {
   test("each reading an upstream may make differently is named", () => {
@@ -93,6 +98,23 @@ describe("overrideRefusal", () => {
         { "x-method": "DELETE", "x-original-method": "GET", "x-original-uri": "/a" },
         "method=DELETE&_methods=x",
       ),
+    ).toBeUndefined();
+  });
+});
+
+describe("header spellings with _ for -", () => {
+  test("read as CGI variables, X_Keygate_Entity_Id is X-Keygate-Entity-Id: forward-auth refuses it", () => {
+    expect(dashed("x_keygate_entity_id")).toBe("x-keygate-entity-id");
+    expect(dashed("x-custom")).toBe("x-custom");
+    expect(spoofedIdentityHeaderOf(new Headers({ X_Keygate_Entity_Id: "ent_1" }))).toBe(
+      "x_keygate_entity_id",
+    );
+    expect(spoofedIdentityHeaderOf(new Headers({ "x-keygate_scopes": "*" }))).toBe(
+      "x-keygate_scopes",
+    );
+    // The exact names are the proxy's to overwrite; other underscores are none of Keygate's.
+    expect(
+      spoofedIdentityHeaderOf(new Headers({ "x-keygate-key-id": "key_1", x_custom: "1" })),
     ).toBeUndefined();
   });
 });

@@ -179,7 +179,7 @@ describe("forward-auth", () => {
     }
   });
 
-  test("an original request claiming another method or path (X-HTTP-Method-Override, _method, X-Original-URL) is refused: the upstream might run it", async () => {
+  test("an original request claiming another method, path or identity (X-HTTP-Method-Override, _method, X-Original-URL, X_Keygate_*) is refused: the upstream might act on it", async () => {
     const { call, live } = testApp({ config: { gateway } });
     const asked = (uri: string, headers: Record<string, string> = {}) =>
       call("GET", "/v1/forward-auth", { key: live, ...ask("POST", uri, headers) });
@@ -188,6 +188,8 @@ describe("forward-auth", () => {
       [await asked("/links", { "x-http-method-override": "DELETE" }), "x-http-method-override"],
       [await asked("/links?_method=DELETE"), "_method"],
       [await asked("/links", { "x-original-url": "/admin" }), "x-original-url"],
+      // Behind forward-auth the proxy passes it on: refused, where the gateway drops it.
+      [await asked("/links", { X_Keygate_Entity_Id: "ent_forged" }), "x_keygate_entity_id"],
     ] as const) {
       expect([reply.status, codeOf(reply), reply.body.error.param]).toEqual([
         400,

@@ -113,6 +113,10 @@ describe("proxying", () => {
       headers: {
         "x-keygate-key-id": "key_forged",
         "x-keygate-entity-id": "ent_forged",
+        // One name to PHP, Django and Rack (HTTP_X_KEYGATE_ENTITY_ID): dropped as well.
+        X_Keygate_Entity_Id: "ent_forged",
+        "x-keygate_scopes": "*",
+        X_Api_Key: live,
         connection: "x-private-hop",
         "x-private-hop": "secret",
         "keep-alive": "timeout=5",
@@ -125,6 +129,7 @@ describe("proxying", () => {
     expect(seen?.url).toBe("/links/lnk_1?expand=owner&x=%20y");
     const h = seen?.headers as Headers;
     expect(h.get("authorization")).toBeNull();
+    expect([...h.keys()].filter((name) => name.includes("_"))).toEqual([]);
     expect(h.get("x-private-hop")).toBeNull();
     expect(h.get("keep-alive")).toBeNull();
     expect(h.get("x-custom")).toBe("kept");
@@ -954,6 +959,16 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
       expect([query, variant.status, codeOf(variant)]).toEqual([query, 400, "invalid_request"]);
       expect(variant.body.error.message).toContain("only in case");
     }
+    // A header with _ for -: one name to servers that read headers as CGI variables.
+    const underscored = await call("GET", "/reports", {
+      key: partnerKey,
+      headers: { "x-merchant-id": merchant.id, X_Merchant_Id: "ent_theirs" },
+    });
+    expect([underscored.status, codeOf(underscored), underscored.body.error.param]).toEqual([
+      400,
+      "invalid_request",
+      "x_merchant_id",
+    ]);
     const member = await call("POST", "/checkout", checkout({ Branch_Ref: "BR-009" }, branchKey));
     expect([member.status, codeOf(member), member.body.error.param]).toEqual([
       400,
