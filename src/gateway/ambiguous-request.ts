@@ -33,6 +33,10 @@
  * What no check here can see is an upstream that routes without regard to case (ASP.NET's
  * default): `/FILES/private/raw` matches no literal `files` here. Such an upstream must be
  * given routes whose literals Keygate can match exactly (docs/gateway.md).
+ *
+ * **The headers.** PHP, Django and Rack read a header spelled with `_` for `-` as the same
+ * one: {@link dashed} is how the gateway drops `X_Keygate_*` and `X_Api_Key` with the real
+ * ones, and entity selection refuses a selector header sent both ways.
  */
 
 import { invalidRequest, type KeygateError } from "../errors/keygate-error.ts";
