@@ -82,11 +82,12 @@ const PATH_OVERRIDE_HEADERS = ["x-original-url", "x-rewrite-url"];
 
 /**
  * The envelope error for a request that claims a method or path other than its own — by a
- * header, or by the `_method` query parameter (`param`: its name, as sent) — or undefined.
+ * header, or by the `_method` parameter of its query (`search`: `?…` or "") — or undefined.
+ * (`param`: the header's or parameter's name.)
  */
 export function overrideRefusal(
   headers: Headers,
-  query: URLSearchParams,
+  search: string,
   method: string,
 ): KeygateError | undefined {
   for (const name of PATH_OVERRIDE_HEADERS)
@@ -96,7 +97,12 @@ export function overrideRefusal(
         name,
       );
   let name = METHOD_OVERRIDE_HEADERS.find((header) => headers.has(header));
-  if (name === undefined && query.has("_method")) name = "_method";
+  if (
+    name === undefined &&
+    search.includes("_method") &&
+    new URLSearchParams(search).has("_method")
+  )
+    name = "_method";
   if (name === undefined) return undefined;
   return invalidRequest(
     `${name}: Keygate authorizes a request by its own method (${method}); an upstream that honours ${name} would run another, so it is refused. Send the method itself.`,

@@ -59,11 +59,7 @@ function originalRequest(headers: Headers): { method: string; uri: string; path:
       `The original URI's path ${ambiguous}; an upstream may route it differently from Keygate, so it is refused.`,
       "X-Original-URI",
     );
-  const refused = overrideRefusal(
-    headers,
-    new URLSearchParams(uri.slice(path.length)),
-    method.toUpperCase(),
-  );
+  const refused = overrideRefusal(headers, uri.slice(path.length), method.toUpperCase());
   if (refused) throw refused;
   const spoofed = spoofedIdentityHeaderOf(headers);
   if (spoofed)

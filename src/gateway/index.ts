@@ -104,7 +104,7 @@ async function proxy(
       throw invalidRequest(
         `The path ${ambiguous}; an upstream may route it differently from Keygate, so it is refused.`,
       );
-    const refused = overrideRefusal(request.headers, url.searchParams, request.method);
+    const refused = overrideRefusal(request.headers, url.search, request.method);
     if (refused) throw refused;
     body = bodyToForward(request, gateway.maxBodyBytes);
   } catch (error) {
