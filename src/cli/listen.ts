@@ -59,7 +59,7 @@ function readPem(path: string, setting: string): string {
 }
 
 /** The certificate chain and key the configuration names, read (at start, once). */
-function readTls(files: TlsFiles): TlsPem {
+export function readTls(files: TlsFiles): TlsPem {
   return {
     cert: readPem(files.certPath, files.certSetting),
     key: readPem(files.keyPath, files.keySetting),

@@ -13,6 +13,7 @@ import { maskKeysIn } from "../keys/key-format.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { AUDIT_USAGE, runAudit } from "./audit.ts";
 import { runBackup } from "./backup.ts";
+import { CONFIG_USAGE, runConfig } from "./config-check.ts";
 import { ENTITIES_USAGE, runEntities } from "./entities.ts";
 import { runInit } from "./init.ts";
 import { KEYS_USAGE, runKeys } from "./keys.ts";
@@ -34,6 +35,7 @@ const COMMAND_USAGE: Record<string, string> = {
   keys: KEYS_USAGE,
   users: USERS_USAGE,
   audit: AUDIT_USAGE,
+  config: CONFIG_USAGE,
   version: VERSION_USAGE,
 };
 
@@ -46,6 +48,7 @@ ${ENTITIES_USAGE}
 ${KEYS_USAGE}
 ${USERS_USAGE}
 ${AUDIT_USAGE}
+${CONFIG_USAGE}
 ${VERSION_USAGE}
 
 Environment: KEYGATE_DB (default ./data/keygate.sqlite), KEYGATE_PORT (default 3000),
@@ -77,6 +80,8 @@ async function run(argv: string[]): Promise<void> {
     );
   // It reads no configuration and opens no database: it answers wherever it is run.
   if (command === "version") return runVersion(argv.slice(1));
+  // It reads the configuration and nothing else: no database is opened or created.
+  if (command === "config") return runConfig(sub, rest);
   const open = () => openKeygate(loadConfig(process.env));
   if (command === "serve") return runServe(open());
   const { kg, close } = openedOnFirstUse(open);

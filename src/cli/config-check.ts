@@ -1,0 +1,87 @@
+/**
+ * `keygate config check`: the configuration resolved as `serve` resolves it — the environment
+ * and the `KEYGATE_CONFIG` file, validated field by field, the gateway's routes as one router
+ * takes them, and the TLS files read and matched — without opening the database, writing a
+ * file or listening: for an operator, or a deployment pipeline, to try a configuration before
+ * a restart, as `nginx -t` does. Bad configuration exits 1 with the same message `serve` would
+ * stop with; what it prints on success holds no secret.
+ */
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { type KeygateConfig, loadConfig } from "../config/config.ts";
+import { ConfigError } from "../config/config-error.ts";
+import { parseCommandArgs, UsageError } from "./args.ts";
+import { readTls } from "./listen.ts";
+import { printJson } from "./output.ts";
+
+/** The usage line of the command. */
+export const CONFIG_USAGE = `  config check [--json]      validate the environment and KEYGATE_CONFIG as serve would, opening no database`;
+
+/** Refuses a certificate and key that cannot be read, parsed, or do not belong together. */
+function checkTls(files: NonNullable<KeygateConfig["tls"]>): void {
+  const { cert, key } = readTls(files);
+  let matches: boolean;
+  try {
+    matches = new X509Certificate(cert).checkPrivateKey(createPrivateKey(key));
+  } catch (error) {
+    throw new ConfigError(
+      `${files.certSetting} / ${files.keySetting}: not a PEM certificate and its private key (${(error as Error).message})`,
+    );
+  }
+  if (!matches)
+    throw new ConfigError(
+      `${files.certSetting} / ${files.keySetting}: the private key does not belong to the certificate`,
+    );
+}
+
+/** What a valid configuration amounts to, with no secret in it. */
+function summaryOf(config: KeygateConfig, file: string | undefined) {
+  const { gateway } = config;
+  return {
+    valid: true,
+    config_file: file ?? null,
+    database: config.dbPath,
+    host: config.host,
+    port: config.port,
+    tls: config.tls !== undefined,
+    gateway: {
+      upstream: gateway.upstream ?? null,
+      routes: gateway.routes.map((route) => ({
+        method: route.method,
+        path: route.path,
+        scopes: route.scopes,
+        entity: route.entity ? { from: route.entity.from, name: route.entity.name } : null,
+      })),
+    },
+  };
+}
+
+/** Runs `keygate config <sub> …`. */
+export function runConfig(sub: string | undefined, argv: string[]): void {
+  if (sub !== "check")
+    throw new UsageError(
+      sub === undefined ? "config needs a subcommand: check" : `unknown config command "${sub}"`,
+    );
+  const { values, positionals } = parseCommandArgs(argv, {});
+  if (positionals.length > 0)
+    throw new UsageError(`config check takes no arguments, got "${positionals[0]}"`);
+  const config = loadConfig(process.env);
+  if (config.tls) checkTls(config.tls);
+  const summary = summaryOf(config, process.env.KEYGATE_CONFIG || undefined);
+  if (values.json === true) {
+    printJson(summary);
+    return;
+  }
+  const { gateway } = summary;
+  const lines = [
+    `configuration valid (${summary.config_file ? `KEYGATE_CONFIG ${summary.config_file}` : "no KEYGATE_CONFIG: defaults and the environment"})`,
+    `  serve: ${summary.tls ? "https" : "http"} on ${summary.host}:${summary.port}, database ${summary.database}`,
+    gateway.upstream
+      ? `  gateway: ${gateway.routes.length} route(s) to ${gateway.upstream}`
+      : `  gateway: off (no upstream)${gateway.routes.length ? `; ${gateway.routes.length} route(s) for forward-auth` : ""}`,
+    ...gateway.routes.map(
+      (route) =>
+        `    ${route.method} ${route.path}${route.scopes.length ? `  needs ${route.scopes.join(", ")}` : ""}${route.entity ? `  entity from ${route.entity.from} ${route.entity.name}` : ""}`,
+    ),
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
