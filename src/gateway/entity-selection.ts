@@ -59,16 +59,17 @@ function refuseCaseVariant(names: Iterable<string>, name: string): void {
 }
 
 /**
- * Refuses a header that is the selector's with `_` for `-` (`X_Merchant_Id`): servers that map
- * headers to CGI-style variables (PHP, Django, Rack) read both as one, and could take its value
- * for the entity while Keygate, reading the header by its name, acted for another.
+ * Refuses a header that is the selector's with `_` for `-` or the other way round
+ * (`X_Merchant_Id` for `X-Merchant-Id`): servers that map headers to CGI-style variables (PHP,
+ * Django, Rack) read both as one, and could take its value for the entity while Keygate,
+ * reading the header by its name, acted for another.
  */
 function refuseUnderscoreVariant(headers: Headers, name: string): void {
   const lower = name.toLowerCase();
   for (const given of headers.keys())
-    if (given !== lower && given.includes("_") && dashed(given) === dashed(lower))
+    if (given !== lower && dashed(given) === dashed(lower))
       throw invalidRequest(
-        `${given}: is the ${name} header spelled with underscores; an upstream may read it as ${name}, so send ${name} alone.`,
+        `${given}: is the ${name} header spelled with another mix of - and _; an upstream may read it as ${name}, so send ${name} alone.`,
         given,
       );
 }

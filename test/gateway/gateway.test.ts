@@ -38,6 +38,7 @@ const routes = [
   },
   { method: "GET", path: "/branches/:branch/summary", entity: { from: "path", name: "branch" } },
   { method: "GET", path: "/sales", entity: { from: "query", name: "merchant" } },
+  { method: "GET", path: "/ledger", entity: { from: "header", name: "x_merchant" } },
 ];
 
 /** POST /orders (its Idempotency-Key required) with `idempotencyKey`, as the platform key. */
@@ -968,6 +969,16 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
       400,
       "invalid_request",
       "x_merchant_id",
+    ]);
+    // And the other way round, for a selector named with underscores.
+    const dashes = await call("GET", "/ledger", {
+      key: partnerKey,
+      headers: { "X-Merchant": "ent_theirs" },
+    });
+    expect([dashes.status, codeOf(dashes), dashes.body.error.param]).toEqual([
+      400,
+      "invalid_request",
+      "x-merchant",
     ]);
     const member = await call("POST", "/checkout", checkout({ Branch_Ref: "BR-009" }, branchKey));
     expect([member.status, codeOf(member), member.body.error.param]).toEqual([
