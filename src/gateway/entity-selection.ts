@@ -75,13 +75,39 @@ function refuseUnderscoreVariant(headers: Headers, name: string): void {
 }
 
 /**
+ * The names a query parameter may be bound to upstream: in any case (ASP.NET Core), with `.`
+ * and spaces read as `_` (PHP), and `name[…]` read as `name` (PHP, Rails, Express's `qs`: an
+ * array that replaces or joins the plain value) — or, by PHP, with an unclosed `[` as `_`.
+ */
+function boundNames(name: string): string[] {
+  const bound = name.toLowerCase().replace(/[. ]/g, "_");
+  const bracket = bound.indexOf("[");
+  return bracket === -1 ? [bound] : [bound.slice(0, bracket), bound.replaceAll("[", "_")];
+}
+
+/**
+ * Refuses a query parameter other than the selector that an upstream may bind to the
+ * selector's name (`Merchant`, `merchant[]`, `merchant[0]`): it could act for that value while
+ * Keygate judged the plain parameter, or found none.
+ */
+function refuseBoundVariant(names: Iterable<string>, name: string): void {
+  const [target] = boundNames(name);
+  for (const given of names)
+    if (given !== name && target !== undefined && boundNames(given).includes(target))
+      throw invalidRequest(
+        `${given}: an upstream may read it as ${name} (in another case, with . for _, or as ${name}[…]), so name it exactly, once.`,
+        given,
+      );
+}
+
+/**
  * A query parameter's one value. Given twice, Keygate and the upstream could each take a
  * different one (`?merchant=mine&merchant=theirs`), so the request is refused; so it is when
- * the name is also given in another case ({@link refuseCaseVariant}).
+ * a parameter the upstream may bind to the same name is given ({@link refuseBoundVariant}).
  */
 function queryParameter(uri: string, name: string): string | undefined {
   const query = new URL(uri, "http://localhost").searchParams;
-  refuseCaseVariant(query.keys(), name);
+  refuseBoundVariant(query.keys(), name);
   const values = query.getAll(name);
   if (values.length > 1)
     throw invalidRequest(

@@ -951,14 +951,21 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
     expect(upstream.calls).toHaveLength(2);
   });
 
-  test("an ambiguous selection is refused before anything is looked up: a query parameter given twice or in another case, a body member in another case, a path parameter badly encoded", async () => {
+  test("an ambiguous selection is refused before anything is looked up: a query parameter given twice or under a name the upstream may bind to it, a body member in another case, a header in another spelling, a path parameter badly encoded", async () => {
     const { call, partnerKey, branchKey, merchant, internalErrors } = await tree();
     // In another case, beside the field or instead of it: an upstream binding names without
     // regard to case could act for ent_theirs, or for BR-009, while Keygate judged another.
-    for (const query of [`merchant=${merchant.id}&MERCHANT=ent_theirs`, "Merchant=ent_theirs"]) {
+    // So are the array forms PHP, Rails and Express's qs bind to the same name.
+    for (const query of [
+      `merchant=${merchant.id}&MERCHANT=ent_theirs`,
+      "Merchant=ent_theirs",
+      `merchant=${merchant.id}&merchant%5B%5D=ent_theirs`,
+      `merchant=${merchant.id}&merchant[0]=ent_theirs`,
+      "merchant[=ent_theirs",
+    ]) {
       const variant = await call("GET", `/sales?${query}`, { key: partnerKey });
       expect([query, variant.status, codeOf(variant)]).toEqual([query, 400, "invalid_request"]);
-      expect(variant.body.error.message).toContain("only in case");
+      expect(variant.body.error.message).toContain("an upstream may read it as merchant");
     }
     // A header with _ for -: one name to servers that read headers as CGI variables.
     const underscored = await call("GET", "/reports", {
@@ -1002,6 +1009,11 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
     ]);
     expect(internalErrors).toEqual([]);
     expect(upstream.calls).toHaveLength(0);
+    // A name that only starts the same is another parameter.
+    const other = await call("GET", `/sales?merchant=${merchant.id}&merchants=1`, {
+      key: partnerKey,
+    });
+    expect(other.status).toBe(200);
   });
 
   test("an inactive target entity is refused", async () => {
