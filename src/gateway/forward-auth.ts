@@ -36,10 +36,41 @@ import {
 import { entitySelectionStep } from "./entity-selection.ts";
 import { identityHeadersOf } from "./proxy.ts";
 
+/** nginx's names for the original request (set in its `auth_request` location). */
+const NGINX_NAMES = ["x-original-method", "x-original-uri"] as const;
+/** Traefik's and Caddy's names for it (set by their forward-auth). */
+const FORWARDED_NAMES = ["x-forwarded-method", "x-forwarded-uri"] as const;
+
+/**
+ * The original request's method and URI, from the one pair of headers the proxy set. A proxy
+ * sets one pair and passes the client's other headers on, so a request carrying both pairs
+ * has one from the client — behind Caddy or Traefik, a client's own `X-Original-Method: GET`
+ * and `X-Original-URI: /links/1` would otherwise be judged in place of the `POST /links` the
+ * proxy then forwards — and is refused.
+ */
+function methodAndUri(headers: Headers): {
+  method: string | null;
+  uri: string | null;
+  /** The URI's header, as the proxy names it, for an error's `param`. */
+  uriHeader: string;
+} {
+  const nginx = NGINX_NAMES.some((name) => headers.has(name));
+  const forwarded = FORWARDED_NAMES.some((name) => headers.has(name));
+  if (nginx && forwarded)
+    throw invalidRequest(
+      "The original request is named twice: by X-Original-Method / X-Original-URI (nginx) and by X-Forwarded-Method / X-Forwarded-Uri (Traefik, Caddy). A proxy sets one pair; the other came from the client, so the request is refused.",
+    );
+  const [methodName, uriName] = nginx ? NGINX_NAMES : FORWARDED_NAMES;
+  return {
+    method: headers.get(methodName),
+    uri: headers.get(uriName),
+    uriHeader: nginx ? "X-Original-URI" : "X-Forwarded-Uri",
+  };
+}
+
 /** The original request a proxy asks about; its path is judged exactly as it was sent. */
 function originalRequest(headers: Headers): { method: string; uri: string; path: string } {
-  const method = headers.get("x-original-method") ?? headers.get("x-forwarded-method");
-  const uri = headers.get("x-original-uri") ?? headers.get("x-forwarded-uri");
+  const { method, uri, uriHeader } = methodAndUri(headers);
   if (!method || !uri)
     throw invalidRequest(
       "Forward-auth needs the original request: X-Original-Method and X-Original-URI (or X-Forwarded-Method and X-Forwarded-Uri).",
@@ -47,7 +78,7 @@ function originalRequest(headers: Headers): { method: string; uri: string; path:
   if (!uri.startsWith("/"))
     throw invalidRequest(
       "The original URI must be the request's path, starting with / (as nginx's $request_uri is), not a full URL or a relative path.",
-      "X-Original-URI",
+      uriHeader,
     );
   const query = uri.indexOf("?");
   const path = query === -1 ? uri : uri.slice(0, query);
@@ -57,7 +88,7 @@ function originalRequest(headers: Headers): { method: string; uri: string; path:
   if (ambiguous)
     throw invalidRequest(
       `The original URI's path ${ambiguous}; an upstream may route it differently from Keygate, so it is refused.`,
-      "X-Original-URI",
+      uriHeader,
     );
   const refused = overrideRefusal(headers, uri.slice(path.length), method.toUpperCase());
   if (refused) throw refused;

@@ -150,6 +150,16 @@ test("a path the upstream could read differently from Keygate is refused at ngin
     expect([path, disguised.status]).toEqual([path, 400]);
     expect(disguised.body).toContain('"param":"X-Original-URI"');
   }
+  // nginx sets X-Original-*; a client's own X-Forwarded-Uri beside them is refused, not judged.
+  const named = await fetch(`${nginx.url}/links`, {
+    method: "POST",
+    headers: {
+      ...bearer(platformKey),
+      "x-forwarded-method": "GET",
+      "x-forwarded-uri": "/links/lnk_1",
+    },
+  });
+  expect(named.status).toBe(400);
   const override = await fetch(`${nginx.url}/links/lnk_1`, {
     headers: { ...bearer(platformKey), "x-http-method-override": "DELETE" },
   });

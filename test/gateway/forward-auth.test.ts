@@ -142,6 +142,43 @@ describe("forward-auth", () => {
     expect(codeOf(outside)).toBe("entity_forbidden");
   });
 
+  test("the original request named by both nginx's and Traefik's headers is refused: one pair came from the client", async () => {
+    // Behind Caddy or Traefik, which set X-Forwarded-* and pass the client's headers on, a
+    // reader's own X-Original-* would otherwise be judged in place of the POST it sends.
+    const { call, live } = testApp({ config: { gateway } });
+    const reader = await call("POST", "/v1/api-keys", {
+      key: live,
+      body: { name: "reader", scopes: ["links:read"] },
+    });
+    const key = reader.body.secret as string;
+    const forwarded = { "x-forwarded-method": "POST", "x-forwarded-uri": "/links" };
+    expect((await call("GET", "/v1/forward-auth", { key, headers: forwarded })).status).toBe(403);
+    for (const forged of [
+      { "x-original-method": "GET", "x-original-uri": "/links/lnk_1" } as Record<string, string>,
+      { "x-original-uri": "/links/lnk_1" },
+      { "x-original-method": "GET" },
+    ]) {
+      const reply = await call("GET", "/v1/forward-auth", {
+        key,
+        headers: { ...forwarded, ...forged },
+      });
+      expect([reply.status, codeOf(reply)]).toEqual([400, "invalid_request"]);
+      expect(reply.body.error.message).toContain("named twice");
+    }
+    // And the other way round, behind nginx: a client's X-Forwarded-Uri beside nginx's pair.
+    const nginxWithForged = await call("GET", "/v1/forward-auth", {
+      key,
+      ...ask("GET", "/links/lnk_1", { "x-forwarded-uri": "/links" }),
+    });
+    expect(nginxWithForged.status).toBe(400);
+    // A path refused is named by the header it came in.
+    const viaTraefik = await call("GET", "/v1/forward-auth", {
+      key,
+      headers: { "x-forwarded-method": "GET", "x-forwarded-uri": "/links/%6Cnk_1" },
+    });
+    expect([viaTraefik.status, viaTraefik.body.error.param]).toEqual([400, "X-Forwarded-Uri"]);
+  });
+
   test("a path an upstream could read differently (dot or empty segments, backslashes, path parameters, needless or double encodings) is refused, not guessed at", async () => {
     const { call, live } = testApp({ config: { gateway } });
     for (const plain of [
