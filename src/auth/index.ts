@@ -14,6 +14,7 @@
  * `any` needs one of its scopes; `management: true` also accepts a dashboard user's JWT
  * (refused everywhere else with `token_not_accepted`). An empty list needs any valid key.
  */
+
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import type { EntitySelector } from "../config/gateway-config.ts";
@@ -22,7 +23,7 @@ import {
   type KeygateErrorCode,
   userEntityInactive,
 } from "../errors/keygate-error.ts";
-import { clientAddressLookup } from "../http/peer-address.ts";
+import { clientAddressLookup, UNKNOWN_ADDRESS } from "../http/peer-address.ts";
 import { findEntity, findUser } from "../projections/queries.ts";
 import { passwordFingerprint } from "../users/password.ts";
 import { type Credential, readCredential } from "./credentials.ts";
@@ -59,7 +60,7 @@ export function authenticate(
   kg: Keygate,
   headers: Headers,
   requirement: AuthRequirement,
-  clientAddress: () => string = () => "unknown",
+  clientAddress: () => string = () => UNKNOWN_ADDRESS,
 ): Identity {
   const { all = [], any = [], management = false } = requirementObject(requirement);
   const started = performance.now();

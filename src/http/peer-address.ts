@@ -10,6 +10,9 @@ export interface PeerLookup {
 
 const peers = new WeakMap<Request, string>();
 
+/** The address of a client that cannot be told: one bucket for all such, allowed nothing. */
+export const UNKNOWN_ADDRESS = "unknown";
+
 /** Records the peer address of a request (for runtimes whose server Elysia does not know). */
 export function rememberPeer(request: Request, address: string): void {
   peers.set(request, address);
@@ -23,18 +26,25 @@ export function peerAddressOf(
   return server?.requestIP(request)?.address ?? peers.get(request);
 }
 
-/** {@link peerAddressOf}, or `"unknown"` when the server cannot tell (one bucket for such clients). */
+/** {@link peerAddressOf}, or {@link UNKNOWN_ADDRESS} when the server cannot tell. */
 export function peerAddressOrUnknown(
   request: Request,
   server: PeerLookup | null | undefined,
 ): string {
-  return peerAddressOf(request, server) ?? "unknown";
+  return peerAddressOf(request, server) ?? UNKNOWN_ADDRESS;
 }
 
 /**
  * The client's address: the peer's, or — when the peer is a trusted proxy
- * (`gateway.trusted_proxies`, loopback by default) — the one it forwarded in `X-Real-IP`, else
- * the last entry of `X-Forwarded-For` (the one the proxy itself appended).
+ * (`gateway.trusted_proxies`, loopback by default) — the one it forwarded: `X-Real-IP` and
+ * the last entry of `X-Forwarded-For` (the one the proxy itself appended), whichever it sent.
+ *
+ * When it sent both and they differ, one came from the client: proxies set one and pass the
+ * other on as received (nginx sets `X-Real-IP` where it is told to, and passes a client's own
+ * `X-Forwarded-For`; Caddy appends to `X-Forwarded-For` and passes a client's `X-Real-IP`).
+ * Believing either would let a client choose its address — another one for each guess past
+ * the failed-authentication limiter, or a loopback one for `GET /metrics` — so the client is
+ * then {@link UNKNOWN_ADDRESS}: a bucket of its own, allowed nothing by address.
  */
 export function clientAddressOf(
   peer: string,
@@ -42,14 +52,13 @@ export function clientAddressOf(
   trustedProxies: readonly string[],
 ): string {
   if (!trustedProxies.includes(peer)) return peer;
-  const real = headers.get("x-real-ip")?.trim();
-  if (real) return real;
-  const forwarded = headers.get("x-forwarded-for");
-  const last = forwarded?.split(",").at(-1)?.trim();
-  return last || peer;
+  const real = headers.get("x-real-ip")?.trim() || undefined;
+  const last = headers.get("x-forwarded-for")?.split(",").at(-1)?.trim() || undefined;
+  if (real !== undefined && last !== undefined && real !== last) return UNKNOWN_ADDRESS;
+  return real ?? last ?? peer;
 }
 
-/** {@link clientAddressOf} the peer of `request` ("unknown" when the server cannot tell). */
+/** {@link clientAddressOf} the peer of `request` ({@link UNKNOWN_ADDRESS} when it cannot be told). */
 export function clientAddress(
   request: Request,
   server: PeerLookup | null | undefined,

@@ -9,7 +9,7 @@ import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { documented } from "../http/openapi.ts";
-import { clientAddress } from "../http/peer-address.ts";
+import { clientAddress, UNKNOWN_ADDRESS } from "../http/peer-address.ts";
 
 /** Whether a scraper may read the metrics. */
 export function mayScrape(
@@ -17,7 +17,8 @@ export function mayScrape(
   client: string,
   authorization: string | null,
 ): boolean {
-  if (config.allow.includes(client)) return true;
+  // A client whose address cannot be told is allowed nothing by address, whatever the list says.
+  if (client !== UNKNOWN_ADDRESS && config.allow.includes(client)) return true;
   if (!config.token || !authorization) return false;
   const given = Buffer.from(authorization);
   const expected = Buffer.from(`Bearer ${config.token}`);

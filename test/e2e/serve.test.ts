@@ -159,6 +159,9 @@ describe("keygate serve (as the README starts it)", () => {
       const forwardedBy: Record<string, string>[] = [
         { "x-real-ip": "203.0.113.9" },
         { "x-forwarded-for": "203.0.113.9" },
+        // A client's own X-Real-IP naming loopback, passed on by a proxy (Caddy) that appended
+        // the client's true address to X-Forwarded-For: the two disagree, so neither is believed.
+        { "x-real-ip": "127.0.0.1", "x-forwarded-for": "203.0.113.9" },
       ];
       for (const forwarded of forwardedBy) {
         const through = await scrape(forwarded);

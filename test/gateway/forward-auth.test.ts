@@ -4,7 +4,8 @@
  * (test/e2e/nginx-forward-auth.test.ts runs it behind a real nginx.)
  */
 import { describe, expect, test } from "bun:test";
-import { clientAddressOf } from "../../src/http/peer-address.ts";
+import { clientAddressOf, UNKNOWN_ADDRESS } from "../../src/http/peer-address.ts";
+import { mayScrape } from "../../src/metrics/index.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
 import { startUpstream } from "../support/upstream.ts";
 
@@ -291,5 +292,28 @@ describe("forward-auth", () => {
     expect(
       clientAddressOf("127.0.0.1", new Headers({ "x-real-ip": "10.1.1.1" }), ["127.0.0.1"]),
     ).toBe("10.1.1.1");
+    // Both, agreeing (Traefik; nginx told to set both): that address.
+    const agreeing = new Headers({
+      "x-real-ip": "10.1.1.1",
+      "x-forwarded-for": "10.9.9.9, 10.1.1.1",
+    });
+    expect(clientAddressOf("127.0.0.1", agreeing, ["127.0.0.1"])).toBe("10.1.1.1");
+  });
+
+  test("X-Real-IP and X-Forwarded-For that disagree make the client unknown: one of them is the client's own", () => {
+    // Behind Caddy, which appends to X-Forwarded-For and passes X-Real-IP on as received, a
+    // client could otherwise choose its address: loopback, for the metrics; another per guess.
+    const caddy = new Headers({ "x-real-ip": "127.0.0.1", "x-forwarded-for": "203.0.113.9" });
+    expect(clientAddressOf("127.0.0.1", caddy, ["127.0.0.1"])).toBe(UNKNOWN_ADDRESS);
+    // Behind nginx, which sets X-Real-IP and passes X-Forwarded-For on as received: the same.
+    const nginx = new Headers({ "x-real-ip": "203.0.113.9", "x-forwarded-for": "127.0.0.1" });
+    expect(clientAddressOf("127.0.0.1", nginx, ["127.0.0.1"])).toBe(UNKNOWN_ADDRESS);
+    expect(
+      mayScrape(
+        { enabled: true, allow: [UNKNOWN_ADDRESS], token: undefined },
+        UNKNOWN_ADDRESS,
+        null,
+      ),
+    ).toBe(false);
   });
 });
