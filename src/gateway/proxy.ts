@@ -95,8 +95,18 @@ export interface ForwardedFor {
 }
 
 /**
- * The headers sent upstream: the client's, less credentials, hop-by-hop and `X-Keygate-*` —
- * the last two in any spelling of `-` as `_`.
+ * Whether a header (spelled with `-`) describes the connection a proxy received: `Forwarded`,
+ * `X-Real-IP` and every `X-Forwarded-*`. An upstream believes these from its proxy — Keygate —
+ * so a client's own never pass: Keygate sets `X-Forwarded-Host` and `-Proto` itself, and
+ * `X-Forwarded-For` when `gateway.forwarded_for` is on (appended to the client's, as nginx's
+ * `$proxy_add_x_forwarded_for` does).
+ */
+const describesConnection = (spelled: string) =>
+  spelled.startsWith("x-forwarded-") || spelled === "forwarded" || spelled === "x-real-ip";
+
+/**
+ * The headers sent upstream: the client's, less credentials, hop-by-hop, `X-Keygate-*` and
+ * those that describe the connection — each in any spelling of `-` as `_`.
  */
 export function upstreamHeaders(inbound: Headers, forwarded: ForwardedFor): Headers {
   const connection = connectionTokens(inbound);
@@ -105,6 +115,7 @@ export function upstreamHeaders(inbound: Headers, forwarded: ForwardedFor): Head
     if (isHopByHop(name, connection) || name === "host") continue;
     const spelled = dashed(name);
     if (forwarded.credentialHeaders.has(spelled) || spelled.startsWith("x-keygate-")) continue;
+    if (describesConnection(spelled)) continue;
     headers.append(name, value);
   }
   for (const [name, value] of Object.entries(forwarded.identity)) headers.set(name, value);

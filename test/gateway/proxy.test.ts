@@ -16,7 +16,7 @@ const identity = identityHeaders("key_1", { id: "ent_b", path: ["ent_a", "ent_b"
   "links:write",
 ]);
 
-test("upstream headers: identity set, credentials and hop-by-hop gone, X-Forwarded-For appended when asked, X-Forwarded-Proto replaced", () => {
+test("upstream headers: identity set, credentials and hop-by-hop gone, X-Forwarded-For appended when asked, the client's own connection headers never passed", () => {
   const inbound = new Headers({
     authorization: "Bearer sk_live_x",
     "x-api-key": "sk_live_y",
@@ -28,6 +28,12 @@ test("upstream headers: identity set, credentials and hop-by-hop gone, X-Forward
     "x-forwarded-for": "203.0.113.1",
     host: "api.example",
     "x-forwarded-proto": "http",
+    // Headers an upstream believes from its proxy: a client's own never pass.
+    forwarded: "for=127.0.0.1;proto=https",
+    "x-real-ip": "127.0.0.1",
+    "x-forwarded-port": "443",
+    "x-forwarded-prefix": "/admin",
+    x_forwarded_host: "evil.example",
     accept: "application/json",
   });
   const common = {
@@ -50,8 +56,14 @@ test("upstream headers: identity set, credentials and hop-by-hop gone, X-Forward
     "x-request-id": "req_1",
     "x-correlation-id": "c",
   });
+  // With forwarded_for off the upstream gets no address at all: not the client's claim either
+  // (until 2026-11-24 it passed, and an upstream trusting its proxy took it for the client's).
   const without = upstreamHeaders(inbound, { identity, clientAddress: undefined, ...common });
-  expect(without.get("x-forwarded-for")).toBe("203.0.113.1");
+  expect(without.get("x-forwarded-for")).toBeNull();
+  expect([...without.keys()].filter((name) => /forward|real-ip/.test(name))).toEqual([
+    "x-forwarded-host",
+    "x-forwarded-proto",
+  ]);
 });
 
 describe("downstream: hop-by-hop headers and those Connection names are removed", () => {
