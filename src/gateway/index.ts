@@ -130,7 +130,7 @@ async function proxy(
       forgoRecording(request);
       throw upstreamFailure(outcome);
     }
-    const response = forClient(outcome.response, upstream);
+    const response = forClient(outcome.response, upstream, set.headers);
     return isRecorded(request)
       ? await readForRecord(
           request,

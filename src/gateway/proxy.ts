@@ -164,17 +164,25 @@ export function clientUrlOf(value: string, upstream: string): string | undefined
 }
 
 /**
- * The upstream response as the client gets it: hop-by-hop headers removed, and a `Location`
- * or `Content-Location` naming the upstream turned into the client's path
- * ({@link clientUrlOf}). In place where the runtime lets a fetched response's headers change
- * (Bun), so the response is passed on with its body streaming through untouched; where they
- * are immutable (Deno), on a new response around the same body stream.
+ * The upstream response as the client gets it: hop-by-hop headers removed, a `Location` or
+ * `Content-Location` naming the upstream turned into the client's path ({@link clientUrlOf}),
+ * and Keygate's own headers (`own`: its request and correlation ids, its rate-limit fields)
+ * in place of any the upstream sent under the same names — the client's `X-Request-Id` is the
+ * one in Keygate's log, and its `X-RateLimit-*` are Keygate's limits (SPEC §3, §4). In place
+ * where the runtime lets a fetched response's headers change (Bun), so the response is passed
+ * on with its body streaming through untouched; where they are immutable (Deno), on a new
+ * response around the same body stream.
  */
-export function forClient(response: Response, upstream: string): Response {
+export function forClient(
+  response: Response,
+  upstream: string,
+  own: Record<string, unknown>,
+): Response {
   const connection = connectionTokens(response.headers);
   const edits: [name: string, value: string | null][] = [];
   for (const name of response.headers.keys())
     if (isHopByHop(name, connection)) edits.push([name, null]);
+  for (const name in own) if (response.headers.has(name)) edits.push([name, String(own[name])]);
   for (const name of URL_HEADERS) {
     const value = response.headers.get(name);
     const local = value === null ? undefined : clientUrlOf(value, upstream);

@@ -39,7 +39,7 @@ describe("the gateway passes the upstream's answer on", () => {
     }
   });
 
-  test("the upstream answer's hop-by-hop headers stop at the gateway, a Location naming the upstream becomes the client's path, the rest goes on", async () => {
+  test("the upstream answer's hop-by-hop headers stop at the gateway, a Location naming the upstream becomes the client's path, Keygate's own ids and limits win, the rest goes on", async () => {
     const calmony = await startPreset("calmony", join(tmp.dir, "hop-by-hop"));
     try {
       calmony.upstream.answer(
@@ -53,6 +53,9 @@ describe("the gateway passes the upstream's answer on", () => {
               "x-internal": "secret",
               "x-custom": "kept",
               location: `${calmony.upstream.url}/v1/payments/pay_1`,
+              // Names Keygate answers with itself: its own values win.
+              "x-request-id": "req_upstream",
+              "x-ratelimit-remaining": "4999",
             },
           }),
       );
@@ -65,6 +68,8 @@ describe("the gateway passes the upstream's answer on", () => {
       expect(response.headers.get("x-custom")).toBe("kept");
       expect(response.headers.get("location")).toBe("/v1/payments/pay_1");
       expect(response.headers.get("x-request-id")).toMatch(/^req_/);
+      expect(response.headers.get("x-request-id")).not.toBe("req_upstream");
+      expect(response.headers.get("x-ratelimit-remaining")).not.toBe("4999");
       expect(await response.json()).toEqual({ object: "payment" });
       // The access log records the status the client got: the upstream's 201.
       const requestId = response.headers.get("x-request-id") as string;

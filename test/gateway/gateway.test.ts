@@ -167,6 +167,46 @@ describe("proxying", () => {
     }
   });
 
+  test("Keygate's request id, correlation id and rate-limit fields win over the upstream's of the same names", async () => {
+    // The client's X-Request-Id must be the one in Keygate's log; its X-RateLimit-* Keygate's.
+    const { call, live } = gatewayApp();
+    upstream.answer(
+      () =>
+        new Response("{}", {
+          headers: {
+            "content-type": "application/json",
+            "x-request-id": "req_upstream",
+            "x-correlation-id": "upstream-correlation",
+            "x-ratelimit-limit": "5000",
+            "x-ratelimit-remaining": "4999",
+            ratelimit: '"upstream";r=4999;t=60',
+            "x-upstream": "yes",
+          },
+        }),
+    );
+    try {
+      for (const idempotencyKey of [undefined, "upstream-ids-0001"]) {
+        const reply = await call(
+          idempotencyKey ? "POST" : "GET",
+          idempotencyKey ? "/orders" : "/links",
+          {
+            key: live,
+            ...(idempotencyKey ? { headers: { "idempotency-key": idempotencyKey }, body: {} } : {}),
+          },
+        );
+        expect(reply.status).toBe(200);
+        expect(reply.headers.get("x-request-id")).toMatch(/^req_/);
+        expect(reply.headers.get("x-request-id")).not.toBe("req_upstream");
+        expect(reply.headers.get("x-correlation-id")).not.toBe("upstream-correlation");
+        expect(reply.headers.get("x-ratelimit-limit")).toBe("100");
+        expect(reply.headers.get("ratelimit")).toStartWith('"default";');
+        if (!idempotencyKey) expect(reply.headers.get("x-upstream")).toBe("yes");
+      }
+    } finally {
+      upstream.answer(echo);
+    }
+  });
+
   test("a key in X-Api-Key never goes upstream, even where that scheme is off or renamed", async () => {
     for (const api_key_header of [false, "X-Partner-Key"]) {
       const { call, live } = testApp({

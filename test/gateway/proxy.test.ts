@@ -83,7 +83,7 @@ describe("downstream: hop-by-hop headers and those Connection names are removed"
 
   test("in place when the headers can change: the same response goes on", () => {
     const response = upstreamAnswer();
-    expect(forClient(response, UPSTREAM)).toBe(response);
+    expect(forClient(response, UPSTREAM, {})).toBe(response);
     expect(Object.fromEntries(response.headers)).toEqual(kept);
   });
 
@@ -100,7 +100,7 @@ describe("downstream: hop-by-hop headers and those Connection names are removed"
       },
     });
     Object.defineProperty(response, "headers", { value: immutable });
-    const passed = forClient(response, UPSTREAM);
+    const passed = forClient(response, UPSTREAM, {});
     expect(passed).not.toBe(response);
     expect([passed.status, passed.statusText]).toEqual([201, "Made"]);
     expect(Object.fromEntries(passed.headers)).toEqual(kept);
@@ -109,7 +109,7 @@ describe("downstream: hop-by-hop headers and those Connection names are removed"
 
   test("a response with nothing to remove goes on as it is", () => {
     const response = new Response("x", { headers: { "x-custom": "kept" } });
-    expect(forClient(response, UPSTREAM)).toBe(response);
+    expect(forClient(response, UPSTREAM, {})).toBe(response);
   });
 });
 
@@ -138,7 +138,7 @@ describe("URLs naming the upstream", () => {
         "content-location": "https://elsewhere.example/x",
       },
     });
-    const passed = forClient(response, UPSTREAM);
+    const passed = forClient(response, UPSTREAM, {});
     expect(passed.headers.get("location")).toBe("/links/lnk_1");
     expect(passed.headers.get("content-location")).toBe("https://elsewhere.example/x");
   });
