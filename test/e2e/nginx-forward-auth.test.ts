@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { tempDir } from "../support/keygate.ts";
 import { type RunningNginx, startNginx } from "../support/nginx.ts";
 import { type RunningServer, startServer } from "../support/server.ts";
-import { type StubUpstream, startUpstream } from "../support/upstream.ts";
+import { echo, type StubUpstream, startUpstream } from "../support/upstream.ts";
 
 const tmp = tempDir();
 let keygate: RunningServer;
@@ -78,6 +78,35 @@ test("allowed: the upstream answers, and receives the identity but not the crede
   expect(seen.get("x-keygate-livemode")).toBe("true");
   expect(seen.get("x-keygate-scopes")).toBe("*");
   expect(seen.get("x-request-id")).toBe(reply.headers.get("x-request-id"));
+});
+
+test("the client gets Keygate's request id and limits, not the upstream's of the same names beside them", async () => {
+  upstream.answer(
+    () =>
+      new Response("{}", {
+        headers: {
+          "content-type": "application/json",
+          "x-request-id": "req_upstream",
+          "x-correlation-id": "upstream-correlation",
+          "x-ratelimit-limit": "5000",
+          "x-upstream": "yes",
+        },
+      }),
+  );
+  try {
+    const reply = await fetch(`${nginx.url}/links/lnk_1`, { headers: bearer(platformKey) });
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get("x-request-id")).toMatch(/^req_\w+$/);
+    expect(reply.headers.get("x-request-id")).not.toBe("req_upstream");
+    expect(reply.headers.get("x-correlation-id")).not.toContain("upstream-correlation");
+    expect(reply.headers.get("x-ratelimit-limit")).toBe("100");
+    expect(reply.headers.get("ratelimit")).toStartWith('"default";r=');
+    expect(reply.headers.get("ratelimit-policy")).toContain('"default";q=100;w=1');
+    expect(reply.headers.get("x-upstream")).toBe("yes");
+    await reply.arrayBuffer();
+  } finally {
+    upstream.answer(echo);
+  }
 });
 
 test("refused: 401 without a key, 403 without the scope, 404 off the routes — with Keygate's envelope", async () => {
