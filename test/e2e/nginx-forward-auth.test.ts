@@ -11,7 +11,12 @@ import { join } from "node:path";
 import { tempDir } from "../support/keygate.ts";
 import { type RunningNginx, startNginx } from "../support/nginx.ts";
 import { type RunningServer, startServer } from "../support/server.ts";
-import { echo, type StubUpstream, startUpstream } from "../support/upstream.ts";
+import {
+  answerWithOwnIdsAndLimits,
+  echo,
+  type StubUpstream,
+  startUpstream,
+} from "../support/upstream.ts";
 
 const tmp = tempDir();
 let keygate: RunningServer;
@@ -81,18 +86,7 @@ test("allowed: the upstream answers, and receives the identity but not the crede
 });
 
 test("the client gets Keygate's request id and limits, not the upstream's of the same names beside them", async () => {
-  upstream.answer(
-    () =>
-      new Response("{}", {
-        headers: {
-          "content-type": "application/json",
-          "x-request-id": "req_upstream",
-          "x-correlation-id": "upstream-correlation",
-          "x-ratelimit-limit": "5000",
-          "x-upstream": "yes",
-        },
-      }),
-  );
+  upstream.answer(answerWithOwnIdsAndLimits);
   try {
     const reply = await fetch(`${nginx.url}/links/lnk_1`, { headers: bearer(platformKey) });
     expect(reply.status).toBe(200);

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { rememberPeer } from "../../src/http/peer-address.ts";
 import { chunkedPost, codeOf, readReply, testAppPerTest } from "../support/http.ts";
 import { selfSignedCertificate } from "../support/tls.ts";
-import { echo, startUpstream } from "../support/upstream.ts";
+import { answerWithOwnIdsAndLimits, echo, startUpstream } from "../support/upstream.ts";
 
 const upstream = startUpstream();
 afterAll(() => upstream.stop());
@@ -170,20 +170,7 @@ describe("proxying", () => {
   test("Keygate's request id, correlation id and rate-limit fields win over the upstream's of the same names", async () => {
     // The client's X-Request-Id must be the one in Keygate's log; its X-RateLimit-* Keygate's.
     const { call, live } = gatewayApp();
-    upstream.answer(
-      () =>
-        new Response("{}", {
-          headers: {
-            "content-type": "application/json",
-            "x-request-id": "req_upstream",
-            "x-correlation-id": "upstream-correlation",
-            "x-ratelimit-limit": "5000",
-            "x-ratelimit-remaining": "4999",
-            ratelimit: '"upstream";r=4999;t=60',
-            "x-upstream": "yes",
-          },
-        }),
-    );
+    upstream.answer(answerWithOwnIdsAndLimits);
     try {
       for (const idempotencyKey of [undefined, "upstream-ids-0001"]) {
         const reply = await call(

@@ -39,6 +39,23 @@ export const echo: UpstreamAnswer = (call) =>
     { status: call.method === "POST" ? 201 : 200 },
   );
 
+/**
+ * An answer carrying headers Keygate sends itself, with the upstream's own values (ids that
+ * are not Keygate's, a limit of 5000), beside one of the upstream's own (`X-Upstream: yes`).
+ */
+export const answerWithOwnIdsAndLimits: UpstreamAnswer = () =>
+  new Response("{}", {
+    headers: {
+      "content-type": "application/json",
+      "x-request-id": "req_upstream",
+      "x-correlation-id": "upstream-correlation",
+      "x-ratelimit-limit": "5000",
+      "x-ratelimit-remaining": "4999",
+      ratelimit: '"upstream";r=4999;t=60',
+      "x-upstream": "yes",
+    },
+  });
+
 /** Starts a stub upstream on a free port. */
 export function startUpstream(): StubUpstream {
   const calls: UpstreamCall[] = [];
