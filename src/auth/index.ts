@@ -14,7 +14,6 @@
  * `any` needs one of its scopes; `management: true` also accepts a dashboard user's JWT
  * (refused everywhere else with `token_not_accepted`). An empty list needs any valid key.
  */
-
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import type { EntitySelector } from "../config/gateway-config.ts";
