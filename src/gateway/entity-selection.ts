@@ -44,35 +44,34 @@ function pathParameter(routePath: string, path: string, name: string): string | 
 }
 
 /**
- * Refuses a name that differs from the selector's only in case (`Merchant` for `merchant`):
- * an upstream that binds names without regard to case (ASP.NET Core's model binding does)
- * could take its value for the entity, while Keygate, seeing none, acted for another.
+ * Refuses any name but `name` itself that an upstream may read as `name`: one whose spellings
+ * (`spellingsOf`, the first being the name's own as such an upstream reads it) include that of
+ * `name`. `why` says how the two differ. The upstream could take its value for the entity while
+ * Keygate, reading `name` alone, acted for another entity, or for none.
  */
-function refuseCaseVariant(names: Iterable<string>, name: string): void {
-  const lower = name.toLowerCase();
+function refuseVariant(
+  names: Iterable<string>,
+  name: string,
+  spellingsOf: (name: string) => string[],
+  why: string,
+): void {
+  const [target] = spellingsOf(name);
   for (const given of names)
-    if (given !== name && given.toLowerCase() === lower)
+    if (given !== name && target !== undefined && spellingsOf(given).includes(target))
       throw invalidRequest(
-        `${given}: differs from ${name} only in case; an upstream may read it as ${name}, so name it exactly, once.`,
+        `${given}: ${why}; an upstream may read it as ${name}, so name it exactly, once.`,
         given,
       );
 }
 
+/** A name as an upstream that binds names without regard to case reads it (ASP.NET Core). */
+const anyCase = (name: string) => [name.toLowerCase()];
+
 /**
- * Refuses a header that is the selector's with `_` for `-` or the other way round
- * (`X_Merchant_Id` for `X-Merchant-Id`): servers that map headers to CGI-style variables (PHP,
- * Django, Rack) read both as one, and could take its value for the entity while Keygate,
- * reading the header by its name, acted for another.
+ * A header name as servers that map headers to CGI-style variables read it (PHP, Django,
+ * Rack): `X_Merchant_Id` and `X-Merchant-Id` are one.
  */
-function refuseUnderscoreVariant(headers: Headers, name: string): void {
-  const lower = name.toLowerCase();
-  for (const given of headers.keys())
-    if (given !== lower && dashed(given) === dashed(lower))
-      throw invalidRequest(
-        `${given}: is the ${name} header spelled with another mix of - and _; an upstream may read it as ${name}, so send ${name} alone.`,
-        given,
-      );
-}
+const cgiSpelling = (name: string) => [dashed(name.toLowerCase())];
 
 /**
  * The names a query parameter may be bound to upstream: in any case (ASP.NET Core), with `.`
@@ -86,28 +85,18 @@ function boundNames(name: string): string[] {
 }
 
 /**
- * Refuses a query parameter other than the selector that an upstream may bind to the
- * selector's name (`Merchant`, `merchant[]`, `merchant[0]`): it could act for that value while
- * Keygate judged the plain parameter, or found none.
- */
-function refuseBoundVariant(names: Iterable<string>, name: string): void {
-  const [target] = boundNames(name);
-  for (const given of names)
-    if (given !== name && target !== undefined && boundNames(given).includes(target))
-      throw invalidRequest(
-        `${given}: an upstream may read it as ${name} (in another case, with . for _, or as ${name}[…]), so name it exactly, once.`,
-        given,
-      );
-}
-
-/**
  * A query parameter's one value. Given twice, Keygate and the upstream could each take a
  * different one (`?merchant=mine&merchant=theirs`), so the request is refused; so it is when
- * a parameter the upstream may bind to the same name is given ({@link refuseBoundVariant}).
+ * a parameter the upstream may bind to the same name is given ({@link boundNames}).
  */
 function queryParameter(uri: string, name: string): string | undefined {
   const query = new URL(uri, "http://localhost").searchParams;
-  refuseBoundVariant(query.keys(), name);
+  refuseVariant(
+    query.keys(),
+    name,
+    boundNames,
+    `differs from ${name} in case, in . for _, or as ${name}[…]`,
+  );
   const values = query.getAll(name);
   if (values.length > 1)
     throw invalidRequest(
@@ -124,7 +113,7 @@ function bodyField(request: Request, name: string): string | undefined {
   const body = parseJsonBody(bytes);
   // Only a member of a JSON object counts: not an array's, nor a property every string has.
   if (!isJsonObject(body)) return undefined;
-  refuseCaseVariant(Object.keys(body), name);
+  refuseVariant(Object.keys(body), name, anyCase, `differs from ${name} only in case`);
   const value = Object.hasOwn(body, name) ? body[name] : undefined;
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "string") throw invalidRequest(`${name}: must be a string.`, name);
@@ -136,7 +125,12 @@ function namedValue(selector: EntitySelector, routePath: string, step: StepConte
   const { request } = step;
   switch (selector.from) {
     case "header":
-      refuseUnderscoreVariant(request.headers, selector.name);
+      refuseVariant(
+        request.headers.keys(),
+        selector.name.toLowerCase(),
+        cgiSpelling,
+        `differs from ${selector.name} in - and _`,
+      );
       return request.headers.get(selector.name) ?? undefined;
     case "query":
       return queryParameter(step.originalUri ?? request.url, selector.name);
