@@ -8,9 +8,11 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Kind, type TSchema } from "@sinclair/typebox";
+import { eventCatalogue } from "../../events/index.ts";
 import { ConfigFileSchema } from "../../src/config/config-file.ts";
 import { ERROR_CATALOGUE } from "../../src/errors/keygate-error.ts";
 import { Metrics } from "../../src/metrics/metrics.ts";
+import { allProjections } from "../../src/projections/rebuild.ts";
 import { testAppPerTest } from "../support/http.ts";
 import { keygate, ROOT } from "../support/spawn.ts";
 
@@ -102,6 +104,20 @@ test("every error code is a row of http.md's error table, with its status and ty
   expect(wrong).toEqual([]);
 });
 
+test("every event type is a row of event-log.md's catalogue, at its schema version, naming each data field", () => {
+  const log = doc("event-log.md");
+  expect(eventCatalogue.size).toBeGreaterThan(10);
+  const wrong = [...eventCatalogue.values()].flatMap(({ type, schemaVersion, schema }) => {
+    const row = log.split("\n").find((line) => line.startsWith(`| \`${type}\``));
+    const version = row?.split("|")[2]?.trim();
+    if (version !== String(schemaVersion)) return [`${type}: v${version}, not v${schemaVersion}`];
+    return Object.keys(schema.properties)
+      .filter((field) => !row?.includes(`\`${field}\``))
+      .map((field) => `${type}: ${field}`);
+  });
+  expect(wrong).toEqual([]);
+});
+
 test("every metric series is a row of gateway.md's metrics table, with its type", () => {
   const gateway = doc("gateway.md");
   const series = [...new Metrics().render().matchAll(/^# TYPE (\w+) (\w+)$/gm)];
@@ -112,7 +128,7 @@ test("every metric series is a row of gateway.md's metrics table, with its type"
   expect(missing).toEqual([]);
 });
 
-describe("the HTTP routes", () => {
+describe("a running Keygate", () => {
   const testApp = testAppPerTest();
 
   test("every route Keygate serves is in http.md, its parameters written {id}", () => {
@@ -131,6 +147,14 @@ describe("the HTTP routes", () => {
       ];
       return !new RegExp(`\`${head.replace(/[{}]/g, "\\$&")}/[\\w-]+\`, \`…${tail}\``).test(http);
     });
+    expect(missing).toEqual([]);
+  });
+  test("every projection is a row of event-log.md's projections table", () => {
+    const { kg } = testApp();
+    const log = doc("event-log.md");
+    const names = allProjections(kg.db.sql).map((projection) => projection.name);
+    expect(names).toContain("api_keys");
+    const missing = names.filter((name) => !new RegExp(`^\\| \`${name}\` +\\|`, "m").test(log));
     expect(missing).toEqual([]);
   });
 });
