@@ -5,8 +5,8 @@
  * operator reads cannot fall behind the code they describe.
  */
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, normalize } from "node:path";
 import { Kind, type TSchema } from "@sinclair/typebox";
 import { eventCatalogue } from "../../events/index.ts";
 import { ConfigFileSchema } from "../../src/config/config-file.ts";
@@ -200,4 +200,50 @@ describe("the CLI", () => {
     );
     expect(missing).toEqual([]);
   });
+});
+
+/** The anchors GitHub gives a Markdown file's headings (code blocks left out). */
+function headingAnchors(text: string): Set<string> {
+  const seen = new Map<string, number>();
+  const anchors = new Set<string>();
+  for (const [, heading] of text.replace(/```[\s\S]*?```/g, "").matchAll(/^#+ (.*)$/gm)) {
+    const base = (heading as string)
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}_\- ]/gu, "")
+      .replaceAll(" ", "-");
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    anchors.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return anchors;
+}
+
+test("every relative link of the README and the docs reaches its file, and its heading", () => {
+  const pages = [
+    "README.md",
+    ...readdirSync(join(ROOT, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => `docs/${f}`),
+  ];
+  const broken: string[] = [];
+  let checked = 0;
+  for (const page of pages) {
+    const text = readFileSync(join(ROOT, page), "utf8");
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target as string)) continue;
+      const [path, anchor] = (target as string).split("#");
+      const file = path ? normalize(join(dirname(page), path)) : page;
+      checked++;
+      if (!existsSync(join(ROOT, file))) broken.push(`${page}: ${target}`);
+      else if (
+        anchor &&
+        file.endsWith(".md") &&
+        !headingAnchors(readFileSync(join(ROOT, file), "utf8")).has(anchor)
+      )
+        broken.push(`${page}: ${target}`);
+    }
+  }
+  expect(checked).toBeGreaterThan(50);
+  expect(broken).toEqual([]);
 });
