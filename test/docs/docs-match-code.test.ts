@@ -219,9 +219,10 @@ function headingAnchors(text: string): Set<string> {
   return anchors;
 }
 
-test("every relative link of the README and the docs reaches its file, and its heading", () => {
+test("every relative link of the README, the changelog and the docs reaches its file, and its heading", () => {
   const pages = [
     "README.md",
+    "CHANGELOG.md",
     ...readdirSync(join(ROOT, "docs"))
       .filter((f) => f.endsWith(".md"))
       .map((f) => `docs/${f}`),
