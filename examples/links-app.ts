@@ -1,7 +1,8 @@
 /**
  * An Elysia app of your own with Keygate mounted as plugins — no gateway. Its routes declare
- * the scopes they need; the handlers read the caller's identity (entity, environment) and
- * never see a credential. POST retries with an Idempotency-Key run once.
+ * the scopes they need (a route that declares neither `scopes` nor `public: true` would stop
+ * the app's start); the handlers read the caller's identity (entity, environment) and never
+ * see a credential. POST retries with an Idempotency-Key run once.
  *
  *   KEYGATE_DB=./data/keygate.sqlite bun examples/links-app.ts     # serves on :4000
  *

@@ -1,7 +1,9 @@
 /**
  * Keygate inside your own Elysia app (no gateway, no management server): one plugin that
  * brings request ids and the error envelope, Idempotency-Key recording, and the `scopes`
- * route option (authentication → entity → rate limit → idempotency). See `examples/`.
+ * route option (authentication → entity → rate limit → idempotency). Every route after it
+ * declares `scopes` or `public: true`, or is never served (src/auth/access-rule.ts). See
+ * `examples/`.
  *
  * @example
  * ```ts
@@ -9,12 +11,14 @@
  * new Elysia()
  *   .use(keygate(kg))
  *   .get("/links", ({ identity }) => listLinks(identity.entity.id), { scopes: ["links:read"] })
+ *   .get("/health", () => "ok", { public: true })
  *   .listen(4000);
  * ```
  */
 import { Elysia } from "elysia";
 import { type BackgroundWork, startBackgroundWork } from "./app/background-work.ts";
 import type { Keygate } from "./app/keygate.ts";
+import { accessRules, requireAccessRules } from "./auth/access-rule.ts";
 import { keygateGuard } from "./http/guard.ts";
 import {
   type InternalErrorReporter,
@@ -44,6 +48,7 @@ export function keygate(kg: Keygate, options: { reportInternal?: InternalErrorRe
   const routeTable = routeTableLearnedLater();
   return new Elysia({ name: "keygate/plugin" })
     .onStart((app) => {
+      requireAccessRules(app.routes);
       routeTable.learn(app.routes);
       work ??= startBackgroundWork(kg, report);
     })
@@ -53,5 +58,6 @@ export function keygate(kg: Keygate, options: { reportInternal?: InternalErrorRe
     })
     .use(requestContext(kg.config.errorCodes, report, undefined, kg.metrics, routeTable.methodsAt))
     .use(idempotencyPlugin(kg, report))
-    .use(keygateGuard(kg));
+    .use(keygateGuard(kg))
+    .use(accessRules());
 }

@@ -22,9 +22,10 @@ import {
   type KeygateErrorCode,
   userEntityInactive,
 } from "../errors/keygate-error.ts";
-import { clientAddressLookup, UNKNOWN_ADDRESS } from "../http/peer-address.ts";
+import { clientAddressLookup, type PeerLookup, UNKNOWN_ADDRESS } from "../http/peer-address.ts";
 import { findEntity, findUser } from "../projections/queries.ts";
 import { passwordFingerprint } from "../users/password.ts";
+import { declaringAccess } from "./access-rule.ts";
 import { type Credential, readCredential } from "./credentials.ts";
 import { type Identity, requireScopes, USER_SCOPES } from "./identity.ts";
 import { verifyToken } from "./jwt.ts";
@@ -252,14 +253,21 @@ export function keygateAuth(kg: Keygate, after: AfterAuthentication = {}) {
             // synchronous and must read as such — no call right after a return or an arrow,
             // not even one the transpiler makes by folding a variable into it (it did, and every
             // authenticated request paid for an await).
-            transform(context) {
+            transform: declaringAccess(function transform(context: {
+              request: Request;
+              server: PeerLookup | null;
+              path: string;
+              route: string;
+              set: StepContext["set"];
+              identity?: Identity;
+            }) {
               const { request, server, path, route, set } = context;
               const address = clientAddressLookup(request, server, trustedProxies);
               const identity = authenticate(kg, request.headers, requirement, address);
-              (context as { identity: Identity }).identity = identity;
+              context.identity = identity;
               const step = stepContext(request, path, route, set);
               for (const check of checks) check(identity, step);
-            },
+            }),
             ...(steps.length === 0
               ? {}
               : {
