@@ -62,7 +62,7 @@ const fnsOf = (hook: readonly { fn: object }[] | { fn: object } | undefined) =>
  * The routes, among those the rule governs (registered after the plugin), that declare no
  * access rule: `METHOD path` each.
  */
-export function undeclaredRoutes(routes: readonly ListedRoute[]): string[] {
+function undeclaredRoutes(routes: readonly ListedRoute[]): string[] {
   return routes
     .filter((route) => fnsOf(route.hooks?.beforeHandle).some((h) => h.fn === refuseUndeclared))
     .filter((route) => !fnsOf(route.hooks?.transform).some((h) => DECLARING_HOOKS.has(h.fn)))
@@ -75,15 +75,19 @@ export function requireAccessRules(routes: readonly ListedRoute[]): void {
   if (undeclared.length > 0) throw new Error(undeclaredMessage(undeclared));
 }
 
-/** The `public: true` route option and the request-time check, for the plugin. */
+/** The `public` macro's transform: the request's route is open to anyone. */
+const markPublic = declaringAccess(function markPublic(context: object) {
+  (context as { keygatePublic?: boolean }).keygatePublic = true;
+});
+
+/**
+ * The `public: true` route option and the request-time check, for the plugin. `public: false`
+ * declares nothing: such a route still needs its `scopes`.
+ */
 export function accessRules() {
   return new Elysia({ name: "keygate/access-rules" })
     .macro({
-      public: (open: true) => ({
-        transform: declaringAccess(function markPublic(context: object) {
-          (context as { keygatePublic?: boolean }).keygatePublic = open;
-        }),
-      }),
+      public: (open: boolean) => (open === true ? { transform: markPublic } : undefined),
     })
     .onBeforeHandle({ as: "global" }, refuseUndeclared);
 }

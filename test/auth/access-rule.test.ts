@@ -41,6 +41,7 @@ function shop() {
       runs.refunds += 1;
       return { object: "refund" };
     })
+    .get("/closed", () => "closed", { public: false })
     .group("/v2", (group) => group.get("/payouts", () => []))
     .use(thirdParty);
   const call = async (method: string, path: string, key?: string) =>
@@ -67,7 +68,8 @@ test("a route that declares no access rule is refused, with or without a key, it
   expect(String(reported[0])).toContain(
     "POST /refunds declares neither `scopes` nor `public: true`",
   );
-  // In a group, and a plugin's route used after Keygate's, alike.
+  // `public: false` declares nothing; nor does a group, or a plugin used after Keygate's.
+  expect((await call("GET", "/closed", key)).status).toBe(500);
   expect((await call("GET", "/v2/payouts", key)).status).toBe(500);
   expect((await call("GET", "/vendor/docs", key)).status).toBe(500);
 });
@@ -93,7 +95,7 @@ test("the app does not start while a route declares no access rule, and the mess
     app.stop();
   }
   expect(message).toBe(
-    "POST /refunds, GET /v2/payouts, GET /vendor/docs declare neither `scopes` nor `public: true`: Keygate serves no route without an access rule. A plugin's routes that can take neither go before .use(keygate(kg)).",
+    "POST /refunds, GET /closed, GET /v2/payouts, GET /vendor/docs declare neither `scopes` nor `public: true`: Keygate serves no route without an access rule. A plugin's routes that can take neither go before .use(keygate(kg)).",
   );
 });
 
