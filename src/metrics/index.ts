@@ -5,11 +5,15 @@
  * Off with `metrics.enabled: false` (then 404).
  */
 import { timingSafeEqual } from "node:crypto";
+import { statSync } from "node:fs";
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
+import { latestCheckpoint } from "../audit/checkpoints.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { documented } from "../http/openapi.ts";
 import { clientAddress, UNKNOWN_ADDRESS } from "../http/peer-address.ts";
+import { headPositionOf } from "../store/event-store.ts";
+import type { Gauge } from "./metrics.ts";
 
 /** Whether a scraper may read the metrics. */
 export function mayScrape(
@@ -23,6 +27,40 @@ export function mayScrape(
   const given = Buffer.from(authorization);
   const expected = Buffer.from(`Bearer ${config.token}`);
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Bytes on disk of the file at `path` (0 when there is none). */
+function bytesOf(path: string): number {
+  return statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+}
+
+/**
+ * The gauges read at each scrape, from the database: how many events the log holds, how many
+ * of them the latest signed checkpoint covers (the rest are protected by the chain alone until
+ * the next one: alert when the gap keeps growing), and the bytes the database and its WAL take
+ * on disk (the log only grows: docs/idempotency.md). Two primary-key
+ * reads and two `stat`s.
+ */
+export function scrapedGauges(kg: Keygate): Gauge[] {
+  const { dbPath } = kg.config;
+  const onDisk = dbPath === ":memory:" ? 0 : bytesOf(dbPath) + bytesOf(`${dbPath}-wal`);
+  return [
+    {
+      name: "keygate_log_events",
+      help: "Events in the log (its head position).",
+      value: headPositionOf(kg.db.sql),
+    },
+    {
+      name: "keygate_log_checkpointed_events",
+      help: "Events the latest signed checkpoint covers.",
+      value: latestCheckpoint(kg.db.sql)?.size ?? 0,
+    },
+    {
+      name: "keygate_database_bytes",
+      help: "Bytes the database file and its write-ahead log take on disk.",
+      value: onDisk,
+    },
+  ];
 }
 
 /** The /metrics route. */
@@ -42,7 +80,7 @@ export function metricsRoutes(kg: Keygate) {
           "Metrics are open to the configured addresses or token only.",
         );
       set.headers["content-type"] = "text/plain; version=0.0.4; charset=utf-8";
-      return kg.metrics.render();
+      return kg.metrics.render(scrapedGauges(kg));
     },
     {
       detail: documented({

@@ -2,8 +2,16 @@
  * Process metrics in the Prometheus text format (version 0.0.4): requests by route and status,
  * authentication failures by code, rate-limited requests, idempotent replays, and a histogram
  * of key-verification latency. Counters live in memory and restart at zero with the process,
- * as Prometheus counters may.
+ * as Prometheus counters may. Gauges read when scraped (the log's size, say) are rendered
+ * after them.
  */
+
+/** A value read when the metrics are scraped. */
+export interface Gauge {
+  name: string;
+  help: string;
+  value: number;
+}
 
 /** Upper bounds (seconds) of the verification-latency buckets: 10 µs to 10 ms. */
 export const VERIFICATION_BUCKETS = [
@@ -62,8 +70,8 @@ export class Metrics {
     if (at !== -1) this.#buckets[at] = (this.#buckets[at] ?? 0) + 1;
   }
 
-  /** Everything, in the Prometheus text exposition format. */
-  render(): string {
+  /** Everything, the `gauges` read for this scrape last, in the Prometheus text format. */
+  render(gauges: readonly Gauge[] = []): string {
     const lines: string[] = [
       "# HELP keygate_requests_total Requests answered, by method, route pattern and status.",
       "# TYPE keygate_requests_total counter",
@@ -100,6 +108,8 @@ export class Metrics {
       `keygate_key_verification_seconds_sum ${this.#verificationSum}`,
       `keygate_key_verification_seconds_count ${this.#verificationCount}`,
     );
+    for (const { name, help, value } of gauges)
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`);
     return `${lines.join("\n")}\n`;
   }
 }

@@ -1,7 +1,13 @@
 /** `GET /metrics` (issue 6): Prometheus text, open to allowed addresses or the token only. */
 import { describe, expect, test } from "bun:test";
-import { mayScrape } from "../../src/metrics/index.ts";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { checkpointKey } from "../../src/audit/checkpoint-key.ts";
+import { appendCheckpoint } from "../../src/audit/checkpoints.ts";
+import { initPlatform } from "../../src/commands/init.ts";
+import { mayScrape, scrapedGauges } from "../../src/metrics/index.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
+import { TEST_ACTOR, tempDir, testKeygate } from "../support/keygate.ts";
 
 const testApp = testAppPerTest();
 const TOKEN = "metrics-token-0123456789";
@@ -64,6 +70,43 @@ describe("/metrics", () => {
     expect(sample(text, "keygate_key_verification_seconds_count")).toBe(8);
     expect(sample(text, 'keygate_key_verification_seconds_bucket{le="+Inf"}')).toBe(8);
     expect(text).toContain("# TYPE keygate_key_verification_seconds histogram");
+  });
+
+  test("gauges: the log's events, those the latest signed checkpoint covers, read at each scrape", async () => {
+    const { call, live, kg, clock } = testApp({ env: { KEYGATE_METRICS_TOKEN: TOKEN } });
+    const scrape = async () =>
+      (await call("GET", "/metrics", { headers: { authorization: `Bearer ${TOKEN}` } })).text;
+    const count = () =>
+      kg.db.sql.prepare<{ n: number }>("SELECT COUNT(*) AS n FROM events").get()?.n ?? -1;
+    const events = count();
+    expect(events).toBe(3); // the platform entity and its two keys
+    let text = await scrape();
+    expect(text).toContain("# TYPE keygate_log_events gauge");
+    expect(sample(text, "keygate_log_events")).toBe(events);
+    expect(sample(text, "keygate_log_checkpointed_events")).toBe(0);
+    expect(sample(text, "keygate_database_bytes")).toBe(0); // in memory
+    await call("POST", "/v1/api-keys", { key: live, body: { name: "m", scopes: ["links:read"] } });
+    appendCheckpoint(kg.db.sql, checkpointKey(kg.config), clock.now());
+    await call("POST", "/v1/api-keys", { key: live, body: { name: "n", scopes: ["links:read"] } });
+    text = await scrape();
+    expect(sample(text, "keygate_log_events")).toBe(count());
+    expect(count()).toBe(events + 2);
+    expect(sample(text, "keygate_log_checkpointed_events")).toBe(events + 1);
+  });
+
+  test("gauges: the bytes the database file and its write-ahead log take on disk", () => {
+    const dir = tempDir();
+    const path = join(dir.dir, "kg.sqlite");
+    const kg = testKeygate({ path });
+    try {
+      initPlatform(kg, TEST_ACTOR);
+      const bytes = scrapedGauges(kg).find((g) => g.name === "keygate_database_bytes")?.value;
+      expect(bytes).toBe(statSync(path).size + statSync(`${path}-wal`).size);
+      expect(bytes).toBeGreaterThan(0);
+    } finally {
+      kg.close();
+      dir.remove();
+    }
   });
 
   test("refused without the token from an address not allowed: 403 access_denied", async () => {
