@@ -81,10 +81,14 @@ function forwardedProto(
   return trustedProxies.includes(peerAddressOrUnknown(request, server)) ? sent : own;
 }
 
-/** Proxies one authenticated request; the response streams back as the upstream sends it. */
+/**
+ * Proxies one authenticated request for the route whose pattern is `routePath`; the response
+ * streams back as the upstream sends it.
+ */
 async function proxy(
   kg: Keygate,
   upstream: string,
+  routePath: string,
   request: Request,
   identity: Identity,
   set: { status?: number | string; headers: Record<string, unknown> },
@@ -120,6 +124,7 @@ async function proxy(
     correlationId: String(set.headers["x-correlation-id"] ?? ""),
   });
   return withIdleTimeoutLifted(request, server, kg.config.idleTimeoutSeconds, async () => {
+    const sentAt = performance.now();
     const outcome = await sendUpstream(`${upstream}${url.pathname}${url.search}`, {
       method: request.method,
       headers,
@@ -130,6 +135,7 @@ async function proxy(
       forgoRecording(request);
       throw upstreamFailure(outcome);
     }
+    kg.metrics.observeUpstream(routePath, (performance.now() - sentAt) / 1000);
     const response = forClient(outcome.response, upstream, set.headers);
     return isRecorded(request)
       ? await readForRecord(
@@ -212,7 +218,7 @@ export function gatewayRoutes(kg: Keygate) {
       route.method,
       route.path,
       ({ request, set, server, identity }) =>
-        proxy(kg, upstream, request, identity, set, server, credentialHeaders),
+        proxy(kg, upstream, route.path, request, identity, set, server, credentialHeaders),
       {
         scopes: {
           all: route.scopes,

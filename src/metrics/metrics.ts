@@ -1,7 +1,7 @@
 /**
  * Process metrics in the Prometheus text format (version 0.0.4): requests by route and status,
- * authentication failures by code, rate-limited requests, idempotent replays, and a histogram
- * of key-verification latency. Counters live in memory and restart at zero with the process,
+ * authentication failures by code, rate-limited requests, idempotent replays, and histograms
+ * of key-verification latency and of the gateway's upstream latency by route. Counters live in memory and restart at zero with the process,
  * as Prometheus counters may. Gauges read when scraped (the log's size, say) are rendered
  * after them.
  */
@@ -18,19 +18,64 @@ export const VERIFICATION_BUCKETS = [
   0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
 ];
 
+/**
+ * Upper bounds (seconds) of the upstream-latency buckets: 1 ms to 10 s (the gateway's
+ * timeout is at most 300 s; slower answers fall in `+Inf`).
+ */
+export const UPSTREAM_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
 const escapeLabel = (value: string) =>
   value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
 
-/** The counters and the histogram. */
+/** One histogram's counts: per bucket (not cumulative), in all, and the sum observed. */
+class Histogram {
+  readonly #bounds: readonly number[];
+  readonly #buckets: number[];
+  #count = 0;
+  #sum = 0;
+
+  constructor(bounds: readonly number[]) {
+    this.#bounds = bounds;
+    this.#buckets = new Array<number>(bounds.length).fill(0);
+  }
+
+  observe(value: number): void {
+    this.#count++;
+    this.#sum += value;
+    const at = this.#bounds.findIndex((bound) => value <= bound);
+    if (at !== -1) this.#buckets[at] = (this.#buckets[at] ?? 0) + 1;
+  }
+
+  /** Its sample lines; `labels` is `name="value",` text put before `le`, or "". */
+  lines(name: string, labels = ""): string[] {
+    const lines: string[] = [];
+    let cumulative = 0;
+    this.#bounds.forEach((bound, i) => {
+      cumulative += this.#buckets[i] ?? 0;
+      lines.push(`${name}_bucket{${labels}le="${bound}"} ${cumulative}`);
+    });
+    const plain = labels ? `{${labels.slice(0, -1)}}` : "";
+    lines.push(
+      `${name}_bucket{${labels}le="+Inf"} ${this.#count}`,
+      `${name}_sum${plain} ${this.#sum}`,
+      `${name}_count${plain} ${this.#count}`,
+    );
+    return lines;
+  }
+}
+
+/** The counters and the histograms. */
 export class Metrics {
   /** Counts by method, then route pattern, then status: no label text is built per request. */
   readonly #requests = new Map<string, Map<string, Map<number, number>>>();
   readonly #authFailures = new Map<string, number>();
   #rateLimited = 0;
   #replays = 0;
-  readonly #buckets = new Array<number>(VERIFICATION_BUCKETS.length).fill(0);
-  #verificationCount = 0;
-  #verificationSum = 0;
+  readonly #verification = new Histogram(VERIFICATION_BUCKETS);
+  /** Upstream latency by gateway route pattern (as many as the routes configured). */
+  readonly #upstream = new Map<string, Histogram>();
 
   /** One answered request; `route` is the route's pattern (never the raw path). */
   request(method: string, route: string, status: number): void {
@@ -64,10 +109,17 @@ export class Metrics {
 
   /** How long one credential took to verify, in seconds. */
   observeVerification(seconds: number): void {
-    this.#verificationCount++;
-    this.#verificationSum += seconds;
-    const at = VERIFICATION_BUCKETS.findIndex((bound) => seconds <= bound);
-    if (at !== -1) this.#buckets[at] = (this.#buckets[at] ?? 0) + 1;
+    this.#verification.observe(seconds);
+  }
+
+  /** How long the upstream of a gateway route took to answer (to its response head), in seconds. */
+  observeUpstream(route: string, seconds: number): void {
+    let histogram = this.#upstream.get(route);
+    if (!histogram) {
+      histogram = new Histogram(UPSTREAM_BUCKETS);
+      this.#upstream.set(route, histogram);
+    }
+    histogram.observe(seconds);
   }
 
   /** Everything, the `gauges` read for this scrape last, in the Prometheus text format. */
@@ -98,16 +150,15 @@ export class Metrics {
       "# HELP keygate_key_verification_seconds Time to verify a credential.",
       "# TYPE keygate_key_verification_seconds histogram",
     );
-    let cumulative = 0;
-    VERIFICATION_BUCKETS.forEach((bound, i) => {
-      cumulative += this.#buckets[i] ?? 0;
-      lines.push(`keygate_key_verification_seconds_bucket{le="${bound}"} ${cumulative}`);
-    });
     lines.push(
-      `keygate_key_verification_seconds_bucket{le="+Inf"} ${this.#verificationCount}`,
-      `keygate_key_verification_seconds_sum ${this.#verificationSum}`,
-      `keygate_key_verification_seconds_count ${this.#verificationCount}`,
+      ...this.#verification.lines("keygate_key_verification_seconds"),
+      "# HELP keygate_upstream_duration_seconds Time the gateway's upstream took to answer (its response head), by route pattern.",
+      "# TYPE keygate_upstream_duration_seconds histogram",
     );
+    for (const [route, histogram] of this.#upstream)
+      lines.push(
+        ...histogram.lines("keygate_upstream_duration_seconds", `route="${escapeLabel(route)}",`),
+      );
     for (const { name, help, value } of gauges)
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`);
     return `${lines.join("\n")}\n`;

@@ -144,7 +144,7 @@ describe("a running Keygate", () => {
     const { kg } = testApp();
     const gateway = doc("gateway.md");
     const series = [...new Metrics().render(scrapedGauges(kg)).matchAll(/^# TYPE (\w+) (\w+)$/gm)];
-    expect(series.length).toBe(8);
+    expect(series.length).toBe(9);
     const missing = series
       .filter(([, name, type]) => !gateway.includes(`| \`${name}\` | ${type} |`))
       .map(([, name]) => name);

@@ -534,5 +534,39 @@ describe("the access log and the metrics", () => {
     expect(metrics.text).toContain(
       'keygate_requests_total{method="POST",route="/orders",status="202"} 2',
     );
+    // The upstream's latency, by route: the replay never went upstream.
+    expect(metrics.text).toContain('keygate_upstream_duration_seconds_count{route="/links"} 1');
+    expect(metrics.text).toContain('keygate_upstream_duration_seconds_count{route="/orders"} 1');
+  });
+
+  test("the upstream's latency is measured to its response head, in the route's histogram", async () => {
+    const { call, live } = testApp({
+      env: { KEYGATE_METRICS_TOKEN: "metrics-token-0123456789" },
+      config: { gateway: { upstream: upstream.url, routes: GATEWAY_ROUTES } },
+    });
+    upstream.answer(async () => {
+      await Bun.sleep(30);
+      return Response.json({});
+    });
+    try {
+      expect((await call("GET", "/links/lnk_1", { key: live })).status).toBe(200);
+    } finally {
+      upstream.answer(echo);
+    }
+    const { text } = await call("GET", "/metrics", {
+      headers: { authorization: "Bearer metrics-token-0123456789" },
+    });
+    const series = (name: string) =>
+      Number(
+        text
+          .split("\n")
+          .find((line) => line.startsWith(`${name} `))
+          ?.split(" ")[1],
+      );
+    const route = 'route="/links/:id"';
+    // It slept 30 ms: nothing at or under 25 ms, all of it by +Inf, a sum of 30 ms or more.
+    expect(series(`keygate_upstream_duration_seconds_bucket{${route},le="0.025"}`)).toBe(0);
+    expect(series(`keygate_upstream_duration_seconds_bucket{${route},le="+Inf"}`)).toBe(1);
+    expect(series(`keygate_upstream_duration_seconds_sum{${route}}`)).toBeGreaterThanOrEqual(0.03);
   });
 });
