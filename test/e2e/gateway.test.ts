@@ -15,6 +15,20 @@ import { startUpstream } from "../support/upstream.ts";
 const tmp = tempDir();
 afterAll(tmp.remove);
 
+/** Sends `request` as written (its own Host header) to the server at `url`; the reply whole. */
+function sendRaw(url: string, request: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(request));
+    let reply = "";
+    socket.on("data", (chunk) => {
+      reply += chunk.toString();
+    });
+    socket.on("end", () => resolve(reply));
+    socket.on("error", reject);
+  });
+}
+
 describe("the gateway passes the upstream's answer on", () => {
   test("a compressed upstream answer reaches the client intact: its body matches its Content-Encoding", async () => {
     const calmony = await startPreset("calmony", join(tmp.dir, "gzip"));
@@ -186,6 +200,13 @@ describe("which route serves a request", () => {
           400,
           400,
         ]);
+      // Behind a Host shorter than the router assumes, it would read /private/raw as the path.
+      const shortHost = await sendRaw(
+        server.url,
+        `GET /files/private/raw HTTP/1.1\r\nHost: ab\r\nAuthorization: Bearer ${secret}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(shortHost).toStartWith("HTTP/1.1 400");
+      expect(shortHost).toContain('"param":"Host"');
       expect(upstream.calls.map((call) => call.url)).toEqual(["/files/report/raw"]);
     } finally {
       await server.stop();
