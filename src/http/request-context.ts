@@ -17,8 +17,8 @@ import {
   routeNotFound,
   toKeygateError,
 } from "./envelope.ts";
+import { hostRefusal } from "./request-host.ts";
 import type { RouteMethods } from "./route-methods.ts";
-import { shortHostRefusal } from "./short-host.ts";
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
@@ -135,8 +135,8 @@ export function requestContext(
       set.headers["x-request-id"] = newId("req");
       set.headers["x-correlation-id"] =
         inbound && UUID_V4.test(inbound) ? inbound : crypto.randomUUID();
-      const shortHost = shortHostRefusal(request.url);
-      if (shortHost) throw shortHost;
+      const badHost = hostRefusal(request);
+      if (badHost) throw badHost;
     })
     .onError({ as: "global" }, ({ code, error, set, request, path }) =>
       answerFailure(

@@ -1,12 +1,13 @@
 /**
- * A Host shorter than the router assumes (src/http/short-host.ts): Elysia would read a later
- * part of the path as the whole, so such a request is refused before it is routed — here the
- * gateway bypass it allowed (`Host: ab` made `GET /admin/secrets` pass as `GET /:name`).
+ * A Host the router cannot read the path behind (src/http/request-host.ts): too short, or no
+ * valid one at all. Elysia would read a later part of the path as the whole, so such a request
+ * is refused before it is routed — here the gateway bypass it allowed (`Host: ab` made
+ * `GET /admin/secrets` pass as `GET /:name`).
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
 import { initPlatform } from "../../src/commands/init.ts";
-import { shortHostRefusal } from "../../src/http/short-host.ts";
+import { hostRefusal } from "../../src/http/request-host.ts";
 import { keygate } from "../../src/plugin.ts";
 import { codeOf, readReply, testAppPerTest } from "../support/http.ts";
 import { TEST_ACTOR, testKeygate } from "../support/keygate.ts";
@@ -16,21 +17,45 @@ const testApp = testAppPerTest();
 const upstream = startUpstream();
 afterAll(() => upstream.stop());
 
-describe("shortHostRefusal", () => {
+/** A request as the server hands it over: its URL as the runtime built it, and its Host. */
+const served = (url: string, host: string | null) =>
+  ({ url, headers: new Headers(host === null ? {} : { host }) }) as Request;
+
+describe("hostRefusal", () => {
   test("refuses a URL whose path starts before the router looks for it, and only those", () => {
-    for (const url of ["http://ab/admin/secrets", "http://abc/v1/me", "http://x", "https://ab/x"])
-      expect(shortHostRefusal(url)?.code, url).toBe("invalid_request");
-    for (const url of [
-      "http://abcd/v1/me",
-      "http://ab:3000/v1/me",
-      "https://abc/v1/me",
-      "http://[::1]/v1/me",
-      "http://localhost/",
-    ])
-      expect(shortHostRefusal(url), url).toBeUndefined();
-    const refusal = shortHostRefusal("http://ab/admin/secrets");
-    expect(refusal?.param).toBe("Host");
-    expect(refusal?.message).toStartWith('The Host "ab" is too short');
+    for (const [url, host] of [
+      ["http://ab/admin/secrets", "ab"],
+      ["http://abc/v1/me", "abc"],
+      ["http://ab/v1/me", "ab:80"], // the default port is dropped from the URL
+      ["https://ab/x", "ab"],
+    ] as const)
+      expect(hostRefusal(served(url, host))?.message, url).toBe(
+        `The Host "${host}" is too short for the server to read the request's path: send a host name or address of at least 4 characters, or a port other than the scheme's default.`,
+      );
+    for (const [url, host] of [
+      ["http://abcd/v1/me", "abcd"],
+      ["http://ab:3000/v1/me", "ab:3000"],
+      ["https://abc/v1/me", "abc"],
+      ["http://[::1]/v1/me", "[::1]"],
+      ["http://127.0.0.1:3000/", "127.0.0.1:3000"],
+      ["http://localhost/", null], // Deno: no Host, the server's own address
+    ] as const)
+      expect(hostRefusal(served(url, host)), url).toBeUndefined();
+  });
+
+  test("refuses a request without a valid Host: Bun's URL is then the bare path; a % or a space in the URL's host", () => {
+    for (const [url, host] of [
+      ["/abcdefghijklmnop/x", null],
+      ["/abcdefghijklmnop/x", ""],
+      ["/abcdefghijklmnop/x", "a/b"],
+      ["/x?next=http://abcd/", "abcd@evil"],
+      ["http://abcd%2F/admin", "abcd%2F"], // the gateway's URL parser threw on it
+      ["http://abcd efgh/admin", "abcd efgh"], // Deno puts it in the URL as sent
+    ] as const) {
+      const refusal = hostRefusal(served(url, host));
+      expect([url, refusal?.code, refusal?.param]).toEqual([url, "invalid_request", "Host"]);
+      expect(refusal?.message).toStartWith("The request has no valid Host header");
+    }
   });
 });
 

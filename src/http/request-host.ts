@@ -1,0 +1,54 @@
+/**
+ * A request whose Host the router cannot read its path behind. Elysia finds a request's path
+ * by looking for the first `/` from the twelfth character of its URL on: it takes `http://`
+ * and a host of four characters or more for granted (`handler.standardHostname`, on by
+ * default). Behind a shorter Host (`Host: ab`, `Host: api`) it reads a later part of the path
+ * as the whole: `GET /admin/secrets` is routed as `/secrets` — matched by a weaker gateway
+ * route, `GET /:name`, while the upstream is sent `/admin/secrets`: a route's scopes bypassed
+ * with one header. Behind a Host holding `/`, `?`, `#`, `@` or a space, Bun's `request.url` is
+ * the bare path, which the router misreads the same way (`/abcdefghijklmnop/x` as `/x`); one
+ * holding `%` made the gateway's URL parser throw (a 500). Such requests are refused before they
+ * are routed, in Keygate's server and in an app with the plugin.
+ */
+import { invalidRequest, type KeygateError } from "../errors/keygate-error.ts";
+
+/** Where the router starts looking for a URL's path (Elysia's `standardHostname`). */
+const ROUTER_PATH_SEARCH_FROM = 11;
+
+/** The characters of a host as Keygate takes one: a name or an IPv4 or `[IPv6]` address, and a port. */
+const HOST_CHARACTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_~:[]";
+const IN_HOST = new Uint8Array(128);
+for (const character of HOST_CHARACTERS) IN_HOST[character.charCodeAt(0)] = 1;
+
+/** Whether `text[from, to)` is a non-empty host, read in place (no string is made per request). */
+function isHost(text: string, from: number, to: number): boolean {
+  if (to <= from) return false;
+  for (let i = from; i < to; i++) if (IN_HOST[text.charCodeAt(i)] !== 1) return false;
+  return true;
+}
+
+/**
+ * A 400 for a request the router would read a path from that is not its own, or whose host no
+ * URL parser takes: no valid Host, or a path that starts before the twelfth character of the
+ * URL (`http://ab/…`). Undefined for every other request; the Host header itself is read only
+ * to word a refusal.
+ */
+export function hostRefusal(request: Request): KeygateError | undefined {
+  const url = request.url;
+  const schemeEnd = url.indexOf("://");
+  if (schemeEnd === 4 || schemeEnd === 5) {
+    const authority = schemeEnd + 3;
+    const pathStart = url.indexOf("/", authority);
+    if (pathStart >= ROUTER_PATH_SEARCH_FROM && isHost(url, authority, pathStart)) return undefined;
+  }
+  const host = request.headers.get("host");
+  if (!host || !isHost(host, 0, host.length))
+    return invalidRequest(
+      "The request has no valid Host header, so the server cannot read its path: send the server's host name or address (HTTP/1.1 requires it).",
+      "Host",
+    );
+  return invalidRequest(
+    `The Host "${host}" is too short for the server to read the request's path: send a host name or address of at least 4 characters, or a port other than the scheme's default.`,
+    "Host",
+  );
+}
