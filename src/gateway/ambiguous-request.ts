@@ -28,7 +28,9 @@
  * - an encoded `/`, `\`, `;` or `%` (`..%2f`, `%253B`), decoded once or twice, and a backslash,
  *   which some servers take for a slash; dot segments (`.`, `..`), which a URL parser resolves
  *   (the gateway's server already has, before routing; a forward-auth URI arrives as sent);
- *   and encoded control characters (`%00`, at which some servers cut the path).
+ *   and encoded control characters (`%00`, at which some servers cut the path);
+ * - `/admin/secrets#x`: a fragment, which no client sends, matched `/:a/:b` here while an
+ *   upstream that parses the URL drops it and serves `/admin/secrets`.
  *
  * What no check here can see is an upstream that routes without regard to case (ASP.NET's
  * default): `/FILES/private/raw` matches no literal `files` here. Such an upstream must be
@@ -63,6 +65,7 @@ function encodedFault(encoded: string, char: string): string | undefined {
  */
 export function ambiguousPathFault(path: string): string | undefined {
   if (path.includes("//")) return "has an empty segment (//)";
+  if (path.includes("#")) return "has a fragment (#), which HTTP clients never send";
   if (path.includes("\\")) return "has a backslash";
   if (DOT_SEGMENT.test(path)) return "has a dot segment (. or ..)";
   if (path.includes(";")) return "has a path parameter (;)";

@@ -17,7 +17,7 @@ import {
   routeNotFound,
   toKeygateError,
 } from "./envelope.ts";
-import { hostRefusal } from "./request-host.ts";
+import { requestTargetRefusal } from "./request-target.ts";
 import type { RouteMethods } from "./route-methods.ts";
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -135,8 +135,8 @@ export function requestContext(
       set.headers["x-request-id"] = newId("req");
       set.headers["x-correlation-id"] =
         inbound && UUID_V4.test(inbound) ? inbound : crypto.randomUUID();
-      const badHost = hostRefusal(request);
-      if (badHost) throw badHost;
+      const misread = requestTargetRefusal(request);
+      if (misread) throw misread;
     })
     .onError({ as: "global" }, ({ code, error, set, request, path }) =>
       answerFailure(

@@ -217,6 +217,13 @@ describe("which route serves a request", () => {
         expect([host, noHost.split("\r\n")[0]]).toEqual([host, "HTTP/1.1 400 Bad Request"]);
         expect(noHost).toContain("no valid Host header");
       }
+      // A fragment stays in the server's URL: the router would read it as part of the path.
+      const fragment = await sendRaw(
+        server.url,
+        `GET /files/report/raw#x HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${secret}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(fragment).toStartWith("HTTP/1.1 400");
+      expect(fragment).toContain("fragment");
       expect(upstream.calls.map((call) => call.url)).toEqual(["/files/report/raw"]);
     } finally {
       await server.stop();

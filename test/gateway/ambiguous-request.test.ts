@@ -29,6 +29,7 @@ describe("ambiguousPathFault", () => {
         "/files/%2570rivate/raw",
         "/files/x%00.pdf",
         "/files/x%7F",
+        "/admin/secrets#x",
       ].map((path) => [path, ambiguousPathFault(path)]),
     ).toEqual([
       ["/files//private/raw", "has an empty segment (//)"],
@@ -52,6 +53,7 @@ describe("ambiguousPathFault", () => {
       ],
       ["/files/x%00.pdf", "percent-encodes a control character (%00)"],
       ["/files/x%7F", "percent-encodes a control character (%7F)"],
+      ["/admin/secrets#x", "has a fragment (#), which HTTP clients never send"],
     ]);
   });
 

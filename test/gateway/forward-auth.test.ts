@@ -206,6 +206,7 @@ describe("forward-auth", () => {
       "/public/x;jsessionid=1",
       "/public/..;/admin",
       "/public/%252e%252e/admin",
+      "/admin/x#",
     ]) {
       const reply = await call("GET", "/v1/forward-auth", { key: live, ...ask("GET", uri) });
       expect([reply.status, codeOf(reply), reply.body.error.param]).toEqual([

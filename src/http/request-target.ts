@@ -1,5 +1,6 @@
 /**
- * A request whose Host the router cannot read its path behind. Elysia finds a request's path
+ * A request whose URL the router would read another path from than the URL's own. Elysia finds
+ * a request's path
  * by looking for the first `/` from the twelfth character of its URL on: it takes `http://`
  * and a host of four characters or more for granted (`handler.standardHostname`, on by
  * default). Behind a shorter Host (`Host: ab`, `Host: api`) it reads a later part of the path
@@ -7,8 +8,11 @@
  * route, `GET /:name`, while the upstream is sent `/admin/secrets`: a route's scopes bypassed
  * with one header. Behind a Host holding `/`, `?`, `#`, `@` or a space, Bun's `request.url` is
  * the bare path, which the router misreads the same way (`/abcdefghijklmnop/x` as `/x`); one
- * holding `%` made the gateway's URL parser throw (a 500). Such requests are refused before they
- * are routed, in Keygate's server and in an app with the plugin.
+ * holding `%` made the gateway's URL parser throw (a 500). And it stops the path at `?` but not
+ * at `#`: Bun keeps a fragment a client sent in the URL (`/admin/secrets#x`), which the router
+ * matched as `/:a/:b` while the gateway sent the URL's path, `/admin/secrets`, upstream. Such
+ * requests are refused before they are routed, in Keygate's server and in an app with the
+ * plugin.
  */
 import { invalidRequest, type KeygateError } from "../errors/keygate-error.ts";
 
@@ -29,17 +33,22 @@ function isHost(text: string, from: number, to: number): boolean {
 
 /**
  * A 400 for a request the router would read a path from that is not its own, or whose host no
- * URL parser takes: no valid Host, or a path that starts before the twelfth character of the
- * URL (`http://ab/…`). Undefined for every other request; the Host header itself is read only
- * to word a refusal.
+ * URL parser takes: no valid Host, a path that starts before the twelfth character of the URL
+ * (`http://ab/…`), or a fragment. Undefined for every other request; the Host header itself is
+ * read only to word a refusal.
  */
-export function hostRefusal(request: Request): KeygateError | undefined {
+export function requestTargetRefusal(request: Request): KeygateError | undefined {
   const url = request.url;
   const schemeEnd = url.indexOf("://");
   if (schemeEnd === 4 || schemeEnd === 5) {
     const authority = schemeEnd + 3;
     const pathStart = url.indexOf("/", authority);
-    if (pathStart >= ROUTER_PATH_SEARCH_FROM && isHost(url, authority, pathStart)) return undefined;
+    if (pathStart >= ROUTER_PATH_SEARCH_FROM && isHost(url, authority, pathStart)) {
+      if (url.indexOf("#", pathStart) === -1) return undefined;
+      return invalidRequest(
+        "The request's target holds a fragment (#…), which HTTP clients never send: the router would read it as part of the path, an upstream would not.",
+      );
+    }
   }
   const host = request.headers.get("host");
   if (!host || !isHost(host, 0, host.length))

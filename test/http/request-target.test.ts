@@ -1,13 +1,13 @@
 /**
- * A Host the router cannot read the path behind (src/http/request-host.ts): too short, or no
- * valid one at all. Elysia would read a later part of the path as the whole, so such a request
- * is refused before it is routed — here the gateway bypass it allowed (`Host: ab` made
- * `GET /admin/secrets` pass as `GET /:name`).
+ * A URL the router would read another path from than its own (src/http/request-target.ts): a
+ * Host too short or not valid, a fragment. Such a request is refused before it is routed — here
+ * the gateway bypasses they allowed (`Host: ab` made `GET /admin/secrets` pass as
+ * `GET /:name`, and `#x` made it pass as `GET /:a/:b`).
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
 import { initPlatform } from "../../src/commands/init.ts";
-import { hostRefusal } from "../../src/http/request-host.ts";
+import { requestTargetRefusal } from "../../src/http/request-target.ts";
 import { keygate } from "../../src/plugin.ts";
 import { codeOf, readReply, testAppPerTest } from "../support/http.ts";
 import { TEST_ACTOR, testKeygate } from "../support/keygate.ts";
@@ -21,7 +21,7 @@ afterAll(() => upstream.stop());
 const served = (url: string, host: string | null) =>
   ({ url, headers: new Headers(host === null ? {} : { host }) }) as Request;
 
-describe("hostRefusal", () => {
+describe("requestTargetRefusal", () => {
   test("refuses a URL whose path starts before the router looks for it, and only those", () => {
     for (const [url, host] of [
       ["http://ab/admin/secrets", "ab"],
@@ -29,7 +29,7 @@ describe("hostRefusal", () => {
       ["http://ab/v1/me", "ab:80"], // the default port is dropped from the URL
       ["https://ab/x", "ab"],
     ] as const)
-      expect(hostRefusal(served(url, host))?.message, url).toBe(
+      expect(requestTargetRefusal(served(url, host))?.message, url).toBe(
         `The Host "${host}" is too short for the server to read the request's path: send a host name or address of at least 4 characters, or a port other than the scheme's default.`,
       );
     for (const [url, host] of [
@@ -40,7 +40,7 @@ describe("hostRefusal", () => {
       ["http://127.0.0.1:3000/", "127.0.0.1:3000"],
       ["http://localhost/", null], // Deno: no Host, the server's own address
     ] as const)
-      expect(hostRefusal(served(url, host)), url).toBeUndefined();
+      expect(requestTargetRefusal(served(url, host)), url).toBeUndefined();
   });
 
   test("refuses a request without a valid Host: Bun's URL is then the bare path; a % or a space in the URL's host", () => {
@@ -52,10 +52,18 @@ describe("hostRefusal", () => {
       ["http://abcd%2F/admin", "abcd%2F"], // the gateway's URL parser threw on it
       ["http://abcd efgh/admin", "abcd efgh"], // Deno puts it in the URL as sent
     ] as const) {
-      const refusal = hostRefusal(served(url, host));
+      const refusal = requestTargetRefusal(served(url, host));
       expect([url, refusal?.code, refusal?.param]).toEqual([url, "invalid_request", "Host"]);
       expect(refusal?.message).toStartWith("The request has no valid Host header");
     }
+  });
+
+  test("refuses a fragment, which the router reads as part of the path and the URL does not", () => {
+    for (const url of ["http://localhost/admin/secrets#x", "http://localhost/a?b=1#x"])
+      expect(requestTargetRefusal(served(url, "localhost"))?.message, url).toStartWith(
+        "The request's target holds a fragment",
+      );
+    expect(requestTargetRefusal(served("http://localhost/a?b=%23", "localhost"))).toBeUndefined();
   });
 });
 
@@ -90,6 +98,34 @@ describe("before routing", () => {
       "Host",
     ]);
     expect(reply.headers.get("x-request-id")).toStartWith("req_");
+    expect(upstream.calls).toHaveLength(0);
+  });
+
+  test("the gateway: a fragment no longer passes /admin/secrets off as /:a/:b", async () => {
+    const { app, call, live } = testApp({
+      config: {
+        gateway: {
+          upstream: upstream.url,
+          routes: [
+            { method: "GET", path: "/:a/:b", scopes: ["public:read"] },
+            { method: "GET", path: "/admin/secrets", scopes: ["admin:read"] },
+          ],
+        },
+      },
+    });
+    const weak = await call("POST", "/v1/api-keys", {
+      key: live,
+      body: { name: "weak", scopes: ["public:read"] },
+    });
+    upstream.calls.length = 0;
+    const reply = await readReply(
+      await app.handle(
+        new Request("http://localhost/admin/secrets#x", {
+          headers: { authorization: `Bearer ${weak.body.secret}` },
+        }),
+      ),
+    );
+    expect([reply.status, codeOf(reply)]).toEqual([400, "invalid_request"]);
     expect(upstream.calls).toHaveLength(0);
   });
 
