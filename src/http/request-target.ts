@@ -56,6 +56,9 @@ export function requestTargetRefusal(request: Request): KeygateError | undefined
       "The request has no valid Host header, so the server cannot read its path: send the server's host name or address (HTTP/1.1 requires it).",
       "Host",
     );
+  // A valid Host, yet no http(s) URL: the target was not a path (CONNECT's host:port, say).
+  if (schemeEnd !== 4 && schemeEnd !== 5)
+    return invalidRequest("The request's target is not a path: send one that starts with /.");
   return invalidRequest(
     `The Host "${host}" is too short for the server to read the request's path: send a host name or address of at least 4 characters, or a port other than the scheme's default.`,
     "Host",

@@ -58,6 +58,12 @@ describe("requestTargetRefusal", () => {
     }
   });
 
+  test("refuses a target that is not a path behind a valid Host (CONNECT's host:port)", () => {
+    expect(requestTargetRefusal(served("localhost:443", "localhost"))?.message).toBe(
+      "The request's target is not a path: send one that starts with /.",
+    );
+  });
+
   test("refuses a fragment, which the router reads as part of the path and the URL does not", () => {
     for (const url of ["http://localhost/admin/secrets#x", "http://localhost/a?b=1#x"])
       expect(requestTargetRefusal(served(url, "localhost"))?.message, url).toStartWith(
