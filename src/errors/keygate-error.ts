@@ -118,6 +118,12 @@ export const ERROR_CATALOGUE = {
     type: "invalid_request",
     message: "The request body is compressed; send it uncompressed.",
   },
+  unsupported_content_type: {
+    status: 415,
+    type: "invalid_request",
+    message:
+      "The request body is not declared as JSON; send it with Content-Type: application/json.",
+  },
   access_denied: {
     status: 403,
     type: "permission",

@@ -106,10 +106,32 @@ function queryParameter(uri: string, name: string): string | undefined {
   return values[0];
 }
 
+/** A media type an upstream parses as JSON: `application/json`, or any `…/…+json`. */
+const JSON_MEDIA_TYPE = /^(?:application\/json|[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+\+json)$/;
+
+/**
+ * Refuses a body whose `Content-Type` is not JSON in UTF-8. Keygate reads the field as JSON;
+ * an upstream reads the body as its type says, so a JSON text sent as a form
+ * (`{"x":"&branch_ref=BR-002&","branch_ref":"BR-001"}`) names BR-001 to Keygate and BR-002 to a
+ * form parser, and a `charset` other than UTF-8 decodes a non-ASCII reference otherwise.
+ */
+function refuseNonJsonContentType(request: Request, name: string): void {
+  const declared = request.headers.get("content-type") ?? "";
+  const [type = "", ...parameters] = declared.split(";").map((part) => part.trim().toLowerCase());
+  const charset = parameters.find((parameter) => parameter.startsWith("charset="));
+  const utf8 = charset === undefined || /^charset="?utf-8"?$/.test(charset);
+  if (JSON_MEDIA_TYPE.test(type) && utf8) return;
+  throw new KeygateError(
+    "unsupported_content_type",
+    `This route reads ${name} from a JSON body, and an upstream reads a body as its Content-Type says: send it with Content-Type: application/json (in UTF-8).`,
+  );
+}
+
 function bodyField(request: Request, name: string): string | undefined {
   const bytes = rawBodyOf(request);
   if (!bytes) return undefined;
   refuseContentEncoding(request);
+  refuseNonJsonContentType(request, name);
   const body = parseJsonBody(bytes);
   // Only a member of a JSON object counts: not an array's, nor a property every string has.
   if (!isJsonObject(body)) return undefined;

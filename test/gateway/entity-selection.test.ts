@@ -143,6 +143,52 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
     expect(upstream.calls).toHaveLength(0);
   });
 
+  test("a body not declared as JSON in UTF-8 is 415: an upstream reads a body as its Content-Type says", async () => {
+    const { app, partnerKey } = await tree();
+    const post = (body: string, contentType: string | undefined) =>
+      app
+        .handle(
+          new Request("http://localhost/checkout", {
+            method: "POST",
+            headers: {
+              authorization: `Bearer ${partnerKey}`,
+              "idempotency-key": crypto.randomUUID(),
+              ...(contentType === undefined ? {} : { "content-type": contentType }),
+            },
+            body,
+          }),
+        )
+        .then(readReply);
+    // JSON text to Keygate naming BR-001, inside the key's subtree; as a form, branch_ref=BR-002.
+    const smuggled = '{"x":"&branch_ref=BR-002&","branch_ref":"BR-001"}';
+    expect(new URLSearchParams(smuggled).get("branch_ref")).toBe("BR-002");
+    for (const contentType of [
+      "application/x-www-form-urlencoded",
+      "multipart/form-data; boundary=x",
+      "text/plain",
+      "application/json; charset=iso-8859-1",
+      undefined,
+    ]) {
+      const reply = await post(smuggled, contentType);
+      expect([contentType, reply.status, codeOf(reply)]).toEqual([
+        contentType,
+        415,
+        "unsupported_content_type",
+      ]);
+    }
+    expect(upstream.calls).toHaveLength(0);
+    // JSON under any of its names, in UTF-8, is read and proxied.
+    const body = '{"branch_ref":"BR-001"}';
+    for (const contentType of [
+      "application/json",
+      "Application/JSON; charset=UTF-8",
+      'application/json;charset="utf-8"',
+      "application/vnd.api+json",
+    ])
+      expect([contentType, (await post(body, contentType)).status]).toEqual([contentType, 201]);
+    expect(upstream.calls).toHaveLength(4);
+  });
+
   test("a branch given a new reference is selected by the new one at once, and no longer by the old", async () => {
     const { call, live, partnerKey, branch } = await tree();
     const renumbered = await call("PATCH", `/v1/entities/${branch.id}`, {

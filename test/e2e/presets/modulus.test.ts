@@ -110,6 +110,23 @@ test("a branch outside the key's subtree: 403 entity_forbidden, nothing reaches 
   expect(modulus.upstream.calls).toHaveLength(0);
 });
 
+test("Content-Type: application/json on POST /checkout: a body of another type is 415, never proxied", async () => {
+  modulus.upstream.calls.length = 0;
+  // As a form, this names BR-900 (outside the partner's subtree); as JSON, BR-001 (inside).
+  const body =
+    '{"x":"&merchant_branch_reference_number=BR-900&","merchant_branch_reference_number":"BR-001"}';
+  const reply = await modulus.call("POST", "/ecom/v1/checkout", {
+    headers: {
+      ...bearer(keys.partner as string),
+      "idempotency-key": crypto.randomUUID(),
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    body,
+  });
+  expect([reply.status, reply.body.error.code]).toEqual([415, "unsupported_content_type"]);
+  expect(modulus.upstream.calls).toHaveLength(0);
+});
+
 test("Idempotency-Key: required on POST /checkout, optional on cancel, 8–64 of letters, digits, . - _", async () => {
   const missing = await checkout(keys.branch as string, { amount: 1 }, null);
   expect(missing.status).toBe(400);
