@@ -1,9 +1,8 @@
 /**
  * A request whose URL the router would read another path from than the URL's own. Elysia finds
- * a request's path
- * by looking for the first `/` from the twelfth character of its URL on: it takes `http://`
- * and a host of four characters or more for granted (`handler.standardHostname`, on by
- * default). Behind a shorter Host (`Host: ab`, `Host: api`) it reads a later part of the path
+ * a request's path by looking for the first `/` from the twelfth character of its URL on: it
+ * takes `http://` and a host of four characters or more for granted
+ * (`handler.standardHostname`, on by default). Behind a shorter Host (`Host: ab`, `Host: api`) it reads a later part of the path
  * as the whole: `GET /admin/secrets` is routed as `/secrets` — matched by a weaker gateway
  * route, `GET /:name`, while the upstream is sent `/admin/secrets`: a route's scopes bypassed
  * with one header. Behind a Host holding `/`, `?`, `#`, `@` or a space, Bun's `request.url` is

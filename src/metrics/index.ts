@@ -38,8 +38,7 @@ function bytesOf(path: string): number {
  * The gauges read at each scrape, from the database: how many events the log holds, how many
  * of them the latest signed checkpoint covers (the rest are protected by the chain alone until
  * the next one: alert when the gap keeps growing), and the bytes the database and its WAL take
- * on disk (the log only grows: docs/idempotency.md). Two primary-key
- * reads and two `stat`s.
+ * on disk (the log only grows: docs/idempotency.md). Two primary-key reads and two `stat`s.
  */
 export function scrapedGauges(kg: Keygate): Gauge[] {
   const { dbPath } = kg.config;

@@ -1,9 +1,9 @@
 /**
  * Process metrics in the Prometheus text format (version 0.0.4): requests by route and status,
  * authentication failures by code, rate-limited requests, idempotent replays, and histograms
- * of key-verification latency and of the gateway's upstream latency by route. Counters live in memory and restart at zero with the process,
- * as Prometheus counters may. Gauges read when scraped (the log's size, say) are rendered
- * after them.
+ * of key-verification latency and of the gateway's upstream latency by route. Counters live in
+ * memory and restart at zero with the process, as Prometheus counters may. Gauges read when
+ * scraped (the log's size, say) are rendered after them.
  */
 
 /** A value read when the metrics are scraped. */
