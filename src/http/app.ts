@@ -18,6 +18,7 @@ import {
   requestContext,
 } from "./request-context.ts";
 import { requestParams } from "./request-params.ts";
+import { routerHandlerOptions } from "./request-target.ts";
 import { routeTableLearnedLater } from "./route-methods.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { auditRoutes } from "./routes/audit.ts";
@@ -90,7 +91,15 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
   // One router on every runtime, Elysia's: which route serves a request — its scopes, limits
   // and Idempotency-Key rule — is then the one forward-auth picks (route-finder.ts). Left to it,
   // Elysia hands Bun's server the routes without `*`, whose router ranks them otherwise.
-  const app = new Elysia({ name: "keygate", normalize: false, systemRouter: false })
+  // Served over plain HTTP, the router finds a URL's path after "http://" whatever the host's
+  // length, instead of assuming a host of four characters or more (request-target.ts).
+  const router = routerHandlerOptions(kg.config.tls !== undefined);
+  const app = new Elysia({
+    name: "keygate",
+    normalize: false,
+    systemRouter: false,
+    handler: router.handler,
+  })
     .use(
       requestContext(
         kg.config.errorCodes,
@@ -98,6 +107,7 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
         options.accessLog === false ? undefined : (options.accessLog ?? stdoutAccessLog()),
         kg.metrics,
         routeTable.methodsAt,
+        router.searchFrom,
       ),
     )
     .use(openapiRoute(kg))

@@ -113,7 +113,8 @@ function sentStatus(response: unknown, status: unknown): number {
 /**
  * The request-context plugin: ids on every response, the error envelope, the access log.
  * `routeMethods`, when given, names the methods a known path takes in the 404 of a request
- * that asked it with another.
+ * that asked it with another; `routerSearchFrom` is where the app's router looks for a URL's
+ * path (request-target.ts; Elysia's default when not given).
  */
 export function requestContext(
   codeNames: CodeNames,
@@ -121,6 +122,7 @@ export function requestContext(
   accessLog?: AccessLogger,
   metrics?: Metrics,
   routeMethods?: RouteMethods,
+  routerSearchFrom?: number,
 ) {
   const notFound = (method: string, path: string, set: { headers: Record<string, unknown> }) => {
     const allowed = routeMethods?.(path) ?? [];
@@ -135,7 +137,7 @@ export function requestContext(
       set.headers["x-request-id"] = newId("req");
       set.headers["x-correlation-id"] =
         inbound && UUID_V4.test(inbound) ? inbound : crypto.randomUUID();
-      const misread = requestTargetRefusal(request);
+      const misread = requestTargetRefusal(request, routerSearchFrom);
       if (misread) throw misread;
     })
     .onError({ as: "global" }, ({ code, error, set, request, path }) =>

@@ -14,29 +14,53 @@ const { upstream, testApp, gatewayApp } = gatewayTestBed();
 
 describe("proxying", () => {
   test("X-Forwarded-Proto: the scheme the client used — a trusted proxy's word for it, never a client's", async () => {
-    const { app, live } = gatewayApp();
-    const protoSeen = async (url: string, headers: Record<string, string>, peer?: string) => {
+    const plain = gatewayApp();
+    // Keygate serving TLS itself (serve reads these files; the app only knows it serves TLS).
+    const tls = testApp({
+      env: { KEYGATE_TLS_CERT: "served.pem", KEYGATE_TLS_KEY: "served.key" },
+      config: { gateway: { upstream: upstream.url, routes: GATEWAY_ROUTES } },
+    });
+    const protoSeen = async (
+      through: typeof plain,
+      url: string,
+      headers: Record<string, string> = {},
+      peer?: string,
+    ) => {
       const request = new Request(url, {
-        headers: { authorization: `Bearer ${live}`, ...headers },
+        headers: { authorization: `Bearer ${through.live}`, ...headers },
       });
       if (peer) rememberPeer(request, peer);
       upstream.calls.length = 0;
-      expect((await app.handle(request)).status).toBe(200);
+      expect((await through.app.handle(request)).status).toBe(200);
       return upstream.calls[0]?.headers.get("x-forwarded-proto");
     };
-    // Keygate serving TLS itself, or plain HTTP.
-    expect(await protoSeen("https://localhost/links", {})).toBe("https");
-    expect(await protoSeen("http://localhost/links", {})).toBe("http");
+    expect(await protoSeen(tls, "https://localhost/links")).toBe("https");
+    expect(await protoSeen(plain, "http://localhost/links")).toBe("http");
     // A client cannot claim a scheme it did not use,
     expect(
-      await protoSeen("http://localhost/links", { "x-forwarded-proto": "https" }, "203.0.113.9"),
+      await protoSeen(
+        plain,
+        "http://localhost/links",
+        { "x-forwarded-proto": "https" },
+        "203.0.113.9",
+      ),
     ).toBe("http");
     // but the TLS proxy in front of Keygate (a trusted one: loopback by default) can say so.
     expect(
-      await protoSeen("http://localhost/links", { "x-forwarded-proto": "https" }, "127.0.0.1"),
+      await protoSeen(
+        plain,
+        "http://localhost/links",
+        { "x-forwarded-proto": "https" },
+        "127.0.0.1",
+      ),
     ).toBe("https");
     expect(
-      await protoSeen("http://localhost/links", { "x-forwarded-proto": "gopher" }, "127.0.0.1"),
+      await protoSeen(
+        plain,
+        "http://localhost/links",
+        { "x-forwarded-proto": "gopher" },
+        "127.0.0.1",
+      ),
     ).toBe("http");
   });
 
