@@ -1,19 +1,22 @@
 /**
- * A request whose URL the router would read another path from than the URL's own. Elysia finds
- * a request's path by looking for the first `/` from the twelfth character of its URL on: it
- * takes `http://` and a host of four characters or more for granted
- * (`handler.standardHostname`, on by default). Keygate's own server, when it serves plain HTTP,
- * turns that off ({@link routerHandlerOptions}): the search then starts right after `http://`,
- * which is right for any host; over TLS, and in an app of one's own, it stays on. Behind a shorter Host (`Host: ab`, `Host: api`) it reads a later part of the path
- * as the whole: `GET /admin/secrets` is routed as `/secrets` — matched by a weaker gateway
- * route, `GET /:name`, while the upstream is sent `/admin/secrets`: a route's scopes bypassed
- * with one header. Behind a Host holding `/`, `?`, `#`, `@` or a space, Bun's `request.url` is
- * the bare path, which the router misreads the same way (`/abcdefghijklmnop/x` as `/x`); one
- * holding `%` made the gateway's URL parser throw (a 500). And it stops the path at `?` but not
- * at `#`: Bun keeps a fragment a client sent in the URL (`/admin/secrets#x`), which the router
- * matched as `/:a/:b` while the gateway sent the URL's path, `/admin/secrets`, upstream. Such
- * requests are refused before they are routed, in Keygate's server and in an app with the
- * plugin.
+ * A request whose URL the router would read another path from than the URL's own.
+ *
+ * - **A short Host.** Elysia finds a request's path by looking for the first `/` from the
+ *   twelfth character of its URL on: it takes `http://` and a host of four characters or more
+ *   for granted (`handler.standardHostname`, on by default). Behind a shorter Host (`Host: ab`)
+ *   it reads a later part of the path as the whole: `GET /admin/secrets` was routed as
+ *   `/secrets` — matched by a weaker gateway route, `GET /:name`, while the upstream was sent
+ *   `/admin/secrets`. Keygate's own server, when it serves plain HTTP, turns the assumption off
+ *   ({@link routerHandlerOptions}): the search starts right after `http://`, right for any
+ *   host. Over TLS, and in an app of one's own, a host too short for it is refused.
+ * - **No valid Host.** Behind a Host holding `/`, `?`, `#`, `@` or a space, Bun's `request.url`
+ *   is the bare path, which the router misreads the same way (`/abcdefghijklmnop/x` as `/x`);
+ *   one holding `%` made the gateway's URL parser throw (a 500). Refused.
+ * - **A fragment.** The router stops the path at `?` but not at `#`, and Bun keeps a fragment a
+ *   client sent (`/admin/secrets#x`): the router matched `/:a/:b` while the gateway sent the
+ *   URL's path, `/admin/secrets`, upstream. Refused.
+ *
+ * The check runs before routing, in Keygate's server and in an app with the plugin.
  */
 import { invalidRequest, type KeygateError } from "../errors/keygate-error.ts";
 
