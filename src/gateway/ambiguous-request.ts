@@ -30,7 +30,10 @@
  *   (the gateway's server already has, before routing; a forward-auth URI arrives as sent);
  *   and encoded control characters (`%00`, at which some servers cut the path);
  * - `/admin/secrets#x`: a fragment, which no client sends, matched `/:a/:b` here while an
- *   upstream that parses the URL drops it and serves `/admin/secrets`.
+ *   upstream that parses the URL drops it and serves `/admin/secrets`;
+ * - `/files/%EF%BD%90rivate/raw` (a fullwidth p), which Unicode compatibility normalisation
+ *   (IIS's "best fit") reads as `private`, and percent-encoded bytes that are not UTF-8
+ *   (`%C0%AF`, an overlong `/` to an old decoder).
  *
  * What no check here can see is an upstream that routes without regard to case (ASP.NET's
  * default): `/FILES/private/raw` matches no literal `files` here. Such an upstream must be
@@ -69,11 +72,36 @@ export function ambiguousPathFault(path: string): string | undefined {
   if (path.includes("\\")) return "has a backslash";
   if (DOT_SEGMENT.test(path)) return "has a dot segment (. or ..)";
   if (path.includes(";")) return "has a path parameter (;)";
+  if (NON_ASCII.test(path)) return nonAsciiFault(path);
   if (!path.includes("%")) return undefined;
   for (const [encoded, hex] of path.matchAll(PERCENT_ENCODED)) {
     const fault = encodedFault(encoded, String.fromCharCode(Number.parseInt(hex as string, 16)));
     if (fault) return fault;
   }
+  return ENCODED_NON_ASCII.test(path) ? nonAsciiFault(path) : undefined;
+}
+
+/** A character outside ASCII, as sent or percent-encoded (a byte from 0x80). */
+const NON_ASCII = /[\u0080-\uffff]/;
+const ENCODED_NON_ASCII = /%[89A-Fa-f][0-9A-Fa-f]/;
+
+/**
+ * Why an upstream may read a path holding non-ASCII text as another: bytes that are not UTF-8
+ * (`%C0%AF`, an overlong `/` that old decoders took for one), or a character that Unicode
+ * compatibility normalisation (NFKC, IIS's "best fit" mapping) turns into another — `ｐ`, the
+ * fullwidth p, into `p` — so that `/files/%EF%BD%90rivate/raw` matched `/files/:name/raw` here
+ * and `/files/private/raw` there. Other non-ASCII text (`%E6%97%A5`) passes.
+ */
+function nonAsciiFault(path: string): string | undefined {
+  let decoded: string;
+  try {
+    // A % that starts no escape stays itself, as the server's URL parser kept it.
+    decoded = decodeURIComponent(path.replace(/%(?![0-9A-Fa-f]{2})/g, "%25"));
+  } catch {
+    return "percent-encodes bytes that are not UTF-8 (an old decoder reads %C0%AF as /)";
+  }
+  if (decoded.normalize("NFKC") !== decoded)
+    return "holds a character that Unicode compatibility normalisation turns into another (fullwidth ｐ into p)";
   return undefined;
 }
 

@@ -194,7 +194,11 @@ describe("which route serves a request", () => {
       }
       // The same path in disguise matches /files/:name/raw here, and an upstream that decodes
       // or drops path parameters would read it as /files/private/raw: refused.
-      for (const path of ["/files/%70rivate/raw", "/files/private;x=1/raw"])
+      for (const path of [
+        "/files/%70rivate/raw",
+        "/files/private;x=1/raw",
+        "/files/%EF%BD%90rivate/raw", // a fullwidth p, which NFKC reads as p
+      ])
         expect([path, (await get(path)).status, (await ask(path)).status]).toEqual([
           path,
           400,

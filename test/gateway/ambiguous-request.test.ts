@@ -30,6 +30,9 @@ describe("ambiguousPathFault", () => {
         "/files/x%00.pdf",
         "/files/x%7F",
         "/admin/secrets#x",
+        "/files/%EF%BD%90rivate/raw",
+        "/files/\uff50rivate/raw",
+        "/files/%C0%AF",
       ].map((path) => [path, ambiguousPathFault(path)]),
     ).toEqual([
       ["/files//private/raw", "has an empty segment (//)"],
@@ -54,6 +57,18 @@ describe("ambiguousPathFault", () => {
       ["/files/x%00.pdf", "percent-encodes a control character (%00)"],
       ["/files/x%7F", "percent-encodes a control character (%7F)"],
       ["/admin/secrets#x", "has a fragment (#), which HTTP clients never send"],
+      [
+        "/files/%EF%BD%90rivate/raw",
+        "holds a character that Unicode compatibility normalisation turns into another (fullwidth ｐ into p)",
+      ],
+      [
+        "/files/\uff50rivate/raw",
+        "holds a character that Unicode compatibility normalisation turns into another (fullwidth ｐ into p)",
+      ],
+      [
+        "/files/%C0%AF",
+        "percent-encodes bytes that are not UTF-8 (an old decoder reads %C0%AF as /)",
+      ],
     ]);
   });
 
@@ -64,6 +79,8 @@ describe("ambiguousPathFault", () => {
       "/files/",
       "/files/a%20b",
       "/files/%E6%97%A5",
+      "/files/\u65e5\u672c",
+      "/files/caf%C3%A9",
       "/files/a%40b%3Ac",
       "/files/a.b",
       "/files/..x",
