@@ -58,6 +58,26 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
     headers: { "idempotency-key": idem },
     body,
   });
+  /** POST /checkout with `body` as sent, `key`'s, a fresh Idempotency-Key and `headers`. */
+  const postAsSent = (
+    app: ReturnType<typeof gatewayApp>["app"],
+    key: string,
+    body: string | Uint8Array,
+    headers: Record<string, string>,
+  ) =>
+    app
+      .handle(
+        new Request("http://localhost/checkout", {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${key}`,
+            "idempotency-key": crypto.randomUUID(),
+            ...headers,
+          },
+          body,
+        }),
+      )
+      .then(readReply);
 
   test("from a body field by reference: missing 400, outside 403, inside proxied as that branch", async () => {
     const { call, partnerKey, branch, partner, merchant } = await tree();
@@ -99,21 +119,8 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
 
   test("a body the field cannot be read from: not JSON, not UTF-8, the field named twice — 400; compressed — 415; nothing proxied", async () => {
     const { app, partnerKey } = await tree();
-    const post = async (body: Uint8Array, headers: Record<string, string> = {}) =>
-      readReply(
-        await app.handle(
-          new Request("http://localhost/checkout", {
-            method: "POST",
-            headers: {
-              authorization: `Bearer ${partnerKey}`,
-              "content-type": "application/json",
-              "idempotency-key": crypto.randomUUID(),
-              ...headers,
-            },
-            body,
-          }),
-        ),
-      );
+    const post = (body: Uint8Array, headers: Record<string, string> = {}) =>
+      postAsSent(app, partnerKey, body, { "content-type": "application/json", ...headers });
     const notJson = await post(new TextEncoder().encode("branch_ref=BR-001"));
     expect([notJson.status, notJson.body.error.message]).toEqual([
       400,
@@ -146,19 +153,12 @@ describe("entity selection (Modulus: partner and merchant keys name the branch)"
   test("a body not declared as JSON in UTF-8 is 415: an upstream reads a body as its Content-Type says", async () => {
     const { app, partnerKey } = await tree();
     const post = (body: string, contentType: string | undefined) =>
-      app
-        .handle(
-          new Request("http://localhost/checkout", {
-            method: "POST",
-            headers: {
-              authorization: `Bearer ${partnerKey}`,
-              "idempotency-key": crypto.randomUUID(),
-              ...(contentType === undefined ? {} : { "content-type": contentType }),
-            },
-            body,
-          }),
-        )
-        .then(readReply);
+      postAsSent(
+        app,
+        partnerKey,
+        body,
+        contentType === undefined ? {} : { "content-type": contentType },
+      );
     // JSON text to Keygate naming BR-001, inside the key's subtree; as a form, branch_ref=BR-002.
     const smuggled = '{"x":"&branch_ref=BR-002&","branch_ref":"BR-001"}';
     expect(new URLSearchParams(smuggled).get("branch_ref")).toBe("BR-002");
