@@ -4,22 +4,18 @@
  * its start fails naming it, and a request to it (an app serving `app.fetch` unstarted) is a
  * 500 whose report names it, its handler never run.
  */
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { Elysia } from "elysia";
 import { initPlatform } from "../../src/commands/init.ts";
 import { keygate } from "../../src/plugin.ts";
 import { readReply } from "../support/http.ts";
-import { TEST_ACTOR, testKeygate } from "../support/keygate.ts";
+import { TEST_ACTOR, testKeygatePerTest } from "../support/keygate.ts";
 
-const opened: { close(): void }[] = [];
-afterEach(() => {
-  for (const kg of opened.splice(0)) kg.close();
-});
+const testKeygate = testKeygatePerTest();
 
 /** A shop whose refunds route forgot its `scopes`, beside a declared and a public route. */
 function shop() {
   const kg = testKeygate();
-  opened.push(kg);
   const init = initPlatform(kg, TEST_ACTOR);
   if (!init.created) throw new Error("expected a fresh database");
   const reported: unknown[] = [];
@@ -101,7 +97,6 @@ test("the app does not start while a route declares no access rule, and the mess
 
 test("an app whose every route declares its rule starts", async () => {
   const kg = testKeygate();
-  opened.push(kg);
   const app = new Elysia()
     .use(keygate(kg))
     .get("/health", () => "ok", { public: true })

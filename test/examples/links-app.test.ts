@@ -1,19 +1,15 @@
 /** examples/links-app.ts: Keygate mounted as plugins in an app of one's own. */
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { linksApp } from "../../examples/links-app.ts";
 import { createApiKey, revokeApiKey } from "../../src/commands/api-keys.ts";
 import { initPlatform } from "../../src/commands/init.ts";
-import { TEST_ACTOR, tempDir, testKeygate } from "../support/keygate.ts";
+import { TEST_ACTOR, tempDir, testKeygate, testKeygatePerTest } from "../support/keygate.ts";
 
-const opened: { close(): void }[] = [];
-afterEach(() => {
-  for (const kg of opened.splice(0)) kg.close();
-});
+const keygateForTest = testKeygatePerTest();
 
 function setup() {
-  const kg = testKeygate();
-  opened.push(kg);
+  const kg = keygateForTest();
   const init = initPlatform(kg, { actor: "test", request_id: null });
   if (!init.created) throw new Error("expected a fresh database");
   const app = linksApp(kg);

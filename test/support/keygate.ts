@@ -1,4 +1,5 @@
 /** Opens a Keygate core for a test, on an in-memory or temporary database, with a fake clock. */
+import { afterEach } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,6 +55,22 @@ export function testKeygate(
     config = loadConfig(env);
   }
   return openKeygate(config, options.clock ? { now: options.clock.now } : {});
+}
+
+/**
+ * {@link testKeygate} for one test file: call it once at the file's top level; every Keygate
+ * the returned function opens is closed after each test.
+ */
+export function testKeygatePerTest(): typeof testKeygate {
+  const open: Keygate[] = [];
+  afterEach(() => {
+    for (const kg of open.splice(0)) kg.close();
+  });
+  return (options = {}) => {
+    const kg = testKeygate(options);
+    open.push(kg);
+    return kg;
+  };
 }
 
 /** Cheap scrypt cost for tests (the default takes tens of milliseconds per hash). */
