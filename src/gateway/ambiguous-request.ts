@@ -49,6 +49,9 @@ import { invalidRequest, type KeygateError } from "../errors/keygate-error.ts";
 const DOT_SEGMENT = /(?:^|\/)\.{1,2}(?:\/|$)/;
 const PERCENT_ENCODED = /%([0-9A-Fa-f]{2})/g;
 const UNRESERVED = /^[A-Za-z0-9._~-]$/;
+/** A character outside ASCII, as sent or percent-encoded (a byte from 0x80). */
+const NON_ASCII = /[\u0080-\uffff]/;
+const ENCODED_NON_ASCII = /%[89A-Fa-f][0-9A-Fa-f]/;
 
 /** Why an upstream may read an encoded character as something else; undefined if it cannot. */
 function encodedFault(encoded: string, char: string): string | undefined {
@@ -80,10 +83,6 @@ export function ambiguousPathFault(path: string): string | undefined {
   }
   return ENCODED_NON_ASCII.test(path) ? nonAsciiFault(path) : undefined;
 }
-
-/** A character outside ASCII, as sent or percent-encoded (a byte from 0x80). */
-const NON_ASCII = /[\u0080-\uffff]/;
-const ENCODED_NON_ASCII = /%[89A-Fa-f][0-9A-Fa-f]/;
 
 /**
  * Why an upstream may read a path holding non-ASCII text as another: bytes that are not UTF-8
