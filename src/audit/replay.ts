@@ -44,6 +44,24 @@ export interface ReplayReport {
   differences: TableDifference[];
 }
 
+/**
+ * A report as `audit replay --json` prints it and `GET /v1/audit/replay` answers it:
+ * snake_case, as every object of the API.
+ */
+export function replayReportObject(report: ReplayReport) {
+  return {
+    object: "log_replay" as const,
+    identical: report.differences.length === 0,
+    events: report.events,
+    tables: report.tables,
+    differences: report.differences.map((d) => ({
+      table: d.table,
+      only_in_replay: d.onlyInReplay,
+      only_in_live: d.onlyInLive,
+    })),
+  };
+}
+
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 function columnsOf(sql: SqlConnection, table: string): string[] {

@@ -3,7 +3,7 @@
  * without a gap, each `prev_hash` is the previous event's hash, each hash is recomputed from
  * the stored bytes, each event validates against its schema, and the event each checkpoint
  * vouches for (the latest signed one, and any the auditor kept) carries the hash it signed.
- * Ranges are independent, so a long log is split into one range per core (verify-worker.ts)
+ * Ranges are independent, so a long log is split into one range per core (audit-worker.ts)
  * and the ranges are joined afterwards (verify.ts): the first event of a range must chain to
  * the last hash of the one before.
  */
@@ -32,15 +32,6 @@ export interface RangeRequest {
   /** The checkpoints the log is held to (none before the first is signed). */
   checkpoints: CheckpointHead[];
 }
-
-/** What a verify worker is sent: the database file and its range. */
-export interface RangeJob {
-  dbPath: string;
-  request: RangeRequest;
-}
-
-/** A verify worker's first message: it is listening for its {@link RangeJob}. */
-export const WORKER_READY = "ready";
 
 /** What one range showed. */
 export interface RangeReport {

@@ -13,7 +13,7 @@
  *   history rewritten with a recomputed chain).
  *
  * The per-event checks run over ranges of positions (verify-range.ts), one worker thread per
- * core on a long log, joined here; the stream checks, two ordered scans merged
+ * core on a long log (audit-thread.ts), joined here; the stream checks, two ordered scans merged
  * (stream-checks.ts), run on this thread meanwhile. The first problem in log order is
  * reported, with its position.
  */
@@ -22,15 +22,14 @@ import { availableParallelism } from "node:os";
 import type { SqlConnection } from "../db/sql.ts";
 import { headPositionOf } from "../store/event-store.ts";
 import { GENESIS_HASH } from "../store/hash-chain.ts";
+import { startAuditWorker } from "./audit-thread.ts";
 import { type Checkpoint, latestCheckpoint, signatureValid } from "./checkpoints.ts";
 import { streamProblem } from "./stream-checks.ts";
 import {
   type CheckpointHead,
-  type RangeJob,
   type RangeReport,
   type RangeRequest,
   verifyRange,
-  WORKER_READY,
 } from "./verify-range.ts";
 
 /** What verification found. */
@@ -163,52 +162,11 @@ export async function verifyLogInParallel(
   );
   if (dbPath === ":memory:" || parts < 2) return verifyLog(sql, options);
   const requests = ranges(begun, parts);
-  const workers = await Promise.all(requests.map(() => startWorker()));
-  const pending = workers.map((run, i) => run({ dbPath, request: requests[i] as RangeRequest }));
+  const workers = await Promise.all(requests.map(() => startAuditWorker()));
+  const pending = workers.map((run, i) =>
+    run({ kind: "range", dbPath, request: requests[i] as RangeRequest }),
+  );
   // While the workers hash, this thread asks SQLite about the streams.
   const streams = streamProblem(sql, begun.head);
   return finish(begun, await Promise.all(pending), () => streams);
-}
-
-/**
- * The worker's module: beside this one — or, in the one-file binary (`bun run build`, where
- * it is the second entry point), where the build puts it: `audit/verify-worker.js` under the
- * executable's embedded root, which is where this code then runs from.
- */
-const WORKER_MODULE = import.meta.url.startsWith("file:///$bunfs/")
-  ? new URL("./audit/verify-worker.js", import.meta.url)
-  : new URL("./verify-worker.ts", import.meta.url);
-
-/** Hands a started worker its range; settles with its report. */
-type RangeRunner = (job: RangeJob) => Promise<RangeReport>;
-
-/**
- * Starts a worker thread and resolves once it listens (its module loads asynchronously, and
- * a job posted earlier would be lost) with the function that hands it its one range.
- */
-function startWorker(): Promise<RangeRunner> {
-  const worker = new Worker(WORKER_MODULE, { type: "module" });
-  let settle: { resolve(report: RangeReport): void; reject(error: Error): void } | undefined;
-  return new Promise((ready, failed) => {
-    worker.onerror = (event) => {
-      const error = new Error(`audit verify worker failed: ${event.message}`);
-      worker.terminate();
-      if (settle) settle.reject(error);
-      else failed(error);
-    };
-    worker.onmessage = ({ data }: MessageEvent<RangeReport | typeof WORKER_READY>) => {
-      if (data !== WORKER_READY) {
-        worker.terminate();
-        settle?.resolve(data);
-        return;
-      }
-      ready(
-        (job) =>
-          new Promise<RangeReport>((resolve, reject) => {
-            settle = { resolve, reject };
-            worker.postMessage(job);
-          }),
-      );
-    };
-  });
 }

@@ -14,7 +14,7 @@ import {
   parseCheckpoint,
 } from "../audit/checkpoints.ts";
 import { exportedRows, exportLine, timelineLine, writeExport } from "../audit/export.ts";
-import { replayAndCompare } from "../audit/replay.ts";
+import { replayAndCompare, replayReportObject } from "../audit/replay.ts";
 import { verifyLogInParallel } from "../audit/verify.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { onePositional, parseCommandArgs, UsageError } from "./args.ts";
@@ -148,7 +148,7 @@ export async function runAudit(
       const { values } = parseCommandArgs(argv, {});
       if (kg.config.dbPath === ":memory:") throw new UsageError("replay needs a database file");
       const result = replayAndCompare(kg.config.dbPath, { now: kg.now() });
-      if (values.json === true) printJson(result);
+      if (values.json === true) printJson(replayReportObject(result));
       else if (result.differences.length === 0) say("identical");
       else {
         for (const d of result.differences) {

@@ -188,6 +188,58 @@ export const Checkpoint = Type.Object(
   { ...closed, $id: "Checkpoint" },
 );
 
+/** `GET /v1/audit/verify`: `keygate audit verify`'s verdict on the whole log (docs/audit.md). */
+export const LogVerification = Type.Object(
+  {
+    object: Type.Literal("log_verification"),
+    intact: Type.Boolean(),
+    events: Type.Integer({
+      minimum: 0,
+      description: "events verified (before the problem, if any)",
+    }),
+    head_hash: Nullable(Type.String({ description: "the last event's hash; null if not intact" })),
+    checkpoint: Nullable(
+      Type.Object(
+        {
+          size: Type.Integer({ minimum: 0 }),
+          head_hash: Type.String(),
+          created_at: Time("when it was signed"),
+        },
+        { ...closed, description: "the latest signed checkpoint, which the log matches" },
+      ),
+    ),
+    position: Nullable(Type.Integer({ minimum: 1, description: "where the first problem is" })),
+    problem: Nullable(Type.String({ description: "what is wrong there" })),
+  },
+  { ...closed, $id: "LogVerification" },
+);
+
+/** `GET /v1/audit/replay`: the projections rebuilt from the log, compared with the live ones. */
+export const LogReplay = Type.Object(
+  {
+    object: Type.Literal("log_replay"),
+    identical: Type.Boolean(),
+    events: Type.Integer({ minimum: 0, description: "events replayed" }),
+    tables: Type.Array(Type.String(), { description: "the tables compared" }),
+    differences: Type.Array(
+      Type.Object(
+        {
+          table: Type.String(),
+          only_in_replay: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+            description: "rows the log implies that the live table lacks or holds otherwise",
+          }),
+          only_in_live: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+            description: "rows the live table holds that the log does not imply",
+          }),
+        },
+        closed,
+      ),
+      { description: "the tables that differ, five rows a side at most" },
+    ),
+  },
+  { ...closed, $id: "LogReplay" },
+);
+
 /** `GET /healthz` and `GET /readyz`. */
 export const Health = Type.Object(
   { status: Type.Union([Type.Literal("ok"), Type.Literal("ready"), Type.Literal("unavailable")]) },
@@ -236,6 +288,8 @@ export const API_OBJECTS = {
   Token,
   Verification,
   Checkpoint,
+  LogVerification,
+  LogReplay,
   Health,
   Error: ErrorBody,
 } satisfies Record<string, TSchema>;

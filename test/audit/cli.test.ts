@@ -229,6 +229,9 @@ describe("keygate audit", () => {
     expect(differs.stdout).toContain("live holds, log does not");
     expect(differs.stdout).toContain("renamed behind the log");
     const json = JSON.parse(keygate(["audit", "replay", "--json"], env).stdout);
+    expect(json.identical).toBe(false);
     expect(json.differences[0].table).toBe("api_keys");
+    expect(json.differences[0].only_in_live[0].name).toBe("renamed behind the log");
+    expect(json.differences[0].only_in_replay[0].name).not.toBe("renamed behind the log");
   });
 });

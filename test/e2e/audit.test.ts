@@ -1,6 +1,7 @@
 /**
  * Audit, black-box: `serve` signs a checkpoint at start; an auditor reads it over HTTP and
- * verifies the log with the CLI while the server runs.
+ * verifies the log with the CLI while the server runs, then has the server verify and replay
+ * it over HTTP.
  */
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
@@ -11,7 +12,7 @@ import { keygate } from "../support/spawn.ts";
 const tmp = tempDir();
 afterAll(tmp.remove);
 
-test("a checkpoint signed at start covers the log; verify agrees while the server runs", async () => {
+test("a checkpoint signed at start covers the log; verify agrees while the server runs, and over HTTP", async () => {
   const db = join(tmp.dir, "audit", "keygate.sqlite");
   const server = await startServer({ KEYGATE_DB: db });
   try {
@@ -33,6 +34,25 @@ test("a checkpoint signed at start covers the log; verify agrees while the serve
     const refused = keygate(["audit", "verify", "--workers", "0"], { KEYGATE_DB: db });
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain("--workers must be a whole number");
+    // The same audits over HTTP, run by the server on a worker thread of its own.
+    const audit = async (what: string) => {
+      const answer = await fetch(`${server.url}/v1/audit/${what}`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(answer.status).toBe(200);
+      return (await answer.json()) as Record<string, unknown>;
+    };
+    expect(await audit("verify")).toMatchObject({
+      object: "log_verification",
+      intact: true,
+      events: 3,
+      checkpoint: { size: 3 },
+    });
+    expect(await audit("replay")).toMatchObject({
+      object: "log_replay",
+      identical: true,
+      events: 3,
+    });
   } finally {
     await server.stop();
   }

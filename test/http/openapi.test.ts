@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Value } from "@sinclair/typebox/value";
@@ -9,10 +9,13 @@ import { API_HEADERS } from "../../src/http/api-headers.ts";
 import { API_OBJECTS } from "../../src/http/api-objects.ts";
 import { SCOPE_PATTERN } from "../../src/keys/scopes.ts";
 import { testAppPerTest } from "../support/http.ts";
+import { tempDir } from "../support/keygate.ts";
 import { ROOT } from "../support/target.ts";
 import { startUpstream } from "../support/upstream.ts";
 
 const openTestApp = testAppPerTest();
+const files = tempDir();
+afterAll(files.remove);
 
 describe("GET /openapi.json", () => {
   test("documents every route of SPEC §6 with its request schema", async () => {
@@ -304,7 +307,8 @@ describe("operations in the OpenAPI document", () => {
 
 describe("answers against the objects the document names", () => {
   test("every route's success fits the schema its operation names, and its errors the envelope; every header sent is declared", async () => {
-    const t = openTestApp();
+    // On a file: the audits run on a thread of their own, which cannot open a memory database.
+    const t = openTestApp({ env: { KEYGATE_DB: join(files.dir, "keygate.sqlite") } });
     const { call, kg, live, platform, clock } = t;
     const spec = (await call("GET", "/openapi.json")).body;
     const checked = new Set<string>();
@@ -421,6 +425,14 @@ describe("answers against the objects the document names", () => {
     await fits("get", "/v1/audit/checkpoint", "/v1/audit/checkpoint");
     appendCheckpoint(kg.db.sql, checkpointKey(kg.config), clock.now());
     await fits("get", "/v1/audit/checkpoint", "/v1/audit/checkpoint");
+    await fits("get", "/v1/audit/verify", "/v1/audit/verify");
+    await fits("get", "/v1/audit/replay", "/v1/audit/replay");
+    // The tables and the log edited behind Keygate's back: both verdicts in their other shape.
+    kg.db.sql.exec("UPDATE api_keys SET name = 'edited' WHERE id = (SELECT MIN(id) FROM api_keys)");
+    expect((await fits("get", "/v1/audit/replay", "/v1/audit/replay")).identical).toBe(false);
+    kg.db.sql.exec("DROP TRIGGER events_no_update");
+    kg.db.sql.exec("UPDATE events SET recorded_at = '2000-01-01T00:00:00.000Z' WHERE position = 1");
+    expect((await fits("get", "/v1/audit/verify", "/v1/audit/verify")).intact).toBe(false);
     await fits("get", "/healthz", "/healthz", { key: undefined });
     await fits("get", "/readyz", "/readyz", { key: undefined });
     // The database gone: /readyz is 503, in the shape its operation names for 503.
