@@ -11,7 +11,8 @@ import type { RangeReport, RangeRequest } from "./verify-range.ts";
 export type AuditJob =
   | { kind: "range"; dbPath: string; request: RangeRequest }
   | { kind: "verify"; dbPath: string; options: VerifyOptions }
-  | { kind: "replay"; dbPath: string; now: number };
+  /** `clockOffsetMs`: the caller's clock less the system's, which the worker's clock keeps. */
+  | { kind: "replay"; dbPath: string; clockOffsetMs: number };
 
 /** What each kind of job answers. */
 export interface AuditResults {

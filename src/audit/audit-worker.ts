@@ -31,7 +31,9 @@ function run(job: AuditJob): AuditResults[AuditJob["kind"]] {
     case "verify":
       return onConnection(job.dbPath, (sql) => verifyLog(sql, job.options));
     case "replay":
-      return replayAndCompare(job.dbPath, { now: new Date(job.now) });
+      return replayAndCompare(job.dbPath, {
+        now: () => new Date(Date.now() + job.clockOffsetMs),
+      });
   }
 }
 

@@ -86,8 +86,11 @@ function difference(sql: SqlConnection, table: string, from: string, minus: stri
 
 /** Options of {@link replayAndCompare}. */
 export interface ReplayOptions {
-  /** The time that decides which idempotent results are still within their window. */
-  now: Date;
+  /**
+   * The clock that decides which idempotent results are still within their window: read once
+   * the log is copied, so a sweep the copy saw ran no later than the time it gives.
+   */
+  now: () => Date;
   /** Where the scratch database goes (default: the system's temporary directory). */
   scratchDir?: string;
   /**
@@ -113,14 +116,15 @@ export function replayAndCompare(livePath: string, options: ReplayOptions): Repl
       sql.exec("INSERT INTO main.events SELECT * FROM live.events ORDER BY position");
       sql.exec("INSERT INTO main.streams SELECT * FROM live.streams");
       options.onLogCopied?.();
+      const now = options.now();
       const projections = allProjections(sql);
       const rebuilt = rebuildProjections(sql, projections);
       const tables = projections.flatMap((p) => p.tables);
       const differences = tables
         .map((table) => ({
           table,
-          onlyInReplay: difference(sql, table, "main", "live", options.now),
-          onlyInLive: difference(sql, table, "live", "main", options.now),
+          onlyInReplay: difference(sql, table, "main", "live", now),
+          onlyInLive: difference(sql, table, "live", "main", now),
         }))
         .filter((d) => d.onlyInReplay.length > 0 || d.onlyInLive.length > 0);
       return { events: rebuilt.events, tables, differences };

@@ -147,7 +147,7 @@ export async function runAudit(
     case "replay": {
       const { values } = parseCommandArgs(argv, {});
       if (kg.config.dbPath === ":memory:") throw new UsageError("replay needs a database file");
-      const result = replayAndCompare(kg.config.dbPath, { now: kg.now() });
+      const result = replayAndCompare(kg.config.dbPath, { now: kg.now });
       if (values.json === true) printJson(replayReportObject(result));
       else if (result.differences.length === 0) say("identical");
       else {

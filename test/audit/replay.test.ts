@@ -43,7 +43,7 @@ describe("audit replay", () => {
     kg.close();
 
     // The log still implies order-0001's row, expired: the live table rightly lacks it.
-    const replay = () => replayAndCompare(path, { now: clock.now(), scratchDir: tmp.dir });
+    const replay = () => replayAndCompare(path, { now: clock.now, scratchDir: tmp.dir });
     expect(replay().differences).toEqual([]);
 
     // order-0002 is within its window: its row deleted behind the log is a difference.
@@ -58,11 +58,30 @@ describe("audit replay", () => {
     expect(differences[0]?.onlyInLive).toEqual([]);
   });
 
+  test("reads the clock once the log is copied: a sweep the copy saw ran no later", async () => {
+    const path = join(tmp.dir, "raced.sqlite");
+    const clock = new FakeClock();
+    const kg = testKeygate({ path, clock });
+    const { entityId } = initPlatform(kg, TEST_ACTOR) as { entityId: string };
+    await record(kg, entityId, "order-0001");
+    clock.advance(DAY);
+    expect(await kg.idempotency.sweep()).toBe(1);
+    kg.close();
+    // The replay starts a second before the sweep ran; the second passes while it copies.
+    clock.advance(-1);
+    const report = replayAndCompare(path, {
+      now: clock.now,
+      scratchDir: tmp.dir,
+      onLogCopied: () => clock.advance(1),
+    });
+    expect(report.differences).toEqual([]);
+  });
+
   test("compares the live tables as they were when the log was copied, whatever is written meanwhile", async () => {
     const history = await historyDatabase(tmp.dir, "busy", { checkpoint: false });
     let written = "";
     const report = replayAndCompare(history.path, {
-      now: new Date(),
+      now: () => new Date(),
       scratchDir: tmp.dir,
       onLogCopied() {
         // A server on the same file creating a key while the replay runs.
@@ -82,7 +101,7 @@ describe("audit replay", () => {
     expect(report.events).toBe(history.events);
     expect(report.differences).toEqual([]);
     // The next replay sees the key, in the log and the tables alike.
-    const next = replayAndCompare(history.path, { now: new Date(), scratchDir: tmp.dir });
+    const next = replayAndCompare(history.path, { now: () => new Date(), scratchDir: tmp.dir });
     expect(next.events).toBe(history.events + 1);
     expect(next.differences).toEqual([]);
   });

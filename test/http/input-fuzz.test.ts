@@ -321,7 +321,7 @@ describe("random bad input to every route", () => {
       expect(verifyLog(t.kg.db.sql).ok).toBe(true);
       t.kg.usage.flush();
       expect(
-        replayAndCompare(path, { now: new Date(), scratchDir: scratch.dir }).differences,
+        replayAndCompare(path, { now: () => new Date(), scratchDir: scratch.dir }).differences,
       ).toEqual([]);
       const cells = everyCell(t.kg.db.sql);
       for (const secret of [...secrets, PLANTED, ...issued]) expect(cells).not.toContain(secret);

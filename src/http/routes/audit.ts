@@ -73,7 +73,9 @@ export function auditRoutes(kg: Keygate) {
   const replay = oneAtATime(async () => {
     if (dbPath === ":memory:")
       throw new KeygateError("invalid_request", "A replay needs a database file.");
-    return runOnAuditThread({ kind: "replay", dbPath, now: kg.now().getTime() });
+    // The worker reads the server's clock (a test's fake one too) as this offset from its own.
+    const clockOffsetMs = kg.now().getTime() - Date.now();
+    return runOnAuditThread({ kind: "replay", dbPath, clockOffsetMs });
   });
   return new Elysia({ name: "keygate/routes/audit", normalize: false })
     .use(keygateGuard(kg))
