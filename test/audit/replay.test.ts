@@ -5,6 +5,7 @@ import { replayAndCompare } from "../../src/audit/replay.ts";
 import { createApiKey } from "../../src/commands/api-keys.ts";
 import { initPlatform } from "../../src/commands/init.ts";
 import { idempotencyScopeKey } from "../../src/projections/idempotency-results.ts";
+import { recordResult } from "../support/idempotency.ts";
 import { FakeClock, TEST_ACTOR, tempDir, testKeygate } from "../support/keygate.ts";
 import { historyDatabase } from "./fixture.ts";
 
@@ -15,19 +16,9 @@ beforeEach(() => {
 afterEach(() => tmp.remove());
 
 const DAY = 24 * 3600;
-const response = {
-  status: 201,
-  headers: [["content-type", "application/json"]] as [string, string][],
-  body: new TextEncoder().encode('{"id":"ch_1"}'),
-  bodyBytes: 13,
-  callerScopes: ["*"],
-};
-
 /** Records a result for `key` at the clock's time (expiring a day later). */
-async function record(kg: ReturnType<typeof testKeygate>, entityId: string, key: string) {
-  const admission = kg.idempotency.begin({ entityId, scope: "live", key }, "f".repeat(64));
-  if (admission.kind !== "run") throw new Error(`expected to run, got ${admission.kind}`);
-  await admission.ticket.complete(response, TEST_ACTOR);
+function record(kg: ReturnType<typeof testKeygate>, entityId: string, key: string) {
+  return recordResult(kg, { entityId, scope: "live", key }, "f".repeat(64), '{"id":"ch_1"}');
 }
 
 describe("audit replay", () => {

@@ -6,25 +6,15 @@ import {
   type IdempotencyScope,
   SWEEP_BATCH,
 } from "../../src/idempotency/result-store.ts";
-import type { StoredResponse } from "../../src/idempotency/stored-response.ts";
 import { idempotencyResultsProjection } from "../../src/projections/idempotency-results.ts";
 import { rebuildProjections } from "../../src/projections/rebuild.ts";
 import { turnsWhile } from "../support/event-loop.ts";
+import { recordResult, storedJson } from "../support/idempotency.ts";
 import { FakeClock, TEST_ACTOR, tempDir, testKeygate } from "../support/keygate.ts";
 
 const scope: IdempotencyScope = { entityId: "ent_merchant1", scope: "live", key: "order-0001" };
 const FP = "a".repeat(64);
 const OTHER_FP = "b".repeat(64);
-
-function response(body: string, status = 200): StoredResponse {
-  return {
-    status,
-    headers: [["content-type", "application/json"]],
-    body: new TextEncoder().encode(body),
-    bodyBytes: body.length,
-    callerScopes: ["*"],
-  };
-}
 
 function count(kg: ReturnType<typeof testKeygate>, table: string): number {
   return (
@@ -32,10 +22,8 @@ function count(kg: ReturnType<typeof testKeygate>, table: string): number {
   ).n;
 }
 
-async function record(kg: ReturnType<typeof testKeygate>, body: string, s = scope) {
-  const admission = kg.idempotency.begin(s, FP);
-  if (admission.kind !== "run") throw new Error(`expected to run, got ${admission.kind}`);
-  await admission.ticket.complete(response(body), TEST_ACTOR);
+function record(kg: ReturnType<typeof testKeygate>, body: string, s = scope) {
+  return recordResult(kg, s, FP, body);
 }
 
 describe("recorded idempotent results", () => {
@@ -104,7 +92,7 @@ describe("recorded idempotent results", () => {
     const admission = kg.idempotency.begin(scope, OTHER_FP);
     expect(admission.kind).toBe("run");
     if (admission.kind === "run")
-      await admission.ticket.complete(response('{"id":"ch_2"}'), TEST_ACTOR);
+      await admission.ticket.complete(storedJson('{"id":"ch_2"}'), TEST_ACTOR);
     const stream = kg.store.readStream("idempotency:ent_merchant1:live:order-0001");
     expect(stream.map((e) => e.streamVersion)).toEqual([1, 2]);
   });
@@ -206,7 +194,7 @@ describe("recorded idempotent results", () => {
     );
     for (let i = 0; i < 30; i++) {
       const a = small.begin({ ...scope, key: `other-${1000 + i}` }, FP);
-      if (a.kind === "run") await a.ticket.complete(response(`{"i":${i}}`), TEST_ACTOR);
+      if (a.kind === "run") await a.ticket.complete(storedJson(`{"i":${i}}`), TEST_ACTOR);
     }
     expect(small.cachedResults).toBe(5);
   });
