@@ -6,7 +6,8 @@
  * for three rounds (medians compared).
  */
 import { join } from "node:path";
-import { freePort, nginxBinary, writeNginxConf } from "../test/support/nginx.ts";
+import { nginxBinary, writeNginxConf } from "../test/support/nginx.ts";
+import { freePort } from "../test/support/port.ts";
 import { BENCH_DIR, benchConfig, databaseWithKeys, UNREACHED_LIMIT } from "./fixtures.ts";
 import {
   BARE,

@@ -1,5 +1,5 @@
 /**
- * A real nginx (Debian's package; `.ci/install-nginx` installs it) running
+ * A real nginx (Debian's package; `.ci/install-proxies` installs it) running
  * `docs/forward-auth/nginx-server.conf` in front of an upstream, with Keygate answering its
  * `auth_request`. Everything it writes stays in a temporary directory.
  */
@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { freePort } from "./port.ts";
 import { ROOT } from "./spawn.ts";
 
 /** Where nginx is looked for. */
@@ -17,17 +18,9 @@ export function nginxBinary(): string {
   const found = CANDIDATES.find((path) => existsSync(path)) ?? Bun.which("nginx");
   if (!found)
     throw new Error(
-      "nginx is not installed: run `bash .ci/install-nginx` (Debian: apt-get install nginx-light)",
+      "nginx is not installed: run `bash .ci/install-proxies` (Debian: apt-get install nginx-light)",
     );
   return found;
-}
-
-/** A port nothing listens on right now. */
-export function freePort(): number {
-  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const { port } = probe;
-  probe.stop(true);
-  return port;
 }
 
 /**
