@@ -27,7 +27,7 @@ import {
   reportToStderr,
 } from "../http/request-context.ts";
 import { routeFinder } from "../http/route-finder.ts";
-import { rateLimitStep } from "../ratelimit/index.ts";
+import { rateLimitChecks } from "../ratelimit/index.ts";
 import {
   ambiguousPathFault,
   overrideRefusal,
@@ -130,7 +130,7 @@ export function forwardAuthRoutes(
   }));
   // The route the gateway would serve the request with, not the first whose pattern matches.
   const routeFor = routeFinder(routes);
-  const steps = [entitySelectionStep(kg), rateLimitStep(kg)];
+  const steps = [entitySelectionStep(kg), ...rateLimitChecks(kg)];
   const { trustedProxies } = kg.config.gateway;
   return new Elysia({ name: "keygate/forward-auth", normalize: false }).get(
     FORWARD_AUTH_PATH,

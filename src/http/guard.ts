@@ -8,7 +8,7 @@ import type { Keygate } from "../app/keygate.ts";
 import { keygateAuth } from "../auth/index.ts";
 import { entitySelectionStep } from "../gateway/entity-selection.ts";
 import { idempotencyStep } from "../idempotency/index.ts";
-import { rateLimitStep } from "../ratelimit/index.ts";
+import { rateLimitChecks } from "../ratelimit/index.ts";
 
 /**
  * keygate/auth with the entity and rate-limit checks chained after it, before the request is
@@ -18,7 +18,7 @@ export function keygateGuard(kg: Keygate) {
   return keygateAuth(kg, {
     checks: [
       ...(kg.config.gateway.routes.some((r) => r.entity) ? [entitySelectionStep(kg)] : []),
-      ...(kg.config.rateLimits.enabled ? [rateLimitStep(kg)] : []),
+      ...rateLimitChecks(kg),
     ],
     steps: kg.config.idempotency.enabled ? [idempotencyStep(kg)] : [],
   });

@@ -66,8 +66,17 @@ function keyPolicies(kg: Keygate) {
   };
 }
 
-/** The rate-limit step for the guard chain, configured from `kg.config.rateLimits`. */
-export function rateLimitStep(kg: Keygate): AuthenticatedCheck {
+/**
+ * The rate-limit checks a request chain runs after authentication: the one step, configured
+ * from `kg.config.rateLimits`, or none when rate limits are off (`enabled: false`: no limit,
+ * no headers). Every chain — Keygate's routes, the gateway's, forward-auth — asks here.
+ */
+export function rateLimitChecks(kg: Keygate): AuthenticatedCheck[] {
+  return kg.config.rateLimits.enabled ? [rateLimitStep(kg)] : [];
+}
+
+/** The rate-limit step, configured from `kg.config.rateLimits`. */
+function rateLimitStep(kg: Keygate): AuthenticatedCheck {
   const routePolicies = new RoutePolicies(kg.config.rateLimits.routes);
   const policiesOfKey = keyPolicies(kg);
   return (identity, { method, path, route, set }) => {

@@ -121,6 +121,16 @@ describe("forward-auth", () => {
     expect(second.headers.get("x-ratelimit-remaining")).toBe("0");
   });
 
+  test("rate_limits.enabled: false holds here as on every other route: no limit, no rate-limit headers", async () => {
+    const { call, live } = testApp({ config: { gateway, rate_limits: { enabled: false } } });
+    for (let i = 0; i < 3; i++) {
+      const reply = await call("GET", "/v1/forward-auth", { key: live, ...ask("POST", "/links") });
+      expect(reply.status).toBe(200);
+      for (const name of ["x-ratelimit-limit", "ratelimit", "ratelimit-policy"])
+        expect(reply.headers.get(name)).toBeNull();
+    }
+  });
+
   test("entity selection from the original query; Traefik's X-Forwarded-* headers work too", async () => {
     const { call, live } = testApp({ config: { gateway } });
     const merchant = await call("POST", "/v1/entities", {
