@@ -13,7 +13,12 @@ import { join } from "node:path";
 import { type RunningCaddy, startCaddy } from "../support/caddy.ts";
 import { tempDir } from "../support/keygate.ts";
 import { type RunningServer, startServer } from "../support/server.ts";
-import { type StubUpstream, startUpstream } from "../support/upstream.ts";
+import {
+  answerWithOwnIdsAndLimits,
+  echo,
+  type StubUpstream,
+  startUpstream,
+} from "../support/upstream.ts";
 
 const tmp = tempDir();
 let keygate: RunningServer;
@@ -88,12 +93,18 @@ test("allowed: the upstream gets the request with all five identity headers, for
     });
     expect(reply.status).toBe(200);
     expect(await reply.json()).toMatchObject({ object: "echo", url: "/links/lnk_1?expand=1" });
+    expect(reply.headers.get("x-request-id")).toMatch(/^req_\w+$/);
+    expect(upstream.calls.at(-1)?.headers.get("x-request-id")).toBe(
+      reply.headers.get("x-request-id"),
+    );
+    expect(reply.headers.get("x-ratelimit-limit")).toBe("100");
   }
   expect(upstream.calls).toHaveLength(2);
   const [asPlatform, asReader] = upstream.calls.map((call) => call.headers);
   for (const seen of [asPlatform, asReader] as Headers[]) {
     expect(seen.get("authorization")).toBeNull();
     expect(seen.get("x-api-key")).toBeNull();
+    expect(seen.get("x-ratelimit-limit")).toBeNull();
     expect(seen.get("x-keygate-key-id")).toMatch(/^key_\w+$/);
     expect(seen.get("x-keygate-entity-id")).toMatch(/^ent_\w+$/);
     expect(seen.get("x-keygate-entity-path")).toBe(seen.get("x-keygate-entity-id"));
@@ -102,6 +113,28 @@ test("allowed: the upstream gets the request with all five identity headers, for
   expect(asPlatform?.get("x-keygate-scopes")).toBe("*");
   expect(asReader?.get("x-keygate-scopes")).toBe("links:read");
   expect(asReader?.get("x-keygate-key-id")).not.toBe(asPlatform?.get("x-keygate-key-id"));
+});
+
+test("the client gets Keygate's request id, correlation id and limits, not the upstream's of the same names", async () => {
+  upstream.answer(answerWithOwnIdsAndLimits);
+  try {
+    const reply = await fetch(`${caddy.url}/links/lnk_1`, {
+      headers: { ...bearer(platformKey), "x-request-id": "req_forged" },
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get("x-request-id")).toMatch(/^req_\w+$/);
+    expect(reply.headers.get("x-request-id")).not.toBe("req_upstream");
+    expect(reply.headers.get("x-request-id")).not.toBe("req_forged");
+    expect(reply.headers.get("x-correlation-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(reply.headers.get("x-ratelimit-limit")).toBe("100");
+    expect(reply.headers.get("x-ratelimit-remaining")).toMatch(/^\d+$/);
+    expect(reply.headers.get("ratelimit")).toStartWith('"default";r=');
+    expect(reply.headers.get("ratelimit-policy")).toContain('"default";q=100;w=1');
+    expect(reply.headers.get("x-upstream")).toBe("yes");
+    await reply.arrayBuffer();
+  } finally {
+    upstream.answer(echo);
+  }
 });
 
 test("refused: 401 without a key, 403 naming the missing scope, 404 off the routes — Keygate's envelope, nothing upstream", async () => {
@@ -204,3 +237,34 @@ test("behind Caddy, a client naming another address in each X-Real-IP still meet
   expect(honest.status).toBe(200);
   await honest.arrayBuffer();
 });
+
+test("with Keygate's rate limits off, the client gets the upstream's own limits, and Keygate's request id", async () => {
+  const off = tempDir();
+  const config = join(off.dir, "keygate.json");
+  writeFileSync(config, JSON.stringify({ rate_limits: { enabled: false } }));
+  const unlimited = await startServer({
+    KEYGATE_DB: join(off.dir, "db", "keygate.sqlite"),
+    KEYGATE_CONFIG: config,
+  });
+  const ownLimits = startUpstream();
+  ownLimits.answer(answerWithOwnIdsAndLimits);
+  const proxy = await startCaddy(join(off.dir, "caddy"), {
+    keygate: unlimited.url,
+    upstream: ownLimits.url,
+  });
+  try {
+    const key = /live: (sk_live_\S+)/.exec(unlimited.startupOutput)?.[1] as string;
+    const reply = await fetch(`${proxy.url}/anything`, { headers: bearer(key) });
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get("x-ratelimit-limit")).toBe("5000");
+    expect(reply.headers.get("ratelimit")).toBe('"upstream";r=4999;t=60');
+    expect(reply.headers.get("x-request-id")).toMatch(/^req_\w+$/);
+    expect(reply.headers.get("x-request-id")).not.toBe("req_upstream");
+    await reply.arrayBuffer();
+  } finally {
+    await proxy.stop();
+    await unlimited.stop();
+    ownLimits.stop();
+    off.remove();
+  }
+}, 30_000);
