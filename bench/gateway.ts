@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { nginxBinary, writeNginxConf } from "../test/support/nginx.ts";
-import { freePort } from "../test/support/port.ts";
+import { freePort } from "../test/support/proxy-process.ts";
 import { BENCH_DIR, benchConfig, databaseWithKeys, UNREACHED_LIMIT } from "./fixtures.ts";
 import {
   BARE,

@@ -4,31 +4,14 @@
  * `forward_auth`. Everything it writes stays in a temporary directory.
  */
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
-import { freePort } from "./port.ts";
+import { answeringProxy, freePort, proxyBinary, type RunningProxy } from "./proxy-process.ts";
 import { ROOT } from "./spawn.ts";
 
-/** Where Caddy is looked for. */
-const CANDIDATES = ["/usr/bin/caddy", "/usr/local/bin/caddy"];
-
 /** The caddy binary, or a failure that says how to get one. */
-export function caddyBinary(): string {
-  const found = CANDIDATES.find((path) => existsSync(path)) ?? Bun.which("caddy");
-  if (!found)
-    throw new Error(
-      "caddy is not installed: run `bash .ci/install-proxies` (Debian: apt-get install caddy)",
-    );
-  return found;
-}
-
-/** A running Caddy: its base URL and stop(). */
-export interface RunningCaddy {
-  url: string;
-  stop(): Promise<void>;
-  process: Subprocess;
-}
+export const caddyBinary = () =>
+  proxyBinary("caddy", ["/usr/bin/caddy", "/usr/local/bin/caddy"], "caddy");
 
 /**
  * Starts Caddy under `dir` with the documented site block, filled in, behind global options
@@ -38,7 +21,7 @@ export interface RunningCaddy {
 export async function startCaddy(
   dir: string,
   site: { keygate: string; upstream: string },
-): Promise<RunningCaddy> {
+): Promise<RunningProxy> {
   mkdirSync(dir, { recursive: true });
   const port = freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -60,23 +43,9 @@ export async function startCaddy(
     // A file, not a pipe: a pipe nobody reads would stop Caddy once full.
     stderr: Bun.file(log),
   });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`caddy exited: ${readFileSync(log, "utf8")}`);
-    try {
-      await fetch(`${url}/`, { method: "HEAD" });
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error("caddy did not start");
-      await Bun.sleep(20);
-    }
-  }
-  return {
-    url,
-    process: child,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.exited;
-    },
-  };
+  return answeringProxy(url, child, {
+    name: "caddy",
+    exitReport: () => readFileSync(log, "utf8"),
+    stopSignal: "SIGTERM",
+  });
 }

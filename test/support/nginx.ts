@@ -4,24 +4,18 @@
  * `auth_request`. Everything it writes stays in a temporary directory.
  */
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
-import { freePort } from "./port.ts";
+import { answeringProxy, freePort, proxyBinary, type RunningProxy } from "./proxy-process.ts";
 import { ROOT } from "./spawn.ts";
 
-/** Where nginx is looked for. */
-const CANDIDATES = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"];
-
 /** The nginx binary, or a failure that says how to get one. */
-export function nginxBinary(): string {
-  const found = CANDIDATES.find((path) => existsSync(path)) ?? Bun.which("nginx");
-  if (!found)
-    throw new Error(
-      "nginx is not installed: run `bash .ci/install-proxies` (Debian: apt-get install nginx-light)",
-    );
-  return found;
-}
+export const nginxBinary = () =>
+  proxyBinary(
+    "nginx",
+    ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"],
+    "nginx-light",
+  );
 
 /**
  * Writes `dir/nginx.conf`: one foreground worker, everything it writes (pid, logs, temp files)
@@ -51,18 +45,11 @@ ${httpBlock}
   return conf;
 }
 
-/** A running nginx: its base URL and stop(). */
-export interface RunningNginx {
-  url: string;
-  stop(): Promise<void>;
-  process: Subprocess;
-}
-
 /** Starts nginx with the documented server block, filled in, under `dir`. */
 export async function startNginx(
   dir: string,
   server: { keygate: string; upstream: string; serverConf?: string },
-): Promise<RunningNginx> {
+): Promise<RunningProxy> {
   const port = freePort();
   const template = readFileSync(
     server.serverConf ?? join(ROOT, "docs", "forward-auth", "nginx-server.conf"),
@@ -78,24 +65,9 @@ export async function startNginx(
     stderr: "pipe",
   });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`nginx exited: ${await new Response(child.stderr).text()}`);
-    try {
-      await fetch(url, { method: "HEAD" });
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error("nginx did not start");
-      await Bun.sleep(20);
-    }
-  }
-  return {
-    url,
-    process: child,
-    async stop() {
-      child.kill("SIGQUIT");
-      await child.exited;
-    },
-  };
+  return answeringProxy(url, child, {
+    name: "nginx",
+    exitReport: () => new Response(child.stderr).text(),
+    stopSignal: "SIGQUIT",
+  });
 }
