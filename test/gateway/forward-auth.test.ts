@@ -1,7 +1,8 @@
 /**
  * `GET /v1/forward-auth` in process: the original method and URI pick the gateway route; the
  * answer is 200 with the identity headers, or the error with its envelope in a header too.
- * (test/e2e/nginx-forward-auth.test.ts runs it behind a real nginx.)
+ * (test/e2e/nginx-forward-auth.test.ts and caddy-forward-auth.test.ts run it behind a real nginx
+ * and a real Caddy.)
  */
 import { describe, expect, test } from "bun:test";
 import { clientAddressOf, UNKNOWN_ADDRESS } from "../../src/http/peer-address.ts";
