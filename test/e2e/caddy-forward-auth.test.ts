@@ -7,13 +7,17 @@
  * field Keygate's answer lacks.
  */
 import { expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startCaddy } from "../support/caddy.ts";
-import { bearer, forwardAuthContract, json, rawGet } from "../support/forward-auth.ts";
+import {
+  bearer,
+  forwardAuthContract,
+  json,
+  rawGet,
+  startKeygateForProxy,
+} from "../support/forward-auth.ts";
 import { tempDir } from "../support/keygate.ts";
-import { startServer } from "../support/server.ts";
-import { answerWithOwnIdsAndLimits, startUpstream } from "../support/upstream.ts";
+import { answerWithOwnIdsAndLimits } from "../support/upstream.ts";
 
 const context = forwardAuthContract({
   name: "Caddy",
@@ -53,21 +57,16 @@ test("behind Caddy, a client naming another address in each X-Real-IP still meet
 
 test("with Keygate's rate limits off, the client gets the upstream's own limits, and Keygate's request id", async () => {
   const off = tempDir();
-  const config = join(off.dir, "keygate.json");
-  writeFileSync(config, JSON.stringify({ rate_limits: { enabled: false } }));
-  const unlimited = await startServer({
-    KEYGATE_DB: join(off.dir, "db", "keygate.sqlite"),
-    KEYGATE_CONFIG: config,
+  const { keygate, upstream, platformKey } = await startKeygateForProxy(off.dir, {
+    rate_limits: { enabled: false },
   });
-  const ownLimits = startUpstream();
-  ownLimits.answer(answerWithOwnIdsAndLimits);
+  upstream.answer(answerWithOwnIdsAndLimits);
   const proxy = await startCaddy(join(off.dir, "caddy"), {
-    keygate: unlimited.url,
-    upstream: ownLimits.url,
+    keygate: keygate.url,
+    upstream: upstream.url,
   });
   try {
-    const key = /live: (sk_live_\S+)/.exec(unlimited.startupOutput)?.[1] as string;
-    const reply = await fetch(`${proxy.url}/anything`, { headers: bearer(key) });
+    const reply = await fetch(`${proxy.url}/anything`, { headers: bearer(platformKey) });
     expect(reply.status).toBe(200);
     expect(reply.headers.get("x-ratelimit-limit")).toBe("5000");
     expect(reply.headers.get("ratelimit")).toBe('"upstream";r=4999;t=60');
@@ -76,8 +75,8 @@ test("with Keygate's rate limits off, the client gets the upstream's own limits,
     await reply.arrayBuffer();
   } finally {
     await proxy.stop();
-    await unlimited.stop();
-    ownLimits.stop();
+    await keygate.stop();
+    upstream.stop();
     off.remove();
   }
 }, 30_000);

@@ -20,32 +20,35 @@ export interface ForwardAuthSetup {
   platformKey: string;
 }
 
-/**
- * Starts the stub upstream and Keygate on a database under `dir`, configured with
- * `GET /links/:id` (`links:read`) and `POST /links` (`links:write`, 2 an hour).
- */
-export async function startKeygateForProxy(dir: string): Promise<ForwardAuthSetup> {
-  const config = join(dir, "keygate.json");
-  writeFileSync(
-    config,
-    JSON.stringify({
-      gateway: {
-        routes: [
-          { method: "GET", path: "/links/:id", scopes: ["links:read"] },
-          {
-            method: "POST",
-            path: "/links",
-            scopes: ["links:write"],
-            rate_limit: { limit: 2, window_seconds: 3600 },
-          },
-        ],
+/** The gateway routes the contract's requests go to: `GET /links/:id` and `POST /links` (2 an hour). */
+const LINKS_ROUTES = {
+  gateway: {
+    routes: [
+      { method: "GET", path: "/links/:id", scopes: ["links:read"] },
+      {
+        method: "POST",
+        path: "/links",
+        scopes: ["links:write"],
+        rate_limit: { limit: 2, window_seconds: 3600 },
       },
-    }),
-  );
+    ],
+  },
+};
+
+/**
+ * Starts the stub upstream and Keygate on a database under `dir`, configured with `config`
+ * (by default `GET /links/:id`, `links:read`, and `POST /links`, `links:write`, 2 an hour).
+ */
+export async function startKeygateForProxy(
+  dir: string,
+  config: object = LINKS_ROUTES,
+): Promise<ForwardAuthSetup> {
+  const configFile = join(dir, "keygate.json");
+  writeFileSync(configFile, JSON.stringify(config));
   const upstream = startUpstream();
   const keygate = await startServer({
     KEYGATE_DB: join(dir, "db", "keygate.sqlite"),
-    KEYGATE_CONFIG: config,
+    KEYGATE_CONFIG: configFile,
   });
   const platformKey = /live: (sk_live_\S+)/.exec(keygate.startupOutput)?.[1] as string;
   return { keygate, upstream, platformKey };
