@@ -1,10 +1,8 @@
-/** An in-process Keygate app for HTTP tests: `app.handle`, no port. */
-import { afterEach } from "bun:test";
 import type { Keygate } from "../../src/app/keygate.ts";
 import { initPlatform } from "../../src/commands/init.ts";
 import { createApp } from "../../src/http/app.ts";
 import type { AccessLogEntry } from "../../src/http/request-context.ts";
-import { FakeClock, TEST_SCRYPT_COST, testKeygate } from "./keygate.ts";
+import { closedAfterEachTest, FakeClock, TEST_SCRYPT_COST, testKeygate } from "./keygate.ts";
 
 /** What a test call returned, body parsed. */
 export interface Reply {
@@ -93,21 +91,8 @@ export function tampered(key: string): string {
   return `${key.slice(0, -1)}${key.endsWith("a") ? "b" : "a"}`;
 }
 
-/**
- * `testApp` for one test file: call it once at the file's top level; every app the returned
- * function opens is closed after each test.
- */
-export function testAppPerTest(): typeof testApp {
-  const open: ReturnType<typeof testApp>[] = [];
-  afterEach(() => {
-    for (const t of open.splice(0)) t.close();
-  });
-  return (options = {}) => {
-    const t = testApp(options);
-    open.push(t);
-    return t;
-  };
-}
+/** `testApp` for one test file: every app it opens is closed after each test. */
+export const testAppPerTest = () => closedAfterEachTest(testApp);
 
 /** A POST to `url` whose body arrives as a stream of `chunks`, with no Content-Length (chunked). */
 export function chunkedPost(

@@ -58,20 +58,25 @@ export function testKeygate(
 }
 
 /**
- * {@link testKeygate} for one test file: call it once at the file's top level; every Keygate
- * the returned function opens is closed after each test.
+ * `open`, for one test file: call it once at the file's top level; everything the returned
+ * function opens is closed after each test.
  */
-export function testKeygatePerTest(): typeof testKeygate {
-  const open: Keygate[] = [];
+export function closedAfterEachTest<Options, Opened extends { close(): void }>(
+  open: (options?: Options) => Opened,
+): (options?: Options) => Opened {
+  const opened: Opened[] = [];
   afterEach(() => {
-    for (const kg of open.splice(0)) kg.close();
+    for (const it of opened.splice(0)) it.close();
   });
-  return (options = {}) => {
-    const kg = testKeygate(options);
-    open.push(kg);
-    return kg;
+  return (options) => {
+    const it = open(options);
+    opened.push(it);
+    return it;
   };
 }
+
+/** {@link testKeygate} for one test file: every Keygate it opens is closed after each test. */
+export const testKeygatePerTest = () => closedAfterEachTest(testKeygate);
 
 /** Cheap scrypt cost for tests (the default takes tens of milliseconds per hash). */
 export const TEST_SCRYPT_COST = { N: 1024, r: 8, p: 1 };
