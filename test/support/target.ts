@@ -4,7 +4,7 @@
  * same sources on Deno, `deno run -A src/cli/main.ts`) or `binary` (`dist/keygate` from
  * `bun run build`, run from a directory holding nothing else).
  */
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -25,11 +25,21 @@ export function keygateCommand(args: readonly string[]): { cmd: string[]; cwd: s
       const binary = join(ROOT, "dist", "keygate");
       if (!existsSync(binary))
         throw new Error("dist/keygate is missing: run `bun run build` first");
-      return { cmd: [binary, ...args], cwd: mkdtempSync(join(tmpdir(), "keygate-binary-")) };
+      return { cmd: [binary, ...args], cwd: emptyDirectory() };
     }
     default:
       throw new Error(`KEYGATE_E2E_TARGET must be bun, deno or binary, not "${E2E_TARGET}"`);
   }
+}
+
+/**
+ * The directory the binary runs from. It holds nothing, as every command is given its files'
+ * paths, so one fixed directory serves every run instead of a new one left behind per command.
+ */
+function emptyDirectory(): string {
+  const directory = join(tmpdir(), "keygate-binary-cwd");
+  mkdirSync(directory, { recursive: true });
+  return directory;
 }
 
 /** How to start the server on the target: the README's `bun run keygate serve` on Bun. */
