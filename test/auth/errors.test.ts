@@ -447,6 +447,22 @@ describe("management JWTs", () => {
     }
   });
 
+  test("with auth.jwt off there is no sign-in: no token is handed out that every route refuses", async () => {
+    const t = setup({ auth: { jwt: false } });
+    const credentials = { email: "ops@example.com", password: "correct horse battery" };
+    await givenUser(t.kg, { ...credentials, entityId: t.platform });
+    const reply = await t.call("POST", "/v1/auth/login", { body: credentials });
+    expect([reply.status, codeOf(reply)]).toEqual([404, "resource_missing"]);
+    expect(reply.body.token).toBeUndefined();
+    const paths = (await t.call("GET", "/openapi.json")).body.paths;
+    expect(paths["/v1/auth/login"]).toBeUndefined();
+    // A user keeps their own password: changing it needs no token.
+    const changed = await t.call("POST", "/v1/auth/password", {
+      body: { ...credentials, new_password: "another horse battery" },
+    });
+    expect(changed.status).toBe(200);
+  });
+
   test("a wrong password or unknown email: invalid_credentials, no token", async () => {
     const t = setup();
     await login(t);

@@ -134,7 +134,7 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
     request: Request,
     server: PeerLookup | null | undefined,
   ) => signIn(kg, credentials, clientAddress(request, server, trustedProxies), dummyHash);
-  return new Elysia({ name: "keygate/routes/users", normalize: false })
+  const routes = new Elysia({ name: "keygate/routes/users", normalize: false })
     .use(keygateGuard(kg))
     .post(
       "/v1/users",
@@ -305,38 +305,6 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
       },
     )
     .post(
-      "/v1/auth/login",
-      async ({ body, request, server, set }) => {
-        const user = await signInFrom(body, request, server);
-        forbidCaching(set);
-        const now = Math.floor(kg.now().getTime() / 1000);
-        const exp = now + TOKEN_TTL_SECONDS;
-        const claims = {
-          sub: user.id,
-          ent: user.entity_id,
-          pwd: passwordFingerprint(user.password_hash),
-          iat: now,
-          exp,
-        };
-        return {
-          token: signToken(claims, kg.jwtSecret),
-          token_type: "Bearer",
-          expires_at: new Date(exp * 1000).toISOString(),
-        };
-      },
-      {
-        parse: "json",
-        body: Credentials,
-        detail: documented({
-          summary: "Sign in: a management token for /v1/api-keys*",
-          id: "login",
-          tag: SIGN_IN,
-          returns: "Token",
-          access: "public",
-        }),
-      },
-    )
-    .post(
       "/v1/auth/password",
       async ({ body, request, server, set }) => {
         const user = await signInFrom(body, request, server);
@@ -365,6 +333,41 @@ export function userRoutes(kg: Keygate, cost: ScryptCost = DEFAULT_SCRYPT_COST) 
         }),
       },
     );
+  // Without management tokens (`auth.jwt: false`) there is nothing to sign in for: no route
+  // hands out a token that every route then refuses.
+  if (!kg.config.auth.jwt) return routes;
+  return routes.post(
+    "/v1/auth/login",
+    async ({ body, request, server, set }) => {
+      const user = await signInFrom(body, request, server);
+      forbidCaching(set);
+      const now = Math.floor(kg.now().getTime() / 1000);
+      const exp = now + TOKEN_TTL_SECONDS;
+      const claims = {
+        sub: user.id,
+        ent: user.entity_id,
+        pwd: passwordFingerprint(user.password_hash),
+        iat: now,
+        exp,
+      };
+      return {
+        token: signToken(claims, kg.jwtSecret),
+        token_type: "Bearer",
+        expires_at: new Date(exp * 1000).toISOString(),
+      };
+    },
+    {
+      parse: "json",
+      body: Credentials,
+      detail: documented({
+        summary: "Sign in: a management token for /v1/api-keys*",
+        id: "login",
+        tag: SIGN_IN,
+        returns: "Token",
+        access: "public",
+      }),
+    },
+  );
 }
 
 /**
