@@ -182,21 +182,51 @@ function resolveIdempotency(file: ConfigFile, source: string | undefined): Idemp
   const keyPattern = compileKeyPattern(patternSource);
   if (typeof keyPattern === "string")
     throw new ConfigError(`KEYGATE_CONFIG ${source}: idempotency.key_pattern: ${keyPattern}`);
+  const enabled = section.enabled ?? true;
+  const methods = (section.methods ?? ["POST"]).map((m) => m.toUpperCase());
+  const required = [
+    ...(section.required ?? []).map((r, i) => ({
+      ...r,
+      routeOwned: false,
+      field: `idempotency.required[${i}]`,
+    })),
+    ...(file.gateway?.routes ?? []).flatMap((r, i) =>
+      r.idempotency === "required"
+        ? [{ ...r, routeOwned: true, field: `gateway.routes[${i}].idempotency` }]
+        : [],
+    ),
+  ].map((r) => ({ ...r, method: r.method.toUpperCase() }));
+  for (const { field, method } of required) {
+    const unread = unreadRequirement(enabled, methods, method);
+    if (unread) throw new ConfigError(`KEYGATE_CONFIG ${source}: ${field}: ${unread}`);
+  }
   return {
-    enabled: section.enabled ?? true,
-    methods: (section.methods ?? ["POST"]).map((m) => m.toUpperCase()),
+    enabled,
+    methods,
     keyPattern,
     ttlSeconds: section.ttl_seconds ?? 86400,
     mismatchStatus: section.mismatch_status ?? 409,
     recordServerErrors: section.record_server_errors ?? true,
     maxResponseBytes: section.max_response_bytes ?? 1024 * 1024,
-    required: [
-      ...(section.required ?? []).map((r) => ({ ...r, routeOwned: false })),
-      ...(file.gateway?.routes ?? [])
-        .filter((r) => r.idempotency === "required")
-        .map((r) => ({ ...r, routeOwned: true })),
-    ].map((r) => ({ method: r.method.toUpperCase(), path: r.path, routeOwned: r.routeOwned })),
+    required: required.map((r) => ({ method: r.method, path: r.path, routeOwned: r.routeOwned })),
   };
+}
+
+/**
+ * Why a requirement of `Idempotency-Key` on `method` could never be enforced, if so: the header
+ * is read nowhere, or not on that method. Accepted, it would leave a route the operator believes
+ * safe to retry running every retry afresh.
+ */
+function unreadRequirement(
+  enabled: boolean,
+  methods: readonly string[],
+  method: string,
+): string | undefined {
+  if (!enabled)
+    return "Idempotency-Key is required here while idempotency.enabled is false, which ignores the header everywhere";
+  if (!methods.includes(method))
+    return `Idempotency-Key is required on ${method}, which idempotency.methods (${methods.join(", ") || "none"}) does not name: the header is not read there`;
+  return undefined;
 }
 
 /**

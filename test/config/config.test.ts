@@ -311,6 +311,52 @@ describe("configuration", () => {
     expect(errorOf({ KEYGATE_RESULTS_KEY: "too-short" })).toContain("KEYGATE_RESULTS_KEY");
   });
 
+  test("Idempotency-Key required where the header is not read stops the start, naming the requirement", () => {
+    const upstream = "http://127.0.0.1:4000";
+    const checkout = { method: "POST", path: "/checkout", scopes: ["checkout:write"] };
+    for (const [field, reason, config] of [
+      [
+        "idempotency.required[0]",
+        "while idempotency.enabled is false",
+        { idempotency: { enabled: false, required: [{ method: "POST", path: "/v1/entities" }] } },
+      ],
+      [
+        "gateway.routes[1].idempotency",
+        "while idempotency.enabled is false",
+        {
+          idempotency: { enabled: false },
+          gateway: { routes: [checkout, { ...checkout, path: "/pay", idempotency: "required" }] },
+        },
+      ],
+      [
+        "idempotency.required[0]",
+        "required on POST, which idempotency.methods (PUT) does not name",
+        { idempotency: { methods: ["PUT"], required: [{ method: "post", path: "/v1/entities" }] } },
+      ],
+      [
+        "gateway.routes[0].idempotency",
+        "required on DELETE, which idempotency.methods (POST) does not name",
+        { gateway: { routes: [{ ...checkout, method: "DELETE", idempotency: "required" }] } },
+      ],
+    ] as const) {
+      const path = file("unread.json", JSON.stringify(config));
+      const error = errorOf({ KEYGATE_CONFIG: path, KEYGATE_UPSTREAM: upstream });
+      expect(error).toContain(`${field}: Idempotency-Key is `);
+      expect(error).toContain(reason);
+    }
+    // Where the header is read, the same requirements are accepted.
+    const fine = file(
+      "read.json",
+      JSON.stringify({
+        idempotency: { methods: ["POST", "DELETE"] },
+        gateway: { routes: [{ ...checkout, method: "DELETE", idempotency: "required" }] },
+      }),
+    );
+    expect(
+      loadConfig({ KEYGATE_CONFIG: fine, KEYGATE_UPSTREAM: upstream }).idempotency.required,
+    ).toEqual([{ method: "DELETE", path: "/checkout", routeOwned: true }]);
+  });
+
   test("idempotency.key_pattern must match whole keys and must not repeat a repetition (the header is the client's text)", () => {
     const patternError = (keyPattern: string) =>
       errorOf({
