@@ -274,6 +274,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         `KEYGATE_CONFIG ${source}: me_aliases[${i}]: ${alias} is Keygate's own`,
       );
   }
+  const auth = {
+    bearer: file.auth?.bearer ?? true,
+    apiKeyHeader: file.auth?.api_key_header ?? "X-Api-Key",
+    basic: file.auth?.basic ?? true,
+    jwt: file.auth?.jwt ?? true,
+  };
+  // Management tokens are refused outside /v1/api-keys*: without a key scheme, no key could
+  // call anything, the verify route and the gateway included.
+  if (!auth.bearer && !auth.apiKeyHeader && !auth.basic)
+    throw new ConfigError(
+      `KEYGATE_CONFIG ${source}: auth: bearer, api_key_header and basic are all off, so no API key could authenticate anywhere`,
+    );
   const metricsToken = env.KEYGATE_METRICS_TOKEN || undefined;
   if (metricsToken !== undefined && metricsToken.length < 16)
     throw new ConfigError("KEYGATE_METRICS_TOKEN: must be at least 16 characters");
@@ -297,12 +309,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dbPath: env.KEYGATE_DB || file.database?.path || DEFAULT_DB_PATH,
     durability: file.database?.durability ?? "normal",
     keys,
-    auth: {
-      bearer: file.auth?.bearer ?? true,
-      apiKeyHeader: file.auth?.api_key_header ?? "X-Api-Key",
-      basic: file.auth?.basic ?? true,
-      jwt: file.auth?.jwt ?? true,
-    },
+    auth,
     rateLimits: {
       enabled: file.rate_limits?.enabled ?? true,
       default:

@@ -207,6 +207,25 @@ describe("configuration", () => {
     expect(loadConfig({ KEYGATE_CONFIG: header }).auth.apiKeyHeader).toBe("X-Certo-Key");
   });
 
+  test("every key scheme off stops the start: management tokens alone reach /v1/api-keys* only", () => {
+    for (const jwt of [true, false]) {
+      const path = file(
+        "no-keys.json",
+        JSON.stringify({ auth: { bearer: false, api_key_header: false, basic: false, jwt } }),
+      );
+      expect(errorOf({ KEYGATE_CONFIG: path })).toBe(
+        `KEYGATE_CONFIG ${path}: auth: bearer, api_key_header and basic are all off, so no API key could authenticate anywhere`,
+      );
+    }
+    for (const one of [{ bearer: true }, { api_key_header: "X-Api-Key" }, { basic: true }]) {
+      const path = file(
+        "one-scheme.json",
+        JSON.stringify({ auth: { bearer: false, api_key_header: false, basic: false, ...one } }),
+      );
+      expect(() => loadConfig({ KEYGATE_CONFIG: path })).not.toThrow();
+    }
+  });
+
   test("rate limits: a default policy and route policies (Modulus: POST /checkout 60/min)", () => {
     const path = file(
       "limits.json",
