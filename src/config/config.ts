@@ -112,6 +112,15 @@ export interface IdempotencyConfig {
   required: { method: string; path: string; routeOwned: boolean }[];
 }
 
+/**
+ * Header names the API-key header must not take: HTTP's own (read by servers and proxies on
+ * the way), those a proxy writes about the client, and those Keygate reads or writes for
+ * another purpose. Taken, a key would be read from — and the gateway would strip — a field
+ * clients send for that purpose (a correlation id, a body's type).
+ */
+const TAKEN_HEADER =
+  /^(?:authorization|host|cookie|connection|keep-alive|upgrade|te|trailer|transfer-encoding|expect|accept(?:-.*)?|content-.*|proxy-.*|forwarded|x-forwarded-.*|x-real-ip|x-original-.*|x-keygate-.*|x-http-method(?:-override)?|x-method-override|x-rewrite-url|idempotency-key|x-request-id|x-correlation-id)$/i;
+
 /** The default Idempotency-Key format of SPEC §5. */
 export const DEFAULT_IDEMPOTENCY_KEY_PATTERN = "^[A-Za-z0-9._-]{8,64}$";
 
@@ -280,6 +289,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     basic: file.auth?.basic ?? true,
     jwt: file.auth?.jwt ?? true,
   };
+  if (auth.apiKeyHeader && TAKEN_HEADER.test(auth.apiKeyHeader))
+    throw new ConfigError(
+      `KEYGATE_CONFIG ${source}: auth.api_key_header: ${auth.apiKeyHeader} already means something to HTTP, a proxy or Keygate; name a header of your own, such as X-Api-Key`,
+    );
   // Management tokens are refused outside /v1/api-keys*: without a key scheme, no key could
   // call anything, the verify route and the gateway included.
   if (!auth.bearer && !auth.apiKeyHeader && !auth.basic)

@@ -207,6 +207,30 @@ describe("configuration", () => {
     expect(loadConfig({ KEYGATE_CONFIG: header }).auth.apiKeyHeader).toBe("X-Certo-Key");
   });
 
+  test("an API-key header HTTP, a proxy or Keygate gives another meaning stops the start", () => {
+    for (const taken of [
+      "Authorization",
+      "content-type",
+      "Cookie",
+      "X-Forwarded-For",
+      "X-Real-IP",
+      "X-Original-URI",
+      "Idempotency-Key",
+      "X-Correlation-Id",
+      "X-Keygate-Entity-Id",
+      "X-HTTP-Method-Override",
+    ]) {
+      const path = file("taken.json", JSON.stringify({ auth: { api_key_header: taken } }));
+      expect(errorOf({ KEYGATE_CONFIG: path })).toBe(
+        `KEYGATE_CONFIG ${path}: auth.api_key_header: ${taken} already means something to HTTP, a proxy or Keygate; name a header of your own, such as X-Api-Key`,
+      );
+    }
+    for (const own of ["X-Api-Key", "Api-Key", "X-Certo-Key", "X-Keygate"]) {
+      const path = file("own.json", JSON.stringify({ auth: { api_key_header: own } }));
+      expect(loadConfig({ KEYGATE_CONFIG: path }).auth.apiKeyHeader).toBe(own);
+    }
+  });
+
   test("every key scheme off stops the start: management tokens alone reach /v1/api-keys* only", () => {
     for (const jwt of [true, false]) {
       const path = file(
