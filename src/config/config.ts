@@ -5,11 +5,17 @@
  */
 import type { Durability } from "../db/open.ts";
 import type { KeygateErrorCode } from "../errors/keygate-error.ts";
-import { pathPatternFault } from "../http/path-pattern.ts";
+import { compilePathPattern, pathPatternFault } from "../http/path-pattern.ts";
 import { DEFAULT_POLICY, type RateLimitPolicy, type RoutePolicy } from "../ratelimit/policy.ts";
 import { ConfigError } from "./config-error.ts";
 import { type ConfigFile, HOST_PATTERN, readConfigFile } from "./config-file.ts";
-import { type GatewayConfig, LOOPBACK, reservedPathOf, resolveGateway } from "./gateway-config.ts";
+import {
+  type GatewayConfig,
+  type GatewayRoute,
+  LOOPBACK,
+  reservedPathOf,
+  resolveGateway,
+} from "./gateway-config.ts";
 import { compileKeyPattern } from "./key-pattern.ts";
 import { resolveRoutePolicies } from "./route-policies.ts";
 
@@ -254,6 +260,34 @@ function checkPathPatterns(file: ConfigFile, source: string | undefined): void {
   }
 }
 
+/**
+ * Refuses an alias of `GET /v1/me` that is Keygate's own path, is listed twice, or is a path a
+ * gateway route serves: the router would give that path to one of the two, and the other
+ * would silently never be reached.
+ */
+function checkMeAliases(
+  aliases: readonly string[],
+  routes: readonly GatewayRoute[],
+  source: string | undefined,
+): void {
+  for (const [i, alias] of aliases.entries()) {
+    const fail = (why: string): never => {
+      throw new ConfigError(`KEYGATE_CONFIG ${source}: me_aliases[${i}]: ${alias} ${why}`);
+    };
+    if (reservedPathOf(alias)) fail("is Keygate's own");
+    if (aliases.indexOf(alias) !== i) fail(`is also me_aliases[${aliases.indexOf(alias)}]`);
+    const served = routes.findIndex(
+      (route) =>
+        (route.method === "GET" || route.method === "HEAD") &&
+        compilePathPattern(route.path).test(alias),
+    );
+    if (served !== -1)
+      fail(
+        `is served by gateway.routes[${served}] (${routes[served]?.method} ${routes[served]?.path}): a path is either the upstream's or an alias, not both`,
+      );
+  }
+}
+
 /** Resolves the configuration from the environment (and the file it names). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): KeygateConfig {
   const file = env.KEYGATE_CONFIG ? readConfigFile(env.KEYGATE_CONFIG) : {};
@@ -277,12 +311,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
   checkPathPatterns(file, source);
   const gateway = resolveGateway(file.gateway, env.KEYGATE_UPSTREAM, fail);
-  for (const [i, alias] of (file.me_aliases ?? []).entries()) {
-    if (reservedPathOf(alias))
-      throw new ConfigError(
-        `KEYGATE_CONFIG ${source}: me_aliases[${i}]: ${alias} is Keygate's own`,
-      );
-  }
+  checkMeAliases(file.me_aliases ?? [], gateway.routes, source);
   const auth = {
     bearer: file.auth?.bearer ?? true,
     apiKeyHeader: file.auth?.api_key_header ?? "X-Api-Key",

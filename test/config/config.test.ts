@@ -145,6 +145,44 @@ describe("configuration", () => {
     expect(errorOf({ KEYGATE_ACCESS_LOG: "yes" })).toContain("KEYGATE_ACCESS_LOG");
   });
 
+  test("an alias of GET /v1/me that is Keygate's own, listed twice, or a gateway route's path stops the start", () => {
+    const route = (method: string, path: string) => ({ method, path, scopes: ["orders:read"] });
+    for (const [message, config] of [
+      ["me_aliases[0]: /v1/events is Keygate's own", { me_aliases: ["/v1/events"] }],
+      ["me_aliases[1]: /me is also me_aliases[0]", { me_aliases: ["/me", "/me"] }],
+      [
+        "me_aliases[0]: /orders is served by gateway.routes[1] (GET /orders)",
+        {
+          me_aliases: ["/orders"],
+          gateway: { routes: [route("POST", "/orders"), route("GET", "/orders")] },
+        },
+      ],
+      [
+        "me_aliases[1]: /orders/mine is served by gateway.routes[0] (HEAD /orders/:id)",
+        {
+          me_aliases: ["/me", "/orders/mine"],
+          gateway: { routes: [route("HEAD", "/orders/:id")] },
+        },
+      ],
+      [
+        "me_aliases[0]: /me is served by gateway.routes[0] (GET /*)",
+        { me_aliases: ["/me"], gateway: { routes: [route("GET", "/*")] } },
+      ],
+    ] as const) {
+      const path = file("aliases.json", JSON.stringify(config));
+      expect(errorOf({ KEYGATE_CONFIG: path })).toStartWith(`KEYGATE_CONFIG ${path}: ${message}`);
+    }
+    // Another method on the alias's path, or a route beside it, leaves the alias alone.
+    const fine = file(
+      "aliases-fine.json",
+      JSON.stringify({
+        me_aliases: ["/me"],
+        gateway: { routes: [route("POST", "/me"), route("GET", "/orders/:id")] },
+      }),
+    );
+    expect(loadConfig({ KEYGATE_CONFIG: fine }).meAliases).toEqual(["/me"]);
+  });
+
   test("gateway routes one router cannot tell apart stop the start, naming the later route (Elysia would stop it with a stack trace)", () => {
     const routes = (...list: { method: string; path: string }[]) =>
       file("routes.json", JSON.stringify({ gateway: { routes: list } }));
