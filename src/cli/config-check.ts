@@ -1,14 +1,17 @@
 /**
  * `keygate config check`: the configuration resolved as `serve` resolves it — the environment
  * and the `KEYGATE_CONFIG` file, validated field by field, the gateway's routes as one router
- * takes them, and the TLS files read and matched — without opening the database, writing a
+ * takes them, every route rule checked against the routes served, and the TLS files read and
+ * matched — without opening the database, writing a
  * file or listening: for an operator, or a deployment pipeline, to try a configuration before
  * a restart, as `nginx -t` does. Bad configuration exits 1 with the same message `serve` would
  * stop with; what it prints on success holds no secret.
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
+import { openKeygate } from "../app/keygate.ts";
 import { type KeygateConfig, loadConfig } from "../config/config.ts";
 import { ConfigError } from "../config/config-error.ts";
+import { createApp } from "../http/app.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { readTls } from "./listen.ts";
 import { printJson } from "./output.ts";
@@ -31,6 +34,20 @@ function checkTls(files: NonNullable<KeygateConfig["tls"]>): void {
     throw new ConfigError(
       `${files.certSetting} / ${files.keySetting}: the private key does not belong to the certificate`,
     );
+}
+
+/**
+ * Builds the server's routes as `serve` does, over a database in memory (no file is opened or
+ * written), so that what only the route table can tell — a rule that covers no route — is
+ * refused here too.
+ */
+function checkRoutes(config: KeygateConfig): void {
+  const kg = openKeygate({ ...config, dbPath: ":memory:" });
+  try {
+    createApp(kg, { accessLog: false });
+  } finally {
+    kg.close();
+  }
 }
 
 /** What a valid configuration amounts to, with no secret in it. */
@@ -66,6 +83,7 @@ export function runConfig(sub: string | undefined, argv: string[]): void {
     throw new UsageError(`config check takes no arguments, got "${positionals[0]}"`);
   const config = loadConfig(process.env);
   if (config.tls) checkTls(config.tls);
+  checkRoutes(config);
   const summary = summaryOf(config, process.env.KEYGATE_CONFIG || undefined);
   if (values.json === true) {
     printJson(summary);

@@ -75,6 +75,8 @@ export interface KeygateConfig {
   };
   /** Whether `serve` writes one JSON access-log line per request to stdout (`KEYGATE_ACCESS_LOG`). */
   accessLog: boolean;
+  /** The `KEYGATE_CONFIG` file it was read from, if any: errors found later name it too. */
+  configFile?: string;
   /** `GET /metrics`: who may scrape it. */
   metrics: {
     enabled: boolean;
@@ -383,5 +385,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allow: file.metrics?.allow ?? LOOPBACK,
       token: metricsToken,
     },
+    ...(source ? { configFile: source } : {}),
   };
 }

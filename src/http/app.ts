@@ -27,6 +27,7 @@ import { eventRoutes } from "./routes/events.ts";
 import { meRoutes } from "./routes/me.ts";
 import { userRoutes } from "./routes/users.ts";
 import { verifyRoutes } from "./routes/verify.ts";
+import { refuseRulesWithoutRoute } from "./rules-without-route.ts";
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
@@ -126,5 +127,6 @@ export function createApp(kg: Keygate, options: AppOptions = {}) {
     .use(forwardAuthRoutes(kg, options.reportInternal))
     .use(gatewayRoutes(kg));
   routeTable.learn(app.routes);
+  refuseRulesWithoutRoute(kg.config, app.routes);
   return app;
 }

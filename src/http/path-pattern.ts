@@ -78,3 +78,78 @@ export function ruleCovers(
   const pattern = compilePathPattern(rule.path);
   return (method, path) => methodCovers(ruleMethod, method) && pattern.test(path);
 }
+
+/** One step of a pattern's automaton (see {@link patternsOverlap}). */
+type Step =
+  | { kind: "char"; char: string }
+  | { kind: "segment-char" } // one character other than "/"
+  | { kind: "segment-rest" } // any characters other than "/", none included
+  | { kind: "anything" } // any characters, none included
+  | { kind: "optional-slash" };
+
+/** The steps of a pattern: a `:param` is one segment character and then the rest. */
+function stepsOf(pattern: string): Step[] {
+  const wildcard = pattern.endsWith("*");
+  const body = wildcard ? pattern.slice(0, -1) : pattern;
+  const steps = body
+    .split("/")
+    .flatMap((segment, i): Step[] => [
+      ...(i === 0 ? [] : [{ kind: "char", char: "/" } as const]),
+      ...(segment.startsWith(":")
+        ? [{ kind: "segment-char" } as const, { kind: "segment-rest" } as const]
+        : [...segment].map((char) => ({ kind: "char", char }) as const)),
+    ]);
+  steps.push(wildcard ? { kind: "anything" } : { kind: "optional-slash" });
+  return steps;
+}
+
+/** The states reachable from `states` without reading a character. */
+function closure(steps: readonly Step[], states: Iterable<number>): Set<number> {
+  const reached = new Set(states);
+  for (const state of reached) {
+    const kind = steps[state]?.kind;
+    if (kind === "segment-rest" || kind === "anything" || kind === "optional-slash")
+      reached.add(state + 1);
+  }
+  return reached;
+}
+
+/** The states after reading `char` from `states`. */
+function advance(steps: readonly Step[], states: Iterable<number>, char: string): Set<number> {
+  const next: number[] = [];
+  for (const state of states) {
+    const step = steps[state];
+    if (step === undefined) continue;
+    if (step.kind === "char" && step.char === char) next.push(state + 1);
+    if (step.kind === "segment-char" && char !== "/") next.push(state + 1);
+    if (step.kind === "segment-rest" && char !== "/") next.push(state);
+    if (step.kind === "anything") next.push(state);
+    if (step.kind === "optional-slash" && char === "/") next.push(state + 1);
+  }
+  return closure(steps, next);
+}
+
+/**
+ * Whether some path matches both patterns (each one {@link pathPatternFault} passes): the two
+ * patterns' automata walked together over every character either names, "/", and one that
+ * neither names — which stands for all the others, as no step tells them apart.
+ */
+export function patternsOverlap(a: string, b: string): boolean {
+  const stepsA = stepsOf(a);
+  const stepsB = stepsOf(b);
+  const alphabet = new Set([...a, ...b, "/", "\u0000"]);
+  const key = (x: Set<number>, y: Set<number>) => `${[...x].sort()}|${[...y].sort()}`;
+  const start: [Set<number>, Set<number>] = [closure(stepsA, [0]), closure(stepsB, [0])];
+  const seen = new Set([key(...start)]);
+  const queue = [start];
+  for (const [x, y] of queue) {
+    if (x.has(stepsA.length) && y.has(stepsB.length)) return true;
+    for (const char of alphabet) {
+      const next: [Set<number>, Set<number>] = [advance(stepsA, x, char), advance(stepsB, y, char)];
+      if (next[0].size === 0 || next[1].size === 0 || seen.has(key(...next))) continue;
+      seen.add(key(...next));
+      queue.push(next);
+    }
+  }
+  return false;
+}

@@ -66,6 +66,21 @@ describe("keygate config check", () => {
     expect(checked.stderr).toStartWith(
       `keygate: bad configuration: KEYGATE_CONFIG ${path}: gateway.routes[1].path: HEAD /a/:id would never serve a request`,
     );
+    // What only the route table tells: a rate-limit policy on a path no route serves (a typo).
+    const typo = join(scratch, "typo.json");
+    writeFileSync(
+      typo,
+      JSON.stringify({
+        rate_limits: {
+          routes: [{ method: "POST", path: "/v1/api-key", limit: 5, window_seconds: 60 }],
+        },
+      }),
+    );
+    const typoChecked = keygate(["config", "check"], { ...env, KEYGATE_CONFIG: typo });
+    expect([typoChecked.code, typoChecked.stderr]).toEqual([
+      1,
+      `keygate: bad configuration: KEYGATE_CONFIG ${typo}: rate_limits.routes[0]: no route of this server serves POST /v1/api-key, so the policy would never apply\n`,
+    ]);
     expect(
       keygate(["config", "check"], { ...env, KEYGATE_CONFIG: "", KEYGATE_PORT: "x" }).code,
     ).toBe(1);

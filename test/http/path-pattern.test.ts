@@ -1,7 +1,11 @@
 /** Path patterns read as the router reads them (src/http/path-pattern.ts). */
 import { describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
-import { compilePathPattern, pathPatternFault } from "../../src/http/path-pattern.ts";
+import {
+  compilePathPattern,
+  pathPatternFault,
+  patternsOverlap,
+} from "../../src/http/path-pattern.ts";
 
 const PATTERNS = [
   "/",
@@ -84,5 +88,59 @@ describe("pathPatternFault", () => {
     );
     expect(pathPatternFault("/orders/:id?")).toStartWith("a pattern matches the path, never");
     expect(pathPatternFault("orders")).toBe("must start with /");
+  });
+});
+
+describe("patternsOverlap", () => {
+  test("whether some path matches both patterns", () => {
+    for (const [a, b, overlap] of [
+      ["/a", "/a/", true],
+      ["/a", "/b", false],
+      ["/chekout", "/checkout", false],
+      ["/a/:x/b", "/a/c/:y", true], // /a/c/b
+      ["/:x/:y", "/a", false],
+      ["/checkout/:id", "/checkout", false],
+      ["/v1/api-keys*", "/v1/api-keys/:id/rotate", true],
+      ["/v1/api-keys*", "/v1/api-key", false],
+      ["/files/abc*", "/files/:name", true],
+      ["/a/*", "/a", true], // /a/
+      ["/a/b/*", "/a", false],
+      ["/*", "/", true],
+      ["/ab*", "/a*", true],
+      ["/a*", "/b*", false],
+    ] as const) {
+      expect([a, b, patternsOverlap(a, b)]).toEqual([a, b, overlap]);
+      expect([b, a, patternsOverlap(b, a)]).toEqual([b, a, overlap]);
+    }
+  });
+
+  test("agrees with the patterns' own matching on every pair of a set of patterns, over every path of a set", () => {
+    const depthOf = (prefix: string) => prefix.split("/").length - 1;
+    const patternsFrom = (prefix: string): string[] => {
+      const here = prefix ? [prefix, `${prefix}*`, `${prefix}/*`] : [];
+      if (depthOf(prefix) === 3) return here;
+      return [...here, ...["a", "b", "ab", ":p"].flatMap((s) => patternsFrom(`${prefix}/${s}`))];
+    };
+    const pathsFrom = (prefix: string): string[] => {
+      const here = [prefix || "/", `${prefix}/`];
+      if (depthOf(prefix) === 4) return here;
+      return [...here, ...["a", "b", "ab", "abb", "x"].flatMap((s) => pathsFrom(`${prefix}/${s}`))];
+    };
+    const patterns = patternsFrom("");
+    const paths = pathsFrom("");
+    const matching = new Map(
+      patterns.map((p) => {
+        const regexp = compilePathPattern(p);
+        return [p, new Set(paths.filter((path) => regexp.test(path)))];
+      }),
+    );
+    const disagreements: string[] = [];
+    for (const a of patterns)
+      for (const b of patterns) {
+        const pathsOfB = matching.get(b) as Set<string>;
+        const shared = [...(matching.get(a) as Set<string>)].some((path) => pathsOfB.has(path));
+        if (shared !== patternsOverlap(a, b)) disagreements.push(`${a} ${b}: paths ${shared}`);
+      }
+    expect(disagreements).toEqual([]);
   });
 });
