@@ -6,6 +6,7 @@
 import type { Durability } from "../db/open.ts";
 import type { KeygateErrorCode } from "../errors/keygate-error.ts";
 import { compilePathPattern, pathPatternFault } from "../http/path-pattern.ts";
+import { methodsMeet } from "../http/route-method.ts";
 import { DEFAULT_POLICY, type RateLimitPolicy, type RoutePolicy } from "../ratelimit/policy.ts";
 import { ConfigError } from "./config-error.ts";
 import { type ConfigFile, HOST_PATTERN, readConfigFile } from "./config-file.ts";
@@ -279,9 +280,7 @@ function checkMeAliases(
     if (reservedPathOf(alias)) fail("is Keygate's own");
     if (aliases.indexOf(alias) !== i) fail(`is also me_aliases[${aliases.indexOf(alias)}]`);
     const served = routes.findIndex(
-      (route) =>
-        (route.method === "GET" || route.method === "HEAD") &&
-        compilePathPattern(route.path).test(alias),
+      (route) => methodsMeet("GET", route.method) && compilePathPattern(route.path).test(alias),
     );
     if (served !== -1)
       fail(

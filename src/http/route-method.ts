@@ -9,3 +9,11 @@
 export function routeServes(routeMethod: string, method: string): boolean {
   return routeMethod === method || (method === "HEAD" && routeMethod === "GET");
 }
+
+/**
+ * Whether a route (or rule) declared for `a` and one declared for `b` can meet on a request:
+ * some method both serve — the same one, or GET and HEAD (the GET serves HEAD).
+ */
+export function methodsMeet(a: string, b: string): boolean {
+  return routeServes(a, b) || routeServes(b, a);
+}

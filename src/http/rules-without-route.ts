@@ -11,17 +11,7 @@ import type { KeygateConfig } from "../config/config.ts";
 import { ConfigError } from "../config/config-error.ts";
 import { patternsOverlap } from "./path-pattern.ts";
 import type { RouteEntry } from "./route-finder.ts";
-
-/**
- * Whether a rule for `ruleMethod` and a route declared for `routeMethod` can meet on a
- * request: the same method, or GET and HEAD (a GET route serves HEAD; a GET rule covers it).
- */
-function methodsMeet(ruleMethod: string, routeMethod: string): boolean {
-  if (ruleMethod === routeMethod) return true;
-  return ruleMethod === "HEAD"
-    ? routeMethod === "GET"
-    : ruleMethod === "GET" && routeMethod === "HEAD";
-}
+import { methodsMeet } from "./route-method.ts";
 
 /** Throws a {@link ConfigError} naming the first rule that covers none of `routes`. */
 export function refuseRulesWithoutRoute(
