@@ -5,6 +5,7 @@
  */
 import type { Durability } from "../db/open.ts";
 import type { KeygateErrorCode } from "../errors/keygate-error.ts";
+import { METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS } from "../gateway/ambiguous-request.ts";
 import { compilePathPattern, pathPatternFault } from "../http/path-pattern.ts";
 import { methodsMeet } from "../http/route-method.ts";
 import { DEFAULT_POLICY, type RateLimitPolicy, type RoutePolicy } from "../ratelimit/policy.ts";
@@ -127,8 +128,34 @@ export interface IdempotencyConfig {
  * another purpose. Taken, a key would be read from — and the gateway would strip — a field
  * clients send for that purpose (a correlation id, a body's type).
  */
-const TAKEN_HEADER =
-  /^(?:authorization|host|cookie|connection|keep-alive|upgrade|te|trailer|transfer-encoding|expect|accept(?:-.*)?|content-.*|proxy-.*|forwarded|x-forwarded-.*|x-real-ip|x-original-.*|x-keygate-.*|x-http-method(?:-override)?|x-method-override|x-rewrite-url|idempotency-key|x-request-id|x-correlation-id)$/i;
+const TAKEN_HEADER = new RegExp(
+  `^(?:${[
+    "authorization",
+    "host",
+    "cookie",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "expect",
+    "accept(?:-.*)?",
+    "content-.*",
+    "proxy-.*",
+    "forwarded",
+    "x-forwarded-.*",
+    "x-real-ip",
+    "x-original-.*",
+    "x-keygate-.*",
+    "idempotency-key",
+    "x-request-id",
+    "x-correlation-id",
+    ...METHOD_OVERRIDE_HEADERS,
+    ...PATH_OVERRIDE_HEADERS,
+  ].join("|")})$`,
+  "i",
+);
 
 /** The default Idempotency-Key format of SPEC §5. */
 export const DEFAULT_IDEMPOTENCY_KEY_PATTERN = "^[A-Za-z0-9._-]{8,64}$";

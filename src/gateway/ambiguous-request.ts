@@ -105,10 +105,14 @@ function nonAsciiFault(path: string): string | undefined {
 }
 
 /** The headers through which frameworks let a request claim another method. */
-const METHOD_OVERRIDE_HEADERS = ["x-http-method-override", "x-http-method", "x-method-override"];
+export const METHOD_OVERRIDE_HEADERS = [
+  "x-http-method-override",
+  "x-http-method",
+  "x-method-override",
+];
 
 /** The headers through which servers let a request claim another path (IIS, older Symfony, Zend). */
-const PATH_OVERRIDE_HEADERS = ["x-original-url", "x-rewrite-url"];
+export const PATH_OVERRIDE_HEADERS = ["x-original-url", "x-rewrite-url"];
 
 /**
  * The envelope error for a request that claims a method or path other than its own — by a
