@@ -1,43 +1,62 @@
 /**
  * Where rate-limit counters live. The limiter speaks only to this interface, so a shared
  * store (Redis, SQLite) can replace the in-memory default without touching the plugin.
+ *
+ * A counter counts one subject's requests (key id + policy) per bucket: a bucket is a stretch
+ * of time given by its index (epoch time / bucket length). A fixed window is one bucket; a
+ * sliding window reads the last buckets of a ring (rate-limiter.ts).
  */
 
-/** A subject's count in the current window and in the window before it. */
-export interface WindowCounts {
-  current: number;
-  previous: number;
-}
-
-/** Counters by subject (key id + policy), per window. */
+/** Counters by subject (key id + policy), per bucket. */
 export interface CounterStore {
-  /** The counts of `subject` in window `window` (an index: epoch time / window length) and window - 1. */
-  read(subject: string, window: number): WindowCounts;
+  /** `subject`'s count in bucket `bucket` (0 when there is none). */
+  count(subject: string, bucket: number): number;
   /**
-   * Adds one to `subject`'s count in `window` at `nowMs`; the entry may be dropped after
-   * `expiresAtMs`.
+   * `subject`'s counts in buckets `last - span` … `last`, oldest first: what a counter kept
+   * with the same `span` holds.
    */
-  increment(subject: string, window: number, expiresAtMs: number, nowMs: number): void;
-  /** Drops every entry that can no longer matter at `nowMs`. */
+  counts(subject: string, last: number, span: number): number[];
+  /**
+   * Adds one to `subject`'s count in `bucket` at `nowMs`, keeping the counts of the `span`
+   * buckets before it (0: none); the counter may be dropped after `expiresAtMs`.
+   */
+  increment(
+    subject: string,
+    bucket: number,
+    span: number,
+    expiresAtMs: number,
+    nowMs: number,
+  ): void;
+  /** Drops every counter that can no longer matter at `nowMs`. */
   sweep(nowMs: number): void;
-  /** How many entries are held. */
+  /** How many counters are held. */
   readonly size: number;
 }
 
-interface Entry {
-  window: number;
-  current: number;
-  previous: number;
+interface Counter {
+  /** The newest bucket counted. */
+  bucket: number;
+  /** Its count, when the counter keeps one bucket (span 0). */
+  count: number;
+  /** With a span: the counts of buckets `bucket - span` … `bucket`, bucket `b` at `b % length`. */
+  ring: Uint32Array | null;
   expiresAtMs: number;
 }
 
+/** The count of bucket `b` in `counter`. */
+function countIn(counter: Counter, b: number): number {
+  if (b > counter.bucket) return 0;
+  const ring = counter.ring;
+  if (ring === null) return b === counter.bucket ? counter.count : 0;
+  return b > counter.bucket - ring.length ? (ring[b % ring.length] as number) : 0;
+}
+
 /**
- * The default store: a Map in this process. Memory stays bounded: an entry lives until the
- * end of the window after its last use (a sliding window still needs it then), and a sweep
- * runs every `sweepEvery` increments.
+ * The default store: a Map in this process. Memory stays bounded: a counter lives until its
+ * newest count stops mattering, and a sweep runs every `sweepEvery` increments.
  */
 export class InMemoryCounterStore implements CounterStore {
-  readonly #entries = new Map<string, Entry>();
+  readonly #counters = new Map<string, Counter>();
   readonly #sweepEvery: number;
   #sinceSweep = 0;
 
@@ -46,33 +65,65 @@ export class InMemoryCounterStore implements CounterStore {
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#counters.size;
   }
 
-  read(subject: string, window: number): WindowCounts {
-    const entry = this.#entries.get(subject);
-    if (!entry) return { current: 0, previous: 0 };
-    if (entry.window === window) return { current: entry.current, previous: entry.previous };
-    if (entry.window === window - 1) return { current: 0, previous: entry.current };
-    return { current: 0, previous: 0 };
+  count(subject: string, bucket: number): number {
+    const counter = this.#counters.get(subject);
+    return counter === undefined ? 0 : countIn(counter, bucket);
   }
 
-  increment(subject: string, window: number, expiresAtMs: number, nowMs: number): void {
-    const entry = this.#entries.get(subject);
-    if (entry && entry.window === window) {
-      entry.current += 1;
-      entry.expiresAtMs = expiresAtMs;
+  counts(subject: string, last: number, span: number): number[] {
+    const counter = this.#counters.get(subject);
+    const counts: number[] = new Array(span + 1).fill(0);
+    if (counter !== undefined)
+      for (let i = 0; i <= span; i++) counts[i] = countIn(counter, last - span + i);
+    return counts;
+  }
+
+  increment(
+    subject: string,
+    bucket: number,
+    span: number,
+    expiresAtMs: number,
+    nowMs: number,
+  ): void {
+    const counter = this.#counters.get(subject);
+    if (counter === undefined) {
+      const ring = span > 0 ? new Uint32Array(span + 1) : null;
+      if (ring) ring[bucket % ring.length] = 1;
+      this.#counters.set(subject, { bucket, count: 1, ring, expiresAtMs });
+    } else if (span === 0) {
+      if (counter.bucket === bucket) counter.count += 1;
+      else {
+        counter.bucket = bucket;
+        counter.count = 1;
+        counter.ring = null;
+      }
+      counter.expiresAtMs = expiresAtMs;
     } else {
-      const previous = entry && entry.window === window - 1 ? entry.current : 0;
-      this.#entries.set(subject, { window, current: 1, previous, expiresAtMs });
+      let ring = counter.ring;
+      if (ring === null || ring.length !== span + 1) {
+        // Kept with another span until now (the policy changed): start afresh.
+        ring = new Uint32Array(span + 1);
+        counter.ring = ring;
+        counter.bucket = bucket;
+      }
+      // Buckets after the newest one counted start at 0 (at most a ring's length of them).
+      for (let b = counter.bucket + 1; b <= bucket && b <= counter.bucket + ring.length; b++)
+        ring[b % ring.length] = 0;
+      if (bucket > counter.bucket) counter.bucket = bucket;
+      const slot = bucket % ring.length;
+      if (bucket > counter.bucket - ring.length) ring[slot] = (ring[slot] as number) + 1;
+      counter.expiresAtMs = Math.max(counter.expiresAtMs, expiresAtMs);
     }
-    // Now, not this entry's expiry: entries of shorter windows still counting must stay.
+    // Now, not this counter's expiry: counters of shorter windows still counting must stay.
     if (++this.#sinceSweep >= this.#sweepEvery) this.sweep(nowMs);
   }
 
   sweep(nowMs: number): void {
     this.#sinceSweep = 0;
-    for (const [subject, entry] of this.#entries)
-      if (entry.expiresAtMs <= nowMs) this.#entries.delete(subject);
+    for (const [subject, counter] of this.#counters)
+      if (counter.expiresAtMs <= nowMs) this.#counters.delete(subject);
   }
 }

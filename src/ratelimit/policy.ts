@@ -1,7 +1,10 @@
 /** Rate-limit policies: how many requests per window, and which requests a policy covers. */
 import { type RouteRule, ruleCovers } from "../http/path-pattern.ts";
 
-/** Fixed windows (aligned to the epoch) or the sliding approximation (weighted previous window). */
+/**
+ * Fixed windows (aligned to the epoch), or sliding ones: a rolling window counted in sixtieths
+ * of its length, that never lets more than its limit through in any stretch of its length.
+ */
 export type WindowAlgorithm = "fixed" | "sliding";
 
 /** A limit: `limit` requests per `windowSeconds`, per API key. */

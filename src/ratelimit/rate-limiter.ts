@@ -69,7 +69,10 @@ export class RateLimiter {
     for (let i = 0; i < count; i++) {
       const policy = policies[i] as RateLimitPolicy;
       const counter = `${subject}|${policy.name}`;
-      const state = this.#state(counter, policy, nowMs);
+      const state =
+        policy.algorithm === "sliding"
+          ? this.#slidingState(counter, policy, nowMs)
+          : this.#fixedState(counter, policy, nowMs);
       states.push(state);
       counters.push(counter);
       if (!state.allowed) allowed = false;
@@ -77,12 +80,7 @@ export class RateLimiter {
     let tightest = states[0] as PolicyState;
     for (let i = 0; i < count; i++) {
       const state = states[i] as PolicyState;
-      if (allowed) {
-        const windowMs = state.policy.windowSeconds * 1000;
-        const window = Math.floor(nowMs / windowMs);
-        // Kept until the end of the next window: a sliding window still reads it then.
-        this.#store.increment(counters[i] as string, window, (window + 2) * windowMs, nowMs);
-      }
+      if (allowed) this.#count(counters[i] as string, state.policy, nowMs);
       const tighter = allowed
         ? state.remaining < tightest.remaining
         : state.retryAfterSeconds > tightest.retryAfterSeconds;
@@ -98,47 +96,106 @@ export class RateLimiter {
     };
   }
 
-  #state(counter: string, policy: RateLimitPolicy, nowMs: number): PolicyState {
+  /** Counts a request that passed against `policy`. */
+  #count(counter: string, policy: RateLimitPolicy, nowMs: number): void {
+    const windowMs = policy.windowSeconds * 1000;
+    if (policy.algorithm === "sliding") {
+      const bucket = slidingBucket(nowMs, windowMs);
+      // Kept until it stops counting: when its bucket leaves the window.
+      const expiresAtMs = slidingBucketStart(bucket + SLIDING_BUCKETS + 1, windowMs);
+      this.#store.increment(counter, bucket, SLIDING_BUCKETS, expiresAtMs, nowMs);
+    } else {
+      const window = Math.floor(nowMs / windowMs);
+      this.#store.increment(counter, window, 0, (window + 1) * windowMs, nowMs);
+    }
+  }
+
+  /** A fixed window: the requests counted since the window began. */
+  #fixedState(counter: string, policy: RateLimitPolicy, nowMs: number): PolicyState {
     const windowMs = policy.windowSeconds * 1000;
     const window = Math.floor(nowMs / windowMs);
     const resetAtMs = (window + 1) * windowMs;
-    const { current, previous } = this.#store.read(counter, window);
-    const elapsed = (nowMs - window * windowMs) / windowMs;
-    const used = policy.algorithm === "sliding" ? previous * (1 - elapsed) + current : current;
+    const used = this.#store.count(counter, window);
     const allowed = used + 1 <= policy.limit;
-    const remaining = allowed ? Math.max(0, Math.floor(policy.limit - used - 1)) : 0;
-    const retryAfterSeconds = allowed
-      ? 0
-      : this.#retryAfter(policy, current, previous, nowMs, window);
-    return { policy, remaining, resetAtMs, retryAfterSeconds, allowed };
+    return {
+      policy,
+      remaining: allowed ? policy.limit - used - 1 : 0,
+      resetAtMs,
+      retryAfterSeconds: allowed ? 0 : wholeSecondsUntil(resetAtMs, nowMs),
+      allowed,
+    };
   }
 
-  /** Whole seconds until one more request fits (1 at least). */
-  #retryAfter(
-    policy: RateLimitPolicy,
-    current: number,
-    previous: number,
-    nowMs: number,
-    window: number,
-  ): number {
+  /**
+   * A sliding window: the requests counted in the buckets the last `window` touches — the
+   * current one, and the oldest one in full though part of it is older than the window, so
+   * that no stretch of `window` seconds ever holds more than `limit` requests. A request
+   * stops counting when its bucket leaves the window.
+   */
+  #slidingState(counter: string, policy: RateLimitPolicy, nowMs: number): PolicyState {
     const windowMs = policy.windowSeconds * 1000;
-    const windowEnd = (window + 1) * windowMs;
-    let waitMs = windowEnd - nowMs;
-    if (policy.algorithm === "sliding") {
-      const room = policy.limit - 1;
-      if (current <= room && previous > 0) {
-        // previous·(1 − x) + current ≤ room, within this window.
-        waitMs = Math.max(
-          0,
-          (1 - (room - current) / previous) * windowMs - (nowMs - window * windowMs),
-        );
-      } else if (current > 0) {
-        // Next window: current becomes previous; current·(1 − x) ≤ room.
-        waitMs += Math.max(0, 1 - room / current) * windowMs;
-      }
+    const bucket = slidingBucket(nowMs, windowMs);
+    const counts = this.#store.counts(counter, bucket, SLIDING_BUCKETS);
+    let used = 0;
+    let newest = -1;
+    for (let i = 0; i <= SLIDING_BUCKETS; i++) {
+      const n = counts[i] as number;
+      used += n;
+      if (n > 0) newest = i;
     }
-    return Math.max(1, Math.ceil(waitMs / 1000));
+    const allowed = used + 1 <= policy.limit;
+    // Everything counted, this request included when it passes, has stopped counting when
+    // the newest bucket holding a count leaves the window.
+    if (allowed) newest = SLIDING_BUCKETS;
+    const resetAtMs = slidingBucketStart(bucket + newest + 1, windowMs);
+    if (allowed) {
+      return {
+        policy,
+        remaining: policy.limit - used - 1,
+        resetAtMs,
+        retryAfterSeconds: 0,
+        allowed,
+      };
+    }
+    // The first moment the buckets still counted hold room for one more: the oldest ones
+    // leave one by one (bucket - SLIDING_BUCKETS + i leaves when bucket + i + 1 begins).
+    let left = used;
+    let leaving = 0;
+    while (left + 1 > policy.limit) {
+      left -= counts[leaving] as number;
+      leaving += 1;
+    }
+    const roomAtMs = slidingBucketStart(bucket + leaving, windowMs);
+    return {
+      policy,
+      remaining: 0,
+      resetAtMs,
+      retryAfterSeconds: wholeSecondsUntil(roomAtMs, nowMs),
+      allowed,
+    };
   }
+}
+
+/** Buckets per sliding window: a 60-second window counts per second. */
+export const SLIDING_BUCKETS = 60;
+
+/** The bucket of a sliding window of `windowMs` that `nowMs` falls in. */
+function slidingBucket(nowMs: number, windowMs: number): number {
+  // Exact: nowMs · 60 stays far below 2^53.
+  return Math.floor((nowMs * SLIDING_BUCKETS) / windowMs);
+}
+
+/** The first whole millisecond of a sliding window's bucket `bucket`. */
+function slidingBucketStart(bucket: number, windowMs: number): number {
+  // Split so that no product nears 2^53 (bucket · windowMs would, for one-second windows).
+  const window = Math.floor(bucket / SLIDING_BUCKETS);
+  const within = bucket - window * SLIDING_BUCKETS;
+  return window * windowMs + Math.ceil((within * windowMs) / SLIDING_BUCKETS);
+}
+
+/** Whole seconds from `nowMs` until `atMs`, 1 at least: a `Retry-After`. */
+function wholeSecondsUntil(atMs: number, nowMs: number): number {
+  return Math.max(1, Math.ceil((atMs - nowMs) / 1000));
 }
 
 /**

@@ -1,12 +1,15 @@
 /**
  * The limiter against a reference model, over seeded random request times: one to three
  * policies at once (fixed and sliding windows of 1–60 s, limits 1–8), requests in bursts and
- * after long pauses. For every request the model decides from its own count of the requests
- * let through per window (SPEC §4: pass every policy; refused requests do not count), and the
- * limiter must agree — allowed or not, and the `remaining` of its tightest policy. Every
- * refusal's `Retry-After` is then checked by replaying the history into a fresh limiter: a
- * request that waits exactly that long passes, and one that waits a second less (when the
- * wait is longer than a second) is still refused.
+ * after long pauses. For every request the model decides from its own list of the requests
+ * let through (SPEC §4: pass every policy; refused requests do not count) — per epoch-aligned
+ * window for a fixed policy; for a sliding one, those of the last window's length, counted
+ * from the start of the sixtieth of a window each fell in — and the limiter must agree:
+ * allowed or not, and the `remaining` of its tightest policy. Every sliding policy is also
+ * held to what it promises, whatever the model says: no stretch of its window's length holds
+ * more requests than its limit. Every refusal's `Retry-After` is then checked by replaying
+ * the history into a fresh limiter: a request that waits exactly that long passes, and one
+ * that waits a second less (when the wait is longer than a second) is still refused.
  */
 import { describe, expect, test } from "bun:test";
 import { InMemoryCounterStore } from "../../src/ratelimit/counter-store.ts";
@@ -18,38 +21,41 @@ import { seededRandom } from "../support/random.ts";
 const START = "2026-01-01T00:00:00.000Z";
 const SUBJECT = "key_model";
 
-/** Per policy, how many requests were let through in each of its windows. */
+/** The times (epoch ms) of the requests let through, and what each policy counts of them. */
 class ReferenceModel {
-  readonly #passed = new Map<RateLimitPolicy, Map<number, number>>();
+  readonly #passed: number[] = [];
 
-  constructor(readonly policies: readonly RateLimitPolicy[]) {
-    for (const policy of policies) this.#passed.set(policy, new Map());
-  }
+  constructor(readonly policies: readonly RateLimitPolicy[]) {}
 
   /** The requests a policy counts as used at `atMs`, before this request. */
   used(policy: RateLimitPolicy, atMs: number): number {
     const windowMs = policy.windowSeconds * 1000;
-    const window = Math.floor(atMs / windowMs);
-    const counts = this.#passed.get(policy) as Map<number, number>;
-    const current = counts.get(window) ?? 0;
-    if (policy.algorithm === "fixed") return current;
-    const elapsed = (atMs - window * windowMs) / windowMs;
-    return (counts.get(window - 1) ?? 0) * (1 - elapsed) + current;
+    if (policy.algorithm === "fixed") {
+      const windowStart = Math.floor(atMs / windowMs) * windowMs;
+      return this.#passed.filter((t) => t >= windowStart).length;
+    }
+    // Sliding: every request from the sixtieth of a window that began a window ago, on.
+    const sixtieth = (t: number) => Math.floor((t * 60) / windowMs);
+    return this.#passed.filter((t) => sixtieth(t) >= sixtieth(atMs) - 60).length;
   }
 
   /** Whether a request at `atMs` passes, counting it if so; and the fewest requests left then. */
   request(atMs: number): { allowed: boolean; remaining: number } {
     const allowed = this.policies.every((p) => this.used(p, atMs) + 1 <= p.limit);
     if (!allowed) return { allowed, remaining: 0 };
-    const remaining = Math.min(
-      ...this.policies.map((p) => Math.max(0, Math.floor(p.limit - this.used(p, atMs) - 1))),
-    );
-    for (const policy of this.policies) {
-      const window = Math.floor(atMs / (policy.windowSeconds * 1000));
-      const counts = this.#passed.get(policy) as Map<number, number>;
-      counts.set(window, (counts.get(window) ?? 0) + 1);
-    }
+    const remaining = Math.min(...this.policies.map((p) => p.limit - this.used(p, atMs) - 1));
+    this.#passed.push(atMs);
     return { allowed, remaining };
+  }
+
+  /** The most requests let through in any stretch of `windowMs` (a half-open interval). */
+  busiestStretch(windowMs: number): number {
+    let most = 0;
+    for (let last = 0, first = 0; last < this.#passed.length; last++) {
+      while ((this.#passed[last] as number) - (this.#passed[first] as number) >= windowMs) first++;
+      most = Math.max(most, last - first + 1);
+    }
+    return most;
   }
 }
 
@@ -123,6 +129,13 @@ describe("the limiter against a reference model", () => {
       }
 
       expect(refusals.length).toBeGreaterThan(0);
+      for (const policy of policies.filter((p) => p.algorithm === "sliding")) {
+        const label = `seed ${seed}: the busiest ${policy.windowSeconds} s under "${policy.name}"`;
+        expect({
+          label,
+          fits: model.busiestStretch(policy.windowSeconds * 1000) <= policy.limit,
+        }).toEqual({ label, fits: true });
+      }
       for (const { at, retryAfterSeconds, before } of refusals) {
         const label = `seed ${seed} refusal at +${at} ms, Retry-After ${retryAfterSeconds}`;
         const history = [...times.slice(0, before), at];

@@ -79,10 +79,7 @@ describe("fixed windows", () => {
     limiter.check("key_a", [policy]);
     for (let i = 0; i < 5; i++) expect(limiter.check("key_a", [policy]).allowed).toBe(false);
     expect(limiter.check("key_b", [policy]).allowed).toBe(true);
-    expect(limiter.store.read("key_a|p", Math.floor(clock.now().getTime() / 60_000))).toEqual({
-      current: 2,
-      previous: 0,
-    });
+    expect(limiter.store.count("key_a|p", Math.floor(clock.now().getTime() / 60_000))).toBe(2);
   });
 
   test("several policies at once: every one must pass; the tightest sets the headers and Retry-After", () => {
@@ -104,9 +101,7 @@ describe("fixed windows", () => {
       '"default";q=100;w=1, "POST /checkout";q=3;w=60',
     );
     // The refused request was not counted against the per-second policy either.
-    expect(
-      limiter.store.read("key_a|default", Math.floor(clock.now().getTime() / 1000)).current,
-    ).toBe(3);
+    expect(limiter.store.count("key_a|default", Math.floor(clock.now().getTime() / 1000))).toBe(3);
   });
 });
 
@@ -125,16 +120,70 @@ describe("sliding windows", () => {
     expect(burst("sliding")).toBe(10);
   });
 
-  test("the sliding window frees up as the previous window's weight fades, and says when", () => {
+  test("the sliding window is rolling: no 60 seconds ever hold more than the limit, a burst at a window's end included", () => {
+    // The weighted approximation this replaced let 199 of a limit of 100 through within a
+    // minute: 100 at 00:00:59.9, then as the first window's weight faded, 99 more by 00:01:59.
+    const { clock, limiter } = limiterAt("2026-01-01T00:00:59.900Z");
+    const policy = perMinute(100, "sliding");
+    const passed: number[] = [];
+    for (let tick = 0; tick < 3000; tick++) {
+      while (limiter.check("key_a", [policy]).allowed) passed.push(clock.now().getTime());
+      clock.advance(0.1);
+    }
+    let busiest = 0;
+    for (let last = 0, first = 0; last < passed.length; last++) {
+      while ((passed[last] as number) - (passed[first] as number) >= 60_000) first++;
+      busiest = Math.max(busiest, last - first + 1);
+    }
+    expect(busiest).toBe(100);
+    // Counted per second, a request stops counting when its second leaves the window: the
+    // burst at 00:00:59.9 frees its 100 at 00:02:00, not at 00:01:59.9 — the limit per 61 s.
+    expect(passed.length).toBe(500);
+    expect(passed.slice(99, 101).map((t) => new Date(t).toISOString())).toEqual([
+      "2026-01-01T00:00:59.900Z",
+      "2026-01-01T00:02:00.000Z",
+    ]);
+  });
+
+  test("the sliding window frees room as its oldest seconds leave it, and says when", () => {
     const { clock, limiter } = limiterAt("2026-01-01T00:00:00.000Z");
     const policy = perMinute(10, "sliding");
-    for (let i = 0; i < 10; i++) limiter.check("key_a", [policy]);
-    clock.advance(60); // next window: 10 × (1 − 0) = 10 used
+    for (let i = 0; i < 4; i++) limiter.check("key_a", [policy]); // second 0
+    clock.advance(10.5);
+    for (let i = 0; i < 6; i++) limiter.check("key_a", [policy]); // second 10
+    clock.advance(30); // 00:00:40.5
     const refused = limiter.check("key_a", [policy]);
-    expect([refused.allowed, refused.retryAfterSeconds]).toEqual([false, 6]);
-    clock.advance(6); // 10 × (1 − 0.1) = 9 used
-    expect(limiter.check("key_a", [policy]).allowed).toBe(true);
+    // Second 0 leaves the window at 00:01:01: 20.5 s from now, rounded up.
+    expect([refused.allowed, refused.retryAfterSeconds]).toEqual([false, 21]);
+    expect(rateLimitHeaders(refused)).toMatchObject({
+      "x-ratelimit-remaining": "0",
+      // Everything counted has stopped counting once second 10 has left: at 00:01:11.
+      "x-ratelimit-reset": String(Date.parse("2026-01-01T00:01:11.000Z") / 1000),
+      ratelimit: '"p";r=0;t=31',
+    });
+    clock.advance(19.5); // 00:01:00: second 0 still counts
     expect(limiter.check("key_a", [policy]).allowed).toBe(false);
+    clock.advance(1); // 00:01:01
+    for (let i = 0; i < 4; i++) expect(limiter.check("key_a", [policy]).allowed).toBe(true);
+    const full = limiter.check("key_a", [policy]);
+    expect([full.allowed, full.retryAfterSeconds]).toEqual([false, 10]);
+  });
+
+  test("a request that passes a sliding window counts until its sixtieth of the window has left it: the headers say when", () => {
+    const { clock, limiter } = limiterAt("2026-01-01T00:00:00.250Z");
+    const policy: RateLimitPolicy = { name: "s", limit: 1, windowSeconds: 1, algorithm: "sliding" };
+    // Counted in the sixtieth of a second that began at .250 (sixtieth 15 of second 0); it
+    // leaves the window when sixtieth 16 of second 1 begins: 00:00:01.267.
+    expect(rateLimitHeaders(limiter.check("key_a", [policy]))).toMatchObject({
+      "x-ratelimit-remaining": "0",
+      "x-ratelimit-reset": String(Math.ceil(Date.parse("2026-01-01T00:00:01.267Z") / 1000)),
+      ratelimit: '"s";r=0;t=2',
+    });
+    clock.advance(1.016); // 00:00:01.266
+    const refused = limiter.check("key_a", [policy]);
+    expect([refused.allowed, refused.retryAfterSeconds]).toEqual([false, 1]);
+    clock.advance(0.001); // 00:00:01.267
+    expect(limiter.check("key_a", [policy]).allowed).toBe(true);
   });
 });
 
@@ -147,6 +196,19 @@ describe("memory", () => {
     limiter.store.sweep(clock.now().getTime());
     expect(limiter.store.size).toBe(0);
   }, 60_000);
+
+  test("sliding windows too: each counter is dropped once its last count has left the window", () => {
+    const { clock, limiter } = limiterAt("2026-01-01T00:00:00.000Z");
+    const perSecond: RateLimitPolicy = { ...DEFAULT_POLICY, algorithm: "sliding" };
+    for (let i = 0; i < 100_000; i++) limiter.check(`key_${i}`, [perSecond]);
+    expect(limiter.store.size).toBe(100_000);
+    clock.advance(1);
+    limiter.store.sweep(clock.now().getTime());
+    expect(limiter.store.size).toBe(100_000); // second 0's first sixtieth counts until 1.017
+    clock.advance(0.017);
+    limiter.store.sweep(clock.now().getTime());
+    expect(limiter.store.size).toBe(0);
+  });
 
   test("sweeps happen by themselves as new windows are used", () => {
     const clock = new FakeClock("2026-01-01T00:00:00.000Z");
@@ -177,7 +239,7 @@ describe("memory", () => {
     for (let i = 0; i < 5; i++) expect(limiter.check("key_a", [perSecond]).allowed).toBe(true);
     for (let i = 0; i < 10; i++) limiter.check("key_b", [perDay]);
     expect(limiter.check("key_a", [perSecond]).allowed).toBe(false);
-    // And a sliding window's previous count outlives a sweep of the window it is read in.
+    // And a sliding window's counts outlive a sweep until their second has left the window.
     const sliding = perMinute(10, "sliding", "m");
     for (let i = 0; i < 10; i++) limiter.check("key_c", [sliding]);
     clock.advance(60);
