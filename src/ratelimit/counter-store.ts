@@ -103,8 +103,11 @@ export class InMemoryCounterStore implements CounterStore {
       counter.expiresAtMs = expiresAtMs;
     } else {
       let ring = counter.ring;
-      if (ring === null || ring.length !== span + 1) {
-        // Kept with another span until now (the policy changed): start afresh.
+      if (ring === null || ring.length !== span + 1 || bucket < counter.bucket) {
+        // Kept with another span, or buckets of another length (a key's own limit changed
+        // from a 1-second window to a minute: its buckets went back), so none of it reads
+        // as this policy's: start afresh, rather than leave the newest bucket in the future
+        // and count nothing until then.
         ring = new Uint32Array(span + 1);
         counter.ring = ring;
         counter.bucket = bucket;
