@@ -177,7 +177,7 @@ export class RateLimiter {
 }
 
 /** Buckets per sliding window: a 60-second window counts per second. */
-export const SLIDING_BUCKETS = 60;
+const SLIDING_BUCKETS = 60;
 
 /** The bucket of a sliding window of `windowMs` that `nowMs` falls in. */
 function slidingBucket(nowMs: number, windowMs: number): number {
