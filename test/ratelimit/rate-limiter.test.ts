@@ -190,12 +190,12 @@ describe("sliding windows", () => {
 test("a policy whose window changes length under the same name (a key's own limit, PATCHed) goes on limiting", () => {
   for (const algorithm of ["sliding", "fixed"] as const) {
     const { clock, limiter } = limiterAt("2026-01-01T00:00:00.000Z");
-    const perSecond: RateLimitPolicy = { name: "key", limit: 1, windowSeconds: 1, algorithm };
-    const perMinute: RateLimitPolicy = { name: "key", limit: 2, windowSeconds: 60, algorithm };
-    expect(limiter.check("key_a", [perSecond]).allowed).toBe(true);
+    const before: RateLimitPolicy = { name: "key", limit: 1, windowSeconds: 1, algorithm };
+    const after: RateLimitPolicy = { name: "key", limit: 2, windowSeconds: 60, algorithm };
+    expect(limiter.check("key_a", [before]).allowed).toBe(true);
     clock.advance(1);
     // Shorter buckets have larger indices: after them, a minute's bucket lies "in the past".
-    const passed = [0, 1, 2].map(() => limiter.check("key_a", [perMinute]).allowed);
+    const passed = [0, 1, 2].map(() => limiter.check("key_a", [after]).allowed);
     expect({ algorithm, passed }).toEqual({ algorithm, passed: [true, true, false] });
   }
 });
