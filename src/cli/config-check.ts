@@ -3,8 +3,9 @@
  * and the `KEYGATE_CONFIG` file, validated field by field, the gateway's routes as one router
  * takes them, every route rule checked against the routes served, and the TLS files read and
  * matched — without opening the database, writing a file or listening: for an operator, or a
- * deployment pipeline, to try a configuration before a restart, as `nginx -t` does. Bad configuration exits 1 with the same message `serve` would
- * stop with; what it prints on success holds no secret.
+ * deployment pipeline, to try a configuration before a restart, as `nginx -t` does. Bad
+ * configuration exits 1 with the same message `serve` would stop with; what it prints on
+ * success holds no secret.
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { openKeygate } from "../app/keygate.ts";
