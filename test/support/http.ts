@@ -36,6 +36,21 @@ export function testApp(
   });
   const init = initPlatform(kg, { actor: "test", request_id: null });
   if (!init.created) throw new Error("expected a fresh database");
+  return {
+    ...appOver(kg),
+    close: () => kg.close(),
+    clock,
+    platform: init.entityId,
+    live: init.keys.live,
+    test: init.keys.test,
+  };
+}
+
+/**
+ * Keygate's HTTP app over `kg`, opened by the caller, with a `call` helper and what the app
+ * reported: internal errors and access-log entries.
+ */
+export function appOver(kg: Keygate) {
   const internalErrors: unknown[] = [];
   const accessLog: AccessLogEntry[] = [];
   const app = createApp(kg, {
@@ -55,18 +70,7 @@ export function testApp(
       await app.handle(new Request(`http://localhost${path}`, { method, headers, body })),
     );
   }
-  return {
-    kg,
-    app,
-    close: () => kg.close(),
-    clock,
-    call,
-    internalErrors,
-    accessLog,
-    platform: init.entityId,
-    live: init.keys.live,
-    test: init.keys.test,
-  };
+  return { kg, app, call, internalErrors, accessLog };
 }
 
 /** A response as a Reply: its body read, and parsed when it is JSON. */
