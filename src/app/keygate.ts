@@ -11,6 +11,7 @@ import type { KeygateConfig } from "../config/config.ts";
 import { type KeygateDatabase, openDatabase } from "../db/open.ts";
 import { ResultCipher } from "../idempotency/result-cipher.ts";
 import { IdempotencyResults } from "../idempotency/result-store.ts";
+import { PepperCheck } from "../keys/pepper-check.ts";
 import { Metrics } from "../metrics/metrics.ts";
 import { KeyIndex } from "../projections/key-index.ts";
 import { allProjections, ensureProjectionsCurrent } from "../projections/rebuild.ts";
@@ -39,6 +40,8 @@ export interface Keygate {
   metrics: Metrics;
   /** The HMAC key that signs management JWTs. */
   jwtSecret: string;
+  /** The database's record of the pepper its keys are hashed with (src/keys/pepper-check.ts). */
+  pepper: PepperCheck;
   /** The clock every command reads. */
   now(): Date;
   /**
@@ -114,6 +117,7 @@ export function openKeygate(config: KeygateConfig, options: OpenKeygateOptions =
     idempotency,
     metrics: new Metrics(),
     jwtSecret,
+    pepper: new PepperCheck(db.sql, config.keys.pepper),
     now,
     close,
   };

@@ -113,6 +113,8 @@ function identify(kg: Keygate, headers: Headers, management: boolean): Identity 
       if (!verification.ok) throw refusal(verification.code, credential, kg.config.keys);
       const { key, retiredSecret } = verification;
       kg.usage.touch(key.id, now);
+      // A key found by its hash proves the pepper: a database made before the record has one.
+      if (kg.pepper.unrecorded) kg.pepper.record(now);
       return {
         type: "api_key",
         key,
@@ -218,6 +220,8 @@ export interface StepContext {
  * step that needs the identity has to be chained here rather than be a hook of its own.
  */
 export function keygateAuth(kg: Keygate, after: AfterAuthentication = {}) {
+  // Under another pepper than the database's keys were hashed with, no key would be found.
+  kg.pepper.require();
   const { trustedProxies } = kg.config.gateway;
   const checks = after.checks ?? [];
   const steps = after.steps ?? [];

@@ -42,6 +42,8 @@ function newSecret(
   kind: "secret" | "pair",
   publicKey: string | null,
 ) {
+  // A secret hashed under another pepper than the database's would work nowhere else.
+  kg.pepper.require();
   const { secretPrefix, pepper } = kg.config.keys;
   const secret = generateKey(secretPrefix, environment);
   const salt = kind === "pair" ? newSalt() : null;

@@ -14,12 +14,15 @@ export type InitResult =
   | { created: true; entityId: string; keys: { live: string; test: string } }
   | { created: false; entityId: string };
 
-/** Creates the platform entity and its two `*` keys, unless they exist. */
+/**
+ * Creates the platform entity and its two `*` keys, unless they exist; a database's first keys
+ * record the pepper they are hashed with (src/keys/pepper-check.ts).
+ */
 export function initPlatform(kg: Keygate, metadata: EventMetadata): InitResult {
   // One outer transaction: the three appends become savepoints of it, so a crash
   // leaves either everything or nothing, and a concurrent init waits and then finds it done.
   // A commit SQLite refuses (a full disk) says that nothing was changed, as an append's does.
-  return transactionOrCommitFailed(kg.db.sql, (): InitResult => {
+  const result = transactionOrCommitFailed(kg.db.sql, (): InitResult => {
     const existing = findPlatformEntity(kg.db);
     if (existing) return { created: false, entityId: existing.id };
     const platform = createEntity(
@@ -35,4 +38,6 @@ export function initPlatform(kg: Keygate, metadata: EventMetadata): InitResult {
       ).secret;
     return { created: true, entityId: platform.id, keys: { live: key("live"), test: key("test") } };
   });
+  if (result.created) kg.pepper.record(kg.now());
+  return result;
 }

@@ -80,5 +80,11 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "when": 1795516628577,
     "breakpoints": true,
     "sql": "CREATE INDEX `users_entity` ON `users` (`entity_id`,`id`);"
+  },
+  {
+    "tag": "0013_pepper_check",
+    "when": 1795559394910,
+    "breakpoints": true,
+    "sql": "CREATE TABLE `pepper_check` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`verifier` text NOT NULL,\n\t`recorded_at` text NOT NULL\n);\n"
   }
 ];

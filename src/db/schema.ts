@@ -235,3 +235,17 @@ export const checkpoints = sqliteTable("checkpoints", {
   /** Ed25519 signature of the checkpoint's message, base64. */
   signature: text("signature").notNull(),
 });
+
+/**
+ * Which pepper the database's secrets are hashed with (src/keys/pepper-check.ts): one row,
+ * written when the first keys are made or the first key is found, so that a process started
+ * with another pepper — or without the one the keys need — is refused instead of finding no
+ * key. Holds a slow hash of the pepper, never the pepper.
+ */
+export const pepperCheck = sqliteTable("pepper_check", {
+  /** Always 1: the table has one row at most. */
+  id: integer("id").primaryKey(),
+  /** `none`, or `scrypt:N:r:p:salt:hash` (hex) of the pepper. */
+  verifier: text("verifier").notNull(),
+  recordedAt: text("recorded_at").notNull(),
+});

@@ -274,6 +274,26 @@ describe("refusals and failures", () => {
     expect(readFileSync(notDb, "utf8")).toStartWith("these are not the pages");
   });
 
+  test("a shell without the database's KEYGATE_PEPPER cannot create or rotate a key (it would work nowhere), but can revoke one", () => {
+    const pepper = { KEYGATE_PEPPER: "the-pepper-the-server-runs-with-1" };
+    const env = freshDb();
+    const init = keygateJson<InitJson>(["init"], { ...env, ...pepper });
+    const keys = keygateJson<{ data: { id: string }[] }>(["keys", "list"], env).data;
+    const head = () => withDb(env, (db) => db.query("SELECT count(*) AS n FROM events").get());
+    const before = head();
+    const create = ["keys", "create", "--entity", init.entity_id, "--name", "k", "--scopes", "*"];
+    for (const args of [create, ["keys", "rotate", keys[0]?.id as string]]) {
+      const result = keygate(args, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toStartWith(
+        "keygate: bad configuration: KEYGATE_PEPPER is not set, but this database's keys are hashed with a pepper (recorded ",
+      );
+    }
+    expect(head()).toEqual(before);
+    expect(keygate(["keys", "revoke", keys[1]?.id as string], env).code).toBe(0);
+    expect(keygate(create, { ...env, ...pepper }).code).toBe(0);
+  });
+
   test("a database a newer Keygate migrated is refused, not run on a schema this version does not know", () => {
     const env = freshDb();
     const init = keygateJson<InitJson>(["init"], env);

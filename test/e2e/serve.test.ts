@@ -358,6 +358,33 @@ describe("keygate serve (as the README starts it)", () => {
     expect(run.stderr).toContain('KEYGATE_ACCESS_LOG: "verbose" is neither "stdout" nor "off"');
   });
 
+  test("a start without the pepper the database's keys are hashed with is refused, not a server that knows no key", async () => {
+    const pepper = { KEYGATE_PEPPER: "the-pepper-this-database-was-made-1" };
+    const db = { KEYGATE_DB: join(tmp.dir, "peppered", "k.sqlite") };
+    const first = await startServer({ ...db, ...pepper });
+    const live = (/live: (sk_live_\w+)/.exec(first.startupOutput) as RegExpExecArray)[1] as string;
+    await first.stop();
+    const others: Record<string, string>[] = [
+      {},
+      { KEYGATE_PEPPER: "another-pepper-than-it-was-made-2" },
+    ];
+    for (const given of others) {
+      const run = await runServeToExit({ ...db, ...given });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/bad configuration: KEYGATE_PEPPER is not (set|the pepper)/);
+      expect(run.stdout).not.toContain("listening");
+    }
+    const again = await startServer({ ...db, ...pepper });
+    try {
+      const me = await fetch(`${again.url}/v1/me`, {
+        headers: { authorization: `Bearer ${live}` },
+      });
+      expect(me.status).toBe(200);
+    } finally {
+      await again.stop();
+    }
+  });
+
   test("a bad config file stops the start with a message naming the field", async () => {
     const config = join(tmp.dir, "bad-serve.json");
     writeFileSync(config, JSON.stringify({ port: -1 }));
