@@ -71,9 +71,12 @@ test("every migration is applied, and the log verifies, against its checkpoint, 
 describe("every key answers as before the upgrade", () => {
   const me = (secret: string) => upgraded.call("GET", "/v1/me", { key: secret });
 
-  test("the platform's keys, in their environments", async () => {
+  test("the platform's keys, in their environments; the first one found records the pepper", async () => {
+    // Made before pepper_check (migration 0013): the first key found proves the pepper.
+    expect(upgraded.kg.pepper.unrecorded).toBe(true);
     const live = await me(key("live"));
     expect(live.status).toBe(200);
+    expect(upgraded.kg.pepper.unrecorded).toBe(false);
     expect(live.body.entity.id).toBe(facts.entities.platform);
     expect((await me(key("test"))).body.livemode).toBe(false);
   });
