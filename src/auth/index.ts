@@ -16,6 +16,7 @@
  */
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
+import { ConfigError } from "../config/config-error.ts";
 import type { EntitySelector } from "../config/gateway-config.ts";
 import {
   KeygateError,
@@ -23,6 +24,7 @@ import {
   userEntityInactive,
 } from "../errors/keygate-error.ts";
 import { clientAddressLookup, type PeerLookup, UNKNOWN_ADDRESS } from "../http/peer-address.ts";
+import { keyPrefixProblem } from "../keys/prefix-check.ts";
 import { findEntity, findUser } from "../projections/queries.ts";
 import { passwordFingerprint } from "../users/password.ts";
 import { declaringAccess } from "./access-rule.ts";
@@ -220,8 +222,11 @@ export interface StepContext {
  * step that needs the identity has to be chained here rather than be a hook of its own.
  */
 export function keygateAuth(kg: Keygate, after: AfterAuthentication = {}) {
-  // Under another pepper than the database's keys were hashed with, no key would be found.
+  // Under another pepper, or other prefixes, than the database's keys were made with, no key
+  // would be found (pepper-check.ts, prefix-check.ts): such a start is refused instead.
   kg.pepper.require();
+  const prefixes = keyPrefixProblem(kg.db.sql, kg.config.keys);
+  if (prefixes) throw new ConfigError(prefixes);
   const { trustedProxies } = kg.config.gateway;
   const checks = after.checks ?? [];
   const steps = after.steps ?? [];

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { tempDir } from "../support/keygate.ts";
 import { startPreset } from "../support/preset.ts";
 import { startServer } from "../support/server.ts";
-import { serveCommand } from "../support/target.ts";
+import { ROOT, serveCommand } from "../support/target.ts";
 import { selfSignedCertificate } from "../support/tls.ts";
 
 const tmp = tempDir();
@@ -383,6 +383,21 @@ describe("keygate serve (as the README starts it)", () => {
     } finally {
       await again.stop();
     }
+  });
+
+  test("a preset started on a database whose keys carry another prefix is refused, naming both", async () => {
+    const db = { KEYGATE_DB: join(tmp.dir, "other-preset", "k.sqlite") };
+    const first = await startServer(db);
+    await first.stop();
+    const run = await runServeToExit({
+      ...db,
+      KEYGATE_CONFIG: join(ROOT, "presets", "crypto-checkout.json"),
+      KEYGATE_UPSTREAM: "http://127.0.0.1:9",
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      'bad configuration: keys.secret_prefix is "ck", but none of this database\'s active keys starts with "ck_" (they start with "sk_")',
+    );
   });
 
   test("a bad config file stops the start with a message naming the field", async () => {
