@@ -215,6 +215,21 @@ export interface StepContext {
   requirement: RequirementObject;
 }
 
+/** The Keygates {@link requireKeysFindable} found fit (an app builds the plugin per module). */
+const findable = new WeakSet<Keygate>();
+
+/**
+ * Under another pepper, or other prefixes, than the database's keys were made with, no key
+ * would be found (pepper-check.ts, prefix-check.ts): such a start is refused instead.
+ */
+function requireKeysFindable(kg: Keygate): void {
+  if (findable.has(kg)) return;
+  kg.pepper.require();
+  const prefixes = keyPrefixProblem(kg.db.sql, kg.config.keys);
+  if (prefixes) throw new ConfigError(prefixes);
+  findable.add(kg);
+}
+
 /**
  * The plugin: adds the `scopes` route option, which authenticates (in the route's transform
  * hook, before validation), sets `identity`, then runs `after`'s checks, and its steps in
@@ -222,11 +237,7 @@ export interface StepContext {
  * step that needs the identity has to be chained here rather than be a hook of its own.
  */
 export function keygateAuth(kg: Keygate, after: AfterAuthentication = {}) {
-  // Under another pepper, or other prefixes, than the database's keys were made with, no key
-  // would be found (pepper-check.ts, prefix-check.ts): such a start is refused instead.
-  kg.pepper.require();
-  const prefixes = keyPrefixProblem(kg.db.sql, kg.config.keys);
-  if (prefixes) throw new ConfigError(prefixes);
+  requireKeysFindable(kg);
   const { trustedProxies } = kg.config.gateway;
   const checks = after.checks ?? [];
   const steps = after.steps ?? [];
