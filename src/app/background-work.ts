@@ -8,7 +8,8 @@
  * - writes the batched `last_used_at` times;
  * - sweeps expired idempotent results, destroying their data keys (the crypto-shredding of
  *   SPEC §5: without it no recorded response would ever become unreadable);
- * - signs a checkpoint of the log at start and then periodically, when it has grown.
+ * - signs a checkpoint of the log at start and then periodically, when it has grown;
+ * - says at start when the results key cannot open the recorded results still in their window.
  *
  * A failed run is reported and the next tries again (periodic.ts).
  */
@@ -37,6 +38,9 @@ export interface BackgroundWork {
 
 /** Starts Keygate's background work over `kg`, reporting failures to `report`. */
 export function startBackgroundWork(kg: Keygate, report: FailureReporter): BackgroundWork {
+  // Said at start, not first met on a client's retry (result-store.ts).
+  const unreadable = kg.idempotency.unreadableResults();
+  if (unreadable) report(unreadable);
   const sync = everyInterval(KEY_INDEX_SYNC_MS, () => kg.keyIndex.sync(), report);
   const flush = everyInterval(LAST_USED_FLUSH_MS, () => kg.usage.flush(), report);
   // A sweep can take several turns of the event loop (one batch each).

@@ -60,6 +60,16 @@ export class ResultCipher {
     return { wrappedKey, sealed };
   }
 
+  /** Whether this master key opens `wrappedKey` (it wrapped it, and nothing was altered). */
+  unwraps(wrappedKey: Uint8Array, dataKeyId: string): boolean {
+    try {
+      decrypt(this.#masterKey, wrappedKey, dataKeyId).fill(0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Opens a sealed result; throws if anything was altered or belongs elsewhere. */
   open(sealed: string, wrappedKey: Uint8Array, dataKeyId: string, context: string): Buffer {
     const dataKey = decrypt(this.#masterKey, wrappedKey, dataKeyId);

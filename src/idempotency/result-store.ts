@@ -24,6 +24,9 @@ import {
   serialiseStoredResponse,
 } from "./stored-response.ts";
 
+const UNREADABLE =
+  "The results key (KEYGATE_RESULTS_KEY, or keygate-results.key beside the database) does not open the results this database recorded: was the database restored without its key file, or the key changed? Put the key they were sealed with back and restart.";
+
 /** Whose results a key names: an entity, in one environment (or `dashboard` for users). */
 export interface IdempotencyScope {
   entityId: string;
@@ -175,7 +178,7 @@ export class IdempotencyResults {
         .get(row.position) as { data: string };
       const { sealed } = JSON.parse(event.data) as { sealed: string };
       const response = parseStoredResponse(
-        this.#cipher.open(sealed, wrappedKey, row.data_key_id, sealContext(scopeKey, fingerprint)),
+        this.#opened(sealed, wrappedKey, row.data_key_id, sealContext(scopeKey, fingerprint), row),
       );
       this.#cache.set(scopeKey, { fingerprint, expiresAtMs: row.expires_at, response });
       return { kind: "replay", response };
@@ -288,6 +291,47 @@ export class IdempotencyResults {
     };
     const cached: CachedResult = { fingerprint, expiresAtMs, response };
     return { streamId: `idempotency:${scopeKey}`, events: [event], options, cached };
+  }
+
+  /** The sealed result opened, or an error that tells the operator why it cannot be. */
+  #opened(
+    sealed: string,
+    wrappedKey: Uint8Array,
+    dataKeyId: string,
+    context: string,
+    row: { expires_at: number },
+  ): Buffer {
+    try {
+      return this.#cipher.open(sealed, wrappedKey, dataKeyId, context);
+    } catch (error) {
+      throw new Error(
+        `${UNREADABLE} This retry is answered 500 and never run again, until the result expires at ${new Date(row.expires_at).toISOString()}.`,
+        { cause: error },
+      );
+    }
+  }
+
+  /**
+   * The recorded results within their window that this results key cannot open — the database
+   * restored without its `keygate-results.key`, or `KEYGATE_RESULTS_KEY` changed — as a warning
+   * to give at start; undefined when the newest one opens (or there is none).
+   */
+  unreadableResults(): Error | undefined {
+    const nowMs = this.#now().getTime();
+    const newest = this.#sql
+      .prepare<{ id: string; wrapped_key: Uint8Array }>(
+        "SELECT id, wrapped_key FROM idempotency_data_keys WHERE expires_at > ? ORDER BY expires_at DESC LIMIT 1",
+      )
+      .get(nowMs);
+    if (!newest || this.#cipher.unwraps(newest.wrapped_key, newest.id)) return undefined;
+    const within = this.#sql
+      .prepare<{ count: number; until: number }>(
+        "SELECT COUNT(*) AS count, MAX(expires_at) AS until FROM idempotency_data_keys WHERE expires_at > ?",
+      )
+      .get(nowMs) as { count: number; until: number };
+    return new Error(
+      `${UNREADABLE} Up to ${within.count} recorded result(s) are affected: their retries are answered 500 and never run again, until the last expires at ${new Date(within.until).toISOString()}.`,
+    );
   }
 
   #fromCache(scopeKey: string, nowMs: number): CachedResult | undefined {
