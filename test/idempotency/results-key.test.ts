@@ -3,27 +3,21 @@
  * without `keygate-results.key`, or `KEYGATE_RESULTS_KEY` changed — cannot replay them. Its
  * retries stay 500 (never run again), and the operator is told why: at start, and on each one.
  */
-import { afterEach, beforeEach, expect, test } from "bun:test";
-import { join } from "node:path";
+import { beforeEach, expect, test } from "bun:test";
 import { startBackgroundWork } from "../../src/app/background-work.ts";
-import type { Keygate } from "../../src/app/keygate.ts";
 import { initPlatform } from "../../src/commands/init.ts";
 import { appOver, codeOf } from "../support/http.ts";
-import { FakeClock, TEST_ACTOR, tempDir, testKeygate } from "../support/keygate.ts";
+import { databaseFilePerTest, FakeClock, TEST_ACTOR } from "../support/keygate.ts";
 
 const SEALED_WITH = "a".repeat(64);
 const ANOTHER = "b".repeat(64);
 
-let tmp: ReturnType<typeof tempDir>;
-let path: string;
+const database = databaseFilePerTest();
 let clock: FakeClock;
-const opened: Keygate[] = [];
 
-function open(resultsKey: string): ReturnType<typeof appOver> {
-  const kg = testKeygate({ path, clock, env: { KEYGATE_RESULTS_KEY: resultsKey } });
-  opened.push(kg);
-  return appOver(kg);
-}
+/** The test's database opened with `resultsKey`, as an app. */
+const open = (resultsKey: string) =>
+  appOver(database.open({ clock, env: { KEYGATE_RESULTS_KEY: resultsKey } }));
 
 const request = {
   headers: { "idempotency-key": "create-billing-key-1" },
@@ -41,14 +35,7 @@ async function recorded(): Promise<{ live: string; secret: string }> {
 }
 
 beforeEach(() => {
-  tmp = tempDir();
-  path = join(tmp.dir, "keygate.sqlite");
   clock = new FakeClock();
-});
-
-afterEach(() => {
-  for (const kg of opened.splice(0)) kg.close();
-  tmp.remove();
 });
 
 test("another results key: the retry is 500, never run again, and the report says which key and until when", async () => {

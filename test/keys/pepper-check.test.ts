@@ -3,31 +3,25 @@
  * refused before it hashes anything (src/keys/pepper-check.ts): without the check it found no
  * key, and minted keys that worked nowhere else.
  */
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Keygate } from "../../src/app/keygate.ts";
 import { createApiKey, revokeApiKey, rotateApiKey } from "../../src/commands/api-keys.ts";
 import { initPlatform } from "../../src/commands/init.ts";
 import { ConfigError } from "../../src/config/config-error.ts";
 import { createApp } from "../../src/http/app.ts";
 import { appOver, codeOf } from "../support/http.ts";
-import { FakeClock, TEST_ACTOR, tempDir, testKeygate } from "../support/keygate.ts";
+import { databaseFilePerTest, errorOf, FakeClock, TEST_ACTOR } from "../support/keygate.ts";
 
 const PEPPER = "a-pepper-of-this-deployment-0001";
 const OTHER = "another-pepper-of-some-deploy-02";
 
-let tmp: ReturnType<typeof tempDir>;
-let path: string;
-const opened: Keygate[] = [];
+const database = databaseFilePerTest();
 const clock = new FakeClock();
 
 /** Opens the test's database with `pepper` (none when undefined). */
-function open(pepper: string | undefined): Keygate {
-  const kg = testKeygate({ path, clock, env: pepper ? { KEYGATE_PEPPER: pepper } : {} });
-  opened.push(kg);
-  return kg;
-}
+const open = (pepper: string | undefined): Keygate =>
+  database.open({ clock, env: pepper ? { KEYGATE_PEPPER: pepper } : {} });
 
 /** Makes the database with `pepper`; its platform entity and keys. */
 function made(pepper: string | undefined) {
@@ -36,16 +30,7 @@ function made(pepper: string | undefined) {
   return init;
 }
 
-/** The ConfigError `run` throws. */
-function refusal(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
+const refusal = (run: () => unknown) => errorOf(run, ConfigError);
 
 const eventCount = (kg: Keygate) =>
   kg.db.sql.prepare<{ n: number }>("SELECT COUNT(*) AS n FROM events").get()?.n;
@@ -55,16 +40,6 @@ const liveKeyId = (kg: Keygate) =>
       .prepare<{ id: string }>("SELECT id FROM api_keys WHERE environment = 'live'")
       .get() as { id: string }
   ).id;
-
-beforeEach(() => {
-  tmp = tempDir();
-  path = join(tmp.dir, "keygate.sqlite");
-});
-
-afterEach(() => {
-  for (const kg of opened.splice(0)) kg.close();
-  tmp.remove();
-});
 
 describe("a process whose pepper is not the database's is refused before it hashes a secret", () => {
   const cases = [
@@ -117,17 +92,14 @@ test("the same pepper is accepted, and the database holds a slow hash of it, not
     .get()?.verifier;
   expect(verifier).toMatch(/^scrypt:16384:8:1:[0-9a-f]{32}:[0-9a-f]{64}$/);
   app.kg.db.sql.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-  expect(readFileSync(path).includes(Buffer.from(PEPPER))).toBe(false);
+  expect(readFileSync(database.path()).includes(Buffer.from(PEPPER))).toBe(false);
 });
 
 describe("a database made before the record: the first key found by its hash records it", () => {
   /** The database made with `pepper`, then its record taken away, as before migration 0013. */
   function madeBeforeTheRecord(pepper: string | undefined) {
     const init = made(pepper);
-    (opened.pop() as Keygate).close();
-    const kg = open(pepper);
-    kg.db.sql.exec("DELETE FROM pepper_check");
-    kg.close();
+    open(pepper).db.sql.exec("DELETE FROM pepper_check");
     return init;
   }
 

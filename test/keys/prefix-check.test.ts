@@ -2,53 +2,29 @@
  * A server whose configured key prefixes are not its keys' is refused at start
  * (src/keys/prefix-check.ts): it would refuse every key as malformed, the platform's included.
  */
-import { afterEach, beforeEach, expect, test } from "bun:test";
-import { join } from "node:path";
+import { expect, test } from "bun:test";
 import type { Keygate } from "../../src/app/keygate.ts";
 import { createApiKey, revokeApiKey } from "../../src/commands/api-keys.ts";
 import { initPlatform } from "../../src/commands/init.ts";
 import { ConfigError } from "../../src/config/config-error.ts";
 import { createApp } from "../../src/http/app.ts";
 import { appOver, codeOf } from "../support/http.ts";
-import { TEST_ACTOR, tempDir, testKeygate } from "../support/keygate.ts";
+import { databaseFilePerTest, errorOf, TEST_ACTOR } from "../support/keygate.ts";
 
-let tmp: ReturnType<typeof tempDir>;
-let path: string;
-const opened: Keygate[] = [];
+const database = databaseFilePerTest();
 
 /** Opens the test's database with `keys` as the config file's `keys` section. */
-function open(keys: object = {}): Keygate {
-  const kg = testKeygate({ path, config: { keys } });
-  opened.push(kg);
-  return kg;
-}
+const open = (keys: object = {}): Keygate => database.open({ config: { keys } });
 
 /** The message of the ConfigError building the app throws. */
-function startRefusal(kg: Keygate): string {
-  try {
-    createApp(kg, { accessLog: false });
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message;
-    throw error;
-  }
-  throw new Error("expected the start to be refused");
-}
+const startRefusal = (kg: Keygate): string =>
+  errorOf(() => createApp(kg, { accessLog: false }), ConfigError).message;
 
 const ids = (kg: Keygate) =>
   kg.db.sql
     .prepare<{ id: string }>("SELECT id FROM api_keys")
     .all()
     .map((r) => r.id);
-
-beforeEach(() => {
-  tmp = tempDir();
-  path = join(tmp.dir, "keygate.sqlite");
-});
-
-afterEach(() => {
-  for (const kg of opened.splice(0)) kg.close();
-  tmp.remove();
-});
 
 test("another secret prefix than the database's keys carry: the start is refused, naming both", () => {
   initPlatform(open(), TEST_ACTOR);

@@ -1,5 +1,5 @@
 /** Opens a Keygate core for a test, on an in-memory or temporary database, with a fake clock. */
-import { afterEach } from "bun:test";
+import { afterEach, beforeEach } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -78,6 +78,28 @@ export function closedAfterEachTest<Options, Opened extends { close(): void }>(
 /** {@link testKeygate} for one test file: every Keygate it opens is closed after each test. */
 export const testKeygatePerTest = () => closedAfterEachTest(testKeygate);
 
+/**
+ * For one test file: a database file of each test's own (`path()`), which `open` opens as
+ * often as the test likes, with {@link testKeygate}'s other options; after each test every
+ * opening is closed and the file removed.
+ */
+export function databaseFilePerTest() {
+  let tmp: ReturnType<typeof tempDir> | undefined;
+  beforeEach(() => {
+    tmp = tempDir();
+  });
+  const opened = closedAfterEachTest(testKeygate);
+  afterEach(() => tmp?.remove());
+  const dir = () => (tmp as ReturnType<typeof tempDir>).dir;
+  const path = () => join(dir(), "keygate.sqlite");
+  return {
+    dir,
+    path,
+    open: (options: Omit<Parameters<typeof testKeygate>[0] & object, "path"> = {}) =>
+      opened({ ...options, path: path() }),
+  };
+}
+
 /** Cheap scrypt cost for tests (the default takes tens of milliseconds per hash). */
 export const TEST_SCRYPT_COST = { N: 1024, r: 8, p: 1 };
 
@@ -96,13 +118,19 @@ export function partnerAndOutsider(kg: Keygate, platform: string) {
   return { partner: underPlatform("partner"), other: underPlatform("merchant") };
 }
 
-/** The KeygateError `run` throws; fails the test if it throws nothing, or anything else. */
-export function keygateErrorOf(run: () => unknown): KeygateError {
+/** The `kind` of error `run` throws; fails the test if it throws nothing, or anything else. */
+export function errorOf<E extends Error>(
+  run: () => unknown,
+  kind: abstract new (...args: never[]) => E,
+): E {
   try {
     run();
   } catch (error) {
-    if (error instanceof KeygateError) return error;
+    if (error instanceof kind) return error;
     throw error;
   }
-  throw new Error("expected a KeygateError");
+  throw new Error(`expected a ${kind.name}`);
 }
+
+/** The KeygateError `run` throws; fails the test if it throws nothing, or anything else. */
+export const keygateErrorOf = (run: () => unknown): KeygateError => errorOf(run, KeygateError);

@@ -8,14 +8,14 @@
  * docs/deploy.md announces for such an upgrade and no other.
  */
 import { Database } from "bun:sqlite";
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { beforeEach, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { replayAndCompare } from "../../src/audit/replay.ts";
 import { verifyLog } from "../../src/audit/verify.ts";
 import { MIGRATIONS } from "../../src/db/migrations.generated.ts";
 import { appOver, codeOf } from "../support/http.ts";
-import { FakeClock, tempDir, testKeygate } from "../support/keygate.ts";
+import { databaseFilePerTest, FakeClock } from "../support/keygate.ts";
 
 const FIXTURE = join(import.meta.dir, "release-b9f4f9e");
 const facts = JSON.parse(readFileSync(join(FIXTURE, "facts.json"), "utf8"));
@@ -23,15 +23,12 @@ const facts = JSON.parse(readFileSync(join(FIXTURE, "facts.json"), "utf8"));
 const key = (name: string): string => facts.keys[name].join("_");
 const fromBase64 = (text: string) => Buffer.from(text, "base64").toString("utf8");
 
-let tmp: ReturnType<typeof tempDir>;
-let path: string;
+const database = databaseFilePerTest();
 let clock: FakeClock;
 let upgraded: ReturnType<typeof appOver>;
 
 beforeEach(() => {
-  tmp = tempDir();
-  path = join(tmp.dir, "keygate.sqlite");
-  const old = new Database(path);
+  const old = new Database(database.path());
   old.exec(readFileSync(join(FIXTURE, "keygate.sql"), "utf8"));
   old.close();
   // A minute after the old release stopped: its expiring key has minutes left, its results
@@ -39,8 +36,7 @@ beforeEach(() => {
   clock = new FakeClock(facts.recordedUntil);
   clock.advance(60);
   upgraded = appOver(
-    testKeygate({
-      path,
+    database.open({
       clock,
       env: {
         KEYGATE_JWT_SECRET: facts.serverKeys.jwt,
@@ -48,11 +44,6 @@ beforeEach(() => {
       },
     }),
   );
-});
-
-afterEach(() => {
-  upgraded.kg.close();
-  tmp.remove();
 });
 
 test("every migration is applied, and the log verifies, against its checkpoint, and replays as the tables say", () => {
@@ -64,7 +55,7 @@ test("every migration is applied, and the log verifies, against its checkpoint, 
   expect(report).toMatchObject({ ok: true, events: 18 });
   // The old release signed one at its start; the log must still reach it.
   expect(report.ok && report.checkpoint?.size).toBeGreaterThan(0);
-  const replay = replayAndCompare(path, { now: clock.now, scratchDir: tmp.dir });
+  const replay = replayAndCompare(database.path(), { now: clock.now, scratchDir: database.dir() });
   expect(replay.differences).toEqual([]);
 });
 
