@@ -26,18 +26,22 @@ function verifierOf(pepper: string): string {
   return ["scrypt", COST.N, COST.r, COST.p, salt.toString("hex"), hash.toString("hex")].join(":");
 }
 
+/** Whether `pepper` is the one `verifier` records; a verifier not of this form matches none. */
 function pepperMatches(verifier: string, pepper: string | undefined): boolean {
   if (verifier === NO_PEPPER || pepper === undefined)
     return verifier === NO_PEPPER && pepper === undefined;
   const [scheme, N, r, p, salt, hash] = verifier.split(":");
   if (scheme !== "scrypt" || !salt || !hash) return false;
   const expected = Buffer.from(hash, "hex");
-  const given = scryptSync(pepper, Buffer.from(salt, "hex"), expected.length, {
-    N: Number(N),
-    r: Number(r),
-    p: Number(p),
-  });
-  return timingSafeEqual(given, expected);
+  try {
+    const cost = { N: Number(N), r: Number(r), p: Number(p) };
+    return timingSafeEqual(
+      scryptSync(pepper, Buffer.from(salt, "hex"), expected.length, cost),
+      expected,
+    );
+  } catch {
+    return false; // parameters scrypt refuses (an edited row): no pepper matches them
+  }
 }
 
 /** Why `pepper` is not the one recorded in `verifier` (recorded at `recordedAt`). */
@@ -87,15 +91,24 @@ export class PepperCheck {
    * Records the configured pepper as the one the database's keys need — call it only with
    * proof: this process made the database's first keys, or found a key by its hash. A record
    * already there (another process's) is kept, and this process is judged against it.
+   *
+   * Never throws: it runs after keys were made (whose secrets must still be shown) and inside
+   * an authenticated request (which must still be answered). A write that fails (the database
+   * locked by another process, a full disk) leaves it unrecorded, for the next proof to try.
+   * With a pepper it costs one scrypt (~40 ms), once in the database's life.
    */
   record(now: Date): void {
     if (this.#recorded !== undefined) return;
-    const verifier = this.#pepper === undefined ? NO_PEPPER : verifierOf(this.#pepper);
-    this.#sql
-      .prepare("INSERT OR IGNORE INTO pepper_check (id, verifier, recorded_at) VALUES (1, ?, ?)")
-      .run(verifier, now.toISOString());
-    this.#recorded = this.#read();
-    if (this.#recorded?.verifier === verifier) this.#problem = null;
+    try {
+      const verifier = this.#pepper === undefined ? NO_PEPPER : verifierOf(this.#pepper);
+      this.#sql
+        .prepare("INSERT OR IGNORE INTO pepper_check (id, verifier, recorded_at) VALUES (1, ?, ?)")
+        .run(verifier, now.toISOString());
+      this.#recorded = this.#read();
+      if (this.#recorded?.verifier === verifier) this.#problem = null;
+    } catch {
+      // left unrecorded: the next proof records it
+    }
   }
 
   #read(): { verifier: string; recordedAt: string } | undefined {

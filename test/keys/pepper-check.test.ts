@@ -133,3 +133,24 @@ describe("a database made before the record: the first key found by its hash rec
     );
   });
 });
+
+test("an edited record whose scrypt parameters cannot run is a refusal naming the pepper, not a crash", () => {
+  made(PEPPER);
+  const kg = open(PEPPER);
+  kg.db.sql.exec("UPDATE pepper_check SET verifier = 'scrypt:3:8:1:00:abcd'");
+  expect(refusal(() => createApp(open(PEPPER), { accessLog: false })).message).toContain(
+    "KEYGATE_PEPPER is not the pepper this database's keys are hashed with",
+  );
+});
+
+test("a record that cannot be written loses nothing: init still returns its keys, a request is still answered", async () => {
+  const kg = open(PEPPER);
+  kg.db.sql.exec("DROP TABLE pepper_check"); // every write to it now fails
+  const init = initPlatform(kg, TEST_ACTOR);
+  if (!init.created) throw new Error("expected a fresh database");
+  expect(init.keys.live).toStartWith("sk_live_");
+  expect(kg.pepper.unrecorded).toBe(true);
+  const app = appOver(kg);
+  expect((await app.call("GET", "/v1/me", { key: init.keys.live })).status).toBe(200);
+  expect(app.internalErrors).toEqual([]);
+});
