@@ -39,8 +39,10 @@ export interface BackgroundWork {
 /** Starts Keygate's background work over `kg`, reporting failures to `report`. */
 export function startBackgroundWork(kg: Keygate, report: FailureReporter): BackgroundWork {
   // Said at start, not first met on a client's retry (result-store.ts).
-  const unreadable = kg.idempotency.unreadableResults();
-  if (unreadable) report(unreadable);
+  reporting(() => {
+    const unreadable = kg.idempotency.unreadableResults();
+    if (unreadable) report(unreadable);
+  }, report)();
   const sync = everyInterval(KEY_INDEX_SYNC_MS, () => kg.keyIndex.sync(), report);
   const flush = everyInterval(LAST_USED_FLUSH_MS, () => kg.usage.flush(), report);
   // A sweep can take several turns of the event loop (one batch each).
