@@ -10,7 +10,7 @@
  * a database made before the record existed — when the first key is found by its hash, which
  * proves the pepper in use. A process with the wrong pepper finds no key, so it never records
  * its own. The record holds `none`, or a slow, salted hash of the pepper (scrypt), never the
- * pepper: a stolen database then confirms a guessed pepper no faster than a guessed password.
+ * pepper: checking a guess at it against a stolen database costs an scrypt hash a guess.
  */
 import { randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
 import { ConfigError } from "../config/config-error.ts";
