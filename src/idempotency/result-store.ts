@@ -178,7 +178,13 @@ export class IdempotencyResults {
         .get(row.position) as { data: string };
       const { sealed } = JSON.parse(event.data) as { sealed: string };
       const response = parseStoredResponse(
-        this.#opened(sealed, wrappedKey, row.data_key_id, sealContext(scopeKey, fingerprint), row),
+        this.#opened(
+          sealed,
+          wrappedKey,
+          row.data_key_id,
+          sealContext(scopeKey, fingerprint),
+          row.expires_at,
+        ),
       );
       this.#cache.set(scopeKey, { fingerprint, expiresAtMs: row.expires_at, response });
       return { kind: "replay", response };
@@ -299,13 +305,13 @@ export class IdempotencyResults {
     wrappedKey: Uint8Array,
     dataKeyId: string,
     context: string,
-    row: { expires_at: number },
+    expiresAtMs: number,
   ): Buffer {
     try {
       return this.#cipher.open(sealed, wrappedKey, dataKeyId, context);
     } catch (error) {
       throw new Error(
-        `${UNREADABLE} This retry is answered 500 and never run again, until the result expires at ${new Date(row.expires_at).toISOString()}.`,
+        `${UNREADABLE} This retry is answered 500 and never run again, until the result expires at ${new Date(expiresAtMs).toISOString()}.`,
         { cause: error },
       );
     }
