@@ -3,21 +3,18 @@ import type { Keygate } from "../../src/app/keygate.ts";
 import { createApiKey, rotateApiKey, updateApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity, deactivateEntity } from "../../src/commands/entities.ts";
 import { initPlatform } from "../../src/commands/init.ts";
-import { KeygateError } from "../../src/errors/keygate-error.ts";
-import { FakeClock, givenUser, TEST_ACTOR, testKeygate } from "../support/keygate.ts";
+import {
+  FakeClock,
+  givenUser,
+  keygateErrorOf,
+  TEST_ACTOR,
+  testKeygate,
+} from "../support/keygate.ts";
 
 let kg: Keygate;
 afterEach(() => kg.close());
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof KeygateError) return error.code;
-    throw error;
-  }
-  throw new Error("expected a KeygateError");
-}
+const codeOf = (fn: () => unknown): string => keygateErrorOf(fn).code;
 
 function platform(): string {
   kg = testKeygate({ clock: new FakeClock() });

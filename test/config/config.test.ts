@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/config.ts";
 import { ConfigError } from "../../src/config/config-error.ts";
-import { tempDir } from "../support/keygate.ts";
+import { tempDir, errorOf as thrown } from "../support/keygate.ts";
 
 const tmp = tempDir();
 afterAll(tmp.remove);
@@ -13,13 +13,7 @@ function file(name: string, content: string): string {
   return path;
 }
 function errorOf(env: Record<string, string>): string {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error("expected a ConfigError");
+  return thrown(() => loadConfig(env), ConfigError).message;
 }
 
 describe("configuration", () => {
