@@ -13,7 +13,11 @@ export function runInit(kg: Keygate, json: boolean): void {
   if (json) {
     printJson(
       result.created
-        ? { entity_id: result.entityId, keys: result.keys }
+        ? {
+            entity_id: result.entityId,
+            keys: result.keys,
+            ...(result.publicKeys ? { public_keys: result.publicKeys } : {}),
+          }
         : {
             entity_id: result.entityId,
             keys: null,
@@ -26,8 +30,17 @@ export function runInit(kg: Keygate, json: boolean): void {
     say(`Keygate is already initialised (platform entity ${result.entityId}); nothing changed.`);
     return;
   }
-  say(`Created the platform entity ${result.entityId} and two platform keys holding "*".`);
-  say("They are shown this once and never stored: keep them in a secret manager now.");
-  say(`  live: ${result.keys.live}`);
-  say(`  test: ${result.keys.test}`);
+  const { keys, publicKeys } = result;
+  if (!publicKeys) {
+    say(`Created the platform entity ${result.entityId} and two platform keys holding "*".`);
+    say("They are shown this once and never stored: keep them in a secret manager now.");
+    say(`  live: ${keys.live}`);
+    say(`  test: ${keys.test}`);
+    return;
+  }
+  say(`Created the platform entity ${result.entityId} and two platform key pairs holding "*".`);
+  say("Their secrets are shown this once and never stored: keep them in a secret manager now.");
+  say("Each is public_key:secret, as HTTP Basic (curl -u) takes it:");
+  say(`  live: ${publicKeys.live}:${keys.live}`);
+  say(`  test: ${publicKeys.test}:${keys.test}`);
 }

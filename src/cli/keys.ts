@@ -62,8 +62,8 @@ export function runKeys(kg: Keygate, sub: string | undefined, argv: string[]): v
         "rate-limit": { type: "string" },
         "expires-at": { type: "string" },
       });
-      const kind = values.kind ?? "secret";
-      if (kind !== "secret" && kind !== "pair")
+      const kind = values.kind;
+      if (kind !== undefined && kind !== "secret" && kind !== "pair")
         throw new UsageError(`--kind must be secret or pair, not "${kind}"`);
       const key = createApiKey(
         kg,

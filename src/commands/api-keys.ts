@@ -69,7 +69,19 @@ function current(kg: Keygate, id: string): ApiKeyObject {
   return findApiKey(kg.db, id, kg.now()) as ApiKeyObject;
 }
 
-/** Issues a key (or key pair) for an entity and returns it with its secret. */
+/**
+ * The kind of a key made without one asked for: a secret key, unless no scheme takes a secret
+ * key on its own (HTTP Basic only, as VoltzPay's): then a pair, which can authenticate.
+ */
+function defaultKind(kg: Keygate): "secret" | "pair" {
+  const { bearer, apiKeyHeader } = kg.config.auth;
+  return bearer || apiKeyHeader ? "secret" : "pair";
+}
+
+/**
+ * Issues a key (or key pair) for an entity and returns it with its secret. Without a `kind`,
+ * it makes the kind the configured schemes accept ({@link defaultKind}).
+ */
 export function createApiKey(
   kg: Keygate,
   input: CreateApiKeyInput,
@@ -80,7 +92,7 @@ export function createApiKey(
     throw new KeygateError("resource_missing", `No such entity: ${input.entityId}.`, "entity_id");
   if (!entity.active)
     throw invalidRequest(`Entity ${entity.id} is inactive; reactivate it first.`, "entity_id");
-  const kind = input.kind ?? "secret";
+  const kind = input.kind ?? defaultKind(kg);
   const publicKey =
     kind === "pair" ? generateKey(kg.config.keys.publicPrefix, input.environment) : null;
   const { secret, material } = newSecret(kg, input.environment, kind, publicKey);

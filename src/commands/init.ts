@@ -11,7 +11,17 @@ import { createEntity } from "./entities.ts";
 
 /** What {@link initPlatform} did. */
 export type InitResult =
-  | { created: true; entityId: string; keys: { live: string; test: string } }
+  | {
+      created: true;
+      entityId: string;
+      /** The two platform keys' secrets. */
+      keys: { live: string; test: string };
+      /**
+       * Their public keys, when the platform keys are pairs: where HTTP Basic is the only
+       * scheme for keys (VoltzPay's), a secret key alone could call nothing.
+       */
+      publicKeys: { live: string; test: string } | null;
+    }
   | { created: false; entityId: string };
 
 /**
@@ -35,8 +45,18 @@ export function initPlatform(kg: Keygate, metadata: EventMetadata): InitResult {
         kg,
         { entityId: platform.id, environment, name: `platform ${environment}`, scopes: ["*"] },
         metadata,
-      ).secret;
-    return { created: true, entityId: platform.id, keys: { live: key("live"), test: key("test") } };
+      );
+    const live = key("live");
+    const test = key("test");
+    return {
+      created: true,
+      entityId: platform.id,
+      keys: { live: live.secret, test: test.secret },
+      publicKeys:
+        live.public_key && test.public_key
+          ? { live: live.public_key, test: test.public_key }
+          : null,
+    };
   });
   if (result.created) kg.pepper.record(kg.now());
   return result;

@@ -10,7 +10,7 @@ import { STREAM_DOES_NOT_EXIST } from "../../src/store/expected-version.ts";
 import { verifyPassword } from "../../src/users/password.ts";
 import { cliDatabases, type InitJson, keygateWithFileSizeLimit, withDb } from "../support/cli.ts";
 import { TEST_ACTOR, testKeygate } from "../support/keygate.ts";
-import { keygate, keygateJson } from "../support/spawn.ts";
+import { keygate, keygateJson, ROOT } from "../support/spawn.ts";
 import { keygateCommand } from "../support/target.ts";
 
 // Each test runs the CLI as a process, up to twenty times: on a loaded machine that can take
@@ -49,6 +49,26 @@ describe("keygate init", () => {
     }>(["keys", "list"], env).data;
     expect(keys.map((k) => k.environment).sort()).toEqual(["live", "test"]);
     for (const key of keys) expect(key).toMatchObject({ scopes: ["*"], entity_id: init.entity_id });
+  });
+
+  test("where HTTP Basic is the only key scheme (VoltzPay), the platform keys and a key made without --kind are pairs", () => {
+    const env = { ...freshDb(), KEYGATE_CONFIG: join(ROOT, "presets", "voltzpay.json") };
+    const init = keygateJson<InitJson>(["init"], env);
+    expect(Object.keys(init).sort()).toEqual(["entity_id", "keys", "public_keys"]);
+    expect(init.public_keys?.live).toMatch(/^pk_live_[0-9A-Za-z]{32}$/);
+    expect(init.public_keys?.test).toMatch(/^pk_test_[0-9A-Za-z]{32}$/);
+    expect(init.keys?.live).toMatch(/^sk_live_[0-9A-Za-z]{32}$/);
+    const made = keygateJson<{ kind: string; public_key: string }>(
+      ["keys", "create", "--entity", init.entity_id, "--name", "k", "--scopes", "orders:read"],
+      env,
+    );
+    expect(made.kind).toBe("pair");
+    expect(made.public_key).toMatch(/^pk_test_/);
+
+    const human = keygate(["init"], { ...env, ...freshDb() });
+    expect(human.stdout).toMatch(/two platform key pairs/);
+    expect(human.stdout).toMatch(/ {2}live: pk_live_[0-9A-Za-z]{32}:sk_live_[0-9A-Za-z]{32}\n/);
+    expect(human.stdout).toMatch(/ {2}test: pk_test_[0-9A-Za-z]{32}:sk_test_[0-9A-Za-z]{32}\n/);
   });
 
   test("init with no room for its commit: exit 1, the message says nothing changed, no platform is half made", () => {

@@ -3,6 +3,7 @@ import type { Keygate } from "../../src/app/keygate.ts";
 import { createApiKey, rotateApiKey, updateApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity, deactivateEntity } from "../../src/commands/entities.ts";
 import { initPlatform } from "../../src/commands/init.ts";
+import { listApiKeys } from "../../src/projections/queries.ts";
 import {
   FakeClock,
   givenUser,
@@ -29,6 +30,32 @@ describe("command handlers", () => {
     expect(head).toBe(3); // the platform entity and its two keys
     expect(initPlatform(kg, TEST_ACTOR)).toEqual({ created: false, entityId: root });
     expect(kg.store.headPosition()).toBe(head);
+  });
+
+  test("init makes the platform keys the configured schemes can use: pairs where HTTP Basic is the only one", () => {
+    const basicOnly = { auth: { bearer: false, api_key_header: false } };
+    for (const [config, kind] of [
+      [{}, "secret"],
+      [{ auth: { bearer: false } }, "secret"],
+      [basicOnly, "pair"],
+    ] as const) {
+      kg = testKeygate({ clock: new FakeClock(), config });
+      const init = initPlatform(kg, TEST_ACTOR);
+      if (!init.created) throw new Error("expected a fresh database");
+      const keys = listApiKeys(kg.db, { entityId: init.entityId }, kg.now());
+      expect(keys.map((k) => k.kind)).toEqual([kind, kind]);
+      const publicKey = (livemode: boolean) =>
+        keys.find((k) => k.livemode === livemode)?.public_key;
+      expect(init.publicKeys as unknown).toEqual(
+        kind === "pair" ? { live: publicKey(true), test: publicKey(false) } : null,
+      );
+      kg.close();
+    }
+    kg = testKeygate({ clock: new FakeClock(), config: basicOnly });
+    const root = initPlatform(kg, TEST_ACTOR).entityId;
+    const input = { entityId: root, environment: "live" as const, name: "k", scopes: ["*"] };
+    expect(createApiKey(kg, input, TEST_ACTOR).kind).toBe("pair");
+    expect(createApiKey(kg, { ...input, kind: "secret" }, TEST_ACTOR).kind).toBe("secret");
   });
 
   test("no key is issued for an inactive entity, and none under a missing one", () => {

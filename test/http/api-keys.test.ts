@@ -3,6 +3,7 @@ import { createApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity } from "../../src/commands/entities.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
 import { givenUser, partnerAndOutsider, TEST_ACTOR } from "../support/keygate.ts";
+import { basic } from "../support/preset.ts";
 
 const openTestApp = testAppPerTest();
 function setup() {
@@ -92,6 +93,32 @@ describe("numbers in a key's body", () => {
 });
 
 describe("POST /v1/api-keys", () => {
+  test("without a kind: a secret key, or a key pair where HTTP Basic is the only scheme for keys", async () => {
+    const { call, partnerKey } = setup();
+    const body = { name: "k", scopes: ["links:read"] };
+    const secret = await call("POST", "/v1/api-keys", { key: partnerKey.secret, body });
+    expect(secret.body).toMatchObject({ kind: "secret", public_key: null });
+
+    const voltz = openTestApp({ config: { auth: { bearer: false, api_key_header: false } } });
+    const platform = voltz.publicKeys;
+    if (!platform) throw new Error("the platform keys should be pairs");
+    const asPlatform = { authorization: basic(platform.live, voltz.live) };
+    const made = await voltz.call("POST", "/v1/api-keys", { headers: asPlatform, body });
+    expect(made.status).toBe(200);
+    expect(made.body).toMatchObject({ kind: "pair", environment: "live" });
+    expect(made.body.public_key).toMatch(/^pk_live_/);
+    const me = await voltz.call("GET", "/v1/me", {
+      headers: { authorization: basic(made.body.public_key, made.body.secret) },
+    });
+    expect(me.body.key.id).toBe(made.body.id);
+    // Asked for, a secret key is still made: a backend can check it with POST /v1/keys/verify.
+    const asked = await voltz.call("POST", "/v1/api-keys", {
+      headers: asPlatform,
+      body: { ...body, kind: "secret" },
+    });
+    expect(asked.body).toMatchObject({ kind: "secret", public_key: null });
+  });
+
   test("a key the disk has no room for: 500 saying nothing changed, nothing written, and the same request works once there is room", async () => {
     const { call, partnerKey, kg } = setup();
     const count = (sql: string) =>

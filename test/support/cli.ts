@@ -9,6 +9,8 @@ import { keygateCommand } from "./target.ts";
 export interface InitJson {
   entity_id: string;
   keys: { live: string; test: string } | null;
+  /** Where the platform keys are pairs (HTTP Basic the only key scheme). */
+  public_keys?: { live: string; test: string };
   message?: string;
 }
 

@@ -43,6 +43,8 @@ export function testApp(
     platform: init.entityId,
     live: init.keys.live,
     test: init.keys.test,
+    /** The platform keys' public keys, where they are pairs (HTTP Basic the only key scheme). */
+    publicKeys: init.publicKeys,
   };
 }
 

@@ -77,7 +77,12 @@ const CreateBody = t.Object(
     scopes: Scopes,
     environment: t.Optional(Environment),
     entity_id: t.Optional(EntityIdField),
-    kind: t.Optional(t.Union([t.Literal("secret"), t.Literal("pair")])),
+    kind: t.Optional(
+      t.Union([t.Literal("secret"), t.Literal("pair")], {
+        description:
+          "secret: one key, sent as a Bearer token or in the API-key header; pair: a public key and a secret, sent together as HTTP Basic. Default: secret, or pair where HTTP Basic is the only scheme for keys.",
+      }),
+    ),
     rate_limit: t.Optional(RateLimit),
     expires_at: t.Optional(
       t.Union([t.Null(), publishedWith(t.String({ maxLength: 40 }), { format: "date-time" })]),
@@ -155,7 +160,7 @@ export function apiKeyRoutes(kg: Keygate) {
               environment,
               name: body.name,
               scopes: body.scopes,
-              kind: body.kind ?? "secret",
+              kind: body.kind,
               rateLimit: body.rate_limit ?? null,
               expiresAt,
             },

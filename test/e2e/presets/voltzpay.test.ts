@@ -124,6 +124,21 @@ test("rotation: both pairs work until the old one is revoked, which then gets ap
   livePair = replacement;
 });
 
+test("the platform pair serve printed at its first start manages keys over Basic; a key made without a kind is a pair", async () => {
+  const [publicKey, secret] = voltz.live.split(":") as [string, string];
+  const asPlatform = as({ public_key: publicKey, secret });
+  const me = await voltz.call("GET", "/me", asPlatform);
+  expect(me.body.key).toMatchObject({ kind: "pair", public_key: publicKey, scopes: ["*"] });
+  const made = await voltz.call("POST", "/v1/api-keys", {
+    ...asPlatform,
+    body: { name: "server-http", scopes: ["orders:read"], entity_id: merchant.id },
+  });
+  expect(made.status).toBe(200);
+  expect(made.body).toMatchObject({ kind: "pair", environment: "live", entity_id: merchant.id });
+  const itself = await voltz.call("GET", "/me", as(made.body));
+  expect(itself.body.key.id).toBe(made.body.id);
+});
+
 test("a disabled merchant: 401 merchant_inactive", async () => {
   voltz.cli("entities", "deactivate", merchant.id);
   const me = () => voltz.call("GET", "/me", as(testPair));
