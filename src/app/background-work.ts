@@ -13,7 +13,7 @@
  *
  * A failed run is reported and the next tries again (periodic.ts).
  */
-import { checkpointKey } from "../audit/checkpoint-key.ts";
+import { type CheckpointKey, signingCheckpointKey } from "../audit/checkpoint-key.ts";
 import { appendCheckpoint } from "../audit/checkpoints.ts";
 import { LAST_USED_FLUSH_MS } from "../usage/last-used-tracker.ts";
 import type { Keygate } from "./keygate.ts";
@@ -36,8 +36,22 @@ export interface BackgroundWork {
   stop(): Promise<void>;
 }
 
+/**
+ * The key this Keygate signs checkpoints with, or undefined where it signs none
+ * (`audit.checkpoint_interval_seconds: 0`). Throws a `ConfigError`, which refuses the start,
+ * when the key file is missing from a database that holds checkpoints or is not the key that
+ * signed the latest one (src/audit/checkpoint-key.ts).
+ */
+export function checkpointSigner(kg: Keygate): CheckpointKey | undefined {
+  return kg.config.audit.checkpointIntervalSeconds > 0
+    ? signingCheckpointKey(kg.config, kg.db.sql)
+    : undefined;
+}
+
 /** Starts Keygate's background work over `kg`, reporting failures to `report`. */
 export function startBackgroundWork(kg: Keygate, report: FailureReporter): BackgroundWork {
+  // First, so that a refusal leaves nothing running.
+  const signer = checkpointSigner(kg);
   // Said at start, not first met on a client's retry (result-store.ts).
   reporting(() => {
     const unreadable = kg.idempotency.unreadableResults();
@@ -47,13 +61,11 @@ export function startBackgroundWork(kg: Keygate, report: FailureReporter): Backg
   const flush = everyInterval(LAST_USED_FLUSH_MS, () => kg.usage.flush(), report);
   // A sweep can take several turns of the event loop (one batch each).
   const sweep = everyIntervalOneAtATime(IDEMPOTENCY_SWEEP_MS, () => kg.idempotency.sweep(), report);
-  const interval = kg.config.audit.checkpointIntervalSeconds;
   let checkpoints: ReturnType<typeof setInterval> | undefined;
-  if (interval > 0) {
-    const key = checkpointKey(kg.config);
-    const sign = () => appendCheckpoint(kg.db.sql, key, kg.now());
+  if (signer) {
+    const sign = () => appendCheckpoint(kg.db.sql, signer, kg.now());
     reporting(sign, report)(); // at start too
-    checkpoints = everyInterval(interval * 1000, sign, report);
+    checkpoints = everyInterval(kg.config.audit.checkpointIntervalSeconds * 1000, sign, report);
   }
   return {
     async stop() {

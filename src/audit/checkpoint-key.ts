@@ -3,6 +3,12 @@
  * `init` (or on first use, for a database initialised before checkpoints existed), at
  * `audit.checkpoint_key_path` / `KEYGATE_CHECKPOINT_KEY` or `keygate-checkpoint.key` beside
  * the database. Its public half is what outsiders verify checkpoints with.
+ *
+ * The key is the auditors' trust root, so it is never replaced without the operator saying so:
+ * a database that holds checkpoints gets no new key made for it when the file is missing (a
+ * restore without it), nothing signs with a key other than the one that signed the latest
+ * checkpoint (a path pointing at another deployment's key), and a lost key is replaced only by
+ * `keygate audit checkpoint --new-key` ({@link newCheckpointKey}).
  */
 import {
   createPrivateKey,
@@ -13,6 +19,9 @@ import {
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { KeygateConfig } from "../config/config.ts";
+import { ConfigError } from "../config/config-error.ts";
+import type { SqlConnection } from "../db/sql.ts";
+import { latestCheckpoint } from "./checkpoints.ts";
 
 /** The signing key and its public half. */
 export interface CheckpointKey {
@@ -44,24 +53,82 @@ export function checkpointKeyPath(config: KeygateConfig): string | undefined {
   return join(dirname(config.dbPath), "keygate-checkpoint.key");
 }
 
-/** The checkpoint key, created (0600) if it does not exist yet. */
-export function checkpointKey(config: KeygateConfig): CheckpointKey {
+/** How messages name the key file: the variable that set it, if one did. */
+function described(config: KeygateConfig, path: string): string {
+  return config.audit.checkpointKeyPath ? `the checkpoint key ${path}` : `${path}`;
+}
+
+/** Writes a new key to `path` (0600), unless a file is there; false if one was. */
+function createKeyFile(path: string): boolean {
+  const { privateKey } = generateKeyPairSync("ed25519");
+  const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  try {
+    writeFileSync(path, pem, { mode: 0o600, flag: "wx" });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    return false;
+  }
+}
+
+/** The checkpoint key if its file is there (or, in memory, if one was made), else undefined. */
+export function existingCheckpointKey(config: KeygateConfig): CheckpointKey | undefined {
+  const path = checkpointKeyPath(config);
+  if (path === undefined) return ephemeral.get(config.dbPath);
+  return existsSync(path) ? fromPrivate(createPrivateKey(readFileSync(path, "utf8"))) : undefined;
+}
+
+/**
+ * The checkpoint key of the database `sql` opens. A missing key file is created (0600) only
+ * while the database holds no checkpoint; if it holds one, a {@link ConfigError} says to put
+ * the file back (or, if it is lost, to run `keygate audit checkpoint --new-key`).
+ */
+export function checkpointKey(config: KeygateConfig, sql: SqlConnection): CheckpointKey {
   const path = checkpointKeyPath(config);
   if (path === undefined) {
     const key =
-      ephemeral.get(config.dbPath) ?? fromPrivate(generateKeyPairSync("ed25519").privateKey);
+      existingCheckpointKey(config) ?? fromPrivate(generateKeyPairSync("ed25519").privateKey);
     ephemeral.set(config.dbPath, key);
     return key;
   }
   if (!existsSync(path)) {
-    const { privateKey } = generateKeyPairSync("ed25519");
-    const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-    try {
-      writeFileSync(path, pem, { mode: 0o600, flag: "wx" });
-    } catch (error) {
-      // Another process created it first: use theirs.
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
+    const latest = latestCheckpoint(sql);
+    if (latest)
+      throw new ConfigError(
+        `${described(config, path)} is missing, but the database holds checkpoints signed by the key ${latest.public_key}: put the file back from where it was kept with the database's backups (or point KEYGATE_CHECKPOINT_KEY at it); if it is lost, stop the server and run keygate audit checkpoint --new-key, then give the auditors the new public half`,
+      );
+    // Another process may create it first: then theirs is read.
+    createKeyFile(path);
   }
+  return fromPrivate(createPrivateKey(readFileSync(path, "utf8")));
+}
+
+/**
+ * {@link checkpointKey}, refused with a {@link ConfigError} when it is not the key that signed
+ * the database's latest checkpoint: what signs checkpoints (`serve`, `audit checkpoint`) must
+ * not switch the auditors' trust root to another key unasked.
+ */
+export function signingCheckpointKey(config: KeygateConfig, sql: SqlConnection): CheckpointKey {
+  const key = checkpointKey(config, sql);
+  const latest = latestCheckpoint(sql);
+  if (latest && latest.public_key !== key.publicKeyBase64)
+    throw new ConfigError(
+      `${described(config, checkpointKeyPath(config) ?? "the checkpoint key")} is not the key that signed the database's latest checkpoint (${latest.created_at}, key ${latest.public_key}): point KEYGATE_CHECKPOINT_KEY at that key's file; if it is lost, move this file away, stop the server and run keygate audit checkpoint --new-key`,
+    );
+  return key;
+}
+
+/**
+ * Makes a new checkpoint key at the configured path, for a deployment whose key is lost or
+ * leaked: throws a {@link ConfigError} if a file is there (move it away first: it may be
+ * another deployment's key, or the very key the auditors still trust).
+ */
+export function newCheckpointKey(config: KeygateConfig): CheckpointKey {
+  const path = checkpointKeyPath(config);
+  if (path === undefined) throw new ConfigError("a database in memory has no checkpoint key file");
+  if (!createKeyFile(path))
+    throw new ConfigError(
+      `${described(config, path)} exists: a new key is made only where there is none, so move that file away first (keep it if the auditors still trust it)`,
+    );
   return fromPrivate(createPrivateKey(readFileSync(path, "utf8")));
 }

@@ -6,25 +6,35 @@ import { createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { eventCatalogue } from "../../events/index.ts";
 import type { Keygate } from "../app/keygate.ts";
-import { checkpointKey } from "../audit/checkpoint-key.ts";
+import {
+  checkpointKey,
+  checkpointKeyPath,
+  existingCheckpointKey,
+  newCheckpointKey,
+  signingCheckpointKey,
+} from "../audit/checkpoint-key.ts";
 import {
   appendCheckpoint,
   type Checkpoint,
   checkpointMessage,
+  latestCheckpoint,
   parseCheckpoint,
 } from "../audit/checkpoints.ts";
 import { exportedRows, exportLine, timelineLine, writeExport } from "../audit/export.ts";
 import { replayAndCompare, replayReportObject } from "../audit/replay.ts";
 import { verifyLogInParallel } from "../audit/verify.ts";
+import { ConfigError } from "../config/config-error.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { onePositional, parseCommandArgs, UsageError } from "./args.ts";
 import { printJson, report, say, stdoutSink } from "./output.ts";
+import { servingPid } from "./serve-lock.ts";
 
 /** The audit commands' usage lines. */
 export const AUDIT_USAGE = `  audit verify [--public-key PEM_FILE] [--checkpoint JSON_FILE] [--workers N] [--json]
                                      recompute the whole chain; exit 1 at the first bad position
                                      (--checkpoint: one you kept, which the log must still reach)
-  audit checkpoint [--json]          sign the log's head (size, hash, time) with the checkpoint key
+  audit checkpoint [--new-key] [--json]   sign the log's head (size, hash, time) with the checkpoint key
+                                     (--new-key: make a new key first, where the old one is lost)
   audit public-key                   print the checkpoint key's public half (PEM)
   audit replay [--json]              rebuild every projection into a scratch database and compare
   audit export [--after N] [--stream S] [--type T]   JSON Lines on stdout
@@ -56,6 +66,20 @@ function trustedKey(path: string | undefined): string | undefined {
   return key.export({ type: "spki", format: "der" }).toString("base64");
 }
 
+/**
+ * The key `verify` trusts without `--public-key`: the checkpoint key file's, or none for a
+ * database without checkpoints. Never made here: a key made now would vouch for nothing.
+ */
+function localTrustedKey(kg: Keygate): string | undefined {
+  const key = existingCheckpointKey(kg.config);
+  if (key) return key.publicKeyBase64;
+  if (latestCheckpoint(kg.db.sql))
+    throw new ConfigError(
+      `no checkpoint key at ${checkpointKeyPath(kg.config)} to check the checkpoints' signer with: give --public-key FILE, the public half the auditors kept (keygate audit public-key printed it)`,
+    );
+  return undefined;
+}
+
 /** `--checkpoint FILE`: a checkpoint the auditor kept, as the HTTP API served it. */
 function heldCheckpoint(path: string | undefined): { heldCheckpoint?: Checkpoint } {
   if (path === undefined) return {};
@@ -85,7 +109,7 @@ async function verify(kg: Keygate, argv: string[]): Promise<void> {
   const result = await verifyLogInParallel(kg.config.dbPath, kg.db.sql, {
     ...workerCount(values.workers),
     ...held,
-    trustedPublicKey: trustedKey(values["public-key"]) ?? checkpointKey(kg.config).publicKeyBase64,
+    trustedPublicKey: trustedKey(values["public-key"]) ?? localTrustedKey(kg),
   });
   if (!result.ok) {
     report(values.json === true, result, [
@@ -103,6 +127,33 @@ async function verify(kg: Keygate, argv: string[]): Promise<void> {
   report(values.json === true, result, [
     `intact: ${result.events} events, head ${result.head}${checkpoint}${kept}`,
   ]);
+}
+
+/** `audit checkpoint [--new-key]`: sign the head, with a new key where the old one is lost. */
+function checkpoint(kg: Keygate, argv: string[]): void {
+  const { values } = parseCommandArgs(argv, { "new-key": { type: "boolean" } });
+  const renew = values["new-key"] === true;
+  const server = renew ? servingPid(kg.config.dbPath) : undefined;
+  // A server holds its key in memory and would go on signing with the old one.
+  if (server !== undefined)
+    throw new ConfigError(
+      `the database ${kg.config.dbPath} is served by keygate serve (pid ${server}): stop it before making a new checkpoint key, and start it after`,
+    );
+  const key = renew ? newCheckpointKey(kg.config) : signingCheckpointKey(kg.config, kg.db.sql);
+  const { checkpoint, created } = appendCheckpoint(kg.db.sql, key, kg.now());
+  const lines = [
+    `${created ? "signed" : "already signed"}: ${checkpointMessage(checkpoint)}`,
+    `signature ${checkpoint.signature}`,
+  ];
+  if (renew)
+    lines.push(
+      `signed with a new checkpoint key, ${checkpointKeyPath(kg.config)}: give the auditors its public half (keygate audit public-key); the old key signs nothing more`,
+    );
+  report(
+    values.json === true,
+    { ...checkpoint, message: checkpointMessage(checkpoint), created },
+    lines,
+  );
 }
 
 function timeline(kg: Keygate, argv: string[]): void {
@@ -123,26 +174,11 @@ export async function runAudit(
   switch (sub) {
     case "verify":
       return verify(kg, argv);
-    case "checkpoint": {
-      const { values } = parseCommandArgs(argv, {});
-      const { checkpoint, created } = appendCheckpoint(
-        kg.db.sql,
-        checkpointKey(kg.config),
-        kg.now(),
-      );
-      report(
-        values.json === true,
-        { ...checkpoint, message: checkpointMessage(checkpoint), created },
-        [
-          `${created ? "signed" : "already signed"}: ${checkpointMessage(checkpoint)}`,
-          `signature ${checkpoint.signature}`,
-        ],
-      );
-      return;
-    }
+    case "checkpoint":
+      return checkpoint(kg, argv);
     case "public-key":
       parseCommandArgs(argv, {});
-      process.stdout.write(checkpointKey(kg.config).publicKeyPem);
+      process.stdout.write(checkpointKey(kg.config, kg.db.sql).publicKeyPem);
       return;
     case "replay": {
       const { values } = parseCommandArgs(argv, {});

@@ -9,7 +9,7 @@ import { printJson, say } from "./output.ts";
 export function runInit(kg: Keygate, json: boolean): void {
   const result = initPlatform(kg, CLI_ACTOR);
   // The checkpoint signing key is made with the platform (issue 7), kept beside the database.
-  checkpointKey(kg.config);
+  if (result.created) checkpointKey(kg.config, kg.db.sql);
   if (json) {
     printJson(
       result.created

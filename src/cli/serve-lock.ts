@@ -46,6 +46,13 @@ function isServing(pid: number): boolean {
   }
 }
 
+/** The pid of the Keygate server serving the database at `dbPath`, if one is. */
+export function servingPid(dbPath: string): number | undefined {
+  if (dbPath === ":memory:") return undefined;
+  const holder = holderOf(`${dbPath}.serve.pid`);
+  return holder !== undefined && holder !== process.pid && isServing(holder) ? holder : undefined;
+}
+
 /**
  * Takes the serving lock of the database at `dbPath` (none for `:memory:`), or throws a
  * {@link ConfigError} naming the process that holds it.
@@ -65,8 +72,8 @@ export function holdServeLock(dbPath: string): ServeLock | undefined {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
-    const holder = holderOf(path);
-    if (holder !== undefined && holder !== process.pid && isServing(holder))
+    const holder = servingPid(dbPath);
+    if (holder !== undefined)
       throw new ConfigError(
         `the database ${dbPath} is already served by another keygate serve (pid ${holder}): run one server per database (its idempotency and rate limits are in its memory)`,
       );

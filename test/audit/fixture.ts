@@ -22,7 +22,7 @@ export async function historyDatabase(
   revokeApiKey(kg, secretKey.id, "rotated out", TEST_ACTOR);
   const events = kg.store.headPosition();
   if (options.checkpoint !== false)
-    appendCheckpoint(kg.db.sql, checkpointKey(kg.config), clock.now());
+    appendCheckpoint(kg.db.sql, checkpointKey(kg.config, kg.db.sql), clock.now());
   kg.close();
   return { path, keyId: secretKey.id, events };
 }

@@ -5,6 +5,7 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { createPublicKey, verify } from "node:crypto";
+import { existsSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { checkpointKey } from "../../src/audit/checkpoint-key.ts";
 import { appendCheckpoint } from "../../src/audit/checkpoints.ts";
@@ -26,7 +27,7 @@ function appOnFile() {
 test("404 before the first checkpoint; then the checkpoint, its message and its key", async () => {
   const { kg, call, live, clock } = testApp();
   expect(codeOf(await call("GET", "/v1/audit/checkpoint", { key: live }))).toBe("resource_missing");
-  appendCheckpoint(kg.db.sql, checkpointKey(kg.config), clock.now());
+  appendCheckpoint(kg.db.sql, checkpointKey(kg.config, kg.db.sql), clock.now());
   const reply = await call("GET", "/v1/audit/checkpoint", { key: live });
   expect(reply.status).toBe(200);
   const c = reply.body;
@@ -56,7 +57,7 @@ test("needs events:read", async () => {
 
 test("a checkpoint the database has no room for is refused as nothing changed, and none is kept", () => {
   const { kg, clock } = testApp();
-  const key = checkpointKey(kg.config);
+  const key = checkpointKey(kg.config, kg.db.sql);
   const count = () =>
     kg.db.sql.prepare<{ n: number }>("SELECT COUNT(*) AS n FROM checkpoints").get()?.n;
   const pages = kg.db.sql.prepare<{ page_count: number }>("PRAGMA page_count").get();
@@ -99,7 +100,11 @@ test("verify: the verdict on the whole log, from a thread of its own; a changed 
     position: null,
     problem: null,
   });
-  const { checkpoint } = appendCheckpoint(kg.db.sql, checkpointKey(kg.config), clock.now());
+  const { checkpoint } = appendCheckpoint(
+    kg.db.sql,
+    checkpointKey(kg.config, kg.db.sql),
+    clock.now(),
+  );
   const signed = await call("GET", "/v1/audit/verify", { key: live });
   expect(signed.body.checkpoint).toEqual({
     size: head,
@@ -112,6 +117,30 @@ test("verify: the verdict on the whole log, from a thread of its own; a changed 
   expect(broken.status).toBe(200);
   expect(broken.body).toMatchObject({ intact: false, events: 1, position: 2, head_hash: null });
   expect(broken.body.problem).toContain("hash");
+});
+
+test("verify where the checkpoint key is kept away from the server: each signature is checked, its signer is not, and no key is made", async () => {
+  const keyPath = join(files.dir, `away-${serial}.key`);
+  const { kg, call, live, clock } = testApp({
+    env: {
+      KEYGATE_DB: join(files.dir, `audit-${serial++}.sqlite`),
+      KEYGATE_CHECKPOINT_KEY: keyPath,
+    },
+  });
+  appendCheckpoint(kg.db.sql, checkpointKey(kg.config, kg.db.sql), clock.now());
+  renameSync(keyPath, `${keyPath}.offline`);
+  const away = await call("GET", "/v1/audit/verify", { key: live });
+  expect(away.body).toMatchObject({ intact: true, checkpoint: { size: kg.store.headPosition() } });
+  expect(existsSync(keyPath)).toBe(false);
+  kg.db.sql.exec("DROP TRIGGER checkpoints_no_update");
+  kg.db.sql.exec(
+    "UPDATE checkpoints SET signature = replace(signature, substr(signature, 1, 4), 'AAAA')",
+  );
+  const forged = await call("GET", "/v1/audit/verify", { key: live });
+  expect(forged.body).toMatchObject({
+    intact: false,
+    problem: "the latest signed checkpoint's signature is not valid",
+  });
 });
 
 test("verify on a database in memory runs on the serving thread, to the same verdict", async () => {

@@ -1,10 +1,12 @@
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { generateKeyPairSync } from "node:crypto";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/keygate.ts";
 import { startPreset } from "../support/preset.ts";
 import { startServer } from "../support/server.ts";
+import { keygate } from "../support/spawn.ts";
 import { ROOT, serveCommand } from "../support/target.ts";
 import { selfSignedCertificate } from "../support/tls.ts";
 
@@ -383,6 +385,56 @@ describe("keygate serve (as the README starts it)", () => {
     } finally {
       await again.stop();
     }
+  });
+
+  test("a copy restored without its checkpoint key is refused at start, not given a new trust root; audit checkpoint --new-key makes one on purpose", async () => {
+    const dir = join(tmp.dir, "restored");
+    const db = { KEYGATE_DB: join(dir, "keygate.sqlite") };
+    const keyFile = join(dir, "keygate-checkpoint.key");
+    const first = await startServer(db); // signs a checkpoint at start
+    await first.stop();
+    const kept = join(tmp.dir, "restored-kept.pem");
+    writeFileSync(kept, keygate(["audit", "public-key"], db).stdout);
+    rmSync(keyFile);
+
+    const refused = await runServeToExit(db);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      `bad configuration: ${keyFile} is missing, but the database holds checkpoints signed by the key `,
+    );
+    expect(refused.stdout).not.toContain("listening");
+    expect(existsSync(keyFile)).toBe(false);
+    const unvouched = keygate(["audit", "verify"], db);
+    expect(unvouched.code).toBe(1);
+    expect(unvouched.stderr).toContain("give --public-key FILE");
+    expect(keygate(["audit", "verify", "--public-key", kept], db).stdout).toContain("intact: ");
+
+    const renewed = keygate(["audit", "checkpoint", "--new-key"], db);
+    expect(renewed.code).toBe(0);
+    expect(renewed.stdout).toContain(`signed with a new checkpoint key, ${keyFile}`);
+    const again = await startServer(db);
+    try {
+      const whileServing = keygate(["audit", "checkpoint", "--new-key"], db);
+      expect(whileServing.code).toBe(1);
+      expect(whileServing.stderr).toContain("stop it before making a new checkpoint key");
+      expect(keygate(["audit", "verify"], db).code).toBe(0);
+      const old = keygate(["audit", "verify", "--public-key", kept], db);
+      expect(old.code).toBe(1);
+      expect(old.stdout).toContain("signed with a key that is not the trusted one");
+    } finally {
+      await again.stop();
+    }
+
+    // Another deployment's key put in its place is no more the signer than none.
+    rmSync(keyFile);
+    writeFileSync(
+      keyFile,
+      generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }),
+      { mode: 0o600 },
+    );
+    const other = await runServeToExit(db);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain("is not the key that signed the database's latest checkpoint");
   });
 
   test("a preset started on a database whose keys carry another prefix is refused, naming both", async () => {

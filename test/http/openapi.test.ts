@@ -423,7 +423,7 @@ describe("answers against the objects the document names", () => {
     await fits("post", "/v1/users/{id}/reactivate", `/v1/users/${user.id}/reactivate`);
     await fits("get", "/v1/events", "/v1/events?limit=50");
     await fits("get", "/v1/audit/checkpoint", "/v1/audit/checkpoint");
-    appendCheckpoint(kg.db.sql, checkpointKey(kg.config), clock.now());
+    appendCheckpoint(kg.db.sql, checkpointKey(kg.config, kg.db.sql), clock.now());
     await fits("get", "/v1/audit/checkpoint", "/v1/audit/checkpoint");
     await fits("get", "/v1/audit/verify", "/v1/audit/verify");
     await fits("get", "/v1/audit/replay", "/v1/audit/replay");

@@ -86,7 +86,7 @@ describe("/metrics", () => {
     expect(sample(text, "keygate_log_checkpointed_events")).toBe(0);
     expect(sample(text, "keygate_database_bytes")).toBe(0); // in memory
     await call("POST", "/v1/api-keys", { key: live, body: { name: "m", scopes: ["links:read"] } });
-    appendCheckpoint(kg.db.sql, checkpointKey(kg.config), clock.now());
+    appendCheckpoint(kg.db.sql, checkpointKey(kg.config, kg.db.sql), clock.now());
     await call("POST", "/v1/api-keys", { key: live, body: { name: "n", scopes: ["links:read"] } });
     text = await scrape();
     expect(sample(text, "keygate_log_events")).toBe(count());
