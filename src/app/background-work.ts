@@ -15,6 +15,7 @@
  */
 import { type CheckpointKey, signingCheckpointKey } from "../audit/checkpoint-key.ts";
 import { appendCheckpoint } from "../audit/checkpoints.ts";
+import { ConfigError } from "../config/config-error.ts";
 import { LAST_USED_FLUSH_MS } from "../usage/last-used-tracker.ts";
 import type { Keygate } from "./keygate.ts";
 import {
@@ -37,12 +38,14 @@ export interface BackgroundWork {
 }
 
 /**
- * The key this Keygate signs checkpoints with, or undefined where it signs none
- * (`audit.checkpoint_interval_seconds: 0`). Throws a `ConfigError`, which refuses the start,
- * when the key file is missing from a database that holds checkpoints or is not the key that
- * signed the latest one (src/audit/checkpoint-key.ts).
+ * Refuses to serve, with a `ConfigError`, where a key the database needs is missing: the
+ * results key of results still in their window (src/app/keygate.ts), or the checkpoint key of
+ * a database with checkpoints, or another key than the latest checkpoint's signer
+ * (src/audit/checkpoint-key.ts). Returns the key checkpoints are signed with, or undefined
+ * where none are (`audit.checkpoint_interval_seconds: 0`).
  */
-export function checkpointSigner(kg: Keygate): CheckpointKey | undefined {
+export function keysToServeWith(kg: Keygate): CheckpointKey | undefined {
+  if (kg.missingResultsKey) throw new ConfigError(kg.missingResultsKey);
   return kg.config.audit.checkpointIntervalSeconds > 0
     ? signingCheckpointKey(kg.config, kg.db.sql)
     : undefined;
@@ -51,7 +54,7 @@ export function checkpointSigner(kg: Keygate): CheckpointKey | undefined {
 /** Starts Keygate's background work over `kg`, reporting failures to `report`. */
 export function startBackgroundWork(kg: Keygate, report: FailureReporter): BackgroundWork {
   // First, so that a refusal leaves nothing running.
-  const signer = checkpointSigner(kg);
+  const signer = keysToServeWith(kg);
   // Said at start, not first met on a client's retry (result-store.ts).
   reporting(() => {
     const unreadable = kg.idempotency.unreadableResults();

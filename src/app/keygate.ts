@@ -9,8 +9,9 @@ import { dirname, join } from "node:path";
 import { FAILED_SIGN_IN_LIMIT, FailedAuthLimiter } from "../auth/failed-auth-limiter.ts";
 import type { KeygateConfig } from "../config/config.ts";
 import { type KeygateDatabase, openDatabase } from "../db/open.ts";
+import type { SqlConnection } from "../db/sql.ts";
 import { ResultCipher } from "../idempotency/result-cipher.ts";
-import { IdempotencyResults } from "../idempotency/result-store.ts";
+import { IdempotencyResults, resultsInWindow } from "../idempotency/result-store.ts";
 import { PepperCheck } from "../keys/pepper-check.ts";
 import { Metrics } from "../metrics/metrics.ts";
 import { KeyIndex } from "../projections/key-index.ts";
@@ -42,6 +43,12 @@ export interface Keygate {
   jwtSecret: string;
   /** The database's record of the pepper its keys are hashed with (src/keys/pepper-check.ts). */
   pepper: PepperCheck;
+  /**
+   * Why this Keygate must not serve, if it must not: its results key file is missing while the
+   * database holds results still in their window, sealed under the lost one. Such a process
+   * runs on a key of its own, kept nowhere, which seals nothing (the CLI records no result).
+   */
+  missingResultsKey: string | undefined;
   /** The clock every command reads. */
   now(): Date;
   /**
@@ -77,6 +84,33 @@ function keyBesideDatabase(config: KeygateConfig, given: string | undefined, fil
   return readFileSync(path, "utf8").trim();
 }
 
+/**
+ * The results key (64 hex characters): as {@link keyBesideDatabase}, except that a missing key
+ * file is not made anew while the database holds results still in their window. Results sealed
+ * from then on under a new key would be lost in turn when the old file is put back: instead the
+ * process gets a key for its life only, and `missing` says why it must not serve.
+ */
+function resultsKey(
+  config: KeygateConfig,
+  sql: SqlConnection,
+  nowMs: number,
+): { hex: string; missing: string | undefined } {
+  const path = join(dirname(config.dbPath), "keygate-results.key");
+  const within =
+    config.resultsKey || config.dbPath === ":memory:" || existsSync(path)
+      ? undefined
+      : resultsInWindow(sql, nowMs);
+  if (!within)
+    return {
+      hex: keyBesideDatabase(config, config.resultsKey, "keygate-results.key"),
+      missing: undefined,
+    };
+  return {
+    hex: randomBytes(32).toString("hex"),
+    missing: `${path} is missing, but up to ${within.count} result(s) recorded under Idempotency-Key, until ${new Date(within.untilMs).toISOString()}, are sealed with it: put the file back from where it was kept with the database's backups (or set KEYGATE_RESULTS_KEY); if it is lost, make a new one on purpose (openssl rand -hex 32 > ${path}; chmod 600 ${path}), and their retries are answered 500, never run again, until then`,
+  };
+}
+
 /** Opens Keygate on the configured database. */
 export function openKeygate(config: KeygateConfig, options: OpenKeygateOptions = {}): Keygate {
   const now = options.now ?? (() => new Date());
@@ -88,11 +122,11 @@ export function openKeygate(config: KeygateConfig, options: OpenKeygateOptions =
   // The JWT key signs tokens (`KEYGATE_JWT_SECRET` or keygate-jwt.key); the results key
   // wraps recorded results' data keys (`KEYGATE_RESULTS_KEY` or keygate-results.key).
   const jwtSecret = keyBesideDatabase(config, config.jwtSecret, "keygate-jwt.key");
-  const resultsKey = keyBesideDatabase(config, config.resultsKey, "keygate-results.key");
+  const results = resultsKey(config, db.sql, now().getTime());
   const idempotency = new IdempotencyResults(
     db.sql,
     store,
-    new ResultCipher(Buffer.from(resultsKey, "hex")),
+    new ResultCipher(Buffer.from(results.hex, "hex")),
     { ttlSeconds: config.idempotency.ttlSeconds, now },
   );
   const usage = new LastUsedTracker(db.sql);
@@ -118,6 +152,7 @@ export function openKeygate(config: KeygateConfig, options: OpenKeygateOptions =
     metrics: new Metrics(),
     jwtSecret,
     pepper: new PepperCheck(db.sql, config.keys.pepper),
+    missingResultsKey: results.missing,
     now,
     close,
   };

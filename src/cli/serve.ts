@@ -1,6 +1,6 @@
 /** `keygate serve`: start the HTTP server (running `init` first on an empty database). */
 import { setImmediate } from "node:timers";
-import { checkpointSigner, startBackgroundWork } from "../app/background-work.ts";
+import { keysToServeWith, startBackgroundWork } from "../app/background-work.ts";
 import type { Keygate } from "../app/keygate.ts";
 import { createApp, stdoutAccessLog } from "../http/app.ts";
 import { reportToStderr } from "../http/request-context.ts";
@@ -20,7 +20,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export async function runServe(kg: Keygate): Promise<void> {
   const accessLog = kg.config.accessLog ? stdoutAccessLog() : undefined;
   const app = createApp(kg, { accessLog: accessLog ?? false });
-  checkpointSigner(kg); // refused here, before the port opens, rather than once serving
+  keysToServeWith(kg); // refused here, before the port opens, rather than once serving
 
   // One server per database (serve-lock.ts), then the port: a start that cannot listen must
   // not have created (and shown) keys.

@@ -27,6 +27,24 @@ import {
 const UNREADABLE =
   "The results key (KEYGATE_RESULTS_KEY, or keygate-results.key beside the database) does not open the results this database recorded: was the database restored without its key file, or the key changed? Put the key they were sealed with back and restart.";
 
+/** How many recorded results are still in their window, and when the last one leaves it. */
+export interface ResultsInWindow {
+  count: number;
+  untilMs: number;
+}
+
+/** The recorded results of the database `sql` opens still in their window at `nowMs`, if any. */
+export function resultsInWindow(sql: SqlConnection, nowMs: number): ResultsInWindow | undefined {
+  const within = sql
+    .prepare<{ count: number; until: number | null }>(
+      "SELECT COUNT(*) AS count, MAX(expires_at) AS until FROM idempotency_data_keys WHERE expires_at > ?",
+    )
+    .get(nowMs);
+  return within && within.count > 0 && within.until !== null
+    ? { count: within.count, untilMs: within.until }
+    : undefined;
+}
+
 /** Whose results a key names: an entity, in one environment (or `dashboard` for users). */
 export interface IdempotencyScope {
   entityId: string;
@@ -330,13 +348,9 @@ export class IdempotencyResults {
       )
       .get(nowMs);
     if (!newest || this.#cipher.unwraps(newest.wrapped_key, newest.id)) return undefined;
-    const within = this.#sql
-      .prepare<{ count: number; until: number }>(
-        "SELECT COUNT(*) AS count, MAX(expires_at) AS until FROM idempotency_data_keys WHERE expires_at > ?",
-      )
-      .get(nowMs) as { count: number; until: number };
+    const within = resultsInWindow(this.#sql, nowMs) as ResultsInWindow;
     return new Error(
-      `${UNREADABLE} Up to ${within.count} recorded result(s) are affected: their retries are answered 500 and never run again, until the last expires at ${new Date(within.until).toISOString()}.`,
+      `${UNREADABLE} Up to ${within.count} recorded result(s) are affected: their retries are answered 500 and never run again, until the last expires at ${new Date(within.untilMs).toISOString()}.`,
     );
   }
 

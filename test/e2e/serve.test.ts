@@ -437,6 +437,35 @@ describe("keygate serve (as the README starts it)", () => {
     expect(other.stderr).toContain("is not the key that signed the database's latest checkpoint");
   });
 
+  test("a copy restored without the key its recorded results are sealed with is refused at start, not given a new key that would lose more", async () => {
+    const dir = join(tmp.dir, "results-restored");
+    const db = { KEYGATE_DB: join(dir, "keygate.sqlite") };
+    const first = await startServer(db);
+    const live = (/live: (sk_live_\w+)/.exec(first.startupOutput) as RegExpExecArray)[1] as string;
+    try {
+      const created = await fetch(`${first.url}/v1/api-keys`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${live}`,
+          "content-type": "application/json",
+          "idempotency-key": "restore-drill-0001",
+        },
+        body: JSON.stringify({ name: "billing", scopes: ["links:read"] }),
+      });
+      expect(created.status).toBe(200);
+    } finally {
+      await first.stop();
+    }
+    rmSync(join(dir, "keygate-results.key"));
+    const refused = await runServeToExit(db);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      `bad configuration: ${join(dir, "keygate-results.key")} is missing, but up to 1 result(s) recorded under Idempotency-Key`,
+    );
+    expect(refused.stdout).not.toContain("listening");
+    expect(existsSync(join(dir, "keygate-results.key"))).toBe(false);
+  });
+
   test("a preset started on a database whose keys carry another prefix is refused, naming both", async () => {
     const db = { KEYGATE_DB: join(tmp.dir, "other-preset", "k.sqlite") };
     const first = await startServer(db);
