@@ -53,7 +53,10 @@ export function checkpointKeyPath(config: KeygateConfig): string | undefined {
   return join(dirname(config.dbPath), "keygate-checkpoint.key");
 }
 
-/** How messages name the key file: the variable that set it, if one did. */
+/**
+ * How messages name the key file: by its path, called "the checkpoint key" where a setting put
+ * it elsewhere under a name of the operator's choosing (which may not say what it is).
+ */
 function described(config: KeygateConfig, path: string): string {
   return config.audit.checkpointKeyPath ? `the checkpoint key ${path}` : `${path}`;
 }
