@@ -4,10 +4,11 @@
  * the server and the tests all start Keygate through {@link openKeygate}.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { FAILED_SIGN_IN_LIMIT, FailedAuthLimiter } from "../auth/failed-auth-limiter.ts";
 import type { KeygateConfig } from "../config/config.ts";
+import { createSecretFile } from "../config/secret-file.ts";
 import { type KeygateDatabase, openDatabase } from "../db/open.ts";
 import type { SqlConnection } from "../db/sql.ts";
 import { ResultCipher } from "../idempotency/result-cipher.ts";
@@ -73,16 +74,13 @@ function keyBesideDatabase(config: KeygateConfig, given: string | undefined, fil
   if (given) return given;
   if (config.dbPath === ":memory:") return randomBytes(32).toString("hex");
   const path = join(dirname(config.dbPath), fileName);
-  if (!existsSync(path)) {
-    try {
-      writeFileSync(path, randomBytes(32).toString("hex"), { mode: 0o600, flag: "wx" });
-    } catch (error) {
-      // Another process created it first: use theirs.
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-  }
+  // Made on first start; a file another process made first is read instead.
+  if (!existsSync(path)) createSecretFile(path, randomBytes(32).toString("hex"));
   return readFileSync(path, "utf8").trim();
 }
+
+/** The results key's file, beside the database (unless `KEYGATE_RESULTS_KEY` gives the key). */
+const RESULTS_KEY_FILE = "keygate-results.key";
 
 /**
  * The results key (64 hex characters): as {@link keyBesideDatabase}, except that a missing key
@@ -95,14 +93,14 @@ function resultsKey(
   sql: SqlConnection,
   nowMs: number,
 ): { hex: string; missing: string | undefined } {
-  const path = join(dirname(config.dbPath), "keygate-results.key");
+  const path = join(dirname(config.dbPath), RESULTS_KEY_FILE);
   const within =
     config.resultsKey || config.dbPath === ":memory:" || existsSync(path)
       ? undefined
       : resultsInWindow(sql, nowMs);
   if (!within)
     return {
-      hex: keyBesideDatabase(config, config.resultsKey, "keygate-results.key"),
+      hex: keyBesideDatabase(config, config.resultsKey, RESULTS_KEY_FILE),
       missing: undefined,
     };
   return {

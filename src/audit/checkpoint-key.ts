@@ -16,10 +16,11 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { KeygateConfig } from "../config/config.ts";
 import { ConfigError } from "../config/config-error.ts";
+import { createSecretFile } from "../config/secret-file.ts";
 import type { SqlConnection } from "../db/sql.ts";
 import { latestCheckpoint } from "./checkpoints.ts";
 
@@ -64,14 +65,7 @@ function described(config: KeygateConfig, path: string): string {
 /** Writes a new key to `path` (0600), unless a file is there; false if one was. */
 function createKeyFile(path: string): boolean {
   const { privateKey } = generateKeyPairSync("ed25519");
-  const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-  try {
-    writeFileSync(path, pem, { mode: 0o600, flag: "wx" });
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    return false;
-  }
+  return createSecretFile(path, privateKey.export({ type: "pkcs8", format: "pem" }).toString());
 }
 
 /** The checkpoint key if its file is there (or, in memory, if one was made), else undefined. */
