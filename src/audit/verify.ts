@@ -47,6 +47,11 @@ export interface VerifyOptions {
    * checkpoints since — a forger who cuts the tail can delete the checkpoints covering it.
    */
   heldCheckpoint?: Checkpoint;
+  /**
+   * The public key (SPKI DER, base64) the held checkpoint must be signed with, when it is not
+   * `trustedPublicKey`: a checkpoint kept from before the checkpoint key was replaced.
+   */
+  heldCheckpointPublicKey?: string;
 }
 
 /** Options of {@link verifyLogInParallel}. */
@@ -73,23 +78,27 @@ type Start = { checkpoint: Checkpoint | undefined; heads: CheckpointHead[]; head
 function signerProblem(
   checkpoint: Checkpoint,
   name: string,
-  options: VerifyOptions,
+  trustedPublicKey: string | undefined,
 ): string | undefined {
   if (!signatureValid(checkpoint)) return `the ${name}'s signature is not valid`;
-  if (options.trustedPublicKey && checkpoint.public_key !== options.trustedPublicKey)
+  if (trustedPublicKey && checkpoint.public_key !== trustedPublicKey)
     return `the ${name} is signed with a key that is not the trusted one`;
   return undefined;
 }
 
 function start(sql: SqlConnection, options: VerifyOptions): Start | Failure {
-  const vouching: [Checkpoint | undefined, string][] = [
-    [latestCheckpoint(sql), "latest signed checkpoint"],
-    [options.heldCheckpoint, "held checkpoint"],
+  const vouching: [Checkpoint | undefined, string, string | undefined][] = [
+    [latestCheckpoint(sql), "latest signed checkpoint", options.trustedPublicKey],
+    [
+      options.heldCheckpoint,
+      "held checkpoint",
+      options.heldCheckpointPublicKey ?? options.trustedPublicKey,
+    ],
   ];
   const heads: CheckpointHead[] = [];
-  for (const [checkpoint, name] of vouching) {
+  for (const [checkpoint, name, trustedPublicKey] of vouching) {
     if (!checkpoint) continue;
-    const problem = signerProblem(checkpoint, name, options);
+    const problem = signerProblem(checkpoint, name, trustedPublicKey);
     if (problem) return failure(0, checkpoint.size, problem);
     heads.push({ size: checkpoint.size, headHash: checkpoint.head_hash, name });
   }

@@ -32,7 +32,9 @@ import { servingPid } from "./serve-lock.ts";
 /** The audit commands' usage lines. */
 export const AUDIT_USAGE = `  audit verify [--public-key PEM_FILE] [--checkpoint JSON_FILE] [--workers N] [--json]
                                      recompute the whole chain; exit 1 at the first bad position
-                                     (--checkpoint: one you kept, which the log must still reach)
+                                     (--checkpoint: one you kept, which the log must still reach;
+                                     --checkpoint-public-key PEM_FILE: its signer, when it was
+                                     signed before the checkpoint key was replaced)
   audit checkpoint [--new-key] [--json]   sign the log's head (size, hash, time) with the checkpoint key
                                      (--new-key: make a new key first, where the old one is lost)
   audit public-key                   print the checkpoint key's public half (PEM)
@@ -49,19 +51,22 @@ function readOptionFile(option: string, path: string): string {
   }
 }
 
-/** The base64 SPKI of an Ed25519 public key in the file at `path` (`--public-key`). */
-function trustedKey(path: string | undefined): string | undefined {
+/**
+ * The base64 SPKI of an Ed25519 public key in the file at `path`, given as `option`
+ * (`--public-key`, `--checkpoint-public-key`).
+ */
+function trustedKey(option: string, path: string | undefined): string | undefined {
   if (path === undefined) return undefined;
-  const text = readOptionFile("--public-key", path);
+  const text = readOptionFile(option, path);
   let key: KeyObject;
   try {
     key = createPublicKey(text);
   } catch (error) {
-    throw new UsageError(`--public-key ${path}: not a PEM key (${(error as Error).message})`);
+    throw new UsageError(`${option} ${path}: not a PEM key (${(error as Error).message})`);
   }
   if (key.asymmetricKeyType !== "ed25519")
     throw new UsageError(
-      `--public-key ${path}: not an Ed25519 key (${key.asymmetricKeyType}); checkpoints are signed with Ed25519, and keygate audit public-key prints the key to keep`,
+      `${option} ${path}: not an Ed25519 key (${key.asymmetricKeyType}); checkpoints are signed with Ed25519, and keygate audit public-key prints the key to keep`,
     );
   return key.export({ type: "spki", format: "der" }).toString("base64");
 }
@@ -103,13 +108,19 @@ async function verify(kg: Keygate, argv: string[]): Promise<void> {
   const { values } = parseCommandArgs(argv, {
     "public-key": { type: "string" },
     checkpoint: { type: "string" },
+    "checkpoint-public-key": { type: "string" },
     workers: { type: "string" },
   });
+  if (values["checkpoint-public-key"] !== undefined && values.checkpoint === undefined)
+    throw new UsageError(
+      "--checkpoint-public-key names the key the --checkpoint file is signed with: give --checkpoint too",
+    );
   const held = heldCheckpoint(values.checkpoint);
   const result = await verifyLogInParallel(kg.config.dbPath, kg.db.sql, {
     ...workerCount(values.workers),
     ...held,
-    trustedPublicKey: trustedKey(values["public-key"]) ?? localTrustedKey(kg),
+    trustedPublicKey: trustedKey("--public-key", values["public-key"]) ?? localTrustedKey(kg),
+    heldCheckpointPublicKey: trustedKey("--checkpoint-public-key", values["checkpoint-public-key"]),
   });
   if (!result.ok) {
     report(values.json === true, result, [

@@ -5,7 +5,7 @@
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { createPublicKey, generateKeyPairSync, type KeyObject, verify } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/keygate.ts";
 import { keygate, ROOT } from "../support/spawn.ts";
@@ -125,6 +125,62 @@ describe("keygate audit", () => {
       expect(refused.stderr).toContain(`--public-key ${path}: ${why}`);
       expect(refused.stderr).not.toContain("unexpected failure");
     }
+  });
+
+  test("verify --checkpoint-public-key: a checkpoint kept from before the key was replaced is checked against its own signer, the latest against --public-key", async () => {
+    const history = await historyDatabase(tmp.dir, "cli-renewed", { checkpoint: false });
+    const keyFile = join(tmp.dir, "renewed-checkpoint.key");
+    const env = { KEYGATE_DB: history.path, KEYGATE_CHECKPOINT_KEY: keyFile };
+    const file = (name: string, text: string) => {
+      const path = join(tmp.dir, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    const held = file("renewed-held.json", keygate(["audit", "checkpoint", "--json"], env).stdout);
+    const oldKey = file("renewed-old.pem", keygate(["audit", "public-key"], env).stdout);
+    renameSync(keyFile, `${keyFile}.lost`);
+    expect(keygate(["audit", "checkpoint", "--new-key"], env).code).toBe(0);
+    const newKey = file("renewed-new.pem", keygate(["audit", "public-key"], env).stdout);
+    const verifyWith = (...args: string[]) => keygate(["audit", "verify", ...args], env);
+
+    const oneKey = verifyWith("--public-key", newKey, "--checkpoint", held);
+    expect([oneKey.code, oneKey.stdout]).toEqual([
+      1,
+      expect.stringContaining(
+        "the held checkpoint is signed with a key that is not the trusted one",
+      ),
+    ]);
+    const both = verifyWith(
+      ...["--public-key", newKey, "--checkpoint", held, "--checkpoint-public-key", oldKey],
+    );
+    expect([both.code, both.stdout]).toEqual([
+      0,
+      expect.stringContaining("and the held checkpoint of"),
+    ]);
+    // The old key vouches for the held checkpoint only: the latest must be the new key's.
+    const oldForLatest = verifyWith(
+      ...["--public-key", oldKey, "--checkpoint", held, "--checkpoint-public-key", oldKey],
+    );
+    expect([oldForLatest.code, oldForLatest.stdout]).toEqual([
+      1,
+      expect.stringContaining(
+        "the latest signed checkpoint is signed with a key that is not the trusted one",
+      ),
+    ]);
+    // The key named for the held checkpoint must be the one that signed it.
+    const forged = verifyWith(
+      ...["--public-key", newKey, "--checkpoint", held, "--checkpoint-public-key", newKey],
+    );
+    expect(forged.code).toBe(1);
+
+    const alone = verifyWith("--checkpoint-public-key", oldKey);
+    expect([alone.code, alone.stdout]).toEqual([2, ""]);
+    expect(alone.stderr).toContain(
+      "--checkpoint-public-key names the key the --checkpoint file is signed with: give --checkpoint too",
+    );
+    const notAKey = verifyWith(...["--checkpoint", held, "--checkpoint-public-key", held]);
+    expect(notAKey.code).toBe(2);
+    expect(notAKey.stderr).toContain(`--checkpoint-public-key ${held}: not a PEM key`);
   });
 
   test("checkpoint and public-key: the signature verifies with the published key", async () => {
