@@ -7,11 +7,12 @@
  *   KEYGATE_DB=./data/keygate.sqlite bun examples/links-app.ts     # serves on :4000
  *
  * Keys come from the same database: `bun run keygate init` / `keys create …`, or a Keygate
- * server running beside it.
+ * server running beside it. It imports Keygate by its package name, as an app that added it
+ * as a dependency does (here the name resolves to this repository itself).
  */
 import { Type } from "@sinclair/typebox";
 import { Elysia, t } from "elysia";
-import { type Keygate, keygate, loadConfig, openKeygate } from "../src/plugin.ts";
+import { type Keygate, keygate, loadConfig, openKeygate } from "keygate";
 
 /** One payment link, as this toy API stores it. */
 interface Link {

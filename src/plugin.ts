@@ -2,8 +2,8 @@
  * Keygate inside your own Elysia app (no gateway, no management server): one plugin that
  * brings request ids and the error envelope, Idempotency-Key recording, and the `scopes`
  * route option (authentication → entity → rate limit → idempotency). Every route after it
- * declares `scopes` or `public: true`, or is never served (src/auth/access-rule.ts). See
- * `examples/`.
+ * declares `scopes` or `public: true`, or is never served (src/auth/access-rule.ts). The
+ * package's entry point (`import { keygate } from "keygate"`); see `examples/`.
  *
  * @example
  * ```ts
