@@ -83,30 +83,36 @@ function keyBesideDatabase(config: KeygateConfig, given: string | undefined, fil
 const RESULTS_KEY_FILE = "keygate-results.key";
 
 /**
- * The results key (64 hex characters): as {@link keyBesideDatabase}, except that a missing key
- * file is not made anew while the database holds results still in their window. Results sealed
- * from then on under a new key would be lost in turn when the old file is put back: instead the
- * process gets a key for its life only, and `missing` says why it must not serve.
+ * Why no results key may be made for the database `sql` opens, found without making one: its
+ * file is missing (and `KEYGATE_RESULTS_KEY` unset) while the database holds results still in
+ * their window. Results sealed from then on under a new key would be lost in turn when the old
+ * file is put back.
+ */
+export function missingResultsKeyProblem(
+  config: KeygateConfig,
+  sql: SqlConnection,
+  nowMs: number,
+): string | undefined {
+  const path = join(dirname(config.dbPath), RESULTS_KEY_FILE);
+  if (config.resultsKey || config.dbPath === ":memory:" || existsSync(path)) return undefined;
+  const within = resultsInWindow(sql, nowMs);
+  if (!within) return undefined;
+  return `${path} is missing, but up to ${within.count} result(s) recorded under Idempotency-Key, until ${new Date(within.untilMs).toISOString()}, are sealed with it: put the file back from where it was kept with the database's backups (or set KEYGATE_RESULTS_KEY); if it is lost, make a new one on purpose (openssl rand -hex 32 > ${path}; chmod 600 ${path}), and their retries are answered 500, never run again, until then`;
+}
+
+/**
+ * The results key (64 hex characters): as {@link keyBesideDatabase}, except where
+ * {@link missingResultsKeyProblem} says none may be made: the process then gets a key for its
+ * life only, and `missing` says why it must not serve.
  */
 function resultsKey(
   config: KeygateConfig,
   sql: SqlConnection,
   nowMs: number,
 ): { hex: string; missing: string | undefined } {
-  const path = join(dirname(config.dbPath), RESULTS_KEY_FILE);
-  const within =
-    config.resultsKey || config.dbPath === ":memory:" || existsSync(path)
-      ? undefined
-      : resultsInWindow(sql, nowMs);
-  if (!within)
-    return {
-      hex: keyBesideDatabase(config, config.resultsKey, RESULTS_KEY_FILE),
-      missing: undefined,
-    };
-  return {
-    hex: randomBytes(32).toString("hex"),
-    missing: `${path} is missing, but up to ${within.count} result(s) recorded under Idempotency-Key, until ${new Date(within.untilMs).toISOString()}, are sealed with it: put the file back from where it was kept with the database's backups (or set KEYGATE_RESULTS_KEY); if it is lost, make a new one on purpose (openssl rand -hex 32 > ${path}; chmod 600 ${path}), and their retries are answered 500, never run again, until then`,
-  };
+  const missing = missingResultsKeyProblem(config, sql, nowMs);
+  if (missing) return { hex: randomBytes(32).toString("hex"), missing };
+  return { hex: keyBesideDatabase(config, config.resultsKey, RESULTS_KEY_FILE), missing };
 }
 
 /** Opens Keygate on the configured database. */

@@ -22,7 +22,7 @@ import type { KeygateConfig } from "../config/config.ts";
 import { ConfigError } from "../config/config-error.ts";
 import { createSecretFile } from "../config/secret-file.ts";
 import type { SqlConnection } from "../db/sql.ts";
-import { latestCheckpoint } from "./checkpoints.ts";
+import { type Checkpoint, latestCheckpoint } from "./checkpoints.ts";
 
 /** The signing key and its public half. */
 export interface CheckpointKey {
@@ -75,6 +75,39 @@ export function existingCheckpointKey(config: KeygateConfig): CheckpointKey | un
   return existsSync(path) ? fromPrivate(createPrivateKey(readFileSync(path, "utf8"))) : undefined;
 }
 
+/** Why a missing key file must not be made anew: the database holds checkpoints. */
+function missingKey(config: KeygateConfig, path: string, latest: Checkpoint): string {
+  return `${described(config, path)} is missing, but the database holds checkpoints signed by the key ${latest.public_key}: put the file back from where it was kept with the database's backups (or point KEYGATE_CHECKPOINT_KEY at it); if it is lost, stop the server and run keygate audit checkpoint --new-key, then give the auditors the new public half`;
+}
+
+/** Why the key at `path` must not sign: another key signed the latest checkpoint. */
+function notTheSigner(config: KeygateConfig, path: string, latest: Checkpoint): string {
+  return `${described(config, path)} is not the key that signed the database's latest checkpoint (${latest.created_at}, key ${latest.public_key}): point KEYGATE_CHECKPOINT_KEY at that key's file; if it is lost, move this file away, stop the server and run keygate audit checkpoint --new-key`;
+}
+
+/**
+ * Why a process could not sign checkpoints of the database `sql` opens with the key the
+ * configuration names (what {@link signingCheckpointKey} would refuse), found without making
+ * a key: the file missing from a database that holds checkpoints, not a PEM private key, or not
+ * the latest checkpoint's signer. Undefined when it could, or when a key would be made.
+ */
+export function checkpointKeyProblem(
+  config: KeygateConfig,
+  sql: SqlConnection,
+): string | undefined {
+  const path = checkpointKeyPath(config);
+  const latest = latestCheckpoint(sql);
+  if (path === undefined || !latest) return undefined;
+  if (!existsSync(path)) return missingKey(config, path, latest);
+  let key: CheckpointKey;
+  try {
+    key = fromPrivate(createPrivateKey(readFileSync(path, "utf8")));
+  } catch (error) {
+    return `${described(config, path)}: not a PEM private key (${(error as Error).message})`;
+  }
+  return latest.public_key === key.publicKeyBase64 ? undefined : notTheSigner(config, path, latest);
+}
+
 /**
  * The checkpoint key of the database `sql` opens. A missing key file is created (0600) only
  * while the database holds no checkpoint; if it holds one, a {@link ConfigError} says to put
@@ -90,10 +123,7 @@ export function checkpointKey(config: KeygateConfig, sql: SqlConnection): Checkp
   }
   if (!existsSync(path)) {
     const latest = latestCheckpoint(sql);
-    if (latest)
-      throw new ConfigError(
-        `${described(config, path)} is missing, but the database holds checkpoints signed by the key ${latest.public_key}: put the file back from where it was kept with the database's backups (or point KEYGATE_CHECKPOINT_KEY at it); if it is lost, stop the server and run keygate audit checkpoint --new-key, then give the auditors the new public half`,
-      );
+    if (latest) throw new ConfigError(missingKey(config, path, latest));
     // Another process may create it first: then theirs is read.
     createKeyFile(path);
   }
@@ -110,7 +140,7 @@ export function signingCheckpointKey(config: KeygateConfig, sql: SqlConnection):
   const latest = latestCheckpoint(sql);
   if (latest && latest.public_key !== key.publicKeyBase64)
     throw new ConfigError(
-      `${described(config, checkpointKeyPath(config) ?? "the checkpoint key")} is not the key that signed the database's latest checkpoint (${latest.created_at}, key ${latest.public_key}): point KEYGATE_CHECKPOINT_KEY at that key's file; if it is lost, move this file away, stop the server and run keygate audit checkpoint --new-key`,
+      notTheSigner(config, checkpointKeyPath(config) ?? "the checkpoint key", latest),
     );
   return key;
 }

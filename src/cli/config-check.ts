@@ -3,9 +3,10 @@
  * and the `KEYGATE_CONFIG` file, validated field by field, the gateway's routes as one router
  * takes them, every route rule checked against the routes served, and the TLS files read and
  * matched — without opening the database, writing a file or listening: for an operator, or a
- * deployment pipeline, to try a configuration before a restart, as `nginx -t` does. Bad
- * configuration exits 1 with the same message `serve` would stop with; what it prints on
- * success holds no secret.
+ * deployment pipeline, to try a configuration before a restart, as `nginx -t` does. With
+ * `--database`, it also judges the database as `serve`'s start would (database-check.ts),
+ * read-only. Bad configuration exits 1 with the same message `serve` would stop with; what it
+ * prints on success holds no secret.
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { openKeygate } from "../app/keygate.ts";
@@ -13,11 +14,13 @@ import { type KeygateConfig, loadConfig } from "../config/config.ts";
 import { ConfigError } from "../config/config-error.ts";
 import { createApp } from "../http/app.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
+import { checkDatabase, type DatabaseCheck } from "./database-check.ts";
 import { readTls } from "./listen.ts";
 import { printJson } from "./output.ts";
 
 /** The usage line of the command. */
-export const CONFIG_USAGE = `  config check [--json]      validate the environment and KEYGATE_CONFIG as serve would, opening no database`;
+export const CONFIG_USAGE = `  config check [--database] [--json]   validate the environment and KEYGATE_CONFIG as serve would, opening no database
+                             (--database: also check KEYGATE_DB against it as serve's start would, changing nothing)`;
 
 /** Refuses a certificate and key that cannot be read, parsed, or do not belong together. */
 function checkTls(files: NonNullable<KeygateConfig["tls"]>): void {
@@ -78,15 +81,16 @@ export function runConfig(sub: string | undefined, argv: string[]): void {
     throw new UsageError(
       sub === undefined ? "config needs a subcommand: check" : `unknown config command "${sub}"`,
     );
-  const { values, positionals } = parseCommandArgs(argv, {});
+  const { values, positionals } = parseCommandArgs(argv, { database: { type: "boolean" } });
   if (positionals.length > 0)
     throw new UsageError(`config check takes no arguments, got "${positionals[0]}"`);
   const config = loadConfig(process.env);
   if (config.tls) checkTls(config.tls);
   checkRoutes(config);
+  const database = values.database === true ? checkDatabase(config, new Date()) : undefined;
   const summary = summaryOf(config, process.env.KEYGATE_CONFIG || undefined);
   if (values.json === true) {
-    printJson(summary);
+    printJson(database ? { ...summary, database_check: databaseJson(database) } : summary);
     return;
   }
   const { gateway } = summary;
@@ -101,5 +105,27 @@ export function runConfig(sub: string | undefined, argv: string[]): void {
         `    ${route.method} ${route.path}${route.scopes.length ? `  needs ${route.scopes.join(", ")}` : ""}${route.entity ? `  entity from ${route.entity.from} ${route.entity.name}` : ""}`,
     ),
   ];
+  if (database) lines.push(databaseLine(summary.database, database));
   process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+/** `--json`'s `database_check`. */
+function databaseJson(check: DatabaseCheck) {
+  return {
+    exists: check.exists,
+    pending_migrations: check.pendingMigrations,
+    served_by: check.servedBy ?? null,
+  };
+}
+
+/** What `--database` found, in a line: nothing `serve` would refuse, and what it would do first. */
+function databaseLine(path: string, check: DatabaseCheck): string {
+  const served = check.servedBy === undefined ? "" : `; served now by pid ${check.servedBy}`;
+  if (!check.exists)
+    return `  database: none yet at ${path}: serve creates it and runs init${served}`;
+  const pending = check.pendingMigrations;
+  const migrations = pending.length
+    ? `; serve applies ${pending.length} migration(s) first: ${pending.join(", ")}`
+    : "";
+  return `  database: nothing serve would refuse (pepper, key prefixes, checkpoint and results keys)${migrations}${served}`;
 }

@@ -1,13 +1,15 @@
 /** The SQLite driver on Bun: bun:sqlite, with drizzle's bun-sqlite driver over it. */
 import { Database, SQLiteError, type Statement } from "bun:sqlite";
 import { drizzle } from "drizzle-orm/bun-sqlite";
-import type { DriverConnection } from "./driver.ts";
+import type { DriverConnection, OpenDriverOptions } from "./driver.ts";
 import * as schema from "./schema.ts";
 import type { SqlConnection, SqlStatement, SqlValue } from "./sql.ts";
 
-/** Opens `path` (created if missing) with bun:sqlite. */
-export function openDriver(path: string): DriverConnection {
-  const db = new Database(path, { create: true, strict: true });
+/** Opens `path` (created if missing; with `readOnly`, only if it exists) with bun:sqlite. */
+export function openDriver(path: string, options: OpenDriverOptions = {}): DriverConnection {
+  const db = options.readOnly
+    ? new Database(path, { readonly: true, strict: true })
+    : new Database(path, { create: true, strict: true });
   return {
     sql: bunConnection(db),
     orm: drizzle({ client: db, schema }) as unknown as DriverConnection["orm"],

@@ -16,7 +16,13 @@ export interface DriverConnection {
   close(): void;
 }
 
+/** How {@link openDriver} opens a file. */
+export interface OpenDriverOptions {
+  /** Opens an existing file for reading only: no write, not even a checkpoint of its WAL. */
+  readOnly?: boolean;
+}
+
 /** Opens a database file (or ":memory:") with the runtime's driver. */
-export const openDriver: (path: string) => DriverConnection = (
+export const openDriver: (path: string, options?: OpenDriverOptions) => DriverConnection = (
   "Bun" in globalThis ? await import("./bun-sqlite.ts") : await import("./node-sqlite.ts")
 ).openDriver;

@@ -67,3 +67,25 @@ export function newerSchemaProblem(
   if (!unknown || unknown.count === 0) return undefined;
   return `it was migrated by a newer Keygate (${unknown.count} schema migration${unknown.count === 1 ? "" : "s"} this version does not know, the newest from ${new Date(Number(unknown.latest)).toISOString()}); run that version, or restore a backup taken before the upgrade`;
 }
+
+/**
+ * The tags of the migrations of `migrations` (default: all embedded) that the database `sql`
+ * opens has not had applied yet, in order: what opening it for serving would apply first.
+ * drizzle's migrator applies those newer than the newest it recorded.
+ */
+export function pendingMigrations(
+  sql: SqlConnection,
+  migrations: readonly EmbeddedMigration[] = MIGRATIONS,
+): string[] {
+  const bookkeeping = sql
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'")
+    .get();
+  const newest = bookkeeping
+    ? (sql
+        .prepare<{ latest: number | null }>(
+          "SELECT MAX(created_at) AS latest FROM __drizzle_migrations",
+        )
+        .get()?.latest ?? 0)
+    : 0;
+  return migrations.filter((m) => m.when > Number(newest)).map((m) => m.tag);
+}

@@ -8,7 +8,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { BetterSQLiteSession } from "drizzle-orm/better-sqlite3/session";
 import { createTableRelationsHelpers, extractTablesRelationalConfig } from "drizzle-orm/relations";
 import { BaseSQLiteDatabase, SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
-import type { DriverConnection } from "./driver.ts";
+import type { DriverConnection, OpenDriverOptions } from "./driver.ts";
 import * as schema from "./schema.ts";
 import type { SqlConnection, SqlStatement, SqlValue } from "./sql.ts";
 
@@ -41,9 +41,9 @@ function betterStatement(db: DatabaseSync, sql: string) {
   };
 }
 
-/** Opens `path` (created if missing) with node:sqlite. */
-export function openDriver(path: string): DriverConnection {
-  const db = new DatabaseSync(path);
+/** Opens `path` (created if missing; with `readOnly`, only if it exists) with node:sqlite. */
+export function openDriver(path: string, options: OpenDriverOptions = {}): DriverConnection {
+  const db = new DatabaseSync(path, { readOnly: options.readOnly === true });
   const client = { prepare: (sql: string) => betterStatement(db, sql) };
   const tables = extractTablesRelationalConfig(schema, createTableRelationsHelpers);
   const relational = {

@@ -2,10 +2,10 @@
  * Opens the SQLite database: the runtime's driver (driver.ts), WAL mode, the drizzle
  * migrations applied. Only `src/db/` knows which driver sits behind it.
  */
-import { closeSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { type KeygateOrm, openDriver } from "./driver.ts";
-import { applyMigrations, newerSchemaProblem } from "./migrate.ts";
+import { applyMigrations, newerSchemaProblem, pendingMigrations } from "./migrate.ts";
 import type { SqlConnection } from "./sql.ts";
 
 /** How hard a commit waits for the disk. */
@@ -107,6 +107,44 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): K
     );
   }
   return { sql: db, orm, path, close };
+}
+
+/** A database opened to be looked at, never written: {@link inspectDatabase}. */
+export interface InspectedDatabase {
+  sql: SqlConnection;
+  /** The migrations opening it for serving would apply first (tags, in order). */
+  pendingMigrations: string[];
+  /** Why this build must not serve it (a newer Keygate migrated it), if so. */
+  newerSchema: string | undefined;
+  close(): void;
+}
+
+/**
+ * Opens the existing database at `path` to be looked at, read-only: no file made, no migration
+ * applied, nothing written (not even its write-ahead log folded in on close). What serving it
+ * would change first is reported instead.
+ */
+export function inspectDatabase(path: string): InspectedDatabase {
+  if (!existsSync(path)) throw new DatabaseOpenError(path, new Error("no such file"));
+  let connection: ReturnType<typeof openDriver>;
+  try {
+    connection = openDriver(path, { readOnly: true });
+    connection.sql.exec("PRAGMA busy_timeout = 5000");
+  } catch (error) {
+    throw new DatabaseOpenError(path, error);
+  }
+  const { sql, close } = connection;
+  try {
+    return {
+      sql,
+      pendingMigrations: pendingMigrations(sql),
+      newerSchema: newerSchemaProblem(sql),
+      close,
+    };
+  } catch (error) {
+    close();
+    throw new DatabaseOpenError(path, error);
+  }
 }
 
 /**

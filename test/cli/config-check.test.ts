@@ -1,8 +1,20 @@
-/** `keygate config check`: the configuration resolved as serve would, opening no database. */
+/**
+ * `keygate config check`: the configuration resolved as serve would, opening no database; with
+ * `--database`, also the database as serve's start would judge it, changing nothing.
+ */
+import { Database } from "bun:sqlite";
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { openKeygate } from "../../src/app/keygate.ts";
+import { createApiKey } from "../../src/commands/api-keys.ts";
+import { loadConfig } from "../../src/config/config.ts";
+import { MIGRATIONS } from "../../src/db/migrations.generated.ts";
+import { createApp } from "../../src/http/app.ts";
+import { type EntityObject, findPlatformEntity } from "../../src/projections/queries.ts";
 import { cliDatabases } from "../support/cli.ts";
+import { TEST_ACTOR } from "../support/keygate.ts";
+import { startServer } from "../support/server.ts";
 import { keygate, ROOT } from "../support/spawn.ts";
 import { selfSignedCertificate } from "../support/tls.ts";
 
@@ -116,4 +128,133 @@ describe("keygate config check", () => {
     expect(missing.stderr).toContain("KEYGATE_TLS_KEY");
     expect(missing.stderr).toContain("cannot read the file");
   });
+
+  test("--database: what serve would refuse on the database is refused here first, with serve's message, and nothing is written", async () => {
+    const db = freshDb();
+    const check = (env: Record<string, string>, ...flags: string[]) =>
+      keygate(["config", "check", "--database", ...flags], { ...db, ...env });
+    const none = check({});
+    expect([none.code, none.stdout]).toEqual([
+      0,
+      expect.stringContaining(`database: none yet at ${db.KEYGATE_DB}: serve creates it`),
+    ]);
+    expect(existsSync(dirname(db.KEYGATE_DB))).toBe(false);
+
+    const pepper = { KEYGATE_PEPPER: "the-pepper" };
+    expect(keygate(["init", "--json"], { ...db, ...pepper }).code).toBe(0);
+    expect(keygate(["audit", "checkpoint"], { ...db, ...pepper }).code).toBe(0);
+    await recordResult(db.KEYGATE_DB, pepper.KEYGATE_PEPPER);
+    const bytes = () =>
+      new Bun.CryptoHasher("sha256").update(readFileSync(db.KEYGATE_DB)).digest("hex");
+    const before = bytes();
+    const good = check(pepper, "--json");
+    expect([good.code, good.stderr]).toEqual([0, ""]);
+    expect(JSON.parse(good.stdout).database_check).toEqual({
+      exists: true,
+      pending_migrations: [],
+      served_by: null,
+    });
+
+    const refusals: [Record<string, string>, string][] = [
+      [
+        { KEYGATE_PEPPER: "another" },
+        "KEYGATE_PEPPER is not the pepper this database's keys are hashed with",
+      ],
+      [
+        { KEYGATE_PEPPER: "" },
+        "KEYGATE_PEPPER is not set, but this database's keys are hashed with a pepper",
+      ],
+      [
+        { ...pepper, KEYGATE_CONFIG: join(ROOT, "presets", "crypto-checkout.json") },
+        'keys.secret_prefix is "ck", but none of this database\'s active keys starts with "ck_"',
+      ],
+    ];
+    for (const [env, message] of refusals) {
+      const refused = check(env);
+      expect([refused.code, refused.stdout]).toEqual([1, ""]);
+      expect(refused.stderr).toStartWith(`keygate: bad configuration: ${message}`);
+    }
+    const dir = dirname(db.KEYGATE_DB);
+    for (const [file, message] of [
+      [
+        "keygate-checkpoint.key",
+        "is missing, but the database holds checkpoints signed by the key",
+      ],
+      ["keygate-results.key", "is missing, but up to 1 result(s) recorded under Idempotency-Key"],
+    ] as const) {
+      renameSync(join(dir, file), join(dir, `${file}.kept`));
+      const refused = check(pepper);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toStartWith(
+        `keygate: bad configuration: ${join(dir, file)} ${message}`,
+      );
+      expect(existsSync(join(dir, file))).toBe(false); // not made anew, as a start would not
+      renameSync(join(dir, `${file}.kept`), join(dir, file));
+    }
+    expect(bytes()).toBe(before);
+
+    const server = await startServer({ ...db, ...pepper });
+    try {
+      const served = check(pepper, "--json");
+      const pid = Number(readFileSync(`${db.KEYGATE_DB}.serve.pid`, "utf8"));
+      expect(JSON.parse(served.stdout).database_check.served_by).toBe(pid);
+      expect(check(pepper).stdout).toContain(`; served now by pid ${pid}`);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("--database on a database an earlier release made: the migrations serve would apply are named, none is applied", () => {
+    const db = freshDb();
+    mkdirSync(dirname(db.KEYGATE_DB), { recursive: true });
+    const old = new Database(db.KEYGATE_DB);
+    old.exec(readFileSync(join(ROOT, "test", "upgrade", "release-b9f4f9e", "keygate.sql"), "utf8"));
+    old.close();
+    const before = readFileSync(db.KEYGATE_DB);
+    const config = join(dirname(db.KEYGATE_DB), "no-checkpoints.json");
+    writeFileSync(config, JSON.stringify({ audit: { checkpoint_interval_seconds: 0 } }));
+    const env = { ...db, KEYGATE_CONFIG: config, KEYGATE_RESULTS_KEY: "c".repeat(64) };
+    const checked = keygate(["config", "check", "--database", "--json"], env);
+    expect([checked.code, checked.stderr]).toEqual([0, ""]);
+    const pending = JSON.parse(checked.stdout).database_check.pending_migrations;
+    expect(pending).toEqual(MIGRATIONS.slice(MIGRATIONS.length - pending.length).map((m) => m.tag));
+    expect(pending).toContain("0013_pepper_check");
+    expect(readFileSync(db.KEYGATE_DB).equals(before)).toBe(true);
+    const text = keygate(["config", "check", "--database"], env);
+    expect(text.stdout).toContain(
+      `serve applies ${pending.length} migration(s) first: ${pending.join(", ")}`,
+    );
+  });
 });
+
+/** Records one result under an Idempotency-Key in the database at `path` (its results key beside it). */
+async function recordResult(path: string, pepper: string): Promise<void> {
+  const kg = openKeygate(loadConfig({ KEYGATE_DB: path, KEYGATE_PEPPER: pepper }));
+  try {
+    const platform = findPlatformEntity(kg.db) as EntityObject;
+    const { secret: admin } = createApiKey(
+      kg,
+      {
+        entityId: platform.id,
+        environment: "live",
+        name: "admin",
+        scopes: ["api_keys:write", "links:read"],
+      },
+      TEST_ACTOR,
+    );
+    const created = await createApp(kg, { accessLog: false }).handle(
+      new Request("http://localhost/v1/api-keys", {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${admin}`,
+          "content-type": "application/json",
+          "idempotency-key": "config-check-result-1",
+        },
+        body: JSON.stringify({ name: "billing", scopes: ["links:read"] }),
+      }),
+    );
+    expect(created.status).toBe(200);
+  } finally {
+    kg.close();
+  }
+}
