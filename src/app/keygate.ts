@@ -8,7 +8,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { FAILED_SIGN_IN_LIMIT, FailedAuthLimiter } from "../auth/failed-auth-limiter.ts";
 import type { KeygateConfig } from "../config/config.ts";
-import { createSecretFile } from "../config/secret-file.ts";
+import { ConfigError } from "../config/config-error.ts";
+import { createSecretFile, JWT_KEY, RESULTS_KEY, type ServerKey } from "../config/secret-file.ts";
 import { type KeygateDatabase, openDatabase } from "../db/open.ts";
 import type { SqlConnection } from "../db/sql.ts";
 import { ResultCipher } from "../idempotency/result-cipher.ts";
@@ -66,21 +67,34 @@ export interface OpenKeygateOptions {
 }
 
 /**
- * A 256-bit key given in the environment, else one kept in `fileName` beside the database
- * (mode 0600), created on first start so it survives restarts. An in-memory database gets
- * a key for the life of the process. Returned as 64 hex characters.
+ * Why the file that keeps `key` beside the database cannot serve as that key (damaged, or
+ * written by hand with a key too short), if it is there and cannot.
  */
-function keyBesideDatabase(config: KeygateConfig, given: string | undefined, fileName: string) {
-  if (given) return given;
-  if (config.dbPath === ":memory:") return randomBytes(32).toString("hex");
-  const path = join(dirname(config.dbPath), fileName);
-  // Made on first start; a file another process made first is read instead.
-  if (!existsSync(path)) createSecretFile(path, randomBytes(32).toString("hex"));
-  return readFileSync(path, "utf8").trim();
+export function serverKeyFileProblem(config: KeygateConfig, key: ServerKey): string | undefined {
+  if (config.dbPath === ":memory:") return undefined;
+  const path = join(dirname(config.dbPath), key.file);
+  if (!existsSync(path)) return undefined;
+  const problem = key.problem(readFileSync(path, "utf8").trim());
+  if (!problem) return undefined;
+  return `${path} cannot be the key ${key.variable} would give: it ${problem}. Put back the file kept with the database's backups (or set ${key.variable}); if it is lost, ${key.ifLost}`;
 }
 
-/** The results key's file, beside the database (unless `KEYGATE_RESULTS_KEY` gives the key). */
-const RESULTS_KEY_FILE = "keygate-results.key";
+/**
+ * A 256-bit key given in the environment, else one kept in `key.file` beside the database
+ * (mode 0600), created on first start so it survives restarts; a file that cannot be the key
+ * is refused with a {@link ConfigError}. An in-memory database gets a key for the life of the
+ * process. Returned as 64 hex characters.
+ */
+function keyBesideDatabase(config: KeygateConfig, given: string | undefined, key: ServerKey) {
+  if (given) return given;
+  if (config.dbPath === ":memory:") return randomBytes(32).toString("hex");
+  const path = join(dirname(config.dbPath), key.file);
+  // Made on first start; a file another process made first is read instead.
+  if (!existsSync(path)) createSecretFile(path, randomBytes(32).toString("hex"));
+  const problem = serverKeyFileProblem(config, key);
+  if (problem) throw new ConfigError(problem);
+  return readFileSync(path, "utf8").trim();
+}
 
 /**
  * Why no results key may be made for the database `sql` opens, found without making one: its
@@ -93,7 +107,7 @@ export function missingResultsKeyProblem(
   sql: SqlConnection,
   nowMs: number,
 ): string | undefined {
-  const path = join(dirname(config.dbPath), RESULTS_KEY_FILE);
+  const path = join(dirname(config.dbPath), RESULTS_KEY.file);
   if (config.resultsKey || config.dbPath === ":memory:" || existsSync(path)) return undefined;
   const within = resultsInWindow(sql, nowMs);
   if (!within) return undefined;
@@ -112,7 +126,7 @@ function resultsKey(
 ): { hex: string; missing: string | undefined } {
   const missing = missingResultsKeyProblem(config, sql, nowMs);
   if (missing) return { hex: randomBytes(32).toString("hex"), missing };
-  return { hex: keyBesideDatabase(config, config.resultsKey, RESULTS_KEY_FILE), missing };
+  return { hex: keyBesideDatabase(config, config.resultsKey, RESULTS_KEY), missing };
 }
 
 /** Opens Keygate on the configured database. */
@@ -125,7 +139,7 @@ export function openKeygate(config: KeygateConfig, options: OpenKeygateOptions =
   const keyIndex = new KeyIndex(db.sql, store);
   // The JWT key signs tokens (`KEYGATE_JWT_SECRET` or keygate-jwt.key); the results key
   // wraps recorded results' data keys (`KEYGATE_RESULTS_KEY` or keygate-results.key).
-  const jwtSecret = keyBesideDatabase(config, config.jwtSecret, "keygate-jwt.key");
+  const jwtSecret = keyBesideDatabase(config, config.jwtSecret, JWT_KEY);
   const results = resultsKey(config, db.sql, now().getTime());
   const idempotency = new IdempotencyResults(
     db.sql,

@@ -68,11 +68,32 @@ function createKeyFile(path: string): boolean {
   return createSecretFile(path, privateKey.export({ type: "pkcs8", format: "pem" }).toString());
 }
 
+/**
+ * The key in the file at `path`: an Ed25519 private key in PEM, else a {@link ConfigError}
+ * naming the file (a damaged file, a public key or another kind of key put in its place).
+ */
+function readKeyFile(config: KeygateConfig, path: string): CheckpointKey {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new ConfigError(notAKey(config, path, (error as Error).message));
+  }
+  if (key.asymmetricKeyType !== "ed25519")
+    throw new ConfigError(notAKey(config, path, `a ${key.asymmetricKeyType} key`));
+  return fromPrivate(key);
+}
+
+/** Why the file at `path` is not a checkpoint key, and what to do. */
+function notAKey(config: KeygateConfig, path: string, why: string): string {
+  return `${described(config, path)} is not an Ed25519 private key in PEM (${why}): put back the file kept with the database's backups (or point KEYGATE_CHECKPOINT_KEY at it); if it is lost, move this file away, stop the server and run keygate audit checkpoint --new-key`;
+}
+
 /** The checkpoint key if its file is there (or, in memory, if one was made), else undefined. */
 export function existingCheckpointKey(config: KeygateConfig): CheckpointKey | undefined {
   const path = checkpointKeyPath(config);
   if (path === undefined) return ephemeral.get(config.dbPath);
-  return existsSync(path) ? fromPrivate(createPrivateKey(readFileSync(path, "utf8"))) : undefined;
+  return existsSync(path) ? readKeyFile(config, path) : undefined;
 }
 
 /** Why a missing key file must not be made anew: the database holds checkpoints. */
@@ -101,9 +122,10 @@ export function checkpointKeyProblem(
   if (!existsSync(path)) return missingKey(config, path, latest);
   let key: CheckpointKey;
   try {
-    key = fromPrivate(createPrivateKey(readFileSync(path, "utf8")));
+    key = readKeyFile(config, path);
   } catch (error) {
-    return `${described(config, path)}: not a PEM private key (${(error as Error).message})`;
+    if (error instanceof ConfigError) return error.message;
+    throw error;
   }
   return latest.public_key === key.publicKeyBase64 ? undefined : notTheSigner(config, path, latest);
 }
@@ -127,7 +149,7 @@ export function checkpointKey(config: KeygateConfig, sql: SqlConnection): Checkp
     // Another process may create it first: then theirs is read.
     createKeyFile(path);
   }
-  return fromPrivate(createPrivateKey(readFileSync(path, "utf8")));
+  return readKeyFile(config, path);
 }
 
 /**
@@ -157,5 +179,5 @@ export function newCheckpointKey(config: KeygateConfig): CheckpointKey {
     throw new ConfigError(
       `${described(config, path)} exists: a new key is made only where there is none, so move that file away first (keep it if the auditors still trust it)`,
     );
-  return fromPrivate(createPrivateKey(readFileSync(path, "utf8")));
+  return readKeyFile(config, path);
 }

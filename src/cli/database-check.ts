@@ -2,16 +2,18 @@
  * `keygate config check --database`: what `serve` would refuse on the database `KEYGATE_DB`
  * names under this configuration, found before a restart rather than by it — without changing
  * the database or making a key file. `serve` stops at start when the database was migrated by
- * a newer Keygate, when its keys are hashed with another pepper or carry other prefixes (no key
- * would be found), when the checkpoint key is missing or another than the latest checkpoint's
- * signer, and when the results key is missing while results sealed with it are in their
- * window. Each is judged here by the same code, with the same message.
+ * a newer Keygate, when a key file beside it is damaged (the JWT, results or checkpoint key),
+ * when its keys are hashed with another pepper or carry other prefixes (no key would be found),
+ * when the checkpoint key is missing or another than the latest checkpoint's signer, and when
+ * the results key is missing while results sealed with it are in their window. Each is judged
+ * here by the same code, with the same message.
  */
 import { existsSync } from "node:fs";
-import { missingResultsKeyProblem } from "../app/keygate.ts";
+import { missingResultsKeyProblem, serverKeyFileProblem } from "../app/keygate.ts";
 import { checkpointKeyProblem } from "../audit/checkpoint-key.ts";
 import type { KeygateConfig } from "../config/config.ts";
 import { ConfigError } from "../config/config-error.ts";
+import { JWT_KEY, RESULTS_KEY } from "../config/secret-file.ts";
 import { DatabaseOpenError, inspectDatabase } from "../db/open.ts";
 import type { SqlConnection } from "../db/sql.ts";
 import { PepperCheck } from "../keys/pepper-check.ts";
@@ -48,6 +50,8 @@ function pepperProblem(sql: SqlConnection, pepper: string | undefined): string |
 /** The first reason `serve` would not start on the database `sql` opens, if any. */
 function firstProblem(config: KeygateConfig, sql: SqlConnection, now: Date): string | undefined {
   return (
+    (config.jwtSecret ? undefined : serverKeyFileProblem(config, JWT_KEY)) ??
+    (config.resultsKey ? undefined : serverKeyFileProblem(config, RESULTS_KEY)) ??
     pepperProblem(sql, config.keys.pepper) ??
     keyPrefixProblem(sql, config.keys) ??
     (config.audit.checkpointIntervalSeconds > 0 && hasTable(sql, "checkpoints")

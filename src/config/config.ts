@@ -20,6 +20,7 @@ import {
 } from "./gateway-config.ts";
 import { compileKeyPattern } from "./key-pattern.ts";
 import { resolveRoutePolicies } from "./route-policies.ts";
+import { JWT_KEY, RESULTS_KEY, type ServerKey } from "./secret-file.ts";
 
 /** The resolved configuration every part of Keygate reads. */
 export interface KeygateConfig {
@@ -316,6 +317,17 @@ function checkMeAliases(
   }
 }
 
+/** The server key `key`'s variable gives in `env`, if any; refused when it cannot be that key. */
+function serverKeyFrom(
+  env: Record<string, string | undefined>,
+  key: ServerKey,
+): string | undefined {
+  const value = env[key.variable] || undefined;
+  const problem = value === undefined ? undefined : key.problem(value);
+  if (problem) throw new ConfigError(`${key.variable}: ${problem}`);
+  return value;
+}
+
 /** Resolves the configuration from the environment (and the file it names). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): KeygateConfig {
   const file = env.KEYGATE_CONFIG ? readConfigFile(env.KEYGATE_CONFIG) : {};
@@ -362,15 +374,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const accessLog = env.KEYGATE_ACCESS_LOG || "stdout";
   if (accessLog !== "stdout" && accessLog !== "off")
     throw new ConfigError(`KEYGATE_ACCESS_LOG: "${accessLog}" is neither "stdout" nor "off"`);
-  const jwtSecret = env.KEYGATE_JWT_SECRET || undefined;
-  // Anyone holding one token could otherwise guess a short key offline and sign their own.
-  if (jwtSecret !== undefined && jwtSecret.length < 32)
-    throw new ConfigError(
-      "KEYGATE_JWT_SECRET: must be at least 32 characters (an HS256 key of 256 bits or more, RFC 7518 §3.2)",
-    );
-  const resultsKey = env.KEYGATE_RESULTS_KEY || undefined;
-  if (resultsKey !== undefined && !/^[0-9a-fA-F]{64}$/.test(resultsKey))
-    throw new ConfigError("KEYGATE_RESULTS_KEY: must be 64 hexadecimal characters (32 bytes)");
+  const jwtSecret = serverKeyFrom(env, JWT_KEY);
+  const resultsKey = serverKeyFrom(env, RESULTS_KEY);
   return {
     port: env.KEYGATE_PORT ? parsePort(env.KEYGATE_PORT) : (file.port ?? DEFAULT_PORT),
     host: resolveHost(env, file),

@@ -4,10 +4,12 @@
  * checkpoint's signer, and a new key is made only on purpose, where no key file is.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, renameSync, statSync } from "node:fs";
+import { generateKeyPairSync } from "node:crypto";
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   checkpointKey,
+  checkpointKeyProblem,
   existingCheckpointKey,
   newCheckpointKey,
   signingCheckpointKey,
@@ -67,6 +69,38 @@ describe("the checkpoint key", () => {
     // Only the loader that signs refuses; what reads the key to verify with may hold another.
     expect(checkpointKey(kg.config, kg.db.sql).publicKeyBase64).toBe(other.publicKeyBase64);
     expect(count(kg)).toBe(1);
+  });
+
+  test("a file that is not an Ed25519 private key (damaged, a public key, an RSA key) is refused, naming it, wherever the key is read", () => {
+    const { kg, key } = signedDatabase();
+    const kept = readFileSync(keyFile(), "utf8");
+    const contents: [string, string][] = [
+      ["garbage\n", "NO_START_LINE"],
+      [key.publicKeyPem, "NO_START_LINE"],
+      [
+        generateKeyPairSync("rsa", { modulusLength: 2048 })
+          .privateKey.export({ type: "pkcs8", format: "pem" })
+          .toString(),
+        "a rsa key",
+      ],
+    ];
+    for (const [content, why] of contents) {
+      writeFileSync(keyFile(), content);
+      const expected = new RegExp(
+        `^${keyFile().replace(/[.*+?^$()|[\]\\]/g, "\\$&")} is not an Ed25519 private key in PEM \\(.*${why}.*\\): put back the file kept with the database's backups`,
+      );
+      for (const load of [
+        existingCheckpointKey,
+        (c: typeof kg.config) => checkpointKey(c, kg.db.sql),
+      ])
+        expect(errorOf(() => load(kg.config), ConfigError).message).toMatch(expected);
+      expect(
+        errorOf(() => signingCheckpointKey(kg.config, kg.db.sql), ConfigError).message,
+      ).toMatch(expected);
+      expect(checkpointKeyProblem(kg.config, kg.db.sql)).toMatch(expected);
+    }
+    writeFileSync(keyFile(), kept);
+    expect(checkpointKeyProblem(kg.config, kg.db.sql)).toBeUndefined();
   });
 
   test("a new key is made only where no key file is, and once it signed, it is the signer", () => {

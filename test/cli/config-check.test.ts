@@ -191,6 +191,20 @@ describe("keygate config check", () => {
       expect(existsSync(join(dir, file))).toBe(false); // not made anew, as a start would not
       renameSync(join(dir, `${file}.kept`), join(dir, file));
     }
+    for (const [file, message] of [
+      ["keygate-jwt.key", "cannot be the key KEYGATE_JWT_SECRET would give"],
+      ["keygate-results.key", "cannot be the key KEYGATE_RESULTS_KEY would give"],
+      ["keygate-checkpoint.key", "is not an Ed25519 private key in PEM"],
+    ] as const) {
+      const kept = readFileSync(join(dir, file));
+      writeFileSync(join(dir, file), "damaged\n");
+      const refused = check(pepper);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toStartWith(
+        `keygate: bad configuration: ${join(dir, file)} ${message}`,
+      );
+      writeFileSync(join(dir, file), kept);
+    }
     expect(bytes()).toBe(before);
 
     const server = await startServer({ ...db, ...pepper });
