@@ -2,10 +2,14 @@
  * `keygate backup PATH`: a consistent copy of the database while the server runs, with
  * SQLite's `VACUUM INTO` (one read transaction: writers carry on, the copy is the state of one
  * moment, compacted), into a new file readable by its owner only. The key files beside the
- * database are not part of it (docs/deploy.md).
+ * database are not part of it (docs/deploy.md): it names them, to be backed up apart.
  */
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Keygate } from "../app/keygate.ts";
+import { checkpointKeyPath } from "../audit/checkpoint-key.ts";
+import type { KeygateConfig } from "../config/config.ts";
+import { JWT_KEY, RESULTS_KEY, type ServerKey } from "../config/secret-file.ts";
 import { openDriver } from "../db/driver.ts";
 import { createPrivateFile } from "../db/open.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
@@ -39,9 +43,27 @@ export function runBackup(kg: Keygate, argv: string[]): void {
     );
   }
   const events = eventsIn(target);
-  report(values.json === true, { path: target, events }, [
-    `backed up ${events} events to ${target}`,
-  ]);
+  const keyFiles = keyFilesOf(kg.config);
+  const lines = [`backed up ${events} events to ${target}`];
+  if (keyFiles.length > 0)
+    lines.push(
+      `not in the copy: ${keyFiles.join(", ")} — back them up with it, apart and encrypted (docs/deploy.md)`,
+    );
+  report(values.json === true, { path: target, events, key_files: keyFiles }, lines);
+}
+
+/**
+ * The key files this deployment keeps (those no variable replaces), which a restore needs beside
+ * the copy: the results, JWT and checkpoint keys.
+ */
+function keyFilesOf(config: KeygateConfig): string[] {
+  const beside = (key: ServerKey, given: string | undefined) =>
+    given ? undefined : join(dirname(config.dbPath), key.file);
+  return [
+    beside(RESULTS_KEY, config.resultsKey),
+    beside(JWT_KEY, config.jwtSecret),
+    checkpointKeyPath(config),
+  ].filter((path): path is string => path !== undefined && existsSync(path));
 }
 
 /**

@@ -158,6 +158,22 @@ describe("refusals and failures", () => {
     expect(keygate(["backup", backup], env).code).toBe(1);
   });
 
+  test("a backup names the key files it does not hold, but those a variable gives instead", () => {
+    const env = freshDb();
+    keygateJson(["init"], env);
+    const dir = dirname(env.KEYGATE_DB);
+    const given = {
+      ...env,
+      KEYGATE_RESULTS_KEY: "d".repeat(64),
+      KEYGATE_JWT_SECRET: "j".repeat(40),
+    };
+    const result = keygate(["backup", join(dir, "backup.sqlite")], given);
+    expect(result.code).toBe(0);
+    expect(result.stdout.split("\n")[1]).toBe(
+      `not in the copy: ${join(dir, "keygate-checkpoint.key")} — back them up with it, apart and encrypted (docs/deploy.md)`,
+    );
+  });
+
   test("a backup into a directory that does not exist: one clear line, no stack", () => {
     const env = freshDb();
     keygateJson(["init"], env);

@@ -5,7 +5,7 @@
 import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { tempDir } from "../support/keygate.ts";
 import { startServer } from "../support/server.ts";
 import { keygate, keygateAsync } from "../support/spawn.ts";
@@ -32,6 +32,7 @@ test("back up while serving, restore, verify the chain, serve the same keys", as
   writeFileSync(config, JSON.stringify({ rate_limits: { enabled: false } }));
   const server = await startServer({ KEYGATE_DB: db, KEYGATE_CONFIG: config });
   let created: { secret: string; id: string };
+  let reported: { path: string; events: number; key_files: string[] } | undefined;
   try {
     const platform = /live: (sk_live_\S+)/.exec(server.startupOutput)?.[1] as string;
     const create = (name: string) =>
@@ -59,12 +60,19 @@ test("back up while serving, restore, verify the chain, serve the same keys", as
     await writer;
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
-    const reported = JSON.parse(result.stdout) as { path: string; events: number };
-    expect(reported.path).toBe(backup);
+    const answer = JSON.parse(result.stdout) as NonNullable<typeof reported>;
+    reported = answer;
+    expect(answer.path).toBe(backup);
+    // The key files the copy does not hold, and a restore needs beside it.
+    expect(answer.key_files.sort()).toEqual(
+      ["keygate-checkpoint.key", "keygate-jwt.key", "keygate-results.key"].map((f) =>
+        join(tmp.dir, "live", f),
+      ),
+    );
     // The copy is one moment of a log that kept growing: writes landed before it was taken
     // (the command takes longer to start than a key creation), and the log goes on after it.
     const inCopy = eventsIn(backup);
-    expect(reported.events).toBe(inCopy);
+    expect(answer.events).toBe(inCopy);
     expect(inCopy).toBeGreaterThan(eventsBeforeWrites);
     await create("after the backup");
     expect(eventsIn(db)).toBeGreaterThan(inCopy);
@@ -73,13 +81,13 @@ test("back up while serving, restore, verify the chain, serve the same keys", as
     await server.stop();
   }
 
-  // Restore: the copy and the key files that live beside the database (docs/deploy.md).
+  // Restore: the copy and the key files the backup named (docs/deploy.md).
   const restoredDir = join(tmp.dir, "restored");
   mkdirSync(restoredDir);
   const restoredDb = join(restoredDir, "keygate.sqlite");
   copyFileSync(backup, restoredDb);
-  for (const file of readdirSync(join(tmp.dir, "live")).filter((f) => f.endsWith(".key")))
-    copyFileSync(join(tmp.dir, "live", file), join(restoredDir, file));
+  for (const file of reported?.key_files ?? [])
+    copyFileSync(file, join(restoredDir, basename(file)));
 
   const verified = keygate(["audit", "verify"], { KEYGATE_DB: restoredDb });
   expect(verified.stdout).toMatch(/^intact: \d+ events.*matches the checkpoint/);
