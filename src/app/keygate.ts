@@ -66,14 +66,18 @@ export interface OpenKeygateOptions {
   now?: () => Date;
 }
 
+/** Where the file that keeps `key` is: beside the database (none for one in memory). */
+export function serverKeyPath(config: KeygateConfig, key: ServerKey): string | undefined {
+  return config.dbPath === ":memory:" ? undefined : join(dirname(config.dbPath), key.file);
+}
+
 /**
  * Why the file that keeps `key` beside the database cannot serve as that key (damaged, or
  * written by hand with a key too short), if it is there and cannot.
  */
 export function serverKeyFileProblem(config: KeygateConfig, key: ServerKey): string | undefined {
-  if (config.dbPath === ":memory:") return undefined;
-  const path = join(dirname(config.dbPath), key.file);
-  if (!existsSync(path)) return undefined;
+  const path = serverKeyPath(config, key);
+  if (path === undefined || !existsSync(path)) return undefined;
   const problem = key.problem(readFileSync(path, "utf8").trim());
   if (!problem) return undefined;
   return `${path} cannot be the key ${key.variable} would give: it ${problem}. Put back the file kept with the database's backups (or set ${key.variable}); if it is lost, ${key.ifLost}`;
@@ -87,8 +91,8 @@ export function serverKeyFileProblem(config: KeygateConfig, key: ServerKey): str
  */
 function keyBesideDatabase(config: KeygateConfig, given: string | undefined, key: ServerKey) {
   if (given) return given;
-  if (config.dbPath === ":memory:") return randomBytes(32).toString("hex");
-  const path = join(dirname(config.dbPath), key.file);
+  const path = serverKeyPath(config, key);
+  if (path === undefined) return randomBytes(32).toString("hex");
   // Made on first start; a file another process made first is read instead.
   if (!existsSync(path)) createSecretFile(path, randomBytes(32).toString("hex"));
   const problem = serverKeyFileProblem(config, key);
@@ -107,8 +111,8 @@ export function missingResultsKeyProblem(
   sql: SqlConnection,
   nowMs: number,
 ): string | undefined {
-  const path = join(dirname(config.dbPath), RESULTS_KEY.file);
-  if (config.resultsKey || config.dbPath === ":memory:" || existsSync(path)) return undefined;
+  const path = serverKeyPath(config, RESULTS_KEY);
+  if (config.resultsKey || path === undefined || existsSync(path)) return undefined;
   const within = resultsInWindow(sql, nowMs);
   if (!within) return undefined;
   return `${path} is missing, but up to ${within.count} result(s) recorded under Idempotency-Key, until ${new Date(within.untilMs).toISOString()}, are sealed with it: put the file back from where it was kept with the database's backups (or set KEYGATE_RESULTS_KEY); if it is lost, make a new one on purpose (openssl rand -hex 32 > ${path}; chmod 600 ${path}), and their retries are answered 500, never run again, until then`;

@@ -109,8 +109,8 @@ function notTheSigner(config: KeygateConfig, path: string, latest: Checkpoint): 
 /**
  * Why a process could not sign checkpoints of the database `sql` opens with the key the
  * configuration names (what {@link signingCheckpointKey} would refuse), found without making
- * a key: the file missing from a database that holds checkpoints, not a PEM private key, or not
- * the latest checkpoint's signer. Undefined when it could, or when a key would be made.
+ * a key: the file missing from a database that holds checkpoints, not an Ed25519 private key,
+ * or not the latest checkpoint's signer. Undefined when it could, or when a key would be made.
  */
 export function checkpointKeyProblem(
   config: KeygateConfig,

@@ -5,8 +5,7 @@
  * database are not part of it (docs/deploy.md): it names them, to be backed up apart.
  */
 import { existsSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
-import type { Keygate } from "../app/keygate.ts";
+import { type Keygate, serverKeyPath } from "../app/keygate.ts";
 import { checkpointKeyPath } from "../audit/checkpoint-key.ts";
 import type { KeygateConfig } from "../config/config.ts";
 import { JWT_KEY, RESULTS_KEY, type ServerKey } from "../config/secret-file.ts";
@@ -58,7 +57,7 @@ export function runBackup(kg: Keygate, argv: string[]): void {
  */
 function keyFilesOf(config: KeygateConfig): string[] {
   const beside = (key: ServerKey, given: string | undefined) =>
-    given ? undefined : join(dirname(config.dbPath), key.file);
+    given ? undefined : serverKeyPath(config, key);
   return [
     beside(RESULTS_KEY, config.resultsKey),
     beside(JWT_KEY, config.jwtSecret),

@@ -127,5 +127,5 @@ function databaseLine(path: string, check: DatabaseCheck): string {
   const migrations = pending.length
     ? `; serve applies ${pending.length} migration(s) first: ${pending.join(", ")}`
     : "";
-  return `  database: nothing serve would refuse (pepper, key prefixes, checkpoint and results keys)${migrations}${served}`;
+  return `  database: nothing serve would refuse (pepper, key prefixes, key files)${migrations}${served}`;
 }
