@@ -13,7 +13,11 @@
  *
  * A failed run is reported and the next tries again (periodic.ts).
  */
-import { type CheckpointKey, signingCheckpointKey } from "../audit/checkpoint-key.ts";
+import {
+  type CheckpointKey,
+  existingCheckpointKey,
+  signingCheckpointKey,
+} from "../audit/checkpoint-key.ts";
 import { appendCheckpoint } from "../audit/checkpoints.ts";
 import { ConfigError } from "../config/config-error.ts";
 import { LAST_USED_FLUSH_MS } from "../usage/last-used-tracker.ts";
@@ -42,13 +46,15 @@ export interface BackgroundWork {
  * results key of results still in their window (src/app/keygate.ts), or the checkpoint key of
  * a database with checkpoints, or another key than the latest checkpoint's signer
  * (src/audit/checkpoint-key.ts). Returns the key checkpoints are signed with, or undefined
- * where none are (`audit.checkpoint_interval_seconds: 0`).
+ * where none are (`audit.checkpoint_interval_seconds: 0`); a checkpoint key file that is
+ * there all the same must still be a key, since verifying over HTTP reads it.
  */
 export function keysToServeWith(kg: Keygate): CheckpointKey | undefined {
   if (kg.missingResultsKey) throw new ConfigError(kg.missingResultsKey);
-  return kg.config.audit.checkpointIntervalSeconds > 0
-    ? signingCheckpointKey(kg.config, kg.db.sql)
-    : undefined;
+  if (kg.config.audit.checkpointIntervalSeconds > 0)
+    return signingCheckpointKey(kg.config, kg.db.sql);
+  existingCheckpointKey(kg.config);
+  return undefined;
 }
 
 /** Starts Keygate's background work over `kg`, reporting failures to `report`. */

@@ -118,16 +118,26 @@ export function checkpointKeyProblem(
 ): string | undefined {
   const path = checkpointKeyPath(config);
   const latest = latestCheckpoint(sql);
-  if (path === undefined || !latest) return undefined;
+  if (path === undefined || !latest) return checkpointKeyFileProblem(config);
   if (!existsSync(path)) return missingKey(config, path, latest);
-  let key: CheckpointKey;
+  const problem = checkpointKeyFileProblem(config);
+  if (problem) return problem;
+  const key = readKeyFile(config, path);
+  return latest.public_key === key.publicKeyBase64 ? undefined : notTheSigner(config, path, latest);
+}
+
+/**
+ * Why the checkpoint key file, if it is there, is not a key (what {@link existingCheckpointKey}
+ * would refuse): what a process that signs nothing but verifies over HTTP checks at start.
+ */
+export function checkpointKeyFileProblem(config: KeygateConfig): string | undefined {
   try {
-    key = readKeyFile(config, path);
+    existingCheckpointKey(config);
+    return undefined;
   } catch (error) {
     if (error instanceof ConfigError) return error.message;
     throw error;
   }
-  return latest.public_key === key.publicKeyBase64 ? undefined : notTheSigner(config, path, latest);
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import { existsSync } from "node:fs";
 import { missingResultsKeyProblem, serverKeyFileProblem } from "../app/keygate.ts";
-import { checkpointKeyProblem } from "../audit/checkpoint-key.ts";
+import { checkpointKeyFileProblem, checkpointKeyProblem } from "../audit/checkpoint-key.ts";
 import type { KeygateConfig } from "../config/config.ts";
 import { ConfigError } from "../config/config-error.ts";
 import { JWT_KEY, RESULTS_KEY } from "../config/secret-file.ts";
@@ -56,7 +56,7 @@ function firstProblem(config: KeygateConfig, sql: SqlConnection, now: Date): str
     keyPrefixProblem(sql, config.keys) ??
     (config.audit.checkpointIntervalSeconds > 0 && hasTable(sql, "checkpoints")
       ? checkpointKeyProblem(config, sql)
-      : undefined) ??
+      : checkpointKeyFileProblem(config)) ??
     (hasTable(sql, "idempotency_data_keys")
       ? missingResultsKeyProblem(config, sql, now.getTime())
       : undefined)

@@ -7,8 +7,10 @@ import { describe, expect, test } from "bun:test";
 import { generateKeyPairSync } from "node:crypto";
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { startBackgroundWork } from "../../src/app/background-work.ts";
 import {
   checkpointKey,
+  checkpointKeyFileProblem,
   checkpointKeyProblem,
   existingCheckpointKey,
   newCheckpointKey,
@@ -101,6 +103,20 @@ describe("the checkpoint key", () => {
     }
     writeFileSync(keyFile(), kept);
     expect(checkpointKeyProblem(kg.config, kg.db.sql)).toBeUndefined();
+  });
+
+  test("with checkpoints off, a damaged key file is still refused at start: verifying over HTTP reads it", async () => {
+    const off = { audit: { checkpoint_interval_seconds: 0 } };
+    const kg = database.open({ config: off });
+    initPlatform(kg, TEST_ACTOR);
+    writeFileSync(keyFile(), "damaged\n");
+    expect(errorOf(() => startBackgroundWork(kg, () => {}), ConfigError).message).toStartWith(
+      `${keyFile()} is not an Ed25519 private key in PEM (`,
+    );
+    expect(checkpointKeyFileProblem(kg.config)).toStartWith(`${keyFile()} is not an Ed25519`);
+    renameSync(keyFile(), `${keyFile()}.elsewhere`); // kept elsewhere, as such a deployment may
+    await startBackgroundWork(kg, () => {}).stop();
+    expect(checkpointKeyFileProblem(kg.config)).toBeUndefined();
   });
 
   test("a new key is made only where no key file is, and once it signed, it is the signer", () => {

@@ -191,20 +191,29 @@ describe("keygate config check", () => {
       expect(existsSync(join(dir, file))).toBe(false); // not made anew, as a start would not
       renameSync(join(dir, `${file}.kept`), join(dir, file));
     }
-    for (const [file, message] of [
-      ["keygate-jwt.key", "cannot be the key KEYGATE_JWT_SECRET would give"],
-      ["keygate-results.key", "cannot be the key KEYGATE_RESULTS_KEY would give"],
-      ["keygate-checkpoint.key", "is not an Ed25519 private key in PEM"],
+    // With checkpoints off the checkpoint key signs nothing, but verifying over HTTP reads it.
+    const checkpointsOff = join(dir, "checkpoints-off.json");
+    writeFileSync(checkpointsOff, JSON.stringify({ audit: { checkpoint_interval_seconds: 0 } }));
+    for (const [file, message, env] of [
+      ["keygate-jwt.key", "cannot be the key KEYGATE_JWT_SECRET would give", pepper],
+      ["keygate-results.key", "cannot be the key KEYGATE_RESULTS_KEY would give", pepper],
+      ["keygate-checkpoint.key", "is not an Ed25519 private key in PEM", pepper],
+      [
+        "keygate-checkpoint.key",
+        "is not an Ed25519 private key in PEM",
+        { ...pepper, KEYGATE_CONFIG: checkpointsOff },
+      ],
     ] as const) {
       const kept = readFileSync(join(dir, file));
       writeFileSync(join(dir, file), "damaged\n");
-      const refused = check(pepper);
+      const refused = check(env);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toStartWith(
         `keygate: bad configuration: ${join(dir, file)} ${message}`,
       );
       writeFileSync(join(dir, file), kept);
     }
+    expect(check({ ...pepper, KEYGATE_CONFIG: checkpointsOff }).code).toBe(0);
     expect(bytes()).toBe(before);
 
     const server = await startServer({ ...db, ...pepper });
