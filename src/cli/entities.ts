@@ -11,7 +11,7 @@ import { KeygateError } from "../errors/keygate-error.ts";
 import { findEntity, findPlatformEntity, listEntities } from "../projections/queries.ts";
 import { CLI_ACTOR, onePositional, parseCommandArgs, required, UsageError } from "./args.ts";
 import { existingEntity } from "./lookups.ts";
-import { describeEntity, report } from "./output.ts";
+import { describeEntity, printList, report } from "./output.ts";
 
 const KINDS: readonly string[] = ["partner", "merchant", "branch"];
 
@@ -24,7 +24,11 @@ export const ENTITIES_USAGE = `  entities create --kind partner|merchant|branch 
   entities reactivate ENT_ID [--json]`;
 
 /** Runs one entities subcommand. */
-export function runEntities(kg: Keygate, sub: string | undefined, argv: string[]): void {
+export async function runEntities(
+  kg: Keygate,
+  sub: string | undefined,
+  argv: string[],
+): Promise<void> {
   switch (sub) {
     case "create": {
       const { values } = parseCommandArgs(argv, {
@@ -53,15 +57,12 @@ export function runEntities(kg: Keygate, sub: string | undefined, argv: string[]
     case "list": {
       const { values } = parseCommandArgs(argv, { parent: { type: "string" } });
       if (values.parent !== undefined) existingEntity(kg, values.parent);
-      const data = listEntities(
-        kg.db,
-        values.parent === undefined ? {} : { parentId: values.parent },
-      );
-      report(
-        values.json === true,
-        { object: "list", data, has_more: false },
-        data.map(describeEntity),
-      );
+      const filter = values.parent === undefined ? {} : { parentId: values.parent };
+      await printList(values.json === true, {
+        page: (startingAfter, limit) => listEntities(kg.db, { ...filter, startingAfter, limit }),
+        present: (entity) => entity,
+        describe: describeEntity,
+      });
       return;
     }
     case "update": {

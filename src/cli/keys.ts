@@ -25,7 +25,7 @@ import {
   UsageError,
 } from "./args.ts";
 import { existingEntity, existingKey } from "./lookups.ts";
-import { describeKey, everyPage, printJson, report, say } from "./output.ts";
+import { describeKey, printJson, printList, report, say } from "./output.ts";
 
 const STATUSES: readonly string[] = ["active", "revoked", "expired"];
 
@@ -50,7 +50,7 @@ function printWithSecret(key: ApiKeyWithSecret, json: boolean, verb: string): vo
 }
 
 /** Runs one keys subcommand. */
-export function runKeys(kg: Keygate, sub: string | undefined, argv: string[]): void {
+export async function runKeys(kg: Keygate, sub: string | undefined, argv: string[]): Promise<void> {
   switch (sub) {
     case "create": {
       const { values } = parseCommandArgs(argv, {
@@ -96,15 +96,16 @@ export function runKeys(kg: Keygate, sub: string | undefined, argv: string[]): v
         throw new UsageError(`--status must be active, revoked or expired, not "${values.status}"`);
       }
       if (values.entity !== undefined) existingEntity(kg, values.entity);
-      const data = listAll(kg, {
+      const filter: Pick<KeyListFilter, "entityId" | "status"> = {
         ...(values.entity === undefined ? {} : { entityId: values.entity }),
         ...(values.status === undefined ? {} : { status: values.status as ApiKeyObject["status"] }),
+      };
+      await printList(values.json === true, {
+        page: (startingAfter, limit) =>
+          listApiKeys(kg.db, { ...filter, startingAfter, limit }, kg.now()),
+        present: (key) => presentApiKey(kg, key),
+        describe: describeKey,
       });
-      report(
-        values.json === true,
-        { object: "list", data, has_more: false },
-        data.map(describeKey),
-      );
       return;
     }
     case "show": {
@@ -192,10 +193,4 @@ function keyDetails(key: ApiKeyObject, ownLimit: boolean): string[] {
     `  expires at:   ${key.expires_at ?? "never"}`,
     `  revoked at:   ${key.revoked_at ?? "-"}`,
   ];
-}
-
-function listAll(kg: Keygate, filter: Pick<KeyListFilter, "entityId" | "status">): ApiKeyObject[] {
-  return everyPage((startingAfter, limit) =>
-    listApiKeys(kg.db, { ...filter, startingAfter, limit }, kg.now()),
-  ).map((key) => presentApiKey(kg, key));
 }

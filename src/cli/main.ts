@@ -94,9 +94,9 @@ async function run(argv: string[]): Promise<void> {
       case "backup":
         return runBackup(kg, argv.slice(1));
       case "entities":
-        return runEntities(kg, sub, rest);
+        return await runEntities(kg, sub, rest);
       case "keys":
-        return runKeys(kg, sub, rest);
+        return await runKeys(kg, sub, rest);
       case "users":
         return await runUsers(kg, sub, rest);
       case "audit":

@@ -91,17 +91,43 @@ export function report(json: boolean, value: unknown, lines: readonly string[]):
 /** Rows per page when a command lists everything through a cursor-paged query. */
 const PAGE = 500;
 
+/** How a listing command reads its rows and shows each. */
+export interface Listing<Row extends { id: string }, Shown> {
+  /** One page of rows in id order, after `startingAfter` (a cursor-paged query). */
+  page(startingAfter: string | undefined, limit: number): Row[];
+  /** The row as the API shows it (what `--json` prints). */
+  present(row: Row): Shown;
+  /** The row's line for people. */
+  describe(shown: Shown): string;
+}
+
 /**
- * Every row of a query paged by id (`startingAfter`, `limit`), read {@link PAGE} at a time, so
- * no single query holds the whole table.
+ * Prints every row of `listing`, read {@link PAGE} at a time and written as it is read,
+ * waiting for stdout between pages: lines for people, or with `json` the API's
+ * `{"object":"list","data":[…],"has_more":false}`. However many rows there are, memory holds
+ * one page (a million keys had taken 2–4 GB when listed whole).
  */
-export function everyPage<T extends { id: string }>(
-  page: (startingAfter: string | undefined, limit: number) => T[],
-): T[] {
-  const all: T[] = [];
+export async function printList<Row extends { id: string }, Shown>(
+  json: boolean,
+  listing: Listing<Row, Shown>,
+): Promise<void> {
+  const sink = stdoutSink();
+  let after: string | undefined;
+  let first = true;
+  if (json) sink.write('{"object":"list","data":[');
   for (;;) {
-    const rows = page(all.at(-1)?.id, PAGE);
-    all.push(...rows);
-    if (rows.length < PAGE) return all;
+    const rows = listing.page(after, PAGE);
+    const shown = rows.map(listing.present);
+    if (rows.length > 0) {
+      if (json)
+        sink.write(`${first ? "" : ","}${shown.map((item) => JSON.stringify(item)).join(",")}`);
+      else sink.write(shown.map((item) => `${escapeControls(listing.describe(item))}\n`).join(""));
+      first = false;
+    }
+    after = rows.at(-1)?.id;
+    await sink.flush();
+    if (rows.length < PAGE) break;
   }
+  if (json) sink.write(`],"has_more":false}\n`);
+  await sink.flush();
 }

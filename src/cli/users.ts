@@ -6,14 +6,13 @@ import {
   createUser,
   deactivateUser,
   reactivateUser,
-  type UserObject,
   userObject,
 } from "../commands/users.ts";
 import { listUsers, type UserListFilter } from "../projections/queries.ts";
 import { normaliseEmail } from "../users/user.ts";
 import { CLI_ACTOR, onePositional, parseCommandArgs, required, UsageError } from "./args.ts";
 import { existingEntity, existingUser } from "./lookups.ts";
-import { describeUser, everyPage, report } from "./output.ts";
+import { describeUser, printList, report } from "./output.ts";
 
 /** Usage of the users commands. */
 export const USERS_USAGE = `  users create --email EMAIL --entity ENT_ID (--password PASSWORD | --password-stdin) [--json]
@@ -69,11 +68,15 @@ export async function runUsers(
       email: { type: "string" },
     });
     if (values.entity !== undefined) existingEntity(kg, values.entity);
-    const data = listAll(kg, {
+    const filter: Pick<UserListFilter, "entityId" | "email"> = {
       ...(values.entity === undefined ? {} : { entityId: values.entity }),
       ...(values.email === undefined ? {} : { email: normaliseEmail(values.email) }),
+    };
+    await printList(values.json === true, {
+      page: (startingAfter, limit) => listUsers(kg.db, { ...filter, startingAfter, limit }),
+      present: userObject,
+      describe: describeUser,
     });
-    report(values.json === true, { object: "list", data, has_more: false }, data.map(describeUser));
     return;
   }
   if (sub === "set-password") {
@@ -112,11 +115,4 @@ export async function runUsers(
   report(values.json === true, user, [
     `Created user ${user.id} <${user.email}> on ${user.entity_id}`,
   ]);
-}
-
-/** Every user the filter covers. */
-function listAll(kg: Keygate, filter: Pick<UserListFilter, "entityId" | "email">): UserObject[] {
-  return everyPage((startingAfter, limit) =>
-    listUsers(kg.db, { ...filter, startingAfter, limit }),
-  ).map(userObject);
 }

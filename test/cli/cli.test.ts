@@ -6,10 +6,12 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createApiKey } from "../../src/commands/api-keys.ts";
+import { createEntity } from "../../src/commands/entities.ts";
 import { STREAM_DOES_NOT_EXIST } from "../../src/store/expected-version.ts";
 import { verifyPassword } from "../../src/users/password.ts";
 import { cliDatabases, type InitJson, keygateWithFileSizeLimit, withDb } from "../support/cli.ts";
-import { TEST_ACTOR, testKeygate } from "../support/keygate.ts";
+import { givenUser, TEST_ACTOR, testKeygate } from "../support/keygate.ts";
 import { keygate, keygateJson, ROOT } from "../support/spawn.ts";
 import { keygateCommand } from "../support/target.ts";
 
@@ -97,6 +99,54 @@ describe("keygate init", () => {
       `keygate: cannot open the database ${env.KEYGATE_DB}: its schema could not be brought up to date; no migration was applied (SQLite ended the transaction itself: a full disk or an I/O error)\n`,
     );
     expect(keygateJson<InitJson>(["init"], env).keys?.test).toMatch(/^sk_test_/);
+  });
+});
+
+describe("listings of every row", () => {
+  test("keys, users and entities list print every row once, in id order, across pages, as lines or as the API's list", async () => {
+    const env = freshDb();
+    const init = keygateJson<InitJson>(["init"], env);
+    const kg = testKeygate({ path: env.KEYGATE_DB });
+    try {
+      // Past two page boundaries (a page is 500 rows).
+      for (let i = 0; i < 1_100; i++)
+        createApiKey(
+          kg,
+          { entityId: init.entity_id, environment: "test", name: `k${i}`, scopes: ["links:read"] },
+          TEST_ACTOR,
+        );
+      for (let i = 0; i < 505; i++)
+        createEntity(
+          kg,
+          { kind: "merchant", name: `m${i}`, parentId: init.entity_id, reference: null },
+          TEST_ACTOR,
+        );
+      for (let i = 0; i < 510; i++)
+        await givenUser(kg, {
+          email: `u${i}@example.com`,
+          password: "long enough password",
+          entityId: init.entity_id,
+        });
+    } finally {
+      kg.close();
+    }
+    for (const [command, count] of [
+      ["keys", 1_102],
+      ["users", 510],
+      ["entities", 506],
+    ] as const) {
+      const listed = keygateJson<{ object: string; data: { id: string }[]; has_more: boolean }>(
+        [command, "list"],
+        env,
+      );
+      expect([listed.object, listed.has_more, listed.data.length]).toEqual(["list", false, count]);
+      const ids = listed.data.map((row) => row.id);
+      expect(ids).toEqual([...new Set(ids)].sort());
+      const lines = keygate([command, "list"], env).stdout.trimEnd().split("\n");
+      expect(lines.map((line) => line.split(" ")[0])).toEqual(ids);
+    }
+    const none = keygateJson<object>(["keys", "list", "--status", "revoked"], env);
+    expect(none).toEqual({ object: "list", data: [], has_more: false });
   });
 });
 
