@@ -105,7 +105,7 @@ export interface Listing<Row extends { id: string }, Shown> {
  * Prints every row of `listing`, read {@link PAGE} at a time and written as it is read,
  * waiting for stdout between pages: lines for people, or with `json` the API's
  * `{"object":"list","data":[…],"has_more":false}`. However many rows there are, memory holds
- * one page (a million keys had taken 2–4 GB when listed whole).
+ * one page.
  */
 export async function printList<Row extends { id: string }, Shown>(
   json: boolean,
