@@ -15,7 +15,7 @@ import type { KeygateConfig } from "../config/config.ts";
 import { ConfigError } from "../config/config-error.ts";
 import { JWT_KEY, RESULTS_KEY } from "../config/secret-file.ts";
 import { DatabaseOpenError, inspectDatabase } from "../db/open.ts";
-import type { SqlConnection } from "../db/sql.ts";
+import { hasTable, type SqlConnection } from "../db/sql.ts";
 import { PepperCheck } from "../keys/pepper-check.ts";
 import { keyPrefixProblem } from "../keys/prefix-check.ts";
 import { servingPid } from "./serve-lock.ts";
@@ -29,11 +29,6 @@ export interface DatabaseCheck {
   /** The process serving the database now (the one a restart replaces), if any. */
   servedBy: number | undefined;
 }
-
-/** Whether the database has the table `name` (one a pending migration creates may be missing). */
-const hasTable = (sql: SqlConnection, name: string) =>
-  sql.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !==
-  undefined;
 
 /** Why the configured pepper is not the one the database records, if it is not. */
 function pepperProblem(sql: SqlConnection, pepper: string | undefined): string | undefined {

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import type { EmbeddedMigration } from "./embed-migrations.ts";
 import { MIGRATIONS } from "./migrations.generated.ts";
-import type { SqlConnection } from "./sql.ts";
+import { hasTable, type SqlConnection } from "./sql.ts";
 
 /** What drizzle's SQLite dialect takes (its `MigrationMeta`). */
 interface MigrationMeta {
@@ -54,10 +54,7 @@ export function newerSchemaProblem(
   sql: SqlConnection,
   migrations: readonly EmbeddedMigration[] = MIGRATIONS,
 ): string | undefined {
-  const bookkeeping = sql
-    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'")
-    .get();
-  if (!bookkeeping) return undefined;
+  if (!hasTable(sql, "__drizzle_migrations")) return undefined;
   const newest = Math.max(0, ...migrations.map((m) => m.when));
   const unknown = sql
     .prepare<{ count: number; latest: number | null }>(
@@ -77,10 +74,7 @@ export function pendingMigrations(
   sql: SqlConnection,
   migrations: readonly EmbeddedMigration[] = MIGRATIONS,
 ): string[] {
-  const bookkeeping = sql
-    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'")
-    .get();
-  const newest = bookkeeping
+  const newest = hasTable(sql, "__drizzle_migrations")
     ? (sql
         .prepare<{ latest: number | null }>(
           "SELECT MAX(created_at) AS latest FROM __drizzle_migrations",

@@ -51,3 +51,14 @@ export interface SqlConnection {
   /** Closes the connection. */
   close(): void;
 }
+
+/**
+ * Whether the database `sql` opens has the table `name` (one that a migration not yet applied
+ * makes may be missing).
+ */
+export function hasTable(sql: SqlConnection, name: string): boolean {
+  return (
+    sql.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !==
+    undefined
+  );
+}
