@@ -118,12 +118,13 @@ export function checkpointKeyProblem(
 ): string | undefined {
   const path = checkpointKeyPath(config);
   const latest = latestCheckpoint(sql);
-  if (path === undefined || !latest) return checkpointKeyFileProblem(config);
-  if (!existsSync(path)) return missingKey(config, path, latest);
-  const problem = checkpointKeyFileProblem(config);
-  if (problem) return problem;
-  const key = readKeyFile(config, path);
-  return latest.public_key === key.publicKeyBase64 ? undefined : notTheSigner(config, path, latest);
+  if (path !== undefined && latest && !existsSync(path)) return missingKey(config, path, latest);
+  const existing = existingKeyOrProblem(config);
+  if (typeof existing === "string") return existing;
+  if (path === undefined || !latest || !existing) return undefined;
+  return latest.public_key === existing.publicKeyBase64
+    ? undefined
+    : notTheSigner(config, path, latest);
 }
 
 /**
@@ -131,9 +132,14 @@ export function checkpointKeyProblem(
  * would refuse): what a process that signs nothing but verifies over HTTP checks at start.
  */
 export function checkpointKeyFileProblem(config: KeygateConfig): string | undefined {
+  const existing = existingKeyOrProblem(config);
+  return typeof existing === "string" ? existing : undefined;
+}
+
+/** {@link existingCheckpointKey}, its refusal given as the message rather than thrown. */
+function existingKeyOrProblem(config: KeygateConfig): CheckpointKey | string | undefined {
   try {
-    existingCheckpointKey(config);
-    return undefined;
+    return existingCheckpointKey(config);
   } catch (error) {
     if (error instanceof ConfigError) return error.message;
     throw error;

@@ -33,13 +33,7 @@ export interface DatabaseCheck {
 /** Why the configured pepper is not the one the database records, if it is not. */
 function pepperProblem(sql: SqlConnection, pepper: string | undefined): string | undefined {
   if (!hasTable(sql, "pepper_check")) return undefined; // recorded on first use
-  try {
-    new PepperCheck(sql, pepper).require();
-    return undefined;
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message;
-    throw error;
-  }
+  return new PepperCheck(sql, pepper).problem();
 }
 
 /** The first reason `serve` would not start on the database `sql` opens, if any. */

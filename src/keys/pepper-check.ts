@@ -80,11 +80,17 @@ export class PepperCheck {
    * one (or none where one is configured, or the reverse). Judged once (scrypt: ~40 ms).
    */
   require(): void {
-    if (this.#recorded === undefined) return;
+    const problem = this.problem();
+    if (problem) throw new ConfigError(problem);
+  }
+
+  /** What {@link require} would refuse with, if anything. Judged once (scrypt: ~40 ms). */
+  problem(): string | undefined {
+    if (this.#recorded === undefined) return undefined;
     this.#problem ??= pepperMatches(this.#recorded.verifier, this.#pepper)
       ? null
       : mismatch(this.#recorded.verifier, this.#pepper, this.#recorded.recordedAt);
-    if (this.#problem !== null) throw new ConfigError(this.#problem);
+    return this.#problem ?? undefined;
   }
 
   /**
