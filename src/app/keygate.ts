@@ -78,7 +78,12 @@ export function serverKeyPath(config: KeygateConfig, key: ServerKey): string | u
 export function serverKeyFileProblem(config: KeygateConfig, key: ServerKey): string | undefined {
   const path = serverKeyPath(config, key);
   if (path === undefined || !existsSync(path)) return undefined;
-  const problem = key.problem(readFileSync(path, "utf8").trim());
+  return keyFileProblem(path, key, readFileSync(path, "utf8").trim());
+}
+
+/** Why `text`, read from the file at `path`, cannot be `key`, if it cannot. */
+function keyFileProblem(path: string, key: ServerKey, text: string): string | undefined {
+  const problem = key.problem(text);
   if (!problem) return undefined;
   return `${path} cannot be the key ${key.variable} would give: it ${problem}. Put back the file kept with the database's backups (or set ${key.variable}); if it is lost, ${key.ifLost}`;
 }
@@ -95,9 +100,10 @@ function keyBesideDatabase(config: KeygateConfig, given: string | undefined, key
   if (path === undefined) return randomBytes(32).toString("hex");
   // Made on first start; a file another process made first is read instead.
   if (!existsSync(path)) createSecretFile(path, randomBytes(32).toString("hex"));
-  const problem = serverKeyFileProblem(config, key);
+  const text = readFileSync(path, "utf8").trim();
+  const problem = keyFileProblem(path, key, text);
   if (problem) throw new ConfigError(problem);
-  return readFileSync(path, "utf8").trim();
+  return text;
 }
 
 /**
