@@ -1,6 +1,6 @@
 /** SPEC §5 over HTTP, on Keygate's own POST routes. */
 import { describe, expect, test } from "bun:test";
-import { createApiKey } from "../../src/commands/api-keys.ts";
+import { createApiKey, rotateApiKey } from "../../src/commands/api-keys.ts";
 import { createEntity } from "../../src/commands/entities.ts";
 import { type CallOptions, codeOf, tampered, testAppPerTest } from "../support/http.ts";
 import { FakeClock, TEST_ACTOR } from "../support/keygate.ts";
@@ -209,6 +209,22 @@ describe("Idempotency-Key on POST", () => {
     expect(test_.headers.get("idempotent-replayed")).toBeNull();
     expect(test_.body.livemode).toBe(false);
     expect(test_.body.secret).not.toBe(live.body.secret);
+  });
+
+  test("a retry after the caller's key was rotated is still replayed: results belong to the entity and environment, not to a secret", async () => {
+    const t = setup();
+    const first = await createKey(t, "rotated-retry-0001");
+    expect(first.status).toBe(200);
+    const me = await t.call("GET", "/v1/me", { key: t.live });
+    const rotated = rotateApiKey(t.kg, me.body.key.id, 0, TEST_ACTOR);
+    // The old secret died with the rotation: its retry is refused before the lookup.
+    expect((await createKey(t, "rotated-retry-0001")).status).toBe(401);
+    const retry = await createKey(t, "rotated-retry-0001", { key: rotated.secret });
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get("idempotent-replayed")).toBe("true");
+    expect(retry.text).toBe(first.text);
+    expect(keysNamed(t, "checkout")).toBe(1);
+    expect(recordedResults(t)).toBe(1);
   });
 
   test("rejected requests (401, 429) leave the key unused", async () => {
