@@ -300,6 +300,41 @@ describe("reading keys", () => {
       ]);
     }
   });
+
+  test("a key's timeline: api_keys:read or events:read, either alone; neither is 403 naming both; the other environment's key is 404", async () => {
+    const { call, kg, partner, merchant } = setup();
+    const key = createApiKey(
+      kg,
+      { entityId: merchant.id, environment: "live", name: "k", scopes: ["links:read"] },
+      TEST_ACTOR,
+    );
+    const testKey = createApiKey(
+      kg,
+      { entityId: merchant.id, environment: "test", name: "t", scopes: ["links:read"] },
+      TEST_ACTOR,
+    );
+    const callerHolding = (scopes: string[]) =>
+      createApiKey(kg, { entityId: partner.id, environment: "live", name: "c", scopes }, TEST_ACTOR)
+        .secret;
+    for (const scopes of [["api_keys:read"], ["events:read"], ["events:*"]]) {
+      const timeline = await call("GET", `/v1/api-keys/${key.id}/events`, {
+        key: callerHolding(scopes),
+      });
+      expect(timeline.status).toBe(200);
+      expect(timeline.body.data.map((e: { type: string }) => e.type)).toEqual(["api_key.created"]);
+    }
+    for (const scopes of [["links:read"], ["api_keys:write", "events:write"]]) {
+      const refused = await call("GET", `/v1/api-keys/${key.id}/events`, {
+        key: callerHolding(scopes),
+      });
+      expect([refused.status, codeOf(refused)]).toEqual([403, "insufficient_scope"]);
+      expect(refused.body.error.message).toContain("api_keys:read, events:read");
+    }
+    const otherEnvironment = await call("GET", `/v1/api-keys/${testKey.id}/events`, {
+      key: callerHolding(["events:read"]),
+    });
+    expect([otherEnvironment.status, codeOf(otherEnvironment)]).toEqual([404, "resource_missing"]);
+  });
 });
 
 describe("changing keys", () => {
@@ -329,6 +364,37 @@ describe("changing keys", () => {
       body: { scopes: ["*"] },
     });
     expect(codeOf(escalate)).toBe("insufficient_scope");
+  });
+
+  test("a key's entity, environment and kind are fixed at creation: PATCH naming one is 400 naming it, and nothing changes", async () => {
+    const { call, partnerKey, kg, partner, merchant } = setup();
+    const key = createApiKey(
+      kg,
+      { entityId: partner.id, environment: "live", name: "k", scopes: ["links:read"] },
+      TEST_ACTOR,
+    );
+    const before = (await call("GET", `/v1/api-keys/${key.id}`, { key: partnerKey.secret })).text;
+    const head = kg.store.headPosition();
+    for (const [field, value] of [
+      ["environment", "test"],
+      ["entity_id", merchant.id],
+      ["kind", "pair"],
+      ["livemode", false],
+    ] as const) {
+      const refused = await call("PATCH", `/v1/api-keys/${key.id}`, {
+        key: partnerKey.secret,
+        body: { name: "renamed", [field]: value },
+      });
+      expect([refused.status, codeOf(refused), refused.body.error.param]).toEqual([
+        400,
+        "invalid_request",
+        field,
+      ]);
+    }
+    expect(kg.store.headPosition()).toBe(head);
+    expect((await call("GET", `/v1/api-keys/${key.id}`, { key: partnerKey.secret })).text).toBe(
+      before,
+    );
   });
 
   test("rotate with and without overlap; revoke twice is not an error; the timeline tells it all", async () => {
