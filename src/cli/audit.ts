@@ -72,10 +72,11 @@ function trustedKey(option: string, path: string | undefined): string | undefine
 }
 
 /**
- * The key `verify` trusts without `--public-key`: the checkpoint key file's, or none for a
- * database without checkpoints. Never made here: a key made now would vouch for nothing.
+ * The key `verify` (and `rebuild`'s check of the log) trusts without `--public-key`: the
+ * checkpoint key file's, or none for a database without checkpoints. Never made here: a key
+ * made now would vouch for nothing.
  */
-function localTrustedKey(kg: Keygate): string | undefined {
+export function localTrustedKey(kg: Keygate): string | undefined {
   const key = existingCheckpointKey(kg.config);
   if (key) return key.publicKeyBase64;
   if (latestCheckpoint(kg.db.sql))

@@ -18,6 +18,7 @@ import { ENTITIES_USAGE, runEntities } from "./entities.ts";
 import { runInit } from "./init.ts";
 import { KEYS_USAGE, runKeys } from "./keys.ts";
 import { endQuietlyWhenReaderGoes } from "./output.ts";
+import { REBUILD_USAGE, runRebuild } from "./rebuild.ts";
 import { runServe } from "./serve.ts";
 import { runUsers, USERS_USAGE } from "./users.ts";
 import { runVersion, VERSION_USAGE } from "./version.ts";
@@ -35,6 +36,7 @@ const COMMAND_USAGE: Record<string, string> = {
   keys: KEYS_USAGE,
   users: USERS_USAGE,
   audit: AUDIT_USAGE,
+  rebuild: REBUILD_USAGE,
   config: CONFIG_USAGE,
   version: VERSION_USAGE,
 };
@@ -48,6 +50,7 @@ ${ENTITIES_USAGE}
 ${KEYS_USAGE}
 ${USERS_USAGE}
 ${AUDIT_USAGE}
+${REBUILD_USAGE}
 ${CONFIG_USAGE}
 ${VERSION_USAGE}
 
@@ -101,6 +104,8 @@ async function run(argv: string[]): Promise<void> {
         return await runUsers(kg, sub, rest);
       case "audit":
         return await runAudit(kg, sub, rest);
+      case "rebuild":
+        return await runRebuild(kg, argv.slice(1));
     }
   } finally {
     close();

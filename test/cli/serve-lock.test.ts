@@ -46,6 +46,45 @@ describe("the serving lock: one server per database", () => {
     }
   });
 
+  test("a rebuild holds it too: a server does not start during one, nor a rebuild beside a server or another rebuild", async () => {
+    const refusalBy = async (holderArgument: string, taker: "serve" | "rebuild") => {
+      const db = database();
+      const holder = Bun.spawn(["bash", "-c", "sleep 30; exit 0", holderArgument]);
+      try {
+        const cmdline = () => readFileSync(`/proc/${holder.pid}/cmdline`, "utf8");
+        while (existsSync("/proc") && !cmdline().split("\0").includes(holderArgument))
+          await Bun.sleep(5);
+        writeFileSync(`${db}.serve.pid`, `${holder.pid}\n`);
+        let caught: unknown;
+        try {
+          holdServeLock(db, taker);
+        } catch (error) {
+          caught = error;
+        }
+        expect(caught).toBeInstanceOf(ConfigError);
+        expect(readFileSync(`${db}.serve.pid`, "utf8")).toBe(`${holder.pid}\n`);
+        return (caught as Error).message.replace(db, "DB").replace(`pid ${holder.pid}`, "pid PID");
+      } finally {
+        holder.kill();
+        await holder.exited;
+      }
+    };
+    expect(await refusalBy("rebuild", "serve")).toBe(
+      "the database DB is being rebuilt by keygate rebuild (pid PID): start the server once it has finished",
+    );
+    expect(await refusalBy("rebuild", "rebuild")).toBe(
+      "the database DB is being rebuilt by keygate rebuild (pid PID): wait for it to finish",
+    );
+    expect(await refusalBy("serve", "rebuild")).toBe(
+      "the database DB is served by keygate serve (pid PID): stop the server before a rebuild, and start it after (its in-memory key index would go on serving the rows the rebuild replaces)",
+    );
+    const db = database();
+    const lock = holdServeLock(db, "rebuild");
+    expect(readFileSync(`${db}.serve.pid`, "utf8")).toBe(`${process.pid}\n`);
+    lock?.release();
+    expect(existsSync(`${db}.serve.pid`)).toBe(false);
+  });
+
   test("is taken over from a server that died, or a pid reused by another program, or a file that names nothing", async () => {
     const gone = Bun.spawn(["true"]);
     await gone.exited;

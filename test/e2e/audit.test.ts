@@ -1,8 +1,9 @@
 /**
  * Audit, black-box: `serve` signs a checkpoint at start; an auditor reads it over HTTP and
  * verifies the log with the CLI while the server runs, then has the server verify and replay
- * it over HTTP.
+ * it over HTTP. An operator puts back a row edited behind the log with `keygate rebuild`.
  */
+import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { tempDir } from "../support/keygate.ts";
@@ -57,3 +58,53 @@ test("a checkpoint signed at start covers the log; verify agrees while the serve
     await server.stop();
   }
 }, 30_000);
+
+test("a revoked key made active behind the log works until keygate rebuild, which waits for the server to stop, puts the row back", async () => {
+  const db = join(tmp.dir, "rebuild", "keygate.sqlite");
+  const env = { KEYGATE_DB: db };
+  const me = async (url: string, key: string) =>
+    (await fetch(`${url}/v1/me`, { headers: { authorization: `Bearer ${key}` } })).status;
+  let server = await startServer(env);
+  let key: { id: string; secret: string };
+  try {
+    const platform = /live: (sk_live_\S+)/.exec(server.startupOutput)?.[1] as string;
+    const headers = { authorization: `Bearer ${platform}`, "content-type": "application/json" };
+    const created = await fetch(`${server.url}/v1/api-keys`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ name: "billing", scopes: ["links:read"] }),
+    });
+    key = (await created.json()) as { id: string; secret: string };
+    const revoked = await fetch(`${server.url}/v1/api-keys/${key.id}/revoke`, {
+      method: "POST",
+      headers,
+    });
+    expect(revoked.status).toBe(200);
+    expect(await me(server.url, key.secret)).toBe(401);
+    const file = new Database(db);
+    file.query("UPDATE api_keys SET status = 'active', revoked_at = NULL WHERE id = ?").run(key.id);
+    file.close();
+    const refused = keygate(["rebuild"], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("is served by keygate serve (pid");
+  } finally {
+    await server.stop();
+  }
+  // The edited row is what a server started now reads: the revoked key works again.
+  server = await startServer(env);
+  try {
+    expect(await me(server.url, key.secret)).toBe(200);
+  } finally {
+    await server.stop();
+  }
+  const rebuilt = keygate(["rebuild"], env);
+  expect(rebuilt.code).toBe(0);
+  expect(rebuilt.stdout).toContain("rebuilt entities, api_keys, users");
+  expect(keygate(["audit", "replay"], env).stdout.trim()).toBe("identical");
+  server = await startServer(env);
+  try {
+    expect(await me(server.url, key.secret)).toBe(401);
+  } finally {
+    await server.stop();
+  }
+}, 60_000);

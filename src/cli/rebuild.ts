@@ -1,0 +1,70 @@
+/**
+ * `keygate rebuild`: put every projection back to what the log says. Each projection's tables
+ * are emptied and the whole log replayed into them, in one transaction (the code `serve` runs
+ * at start for a projection whose version changed). For the operator whose `audit replay`
+ * found rows that differ from the log — a table edited behind it, a key un-revoked by hand.
+ *
+ * The log must verify first: a rebuild installs what the log says, so a log that was tampered
+ * with is refused (restore a backup instead). The server must be stopped: its in-memory key
+ * index holds copies of rows, and a rebuild appends no event that would tell it to drop them.
+ * The lock `serve` takes (serve-lock.ts) is held for the duration, so none starts meanwhile.
+ */
+import type { Keygate } from "../app/keygate.ts";
+import { verifyLogInParallel } from "../audit/verify.ts";
+import { ConfigError } from "../config/config-error.ts";
+import { KeygateError } from "../errors/keygate-error.ts";
+import { allProjections, rebuildProjections } from "../projections/rebuild.ts";
+import { parseCommandArgs } from "./args.ts";
+import { localTrustedKey } from "./audit.ts";
+import { report } from "./output.ts";
+import { holdServeLock, type ServeLock } from "./serve-lock.ts";
+
+/** The rebuild command's usage line. */
+export const REBUILD_USAGE = `  rebuild [--json]           verify the log, then replace every projection with a replay of it
+                             (the server stopped; for rows audit replay found edited behind the log)`;
+
+/** The database's lock, or a refusal naming the server (or rebuild) that holds it. */
+function lockForRebuild(dbPath: string): ServeLock | undefined {
+  try {
+    return holdServeLock(dbPath, "rebuild");
+  } catch (error) {
+    // Not the configuration's fault: the database is in use, and the message says by whom.
+    if (error instanceof ConfigError) throw new KeygateError("resource_conflict", error.message);
+    throw error;
+  }
+}
+
+/** Runs `rebuild`. */
+export async function runRebuild(kg: Keygate, argv: string[]): Promise<void> {
+  const { values } = parseCommandArgs(argv, {});
+  const lock = lockForRebuild(kg.config.dbPath);
+  try {
+    const verified = await verifyLogInParallel(kg.config.dbPath, kg.db.sql, {
+      trustedPublicKey: localTrustedKey(kg),
+    });
+    if (!verified.ok)
+      throw new KeygateError(
+        "resource_conflict",
+        `the log does not verify (position ${verified.position}: ${verified.problem}): a rebuild would install what it says; nothing was changed — restore a backup instead (docs/deploy.md)`,
+      );
+    const started = performance.now();
+    const rebuilt = rebuildProjections(kg.db.sql, allProjections(kg.db.sql));
+    const seconds = Math.round((performance.now() - started) / 100) / 10;
+    report(
+      values.json === true,
+      {
+        object: "projection_rebuild",
+        projections: rebuilt.projections,
+        events: rebuilt.events,
+        through_position: rebuilt.throughPosition,
+        seconds,
+      },
+      [
+        `log intact: ${verified.events} events`,
+        `rebuilt ${rebuilt.projections.join(", ")} from ${rebuilt.events} events (through position ${rebuilt.throughPosition}) in ${seconds} s`,
+      ],
+    );
+  } finally {
+    lock?.release();
+  }
+}
