@@ -55,7 +55,7 @@ function readOptionFile(option: string, path: string): string {
  * The base64 SPKI of an Ed25519 public key in the file at `path`, given as `option`
  * (`--public-key`, `--checkpoint-public-key`).
  */
-function trustedKey(option: string, path: string | undefined): string | undefined {
+export function trustedKey(option: string, path: string | undefined): string | undefined {
   if (path === undefined) return undefined;
   const text = readOptionFile(option, path);
   let key: KeyObject;

@@ -15,13 +15,15 @@ import { ConfigError } from "../config/config-error.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { allProjections, rebuildProjections } from "../projections/rebuild.ts";
 import { parseCommandArgs } from "./args.ts";
-import { localTrustedKey } from "./audit.ts";
+import { localTrustedKey, trustedKey } from "./audit.ts";
 import { report } from "./output.ts";
 import { holdServeLock, type ServeLock } from "./serve-lock.ts";
 
 /** The rebuild command's usage line. */
-export const REBUILD_USAGE = `  rebuild [--json]           verify the log, then replace every projection with a replay of it
-                             (the server stopped; for rows audit replay found edited behind the log)`;
+export const REBUILD_USAGE = `  rebuild [--public-key PEM_FILE] [--json]
+                             verify the log, then replace every projection with a replay of it
+                             (the server stopped; for rows audit replay found edited behind the log;
+                             --public-key: the checkpoints' signer, as for audit verify)`;
 
 /** The database's lock, or a refusal naming the server (or rebuild) that holds it. */
 function lockForRebuild(dbPath: string): ServeLock | undefined {
@@ -36,11 +38,13 @@ function lockForRebuild(dbPath: string): ServeLock | undefined {
 
 /** Runs `rebuild`. */
 export async function runRebuild(kg: Keygate, argv: string[]): Promise<void> {
-  const { values } = parseCommandArgs(argv, {});
+  const { values } = parseCommandArgs(argv, { "public-key": { type: "string" } });
+  // Read before the database is opened: a file that cannot be read is bad usage, nothing more.
+  const publicKey = trustedKey("--public-key", values["public-key"]);
   const lock = lockForRebuild(kg.config.dbPath);
   try {
     const verified = await verifyLogInParallel(kg.config.dbPath, kg.db.sql, {
-      trustedPublicKey: localTrustedKey(kg),
+      trustedPublicKey: publicKey ?? localTrustedKey(kg),
     });
     if (!verified.ok)
       throw new KeygateError(

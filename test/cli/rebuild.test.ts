@@ -5,7 +5,9 @@
  */
 import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { generateKeyPairSync } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { historyDatabase } from "../audit/fixture.ts";
 import { tempDir } from "../support/keygate.ts";
 import { keygate } from "../support/spawn.ts";
@@ -95,6 +97,36 @@ test("a log that does not verify is not rebuilt from: exit 1 naming the position
   expect(forgedSecrets(history.path)).toEqual([{ key_id: history.keyId }]);
   const json = JSON.parse(keygate(["rebuild", "--json"], env).stderr);
   expect(json.error.code).toBe("resource_conflict");
+});
+
+test("the checkpoints' signer: without the key file, --public-key names it; another key is refused; an unreadable file is bad usage", async () => {
+  const dir = join(tmp.dir, "rebuild-signer");
+  mkdirSync(dir);
+  const history = await historyDatabase(dir, "keygate");
+  const env = { KEYGATE_DB: history.path };
+  const published = join(dir, "published.pem");
+  writeFileSync(published, keygate(["audit", "public-key"], env).stdout);
+  renameSync(join(dir, "keygate-checkpoint.key"), join(dir, "kept-elsewhere.key"));
+  tamperWithProjections(history.path, history.keyId);
+
+  const asked = keygate(["rebuild"], env);
+  expect(asked.code).toBe(1);
+  expect(asked.stderr).toContain("give --public-key FILE");
+  const other = join(dir, "other.pem");
+  writeFileSync(
+    other,
+    generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }).toString(),
+  );
+  const wrong = keygate(["rebuild", "--public-key", other], env);
+  expect(wrong.code).toBe(1);
+  expect(wrong.stderr).toContain("the log does not verify");
+  const unreadable = keygate(["rebuild", "--public-key", join(dir, "absent.pem")], env);
+  expect(unreadable.code).toBe(2);
+  expect(unreadable.stderr).toContain("--public-key");
+  expect(forgedSecrets(history.path)).toEqual([{ key_id: history.keyId }]);
+
+  expect(keygate(["rebuild", "--public-key", published], env).code).toBe(0);
+  expect(forgedSecrets(history.path)).toEqual([]);
 });
 
 test("refused while a server serves the database, naming it; nothing changes and the server keeps its lock", async () => {
