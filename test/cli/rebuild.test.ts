@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { join } from "node:path";
 import { historyDatabase } from "../audit/fixture.ts";
 import { tempDir } from "../support/keygate.ts";
+import { processWithArgument } from "../support/lock-holder.ts";
 import { keygate } from "../support/spawn.ts";
 
 const tmp = tempDir();
@@ -134,10 +135,8 @@ test("refused while a server serves the database, naming it; nothing changes and
   const env = { KEYGATE_DB: history.path };
   tamperWithProjections(history.path, history.keyId);
   // A live process whose arguments include `serve`, as every Keygate server's do.
-  const server = Bun.spawn(["bash", "-c", "sleep 30; exit 0", "serve"]);
+  const server = await processWithArgument("serve");
   try {
-    const cmdline = () => readFileSync(`/proc/${server.pid}/cmdline`, "utf8");
-    while (existsSync("/proc") && !cmdline().split("\0").includes("serve")) await Bun.sleep(5);
     writeFileSync(`${history.path}.serve.pid`, `${server.pid}\n`);
     const refused = keygate(["rebuild"], env);
     expect(refused.code).toBe(1);

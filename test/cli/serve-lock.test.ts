@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { holdServeLock } from "../../src/cli/serve-lock.ts";
 import { ConfigError } from "../../src/config/config-error.ts";
 import { tempDir } from "../support/keygate.ts";
+import { processWithArgument } from "../support/lock-holder.ts";
 
 const tmp = tempDir();
 afterAll(tmp.remove);
@@ -23,11 +24,8 @@ describe("the serving lock: one server per database", () => {
   test("is refused while a live Keygate server holds it, naming its pid", async () => {
     const db = database();
     // A live process whose arguments include `serve`, as every Keygate server's do.
-    const server = Bun.spawn(["bash", "-c", "sleep 30; exit 0", "serve"]);
+    const server = await processWithArgument("serve");
     try {
-      // Spawning returns before the child has exec'd: wait until it shows its arguments.
-      const cmdline = () => readFileSync(`/proc/${server.pid}/cmdline`, "utf8");
-      while (existsSync("/proc") && !cmdline().split("\0").includes("serve")) await Bun.sleep(5);
       writeFileSync(`${db}.serve.pid`, `${server.pid}\n`);
       let caught: unknown;
       try {
@@ -49,11 +47,8 @@ describe("the serving lock: one server per database", () => {
   test("a rebuild holds it too: a server does not start during one, nor a rebuild beside a server or another rebuild", async () => {
     const refusalBy = async (holderArgument: string, taker: "serve" | "rebuild") => {
       const db = database();
-      const holder = Bun.spawn(["bash", "-c", "sleep 30; exit 0", holderArgument]);
+      const holder = await processWithArgument(holderArgument);
       try {
-        const cmdline = () => readFileSync(`/proc/${holder.pid}/cmdline`, "utf8");
-        while (existsSync("/proc") && !cmdline().split("\0").includes(holderArgument))
-          await Bun.sleep(5);
         writeFileSync(`${db}.serve.pid`, `${holder.pid}\n`);
         let caught: unknown;
         try {
