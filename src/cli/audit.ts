@@ -206,7 +206,13 @@ export async function runAudit(
           for (const row of d.onlyInLive) say(`  live holds, log does not: ${JSON.stringify(row)}`);
         }
       }
-      if (result.differences.length > 0) process.exitCode = 1;
+      if (result.differences.length > 0) {
+        // Said apart from the rows (stderr), which a script may read as they are.
+        process.stderr.write(
+          "keygate: the live tables differ from the log; to put them back as the log says, stop the server and run keygate rebuild (docs/audit.md)\n",
+        );
+        process.exitCode = 1;
+      }
       return;
     }
     case "export": {

@@ -281,6 +281,7 @@ describe("keygate audit", () => {
     db.close();
     const differs = keygate(["audit", "replay"], env);
     expect(differs.code).toBe(1);
+    expect(differs.stderr).toContain("stop the server and run keygate rebuild");
     expect(differs.stdout).toContain("api_keys:");
     expect(differs.stdout).toContain("live holds, log does not");
     expect(differs.stdout).toContain("renamed behind the log");
