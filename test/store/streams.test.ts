@@ -22,8 +22,9 @@ const STREAM_PREFIX: Record<string, string> = {
   idempotency: "idempotency:",
 };
 
-function count(db: Keygate, sql: string): number {
-  return (db.db.sql.prepare<{ n: number }>(sql).get() as { n: number }).n;
+/** The one number a query over `kg`'s database selects as `n`. */
+function numberFrom(kg: Keygate, sql: string, ...params: string[]): number {
+  return (kg.db.sql.prepare<{ n: number }>(sql).get(...params) as { n: number }).n;
 }
 
 test("one stream per entity, per API key, per user and per idempotency key, each its own aggregate's from its first event", async () => {
@@ -69,9 +70,9 @@ test("one stream per entity, per API key, per user and per idempotency key, each
 
   const streamsOf = (aggregate: string) =>
     [...streams.values()].filter((stream) => stream.aggregate === aggregate).length;
-  expect(streamsOf("entity")).toBe(count(kg, "SELECT COUNT(*) AS n FROM entities"));
-  expect(streamsOf("api_key")).toBe(count(kg, "SELECT COUNT(*) AS n FROM api_keys"));
-  expect(streamsOf("user")).toBe(count(kg, "SELECT COUNT(*) AS n FROM users"));
+  expect(streamsOf("entity")).toBe(numberFrom(kg, "SELECT COUNT(*) AS n FROM entities"));
+  expect(streamsOf("api_key")).toBe(numberFrom(kg, "SELECT COUNT(*) AS n FROM api_keys"));
+  expect(streamsOf("user")).toBe(numberFrom(kg, "SELECT COUNT(*) AS n FROM users"));
   expect(streamsOf("entity")).toBe(4);
   expect(streamsOf("user")).toBe(3);
   // Each Idempotency-Key is a stream of its own, named by the entity and environment it is for.
@@ -83,8 +84,8 @@ test("one stream per entity, per API key, per user and per idempotency key, each
   ]);
   // Every stream's row in the streams table holds its last version.
   for (const [id, { versions }] of streams) {
-    expect(
-      count(kg, `SELECT version AS n FROM streams WHERE stream_id = '${id.replaceAll("'", "''")}'`),
-    ).toBe(versions.length);
+    expect(numberFrom(kg, "SELECT version AS n FROM streams WHERE stream_id = ?", id)).toBe(
+      versions.length,
+    );
   }
 });
