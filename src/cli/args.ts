@@ -32,10 +32,18 @@ function usageMessage(error: Error, options: Options): string {
 }
 
 /**
- * Parses `argv` strictly: an unknown flag, a missing value and a flag given twice are usage
- * errors (parseArgs would keep the last of two, so `--entity A --entity B` acted on B).
+ * Parses `argv` strictly: an unknown flag, a missing value, a flag given twice (parseArgs would
+ * keep the last of two, so `--entity A --entity B` acted on B) and an argument besides the
+ * flags are usage errors.
  */
-export function parseCommandArgs<O extends Options>(argv: string[], options: O) {
+export function parseCommandArgs<O extends Options>(argv: string[], options: O): ParsedArgs<O>;
+/** The same, for a command that takes one argument besides its flags (`what`: an id, a path). */
+export function parseCommandArgs<O extends Options>(
+  argv: string[],
+  options: O,
+  what: string,
+): ParsedArgs<O> & { positional: string };
+export function parseCommandArgs<O extends Options>(argv: string[], options: O, what?: string) {
   const parsed = parseStrictly(argv, { ...options, json: { type: "boolean" } } as const);
   const seen = new Set<string>();
   for (const token of parsed.tokens) {
@@ -43,8 +51,25 @@ export function parseCommandArgs<O extends Options>(argv: string[], options: O) 
     if (seen.has(token.name)) throw new UsageError(`--${token.name} is given twice; give it once`);
     seen.add(token.name);
   }
+  const { positionals } = parsed;
+  if (what !== undefined) {
+    if (positionals.length !== 1)
+      throw new UsageError(`expected exactly one ${what}, got ${positionals.length}`);
+    return { ...parsed, positional: positionals[0] as string };
+  }
+  // An argument no command reads would be dropped unseen: `keys list ent_…` (for --entity
+  // ent_…) would list every key.
+  if (positionals.length > 0)
+    throw new UsageError(
+      `unexpected argument "${positionals[0]}": this command takes only the flags below`,
+    );
   return parsed;
 }
+
+/** What {@link parseCommandArgs} returns for `options` (and `--json`). */
+type ParsedArgs<O extends Options> = ReturnType<
+  typeof parseStrictly<O & { json: { type: "boolean" } }>
+>;
 
 /** parseArgs with its tokens, its errors turned into usage errors. */
 function parseStrictly<O extends Options>(argv: string[], options: O) {
@@ -60,13 +85,6 @@ export function required(values: Record<string, unknown>, name: string): string 
   const value = values[name];
   if (typeof value !== "string" || value === "") throw new UsageError(`--${name} is required`);
   return value;
-}
-
-/** The single positional argument (an id), or a usage error naming what is missing. */
-export function onePositional(positionals: string[], what: string): string {
-  if (positionals.length !== 1)
-    throw new UsageError(`expected exactly one ${what}, got ${positionals.length}`);
-  return positionals[0] as string;
 }
 
 /** `live` or `test`. */

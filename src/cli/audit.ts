@@ -25,7 +25,7 @@ import { replayAndCompare, replayReportObject } from "../audit/replay.ts";
 import { verifyLogInParallel } from "../audit/verify.ts";
 import { ConfigError } from "../config/config-error.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
-import { onePositional, parseCommandArgs, UsageError } from "./args.ts";
+import { parseCommandArgs, UsageError } from "./args.ts";
 import { printJson, report, say, stdoutSink } from "./output.ts";
 import { servingPid } from "./serve-lock.ts";
 
@@ -169,8 +169,7 @@ function checkpoint(kg: Keygate, argv: string[]): void {
 }
 
 function timeline(kg: Keygate, argv: string[]): void {
-  const { values, positionals } = parseCommandArgs(argv, {});
-  const keyId = onePositional(positionals, "key id");
+  const { values, positional: keyId } = parseCommandArgs(argv, {}, "key id");
   const rows = [...exportedRows(kg.db.sql, { streamId: keyId })];
   if (rows.length === 0) throw new KeygateError("resource_missing", `No such key: ${keyId}.`);
   if (values.json === true) for (const row of rows) process.stdout.write(exportLine(row));

@@ -13,13 +13,12 @@ import { openDriver } from "../db/driver.ts";
 import { createPrivateFile } from "../db/open.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
 import { headPositionOf } from "../store/event-store.ts";
-import { onePositional, parseCommandArgs } from "./args.ts";
+import { parseCommandArgs } from "./args.ts";
 import { report } from "./output.ts";
 
 /** Runs `backup`. */
 export function runBackup(kg: Keygate, argv: string[]): void {
-  const { values, positionals } = parseCommandArgs(argv, {});
-  const target = onePositional(positionals, "backup file path");
+  const { values, positional: target } = parseCommandArgs(argv, {}, "backup file path");
   // Created empty first, 0600 like the database (VACUUM INTO accepts an empty file): a copy
   // of the log and the projections is no more readable than the original.
   let created: boolean;

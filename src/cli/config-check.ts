@@ -81,9 +81,7 @@ export function runConfig(sub: string | undefined, argv: string[]): void {
     throw new UsageError(
       sub === undefined ? "config needs a subcommand: check" : `unknown config command "${sub}"`,
     );
-  const { values, positionals } = parseCommandArgs(argv, { database: { type: "boolean" } });
-  if (positionals.length > 0)
-    throw new UsageError(`config check takes no arguments, got "${positionals[0]}"`);
+  const { values } = parseCommandArgs(argv, { database: { type: "boolean" } });
   const config = loadConfig(process.env);
   if (config.tls) checkTls(config.tls);
   checkRoutes(config);

@@ -9,7 +9,7 @@ import {
 import type { EntityKind } from "../entities/entity.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { findEntity, findPlatformEntity, listEntities } from "../projections/queries.ts";
-import { CLI_ACTOR, onePositional, parseCommandArgs, required, UsageError } from "./args.ts";
+import { CLI_ACTOR, parseCommandArgs, required, UsageError } from "./args.ts";
 import { existingEntity } from "./lookups.ts";
 import { describeEntity, printList, report } from "./output.ts";
 
@@ -66,12 +66,15 @@ export async function runEntities(
       return;
     }
     case "update": {
-      const { values, positionals } = parseCommandArgs(argv, {
-        name: { type: "string" },
-        reference: { type: "string" },
-        "no-reference": { type: "boolean" },
-      });
-      const id = onePositional(positionals, "entity id");
+      const { values, positional: id } = parseCommandArgs(
+        argv,
+        {
+          name: { type: "string" },
+          reference: { type: "string" },
+          "no-reference": { type: "boolean" },
+        },
+        "entity id",
+      );
       const { name, reference, "no-reference": noReference } = values;
       if (reference !== undefined && noReference)
         throw new UsageError("give at most one of --reference and --no-reference");
@@ -95,8 +98,7 @@ export async function runEntities(
     }
     case "deactivate":
     case "reactivate": {
-      const { values, positionals } = parseCommandArgs(argv, {});
-      const id = onePositional(positionals, "entity id");
+      const { values, positional: id } = parseCommandArgs(argv, {}, "entity id");
       const entity =
         sub === "deactivate"
           ? deactivateEntity(kg, id, null, CLI_ACTOR)

@@ -15,7 +15,6 @@ import type { RateLimitSetting } from "../keys/api-key.ts";
 import { type ApiKeyObject, type KeyListFilter, listApiKeys } from "../projections/queries.ts";
 import {
   CLI_ACTOR,
-  onePositional,
   parseCommandArgs,
   parseEnvironment,
   parseRateLimit,
@@ -109,19 +108,22 @@ export async function runKeys(kg: Keygate, sub: string | undefined, argv: string
       return;
     }
     case "show": {
-      const { values, positionals } = parseCommandArgs(argv, {});
-      const stored = existingKey(kg, onePositional(positionals, "key id"));
+      const { values, positional: id } = parseCommandArgs(argv, {}, "key id");
+      const stored = existingKey(kg, id);
       const key = presentApiKey(kg, stored);
       report(values.json === true, key, keyDetails(key, stored.rate_limit !== null));
       return;
     }
     case "update": {
-      const { values, positionals } = parseCommandArgs(argv, {
-        name: { type: "string" },
-        scopes: { type: "string" },
-        "rate-limit": { type: "string" },
-      });
-      const id = onePositional(positionals, "key id");
+      const { values, positional: id } = parseCommandArgs(
+        argv,
+        {
+          name: { type: "string" },
+          scopes: { type: "string" },
+          "rate-limit": { type: "string" },
+        },
+        "key id",
+      );
       const changes = keyChanges(values);
       const before = presentApiKey(kg, existingKey(kg, id));
       const after = presentApiKey(kg, updateApiKey(kg, id, changes, CLI_ACTOR));
@@ -132,22 +134,23 @@ export async function runKeys(kg: Keygate, sub: string | undefined, argv: string
       return;
     }
     case "rotate": {
-      const { values, positionals } = parseCommandArgs(argv, {
-        "expire-previous-in": { type: "string" },
-      });
+      const { values, positional: id } = parseCommandArgs(
+        argv,
+        { "expire-previous-in": { type: "string" } },
+        "key id",
+      );
       const overlap = parseSeconds(values["expire-previous-in"] ?? "0", "expire-previous-in");
-      const key = rotateApiKey(kg, onePositional(positionals, "key id"), overlap, CLI_ACTOR);
+      const key = rotateApiKey(kg, id, overlap, CLI_ACTOR);
       printWithSecret(presentApiKey(kg, key), values.json === true, "Rotated");
       return;
     }
     case "revoke": {
-      const { values, positionals } = parseCommandArgs(argv, { reason: { type: "string" } });
-      const key = revokeApiKey(
-        kg,
-        onePositional(positionals, "key id"),
-        values.reason ?? null,
-        CLI_ACTOR,
+      const { values, positional: id } = parseCommandArgs(
+        argv,
+        { reason: { type: "string" } },
+        "key id",
       );
+      const key = revokeApiKey(kg, id, values.reason ?? null, CLI_ACTOR);
       report(values.json === true, presentApiKey(kg, key), [`Revoked ${describeKey(key)}`]);
       return;
     }

@@ -10,7 +10,7 @@ import {
 } from "../commands/users.ts";
 import { listUsers, type UserListFilter } from "../projections/queries.ts";
 import { normaliseEmail } from "../users/user.ts";
-import { CLI_ACTOR, onePositional, parseCommandArgs, required, UsageError } from "./args.ts";
+import { CLI_ACTOR, parseCommandArgs, required, UsageError } from "./args.ts";
 import { existingEntity, existingUser } from "./lookups.ts";
 import { describeUser, printList, report } from "./output.ts";
 
@@ -54,8 +54,7 @@ export async function runUsers(
   argv: string[],
 ): Promise<void> {
   if (sub === "deactivate" || sub === "reactivate") {
-    const { values, positionals } = parseCommandArgs(argv, {});
-    const id = onePositional(positionals, "user id");
+    const { values, positional: id } = parseCommandArgs(argv, {}, "user id");
     const user =
       sub === "deactivate" ? deactivateUser(kg, id, CLI_ACTOR) : reactivateUser(kg, id, CLI_ACTOR);
     const verb = sub === "deactivate" ? "Deactivated" : "Reactivated";
@@ -80,16 +79,18 @@ export async function runUsers(
     return;
   }
   if (sub === "set-password") {
-    const { values, positionals } = parseCommandArgs(argv, PASSWORD_OPTIONS);
-    const id = onePositional(positionals, "user id");
+    const { values, positional: id } = parseCommandArgs(argv, PASSWORD_OPTIONS, "user id");
     const password = await passwordOption(values);
     const user = await changePassword(kg, id, { value: password, field: "password" }, CLI_ACTOR);
     report(values.json === true, user, [`Changed the password of user ${user.id} <${user.email}>`]);
     return;
   }
   if (sub === "set-email") {
-    const { values, positionals } = parseCommandArgs(argv, { email: { type: "string" } });
-    const id = onePositional(positionals, "user id");
+    const { values, positional: id } = parseCommandArgs(
+      argv,
+      { email: { type: "string" } },
+      "user id",
+    );
     const before = userObject(existingUser(kg, id));
     const user = changeEmail(kg, id, required(values, "email"), CLI_ACTOR);
     report(values.json === true, user, [

@@ -4,7 +4,7 @@
  * package.json's, read at build time: the compiled binary carries it.
  */
 import packageJson from "../../package.json" with { type: "json" };
-import { parseCommandArgs, UsageError } from "./args.ts";
+import { parseCommandArgs } from "./args.ts";
 import { printJson } from "./output.ts";
 
 /** The usage line of the command. */
@@ -19,9 +19,7 @@ function runtime(): { name: "bun" | "deno"; version: string } {
 
 /** Prints `keygate 0.1.0 (bun 1.4.5)`, or with `--json` `{"version","runtime","runtime_version"}`. */
 export function runVersion(argv: string[]): void {
-  const { values, positionals } = parseCommandArgs(argv, {});
-  if (positionals.length > 0)
-    throw new UsageError(`version takes no arguments, got "${positionals[0]}"`);
+  const { values } = parseCommandArgs(argv, {});
   const { name, version } = runtime();
   if (values.json === true)
     printJson({ version: packageJson.version, runtime: name, runtime_version: version });

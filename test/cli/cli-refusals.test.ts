@@ -269,6 +269,27 @@ describe("refusals and failures", () => {
     }
   });
 
+  test("an argument a command does not take is bad usage, not dropped: keys list ent_… does not list every key", () => {
+    const env = freshDb();
+    for (const args of [
+      ["keys", "list", "ent_forgot_the_flag"],
+      ["entities", "list", "ent_x"],
+      ["users", "list", "someone@example.com"],
+      ["init", "now"],
+      ["rebuild", "everything"],
+      ["audit", "replay", "now"],
+      ["config", "check", "strict"],
+      ["keys", "revoke", "key_a", "key_b"],
+    ]) {
+      const result = keygate(args, env);
+      expect(result.code).toBe(2);
+      expect(result.stderr.split("\n")[0]).toMatch(
+        /^keygate: (unexpected argument "[^"]+": this command takes only the flags below|expected exactly one key id, got 2)$/,
+      );
+      expect(existsSync(dirname(env.KEYGATE_DB))).toBe(false);
+    }
+  });
+
   test("serve refuses arguments (its settings are environment variables) before it listens", () => {
     const env = freshDb();
     const result = keygate(["serve", "--port", "4000"], env);

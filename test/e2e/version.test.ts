@@ -25,7 +25,7 @@ test("version names package.json's version and the runtime, reading no configura
   const extra = keygate(["version", "now"], env);
   expect([extra.code, extra.stderr.split("\n")[0]]).toEqual([
     2,
-    'keygate: version takes no arguments, got "now"',
+    'keygate: unexpected argument "now": this command takes only the flags below',
   ]);
   expect(existsSync(join(tmp.dir, "never"))).toBe(false);
 });
