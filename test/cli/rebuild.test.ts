@@ -9,6 +9,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { historyDatabase } from "../audit/fixture.ts";
+import { withDb } from "../support/cli.ts";
 import { tempDir } from "../support/keygate.ts";
 import { processWithArgument } from "../support/lock-holder.ts";
 import { keygate } from "../support/spawn.ts";
@@ -30,14 +31,8 @@ function tamperWithProjections(path: string, keyId: string): void {
   db.close();
 }
 
-function rowsOf(path: string, sql: string): unknown[] {
-  const db = new Database(path, { readonly: true });
-  try {
-    return db.query(sql).all();
-  } finally {
-    db.close();
-  }
-}
+const rowsOf = (path: string, sql: string): unknown[] =>
+  withDb({ KEYGATE_DB: path }, (db) => db.query(sql).all());
 
 const forgedSecrets = (path: string) =>
   rowsOf(path, `SELECT key_id FROM api_key_secrets WHERE secret_hash = '${FORGED_HASH}'`);
