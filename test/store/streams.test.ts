@@ -2,17 +2,13 @@
  * SPEC §2: one stream per entity, per API key, per user and per idempotency key. A history
  * made through the real commands and HTTP routes is read back from the log, stream by stream.
  */
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import type { Keygate } from "../../src/app/keygate.ts";
 import { buildHistory } from "../support/history.ts";
 import { appOver } from "../support/http.ts";
-import { FakeClock, testKeygate } from "../support/keygate.ts";
+import { FakeClock, testKeygatePerTest } from "../support/keygate.ts";
 
-let kg: Keygate | undefined;
-afterEach(() => {
-  kg?.close();
-  kg = undefined;
-});
+const openKeygate = testKeygatePerTest();
 
 /** The id prefix of each aggregate's streams, by the first part of its event types. */
 const STREAM_PREFIX: Record<string, string> = {
@@ -29,7 +25,7 @@ function numberFrom(kg: Keygate, sql: string, ...params: string[]): number {
 
 test("one stream per entity, per API key, per user and per idempotency key, each its own aggregate's from its first event", async () => {
   const clock = new FakeClock();
-  kg = testKeygate({ clock });
+  const kg = openKeygate({ clock });
   const history = await buildHistory(kg, clock);
   const { call } = appOver(kg);
   const created = (key: string, idempotencyKey: string) =>
