@@ -148,7 +148,8 @@ function checkpoint(kg: Keygate, argv: string[]): void {
   const server = renew ? servingPid(kg.config.dbPath) : undefined;
   // A server holds its key in memory and would go on signing with the old one.
   if (server !== undefined)
-    throw new ConfigError(
+    throw new KeygateError(
+      "resource_conflict",
       `the database ${kg.config.dbPath} is served by keygate serve (pid ${server}): stop it before making a new checkpoint key, and start it after`,
     );
   const key = renew ? newCheckpointKey(kg.config) : signingCheckpointKey(kg.config, kg.db.sql);

@@ -11,13 +11,12 @@
  */
 import type { Keygate } from "../app/keygate.ts";
 import { verifyLogInParallel } from "../audit/verify.ts";
-import { ConfigError } from "../config/config-error.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
 import { allProjections, rebuildProjections } from "../projections/rebuild.ts";
 import { parseCommandArgs } from "./args.ts";
 import { localTrustedKey, trustedKey } from "./audit.ts";
 import { report } from "./output.ts";
-import { holdServeLock, type ServeLock } from "./serve-lock.ts";
+import { holdServeLock } from "./serve-lock.ts";
 
 /** The rebuild command's usage line. */
 export const REBUILD_USAGE = `  rebuild [--public-key PEM_FILE] [--json]
@@ -25,23 +24,12 @@ export const REBUILD_USAGE = `  rebuild [--public-key PEM_FILE] [--json]
                              (the server stopped; for rows audit replay found edited behind the log;
                              --public-key: the checkpoints' signer, as for audit verify)`;
 
-/** The database's lock, or a refusal naming the server (or rebuild) that holds it. */
-function lockForRebuild(dbPath: string): ServeLock | undefined {
-  try {
-    return holdServeLock(dbPath, "rebuild");
-  } catch (error) {
-    // Not the configuration's fault: the database is in use, and the message says by whom.
-    if (error instanceof ConfigError) throw new KeygateError("resource_conflict", error.message);
-    throw error;
-  }
-}
-
 /** Runs `rebuild`. */
 export async function runRebuild(kg: Keygate, argv: string[]): Promise<void> {
   const { values } = parseCommandArgs(argv, { "public-key": { type: "string" } });
   // Read before the database is opened: a file that cannot be read is bad usage, nothing more.
   const publicKey = trustedKey("--public-key", values["public-key"]);
-  const lock = lockForRebuild(kg.config.dbPath);
+  const lock = holdServeLock(kg.config.dbPath, "rebuild");
   try {
     const verified = await verifyLogInParallel(kg.config.dbPath, kg.db.sql, {
       trustedPublicKey: publicKey ?? localTrustedKey(kg),

@@ -15,7 +15,7 @@
  * take over one stale file.
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { ConfigError } from "../config/config-error.ts";
+import { KeygateError } from "../errors/keygate-error.ts";
 
 /** A held lock: `release()` removes the file if it is still this process's. */
 export interface ServeLock {
@@ -86,7 +86,8 @@ function refusal(dbPath: string, taker: LockingCommand, holder: LockHolder): str
 
 /**
  * Takes the lock of the database at `dbPath` for `command` (none for `:memory:`), or throws a
- * {@link ConfigError} naming the process that holds it and what to do.
+ * `resource_conflict` {@link KeygateError} naming the process that holds it and what to do: the
+ * database is in use, which is no fault of the configuration.
  */
 export function holdServeLock(
   dbPath: string,
@@ -107,8 +108,12 @@ export function holdServeLock(
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
     const holder = lockHolder(dbPath);
-    if (holder !== undefined) throw new ConfigError(refusal(dbPath, command, holder));
+    if (holder !== undefined)
+      throw new KeygateError("resource_conflict", refusal(dbPath, command, holder));
     rmSync(path, { force: true }); // Left by a process that is gone: taken over.
   }
-  throw new ConfigError(`the database ${dbPath}: its serving lock ${path} could not be taken`);
+  throw new KeygateError(
+    "resource_conflict",
+    `the database ${dbPath}: its serving lock ${path} could not be taken`,
+  );
 }

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { holdServeLock } from "../../src/cli/serve-lock.ts";
-import { ConfigError } from "../../src/config/config-error.ts";
+import { KeygateError } from "../../src/errors/keygate-error.ts";
 import { tempDir } from "../support/keygate.ts";
 import { processWithArgument } from "../support/lock-holder.ts";
 
@@ -33,7 +33,8 @@ describe("the serving lock: one server per database", () => {
       } catch (error) {
         caught = error;
       }
-      expect(caught).toBeInstanceOf(ConfigError);
+      expect(caught).toBeInstanceOf(KeygateError);
+      expect((caught as KeygateError).code).toBe("resource_conflict");
       expect((caught as Error).message).toBe(
         `the database ${db} is already served by another keygate serve (pid ${server.pid}): run one server per database (its idempotency and rate limits are in its memory)`,
       );
@@ -56,7 +57,8 @@ describe("the serving lock: one server per database", () => {
         } catch (error) {
           caught = error;
         }
-        expect(caught).toBeInstanceOf(ConfigError);
+        expect(caught).toBeInstanceOf(KeygateError);
+        expect((caught as KeygateError).code).toBe("resource_conflict");
         expect(readFileSync(`${db}.serve.pid`, "utf8")).toBe(`${holder.pid}\n`);
         return (caught as Error).message.replace(db, "DB").replace(`pid ${holder.pid}`, "pid PID");
       } finally {

@@ -332,8 +332,9 @@ describe("keygate serve (as the README starts it)", () => {
     try {
       const second = await runServeToExit({ ...env, KEYGATE_PORT: "0" });
       expect(second.code).toBe(1);
+      // The database is in use: no fault of the configuration, and not called one.
       expect(second.stderr).toContain(
-        `the database ${env.KEYGATE_DB} is already served by another keygate serve (pid `,
+        `keygate: the database ${env.KEYGATE_DB} is already served by another keygate serve (pid `,
       );
       expect(second.stdout).not.toContain("listening on");
       const live = first.startupOutput.match(/live: (sk_live_\w+)/)?.[1];
@@ -416,6 +417,9 @@ describe("keygate serve (as the README starts it)", () => {
     try {
       const whileServing = keygate(["audit", "checkpoint", "--new-key"], db);
       expect(whileServing.code).toBe(1);
+      expect(whileServing.stderr).toContain(
+        `keygate: the database ${db.KEYGATE_DB} is served by keygate serve (pid `,
+      );
       expect(whileServing.stderr).toContain("stop it before making a new checkpoint key");
       expect(keygate(["audit", "verify"], db).code).toBe(0);
       const old = keygate(["audit", "verify", "--public-key", kept], db);
