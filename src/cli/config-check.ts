@@ -113,12 +113,18 @@ function databaseJson(check: DatabaseCheck) {
     exists: check.exists,
     pending_migrations: check.pendingMigrations,
     served_by: check.servedBy ?? null,
+    rebuilt_by: check.rebuiltBy ?? null,
   };
 }
 
 /** What `--database` found, in a line: nothing `serve` would refuse, and what it would do first. */
 function databaseLine(path: string, check: DatabaseCheck): string {
-  const served = check.servedBy === undefined ? "" : `; served now by pid ${check.servedBy}`;
+  const served =
+    check.rebuiltBy !== undefined
+      ? `; being rebuilt now by keygate rebuild (pid ${check.rebuiltBy}): serve is refused until it finishes`
+      : check.servedBy === undefined
+        ? ""
+        : `; served now by pid ${check.servedBy}`;
   if (!check.exists)
     return `  database: none yet at ${path}: serve creates it and runs init${served}`;
   const pending = check.pendingMigrations;

@@ -18,7 +18,7 @@ import { DatabaseOpenError, inspectDatabase } from "../db/open.ts";
 import { hasTable, type SqlConnection } from "../db/sql.ts";
 import { PepperCheck } from "../keys/pepper-check.ts";
 import { keyPrefixProblem } from "../keys/prefix-check.ts";
-import { servingPid } from "./serve-lock.ts";
+import { lockHolder } from "./serve-lock.ts";
 
 /** What a start on the database would find, when nothing would stop it. */
 export interface DatabaseCheck {
@@ -28,6 +28,8 @@ export interface DatabaseCheck {
   pendingMigrations: string[];
   /** The process serving the database now (the one a restart replaces), if any. */
   servedBy: number | undefined;
+  /** The `keygate rebuild` replacing the projections now, if one is: `serve` waits for it. */
+  rebuiltBy: number | undefined;
 }
 
 /** Why the configured pepper is not the one the database records, if it is not. */
@@ -58,15 +60,19 @@ function firstProblem(config: KeygateConfig, sql: SqlConnection, now: Date): str
  * with the message `serve` would stop with; else says what it found.
  */
 export function checkDatabase(config: KeygateConfig, now: Date): DatabaseCheck {
-  const servedBy = servingPid(config.dbPath);
+  const holder = lockHolder(config.dbPath);
+  const held = {
+    servedBy: holder?.command === "serve" ? holder.pid : undefined,
+    rebuiltBy: holder?.command === "rebuild" ? holder.pid : undefined,
+  };
   if (config.dbPath === ":memory:" || !existsSync(config.dbPath))
-    return { exists: false, pendingMigrations: [], servedBy };
+    return { exists: false, pendingMigrations: [], ...held };
   const db = inspectDatabase(config.dbPath);
   try {
     if (db.newerSchema) throw new DatabaseOpenError(config.dbPath, new Error(db.newerSchema));
     const problem = firstProblem(config, db.sql, now);
     if (problem) throw new ConfigError(problem);
-    return { exists: true, pendingMigrations: db.pendingMigrations, servedBy };
+    return { exists: true, pendingMigrations: db.pendingMigrations, ...held };
   } finally {
     db.close();
   }

@@ -55,13 +55,13 @@ function lockingCommandOf(pid: number): LockingCommand | undefined {
 }
 
 /** The live Keygate process holding the lock of a database. */
-interface LockHolder {
+export interface LockHolder {
   pid: number;
   command: LockingCommand;
 }
 
 /** Who holds the lock of the database at `dbPath`, if a live `serve` or `rebuild` does. */
-function lockHolder(dbPath: string): LockHolder | undefined {
+export function lockHolder(dbPath: string): LockHolder | undefined {
   if (dbPath === ":memory:") return undefined;
   const pid = holderOf(`${dbPath}.serve.pid`);
   if (pid === undefined || pid === process.pid) return undefined;

@@ -4,7 +4,7 @@
  */
 import { Database } from "bun:sqlite";
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { openKeygate } from "../../src/app/keygate.ts";
 import { createApiKey } from "../../src/commands/api-keys.ts";
@@ -14,6 +14,7 @@ import { createApp } from "../../src/http/app.ts";
 import { type EntityObject, findPlatformEntity } from "../../src/projections/queries.ts";
 import { cliDatabases } from "../support/cli.ts";
 import { TEST_ACTOR } from "../support/keygate.ts";
+import { processWithArgument } from "../support/lock-holder.ts";
 import { startServer } from "../support/server.ts";
 import { keygate, ROOT } from "../support/spawn.ts";
 import { selfSignedCertificate } from "../support/tls.ts";
@@ -153,6 +154,7 @@ describe("keygate config check", () => {
       exists: true,
       pending_migrations: [],
       served_by: null,
+      rebuilt_by: null,
     });
 
     const refusals: [Record<string, string>, string][] = [
@@ -224,6 +226,21 @@ describe("keygate config check", () => {
       expect(check(pepper).stdout).toContain(`; served now by pid ${pid}`);
     } finally {
       await server.stop();
+    }
+
+    // A rebuild holds the database: serve's start would be refused until it finishes.
+    const rebuild = await processWithArgument("rebuild");
+    try {
+      writeFileSync(`${db.KEYGATE_DB}.serve.pid`, `${rebuild.pid}\n`);
+      const rebuilding = JSON.parse(check(pepper, "--json").stdout).database_check;
+      expect([rebuilding.rebuilt_by, rebuilding.served_by]).toEqual([rebuild.pid, null]);
+      expect(check(pepper).stdout).toContain(
+        `; being rebuilt now by keygate rebuild (pid ${rebuild.pid}): serve is refused until it finishes`,
+      );
+    } finally {
+      rebuild.kill();
+      await rebuild.exited;
+      rmSync(`${db.KEYGATE_DB}.serve.pid`, { force: true });
     }
   });
 

@@ -25,6 +25,7 @@ test("config check --database passes a database serve would start on, refuses on
     exists: true,
     pending_migrations: [],
     served_by: null,
+    rebuilt_by: null,
   });
   const wrong = keygate(["config", "check", "--database"], { ...db, KEYGATE_PEPPER: "another" });
   expect([wrong.code, wrong.stdout]).toEqual([1, ""]);
