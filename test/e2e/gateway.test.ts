@@ -8,26 +8,13 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { tempDir } from "../support/keygate.ts";
 import { startPreset } from "../support/preset.ts";
+import { sendRaw } from "../support/raw-http.ts";
 import { startServer } from "../support/server.ts";
 import { E2E_TARGET, ROOT } from "../support/target.ts";
 import { startUpstream } from "../support/upstream.ts";
 
 const tmp = tempDir();
 afterAll(tmp.remove);
-
-/** Sends `request` as written (its own Host header) to the server at `url`; the reply whole. */
-function sendRaw(url: string, request: string): Promise<string> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.write(request));
-    let reply = "";
-    socket.on("data", (chunk) => {
-      reply += chunk.toString();
-    });
-    socket.on("end", () => resolve(reply));
-    socket.on("error", reject);
-  });
-}
 
 describe("the gateway passes the upstream's answer on", () => {
   test("a compressed upstream answer reaches the client intact: its body matches its Content-Encoding", async () => {
@@ -233,6 +220,55 @@ describe("which route serves a request", () => {
     } finally {
       await server.stop();
       upstream.stop();
+    }
+  });
+});
+
+describe("requests the runtime's HTTP parser refuses", () => {
+  test("a smuggling attempt, a control byte in a header, a bad Content-Length and a 200 KB header are refused before Keygate: nothing reaches the upstream, the server goes on", async () => {
+    const calmony = await startPreset("calmony", join(tmp.dir, "parser"));
+    try {
+      const { host } = new URL(calmony.server.url);
+      const head = `Host: ${host}\r\nAuthorization: Bearer ${calmony.live}\r\nContent-Type: application/json`;
+      const refused: [string, string][] = [
+        // Content-Length and Transfer-Encoding together: a proxy reading one and its upstream
+        // the other would see two requests where Keygate authenticated one.
+        [
+          "smuggling",
+          `POST /v1/payments HTTP/1.1\r\n${head}\r\nIdempotency-Key: smuggled-0001\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /v1/payments HTTP/1.1\r\nHost: ${host}\r\n\r\n`,
+        ],
+        ["control byte", `GET /v1/payments HTTP/1.1\r\n${head}\r\nX-Note: a\x01b\r\n\r\n`],
+        [
+          "bad Content-Length",
+          `POST /v1/payments HTTP/1.1\r\n${head}\r\nIdempotency-Key: smuggled-0002\r\nContent-Length: 2x\r\n\r\n{}`,
+        ],
+        // Bun refuses a header block over 16 KiB (431), Deno one over 64 KiB (400).
+        [
+          "header block",
+          `GET /v1/payments HTTP/1.1\r\n${head}\r\nX-Pad: ${"a".repeat(200_000)}\r\n\r\n`,
+        ],
+      ];
+      for (const [what, request] of refused) {
+        // A server that closes on a request it has not read to the end may reset the connection
+        // before its answer arrives (Deno, on the 200 KB header): refused all the same.
+        const reply = await sendRaw(calmony.server.url, request).catch((error: Error) =>
+          "code" in error && error.code === "ECONNRESET"
+            ? "HTTP/1.1 400 (connection reset)"
+            : Promise.reject(error),
+        );
+        const status = Number(reply.split(" ")[1]);
+        expect([what, status >= 400 && status < 500]).toEqual([what, true]);
+        // Refused by the parser, not by Keygate: the answer is not Keygate's envelope.
+        expect([what, reply.toLowerCase().includes("x-request-id")]).toEqual([what, false]);
+      }
+      expect(calmony.upstream.calls).toEqual([]);
+      const after = await calmony.call("GET", "/v1/payments", {
+        headers: { authorization: `Bearer ${calmony.live}` },
+      });
+      expect(after.status).toBe(200);
+      expect(calmony.upstream.calls.map((call) => call.url)).toEqual(["/v1/payments"]);
+    } finally {
+      await calmony.stop();
     }
   });
 });
