@@ -24,6 +24,16 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 /** A value that starts with an Authorization scheme's name and a space. */
 const SCHEME_FIRST = /^(?:bearer|basic|token)\s/i;
 
+/**
+ * A header sent twice reaches the server as one value, the two joined by a comma (so does a
+ * list in one header); no key, key pair or token holds one. Told so, rather than as a key of
+ * the wrong form.
+ */
+const sentTwice = (header: string): Credential => ({
+  kind: "malformed",
+  reason: `${header} holds more than one credential (the header was sent twice, or as a list)`,
+});
+
 /** Reads the credential from the request headers. */
 export function readCredential(headers: Headers, schemes: CredentialSchemes): Credential {
   const authorization = headers.get("authorization");
@@ -34,6 +44,7 @@ export function readCredential(headers: Headers, schemes: CredentialSchemes): Cr
       const secret = key.trim();
       if (!secret)
         return { kind: "malformed", reason: `the ${schemes.apiKeyHeader} header is empty` };
+      if (secret.includes(",")) return sentTwice(`the ${schemes.apiKeyHeader} header`);
       // `X-Api-Key: Bearer sk_…`: the header carries the key alone, as the scheme's name says.
       if (SCHEME_FIRST.test(secret))
         return {
@@ -58,6 +69,7 @@ function readAuthorization(value: string, schemes: CredentialSchemes): Credentia
   const rest = space === -1 ? "" : value.slice(space + 1).trim();
   if (scheme === "bearer") {
     if (!rest) return { kind: "malformed", reason: "nothing follows Bearer in Authorization" };
+    if (rest.includes(",")) return sentTwice("Authorization");
     if (JWT_SHAPE.test(rest)) {
       return schemes.jwt
         ? { kind: "jwt", token: rest }
@@ -70,6 +82,7 @@ function readAuthorization(value: string, schemes: CredentialSchemes): Credentia
   if (scheme === "basic") {
     if (!schemes.basic) return { kind: "malformed", reason: "Basic credentials are not accepted" };
     if (!rest) return { kind: "malformed", reason: "nothing follows Basic in Authorization" };
+    if (rest.includes(",")) return sentTwice("Authorization");
     return readBasic(rest, schemes);
   }
   if (!rest)

@@ -88,6 +88,15 @@ describe("authentication errors", () => {
       ],
       [`Basic ${base64("no-colon")}`, "the Basic credential is not public_key:secret_key"],
       [`Token ${live}`, "unsupported Authorization scheme"],
+      // Sent twice, the header arrives as one value joined by a comma.
+      [
+        `Bearer ${live}, Bearer ${live}`,
+        "Authorization holds more than one credential (the header was sent twice, or as a list)",
+      ],
+      [
+        `Basic ${base64("pk:sk")}, Basic ${base64("pk:sk")}`,
+        "Authorization holds more than one credential (the header was sent twice, or as a list)",
+      ],
     ];
     for (const [authorization, reason] of cases) {
       expect(await said(authorization)).toBe(`The credential is not well formed: ${reason}.`);
@@ -97,6 +106,14 @@ describe("authentication errors", () => {
     });
     expect(inApiKeyHeader.body.error.message).toBe(
       "The credential is not well formed: the X-Api-Key header holds the key alone, with no scheme before it.",
+    );
+    const twice = new Headers([
+      ["x-api-key", live],
+      ["x-api-key", live],
+    ]);
+    const apiKeyTwice = await call("GET", "/v1/me", { headers: Object.fromEntries(twice) });
+    expect(apiKeyTwice.body.error.message).toBe(
+      "The credential is not well formed: the X-Api-Key header holds more than one credential (the header was sent twice, or as a list).",
     );
   });
 
