@@ -50,8 +50,25 @@ function upstreamFailure(outcome: Exclude<UpstreamOutcome, { kind: "answered" }>
   return failure;
 }
 
-/** The request body to forward, checked against the size limit. */
+/**
+ * Whether a GET or HEAD request came with a body. The runtime hands the server such a body as
+ * none at all, and `fetch` sends none: forwarded, it would reach the upstream without it.
+ */
+function bodyOnGet(request: Request): boolean {
+  if (request.method !== "GET" && request.method !== "HEAD") return false;
+  const length = request.headers.get("content-length");
+  return (length !== null && length.trim() !== "0") || request.headers.has("transfer-encoding");
+}
+
+/**
+ * The request body to forward, checked against the size limit. A GET's or HEAD's body, which
+ * could only be dropped on the way, is refused instead.
+ */
 function bodyToForward(request: Request, limit: number): RequestInit["body"] | null {
+  if (bodyOnGet(request))
+    throw invalidRequest(
+      `A ${request.method} request cannot carry a body through the gateway (it would reach the upstream without it): send the body with POST, or none.`,
+    );
   const read = rawBodyOf(request);
   if (read) {
     if (read.length > limit) throw requestTooLarge(limit);

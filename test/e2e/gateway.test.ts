@@ -224,8 +224,8 @@ describe("which route serves a request", () => {
   });
 });
 
-describe("requests the runtime's HTTP parser refuses", () => {
-  test("a smuggling attempt, a control byte in a header, a bad Content-Length and a 200 KB header are refused before Keygate: nothing reaches the upstream, the server goes on", async () => {
+describe("requests that cannot be forwarded as sent", () => {
+  test("a smuggling attempt, a control byte in a header, a bad Content-Length and a 200 KB header are refused before Keygate, a GET with a body by Keygate: nothing reaches the upstream, the server goes on", async () => {
     const calmony = await startPreset("calmony", join(tmp.dir, "parser"));
     try {
       const { host } = new URL(calmony.server.url);
@@ -261,6 +261,15 @@ describe("requests the runtime's HTTP parser refuses", () => {
         // Refused by the parser, not by Keygate: the answer is not Keygate's envelope.
         expect([what, reply.toLowerCase().includes("x-request-id")]).toEqual([what, false]);
       }
+      expect(calmony.upstream.calls).toEqual([]);
+      // A GET with a body is read by the parser, and handed to Keygate as a GET without one:
+      // Keygate refuses it rather than send the upstream a request that lost its body.
+      const getWithBody = await sendRaw(
+        calmony.server.url,
+        `GET /v1/payments HTTP/1.1\r\n${head}\r\nContent-Length: 13\r\nConnection: close\r\n\r\n{"limit":100}`,
+      );
+      expect(getWithBody).toStartWith("HTTP/1.1 400");
+      expect(getWithBody).toContain("cannot carry a body through the gateway");
       expect(calmony.upstream.calls).toEqual([]);
       const after = await calmony.call("GET", "/v1/payments", {
         headers: { authorization: `Bearer ${calmony.live}` },

@@ -411,6 +411,33 @@ describe("proxying", () => {
     expect(keyed.status).toBe(413);
     expect(upstream.calls).toHaveLength(0);
   });
+
+  test("a GET or HEAD that says it has a body is refused, not sent upstream without it; Content-Length: 0 is no body", async () => {
+    const { app, live } = gatewayApp();
+    // The runtime gives the server a GET's body as none: only its headers tell.
+    const sent = async (method: string, headers: Record<string, string>) => {
+      const response = await app.handle(
+        new Request("http://localhost/links", {
+          method,
+          headers: { authorization: `Bearer ${live}`, ...headers },
+        }),
+      );
+      return [response.status, method === "HEAD" ? null : await response.json()];
+    };
+    const refusal = (method: string) => ({
+      error: expect.objectContaining({
+        code: "invalid_request",
+        message: `A ${method} request cannot carry a body through the gateway (it would reach the upstream without it): send the body with POST, or none.`,
+      }),
+    });
+    expect(await sent("GET", { "content-length": "5" })).toEqual([400, refusal("GET")]);
+    expect(await sent("GET", { "transfer-encoding": "chunked" })).toEqual([400, refusal("GET")]);
+    expect((await sent("HEAD", { "content-length": "5" }))[0]).toBe(400);
+    expect(upstream.calls).toHaveLength(0);
+    expect((await sent("GET", { "content-length": "0" }))[0]).toBe(200);
+    expect((await sent("GET", {}))[0]).toBe(200);
+    expect(upstream.calls).toHaveLength(2);
+  });
 });
 
 test("a streamed body without Content-Length is cut off at the limit: 413, the upstream acts on nothing", async () => {
