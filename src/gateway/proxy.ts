@@ -106,13 +106,15 @@ const describesConnection = (spelled: string) =>
 
 /**
  * The headers sent upstream: the client's, less credentials, hop-by-hop, `X-Keygate-*` and
- * those that describe the connection — each in any spelling of `-` as `_`.
+ * those that describe the connection — each in any spelling of `-` as `_` — and `Expect`: its
+ * `100-continue` was met at this hop (the server answered it and read the body), so, as
+ * nginx's proxy does, it goes no further.
  */
 export function upstreamHeaders(inbound: Headers, forwarded: ForwardedFor): Headers {
   const connection = connectionTokens(inbound);
   const headers = new Headers();
   for (const [name, value] of inbound) {
-    if (isHopByHop(name, connection) || name === "host") continue;
+    if (isHopByHop(name, connection) || name === "host" || name === "expect") continue;
     const spelled = dashed(name);
     if (forwarded.credentialHeaders.has(spelled) || spelled.startsWith("x-keygate-")) continue;
     if (describesConnection(spelled)) continue;

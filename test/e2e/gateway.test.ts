@@ -224,6 +224,26 @@ describe("which route serves a request", () => {
   });
 });
 
+describe("the gateway passes the client's request on", () => {
+  test("a POST sent with Expect: 100-continue is told to go on and answered; the upstream gets its body and no Expect", async () => {
+    const calmony = await startPreset("calmony", join(tmp.dir, "expect"));
+    try {
+      const { host } = new URL(calmony.server.url);
+      const body = JSON.stringify({ amount: 1200, currency: "usd" });
+      const reply = await sendRaw(
+        calmony.server.url,
+        `POST /v1/payments HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${calmony.live}\r\nIdempotency-Key: expect-continue-1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n${body}`,
+      );
+      expect(reply).toStartWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201");
+      const [call] = calmony.upstream.calls;
+      expect([call?.method, call?.body]).toEqual(["POST", body]);
+      expect(call?.headers.get("expect")).toBeNull();
+    } finally {
+      await calmony.stop();
+    }
+  });
+});
+
 describe("requests that cannot be forwarded as sent", () => {
   test("a smuggling attempt, a control byte in a header, a bad Content-Length and a 200 KB header are refused before Keygate, a GET with a body by Keygate: nothing reaches the upstream, the server goes on", async () => {
     const calmony = await startPreset("calmony", join(tmp.dir, "parser"));
