@@ -50,12 +50,19 @@ export function parseCommandArgs<O extends Options>(argv: string[], options: O, 
     if (token.kind !== "option") continue;
     if (seen.has(token.name)) throw new UsageError(`--${token.name} is given twice; give it once`);
     seen.add(token.name);
+    // `--stream "$STREAM"` with the variable unset: read as no flag, the export would be the
+    // whole log; read as a value, an id that happens not to exist.
+    if (token.value !== undefined && !token.value.trim())
+      throw new UsageError(`--${token.name} is empty: give it a value, or leave it out`);
   }
   const { positionals } = parsed;
   if (what !== undefined) {
     if (positionals.length !== 1)
       throw new UsageError(`expected exactly one ${what}, got ${positionals.length}`);
-    return { ...parsed, positional: positionals[0] as string };
+    const positional = positionals[0] as string;
+    // An unset shell variable (`keys revoke "$KEY_ID"`): not an id that happens not to exist.
+    if (!positional.trim()) throw new UsageError(`the ${what} is empty`);
+    return { ...parsed, positional };
   }
   // An argument no command reads would be dropped unseen: `keys list ent_…` (for --entity
   // ent_…) would list every key.

@@ -290,6 +290,31 @@ describe("refusals and failures", () => {
     }
   });
 
+  test("an empty argument or flag value (an unset shell variable) is bad usage: not a lookup, and not a flag left out", () => {
+    const env = freshDb();
+    const refusals: [string[], string][] = [
+      [["keys", "revoke", ""], "the key id is empty"],
+      [["keys", "rotate", "  "], "the key id is empty"],
+      [["audit", "timeline", ""], "the key id is empty"],
+      [["backup", ""], "the backup file path is empty"],
+      // Read as left out, these exported the whole log and listed every key.
+      [["audit", "export", "--stream", ""], "--stream is empty: give it a value, or leave it out"],
+      [["audit", "export", "--after", " "], "--after is empty: give it a value, or leave it out"],
+      [["keys", "list", "--entity", ""], "--entity is empty: give it a value, or leave it out"],
+      [["keys", "create", "--entity="], "--entity is empty: give it a value, or leave it out"],
+    ];
+    for (const [args, message] of refusals) {
+      const result = keygate(args, env);
+      expect([args, result.code, result.stderr.split("\n")[0]]).toEqual([
+        args,
+        2,
+        `keygate: ${message}`,
+      ]);
+      expect(result.stdout).toBe("");
+      expect(existsSync(dirname(env.KEYGATE_DB))).toBe(false);
+    }
+  });
+
   test("serve refuses arguments (its settings are environment variables) before it listens", () => {
     const env = freshDb();
     const result = keygate(["serve", "--port", "4000"], env);
