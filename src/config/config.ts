@@ -9,6 +9,7 @@ import { METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS } from "../gateway/ambig
 import { compilePathPattern, pathPatternFault } from "../http/path-pattern.ts";
 import { methodsMeet } from "../http/route-method.ts";
 import { DEFAULT_POLICY, type RateLimitPolicy, type RoutePolicy } from "../ratelimit/policy.ts";
+import { type AddressList, addressList, addressListFault } from "./address-list.ts";
 import { ConfigError } from "./config-error.ts";
 import { type ConfigFile, HOST_PATTERN, readConfigFile } from "./config-file.ts";
 import {
@@ -83,8 +84,8 @@ export interface KeygateConfig {
   /** `GET /metrics`: who may scrape it. */
   metrics: {
     enabled: boolean;
-    /** Peer addresses allowed without the token. */
-    allow: string[];
+    /** Client addresses and ranges allowed without the token. */
+    allow: AddressList;
     /** `Authorization: Bearer <token>` also lets a scraper in (`KEYGATE_METRICS_TOKEN`). */
     token: string | undefined;
   };
@@ -328,6 +329,16 @@ function serverKeyFrom(
   return value;
 }
 
+/** `metrics.allow`, each entry an address or a range. */
+function metricsAllow(source: string | undefined, entries: readonly string[]): AddressList {
+  const fault = addressListFault(entries);
+  if (fault)
+    throw new ConfigError(
+      `KEYGATE_CONFIG ${source}: metrics.allow[${fault.index}]: ${fault.message}`,
+    );
+  return addressList(entries);
+}
+
 /** Resolves the configuration from the environment (and the file it names). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): KeygateConfig {
   const file = env.KEYGATE_CONFIG ? readConfigFile(env.KEYGATE_CONFIG) : {};
@@ -413,7 +424,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     accessLog: accessLog === "stdout",
     metrics: {
       enabled: file.metrics?.enabled ?? true,
-      allow: file.metrics?.allow ?? LOOPBACK,
+      allow: metricsAllow(source, file.metrics?.allow ?? LOOPBACK),
       token: metricsToken,
     },
     ...(source ? { configFile: source } : {}),

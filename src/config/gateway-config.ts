@@ -5,6 +5,7 @@
  */
 import { type Static, Type } from "@sinclair/typebox";
 import { routeSetFault } from "../http/route-finder.ts";
+import { type AddressList, addressList, addressListFault } from "./address-list.ts";
 import { HttpMethodSchema } from "./http-method.ts";
 
 /** Where a route's target entity is named in the request (Modulus's branch reference). */
@@ -95,7 +96,8 @@ export interface GatewayConfig {
   maxBodyBytes: number;
   /** Whether the upstream gets `X-Forwarded-For` (reading the peer address costs ~25 % of throughput). */
   forwardedFor: boolean;
-  trustedProxies: string[];
+  /** Peers whose `X-Real-IP` / `X-Forwarded-For` (and `X-Forwarded-Proto`) are believed. */
+  trustedProxies: AddressList;
   routes: GatewayRoute[];
 }
 
@@ -122,8 +124,8 @@ export function reservedPathOf(path: string): string | undefined {
   return RESERVED.find((r) => path === r || path.startsWith(`${r}/`));
 }
 
-/** Every loopback form of a peer address. */
-export const LOOPBACK = ["127.0.0.1", "::1", "::ffff:127.0.0.1"];
+/** The loopback addresses (an IPv4-mapped `::ffff:127.0.0.1` is `127.0.0.1`). */
+export const LOOPBACK = ["127.0.0.1", "::1"];
 
 /** Resolves the section; `upstream` is `KEYGATE_UPSTREAM` if set. */
 export function resolveGateway(
@@ -147,6 +149,9 @@ export function resolveGateway(
       entity: route.entity && { ...route.entity, match: route.entity.match ?? "id" },
     };
   });
+  const trustedProxies = section?.trusted_proxies ?? LOOPBACK;
+  const untrustable = addressListFault(trustedProxies);
+  if (untrustable) fail(`gateway.trusted_proxies[${untrustable.index}]`, untrustable.message);
   const clash = routeSetFault(routes, (i) => `gateway.routes[${i}]`);
   if (clash) fail(`gateway.routes[${clash.index}].path`, clash.message);
   return {
@@ -154,7 +159,7 @@ export function resolveGateway(
     timeoutMs: Math.round((section?.timeout_seconds ?? 30) * 1000),
     maxBodyBytes: section?.max_body_bytes ?? 1024 * 1024,
     forwardedFor: section?.forwarded_for ?? false,
-    trustedProxies: section?.trusted_proxies ?? LOOPBACK,
+    trustedProxies: addressList(trustedProxies),
     routes,
   };
 }

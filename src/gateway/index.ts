@@ -11,6 +11,7 @@
 import { Elysia } from "elysia";
 import type { Keygate } from "../app/keygate.ts";
 import type { Identity } from "../auth/identity.ts";
+import type { AddressList } from "../config/address-list.ts";
 import type { GatewayRoute } from "../config/gateway-config.ts";
 import { invalidRequest, KeygateError, requestTooLarge } from "../errors/keygate-error.ts";
 import { readUpTo, resumed } from "../http/body-prefix.ts";
@@ -90,12 +91,12 @@ function forwardedProto(
   url: URL,
   request: Request,
   server: PeerLookup | null | undefined,
-  trustedProxies: readonly string[],
+  trustedProxies: AddressList,
 ): string {
   const own = url.protocol === "https:" ? "https" : "http";
   const sent = request.headers.get("x-forwarded-proto")?.trim().toLowerCase();
   if (sent !== "http" && sent !== "https") return own;
-  return trustedProxies.includes(peerAddressOrUnknown(request, server)) ? sent : own;
+  return trustedProxies.has(peerAddressOrUnknown(request, server)) ? sent : own;
 }
 
 /**

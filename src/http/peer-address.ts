@@ -2,6 +2,7 @@
  * The address of the client's end of each connection. Elysia hands routes Bun's `server`,
  * whose `requestIP` knows it; a server that does not (Deno.serve) records it here per request.
  */
+import type { AddressList } from "../config/address-list.ts";
 
 /** What Elysia's context offers as `server` (Bun's server, or nothing). */
 export interface PeerLookup {
@@ -49,9 +50,9 @@ export function peerAddressOrUnknown(
 export function clientAddressOf(
   peer: string,
   headers: Headers,
-  trustedProxies: readonly string[],
+  trustedProxies: AddressList,
 ): string {
-  if (!trustedProxies.includes(peer)) return peer;
+  if (!trustedProxies.has(peer)) return peer;
   const real = headers.get("x-real-ip")?.trim() || undefined;
   const last = headers.get("x-forwarded-for")?.split(",").at(-1)?.trim() || undefined;
   if (real !== undefined && last !== undefined && real !== last) return UNKNOWN_ADDRESS;
@@ -62,7 +63,7 @@ export function clientAddressOf(
 export function clientAddress(
   request: Request,
   server: PeerLookup | null | undefined,
-  trustedProxies: readonly string[],
+  trustedProxies: AddressList,
 ): string {
   return clientAddressOf(peerAddressOrUnknown(request, server), request.headers, trustedProxies);
 }
@@ -74,7 +75,7 @@ export function clientAddress(
 export function clientAddressLookup(
   request: Request,
   server: PeerLookup | null | undefined,
-  trustedProxies: readonly string[],
+  trustedProxies: AddressList,
 ): () => string {
   return () => clientAddress(request, server, trustedProxies);
 }

@@ -22,7 +22,7 @@ export function mayScrape(
   authorization: string | null,
 ): boolean {
   // A client whose address cannot be told is allowed nothing by address, whatever the list says.
-  if (client !== UNKNOWN_ADDRESS && config.allow.includes(client)) return true;
+  if (client !== UNKNOWN_ADDRESS && config.allow.has(client)) return true;
   if (!config.token || !authorization) return false;
   const given = Buffer.from(authorization);
   const expected = Buffer.from(`Bearer ${config.token}`);

@@ -50,13 +50,17 @@ describe("configuration", () => {
         timeoutMs: 30_000,
         maxBodyBytes: 1024 * 1024,
         forwardedFor: false,
-        trustedProxies: ["127.0.0.1", "::1", "::ffff:127.0.0.1"],
+        trustedProxies: expect.objectContaining({ entries: ["127.0.0.1", "::1"] }),
         routes: [],
       },
       meAliases: [],
       audit: { checkpointKeyPath: undefined, checkpointIntervalSeconds: 3600 },
       accessLog: true,
-      metrics: { enabled: true, allow: ["127.0.0.1", "::1", "::ffff:127.0.0.1"], token: undefined },
+      metrics: {
+        enabled: true,
+        allow: expect.objectContaining({ entries: ["127.0.0.1", "::1"] }),
+        token: undefined,
+      },
     });
   });
 
@@ -594,6 +598,27 @@ describe("configuration", () => {
       const path = file("bad-idle.json", JSON.stringify({ idle_timeout_seconds: bad }));
       expect(errorOf({ KEYGATE_CONFIG: path })).toContain("bad-idle.json: idle_timeout_seconds:");
     }
+  });
+
+  test("trusted proxies and metrics.allow take addresses and CIDR ranges; anything else stops the start, naming the entry", () => {
+    const at = (config: unknown) => file("addresses.json", JSON.stringify(config));
+    const config = loadConfig({
+      KEYGATE_CONFIG: at({
+        gateway: { trusted_proxies: ["10.0.0.0/8", "::1"] },
+        metrics: { allow: ["192.168.0.0/16"] },
+      }),
+    });
+    expect(config.gateway.trustedProxies.has("10.20.30.40")).toBe(true);
+    expect(config.gateway.trustedProxies.has("127.0.0.1")).toBe(false);
+    expect(config.metrics.allow.has("::ffff:192.168.1.9")).toBe(true);
+    expect(
+      errorOf({ KEYGATE_CONFIG: at({ gateway: { trusted_proxies: ["::1", "nginx"] } }) }),
+    ).toBe(
+      `KEYGATE_CONFIG ${join(tmp.dir, "addresses.json")}: gateway.trusted_proxies[1]: "nginx" is not an IP address or a range of them (192.0.2.10, 10.0.0.0/8, fd00::/8); a name is not looked up: give its address`,
+    );
+    expect(errorOf({ KEYGATE_CONFIG: at({ metrics: { allow: ["10.0.0.0/33"] } }) })).toBe(
+      `KEYGATE_CONFIG ${join(tmp.dir, "addresses.json")}: metrics.allow[0]: "10.0.0.0/33": the prefix length must be 0 to 32 for an IPv4 range`,
+    );
   });
 
   test("gateway.timeout_seconds: more than 0, at most 300 (Bun's fetch gives up on a connection silent for 5 minutes)", () => {

@@ -5,10 +5,13 @@
  * and a real Caddy.)
  */
 import { describe, expect, test } from "bun:test";
+import { addressList } from "../../src/config/address-list.ts";
 import { clientAddressOf, UNKNOWN_ADDRESS } from "../../src/http/peer-address.ts";
 import { mayScrape } from "../../src/metrics/index.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
 import { startUpstream } from "../support/upstream.ts";
+
+const LOOPBACK_ONLY = addressList(["127.0.0.1"]);
 
 const testApp = testAppPerTest();
 const gateway = {
@@ -299,30 +302,38 @@ describe("forward-auth", () => {
 
   test("the client address comes from X-Real-IP / X-Forwarded-For only through a trusted proxy", () => {
     const headers = new Headers({ "x-forwarded-for": "10.0.0.1, 10.0.0.2" });
-    expect(clientAddressOf("127.0.0.1", headers, ["127.0.0.1"])).toBe("10.0.0.2");
-    expect(clientAddressOf("203.0.113.9", headers, ["127.0.0.1"])).toBe("203.0.113.9");
+    expect(clientAddressOf("127.0.0.1", headers, LOOPBACK_ONLY)).toBe("10.0.0.2");
+    expect(clientAddressOf("203.0.113.9", headers, LOOPBACK_ONLY)).toBe("203.0.113.9");
     expect(
-      clientAddressOf("127.0.0.1", new Headers({ "x-real-ip": "10.1.1.1" }), ["127.0.0.1"]),
+      clientAddressOf("127.0.0.1", new Headers({ "x-real-ip": "10.1.1.1" }), LOOPBACK_ONLY),
     ).toBe("10.1.1.1");
     // Both, agreeing (Traefik; nginx told to set both): that address.
     const agreeing = new Headers({
       "x-real-ip": "10.1.1.1",
       "x-forwarded-for": "10.9.9.9, 10.1.1.1",
     });
-    expect(clientAddressOf("127.0.0.1", agreeing, ["127.0.0.1"])).toBe("10.1.1.1");
+    expect(clientAddressOf("127.0.0.1", agreeing, LOOPBACK_ONLY)).toBe("10.1.1.1");
+  });
+
+  test("a trusted proxy may be given as a range (proxies whose addresses change), and is matched as an address", () => {
+    const headers = new Headers({ "x-real-ip": "203.0.113.9" });
+    const fleet = addressList(["10.0.0.0/8"]);
+    expect(clientAddressOf("10.1.2.3", headers, fleet)).toBe("203.0.113.9");
+    expect(clientAddressOf("::ffff:10.1.2.3", headers, fleet)).toBe("203.0.113.9");
+    expect(clientAddressOf("11.1.2.3", headers, fleet)).toBe("11.1.2.3");
   });
 
   test("X-Real-IP and X-Forwarded-For that disagree make the client unknown: one of them is the client's own", () => {
     // Behind Caddy, which appends to X-Forwarded-For and passes X-Real-IP on as received, a
     // client could otherwise choose its address: loopback, for the metrics; another per guess.
     const caddy = new Headers({ "x-real-ip": "127.0.0.1", "x-forwarded-for": "203.0.113.9" });
-    expect(clientAddressOf("127.0.0.1", caddy, ["127.0.0.1"])).toBe(UNKNOWN_ADDRESS);
+    expect(clientAddressOf("127.0.0.1", caddy, LOOPBACK_ONLY)).toBe(UNKNOWN_ADDRESS);
     // Behind nginx, which sets X-Real-IP and passes X-Forwarded-For on as received: the same.
     const nginx = new Headers({ "x-real-ip": "203.0.113.9", "x-forwarded-for": "127.0.0.1" });
-    expect(clientAddressOf("127.0.0.1", nginx, ["127.0.0.1"])).toBe(UNKNOWN_ADDRESS);
+    expect(clientAddressOf("127.0.0.1", nginx, LOOPBACK_ONLY)).toBe(UNKNOWN_ADDRESS);
     expect(
       mayScrape(
-        { enabled: true, allow: [UNKNOWN_ADDRESS], token: undefined },
+        { enabled: true, allow: addressList(["0.0.0.0/0", "::/0"]), token: undefined },
         UNKNOWN_ADDRESS,
         null,
       ),

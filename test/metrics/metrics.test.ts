@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { checkpointKey } from "../../src/audit/checkpoint-key.ts";
 import { appendCheckpoint } from "../../src/audit/checkpoints.ts";
 import { initPlatform } from "../../src/commands/init.ts";
+import { addressList } from "../../src/config/address-list.ts";
 import { mayScrape, scrapedGauges } from "../../src/metrics/index.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
 import { TEST_ACTOR, tempDir, testKeygate } from "../support/keygate.ts";
@@ -124,7 +125,11 @@ describe("/metrics", () => {
   });
 
   test("allowed addresses scrape without a token", () => {
-    const config = { enabled: true, allow: ["127.0.0.1", "10.0.0.5"], token: undefined };
+    const config = {
+      enabled: true,
+      allow: addressList(["127.0.0.1", "10.0.0.5"]),
+      token: undefined,
+    };
     expect(mayScrape(config, "10.0.0.5", null)).toBe(true);
     expect(mayScrape(config, "10.0.0.6", null)).toBe(false);
     expect(mayScrape({ ...config, token: TOKEN }, "10.0.0.6", `Bearer ${TOKEN}`)).toBe(true);
