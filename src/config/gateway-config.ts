@@ -127,6 +127,24 @@ export function reservedPathOf(path: string): string | undefined {
 /** The loopback addresses (an IPv4-mapped `::ffff:127.0.0.1` is `127.0.0.1`). */
 export const LOOPBACK = ["127.0.0.1", "::1"];
 
+/**
+ * What is wrong with an upstream base URL, if anything. Each request's path and query are
+ * appended to it, so it has none of its own: `http://api:4000/base?v=1` would send
+ * `/base?v=1/v1/payments`, and after a `#` the path would be dropped. It holds no credentials:
+ * Keygate sends the upstream none of its own, and prints the URL (`config check`).
+ */
+function upstreamFault(base: string): string | undefined {
+  // A value that does not parse is quoted, unless it may hold a password.
+  if (!URL.canParse(base)) return base.includes("@") ? "is not a URL" : `"${base}" is not a URL`;
+  const url = new URL(base);
+  if (!/^https?:$/.test(url.protocol)) return "must be an http:// or https:// URL";
+  if (url.username || url.password)
+    return "holds a user name or password: Keygate sends the upstream no credentials of its own, and would print them with the URL; give it without them";
+  if (base.includes("?") || base.includes("#"))
+    return `"${base}" has a query or a fragment: each request's path and query are appended to the upstream's, so give a base URL without them`;
+  return undefined;
+}
+
 /** Resolves the section; `upstream` is `KEYGATE_UPSTREAM` if set. */
 export function resolveGateway(
   section: Static<typeof GatewaySectionSchema> | undefined,
@@ -134,9 +152,8 @@ export function resolveGateway(
   fail: (field: string, message: string) => never,
 ): GatewayConfig {
   const base = upstream || section?.upstream;
-  if (base !== undefined && !URL.canParse(base)) fail("upstream", `"${base}" is not a URL`);
-  if (base !== undefined && !/^https?:$/.test(new URL(base).protocol))
-    fail("upstream", "must be an http:// or https:// URL");
+  const baseFault = base === undefined ? undefined : upstreamFault(base);
+  if (baseFault) fail("upstream", baseFault);
   const routes = (section?.routes ?? []).map((route, i): GatewayRoute => {
     const clash = reservedPathOf(route.path);
     if (clash) fail(`gateway.routes[${i}].path`, `${route.path} is Keygate's own ${clash}`);

@@ -139,6 +139,17 @@ describe("configuration", () => {
     );
     expect(errorOf({ KEYGATE_CONFIG: param })).toContain("gateway.routes[0].entity.name");
     expect(errorOf({ KEYGATE_UPSTREAM: "ftp://x" })).toContain("KEYGATE_UPSTREAM");
+    // The request's path is appended to the upstream's: a query or a fragment would swallow it.
+    for (const upstream of ["http://api:4000/base?v=1", "http://api:4000#top", "http://api:4000/?"])
+      expect(errorOf({ KEYGATE_UPSTREAM: upstream })).toBe(
+        `KEYGATE_UPSTREAM: "${upstream}" has a query or a fragment: each request's path and query are appended to the upstream's, so give a base URL without them`,
+      );
+    const withPassword = errorOf({ KEYGATE_UPSTREAM: "http://svc:hunter2@api:4000" });
+    expect(withPassword).toStartWith("KEYGATE_UPSTREAM: holds a user name or password");
+    expect(withPassword).not.toContain("hunter2");
+    expect(errorOf({ KEYGATE_UPSTREAM: "http://svc:hunter2@api:99999" })).toBe(
+      "KEYGATE_UPSTREAM: is not a URL",
+    );
     expect(errorOf({ KEYGATE_METRICS_TOKEN: "short" })).toContain("KEYGATE_METRICS_TOKEN");
     expect(errorOf({ KEYGATE_ACCESS_LOG: "yes" })).toContain("KEYGATE_ACCESS_LOG");
   });
