@@ -4,6 +4,7 @@
  * `GET /v1/forward-auth`, before a proxy in front (nginx, Traefik, Caddy) forwards them.
  */
 import { type Static, Type } from "@sinclair/typebox";
+import { Scope } from "../../events/api-key.ts";
 import { routeSetFault } from "../http/route-finder.ts";
 import { type AddressList, addressList, addressListFault } from "./address-list.ts";
 import { HttpMethodSchema } from "./http-method.ts";
@@ -37,7 +38,8 @@ const GatewayRouteSchema = Type.Object(
     method: HttpMethodSchema,
     /** `/checkout`, `/checkout/:id`, `/files/*`. */
     path: Type.String({ pattern: "^/[A-Za-z0-9._~:/*-]*$" }),
-    scopes: Type.Optional(Type.Array(Type.String({ pattern: "^[a-z0-9_*]+(:[a-z0-9_*]+)?$" }))),
+    /** What a key must hold: scopes as keys hold them (`links:read`, `links:*`, `*`). */
+    scopes: Type.Optional(Type.Array(Scope)),
     rate_limit: Type.Optional(
       Type.Object(
         {
@@ -124,6 +126,9 @@ export function reservedPathOf(path: string): string | undefined {
   return RESERVED.find((r) => path === r || path.startsWith(`${r}/`));
 }
 
+/** A header name as HTTP allows it (RFC 9110's token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 /** The loopback addresses (an IPv4-mapped `::ffff:127.0.0.1` is `127.0.0.1`). */
 export const LOOPBACK = ["127.0.0.1", "::1"];
 
@@ -159,6 +164,12 @@ export function resolveGateway(
     if (clash) fail(`gateway.routes[${i}].path`, `${route.path} is Keygate's own ${clash}`);
     if (route.entity?.from === "path" && !route.path.split("/").includes(`:${route.entity.name}`))
       fail(`gateway.routes[${i}].entity.name`, `${route.path} has no :${route.entity.name}`);
+    // A name no client can send would leave every key above the branch level refused (400).
+    if (route.entity?.from === "header" && !HEADER_NAME.test(route.entity.name))
+      fail(
+        `gateway.routes[${i}].entity.name`,
+        `"${route.entity.name}" is not a header name (letters, digits and -, as in X-Merchant-Id)`,
+      );
     return {
       method: route.method.toUpperCase(),
       path: route.path,

@@ -138,6 +138,29 @@ describe("configuration", () => {
       }),
     );
     expect(errorOf({ KEYGATE_CONFIG: param })).toContain("gateway.routes[0].entity.name");
+    // A scope no key can hold (keys are refused "links") and a header no client can send would
+    // leave the route refusing every key but `*` ones, or every key above the branch level.
+    const route = (extra: object) =>
+      file(
+        "route.json",
+        JSON.stringify({ gateway: { routes: [{ method: "GET", path: "/a", ...extra }] } }),
+      );
+    expect(errorOf({ KEYGATE_CONFIG: route({ scopes: ["links:read", "links"] }) })).toContain(
+      "gateway.routes[0].scopes[1]:",
+    );
+    expect(
+      errorOf({ KEYGATE_CONFIG: route({ entity: { from: "header", name: "x merchant" } }) }),
+    ).toBe(
+      `KEYGATE_CONFIG ${join(tmp.dir, "route.json")}: gateway.routes[0].entity.name: "x merchant" is not a header name (letters, digits and -, as in X-Merchant-Id)`,
+    );
+    expect(
+      loadConfig({
+        KEYGATE_CONFIG: route({
+          scopes: ["links:*", "*"],
+          entity: { from: "header", name: "X-Merchant-Id" },
+        }),
+      }).gateway.routes[0]?.scopes,
+    ).toEqual(["links:*", "*"]);
     expect(errorOf({ KEYGATE_UPSTREAM: "ftp://x" })).toContain("KEYGATE_UPSTREAM");
     // The request's path is appended to the upstream's: a query or a fragment would swallow it.
     for (const upstream of ["http://api:4000/base?v=1", "http://api:4000#top", "http://api:4000/?"])
