@@ -3,6 +3,7 @@
  * config-file.ts), resolved at start into one {@link KeygateConfig}. A bad setting stops the
  * start with a message naming it. Environment variables win over the file.
  */
+import { isIP } from "node:net";
 import type { Durability } from "../db/open.ts";
 import type { KeygateErrorCode } from "../errors/keygate-error.ts";
 import { METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS } from "../gateway/ambiguous-request.ts";
@@ -182,15 +183,35 @@ function parsePort(raw: string): number {
   return port;
 }
 
-/** The listening address: `KEYGATE_HOST`, else the file's `host`, else every interface. */
-function resolveHost(env: Record<string, string | undefined>, file: ConfigFile): string {
+/**
+ * The listening address: `KEYGATE_HOST`, else the file's `host`, else every interface. A `:` is
+ * allowed for an IPv6 address only: `0.0.0.0:80` is a port given in the wrong place, which
+ * would otherwise surface only as a failure to listen.
+ */
+function resolveHost(
+  env: Record<string, string | undefined>,
+  file: ConfigFile,
+  source: string | undefined,
+): string {
   const host = env.KEYGATE_HOST;
-  if (!host) return file.host ?? DEFAULT_HOST;
+  if (!host) {
+    const fromFile = file.host ?? DEFAULT_HOST;
+    if (fromFile.includes(":") && isIP(fromFile) !== 6)
+      throw new ConfigError(`KEYGATE_CONFIG ${source}: host: ${withPortMessage(fromFile)}`);
+    return fromFile;
+  }
   if (!HOST_PATTERN.test(host) || host.length > 253)
     throw new ConfigError(
       `KEYGATE_HOST: "${host}" is not an address or a host name (such as 127.0.0.1, ::1 or 0.0.0.0)`,
     );
+  if (host.includes(":") && isIP(host) !== 6)
+    throw new ConfigError(`KEYGATE_HOST: ${withPortMessage(host)}`);
   return host;
+}
+
+/** Why a host holding a `:` that is no IPv6 address is refused. */
+function withPortMessage(host: string): string {
+  return `"${host}" is neither a host name nor an address (a : belongs in an IPv6 address only; the port is KEYGATE_PORT, or the file's port)`;
 }
 
 /**
@@ -389,7 +410,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const resultsKey = serverKeyFrom(env, RESULTS_KEY);
   return {
     port: env.KEYGATE_PORT ? parsePort(env.KEYGATE_PORT) : (file.port ?? DEFAULT_PORT),
-    host: resolveHost(env, file),
+    host: resolveHost(env, file, source),
     idleTimeoutSeconds: file.idle_timeout_seconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS,
     tls: resolveTls(env, file, source),
     dbPath: env.KEYGATE_DB || file.database?.path || DEFAULT_DB_PATH,

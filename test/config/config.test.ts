@@ -621,6 +621,15 @@ describe("configuration", () => {
       'KEYGATE_HOST: "http://127.0.0.1" is not an address or a host name',
     );
     expect(errorOf({ KEYGATE_HOST: "127.0.0.1 " })).toContain("KEYGATE_HOST");
+    // A port in the host would surface only as a failure to listen.
+    expect(errorOf({ KEYGATE_HOST: "0.0.0.0:80" })).toBe(
+      'KEYGATE_HOST: "0.0.0.0:80" is neither a host name nor an address (a : belongs in an IPv6 address only; the port is KEYGATE_PORT, or the file\'s port)',
+    );
+    const withPort = file("host-port.json", JSON.stringify({ host: "localhost:4000" }));
+    expect(errorOf({ KEYGATE_CONFIG: withPort })).toStartWith(
+      `KEYGATE_CONFIG ${withPort}: host: "localhost:4000" is neither a host name nor an address`,
+    );
+    expect(loadConfig({ KEYGATE_HOST: "fe80::1" }).host).toBe("fe80::1");
     const bad = file("bad-host.json", JSON.stringify({ host: "a b" }));
     expect(errorOf({ KEYGATE_CONFIG: bad })).toContain("host:");
   });
