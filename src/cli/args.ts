@@ -87,10 +87,10 @@ function parseStrictly<O extends Options>(argv: string[], options: O) {
   }
 }
 
-/** The value of a required flag. */
+/** The value of a required flag ({@link parseCommandArgs} has already refused an empty one). */
 export function required(values: Record<string, unknown>, name: string): string {
   const value = values[name];
-  if (typeof value !== "string" || value === "") throw new UsageError(`--${name} is required`);
+  if (typeof value !== "string") throw new UsageError(`--${name} is required`);
   return value;
 }
 

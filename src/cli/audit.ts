@@ -232,8 +232,8 @@ export async function runAudit(
       // Lines go out as they are read, waiting for stdout: the memory stays flat.
       await writeExport(kg.db.sql, stdoutSink(), {
         after,
-        ...(values.stream ? { streamId: values.stream } : {}),
-        ...(values.type ? { type: values.type } : {}),
+        ...(values.stream === undefined ? {} : { streamId: values.stream }),
+        ...(values.type === undefined ? {} : { type: values.type }),
       });
       return;
     }
