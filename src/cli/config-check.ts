@@ -17,6 +17,7 @@ import { parseCommandArgs, UsageError } from "./args.ts";
 import { checkDatabase, type DatabaseCheck } from "./database-check.ts";
 import { readTls } from "./listen.ts";
 import { printJson } from "./output.ts";
+import type { LockingCommand } from "./serve-lock.ts";
 
 /** The usage line of the command. */
 export const CONFIG_USAGE = `  config check [--database] [--json]   validate the environment and KEYGATE_CONFIG as serve would, opening no database
@@ -109,22 +110,27 @@ export function runConfig(sub: string | undefined, argv: string[]): void {
 
 /** `--json`'s `database_check`. */
 function databaseJson(check: DatabaseCheck) {
+  const pidOf = (command: LockingCommand) =>
+    check.heldBy?.command === command ? check.heldBy.pid : null;
   return {
     exists: check.exists,
     pending_migrations: check.pendingMigrations,
-    served_by: check.servedBy ?? null,
-    rebuilt_by: check.rebuiltBy ?? null,
+    served_by: pidOf("serve"),
+    rebuilt_by: pidOf("rebuild"),
   };
+}
+
+/** Who holds the database now, as the end of `--database`'s line. */
+function heldLine(heldBy: DatabaseCheck["heldBy"]): string {
+  if (heldBy === undefined) return "";
+  return heldBy.command === "rebuild"
+    ? `; being rebuilt now by keygate rebuild (pid ${heldBy.pid}): serve is refused until it finishes`
+    : `; served now by pid ${heldBy.pid}`;
 }
 
 /** What `--database` found, in a line: nothing `serve` would refuse, and what it would do first. */
 function databaseLine(path: string, check: DatabaseCheck): string {
-  const served =
-    check.rebuiltBy !== undefined
-      ? `; being rebuilt now by keygate rebuild (pid ${check.rebuiltBy}): serve is refused until it finishes`
-      : check.servedBy === undefined
-        ? ""
-        : `; served now by pid ${check.servedBy}`;
+  const served = heldLine(check.heldBy);
   if (!check.exists)
     return `  database: none yet at ${path}: serve creates it and runs init${served}`;
   const pending = check.pendingMigrations;

@@ -18,7 +18,7 @@ import { DatabaseOpenError, inspectDatabase } from "../db/open.ts";
 import { hasTable, type SqlConnection } from "../db/sql.ts";
 import { PepperCheck } from "../keys/pepper-check.ts";
 import { keyPrefixProblem } from "../keys/prefix-check.ts";
-import { lockHolder } from "./serve-lock.ts";
+import { type LockHolder, lockHolder } from "./serve-lock.ts";
 
 /** What a start on the database would find, when nothing would stop it. */
 export interface DatabaseCheck {
@@ -26,10 +26,11 @@ export interface DatabaseCheck {
   exists: boolean;
   /** The migrations `serve` would apply first (tags, in order). */
   pendingMigrations: string[];
-  /** The process serving the database now (the one a restart replaces), if any. */
-  servedBy: number | undefined;
-  /** The `keygate rebuild` replacing the projections now, if one is: `serve` waits for it. */
-  rebuiltBy: number | undefined;
+  /**
+   * The process holding the database now, if one does: the server a restart replaces, or a
+   * `keygate rebuild` that `serve` must wait for.
+   */
+  heldBy: LockHolder | undefined;
 }
 
 /** Why the configured pepper is not the one the database records, if it is not. */
@@ -60,19 +61,15 @@ function firstProblem(config: KeygateConfig, sql: SqlConnection, now: Date): str
  * with the message `serve` would stop with; else says what it found.
  */
 export function checkDatabase(config: KeygateConfig, now: Date): DatabaseCheck {
-  const holder = lockHolder(config.dbPath);
-  const held = {
-    servedBy: holder?.command === "serve" ? holder.pid : undefined,
-    rebuiltBy: holder?.command === "rebuild" ? holder.pid : undefined,
-  };
+  const heldBy = lockHolder(config.dbPath);
   if (config.dbPath === ":memory:" || !existsSync(config.dbPath))
-    return { exists: false, pendingMigrations: [], ...held };
+    return { exists: false, pendingMigrations: [], heldBy };
   const db = inspectDatabase(config.dbPath);
   try {
     if (db.newerSchema) throw new DatabaseOpenError(config.dbPath, new Error(db.newerSchema));
     const problem = firstProblem(config, db.sql, now);
     if (problem) throw new ConfigError(problem);
-    return { exists: true, pendingMigrations: db.pendingMigrations, ...held };
+    return { exists: true, pendingMigrations: db.pendingMigrations, heldBy };
   } finally {
     db.close();
   }
