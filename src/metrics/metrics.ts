@@ -26,6 +26,27 @@ export const UPSTREAM_BUCKETS = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
+/**
+ * The methods counted under their own name: HTTP's (RFC 9110 and PATCH). Any other is counted
+ * as `_OTHER`, as OpenTelemetry's HTTP conventions do: the method is the client's to choose (Deno
+ * passes any token on), and a label per method sent would let a client grow the counters, and
+ * every scrape, without end.
+ */
+const COUNTED_METHODS = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "PATCH",
+  "DELETE",
+  "OPTIONS",
+  "CONNECT",
+  "TRACE",
+]);
+
+/** The `method` label of a request's method. */
+const methodLabel = (method: string) => (COUNTED_METHODS.has(method) ? method : "_OTHER");
+
 const escapeLabel = (value: string) =>
   value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
 
@@ -77,12 +98,16 @@ export class Metrics {
   /** Upstream latency by gateway route pattern (as many as the routes configured). */
   readonly #upstream = new Map<string, Histogram>();
 
-  /** One answered request; `route` is the route's pattern (never the raw path). */
+  /**
+   * One answered request; `route` is the route's pattern (never the raw path), and a method
+   * other than HTTP's is counted as `_OTHER`.
+   */
   request(method: string, route: string, status: number): void {
-    let routes = this.#requests.get(method);
+    const label = methodLabel(method);
+    let routes = this.#requests.get(label);
     if (!routes) {
       routes = new Map();
-      this.#requests.set(method, routes);
+      this.#requests.set(label, routes);
     }
     let statuses = routes.get(route);
     if (!statuses) {

@@ -7,6 +7,7 @@ import { appendCheckpoint } from "../../src/audit/checkpoints.ts";
 import { initPlatform } from "../../src/commands/init.ts";
 import { addressList } from "../../src/config/address-list.ts";
 import { mayScrape, scrapedGauges } from "../../src/metrics/index.ts";
+import { Metrics } from "../../src/metrics/metrics.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
 import { TEST_ACTOR, tempDir, testKeygate } from "../support/keygate.ts";
 
@@ -71,6 +72,48 @@ describe("/metrics", () => {
     expect(sample(text, "keygate_key_verification_seconds_count")).toBe(8);
     expect(sample(text, 'keygate_key_verification_seconds_bucket{le="+Inf"}')).toBe(8);
     expect(text).toContain("# TYPE keygate_key_verification_seconds histogram");
+  });
+
+  test("a method other than HTTP's is counted as _OTHER: a client cannot add a label per method it makes up", async () => {
+    const { call, live } = testApp({ env: { KEYGATE_METRICS_TOKEN: TOKEN } });
+    // Bun's server takes WebDAV's methods too; Deno's any token (the e2e test sends those).
+    await call("PROPFIND", "/v1/me", { key: live });
+    await call("MKCOL", "/nowhere");
+    await call("PATCH", "/v1/me", { key: live });
+    await Bun.sleep(20);
+    const text = (await call("GET", "/metrics", { headers: { authorization: `Bearer ${TOKEN}` } }))
+      .text;
+    expect(text).not.toContain("PROPFIND");
+    expect(text).not.toContain("MKCOL");
+    expect(
+      sample(text, 'keygate_requests_total{method="_OTHER",route="unmatched",status="404"}'),
+    ).toBe(2);
+    expect(
+      sample(text, 'keygate_requests_total{method="PATCH",route="unmatched",status="404"}'),
+    ).toBe(1);
+
+    const metrics = new Metrics();
+    for (let i = 0; i < 1000; i++) metrics.request(`M${i}`, "unmatched", 404);
+    for (const method of [
+      "GET",
+      "HEAD",
+      "POST",
+      "PUT",
+      "PATCH",
+      "DELETE",
+      "OPTIONS",
+      "CONNECT",
+      "TRACE",
+    ])
+      metrics.request(method, "unmatched", 404);
+    const lines = metrics
+      .render()
+      .split("\n")
+      .filter((l) => l.startsWith("keygate_requests_total{"));
+    expect(lines).toHaveLength(10);
+    expect(lines).toContain(
+      'keygate_requests_total{method="_OTHER",route="unmatched",status="404"} 1000',
+    );
   });
 
   test("gauges: the log's events, those the latest signed checkpoint covers, read at each scrape", async () => {
