@@ -100,10 +100,11 @@ export function envelopeOf(
     error: {
       type: ERROR_CATALOGUE[error.code].type,
       code: wireCode(error.code, names),
-      // A message may quote what the client sent (the id it asked for): never a whole key.
+      // A message may quote what the client sent (the id it asked for), and `param` name a
+      // member or parameter as sent (a key pasted as a field's name): never a whole key.
       message: maskKeysIn(error.message),
       requestId,
-      ...(error.param ? { param: error.param } : {}),
+      ...(error.param ? { param: maskKeysIn(error.param) } : {}),
     },
   };
 }

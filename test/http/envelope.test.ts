@@ -327,11 +327,18 @@ describe("request ids and the error envelope", () => {
     expect(reported).toHaveLength(1);
   });
 
-  test("a key sent where an id belongs is never written back whole: masked in the message", async () => {
+  test("a key sent where an id or a name belongs is never written back whole: masked in the message and the param", async () => {
     const { call, live } = setup();
     const masked = `${live.slice(0, 8)}••••${live.slice(-4)}`;
     const asked = [
       await call("GET", `/v1/api-keys/${live}`, { key: live }),
+      // Pasted as a member's or a query parameter's name: the error names it in `param` too.
+      await call("POST", "/v1/keys/verify", { key: live, body: { key: live, [live]: 1 } }),
+      await call("POST", "/v1/api-keys", {
+        key: live,
+        body: { name: "k", scopes: ["links:read"], [live]: true },
+      }),
+      await call("GET", `/v1/api-keys?${live}=1`, { key: live }),
       await call("GET", `/v1/entities/${live}`, { key: live }),
       await call("GET", `/v1/api-keys?entity_id=${live}`, { key: live }),
       await call("POST", "/v1/api-keys", {
@@ -345,6 +352,7 @@ describe("request ids and the error envelope", () => {
       expect(reply.text).not.toContain(live);
       expect(reply.body.error.message).toContain(masked);
     }
+    for (const reply of asked.slice(1, 4)) expect(reply.body.error.param).toBe(masked);
   });
 
   test("a key sent as text that would be kept — a name, reference, reason, email or Idempotency-Key — is 400 and nothing is written", async () => {
