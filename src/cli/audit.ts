@@ -221,9 +221,12 @@ export async function runAudit(
         stream: { type: "string" },
         type: { type: "string" },
       });
+      // Digits only: Number() would read 0x10 as 16 and 1e2 as 100, and export from there.
+      if (values.after !== undefined && !/^\d{1,15}$/.test(values.after))
+        throw new UsageError(
+          `--after must be a position: a whole number in digits (0 or more), not "${values.after}"`,
+        );
       const after = values.after === undefined ? 0 : Number(values.after);
-      if (!Number.isInteger(after) || after < 0)
-        throw new UsageError("--after must be a position (0 or more)");
       // A misspelt type would export nothing and exit 0, as if the log held none of it.
       if (values.type !== undefined && !eventCatalogue.has(values.type))
         throw new UsageError(

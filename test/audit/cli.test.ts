@@ -244,7 +244,14 @@ describe("keygate audit", () => {
       "api_key.revoked",
       "api_key.revoked",
     ]);
-    expect(keygate(["audit", "export", "--after", "x"], env).code).toBe(2);
+    // Only digits: 0x10 and 1e2 were read as 16 and 100, and the export began there.
+    for (const given of ["x", "0x10", "1e2", "5.0", " 5", "-1", "99999999999999999999"]) {
+      const refused = keygate(["audit", "export", `--after=${given}`], env);
+      expect([given, refused.code, refused.stdout]).toEqual([given, 2, ""]);
+      expect(refused.stderr).toStartWith(
+        `keygate: --after must be a position: a whole number in digits (0 or more), not "${given}"`,
+      );
+    }
     const misspelt = keygate(["audit", "export", "--type", "api_key.revoke"], env);
     expect([misspelt.code, misspelt.stdout]).toEqual([2, ""]);
     expect(misspelt.stderr).toStartWith("keygate: --type must be an event type (entity.created, ");
