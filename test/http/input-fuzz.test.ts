@@ -3,8 +3,8 @@
  * seeded random requests to every route the OpenAPI document lists. Each request is built from
  * the route's own schemas — path ids that exist, that do not and that are not ids; query values
  * of every form; bodies whose fields are drawn from values that fit, values that almost fit and
- * values of the wrong type, sometimes with a field missing, unknown or replaced, sometimes no
- * JSON at all — sent with the platform key, another key, a broken one or none, and now and then
+ * values of the wrong type, sometimes with a field missing, unknown (a secret's name among them)
+ * or replaced, sometimes no JSON at all — sent with the platform key, another key, a broken one or none, and now and then
  * an `Idempotency-Key`. A secret that was never issued is planted among the values.
  *
  * After each request: no 500 and no internal error reported; every answer carries its request
@@ -146,7 +146,8 @@ function valueFor(
       for (const [name, property] of Object.entries(schema.properties ?? {}))
         if (schema.required?.includes(name) ? rng.chance(0.95) : rng.chance(0.4))
           body[name] = valueFor(rng, property, named, name);
-      if (rng.chance(0.05)) body[rng.pick(["colour", "__proto__", "constructor"])] = 1;
+      // A secret pasted as a member's name: the error names the member, never whole.
+      if (rng.chance(0.05)) body[rng.pick(["colour", "__proto__", "constructor", PLANTED])] = 1;
       return body;
     }
     case "array":
@@ -270,6 +271,7 @@ describe("random bad input to every route", () => {
           .filter(() => rng.chance(0.4))
           .map((name) => `${name}=${queryValue(rng, ids)}`);
         if (query.length > 0 && rng.chance(0.1)) query.push(query[0] as string);
+        if (rng.chance(0.03)) query.push(`${PLANTED}=1`);
         if (query.length > 0) url += `?${query.join("&")}`;
         let body: unknown;
         if (op.body || rng.chance(0.05))
