@@ -35,6 +35,7 @@ import {
 } from "./ambiguous-request.ts";
 import { entitySelectionStep } from "./entity-selection.ts";
 import { identityHeadersOf } from "./proxy.ts";
+import { secretInUrlRefusal } from "./secret-in-url.ts";
 
 /** nginx's names for the original request (set in its `auth_request` location). */
 const NGINX_NAMES = ["x-original-method", "x-original-uri"] as const;
@@ -69,7 +70,10 @@ function methodAndUri(headers: Headers): {
 }
 
 /** The original request a proxy asks about; its path is judged exactly as it was sent. */
-function originalRequest(headers: Headers): { method: string; uri: string; path: string } {
+function originalRequest(
+  headers: Headers,
+  secretPrefix: string,
+): { method: string; uri: string; path: string } {
   const { method, uri, uriHeader } = methodAndUri(headers);
   if (!method || !uri)
     throw invalidRequest(
@@ -90,7 +94,9 @@ function originalRequest(headers: Headers): { method: string; uri: string; path:
       `The original URI's path ${ambiguous}; an upstream may route it differently from Keygate, so it is refused.`,
       uriHeader,
     );
-  const refused = overrideRefusal(headers, uri.slice(path.length), method.toUpperCase());
+  const refused =
+    overrideRefusal(headers, uri.slice(path.length), method.toUpperCase()) ??
+    secretInUrlRefusal(uri, secretPrefix, uriHeader);
   if (refused) throw refused;
   const spoofed = spoofedIdentityHeaderOf(headers);
   if (spoofed)
@@ -137,7 +143,7 @@ export function forwardAuthRoutes(
     (context) => {
       const { request, server, set } = context;
       try {
-        const original = originalRequest(request.headers);
+        const original = originalRequest(request.headers, kg.config.keys.secretPrefix);
         const match = routes.length === 0 ? ANY_ROUTE : routeFor(original.method, original.path);
         if (!match)
           throw new KeygateError(

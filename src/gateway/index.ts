@@ -33,6 +33,7 @@ import {
   type UpstreamOutcome,
   upstreamHeaders,
 } from "./proxy.ts";
+import { secretInUrlRefusal } from "./secret-in-url.ts";
 
 /**
  * The envelope error for an upstream that gave no answer; the runtime's error is its cause, so
@@ -126,7 +127,9 @@ async function proxy(
       throw invalidRequest(
         `The path ${ambiguous}; an upstream may route it differently from Keygate, so it is refused.`,
       );
-    const refused = overrideRefusal(request.headers, url.search, request.method);
+    const refused =
+      overrideRefusal(request.headers, url.search, request.method) ??
+      secretInUrlRefusal(`${url.pathname}${url.search}`, kg.config.keys.secretPrefix);
     if (refused) throw refused;
     body = bodyToForward(request, gateway.maxBodyBytes);
   } catch (error) {

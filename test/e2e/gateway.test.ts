@@ -138,7 +138,7 @@ describe("the gateway passes the upstream's answer on", () => {
 });
 
 describe("which route serves a request", () => {
-  test("as served, a literal segment outranks a parameter, also against a * route, and cannot be disguised: the gateway and forward-auth judge alike", async () => {
+  test("as served, a literal segment outranks a parameter, also against a * route, and cannot be disguised (nor carry a secret in its URL): the gateway and forward-auth judge alike", async () => {
     // Bun's own router, were it given the routes without *, would serve /files/private/raw
     // with /files/:name/raw and its lesser scope; Elysia's router (and forward-auth) takes
     // /files/private/*.
@@ -216,6 +216,11 @@ describe("which route serves a request", () => {
       );
       expect(fragment).toStartWith("HTTP/1.1 400");
       expect(fragment).toContain("fragment");
+      // The caller's secret in the URL as well as in Authorization: neither proxied nor passed.
+      const leaky = `/files/report/raw?api_key=${secret}`;
+      const [viaGateway, viaProxy] = [await get(leaky), await ask(leaky)];
+      expect([viaGateway.status, viaProxy.status]).toEqual([400, 400]);
+      expect(await viaGateway.text()).toContain("The URL holds a secret API key");
       expect(upstream.calls.map((call) => call.url)).toEqual(["/files/report/raw"]);
     } finally {
       await server.stop();

@@ -7,6 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { addressList } from "../../src/config/address-list.ts";
 import { clientAddressOf, UNKNOWN_ADDRESS } from "../../src/http/peer-address.ts";
+import { generateKey } from "../../src/keys/key-format.ts";
 import { mayScrape } from "../../src/metrics/index.ts";
 import { codeOf, testAppPerTest } from "../support/http.ts";
 import { startUpstream } from "../support/upstream.ts";
@@ -249,6 +250,23 @@ describe("forward-auth", () => {
         "invalid_request",
         param,
       ]);
+      expect(reply.headers.get("x-keygate-key-id")).toBeNull();
+    }
+  });
+
+  test("an original URI holding a secret key is refused, so the proxy does not forward it; nginx never sees the key", async () => {
+    const { call, live } = testApp({ config: { gateway } });
+    const asked = (uri: string) =>
+      call("GET", "/v1/forward-auth", { key: live, ...ask("GET", uri) });
+    expect((await asked(`/links/${generateKey("pk", "live")}`)).status).toBe(200);
+    for (const uri of [`/links/lnk_1?api_key=${live}`, `/links/${generateKey("sk", "test")}`]) {
+      const reply = await asked(uri);
+      expect([reply.status, codeOf(reply), reply.body.error.param]).toEqual([
+        400,
+        "invalid_request",
+        "X-Original-URI",
+      ]);
+      expect(reply.headers.get("x-keygate-error")).not.toContain(live);
       expect(reply.headers.get("x-keygate-key-id")).toBeNull();
     }
   });

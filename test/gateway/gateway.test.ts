@@ -6,6 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { rememberPeer } from "../../src/http/peer-address.ts";
+import { generateKey } from "../../src/keys/key-format.ts";
 import { GATEWAY_ROUTES, gatewayTestBed, order } from "../support/gateway.ts";
 import { chunkedPost, codeOf, readReply } from "../support/http.ts";
 import { answerWithOwnIdsAndLimits, echo } from "../support/upstream.ts";
@@ -527,6 +528,37 @@ test("a request claiming another method or path than its own (X-HTTP-Method-Over
   // Refused, not recorded: the same key goes upstream once the request is sent as meant.
   expect((await order(call, live, "override-_method")).status).toBe(201);
   expect(upstream.calls).toHaveLength(1);
+});
+
+test("a URL holding a secret key — the caller's, or any real one — is refused, never sent upstream; a public key or a look-alike passes", async () => {
+  const { call, live } = gatewayApp();
+  const other = generateKey("sk", "test");
+  const look = `sk_live_${"a".repeat(32)}`; // the right shape, not a valid checksum
+  for (const url of [
+    `/links?api_key=${live}`,
+    `/links/${live}`,
+    `/links?x=1&token=${other}`,
+    `/links?key=${encodeURIComponent(live).replaceAll("_", "%5F")}`,
+  ]) {
+    const reply = await call("GET", url, { key: live });
+    expect([url, reply.status, codeOf(reply)]).toEqual([url, 400, "invalid_request"]);
+    expect(reply.body.error.message).toContain("The URL holds a secret API key");
+    expect(reply.text).not.toContain(live);
+  }
+  // Sent with an Idempotency-Key, the refusal is not recorded.
+  const post = await call("POST", `/orders?api_key=${live}`, {
+    key: live,
+    headers: { "idempotency-key": "secret-in-url-1" },
+    body: {},
+  });
+  expect(post.status).toBe(400);
+  expect(upstream.calls).toHaveLength(0);
+  expect((await order(call, live, "secret-in-url-1")).status).toBe(201);
+  upstream.calls.length = 0;
+  for (const url of [`/links/${generateKey("pk", "live")}`, `/links?ref=${look}`]) {
+    expect((await call("GET", url, { key: live })).status).toBe(200);
+  }
+  expect(upstream.calls).toHaveLength(2);
 });
 
 test("a gateway route reads its streamed body itself, after authentication: no key is 401, not 413", async () => {
