@@ -99,10 +99,26 @@ export async function hashNewPassword(
   return hashPassword(password.value, cost);
 }
 
-/** Throws `invalid_request` naming `field` unless the password's length is acceptable. */
+/** A control character (`\p{Cc}`: a line break, a tab, NUL, …), which no sign-in form sends. */
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
+/**
+ * Throws `invalid_request` naming `field` unless the password is acceptable: 10–1024
+ * characters, none of them a control character. A password field cannot hold a line break or
+ * a tab (a browser drops the one and moves focus on the other), so a password holding one —
+ * the second line of a file piped to `--password-stdin`, say — could never be typed to sign in.
+ */
 export function requireAcceptablePassword(password: string, field: string): void {
   if (password.length < MIN_PASSWORD_LENGTH || password.length > 1024)
     throw invalidRequest(`${field} must be ${MIN_PASSWORD_LENGTH}–1024 characters.`, field);
+  const control = CONTROL_CHARACTER.exec(password);
+  if (control) {
+    const code = (control[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
+    throw invalidRequest(
+      `${field} holds the control character U+${code} (a line break, a tab or another that no sign-in form sends), so it could never be typed to sign in; choose one without.`,
+      field,
+    );
+  }
 }
 
 /**

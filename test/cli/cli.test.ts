@@ -560,6 +560,25 @@ describe("entities, keys and users commands", () => {
     expect(storedHash()).not.toBe(before);
     const short = keygate(["users", "set-password", user.id, "--password", "short"], env);
     expect([short.code, short.stderr]).toEqual([1, expect.stringContaining("password must be")]);
+    // A file of two lines piped in: its line break could never be typed to sign in. A CRLF
+    // ending is the line's end, as a lone LF is.
+    const twoLines = keygate(
+      ["users", "set-password", user.id, "--password-stdin"],
+      env,
+      "first line of a file\nsecond line\n",
+    );
+    expect([twoLines.code, twoLines.stderr]).toEqual([
+      1,
+      expect.stringContaining("password holds the control character U+000A"),
+    ]);
+    expect(await verifyPassword("a new stdin passphrase", storedHash())).toBe(true);
+    const crlf = keygate(
+      ["users", "set-password", user.id, "--password-stdin"],
+      env,
+      "typed on windows\r\n",
+    );
+    expect(crlf.code).toBe(0);
+    expect(await verifyPassword("typed on windows", storedHash())).toBe(true);
   });
 
   test("a configured prefix shapes every key", () => {

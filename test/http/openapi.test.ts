@@ -121,7 +121,12 @@ describe("rules a route's code checks, published as schema keywords", () => {
     const spec = (await call("GET", "/openapi.json")).body;
     const body = (method: string, path: string) =>
       spec.paths[path][method].requestBody.content["application/json"].schema.properties;
-    const password = { type: "string", minLength: MIN_PASSWORD_LENGTH, maxLength: 1024 };
+    const password = {
+      type: "string",
+      minLength: MIN_PASSWORD_LENGTH,
+      maxLength: 1024,
+      description: "10–1,024 characters, none a control character (a line break, a tab)",
+    };
     expect(body("post", "/v1/users").password).toEqual(password);
     expect(body("post", "/v1/users/{id}/password").password).toEqual(password);
     expect(body("post", "/v1/auth/password").new_password).toEqual(password);

@@ -66,7 +66,7 @@ describe("POST /v1/users/{id}/password (an administrator's reset)", () => {
     expect(changed.metadata.actor).toMatch(/^key_/);
   });
 
-  test("needs users:write and `*` (a reset can act as the user); only users in the subtree; a password of 10–1024 characters", async () => {
+  test("needs users:write and `*` (a reset can act as the user); only users in the subtree; a password of 10–1024 characters, none a control character", async () => {
     const { call, kg, user, other, admin, writer, live } = await setup();
     const head = kg.store.headPosition();
     const reset = (key: string, id: string, body: object = { password: "a new password" }) =>
@@ -86,6 +86,20 @@ describe("POST /v1/users/{id}/password (an administrator's reset)", () => {
     const short = await reset(admin, user.id, { password: "short" });
     expect([short.status, codeOf(short)]).toEqual([400, "invalid_request"]);
     expect(short.body.error.message).toContain("password must be 10–1024 characters");
+    // No sign-in form sends a line break or a tab: such a password could never be typed.
+    for (const [password, code] of [
+      ["first line\nsecond line", "U+000A"],
+      ["tab\tseparated words", "U+0009"],
+      ["a nul \u0000 in the middle", "U+0000"],
+    ]) {
+      const control = await reset(admin, user.id, { password });
+      expect([control.status, codeOf(control), control.body.error.param]).toEqual([
+        400,
+        "invalid_request",
+        "password",
+      ]);
+      expect(control.body.error.message).toContain(`password holds the control character ${code}`);
+    }
     const extra = await reset(admin, user.id, { password: "a new password", email: "y@b.co" });
     expect([extra.status, codeOf(extra)]).toEqual([400, "invalid_request"]);
     const missingField = await reset(admin, user.id, {});

@@ -113,8 +113,14 @@ const ListQuery = t.Object(
 /** A password as any route takes it (its rules are the command's: users/password.ts). */
 const Password = t.String({ minLength: 1, maxLength: 1024 });
 
-/** A password being set: its length is checked by the command, with a message naming its range. */
-const NewPassword = publishedWith(Password, { minLength: MIN_PASSWORD_LENGTH });
+/**
+ * A password being set: its length and characters are checked by the command, with a message
+ * naming the rule broken.
+ */
+const NewPassword = publishedWith(Password, {
+  minLength: MIN_PASSWORD_LENGTH,
+  description: "10–1,024 characters, none a control character (a line break, a tab)",
+});
 
 /** What a user signs in with. */
 const Credentials = t.Object(
