@@ -3,6 +3,7 @@ import { isUserEvent, type UserEvent } from "../../events/index.ts";
 import type { Keygate } from "../app/keygate.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
 import { newId } from "../ids/index.ts";
+import { codePoint } from "../input/plain-text.ts";
 import { emailTaken, findEntity, findUser, type UserRecord } from "../projections/queries.ts";
 import { STREAM_DOES_NOT_EXIST } from "../store/expected-version.ts";
 import type { EventMetadata } from "../store/recorded-event.ts";
@@ -112,13 +113,11 @@ export function requireAcceptablePassword(password: string, field: string): void
   if (password.length < MIN_PASSWORD_LENGTH || password.length > 1024)
     throw invalidRequest(`${field} must be ${MIN_PASSWORD_LENGTH}–1024 characters.`, field);
   const control = CONTROL_CHARACTER.exec(password);
-  if (control) {
-    const code = (control[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
+  if (control)
     throw invalidRequest(
-      `${field} holds the control character U+${code} (a line break, a tab or another that no sign-in form sends), so it could never be typed to sign in; choose one without.`,
+      `${field} holds the control character ${codePoint(control[0])} (a line break, a tab or another that no sign-in form sends), so it could never be typed to sign in; choose one without.`,
       field,
     );
-  }
 }
 
 /**

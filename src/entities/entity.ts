@@ -5,7 +5,7 @@
  */
 import type { EntityEvent } from "../../events/index.ts";
 import { invalidRequest, KeygateError } from "../errors/keygate-error.ts";
-import { checkName, requirePlainText } from "../input/plain-text.ts";
+import { checkName, codePoint, requirePlainText } from "../input/plain-text.ts";
 
 /** The kinds of node. */
 export type EntityKind = "platform" | "partner" | "merchant" | "branch";
@@ -85,12 +85,32 @@ function existing(state: EntityState): Extract<EntityState, { status: "existing"
   return state;
 }
 
-/** A reference: 1–100 characters of plain text, or none. */
+/** An invisible character (`\p{Cf}`): a zero-width space or joiner, a soft hyphen, a BOM. */
+const INVISIBLE = /\p{Cf}/u;
+
+/**
+ * A reference: 1–100 characters of plain text, or none. It is an identifier, matched exactly
+ * (a gateway route selects a branch by it), so white space at its ends — which a request
+ * naming `BR-77` would never match — and invisible characters, which would make a reference
+ * look like a sibling's, are refused rather than kept.
+ */
 function checkReference(reference: string | null): string | null {
   if (reference === null) return null;
   if (reference.length === 0 || reference.length > 100)
     throw invalidRequest("reference must be 1–100 characters, or null.", "reference");
-  return requirePlainText(reference, "reference");
+  requirePlainText(reference, "reference");
+  if (reference.trim() !== reference)
+    throw invalidRequest(
+      "reference must not begin or end with white space: it is matched exactly, so a request naming it without the spaces would not find it.",
+      "reference",
+    );
+  const invisible = INVISIBLE.exec(reference);
+  if (invisible)
+    throw invalidRequest(
+      `reference holds the invisible character ${codePoint(invisible[0])}: it is matched exactly, and would look like a reference it does not match.`,
+      "reference",
+    );
+  return reference;
 }
 
 /** Why an entity of `kind` cannot sit under a parent of `parentKind` (none: null). */

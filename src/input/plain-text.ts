@@ -17,7 +17,8 @@ import { holdsKeyShapedText } from "../keys/key-format.ts";
 const CONTROL = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 const CONTROLS = new RegExp(CONTROL.source, "gu");
 
-const codePoint = (c: string) =>
+/** A character as its code point is written in messages: `U+000A`. */
+export const codePoint = (c: string) =>
   `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
 
 /**

@@ -225,6 +225,29 @@ describe("entity decider", () => {
       .given([merchant])
       .when(update({ reference: "M\t1" }))
       .thenThrows("invalid_request", /reference must be plain text/);
+    // Matched exactly: white space at its ends, or an invisible character, would not match
+    // what a request names (a reference that looks like BR-77 and is not).
+    for (const reference of [" BR-77", "BR-77 ", "\u00a0BR-77"])
+      spec
+        .given([merchant])
+        .when(update({ reference }))
+        .thenThrows("invalid_request", /reference must not begin or end with white space/);
+    for (const [reference, code] of [
+      ["BR-\u200b77", "200B"],
+      ["BR-77\ufeff1", "FEFF"],
+      ["BR\u00ad-77", "00AD"],
+    ])
+      spec
+        .given([])
+        .when(create("merchant", "partner", { reference }))
+        .thenThrows(
+          "invalid_request",
+          new RegExp(`reference holds the invisible character U\\+${code}`),
+        );
+    spec
+      .given([merchant])
+      .when(update({ reference: "BR 77 / Ünter-Straße" }))
+      .then([updated({ reference: "BR 77 / Ünter-Straße" })]);
     spec
       .given([merchant])
       .when(update({ name: "Acme\u0085" }))
