@@ -20,7 +20,10 @@ export interface ManagementClaims {
   exp: number;
 }
 
-const HEADER = Buffer.from(JSON.stringify({ alg: "HS256", typ: "JWT" })).toString("base64url");
+/** The header every management token starts with, encoded: the only one accepted. */
+export const TOKEN_HEADER = Buffer.from(JSON.stringify({ alg: "HS256", typ: "JWT" })).toString(
+  "base64url",
+);
 
 function sign(input: string, secret: string): string {
   return createHmac("sha256", secret).update(input).digest("base64url");
@@ -28,7 +31,7 @@ function sign(input: string, secret: string): string {
 
 /** Signs the claims into a token. */
 export function signToken(claims: ManagementClaims, secret: string): string {
-  const body = `${HEADER}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
+  const body = `${TOKEN_HEADER}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
   return `${body}.${sign(body, secret)}`;
 }
 
@@ -36,7 +39,7 @@ export function signToken(claims: ManagementClaims, secret: string): string {
 export function verifyToken(token: string, secret: string, now: Date): ManagementClaims {
   const parts = token.split(".");
   const [header, payload, signature] = parts;
-  if (parts.length !== 3 || header !== HEADER || !payload || !signature)
+  if (parts.length !== 3 || header !== TOKEN_HEADER || !payload || !signature)
     throw new KeygateError("invalid_token");
   const expected = Buffer.from(sign(`${header}.${payload}`, secret));
   const given = Buffer.from(signature);

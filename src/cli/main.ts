@@ -5,11 +5,11 @@
  * reader went away (`… | head`).
  */
 import { type Keygate, openKeygate } from "../app/keygate.ts";
+import { maskCredentialsIn } from "../auth/mask-credentials.ts";
 import { loadConfig } from "../config/config.ts";
 import { ConfigError } from "../config/config-error.ts";
 import { DatabaseOpenError } from "../db/open.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
-import { maskKeysIn } from "../keys/key-format.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { AUDIT_USAGE, runAudit } from "./audit.ts";
 import { runBackup } from "./backup.ts";
@@ -142,12 +142,12 @@ function usageFor(given: string | undefined): string {
 
 function fail(error: unknown, json: boolean, command: string | undefined): number {
   if (error instanceof UsageError) {
-    process.stderr.write(`keygate: ${maskKeysIn(error.message)}\n\n${usageFor(command)}`);
+    process.stderr.write(`keygate: ${maskCredentialsIn(error.message)}\n\n${usageFor(command)}`);
     return 2;
   }
   if (error instanceof KeygateError) {
     // A message may quote an argument: a key given where an id belongs is shown masked.
-    const message = maskKeysIn(error.message);
+    const message = maskCredentialsIn(error.message);
     const envelope = {
       error: {
         type: error.type,
@@ -158,7 +158,7 @@ function fail(error: unknown, json: boolean, command: string | undefined): numbe
     };
     // A failure of Keygate's own (a full disk) names what went wrong underneath, for the operator.
     const cause =
-      error.cause instanceof Error ? `\n  cause: ${maskKeysIn(error.cause.message)}` : "";
+      error.cause instanceof Error ? `\n  cause: ${maskCredentialsIn(error.cause.message)}` : "";
     process.stderr.write(
       json
         ? `${JSON.stringify(envelope)}\n`
@@ -175,7 +175,7 @@ function fail(error: unknown, json: boolean, command: string | undefined): numbe
     return 1;
   }
   process.stderr.write(
-    `keygate: unexpected failure: ${maskKeysIn(String((error as Error).stack ?? error))}\n`,
+    `keygate: unexpected failure: ${maskCredentialsIn(String((error as Error).stack ?? error))}\n`,
   );
   return 1;
 }

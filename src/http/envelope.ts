@@ -5,10 +5,10 @@
  * Codes are renamed here, and only here, by the configuration.
  */
 import { ValueErrorType } from "@sinclair/typebox/errors";
+import { maskCredentialsIn } from "../auth/mask-credentials.ts";
 import { fieldPath } from "../errors/field-path.ts";
 import { ERROR_CATALOGUE, KeygateError, type KeygateErrorCode } from "../errors/keygate-error.ts";
 import { explained, QUERY_PARAMETER, type SchemaIssue } from "../errors/schema-issue.ts";
-import { maskKeysIn } from "../keys/key-format.ts";
 
 /**
  * The content type of every JSON answer, errors included: the one Elysia gives an object a
@@ -102,9 +102,9 @@ export function envelopeOf(
       code: wireCode(error.code, names),
       // A message may quote what the client sent (the id it asked for), and `param` name a
       // member or parameter as sent (a key pasted as a field's name): never a whole key.
-      message: maskKeysIn(error.message),
+      message: maskCredentialsIn(error.message),
       requestId,
-      ...(error.param ? { param: maskKeysIn(error.param) } : {}),
+      ...(error.param ? { param: maskCredentialsIn(error.param) } : {}),
     },
   };
 }

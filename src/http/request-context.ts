@@ -6,8 +6,8 @@
  */
 import { Elysia } from "elysia";
 import type { Identity } from "../auth/identity.ts";
+import { maskCredentialsIn } from "../auth/mask-credentials.ts";
 import { newId } from "../ids/index.ts";
-import { maskKeysIn } from "../keys/key-format.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import {
   type CodeNames,
@@ -38,7 +38,7 @@ const describe = (error: unknown): string => {
 export const reportToStderr: InternalErrorReporter = (error, requestId) => {
   try {
     process.stderr.write(
-      `${JSON.stringify({ level: "error", request_id: requestId, error: maskKeysIn(describe(error)) })}\n`,
+      `${JSON.stringify({ level: "error", request_id: requestId, error: maskCredentialsIn(describe(error)) })}\n`,
     );
   } catch {
     // stderr is gone too: there is nowhere left to say it, and the server must go on.
@@ -164,7 +164,7 @@ export function requestContext(
           request_id: String(set.headers["x-request-id"] ?? ""),
           method: request.method,
           // A key a client put in the path by mistake (`/v1/api-keys/sk_live_…`): masked.
-          path: maskKeysIn(path),
+          path: maskCredentialsIn(path),
           status,
           latency_ms:
             begin === undefined ? 0 : Math.round((performance.now() - begin) * 1000) / 1000,

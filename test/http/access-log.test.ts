@@ -39,13 +39,34 @@ describe("access log", () => {
       expect(text).not.toContain(secret.slice(16));
   });
 
-  test("a key put in the path by mistake is logged masked, never whole", async () => {
+  test("a key or a management token put in the path by mistake is logged masked, never whole, and answered so", async () => {
     const t = openTestApp();
     const reply = await t.call("GET", `/v1/api-keys/${t.live}`, { key: t.live });
     expect(reply.status).toBe(404);
     for (let waited = 0; t.accessLog.length < 1 && waited < 2000; waited += 10) await Bun.sleep(10);
     expect(t.accessLog[0]?.path).toBe(`/v1/api-keys/${t.live.slice(0, 8)}••••${t.live.slice(-4)}`);
     expect(JSON.stringify(t.accessLog)).not.toContain(t.live.slice(8, 28));
+
+    await givenUser(t.kg, {
+      email: "u@example.com",
+      password: "a user password",
+      entityId: t.platform,
+    });
+    const { token } = (
+      await t.call("POST", "/v1/auth/login", {
+        body: { email: "u@example.com", password: "a user password" },
+      })
+    ).body as { token: string };
+    const [header, claims, signature] = token.split(".") as [string, string, string];
+    const pasted = await t.call("GET", `/v1/api-keys/${token}`, { key: token });
+    expect(pasted.status).toBe(404);
+    expect(pasted.body.error.message).toBe(`No such API key: ${header}.••••.`);
+    for (let waited = 0; t.accessLog.length < 3 && waited < 2000; waited += 10) await Bun.sleep(10);
+    expect(t.accessLog.map((e) => e.path)).toContain(`/v1/api-keys/${header}.••••`);
+    for (const part of [claims, signature]) {
+      expect(JSON.stringify(t.accessLog)).not.toContain(part);
+      expect(pasted.text).not.toContain(part);
+    }
   });
 
   test("each entry's time is its own, and a dashboard user is logged as the actor, with no key", async () => {
