@@ -276,6 +276,20 @@ describe("request ids and the error envelope", () => {
     expect(reply.headers.get("allow")).toBeNull();
   });
 
+  test("no CORS: a browser's preflight is 404 with no Access-Control-* header, and no answer carries one", async () => {
+    const { call, live } = setup();
+    const origin = { origin: "https://dashboard.example.com" };
+    const preflight = await call("OPTIONS", "/v1/api-keys", {
+      headers: { ...origin, "access-control-request-method": "POST" },
+    });
+    const answered = await call("GET", "/v1/me", { key: live, headers: origin });
+    expect([preflight.status, answered.status]).toEqual([404, 200]);
+    for (const reply of [preflight, answered])
+      expect(
+        [...reply.headers.keys()].filter((name) => name.startsWith("access-control-")),
+      ).toEqual([]);
+  });
+
   test("a known path asked with another method: 404 naming the methods it takes, and Allow", async () => {
     const { call, live } = setup();
     const me = await call("POST", "/v1/me", { key: live });
