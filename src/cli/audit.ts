@@ -25,6 +25,7 @@ import { replayAndCompare, replayReportObject } from "../audit/replay.ts";
 import { verifyLogInParallel } from "../audit/verify.ts";
 import { ConfigError } from "../config/config-error.ts";
 import { KeygateError } from "../errors/keygate-error.ts";
+import { utf8Text } from "../input/utf8-text.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { printJson, report, say, stdoutSink } from "./output.ts";
 import { servingPid } from "./serve-lock.ts";
@@ -42,13 +43,20 @@ export const AUDIT_USAGE = `  audit verify [--public-key PEM_FILE] [--checkpoint
   audit export [--after N] [--stream S] [--type T]   JSON Lines on stdout
   audit timeline KEY_ID [--json]     one key's life, in order`;
 
-/** The text of the file `option` names, or a usage error naming both. */
+/**
+ * The text of the file `option` names (UTF-8, a leading BOM dropped: a file an auditor saved
+ * in a Windows editor), or a usage error naming both.
+ */
 function readOptionFile(option: string, path: string): string {
+  let bytes: Uint8Array;
   try {
-    return readFileSync(path, "utf8");
+    bytes = readFileSync(path);
   } catch (error) {
     throw new UsageError(`${option} ${path}: cannot read the file (${(error as Error).message})`);
   }
+  const text = utf8Text(bytes);
+  if (text === undefined) throw new UsageError(`${option} ${path}: not UTF-8 text`);
+  return text;
 }
 
 /**

@@ -10,6 +10,7 @@ import { fieldPath } from "../errors/field-path.ts";
 import { ERROR_CATALOGUE, type KeygateErrorCode } from "../errors/keygate-error.ts";
 import { explained } from "../errors/schema-issue.ts";
 import { duplicateMember } from "../input/duplicate-member.ts";
+import { utf8Text } from "../input/utf8-text.ts";
 import { KEY_PREFIX_PATTERN } from "../keys/key-format.ts";
 import { ConfigError } from "./config-error.ts";
 import { GatewaySectionSchema } from "./gateway-config.ts";
@@ -178,14 +179,18 @@ export type ConfigFile = Static<typeof ConfigFileSchema>;
 
 /** Reads and validates the file `KEYGATE_CONFIG` names. */
 export function readConfigFile(path: string): ConfigFile {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = readFileSync(path, "utf8");
+    bytes = readFileSync(path);
   } catch (error) {
     throw new ConfigError(
       `KEYGATE_CONFIG ${path}: cannot read the file (${(error as Error).message})`,
     );
   }
+  // A BOM (Notepad's UTF-8) is dropped; other encodings would alter non-ASCII text unseen.
+  const text = utf8Text(bytes);
+  if (text === undefined)
+    throw new ConfigError(`KEYGATE_CONFIG ${path}: not UTF-8 text; save the file as UTF-8`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -6,6 +6,7 @@
  */
 import { invalidRequest, KeygateError, requestTooLarge } from "../errors/keygate-error.ts";
 import { duplicateMember } from "../input/duplicate-member.ts";
+import { utf8Text } from "../input/utf8-text.ts";
 import { readUpTo } from "./body-prefix.ts";
 
 const rawBodies = new WeakMap<Request, Uint8Array>();
@@ -66,9 +67,6 @@ export function refuseContentEncoding(request: Request): void {
   );
 }
 
-/** Refuses bytes that are not UTF-8 instead of turning them into U+FFFD, as TextDecoder does by default. */
-const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
-
 /**
  * A body of one of Keygate's own routes, which all take JSON (SPEC §6), whatever the
  * `Content-Type` says (as Elysia's `parse: "json"` reads it). The bytes must be UTF-8
@@ -79,14 +77,11 @@ const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
  */
 export function parseJsonBody(bytes: Uint8Array): unknown {
   if (bytes.length === 0) return undefined;
-  let text: string;
-  try {
-    text = STRICT_UTF8.decode(bytes);
-  } catch {
+  const text = utf8Text(bytes);
+  if (text === undefined)
     throw invalidRequest(
       "The body is not UTF-8 text: JSON is exchanged in UTF-8 (RFC 8259 §8.1); send it as UTF-8.",
     );
-  }
   let value: unknown;
   try {
     value = JSON.parse(text);

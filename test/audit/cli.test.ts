@@ -58,6 +58,10 @@ describe("keygate audit", () => {
     const intact = keygate(["audit", "verify", "--checkpoint", heldPath], env);
     expect(intact.code).toBe(0);
     expect(intact.stdout).toContain(`and the held checkpoint of`);
+    // Kept in a Windows editor, the file starts with a byte-order mark: read all the same.
+    const withBom = join(tmp.dir, "held-bom.json");
+    writeFileSync(withBom, `\ufeff${readFileSync(heldPath, "utf8")}`);
+    expect(keygate(["audit", "verify", "--checkpoint", withBom], env).code).toBe(0);
     const db = new Database(history.path);
     db.exec("DROP TRIGGER events_no_delete; DROP TRIGGER checkpoints_no_delete;");
     db.exec(`DELETE FROM checkpoints; DELETE FROM events WHERE position = ${history.events};`);

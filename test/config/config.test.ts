@@ -744,6 +744,11 @@ describe("configuration", () => {
     );
   });
 
+  test("a file saved with a byte-order mark (Notepad's UTF-8) is read as the JSON it holds", () => {
+    const path = file("bom.json", `\ufeff${JSON.stringify({ port: 4100 })}`);
+    expect(loadConfig({ KEYGATE_CONFIG: path }).port).toBe(4100);
+  });
+
   test("an unknown field is named rather than ignored", () => {
     const path = file("unknown.json", JSON.stringify({ keys: { prefix: "sk" } }));
     expect(errorOf({ KEYGATE_CONFIG: path })).toMatch(
@@ -756,6 +761,19 @@ describe("configuration", () => {
       /cannot read the file/,
     );
     expect(errorOf({ KEYGATE_CONFIG: file("broken.json", "{ port: 1") })).toMatch(/not valid JSON/);
+    // Not UTF-8 (Latin-1's é): refused, not read with U+FFFD in a path no request then matches.
+    const latin1 = join(tmp.dir, "latin1.json");
+    writeFileSync(
+      latin1,
+      Buffer.concat([
+        Buffer.from('{"gateway":{"routes":[{"method":"GET","path":"/caf'),
+        Buffer.from([0xe9]),
+        Buffer.from('","scopes":["menu:read"]}]}}'),
+      ]),
+    );
+    expect(errorOf({ KEYGATE_CONFIG: latin1 })).toMatch(
+      /latin1.json: not UTF-8 text; save the file as UTF-8$/,
+    );
     const clash = file("clash.json", JSON.stringify({ keys: { secret_prefix: "pk" } }));
     expect(errorOf({ KEYGATE_CONFIG: clash })).toMatch(/keys.public_prefix: must differ/);
     expect(errorOf({ KEYGATE_PORT: "http" })).toMatch(/KEYGATE_PORT: "http" is not a port/);
