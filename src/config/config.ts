@@ -344,7 +344,9 @@ function serverKeyFrom(
   env: Record<string, string | undefined>,
   key: ServerKey,
 ): string | undefined {
-  const value = env[key.variable] || undefined;
+  // Trimmed as its file is: a key from a secret made of a file (`openssl rand -hex 32 > f`)
+  // ends with that file's newline, and is the same key as the file's.
+  const value = env[key.variable]?.trim() || undefined;
   const problem = value === undefined ? undefined : key.problem(value);
   if (problem) throw new ConfigError(`${key.variable}: ${problem}`);
   return value;
@@ -400,7 +402,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(
       `KEYGATE_CONFIG ${source}: auth: bearer, api_key_header and basic are all off, so no API key could authenticate anywhere`,
     );
-  const metricsToken = env.KEYGATE_METRICS_TOKEN || undefined;
+  // No header can carry white space at a value's ends: a token with some could never match.
+  const metricsToken = env.KEYGATE_METRICS_TOKEN?.trim() || undefined;
   if (metricsToken !== undefined && metricsToken.length < 16)
     throw new ConfigError("KEYGATE_METRICS_TOKEN: must be at least 16 characters");
   const accessLog = env.KEYGATE_ACCESS_LOG || "stdout";

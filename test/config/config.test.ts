@@ -259,6 +259,23 @@ describe("configuration", () => {
     expect(loadConfig({ KEYGATE_JWT_SECRET: strong }).jwtSecret).toBe(strong);
   });
 
+  test("a server key or the metrics token given with a trailing newline (a secret made from a file) is the key its file would give", () => {
+    const hex = "ab".repeat(32);
+    const strong = "k".repeat(32);
+    const config = loadConfig({
+      KEYGATE_RESULTS_KEY: `${hex}\n`,
+      KEYGATE_JWT_SECRET: ` ${strong}\r\n`,
+      KEYGATE_METRICS_TOKEN: "metrics-token-0123456789\n",
+    });
+    expect([config.resultsKey, config.jwtSecret, config.metrics.token]).toEqual([
+      hex,
+      strong,
+      "metrics-token-0123456789",
+    ]);
+    // Only white space: as if unset.
+    expect(loadConfig({ KEYGATE_RESULTS_KEY: "\n" }).resultsKey).toBeUndefined();
+  });
+
   test("credential schemes can be switched off and error codes renamed", () => {
     const path = file(
       "auth.json",
