@@ -179,7 +179,7 @@ export const DEFAULT_DB_PATH = "./data/keygate.sqlite";
 function parsePort(raw: string): number {
   const port = Number(raw);
   if (!/^\d+$/.test(raw) || port > 65535)
-    throw new ConfigError(`KEYGATE_PORT: "${raw}" is not a port number (0–65535)`);
+    throw new ConfigError(`KEYGATE_PORT: ${JSON.stringify(raw)} is not a port number (0–65535)`);
   return port;
 }
 
@@ -202,7 +202,7 @@ function resolveHost(
   }
   if (!HOST_PATTERN.test(host) || host.length > 253)
     throw new ConfigError(
-      `KEYGATE_HOST: "${host}" is not an address or a host name (such as 127.0.0.1, ::1 or 0.0.0.0)`,
+      `KEYGATE_HOST: ${JSON.stringify(host)} is not an address or a host name (such as 127.0.0.1, ::1 or 0.0.0.0)`,
     );
   if (host.includes(":") && isIP(host) !== 6)
     throw new ConfigError(`KEYGATE_HOST: ${withPortMessage(host)}`);
@@ -362,8 +362,34 @@ function metricsAllow(source: string | undefined, entries: readonly string[]): A
   return addressList(entries);
 }
 
+/** The variables that name files, each read as the path it is. */
+const PATH_VARIABLES = [
+  "KEYGATE_DB",
+  "KEYGATE_CONFIG",
+  "KEYGATE_CHECKPOINT_KEY",
+  "KEYGATE_TLS_CERT",
+  "KEYGATE_TLS_KEY",
+] as const;
+
+/**
+ * Refuses a path variable with white space at its ends — a line break from a secret or an
+ * env file, most often. Taken as written, `KEYGATE_DB` ending in one made a new, empty
+ * database beside the real one (new platform keys, the real keys unknown), and the other
+ * paths named files that are not there, in messages where the line break did not show.
+ */
+function refusePaddedPaths(env: Record<string, string | undefined>): void {
+  for (const name of PATH_VARIABLES) {
+    const value = env[name];
+    if (value && value.trim() !== value)
+      throw new ConfigError(
+        `${name}: ${JSON.stringify(value)} begins or ends with white space (a line break from a secret or an env file?); no file is meant to be named so: remove it`,
+      );
+  }
+}
+
 /** Resolves the configuration from the environment (and the file it names). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): KeygateConfig {
+  refusePaddedPaths(env);
   const file = env.KEYGATE_CONFIG ? readConfigFile(env.KEYGATE_CONFIG) : {};
   const keys = {
     secretPrefix: file.keys?.secret_prefix ?? "sk",

@@ -259,6 +259,29 @@ describe("configuration", () => {
     expect(loadConfig({ KEYGATE_JWT_SECRET: strong }).jwtSecret).toBe(strong);
   });
 
+  test("a path variable with white space at its ends is refused, the value shown escaped: KEYGATE_DB with a newline made a second database", () => {
+    for (const name of [
+      "KEYGATE_DB",
+      "KEYGATE_CONFIG",
+      "KEYGATE_CHECKPOINT_KEY",
+      "KEYGATE_TLS_CERT",
+      "KEYGATE_TLS_KEY",
+    ])
+      expect(errorOf({ [name]: "/srv/keygate/file\n" })).toBe(
+        `${name}: "/srv/keygate/file\\n" begins or ends with white space (a line break from a secret or an env file?); no file is meant to be named so: remove it`,
+      );
+    expect(errorOf({ KEYGATE_DB: " data/k.sqlite" })).toStartWith(
+      'KEYGATE_DB: " data/k.sqlite" begins',
+    );
+    // Inside a path, a space is the operator's to choose.
+    expect(loadConfig({ KEYGATE_DB: "/srv/my keygate/k.sqlite" }).dbPath).toBe(
+      "/srv/my keygate/k.sqlite",
+    );
+    expect(errorOf({ KEYGATE_PORT: "4000\n" })).toBe(
+      'KEYGATE_PORT: "4000\\n" is not a port number (0–65535)',
+    );
+  });
+
   test("a server key or the metrics token given with a trailing newline (a secret made from a file) is the key its file would give", () => {
     const hex = "ab".repeat(32);
     const strong = "k".repeat(32);
