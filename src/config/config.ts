@@ -308,10 +308,17 @@ function checkPathPatterns(file: ConfigFile, source: string | undefined): void {
     ...(file.gateway?.routes ?? []).map((r, i) => [`gateway.routes[${i}]`, r.path]),
   ];
   for (const [field, path] of written) {
-    const fault = pathPatternFault(path as string);
+    const fault =
+      pathPatternFault(path as string) ??
+      (field?.startsWith("gateway.") && !GATEWAY_PATH.test(path as string)
+        ? "a gateway route's path holds letters, digits, - . _ ~ and / only, besides its :parameters and a final * (a character a client must percent-encode would be matched encoded, which the gateway refuses)"
+        : undefined);
     if (fault) throw new ConfigError(`KEYGATE_CONFIG ${source}: ${field}.path: ${path}: ${fault}`);
   }
 }
+
+/** What a gateway route's path may hold: unreserved characters, `/`, `:` and `*`. */
+const GATEWAY_PATH = /^\/[A-Za-z0-9._~:/*-]*$/;
 
 /**
  * Refuses an alias of `GET /v1/me` that is Keygate's own path, is listed twice, or is a path a

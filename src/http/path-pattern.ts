@@ -24,10 +24,22 @@ export function pathPatternFault(pattern: string): string | undefined {
   if (!pattern.startsWith("/")) return "must start with /";
   if (pattern.includes("?"))
     return "a pattern matches the path, never its query: leave out the ? and what follows";
+  if (/[{}]/.test(pattern))
+    return "write a parameter as :name (/orders/:id): {name} is OpenAPI's form, which the router reads as text";
   const star = pattern.indexOf("*");
   if (star !== -1 && star !== pattern.length - 1)
     return "a * stands for the rest of the path, so it comes last (/files/*)";
-  for (const segment of pattern.split("/")) {
+  const segments = pattern.split("/").slice(1);
+  // A request with an empty or a dot segment is refused by the gateway or resolved by the
+  // server before routing (gateway/ambiguous-request.ts): a pattern holding one matches none.
+  if (segments.slice(0, -1).includes(""))
+    return "has an empty segment (//), and a request with one is refused, so no request could match it";
+  if (segments.some((segment) => segment === "." || segment === ".."))
+    return "has a . or .. segment, which a request's path never keeps, so no request could match it";
+  const names = segments.filter((segment) => segment.startsWith(":"));
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice) return `names the parameter ${twice} twice; give each its own name`;
+  for (const segment of segments) {
     const colon = segment.lastIndexOf(":");
     if (colon > 0)
       return `a :parameter is a whole segment (/orders/:id): "${segment}" has a : inside it`;

@@ -598,9 +598,30 @@ describe("configuration", () => {
         "idempotency.required[0].path: /charges?expand=x",
         { idempotency: { required: [{ method: "POST", path: "/charges?expand=x" }] } },
       ],
+      // Routes no request could reach: the gateway refuses a request with an empty segment.
+      [
+        "gateway.routes[0].path: /a//x",
+        { gateway: { routes: [{ method: "GET", path: "/a//x", scopes: ["a:read"] }] } },
+      ],
+      [
+        "gateway.routes[0].path: /orders/{id}",
+        { gateway: { routes: [{ method: "GET", path: "/orders/{id}", scopes: ["a:read"] }] } },
+      ],
     ] as const) {
       const path = file("pattern.json", JSON.stringify(config));
       expect(errorOf({ KEYGATE_CONFIG: path })).toStartWith(`KEYGATE_CONFIG ${path}: ${field}: `);
+    }
+    // A gateway route's characters are those a request path carries unencoded.
+    for (const written of ["/links ", "/caf\u00e9", "/a/%7E"]) {
+      const path = file(
+        "chars.json",
+        JSON.stringify({
+          gateway: { routes: [{ method: "GET", path: written, scopes: ["a:read"] }] },
+        }),
+      );
+      expect(errorOf({ KEYGATE_CONFIG: path })).toBe(
+        `KEYGATE_CONFIG ${path}: gateway.routes[0].path: ${written}: a gateway route's path holds letters, digits, - . _ ~ and / only, besides its :parameters and a final * (a character a client must percent-encode would be matched encoded, which the gateway refuses)`,
+      );
     }
     // A star at the end covers what starts so, here and in the router alike.
     const prefix = file(

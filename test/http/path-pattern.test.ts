@@ -89,6 +89,22 @@ describe("pathPatternFault", () => {
     expect(pathPatternFault("/orders/:id?")).toStartWith("a pattern matches the path, never");
     expect(pathPatternFault("orders")).toBe("must start with /");
   });
+
+  test("refuses a pattern no request could match, and OpenAPI's {name}", () => {
+    // The gateway refuses a request with an empty segment; the server resolves dot segments.
+    expect(pathPatternFault("/a//x")).toStartWith("has an empty segment (//)");
+    expect(pathPatternFault("/a/./x")).toStartWith("has a . or .. segment");
+    expect(pathPatternFault("/a/../x")).toStartWith("has a . or .. segment");
+    expect(pathPatternFault("/a/:id/b/:id")).toBe(
+      "names the parameter :id twice; give each its own name",
+    );
+    expect(pathPatternFault("/orders/{id}")).toStartWith(
+      "write a parameter as :name (/orders/:id)",
+    );
+    // A trailing slash is no empty segment: the router ignores it.
+    expect(pathPatternFault("/links/")).toBeUndefined();
+    expect(pathPatternFault("/a/:id/b/:other")).toBeUndefined();
+  });
 });
 
 describe("patternsOverlap", () => {
