@@ -254,6 +254,30 @@ function addSharedHeaders(
   return [...used];
 }
 
+const SCHEMA_REF = "#/components/schemas/";
+
+/** The names of the schemas `node` refers to (`$ref`), at any depth. */
+function schemaRefsIn(node: unknown, found: Set<string>): Set<string> {
+  if (Array.isArray(node)) for (const item of node) schemaRefsIn(item, found);
+  else if (node && typeof node === "object")
+    for (const [key, value] of Object.entries(node))
+      if (key === "$ref" && typeof value === "string" && value.startsWith(SCHEMA_REF))
+        found.add(value.slice(SCHEMA_REF.length));
+      else schemaRefsIn(value, found);
+  return found;
+}
+
+/**
+ * The schemas the paths use, directly or through one another: an object no route of this
+ * configuration answers with (the sign-in's `Token` with management tokens off) is left out,
+ * so that a client generated from the document has no class it never receives.
+ */
+function schemasInUse(paths: unknown, schemas: Record<string, unknown>): Record<string, unknown> {
+  const used = schemaRefsIn(paths, new Set());
+  for (const name of used) schemaRefsIn(schemas[name], used); // a Set iterates what is added
+  return Object.fromEntries(Object.entries(schemas).filter(([name]) => used.has(name)));
+}
+
 /** The whole document, for the routes `app` serves. */
 export function openapiDocument(app: Elysia, kg: Keygate) {
   const { paths, components } = toOpenAPISchema(app);
@@ -308,12 +332,12 @@ export function openapiDocument(app: Elysia, kg: Keygate) {
       ...components,
       securitySchemes: schemes,
       headers: Object.fromEntries([...headersUsed].sort().map((name) => [name, API_HEADERS[name]])),
-      schemas: {
+      schemas: schemasInUse(paths, {
         ...components.schemas,
         ...Object.fromEntries(
           Object.entries(API_OBJECTS).map(([name, schema]) => [name, published(schema)]),
         ),
-      },
+      }),
     },
   };
 }

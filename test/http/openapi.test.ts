@@ -308,6 +308,21 @@ describe("operations in the OpenAPI document", () => {
     expect(schemas.Me.properties.key).toEqual({ $ref: "#/components/schemas/ApiKey" });
     for (const schema of schemasIn(schemas)) expect(schema.$id).toBeUndefined();
   });
+
+  test("an object no route of the configuration answers with is left out; every reference resolves", async () => {
+    const refsIn = (node: unknown): string[] =>
+      JSON.stringify(node).match(/#\/components\/schemas\/\w+/g) ?? [];
+    // Management tokens off (Calmony, VoltzPay): no sign-in, so no Token.
+    const noJwt = (
+      await openTestApp({ config: { auth: { jwt: false } } }).call("GET", "/openapi.json")
+    ).body;
+    const withJwt = (await openTestApp().call("GET", "/openapi.json")).body;
+    expect(Object.keys(noJwt.components.schemas)).not.toContain("Token");
+    expect(Object.keys(withJwt.components.schemas)).toContain("Token");
+    for (const spec of [noJwt, withJwt])
+      for (const ref of refsIn(spec))
+        expect(spec.components.schemas[ref.slice("#/components/schemas/".length)]).toBeDefined();
+  });
 });
 
 describe("answers against the objects the document names", () => {
