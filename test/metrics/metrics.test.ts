@@ -94,17 +94,8 @@ describe("/metrics", () => {
 
     const metrics = new Metrics();
     for (let i = 0; i < 1000; i++) metrics.request(`M${i}`, "unmatched", 404);
-    for (const method of [
-      "GET",
-      "HEAD",
-      "POST",
-      "PUT",
-      "PATCH",
-      "DELETE",
-      "OPTIONS",
-      "CONNECT",
-      "TRACE",
-    ])
+    // HTTP's nine, each a series of its own (docs/gateway.md#metrics).
+    for (const method of "GET HEAD POST PUT PATCH DELETE OPTIONS CONNECT TRACE".split(" "))
       metrics.request(method, "unmatched", 404);
     const lines = metrics
       .render()
