@@ -297,6 +297,9 @@ function unreadRequirement(
   return undefined;
 }
 
+/** What a gateway route's path may hold: unreserved characters, `/`, `:` and `*`. */
+const GATEWAY_PATH = /^\/[A-Za-z0-9._~:/*-]*$/;
+
 /**
  * Refuses a path pattern the router would read otherwise than the rules matched against it
  * (http/path-pattern.ts), naming its field.
@@ -316,9 +319,6 @@ function checkPathPatterns(file: ConfigFile, source: string | undefined): void {
     if (fault) throw new ConfigError(`KEYGATE_CONFIG ${source}: ${field}.path: ${path}: ${fault}`);
   }
 }
-
-/** What a gateway route's path may hold: unreserved characters, `/`, `:` and `*`. */
-const GATEWAY_PATH = /^\/[A-Za-z0-9._~:/*-]*$/;
 
 /**
  * Refuses an alias of `GET /v1/me` that is Keygate's own path, is listed twice, or is a path a

@@ -12,7 +12,8 @@
  * Anything the router would read another way — a `*` before the end (it takes it as a literal
  * star), a `:` inside a segment (it starts a parameter there) — is refused by
  * {@link pathPatternFault}, so that a pattern never covers one set of paths for the router and
- * another for the rules matched against it.
+ * another for the rules matched against it. So is a pattern no request could match (an empty
+ * or a dot segment, a parameter named twice) and OpenAPI's `{id}`.
  */
 
 import { routeServes } from "./route-method.ts";

@@ -163,7 +163,7 @@ export function requestContext(
           time: isoNow(),
           request_id: String(set.headers["x-request-id"] ?? ""),
           method: request.method,
-          // A key a client put in the path by mistake (`/v1/api-keys/sk_live_…`): masked.
+          // A key or token a client put in the path by mistake (`/v1/api-keys/sk_live_…`): masked.
           path: maskCredentialsIn(path),
           status,
           latency_ms:
