@@ -822,7 +822,7 @@ describe("configuration", () => {
       /cannot read the file/,
     );
     expect(errorOf({ KEYGATE_CONFIG: file("broken.json", "{ port: 1") })).toMatch(/not valid JSON/);
-    // Not UTF-8 (Latin-1's é): refused, not read with U+FFFD in a path no request then matches.
+    // Not UTF-8 (Latin-1's é): refused as such, not read with U+FFFD in its place.
     const latin1 = join(tmp.dir, "latin1.json");
     writeFileSync(
       latin1,
