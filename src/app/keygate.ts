@@ -64,6 +64,8 @@ export interface Keygate {
 export interface OpenKeygateOptions {
   /** The clock (tests inject one). */
   now?: () => Date;
+  /** Whether the database may be made here (default true): `OpenDatabaseOptions.create`. */
+  createDatabase?: boolean;
 }
 
 /** Where the file that keeps `key` is: beside the database (none for one in memory). */
@@ -142,7 +144,10 @@ function resultsKey(
 /** Opens Keygate on the configured database. */
 export function openKeygate(config: KeygateConfig, options: OpenKeygateOptions = {}): Keygate {
   const now = options.now ?? (() => new Date());
-  const db = openDatabase(config.dbPath, { durability: config.durability });
+  const db = openDatabase(config.dbPath, {
+    durability: config.durability,
+    create: options.createDatabase ?? true,
+  });
   const projections = allProjections(db.sql);
   ensureProjectionsCurrent(db.sql, projections);
   const store = new EventStore(db.sql, { projections, now });

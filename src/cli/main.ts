@@ -85,7 +85,10 @@ async function run(argv: string[]): Promise<void> {
   if (command === "version") return runVersion(argv.slice(1));
   // It reads the configuration and nothing else: no database is opened or created.
   if (command === "config") return runConfig(sub, rest);
-  const open = () => openKeygate(loadConfig(process.env));
+  // Only these two make a database; every other command works on the one a deployment has,
+  // so a mistyped KEYGATE_DB is refused rather than answered from a new, empty database.
+  const createDatabase = command === "serve" || command === "init";
+  const open = () => openKeygate(loadConfig(process.env), { createDatabase });
   if (command === "serve") return runServe(open());
   const { kg, close } = openedOnFirstUse(open);
   try {

@@ -21,6 +21,13 @@ export interface OpenDatabaseOptions {
   durability?: Durability;
   /** Milliseconds to wait for another connection's write lock before failing. */
   busyTimeoutMs?: number;
+  /**
+   * Whether a database may be made here (default true): a missing file is created, an empty
+   * one migrated. False for every command but `serve` and `init`, which work on the database
+   * a deployment already has: a mistyped `KEYGATE_DB` is then refused, not answered from a
+   * new, empty database (`audit verify` reporting an intact log of 0 events).
+   */
+  create?: boolean;
 }
 
 /** An open database: the driver-neutral connection and the drizzle handle over it. */
@@ -58,26 +65,89 @@ export function createPrivateFile(path: string): boolean {
   }
 }
 
-/** Opens the file and reads its header (WAL mode needs it): what an unusable path fails at. */
-function openFile(path: string, busyTimeoutMs: number) {
+/** drizzle's record of the migrations applied: the first table of every Keygate database. */
+const MIGRATIONS_TABLE = "__drizzle_migrations";
+
+/** The tables every Keygate database has had since its first migration. */
+const OWN_TABLES = [MIGRATIONS_TABLE, "events"];
+
+/** The tables of the database `sql` opens, SQLite's own left out. */
+function tablesOf(sql: SqlConnection): string[] {
+  return sql
+    .prepare<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 7) <> 'sqlite_' ORDER BY name",
+    )
+    .all()
+    .map((row) => row.name);
+}
+
+/**
+ * Why Keygate must not work on the database `sql` opens, if so: it holds another
+ * application's tables (it has tables, but not Keygate's), so migrating it would write
+ * Keygate's tables and write-ahead log into someone else's database; or, where no database
+ * may be made (`create` false), it holds no tables at all — an empty file is no deployment's
+ * database yet. A database Keygate has migrated is recognised by {@link OWN_TABLES}, so
+ * tables an operator added beside them change nothing.
+ */
+function notKeygateProblem(sql: SqlConnection, create: boolean): string | undefined {
+  const tables = tablesOf(sql);
+  // drizzle makes its table before the transaction of the migrations: where that transaction
+  // failed (a full disk), the table is all there is, and holds no row.
+  if (tables.length === 1 && tables[0] === MIGRATIONS_TABLE && noMigrationRecorded(sql))
+    tables.length = 0;
+  if (tables.length === 0)
+    return create ? undefined : `it is empty, not yet a Keygate database — ${MAKE_ONE}`;
+  if (OWN_TABLES.every((name) => tables.includes(name))) return undefined;
+  const shown = tables.slice(0, 3).join(", ") + (tables.length > 3 ? ", …" : "");
+  return `it is another application's database (its tables: ${shown}), and Keygate writes into no database but its own; point KEYGATE_DB at Keygate's database, or at a new file`;
+}
+
+/** Whether drizzle's table of applied migrations holds none. */
+function noMigrationRecorded(sql: SqlConnection): boolean {
+  return sql.prepare(`SELECT 1 FROM ${MIGRATIONS_TABLE} LIMIT 1`).get() === undefined;
+}
+
+/** What to do where a command found no database to work on. */
+const MAKE_ONE =
+  "this command works on a database Keygate already keeps: check KEYGATE_DB, or make a new one there with `keygate init` (or `keygate serve`)";
+
+/**
+ * Opens the file and reads its header (WAL mode needs it): what an unusable path fails at. A
+ * file that is not Keygate's database ({@link notKeygateProblem}) is refused before anything is
+ * written to it, WAL mode included; where `create` is false, so is a missing file, and
+ * nothing is made in its place.
+ */
+function openFile(path: string, busyTimeoutMs: number, create: boolean) {
   try {
     if (path !== ":memory:") {
+      if (!create && !existsSync(path)) throw new Error(`no such file — ${MAKE_ONE}`);
       // A new directory for the database is its owner's alone, like the database itself.
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       createPrivateFile(path);
     }
     const connection = openDriver(path);
-    connection.sql.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
-    connection.sql.exec("PRAGMA journal_mode = WAL");
+    try {
+      connection.sql.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+      const problem = notKeygateProblem(connection.sql, create);
+      if (problem) throw new Error(problem);
+      connection.sql.exec("PRAGMA journal_mode = WAL");
+    } catch (error) {
+      connection.close();
+      throw error;
+    }
     return connection;
   } catch (error) {
     throw new DatabaseOpenError(path, error);
   }
 }
 
-/** Opens (creating if needed) the database at `path` and applies pending migrations. */
+/**
+ * Opens the database at `path` — creating it if needed, unless `options.create` is false — and
+ * applies pending migrations.
+ */
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): KeygateDatabase {
-  const { sql: db, orm, close } = openFile(path, options.busyTimeoutMs ?? 5000);
+  const create = options.create ?? true;
+  const { sql: db, orm, close } = openFile(path, options.busyTimeoutMs ?? 5000, create);
   db.exec(`PRAGMA synchronous = ${options.durability === "full" ? "FULL" : "NORMAL"}`);
   // Checkpoint the WAL every ~40 MiB (10,000 pages) instead of SQLite's 4 MiB: a key creation
   // dirties a dozen pages, so the default ran a checkpoint (with its fsyncs) every few
@@ -114,8 +184,8 @@ export interface InspectedDatabase {
   sql: SqlConnection;
   /** The migrations opening it for serving would apply first (tags, in order). */
   pendingMigrations: string[];
-  /** Why this build must not serve it (a newer Keygate migrated it), if so. */
-  newerSchema: string | undefined;
+  /** Why this build must not serve it (another application's, or a newer Keygate migrated it), if so. */
+  refusal: string | undefined;
   close(): void;
 }
 
@@ -138,7 +208,7 @@ export function inspectDatabase(path: string): InspectedDatabase {
     return {
       sql,
       pendingMigrations: pendingMigrations(sql),
-      newerSchema: newerSchemaProblem(sql),
+      refusal: notKeygateProblem(sql, true) ?? newerSchemaProblem(sql),
       close,
     };
   } catch (error) {

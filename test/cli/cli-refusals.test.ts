@@ -5,7 +5,7 @@
  */
 import { Database } from "bun:sqlite";
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { cliDatabases, type InitJson, keygateWithFileSizeLimit, withDb } from "../support/cli.ts";
 import { keygate, keygateJson } from "../support/spawn.ts";
@@ -334,6 +334,74 @@ describe("refusals and failures", () => {
       expect(result.stderr).not.toContain("    at ");
     }
     expect(readFileSync(notDb, "utf8")).toStartWith("these are not the pages");
+  });
+
+  test("a database that is not there, or empty, is made by init and serve only: every other command is refused, makes nothing, and never reports an empty log as intact", () => {
+    const missing = freshDb();
+    const emptyFile = join(scratch, "empty", "keygate.sqlite");
+    mkdirSync(dirname(emptyFile));
+    writeFileSync(emptyFile, "");
+    const commands = [
+      ["audit", "verify"],
+      ["audit", "replay"],
+      ["audit", "export"],
+      ["keys", "list"],
+      ["entities", "list"],
+      ["rebuild"],
+      ["backup", join(scratch, "copy.sqlite")],
+    ];
+    for (const path of [missing.KEYGATE_DB, emptyFile])
+      for (const args of commands) {
+        const result = keygate(args, { KEYGATE_DB: path });
+        expect(result.code).toBe(1);
+        expect(result.stdout).toBe("");
+        expect(result.stderr).toContain(`cannot open the database ${path}: `);
+        expect(result.stderr).toContain("check KEYGATE_DB");
+      }
+    // Nothing made: no database, no folder, no key file; the empty file is still empty.
+    expect(existsSync(dirname(missing.KEYGATE_DB))).toBe(false);
+    expect(readdirSync(dirname(emptyFile))).toEqual(["keygate.sqlite"]);
+    expect(statSync(emptyFile).size).toBe(0);
+    expect(existsSync(join(scratch, "copy.sqlite"))).toBe(false);
+    // init makes a database in either place, and the commands then work on it.
+    for (const path of [missing.KEYGATE_DB, emptyFile]) {
+      expect(keygateJson<InitJson>(["init"], { KEYGATE_DB: path }).keys?.live).toMatch(/^sk_live_/);
+      const verify = keygate(["audit", "verify"], { KEYGATE_DB: path });
+      expect(verify.code).toBe(0);
+      expect(verify.stdout).toStartWith("intact: 3 events");
+    }
+  });
+
+  test("another application's SQLite database is refused by every command, serve included, and left byte for byte as it was", () => {
+    const path = join(scratch, "shop", "shop.sqlite");
+    mkdirSync(dirname(path));
+    const shop = new Database(path);
+    shop.run("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)");
+    shop.run("CREATE TABLE orders (id INTEGER PRIMARY KEY, total INTEGER)");
+    shop.run("INSERT INTO customers (name) VALUES ('alice')");
+    shop.close();
+    const before = readFileSync(path);
+    for (const args of [["init"], ["serve"], ["keys", "list"], ["config", "check", "--database"]]) {
+      const result = keygate(args, { KEYGATE_DB: path, KEYGATE_PORT: "0" });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        `keygate: cannot open the database ${path}: it is another application's database (its tables: customers, orders), and Keygate writes into no database but its own; point KEYGATE_DB at Keygate's database, or at a new file\n`,
+      );
+    }
+    expect(readFileSync(path).equals(before)).toBe(true);
+    // No write-ahead log was started in it, and no key file was left beside it.
+    expect(readdirSync(dirname(path))).toEqual(["shop.sqlite"]);
+  });
+
+  test("tables an operator added beside Keygate's are no obstacle: the database is still Keygate's", () => {
+    const env = freshDb();
+    keygateJson<InitJson>(["init"], env);
+    const db = new Database(env.KEYGATE_DB);
+    db.run("CREATE TABLE operator_notes (note TEXT)");
+    db.close();
+    const verify = keygate(["audit", "verify"], env);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toStartWith("intact: 3 events");
   });
 
   test("a shell without the database's KEYGATE_PEPPER cannot create or rotate a key (it would work nowhere), but can revoke one", () => {
