@@ -22,6 +22,7 @@ import { rawBodyOf, readRawBody } from "../http/raw-body.ts";
 import { routeServes } from "../http/route-method.ts";
 import { forgoRecording, isRecorded } from "../idempotency/index.ts";
 import { ambiguousPathFault, overrideRefusal } from "./ambiguous-request.ts";
+import { withLengthForHead } from "./head-length.ts";
 import { type ConnectionTimeouts, withIdleTimeoutLifted } from "./idle-connection.ts";
 import {
   credentialHeadersOf,
@@ -158,15 +159,15 @@ async function proxy(
     }
     kg.metrics.observeUpstream(routePath, (performance.now() - sentAt) / 1000);
     const response = forClient(outcome.response, upstream, set.headers);
-    return isRecorded(request)
-      ? await readForRecord(
-          request,
-          response,
-          outcome.abort,
-          gateway.timeoutMs,
-          kg.config.idempotency.maxResponseBytes,
-        )
-      : response;
+    if (isRecorded(request))
+      return await readForRecord(
+        request,
+        response,
+        outcome.abort,
+        gateway.timeoutMs,
+        kg.config.idempotency.maxResponseBytes,
+      );
+    return request.method === "HEAD" ? withLengthForHead(response) : response;
   });
 }
 

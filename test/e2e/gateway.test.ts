@@ -40,6 +40,29 @@ describe("the gateway passes the upstream's answer on", () => {
     }
   });
 
+  test("a HEAD is answered with the upstream's Content-Length (the GET's), not 0", async () => {
+    const calmony = await startPreset("calmony", join(tmp.dir, "head"));
+    try {
+      const payment = JSON.stringify({ object: "payment", note: "x".repeat(700) });
+      calmony.upstream.answer(
+        () => new Response(payment, { headers: { "content-type": "application/json" } }),
+      );
+      const head = (path: string) =>
+        fetch(`${calmony.server.url}${path}`, {
+          method: "HEAD",
+          headers: { authorization: `Bearer ${calmony.live}` },
+        });
+      for (const path of ["/v1/payments", "/v1/payments/pay_1"]) {
+        const response = await head(path);
+        expect(response.status).toBe(200);
+        expect(response.headers.get("content-length")).toBe(String(payment.length));
+      }
+      expect(calmony.upstream.calls.map((call) => call.method)).toEqual(["HEAD", "HEAD"]);
+    } finally {
+      await calmony.stop();
+    }
+  });
+
   test("the upstream answer's hop-by-hop headers stop at the gateway, a Location naming the upstream becomes the client's path, Keygate's own ids and limits win, the rest goes on", async () => {
     const calmony = await startPreset("calmony", join(tmp.dir, "hop-by-hop"));
     try {

@@ -270,6 +270,42 @@ describe("proxying", () => {
     ]);
   });
 
+  test("a HEAD is answered with the Content-Length the upstream gave it, the GET's (RFC 9110 §8.6), not the 0 of an empty body", async () => {
+    const { call, live } = gatewayApp();
+    const body = JSON.stringify({ data: "x".repeat(1_000) });
+    const huge = "5368709120"; // 5 GiB: said, never made
+    upstream.answer(({ url }) =>
+      url.endsWith("/big")
+        ? new Response(null, { headers: { "content-length": huge } })
+        : url.endsWith("/none")
+          ? new Response(null, { status: 204 })
+          : new Response(body, { headers: { "content-type": "application/json" } }),
+    );
+    try {
+      const length = String(Buffer.byteLength(body));
+      expect((await call("GET", "/links", { key: live })).headers.get("content-length")).toBe(
+        length,
+      );
+      // A route with a parameter and one without take different paths through the router.
+      for (const path of ["/links", "/links/lnk_1"]) {
+        const head = await call("HEAD", path, { key: live });
+        expect([head.status, head.headers.get("content-length"), head.text]).toEqual([
+          200,
+          length,
+          "",
+        ]);
+      }
+      expect((await call("HEAD", "/links/big", { key: live })).headers.get("content-length")).toBe(
+        huge,
+      );
+      const none = await call("HEAD", "/links/none", { key: live });
+      expect([none.status, none.text]).toEqual([204, ""]);
+      expect(upstream.calls.map((c) => c.method)).toEqual(["GET", "HEAD", "HEAD", "HEAD", "HEAD"]);
+    } finally {
+      upstream.answer(echo);
+    }
+  });
+
   test("a body Keygate reads but does not store is the upstream's to judge: an unpaired surrogate, an array, null, a member given twice go through", async () => {
     const { call, live } = gatewayApp();
     const bodies = ['{"note":"\\ud800"}', '[{"amount":1}]', "null", '"text"', '{"a":1,"a":2}'];
