@@ -43,6 +43,11 @@ import { secretInUrlRefusal } from "./secret-in-url.ts";
 function upstreamFailure(outcome: Exclude<UpstreamOutcome, { kind: "answered" }>): KeygateError {
   if (outcome.kind === "refused") return outcome.error;
   if (outcome.kind === "timeout") return new KeygateError("upstream_timeout");
+  if (outcome.kind === "invalid")
+    return new KeygateError(
+      "upstream_unreachable",
+      `The upstream service answered with status ${outcome.status}, which cannot be passed on; the request may have taken effect.`,
+    );
   const failure = neverDelivered(outcome.error)
     ? new KeygateError("upstream_unreachable")
     : new KeygateError(

@@ -232,7 +232,18 @@ export type UpstreamOutcome =
   /** Refused, unreachable, or the body failed before it was sent: the upstream acted on nothing. */
   | { kind: "unreachable"; error: unknown }
   | { kind: "timeout" }
-  | { kind: "refused"; error: KeygateError };
+  | { kind: "refused"; error: KeygateError }
+  /** Answered with a status no client can be given ({@link passableStatus}): it may have acted. */
+  | { kind: "invalid"; status: number };
+
+/**
+ * Whether an upstream's status can be passed on to the client: 200–599. `fetch` hands over any
+ * three digits an upstream sends (`999`, `099`), which no `Response` can be made with — the
+ * answer would fail inside the server, a 500 of Keygate's own — and Deno's `fetch` hands over a
+ * `101 Switching Protocols` no request asked for (Bun's fails it), which Deno's server would
+ * pass on, leaving the client on a connection switched to a protocol the gateway does not carry.
+ */
+const passableStatus = (status: number) => status >= 200 && status <= 599;
 
 /**
  * Whether this runtime's fetch decodes gzip and br bodies with no way to turn it off, yet keeps
@@ -307,6 +318,10 @@ export async function sendUpstream(
       decompress: false,
       duplex: "half",
     } as RequestInit);
+    if (!passableStatus(response.status)) {
+      abort.abort();
+      return { kind: "invalid", status: response.status };
+    }
     return { kind: "answered", response, abort: () => abort.abort() };
   } catch (error) {
     if (error instanceof KeygateError) return { kind: "refused", error };

@@ -8,7 +8,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { tempDir } from "../support/keygate.ts";
 import { startPreset } from "../support/preset.ts";
-import { sendRaw } from "../support/raw-http.ts";
+import { sendRaw, startRawUpstream } from "../support/raw-http.ts";
 import { startServer } from "../support/server.ts";
 import { E2E_TARGET, ROOT } from "../support/target.ts";
 import { startUpstream } from "../support/upstream.ts";
@@ -156,6 +156,36 @@ describe("the gateway passes the upstream's answer on", () => {
     } finally {
       await server.stop();
       upstream.stop();
+    }
+  }, 40_000);
+});
+
+describe("an upstream answer that cannot be passed on", () => {
+  test("a status outside 200-599, or a 101 no request asked for, is a 502 in the envelope, on every runtime", async () => {
+    const replies = [
+      "HTTP/1.1 999 Odd\r\ncontent-length: 2\r\n\r\nok",
+      "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n",
+    ];
+    for (const [at, reply] of replies.entries()) {
+      const raw = startRawUpstream(reply);
+      const server = await startServer({
+        KEYGATE_DB: join(tmp.dir, `odd-answer-${at}`, "keygate.sqlite"),
+        KEYGATE_CONFIG: join(ROOT, "presets", "calmony.json"),
+        KEYGATE_UPSTREAM: raw.url,
+      });
+      try {
+        const live = /live: (sk_live_\w+)/.exec(server.startupOutput)?.[1] as string;
+        const response = await fetch(`${server.url}/v1/payments`, {
+          headers: { authorization: `Bearer ${live}` },
+        });
+        expect([at, response.status]).toEqual([at, 502]);
+        const body = (await response.json()) as { error: { code: string } };
+        expect(body.error.code).toBe("upstream_unreachable");
+        expect(raw.answered).toBe(1);
+      } finally {
+        await server.stop();
+        raw.stop();
+      }
     }
   }, 40_000);
 });

@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { GATEWAY_ROUTES, gatewayTestBed, order } from "../support/gateway.ts";
 import { codeOf } from "../support/http.ts";
+import { startRawUpstream } from "../support/raw-http.ts";
 import { selfSignedCertificate } from "../support/tls.ts";
 import { echo } from "../support/upstream.ts";
 
@@ -177,6 +178,31 @@ describe("upstream failures", () => {
       expect(error.message).toContain("status 201");
     } finally {
       upstream.answer(echo);
+    }
+  });
+
+  test("an answer with a status no client can be given (999, 099): 502 'may have taken effect', not a 500, not recorded", async () => {
+    for (const status of ["999", "099"]) {
+      const raw = startRawUpstream(
+        `HTTP/1.1 ${status} Odd\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok`,
+      );
+      try {
+        const { call, live, internalErrors } = testApp({
+          config: { gateway: { upstream: raw.url, routes: GATEWAY_ROUTES } },
+        });
+        const read = await call("GET", "/links", { key: live });
+        expect([read.status, codeOf(read)]).toEqual([502, "upstream_unreachable"]);
+        expect(read.body.error.message).toContain(`status ${Number(status)}`);
+        expect(read.body.error.message).toContain("may have taken effect");
+        // A retry of a recorded request goes upstream again: nothing was recorded.
+        for (const _ of [1, 2])
+          expect((await order(call, live, `odd-status-${status}`)).status).toBe(502);
+        expect(raw.answered).toBe(3);
+        // Reported to the operator as the upstream's failure, not as Keygate's own crash.
+        expect(internalErrors.join("\n")).not.toContain("RangeError");
+      } finally {
+        raw.stop();
+      }
     }
   });
 
