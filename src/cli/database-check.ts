@@ -2,11 +2,11 @@
  * `keygate config check --database`: what `serve` would refuse on the database `KEYGATE_DB`
  * names under this configuration, found before a restart rather than by it — without changing
  * the database or making a key file. `serve` stops at start when the database is another
- * application's, when it was migrated by a newer Keygate, when a key file beside it is damaged (the JWT, results or checkpoint key),
- * when its keys are hashed with another pepper or carry other prefixes (no key would be found),
- * when the checkpoint key is missing or another than the latest checkpoint's signer, and when
- * the results key is missing while results sealed with it are in their window. Each is judged
- * here by the same code, with the same message.
+ * application's, when it was migrated by a newer Keygate, when a key file beside it is damaged
+ * (the JWT, results or checkpoint key), when its keys are hashed with another pepper or carry
+ * other prefixes (no key would be found), when the checkpoint key is missing or another than
+ * the latest checkpoint's signer, and when the results key is missing while results sealed
+ * with it are in their window. Each is judged here by the same code, with the same message.
  */
 import { existsSync } from "node:fs";
 import { missingResultsKeyProblem, serverKeyFileProblem } from "../app/keygate.ts";

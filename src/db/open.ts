@@ -184,7 +184,7 @@ export interface InspectedDatabase {
   sql: SqlConnection;
   /** The migrations opening it for serving would apply first (tags, in order). */
   pendingMigrations: string[];
-  /** Why this build must not serve it (another application's, or a newer Keygate migrated it), if so. */
+  /** Why this build must not serve it (another application's, or newer Keygate's), if so. */
   refusal: string | undefined;
   close(): void;
 }
