@@ -15,16 +15,27 @@ const NO_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 /** A `Content-Length` value: digits, no sign, no space. */
 const LENGTH = /^[0-9]+$/;
 
-/** The zero bytes handed out, a chunk at a time: a large length costs no large buffer. */
-const ZEROS = new Uint8Array(64 * 1024);
+/** The size of the zero chunk handed out again and again: no length costs a buffer its size. */
+const CHUNK_BYTES = 1024 * 1024;
+/** That chunk, made at the first HEAD that needs it. */
+let zeros: Uint8Array | undefined;
+
+/**
+ * The longest length handed over (1 TiB): Elysia reads the zero bytes a chunk at a time, about
+ * 150 ms for this many on the CI machine, and a length an upstream got wrong (`9e15`) must not
+ * hold a core for hours. A longer one is answered as Elysia makes it, `Content-Length: 0`.
+ */
+const MAX_LENGTH = 2 ** 40;
 
 /** A stream of `length` zero bytes, made as they are read. */
 function zeroBytes(length: number): ReadableStream<Uint8Array> {
+  zeros ??= new Uint8Array(CHUNK_BYTES);
+  const chunk = zeros;
   let left = length;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
-      const size = Math.min(left, ZEROS.byteLength);
-      controller.enqueue(size === ZEROS.byteLength ? ZEROS : ZEROS.subarray(0, size));
+      const size = Math.min(left, CHUNK_BYTES);
+      controller.enqueue(size === CHUNK_BYTES ? chunk : chunk.subarray(0, size));
       left -= size;
       if (left === 0) controller.close();
     },
@@ -33,15 +44,15 @@ function zeroBytes(length: number): ReadableStream<Uint8Array> {
 
 /**
  * The upstream's answer `response` to a HEAD, made so that the server passes its
- * `Content-Length` on (above). An answer with no length, a length of 0, or a status that
- * takes no body is returned as it is.
+ * `Content-Length` on (above). An answer with no length, a length of 0 or over
+ * {@link MAX_LENGTH}, or a status that takes no body is returned as it is.
  */
 export function withLengthForHead(response: Response): Response {
   const length = response.headers.get("content-length");
   if (length === null || !LENGTH.test(length) || NO_BODY_STATUSES.has(response.status))
     return response;
   const bytes = Number(length);
-  if (bytes === 0 || !Number.isSafeInteger(bytes)) return response;
+  if (bytes === 0 || bytes > MAX_LENGTH) return response;
   const { status, statusText, headers } = response;
   // The upstream's body, if it sent one against the rules, is not read.
   void response.body?.cancel();

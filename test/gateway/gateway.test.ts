@@ -274,12 +274,15 @@ describe("proxying", () => {
     const { call, live } = gatewayApp();
     const body = JSON.stringify({ data: "x".repeat(1_000) });
     const huge = "5368709120"; // 5 GiB: said, never made
+    const absurd = "9000000000000000"; // an upstream's mistake: not handed on, no core held
     upstream.answer(({ url }) =>
       url.endsWith("/big")
         ? new Response(null, { headers: { "content-length": huge } })
-        : url.endsWith("/none")
-          ? new Response(null, { status: 204 })
-          : new Response(body, { headers: { "content-type": "application/json" } }),
+        : url.endsWith("/absurd")
+          ? new Response(null, { headers: { "content-length": absurd } })
+          : url.endsWith("/none")
+            ? new Response(null, { status: 204 })
+            : new Response(body, { headers: { "content-type": "application/json" } }),
     );
     try {
       const length = String(Buffer.byteLength(body));
@@ -298,9 +301,18 @@ describe("proxying", () => {
       expect((await call("HEAD", "/links/big", { key: live })).headers.get("content-length")).toBe(
         huge,
       );
+      const tooLong = await call("HEAD", "/links/absurd", { key: live });
+      expect([tooLong.status, tooLong.headers.get("content-length")]).toEqual([200, "0"]);
       const none = await call("HEAD", "/links/none", { key: live });
       expect([none.status, none.text]).toEqual([204, ""]);
-      expect(upstream.calls.map((c) => c.method)).toEqual(["GET", "HEAD", "HEAD", "HEAD", "HEAD"]);
+      expect(upstream.calls.map((c) => c.method)).toEqual([
+        "GET",
+        "HEAD",
+        "HEAD",
+        "HEAD",
+        "HEAD",
+        "HEAD",
+      ]);
     } finally {
       upstream.answer(echo);
     }
