@@ -9,8 +9,11 @@
  * which it counts and drops; the server sends no body in answer to a HEAD.
  */
 
-/** Statuses whose answers never have a body (a `Response` with one cannot be made). */
-const NO_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+/**
+ * Statuses whose answers never have a body (a `Response` with one cannot be made). No 1xx
+ * comes here: `sendUpstream` answers those 502 (proxy.ts).
+ */
+const NO_BODY_STATUSES = new Set([204, 205, 304]);
 
 /** A `Content-Length` value: digits, no sign, no space. */
 const LENGTH = /^[0-9]+$/;
